@@ -1,0 +1,469 @@
+/**
+ * Workflow tasks: scheduling, dispatch with full history, completion (commands, buffered events, the next
+ * task), failure and start-to-close timeout with transient attempts; user timers; and queries, attached
+ * to a workflow task or sent as legacy query tasks.
+ */
+import { randomUUID } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import { deadlineExceeded, failedPrecondition, invalidArgument, notFound, queryFailed } from '../errors';
+import { EventType, temporal, type HistoryEvent, type IFailure } from '../proto';
+import { duration, long, timestamp } from '../util/time';
+import { applyCommand, isCloseCommand, validateCommands, type CommandContext } from './commands';
+import type { Engine, Req, Res } from './engine';
+import { Run, int, makeEvent, type TimerInfo, type WorkflowTaskInfo } from './run';
+import { decodeToken, encodeToken } from './tokens';
+
+const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
+const TaskQueueKind = temporal.api.enums.v1.TaskQueueKind;
+const SuggestReason = temporal.api.enums.v1.SuggestContinueAsNewReason;
+const QueryRejectCondition = temporal.api.enums.v1.QueryRejectCondition;
+const ExecutionStatus = temporal.api.enums.v1.WorkflowExecutionStatus;
+
+type PollResponse = Res<'PollWorkflowTaskQueueResponse'>;
+
+interface PendingQuery {
+  id: string;
+  run: Run;
+  query: temporal.api.query.v1.IWorkflowQuery;
+  /** waiting: for the next workflow task; attached: riding a started task; queued/dispatched: a legacy query task. */
+  state: 'waiting' | 'attached' | 'queued' | 'dispatched' | 'done';
+  settle(outcome: { answer?: temporal.api.common.v1.IPayloads | null; error?: { message: string; failure?: IFailure | null } }): void;
+}
+
+export type WorkflowQueueTask =
+  | { kind: 'wft'; run: Run; scheduledEventId: number; attempt: number }
+  | { kind: 'query'; query: PendingQuery };
+
+/** How long a query waits for a worker when the caller set no deadline. */
+const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
+
+export class WorkflowTasks {
+  private readonly queries = new Map<string, PendingQuery>();
+  private stampCounter = Math.floor(Math.random() * 1e9);
+
+  constructor(private readonly engine: Engine) {}
+
+  // ---- scheduling -------------------------------------------------------------------------------------------
+
+  /**
+   * Makes sure a workflow task will see the run's new events: schedules one unless one is already scheduled
+   * or started (a started task's completion schedules the next one if events were buffered meanwhile).
+   */
+  schedule(run: Run): void {
+    if (!run.isOpen || run.wft) return;
+    const now = this.engine.now();
+    if (run.lastCompletedWftStartedId === 0 && run.executionTime > now) return; // start delay still running
+    const attempt = run.wftAttempt;
+    const wft: WorkflowTaskInfo = {
+      scheduledEventId: run.nextEventId,
+      attempt,
+      transient: attempt > 1,
+      scheduledTime: now,
+      originalScheduledTime: now,
+      taskQueue: run.taskQueue,
+      startToCloseMs: run.workflowTaskTimeoutMs,
+    };
+    if (!wft.transient) {
+      const ev = run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, attempt));
+      wft.scheduledEventId = int(ev.eventId);
+    }
+    run.wft = wft;
+    run.touch();
+    this.enqueue(run);
+  }
+
+  private scheduledAttributes(run: Run, attempt: number) {
+    return {
+      taskQueue: { name: run.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      startToCloseTimeout: duration(run.workflowTaskTimeoutMs),
+      attempt,
+    };
+  }
+
+  private enqueue(run: Run): void {
+    const wft = run.wft!;
+    this.engine.workflowQueues.add(run.namespace, run.taskQueue, {
+      kind: 'wft',
+      run,
+      scheduledEventId: wft.scheduledEventId,
+      attempt: wft.attempt,
+    });
+  }
+
+  /** After a restart: a scheduled task is queued again; a started one keeps its timeout. */
+  rearm(run: Run): void {
+    const wft = run.wft;
+    if (!wft) {
+      this.schedule(run);
+      return;
+    }
+    if (wft.started) this.armTimeout(run, wft);
+    else this.enqueue(run);
+  }
+
+  // ---- dispatch ---------------------------------------------------------------------------------------------
+
+  tryStart(task: WorkflowQueueTask, identity: string): PollResponse | undefined {
+    if (task.kind === 'query') return this.startLegacyQuery(task.query);
+    const { run } = task;
+    const wft = run.wft;
+    if (!run.isOpen || !wft || wft.started || wft.scheduledEventId !== task.scheduledEventId || wft.attempt !== task.attempt) {
+      return undefined;
+    }
+    return this.start(run, identity);
+  }
+
+  /** Starts the run's scheduled workflow task and builds the poll response (full history). */
+  start(run: Run, identity: string): PollResponse {
+    const wft = run.wft!;
+    const now = this.engine.now();
+    if (wft.transient && wft.scheduledEventId !== run.nextEventId) {
+      // New events arrived since the retry was scheduled: it becomes a normal task again (srv
+      // workflow_task_state_machine AddWorkflowTaskStartedEvent).
+      wft.transient = false;
+      wft.attempt = 1;
+      run.wftAttempt = 1;
+      wft.scheduledTime = now;
+      const ev = run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, 1));
+      wft.scheduledEventId = int(ev.eventId);
+    }
+    const limits = this.engine.limits;
+    const reasons: number[] = [];
+    if (run.historySizeBytes >= limits.historySizeSuggestContinueAsNew) reasons.push(SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE);
+    if (run.nextEventId >= limits.historyCountSuggestContinueAsNew) reasons.push(SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS);
+    const requestId = randomUUID();
+    const startedAttrs = {
+      scheduledEventId: wft.scheduledEventId,
+      identity,
+      requestId,
+      suggestContinueAsNew: reasons.length > 0,
+      suggestContinueAsNewReasons: reasons,
+      historySizeBytes: run.historySizeBytes,
+    };
+    let startedEventId = wft.scheduledEventId + 1;
+    if (!wft.transient) startedEventId = int(run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now).eventId);
+    wft.started = {
+      eventId: startedEventId,
+      time: now,
+      identity,
+      requestId,
+      stamp: ++this.stampCounter,
+      historySizeBytes: startedAttrs.historySizeBytes,
+      suggestContinueAsNew: startedAttrs.suggestContinueAsNew,
+      suggestReasons: reasons,
+    };
+    run.touch();
+    this.armTimeout(run, wft);
+
+    const events: HistoryEvent[] = run.events.slice();
+    if (wft.transient) {
+      // Attempts ≥ 2 are not in history yet: the poll response carries them as synthetic events.
+      const scheduled = makeEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, wft.attempt), wft.scheduledTime);
+      scheduled.eventId = long(wft.scheduledEventId);
+      const started = makeEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now);
+      started.eventId = long(startedEventId);
+      events.push(scheduled, started);
+    }
+    const queries: Record<string, temporal.api.query.v1.IWorkflowQuery> = {};
+    for (const q of this.queriesOf(run)) {
+      if (q.state !== 'waiting') continue;
+      q.state = 'attached';
+      queries[q.id] = q.query;
+    }
+    return {
+      taskToken: encodeToken({ t: 'w', r: run.runId, s: wft.scheduledEventId, a: wft.attempt, x: wft.started.stamp }),
+      workflowExecution: { workflowId: run.workflowId, runId: run.runId },
+      workflowType: { name: run.workflowType },
+      previousStartedEventId: long(run.lastCompletedWftStartedId),
+      startedEventId: long(startedEventId),
+      attempt: wft.attempt,
+      backlogCountHint: long(0),
+      history: { events },
+      workflowExecutionTaskQueue: { name: run.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      scheduledTime: timestamp(wft.scheduledTime),
+      startedTime: timestamp(now),
+      queries,
+      messages: [],
+    };
+  }
+
+  private armTimeout(run: Run, wft: WorkflowTaskInfo): void {
+    const started = wft.started!;
+    this.engine.timers.set(`wft:${run.runId}`, started.time + wft.startToCloseMs, () => this.timedOut(run, started.stamp));
+  }
+
+  // ---- completion -------------------------------------------------------------------------------------------
+
+  private startedTask(token: Uint8Array | null | undefined): { run: Run; wft: WorkflowTaskInfo } {
+    const t = decodeToken(token);
+    if (t.t !== 'w') throw invalidArgument('Task token is not a workflow task token.');
+    const run = this.engine.runById(t.r);
+    const wft = run?.wft;
+    if (!run || !run.isOpen || !wft?.started || wft.started.stamp !== t.x || wft.scheduledEventId !== t.s) {
+      throw notFound('Workflow task not found.');
+    }
+    return { run, wft };
+  }
+
+  async complete(req: Req<'RespondWorkflowTaskCompletedRequest'>): Promise<Res<'RespondWorkflowTaskCompletedResponse'>> {
+    const { run, wft } = this.startedTask(req.taskToken);
+    const identity = req.identity ?? '';
+    const commands = req.commands ?? [];
+
+    const problem = validateCommands(this.engine, run, commands);
+    if (problem) {
+      this.failTask(run, wft, problem.cause, { message: problem.message, source: 'Server' }, identity, true);
+      await this.engine.persistence.barrier();
+      throw invalidArgument(problem.message);
+    }
+    if (commands.some(isCloseCommand) && run.buffered.length > 0) {
+      // New events arrived while the worker decided to close the run: it must see them first.
+      this.failTask(run, wft, Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, { message: 'UnhandledCommand', source: 'Server' }, identity, false);
+      await this.engine.persistence.barrier();
+      throw invalidArgument('UnhandledCommand');
+    }
+
+    if (wft.transient) {
+      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, wft.attempt), wft.scheduledTime);
+      run.addEvent(
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        {
+          scheduledEventId: wft.scheduledEventId,
+          identity: wft.started!.identity,
+          requestId: wft.started!.requestId,
+          suggestContinueAsNew: wft.started!.suggestContinueAsNew,
+          suggestContinueAsNewReasons: wft.started!.suggestReasons,
+          historySizeBytes: wft.started!.historySizeBytes,
+        },
+        wft.started!.time,
+      );
+    }
+    const completed = run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.started!.eventId,
+      identity,
+      binaryChecksum: req.binaryChecksum ?? '',
+      sdkMetadata: req.sdkMetadata ?? null,
+      meteringMetadata: req.meteringMetadata ?? null,
+      workerVersion: req.workerVersionStamp ?? null,
+    });
+    run.lastCompletedWftStartedId = wft.started!.eventId;
+    run.wft = null;
+    run.wftAttempt = 1;
+    this.engine.timers.clear(`wft:${run.runId}`);
+
+    const ctx: CommandContext = { completedEventId: int(completed.eventId), identity, needsWorkflowTask: false };
+    for (const command of commands) applyCommand(this.engine, run, command, ctx);
+
+    this.answerAttachedQueries(run, req.queryResults ?? {});
+    if (run.isOpen) {
+      const flushed = this.flush(run);
+      if (flushed > 0 || req.forceCreateNewWorkflowTask || ctx.needsWorkflowTask) this.schedule(run);
+    }
+    this.releaseWaitingQueries(run);
+
+    let workflowTask: PollResponse | null = null;
+    const next = run.wft as WorkflowTaskInfo | null; // reassigned by schedule() above
+    if (req.returnNewWorkflowTask && run.isOpen && next && !next.started) {
+      workflowTask = this.start(run, identity);
+    }
+    run.touch();
+    await this.engine.persistence.barrier();
+    return { workflowTask, activityTasks: [], resetHistoryEventId: long(0) };
+  }
+
+  /** Writes the buffered events and forgets timers whose TimerFired was among them. */
+  flush(run: Run): number {
+    const n = run.flushBuffered();
+    if (n > 0) {
+      for (const t of [...run.timers.values()]) if (t.firedBuffered) run.timers.delete(t.timerId);
+    }
+    return n;
+  }
+
+  async fail(req: Req<'RespondWorkflowTaskFailedRequest'>): Promise<Res<'RespondWorkflowTaskFailedResponse'>> {
+    const { run, wft } = this.startedTask(req.taskToken);
+    const cause = req.cause || Cause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED;
+    this.failTask(run, wft, cause, req.failure ?? null, req.identity ?? '', cause !== Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND);
+    await this.engine.persistence.barrier();
+    return {};
+  }
+
+  /**
+   * WorkflowTaskFailed (not written for a transient attempt), then the buffered events, then the retry:
+   * transient with attempt + 1, or a normal task when the attempt is not incremented.
+   */
+  private failTask(run: Run, wft: WorkflowTaskInfo, cause: number, failure: IFailure | null, identity: string, incrementAttempt: boolean): void {
+    if (!wft.transient) {
+      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.started!.eventId,
+        cause,
+        failure,
+        identity,
+      });
+    }
+    this.retryTask(run, incrementAttempt);
+  }
+
+  private timedOut(run: Run, stamp: number): void {
+    const wft = run.wft;
+    if (!run.isOpen || !wft?.started || wft.started.stamp !== stamp) return;
+    if (!wft.transient) {
+      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, {
+        scheduledEventId: wft.scheduledEventId,
+        startedEventId: wft.started.eventId,
+        timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
+      });
+    }
+    this.engine.log.warn({ workflowId: run.workflowId, runId: run.runId, attempt: wft.attempt }, 'workflow task timed out');
+    this.retryTask(run, true);
+    void this.engine.persistence.barrier().catch(() => undefined);
+  }
+
+  private retryTask(run: Run, incrementAttempt: boolean): void {
+    run.wftAttempt = incrementAttempt ? run.wftAttempt + 1 : 1;
+    run.wft = null;
+    this.engine.timers.clear(`wft:${run.runId}`);
+    for (const q of this.queriesOf(run)) if (q.state === 'attached') q.state = 'waiting';
+    this.flush(run);
+    this.schedule(run);
+    run.touch();
+  }
+
+  // ---- user timers ------------------------------------------------------------------------------------------
+
+  armUserTimer(run: Run, timer: TimerInfo): void {
+    this.engine.timers.set(`timer:${run.runId}:${timer.timerId}`, timer.fireTime, () => this.fireUserTimer(run, timer));
+  }
+
+  private fireUserTimer(run: Run, timer: TimerInfo): void {
+    if (!run.isOpen || run.timers.get(timer.timerId) !== timer) return;
+    run.addOrBufferEvent(EventType.EVENT_TYPE_TIMER_FIRED, { timerId: timer.timerId, startedEventId: timer.startedEventId });
+    if (run.wftInFlight) timer.firedBuffered = true;
+    else run.timers.delete(timer.timerId);
+    this.schedule(run);
+    run.touch();
+    void this.engine.persistence.barrier().catch(() => undefined);
+  }
+
+  // ---- queries ----------------------------------------------------------------------------------------------
+
+  private queriesOf(run: Run): PendingQuery[] {
+    const out: PendingQuery[] = [];
+    for (const q of this.queries.values()) if (q.run === run) out.push(q);
+    return out;
+  }
+
+  async query(req: Req<'QueryWorkflowRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<Res<'QueryWorkflowResponse'>> {
+    const ns = this.engine.namespace(req.namespace);
+    if (!req.query?.queryType) throw invalidArgument('QueryType is not set on request.');
+    const run = this.engine.resolveRun(ns.name, req.execution);
+    await this.engine.persistence.barrier();
+    const condition = req.queryRejectCondition ?? 0;
+    if (!run.isOpen) {
+      const rejected =
+        condition === QueryRejectCondition.QUERY_REJECT_CONDITION_NOT_OPEN ||
+        (condition === QueryRejectCondition.QUERY_REJECT_CONDITION_NOT_COMPLETED_CLEANLY &&
+          run.status !== ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED);
+      if (rejected) return { queryRejected: { status: run.status } };
+    } else if (!run.wft && run.lastCompletedWftStartedId === 0) {
+      throw failedPrecondition('Workflow task is not scheduled yet.');
+    }
+
+    return new Promise((resolve, reject) => {
+      const id = randomUUID();
+      let timer: NodeJS.Timeout | undefined;
+      const finish = () => {
+        if (timer) clearTimeout(timer);
+        call?.removeListener('cancelled', onCancel);
+        this.queries.delete(id);
+        pending.state = 'done';
+      };
+      const onCancel = () => {
+        finish();
+        reject(deadlineExceeded('Query was cancelled or timed out.'));
+      };
+      const pending: PendingQuery = {
+        id,
+        run,
+        query: req.query!,
+        state: 'waiting',
+        settle: (outcome) => {
+          if (pending.state === 'done') return;
+          finish();
+          if (outcome.error) reject(queryFailed(outcome.error.message, outcome.error.failure ?? undefined));
+          else resolve({ queryResult: outcome.answer ?? null });
+        },
+      };
+      this.queries.set(id, pending);
+      const deadline = call?.getDeadline?.();
+      const at = deadline instanceof Date ? deadline.getTime() : typeof deadline === 'number' ? deadline : Infinity;
+      const wait = Number.isFinite(at) ? at - Date.now() : DEFAULT_QUERY_TIMEOUT_MS;
+      timer = setTimeout(onCancel, Math.max(0, wait));
+      call?.on('cancelled', onCancel);
+      // With no workflow task pending, the query goes straight to a worker; otherwise it rides the next one.
+      if (!run.isOpen || !run.wft) this.dispatchLegacy(pending);
+    });
+  }
+
+  private dispatchLegacy(q: PendingQuery): void {
+    q.state = 'queued';
+    this.engine.workflowQueues.add(q.run.namespace, q.run.taskQueue, { kind: 'query', query: q });
+  }
+
+  private startLegacyQuery(q: PendingQuery): PollResponse | undefined {
+    if (q.state !== 'queued') return undefined;
+    q.state = 'dispatched';
+    const run = q.run;
+    const now = this.engine.now();
+    return {
+      taskToken: encodeToken({ t: 'q', id: q.id }),
+      workflowExecution: { workflowId: run.workflowId, runId: run.runId },
+      workflowType: { name: run.workflowType },
+      previousStartedEventId: long(run.lastCompletedWftStartedId),
+      startedEventId: long(0),
+      attempt: 1,
+      history: { events: run.events.slice() },
+      query: q.query,
+      workflowExecutionTaskQueue: { name: run.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      scheduledTime: timestamp(now),
+      startedTime: timestamp(now),
+      queries: {},
+      messages: [],
+    };
+  }
+
+  async respondQuery(req: Req<'RespondQueryTaskCompletedRequest'>): Promise<Res<'RespondQueryTaskCompletedResponse'>> {
+    const t = decodeToken(req.taskToken);
+    if (t.t !== 'q') throw invalidArgument('Task token is not a query task token.');
+    const q = this.queries.get(t.id);
+    if (!q || q.state !== 'dispatched') throw notFound('Query task not found, or it already timed out.');
+    const answered = req.completedType === temporal.api.enums.v1.QueryResultType.QUERY_RESULT_TYPE_ANSWERED;
+    q.settle(answered ? { answer: req.queryResult } : { error: { message: req.errorMessage ?? '', failure: req.failure } });
+    return {};
+  }
+
+  private answerAttachedQueries(run: Run, results: Record<string, temporal.api.query.v1.IWorkflowQueryResult>): void {
+    for (const q of this.queriesOf(run)) {
+      if (q.state !== 'attached') continue;
+      const result = results[q.id];
+      if (!result) {
+        q.state = 'waiting';
+        continue;
+      }
+      const answered = result.resultType === temporal.api.enums.v1.QueryResultType.QUERY_RESULT_TYPE_ANSWERED;
+      q.settle(answered ? { answer: result.answer } : { error: { message: result.errorMessage ?? '', failure: result.failure } });
+    }
+  }
+
+  /** Queries still waiting go to a worker directly when no new workflow task will carry them. */
+  private releaseWaitingQueries(run: Run): void {
+    if (run.isOpen && run.wft) return;
+    for (const q of this.queriesOf(run)) if (q.state === 'waiting') this.dispatchLegacy(q);
+  }
+
+  onRunClosed(run: Run): void {
+    for (const q of this.queriesOf(run)) if (q.state === 'waiting' || q.state === 'attached') this.dispatchLegacy(q);
+  }
+}
