@@ -1,0 +1,191 @@
+/**
+ * Test harness for the embedded server: starts it exactly as SDK users do
+ * (`TestWorkflowEnvironment.createLocal` spawning `bin/embedded-temporal`), or connects to the server named
+ * by TEMPORAL_ADDRESS so the same suite can be checked against a real Temporal server.
+ */
+import { randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { defineSearchAttributeKey, type SearchAttributeType } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  DefaultLogger,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  makeTelemetryFilterString,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import * as activities from './fixtures/activities';
+
+export const BIN = path.resolve(__dirname, '../../bin/embedded-temporal');
+export const EXTERNAL_ADDRESS = process.env.TEMPORAL_ADDRESS;
+/** Tests of this server's own process (CLI, kill and restart) only run against the embedded server. */
+export const embeddedOnly = EXTERNAL_ADDRESS ? describe.skip : describe;
+
+export const SEARCH_ATTRIBUTES = [
+  defineSearchAttributeKey('CustomKeywordField', 'KEYWORD_LIST' as SearchAttributeType),
+  defineSearchAttributeKey('CustomIntField', 'INT' as SearchAttributeType),
+];
+
+let runtimeInstalled = false;
+/** The worker's own logs are only interesting when they are errors. */
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+    });
+  } catch {
+    /* already installed in this process */
+  }
+}
+
+export async function createEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  if (EXTERNAL_ADDRESS) return TestWorkflowEnvironment.createFromExistingServer({ address: EXTERNAL_ADDRESS });
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: BIN }, searchAttributes: SEARCH_ATTRIBUTES, log: { format: 'json', level: 'warn' } },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('./fixtures/workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+  return bundle;
+}
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  taskQueue: string;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** A server, and a worker running the fixture workflows and activities on a fresh task queue. */
+export async function startHarness(workerOptions: { maxCachedWorkflows?: number } = {}): Promise<Harness> {
+  const env = await createEnv();
+  const taskQueue = `tq-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+    ...workerOptions,
+  });
+  const running = worker.run();
+  return {
+    env,
+    taskQueue,
+    worker,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
+}
+
+export function uid(prefix: string): string {
+  return `${prefix}-${randomUUID()}`;
+}
+
+const EventType = (require('@temporalio/proto') as typeof import('@temporalio/proto')).temporal.api.enums.v1.EventType;
+
+/** Event types as short names: `EVENT_TYPE_WORKFLOW_TASK_SCHEDULED` → `WorkflowTaskScheduled`. */
+export function eventTypes(history: temporal.api.history.v1.IHistory): string[] {
+  return (history.events ?? []).map((e) =>
+    String(EventType[e.eventType!])
+      .replace(/^EVENT_TYPE_/, '')
+      .toLowerCase()
+      .split('_')
+      .map((w) => w[0].toUpperCase() + w.slice(1))
+      .join(''),
+  );
+}
+
+/** Replays a history against the fixture workflows; throws on any non-determinism. */
+export async function replay(history: temporal.api.history.v1.IHistory, workflowId = 'replay'): Promise<void> {
+  quietRuntime();
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+}
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A server process started directly (for kill -9 and restart tests). */
+export interface ServerProcess {
+  address: string;
+  port: number;
+  child: ChildProcess;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnServer(args: string[], port: number): Promise<ServerProcess> {
+  const child = spawn(BIN, ['server', 'start-dev', '--port', String(port), '--headless', '--log-format', 'json', '--log-level', 'warn', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const address = `127.0.0.1:${port}`;
+  const until = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
+    try {
+      const c = await Connection.connect({ address, connectTimeout: 500 });
+      await c.close();
+      break;
+    } catch {
+      if (Date.now() > until) {
+        child.kill('SIGKILL');
+        throw new Error(`server did not start: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    address,
+    port,
+    child,
+    kill: (signal = 'SIGKILL') =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
