@@ -74,7 +74,7 @@ export function nextRetry(
 }
 
 function isNonRetryable(policy: IRetryPolicy, failure: IFailure): boolean {
-  if (failure.applicationFailureInfo?.nonRetryable) return true;
+  if (failure.applicationFailureInfo?.nonRetryable || failure.serverFailureInfo?.nonRetryable) return true;
   if (failure.canceledFailureInfo || failure.terminatedFailureInfo) return true;
   const type = failure.applicationFailureInfo?.type ?? (failure.timeoutFailureInfo ? timeoutTypeName(failure) : undefined);
   return !!type && (policy.nonRetryableErrorTypes ?? []).includes(type);

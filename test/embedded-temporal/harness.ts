@@ -49,7 +49,7 @@ export async function createEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   if (EXTERNAL_ADDRESS) return TestWorkflowEnvironment.createFromExistingServer({ address: EXTERNAL_ADDRESS });
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: BIN }, searchAttributes: SEARCH_ATTRIBUTES, log: { format: 'json', level: 'warn' } },
+    server: { executable: { type: 'existing-path', path: BIN }, searchAttributes: SEARCH_ATTRIBUTES, log: { format: 'json', level: 'error' } },
   });
 }
 
@@ -143,7 +143,7 @@ export interface ServerProcess {
 }
 
 export async function spawnServer(args: string[], port: number): Promise<ServerProcess> {
-  const child = spawn(BIN, ['server', 'start-dev', '--port', String(port), '--headless', '--log-format', 'json', '--log-level', 'warn', ...args], {
+  const child = spawn(BIN, ['server', 'start-dev', '--port', String(port), '--headless', '--log-format', 'json', '--log-level', 'error', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
