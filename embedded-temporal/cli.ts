@@ -96,7 +96,7 @@ export function parseArgs(argv: string[]): CliOptions {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--help' || arg === '-h') throw new UsageError(USAGE);
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const eq = arg.startsWith('-') ? arg.indexOf('=') : -1;
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     if (BOOLEAN_FLAGS[flag]) {
       if (BOOLEAN_FLAGS[flag] === 'headless') opts.headless = true;
