@@ -40,8 +40,7 @@ import { type Clock, TimerService, systemClock } from './timers';
 import { comparator, evaluate, parseQuery, type Record_, type Value } from './visibility';
 import { WorkflowTasks, type WorkflowQueueTask } from './workflow-tasks';
 
-const wsv = temporal.api.workflowservice.v1;
-type WS = typeof wsv;
+type WS = typeof temporal.api.workflowservice.v1;
 export type Req<K extends keyof WS> = WS[K] extends { create(p?: infer P): unknown } ? P : never;
 export type Res<K extends keyof WS> = WS[K] extends { create(p?: infer P): unknown } ? P : never;
 

@@ -17,7 +17,7 @@ import {
   makeTelemetryFilterString,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import * as activities from './fixtures/activities';
 
 export const BIN = path.resolve(__dirname, '../../bin/embedded-temporal');
@@ -98,7 +98,7 @@ export function uid(prefix: string): string {
   return `${prefix}-${randomUUID()}`;
 }
 
-const EventType = (require('@temporalio/proto') as typeof import('@temporalio/proto')).temporal.api.enums.v1.EventType;
+const EventType = temporal.api.enums.v1.EventType;
 
 /** Event types as short names: `EVENT_TYPE_WORKFLOW_TASK_SCHEDULED` → `WorkflowTaskScheduled`. */
 export function eventTypes(history: temporal.api.history.v1.IHistory): string[] {

@@ -8,7 +8,7 @@ import { isGrpcServiceError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createEnv, eventTypes, uid } from './harness';
-import { Cause, CommandType, RawWorker, cmd, decode, payloads, sleep, TimeoutType } from './raw-worker';
+import { Cause, CommandType, RawWorker, cmd, decode, payloads, seconds, sleep, TimeoutType } from './raw-worker';
 
 let env: TestWorkflowEnvironment;
 
@@ -129,7 +129,7 @@ describe('workflow task failures and timeouts', () => {
   test('a timed-out task is retried as a transient attempt that is written only when it completes', async () => {
     const w = worker();
     const id = uid('wf');
-    await w.start(id, { workflowTaskTimeout: { seconds: 1 } });
+    await w.start(id, { workflowTaskTimeout: seconds(1000) });
     const first = await w.pollWorkflowTask();
     expect(first.attempt).toBe(1);
     await sleep(1300);
@@ -167,7 +167,7 @@ describe('workflow task failures and timeouts', () => {
   test('a signal during a transient retry turns it back into a normal task with attempt 1', async () => {
     const w = worker();
     const id = uid('wf');
-    await w.start(id, { workflowTaskTimeout: { seconds: 1 } });
+    await w.start(id, { workflowTaskTimeout: seconds(1000) });
     await w.pollWorkflowTask();
     await sleep(1300);
     await w.signal(id);

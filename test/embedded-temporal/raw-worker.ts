@@ -6,6 +6,7 @@
 import type { Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import Long from 'long';
 import { eventTypes } from './harness';
 
 export const CommandType = temporal.api.enums.v1.CommandType;
@@ -24,7 +25,8 @@ export const payloads = (...values: unknown[]): temporal.api.common.v1.IPayloads
 export const decode = (p: temporal.api.common.v1.IPayloads | null | undefined): unknown =>
   p?.payloads?.[0] ? defaultPayloadConverter.fromPayload(p.payloads[0]) : undefined;
 
-export const seconds = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+/** A protobuf Duration of `ms` milliseconds. */
+export const seconds = (ms: number) => ({ seconds: Long.fromNumber(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
 
 export const cmd = {
   scheduleActivity: (activityId: string, opts: Partial<temporal.api.command.v1.IScheduleActivityTaskCommandAttributes> = {}): ICommand => ({
@@ -38,7 +40,7 @@ export const cmd = {
   }),
   cancelActivity: (scheduledEventId: number): ICommand => ({
     commandType: CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK,
-    requestCancelActivityTaskCommandAttributes: { scheduledEventId },
+    requestCancelActivityTaskCommandAttributes: { scheduledEventId: Long.fromNumber(scheduledEventId) },
   }),
   startTimer: (timerId: string, ms: number): ICommand => ({
     commandType: CommandType.COMMAND_TYPE_START_TIMER,

@@ -8,7 +8,7 @@ import { TimeoutFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createEnv, eventTypes, uid } from './harness';
-import { RawWorker, cmd, payloads, sleep } from './raw-worker';
+import { RawWorker, cmd, payloads, seconds, sleep } from './raw-worker';
 
 const ReusePolicy = temporal.api.enums.v1.WorkflowIdReusePolicy;
 const ConflictPolicy = temporal.api.enums.v1.WorkflowIdConflictPolicy;
@@ -97,7 +97,7 @@ describe('start', () => {
   test('the WorkflowExecutionStarted event carries what the SDK needs', async () => {
     const w = new RawWorker(env.connection, uid('tq'));
     const id = uid('wf');
-    const { runId } = await w.start(id, { input: payloads('x'), workflowRunTimeout: { seconds: 3600 } });
+    const { runId } = await w.start(id, { input: payloads('x'), workflowRunTimeout: seconds(3_600_000) });
     const started = (await w.history(id)).events![0].workflowExecutionStartedEventAttributes!;
     expect(started.originalExecutionRunId).toBe(runId);
     expect(started.firstExecutionRunId).toBe(runId);
@@ -146,7 +146,7 @@ describe('bad requests get a clear status and change nothing', () => {
     ['no workflow id', { workflowId: '' }, grpcStatus.INVALID_ARGUMENT],
     ['no workflow type', { workflowType: { name: '' } }, grpcStatus.INVALID_ARGUMENT],
     ['no task queue', { taskQueue: { name: '' } }, grpcStatus.INVALID_ARGUMENT],
-    ['a negative timeout', { workflowRunTimeout: { seconds: -5 } }, grpcStatus.INVALID_ARGUMENT],
+    ['a negative timeout', { workflowRunTimeout: seconds(-5000) }, grpcStatus.INVALID_ARGUMENT],
     ['an unknown namespace', { namespace: 'no-such-namespace' }, grpcStatus.NOT_FOUND],
     ['an oversized input', { input: payloads('y'.repeat(2 * 1024 * 1024 + 1)) }, grpcStatus.INVALID_ARGUMENT],
     ['an unregistered search attribute', { searchAttributes: { indexedFields: { NotRegistered: payloads('v').payloads![0] } } }, grpcStatus.INVALID_ARGUMENT],
@@ -210,7 +210,7 @@ describe('namespaces and system info', () => {
   test('register, describe, list; registering twice is ALREADY_EXISTS', async () => {
     const svc = env.connection.workflowService;
     const name = uid('ns');
-    await svc.registerNamespace({ namespace: name, description: 'for tests', workflowExecutionRetentionPeriod: { seconds: 86400 * 3 } });
+    await svc.registerNamespace({ namespace: name, description: 'for tests', workflowExecutionRetentionPeriod: seconds(86400_000 * 3) });
     const d = await svc.describeNamespace({ namespace: name });
     expect(d.namespaceInfo?.name).toBe(name);
     expect(d.namespaceInfo?.description).toBe('for tests');
