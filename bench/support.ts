@@ -1,0 +1,114 @@
+/** Shared pieces of the benchmarks: percentiles, a server process per store, bounded concurrency. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { Client as PgClient } from 'pg';
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function argValue(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface BenchServer {
+  label: string;
+  address: string;
+  stop(): Promise<void>;
+}
+
+/** The embedded server as its own process (as users run it), on the given store. */
+export async function startServer(store: 'memory' | 'pglite' | 'postgres'): Promise<BenchServer> {
+  const port = await freePort();
+  const args = ['server', 'start-dev', '--port', String(port), '--headless', '--log-level', 'error', '--log-format', 'json'];
+  let cleanup = async () => {};
+  let label: string = store;
+  if (store === 'pglite') {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-et-'));
+    args.push('--db-filename', dir);
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  } else if (store === 'postgres') {
+    const base = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+    if (!base) throw new Error('set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to benchmark on PostgreSQL');
+    const name = `bench_et_${Date.now()}`;
+    const admin = new PgClient({ connectionString: base });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    args.push('--db-url', url.toString());
+    label = `postgres (${url.host})`;
+    cleanup = async () => {
+      const c = new PgClient({ connectionString: base });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    };
+  }
+  const bin = path.resolve(__dirname, '../bin/embedded-temporal');
+  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const address = `127.0.0.1:${port}`;
+  const until = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const c = await Connection.connect({ address, connectTimeout: 500 });
+      await c.close();
+      break;
+    } catch {
+      if (Date.now() > until) throw new Error('server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    label,
+    address,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+      await cleanup();
+    },
+  };
+}
+
+/** Runs `total` jobs with at most `concurrency` in flight; returns each job's latency in ms. */
+export async function runBounded(total: number, concurrency: number, job: (i: number) => Promise<void>): Promise<number[]> {
+  const latencies: number[] = [];
+  let next = 0;
+  async function lane() {
+    for (;;) {
+      const i = next++;
+      if (i >= total) return;
+      const t0 = performance.now();
+      await job(i);
+      latencies.push(performance.now() - t0);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, lane));
+  return latencies.sort((a, b) => a - b);
+}
+
+export function machine(): string {
+  const os = require('node:os') as typeof import('node:os');
+  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
