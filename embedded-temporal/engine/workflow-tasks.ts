@@ -93,10 +93,7 @@ export class WorkflowTasks {
   /** After a restart: a scheduled task is queued again; a started one keeps its timeout. */
   rearm(run: Run): void {
     const wft = run.wft;
-    if (!wft) {
-      this.schedule(run);
-      return;
-    }
+    if (!wft) return;
     if (wft.started) this.armTimeout(run, wft);
     else this.enqueue(run);
   }

@@ -88,6 +88,19 @@ embeddedOnly.each(stores)('kill -9 and restart on %s', (_label, makeStore) => {
       return Promise.all([client.workflow.getHandle(sleeperId).result(), acc.result()]);
     });
     expect(results).toEqual(['slept', 15]);
+    // The restart itself adds nothing to a history: the same events as without a crash.
+    expect(eventTypes(await client.workflow.getHandle(sleeperId).fetchHistory())).toEqual([
+      'WorkflowExecutionStarted',
+      'WorkflowTaskScheduled',
+      'WorkflowTaskStarted',
+      'WorkflowTaskCompleted',
+      'TimerStarted',
+      'TimerFired',
+      'WorkflowTaskScheduled',
+      'WorkflowTaskStarted',
+      'WorkflowTaskCompleted',
+      'WorkflowExecutionCompleted',
+    ]);
     for (const id of [sleeperId, accId]) await replay(await client.workflow.getHandle(id).fetchHistory(), id);
     await connection.close();
   });
