@@ -396,7 +396,8 @@ export class Activities {
           lastFailure: info.lastFailure ?? null,
         },
         {
-          closesTask: true,
+          // srv event_store reorderBuffer moves only close events to the end; Started stays in place.
+          closesTask: false,
           time: info.startedTime,
           onAssigned: (id) => {
             closeAttributes.startedEventId = id;

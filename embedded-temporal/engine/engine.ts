@@ -25,10 +25,11 @@ import {
 import type { NamespaceRecord, Store } from '../store/store';
 import { duration, durationMs, long, timestamp } from '../util/time';
 import { Activities, type ActivityQueueTask } from './activities';
+import { Children } from './children';
 import { type Limits, DEFAULT_LIMITS, checkBlob, checkMemo } from './limits';
 import { TaskQueues } from './matching';
 import { Persistence } from './persistence';
-import { validateRetryPolicy, normalizeRetryPolicy } from './retry';
+import { validateRetryPolicy, normalizeRetryPolicy, nextRetry } from './retry';
 import { Run, int, type RunHost, type RunSnapshot } from './run';
 import {
   SYSTEM_SEARCH_ATTRIBUTES,
@@ -38,6 +39,7 @@ import {
 } from './search-attributes';
 import { type Clock, TimerService, systemClock } from './timers';
 import { comparator, evaluate, parseQuery, type Record_, type Value } from './visibility';
+import { Updates } from './updates';
 import { WorkflowTasks, type WorkflowQueueTask } from './workflow-tasks';
 
 type WS = typeof temporal.api.workflowservice.v1;
@@ -91,6 +93,8 @@ export interface StartParams {
   memo?: IMemo | null;
   searchAttributes?: temporal.api.common.v1.ISearchAttributes | null;
   startDelayMs?: number;
+  /** Preassigned run id (continue-as-new and retries name the next run before it starts). */
+  runId?: string;
   /** Continue-as-new / retry chains. */
   firstExecutionRunId?: string;
   continuedExecutionRunId?: string;
@@ -116,13 +120,16 @@ export class Engine implements RunHost {
   readonly activityQueues: TaskQueues<ActivityQueueTask, Res<'PollActivityTaskQueueResponse'>>;
   readonly workflowTasks: WorkflowTasks;
   readonly activities: Activities;
+  readonly updates: Updates;
+  readonly children: Children;
 
   private readonly namespacesByName = new Map<string, NamespaceRecord>();
   private readonly runs = new Map<string, Run>();
   /** Runs of each workflow id, oldest first: `${namespace}/${workflowId}`. */
   private readonly chains = new Map<string, Run[]>();
   private readonly runsByNamespace = new Map<string, Set<Run>>();
-  private readonly historyWaiters = new Map<string, Set<() => void>>();
+  /** Long polls waiting for a change: `history:<runId>` and `update:<runId>`. */
+  private readonly waiters = new Map<string, Set<() => void>>();
   private stopped = false;
 
   constructor(private readonly options: EngineOptions) {
@@ -136,6 +143,8 @@ export class Engine implements RunHost {
     });
     this.workflowTasks = new WorkflowTasks(this);
     this.activities = new Activities(this);
+    this.updates = new Updates(this);
+    this.children = new Children(this);
     this.workflowQueues = new TaskQueues((task, identity) => this.workflowTasks.tryStart(task, identity));
     this.activityQueues = new TaskQueues((task, identity) => this.activities.tryStart(task, identity));
   }
@@ -155,10 +164,51 @@ export class Engine implements RunHost {
   }
 
   historyChanged(run: Run): void {
-    const waiters = this.historyWaiters.get(run.runId);
+    this.notify(`history:${run.runId}`);
+  }
+
+  /** Wakes the long polls waiting on `key`; they re-check their condition after the current mutation. */
+  notify(key: string): void {
+    const waiters = this.waiters.get(key);
     if (!waiters || waiters.size === 0) return;
-    this.historyWaiters.delete(run.runId);
+    this.waiters.delete(key);
     queueMicrotask(() => waiters.forEach((w) => w()));
+  }
+
+  /**
+   * Waits until `done()`, re-checked whenever one of `keys()` is notified, or until `maxMs` (or the caller's
+   * deadline) passes, or the caller goes away.
+   */
+  waitFor(keys: () => string[], done: () => boolean, call: grpc.ServerUnaryCall<unknown, unknown> | undefined, maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const limit = Math.min(maxMs, remainingMs(call) - POLL_DEADLINE_MARGIN_MS);
+      if (done() || limit <= 0 || this.stopped) return resolve();
+      let finished = false;
+      const registered = new Set<string>();
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        call?.removeListener('cancelled', finish);
+        for (const key of registered) this.waiters.get(key)?.delete(check);
+        resolve();
+      };
+      const register = () => {
+        for (const key of keys()) {
+          let set = this.waiters.get(key);
+          if (!set) this.waiters.set(key, (set = new Set()));
+          set.add(check);
+          registered.add(key);
+        }
+      };
+      const check = () => {
+        if (done() || this.stopped) finish();
+        else register();
+      };
+      const timer = setTimeout(finish, limit);
+      call?.on('cancelled', finish);
+      register();
+    });
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------------------
@@ -205,8 +255,8 @@ export class Engine implements RunHost {
     this.timers.stop();
     this.workflowQueues.releaseAll();
     this.activityQueues.releaseAll();
-    for (const waiters of this.historyWaiters.values()) waiters.forEach((w) => w());
-    this.historyWaiters.clear();
+    for (const waiters of this.waiters.values()) waiters.forEach((w) => w());
+    this.waiters.clear();
     await this.persistence.barrier().catch(() => undefined);
   }
 
@@ -469,7 +519,7 @@ export class Engine implements RunHost {
     run.namespace = p.namespace.name;
     run.namespaceId = p.namespace.id;
     run.workflowId = p.workflowId;
-    run.runId = randomUUID();
+    run.runId = p.runId ?? randomUUID();
     run.firstExecutionRunId = p.firstExecutionRunId ?? run.runId;
     run.workflowType = p.workflowType;
     run.taskQueue = p.taskQueue;
@@ -546,18 +596,189 @@ export class Engine implements RunHost {
     if (run.lastCompletedWftStartedId === 0 && !run.wft && run.executionTime > run.startTime) this.armStartDelay(run);
   }
 
-  /** The run (or execution) timeout fired. */
+  /** The run (or execution) timeout fired: the run times out, and is retried if its retry policy allows. */
   private timeOutRun(run: Run): void {
     if (!run.isOpen) return;
     this.forceCloseWorkflowTask(run);
+    const failure = { message: 'workflow run timeout', source: 'Server', timeoutFailureInfo: { timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE } };
+    const retry = this.workflowRetry(run, failure);
     run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, {
-      retryState: temporal.api.enums.v1.RetryState.RETRY_STATE_TIMEOUT,
+      retryState: retry.retry ? temporal.api.enums.v1.RetryState.RETRY_STATE_IN_PROGRESS : temporal.api.enums.v1.RetryState.RETRY_STATE_TIMEOUT,
+      newExecutionRunId: retry.retry ? retry.runId : '',
     });
+    if (retry.retry) retry.start();
     this.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT);
     void this.persistence.barrier().catch(() => undefined);
   }
 
+  /** The FailWorkflowExecution command: the run fails, and is retried if its retry policy allows. */
+  failRun(run: Run, failure: temporal.api.failure.v1.IFailure | null, completedEventId: number): void {
+    const retry = this.workflowRetry(run, failure);
+    run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, {
+      failure,
+      retryState: retry.retry ? temporal.api.enums.v1.RetryState.RETRY_STATE_IN_PROGRESS : retry.state,
+      workflowTaskCompletedEventId: completedEventId,
+      newExecutionRunId: retry.retry ? retry.runId : '',
+    });
+    if (retry.retry) retry.start();
+    this.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED);
+  }
+
+  /**
+   * Decides a workflow retry by the run's retry policy (workflows have none unless the starter set one).
+   * When it retries, `start()` starts the next run of the chain, after the backoff.
+   */
+  private workflowRetry(
+    run: Run,
+    failure: temporal.api.failure.v1.IFailure | null,
+  ): { retry: true; runId: string; start: () => void } | { retry: false; state: number } {
+    if (!run.retryPolicy) return { retry: false, state: temporal.api.enums.v1.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET };
+    const decision = nextRetry(run.retryPolicy, run.attempt, failure, this.now(), run.executionExpirationTime);
+    if (!decision.retry) return { retry: false, state: decision.state };
+    const runId = randomUUID();
+    const started = run.events[0].workflowExecutionStartedEventAttributes!;
+    return {
+      retry: true,
+      runId,
+      start: () => {
+        this.startNextRun(run, {
+          runId,
+          input: started.input,
+          header: started.header,
+          startDelayMs: decision.delayMs,
+          initiator: temporal.api.enums.v1.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY,
+          continuedFailure: failure,
+          attempt: run.attempt + 1,
+        });
+      },
+    };
+  }
+
+  /** Starts the next run of a chain (continue-as-new or retry), inheriting what the chain keeps. */
+  private startNextRun(prev: Run, p: Partial<StartParams> & { runId: string }): Run {
+    const ns = this.namespace(prev.namespace);
+    prev.newExecutionRunId = p.runId;
+    return this.startRun({
+      namespace: ns,
+      workflowId: prev.workflowId,
+      workflowType: prev.workflowType,
+      taskQueue: prev.taskQueue,
+      identity: '',
+      requestId: randomUUID(),
+      executionTimeoutMs: prev.executionTimeoutMs,
+      runTimeoutMs: prev.runTimeoutMs,
+      taskTimeoutMs: prev.workflowTaskTimeoutMs,
+      retryPolicy: prev.retryPolicy,
+      memo: prev.memo,
+      searchAttributes: prev.searchAttributes,
+      firstExecutionRunId: prev.firstExecutionRunId,
+      continuedExecutionRunId: prev.runId,
+      executionExpirationTime: prev.executionExpirationTime,
+      parent: prev.parent,
+      rootExecution: prev.rootExecution,
+      ...p,
+    });
+  }
+
+  /** The ContinueAsNewWorkflowExecution command: the run closes and the next run of the chain starts. */
+  continueAsNew(run: Run, a: temporal.api.command.v1.IContinueAsNewWorkflowExecutionCommandAttributes, completedEventId: number): void {
+    const runId = randomUUID();
+    const ns = this.namespace(run.namespace);
+    const taskQueue = a.taskQueue?.name || run.taskQueue;
+    const runTimeoutMs = durationMs(a.workflowRunTimeout) || run.runTimeoutMs;
+    const taskTimeoutMs = durationMs(a.workflowTaskTimeout) || run.workflowTaskTimeoutMs;
+    // srv: memo and search attributes carry over unless the command replaces them.
+    const memo = a.memo && Object.keys(a.memo.fields ?? {}).length > 0 ? a.memo : run.memo;
+    const searchAttributes = a.searchAttributes ? validateSearchAttributes(a.searchAttributes, ns.searchAttributes) : run.searchAttributes;
+    run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, {
+      newExecutionRunId: runId,
+      workflowType: { name: a.workflowType?.name || run.workflowType },
+      taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      input: a.input ?? null,
+      workflowRunTimeout: runTimeoutMs > 0 ? duration(runTimeoutMs) : null,
+      workflowTaskTimeout: duration(taskTimeoutMs),
+      workflowTaskCompletedEventId: completedEventId,
+      backoffStartInterval: a.backoffStartInterval ?? null,
+      initiator: a.initiator || temporal.api.enums.v1.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW,
+      failure: a.failure ?? null,
+      lastCompletionResult: a.lastCompletionResult ?? null,
+      header: a.header ?? null,
+      memo,
+      searchAttributes,
+    });
+    this.startNextRun(run, {
+      runId,
+      workflowType: a.workflowType?.name || run.workflowType,
+      taskQueue,
+      input: a.input,
+      header: a.header,
+      runTimeoutMs,
+      taskTimeoutMs,
+      retryPolicy: a.retryPolicy ? normalizeRetryPolicy(a.retryPolicy) : run.retryPolicy,
+      memo,
+      searchAttributes,
+      startDelayMs: durationMs(a.backoffStartInterval) ?? 0,
+      initiator: a.initiator || temporal.api.enums.v1.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_WORKFLOW,
+      continuedFailure: a.failure,
+      lastCompletionResult: a.lastCompletionResult,
+      attempt: 1,
+    });
+    this.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW);
+  }
+
+  /**
+   * Terminates a run whose history passed Temporal's error limits (srv enforceHistorySizeCheck and
+   * enforceHistoryCountCheck), as the real server does after any change.
+   */
+  enforceHistoryLimits(run: Run): void {
+    if (!run.isOpen) return;
+    let reason: string | undefined;
+    if (run.historySizeBytes > this.limits.historySizeLimit) reason = 'Workflow history size exceeds limit.';
+    else if (run.nextEventId - 1 > this.limits.historyCountLimit) reason = 'Workflow history count exceeds limit.';
+    if (!reason) return;
+    this.log.warn({ workflowId: run.workflowId, runId: run.runId, events: run.nextEventId - 1, bytes: run.historySizeBytes }, reason);
+    this.terminateRun(run, reason, null, 'history-service');
+  }
+
   // ---- signal, cancel, terminate ----------------------------------------------------------------------------
+
+  /**
+   * Signals the running workflow, or starts it with the signal as its first event (`1 Started, 2 Signaled,
+   * 3 WorkflowTaskScheduled`). A running workflow is signalled unless the conflict policy says FAIL or
+   * TERMINATE_EXISTING (srv signal_with_start_workflow.go).
+   */
+  async signalWithStartWorkflowExecution(
+    req: Req<'SignalWithStartWorkflowExecutionRequest'>,
+  ): Promise<Res<'SignalWithStartWorkflowExecutionResponse'>> {
+    const ns = this.namespace(req.namespace);
+    if (!req.signalName) throw invalidArgument('SignalName is not set on request.');
+    checkBlob(this.limits, req.signalInput, 'Signal input');
+    const params = this.validateStart(ns, req);
+    const signalRequestId = `${params.requestId}/signal`;
+    const conflict = req.workflowIdConflictPolicy ?? 0;
+    const current = this.currentRun(ns.name, params.workflowId);
+    const useExisting =
+      conflict !== ConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL &&
+      conflict !== ConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING;
+    if (current?.isOpen && useExisting) {
+      this.signalRun(current, req.signalName, req.signalInput, req.header, params.identity, signalRequestId);
+      await this.persistence.barrier();
+      return { runId: current.runId, started: current.startRequestId === params.requestId };
+    }
+    const existing = this.checkWorkflowIdPolicies(ns, params.workflowId, params.requestId, req.workflowIdReusePolicy ?? 0, conflict);
+    const run =
+      existing?.run ??
+      this.startRun({
+        ...params,
+        beforeFirstTask: (r) => this.signalRun(r, req.signalName!, req.signalInput, req.header, params.identity, signalRequestId),
+      });
+    await this.persistence.barrier();
+    return { runId: run.runId, started: existing ? existing.started : true };
+  }
+
+  async executeMultiOperation(req: Req<'ExecuteMultiOperationRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>) {
+    return this.updates.multiOperation(req, call);
+  }
 
   async signalWorkflowExecution(req: Req<'SignalWorkflowExecutionRequest'>): Promise<Res<'SignalWorkflowExecutionResponse'>> {
     const ns = this.namespace(req.namespace);
@@ -638,17 +859,7 @@ export class Engine implements RunHost {
    * with FORCE_CLOSE_COMMAND and the buffered events are written (srv workflow/util.go).
    */
   forceCloseWorkflowTask(run: Run): void {
-    const wft = run.wft;
-    if (wft?.started && !wft.transient) {
-      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, {
-        scheduledEventId: wft.scheduledEventId,
-        startedEventId: wft.started.eventId,
-        cause: temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND,
-        identity: 'history-service',
-      });
-    }
-    run.wft = null;
-    run.flushBuffered();
+    this.workflowTasks.forceClose(run);
   }
 
   /** Marks a run closed (its close event is already written) and drops everything pending on it. */
@@ -664,6 +875,8 @@ export class Engine implements RunHost {
     run.timers.clear();
     this.activities.dropAll(run);
     this.workflowTasks.onRunClosed(run);
+    this.updates.onRunClosed(run);
+    this.children.onRunClosed(run);
     run.touch();
   }
 
@@ -693,7 +906,7 @@ export class Engine implements RunHost {
       },
       workflowExecutionInfo: this.executionInfo(run),
       pendingActivities: this.activities.describePending(run),
-      pendingChildren: [],
+      pendingChildren: this.children.describePending(run),
       pendingWorkflowTask: wft
         ? {
             state: wft.started
@@ -745,7 +958,7 @@ export class Engine implements RunHost {
     const closeOnly =
       req.historyEventFilterType === temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
     if (closeOnly) {
-      if (run.isOpen && req.waitNewEvent) await this.waitForHistory(run, () => !run.isOpen, call);
+      if (run.isOpen && req.waitNewEvent) await this.waitFor(() => [`history:${run.runId}`], () => !run.isOpen, call, HISTORY_LONG_POLL_MS);
       await this.persistence.barrier();
       const close = run.closeEvent;
       if (close) return { history: { events: [close] } };
@@ -753,7 +966,7 @@ export class Engine implements RunHost {
     }
     const from = token?.next ?? 1;
     if (req.waitNewEvent && run.isOpen && from >= run.nextEventId) {
-      await this.waitForHistory(run, () => run.nextEventId > from || !run.isOpen, call);
+      await this.waitFor(() => [`history:${run.runId}`], () => run.nextEventId > from || !run.isOpen, call, HISTORY_LONG_POLL_MS);
     }
     await this.persistence.barrier();
     const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : 1000;
@@ -761,36 +974,6 @@ export class Engine implements RunHost {
     const next = from + events.length;
     const more = next < run.nextEventId || (req.waitNewEvent && run.isOpen);
     return { history: { events }, nextPageToken: more ? encodeHistoryToken(run.runId, next) : null };
-  }
-
-  /** Waits until `done()` or the long-poll interval (or the caller's deadline) passes. */
-  private waitForHistory(run: Run, done: () => boolean, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<void> {
-    return new Promise((resolve) => {
-      const limit = Math.min(HISTORY_LONG_POLL_MS, remainingMs(call) - POLL_DEADLINE_MARGIN_MS);
-      if (done() || limit <= 0 || this.stopped) return resolve();
-      let finished = false;
-      const finish = () => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        call?.removeListener('cancelled', finish);
-        this.historyWaiters.get(run.runId)?.delete(check);
-        resolve();
-      };
-      const check = () => {
-        if (done() || this.stopped) finish();
-        else this.addHistoryWaiter(run, check);
-      };
-      const timer = setTimeout(finish, limit);
-      call?.on('cancelled', finish);
-      this.addHistoryWaiter(run, check);
-    });
-  }
-
-  private addHistoryWaiter(run: Run, fn: () => void): void {
-    let set = this.historyWaiters.get(run.runId);
-    if (!set) this.historyWaiters.set(run.runId, (set = new Set()));
-    set.add(fn);
   }
 
   // ---- visibility -------------------------------------------------------------------------------------------

@@ -52,3 +52,9 @@ export function checkBlobProblem(limits: Limits, p: IPayloads | null | undefined
   const size = payloadsSize(p);
   return size > limits.blobSizeLimit ? `${what} size ${size} bytes exceeds the limit of ${limits.blobSizeLimit} bytes (BlobSizeLimit).` : undefined;
 }
+
+/** The memo-limit message for a memo over the limit, or undefined. */
+export function memoProblem(limits: Limits, memo: IMemo | null | undefined): string | undefined {
+  const size = memo ? MemoCodec.encode(memo).length : 0;
+  return size > limits.memoSizeLimit ? `Memo size ${size} bytes exceeds the limit of ${limits.memoSizeLimit} bytes.` : undefined;
+}

@@ -24,13 +24,19 @@ import { timestamp } from '../util/time';
 
 export type Attributes = Record<string, unknown>;
 
-/** A workflow task, scheduled or started. For a transient task (attempt > 1) no events exist yet. */
+/**
+ * How a workflow task exists in history: `normal` tasks write WorkflowTaskScheduled/Started as they happen;
+ * `transient` ones (retries, attempt > 1) and `speculative` ones (carrying only updates to an idle
+ * workflow) write them only when they complete, and a speculative one that changes nothing writes nothing.
+ */
+export type WorkflowTaskKind = 'normal' | 'transient' | 'speculative';
+
+/** A workflow task, scheduled or started. */
 export interface WorkflowTaskInfo {
-  /** Event id of WorkflowTaskScheduled; for a transient task, the id it would get (next event id at schedule time). */
+  /** Event id of WorkflowTaskScheduled; for a transient or speculative task, the id it would get. */
   scheduledEventId: number;
   attempt: number;
-  /** True while no WorkflowTaskScheduled event was written (a retried task after a failure or timeout). */
-  transient: boolean;
+  kind: WorkflowTaskKind;
   scheduledTime: number;
   originalScheduledTime: number;
   taskQueue: string;
@@ -82,6 +88,31 @@ export interface ActivityInfo {
   scheduled: temporal.api.history.v1.IActivityTaskScheduledEventAttributes;
 }
 
+export type UpdateState = 'admitted' | 'sent' | 'accepted' | 'completed';
+
+/** A workflow update, from admission until its outcome (rejections leave no event, only this record). */
+export interface UpdateInfo {
+  updateId: string;
+  request: temporal.api.update.v1.IRequest;
+  state: UpdateState;
+  /** Stamp of the workflow task start that delivered the request. */
+  sentStamp?: number;
+  acceptedEventId?: number;
+  outcome?: temporal.api.update.v1.IOutcome;
+}
+
+/** A child workflow this run initiated and that has not closed yet. */
+export interface ChildInfo {
+  initiatedEventId: number;
+  namespace: string;
+  namespaceId: string;
+  workflowId: string;
+  workflowType: string;
+  parentClosePolicy: number;
+  runId?: string;
+  startedEventId?: number;
+}
+
 export interface TimerInfo {
   timerId: string;
   startedEventId: number;
@@ -114,6 +145,8 @@ const MemoCodec = messageCodec<IMemo>('temporal.api.common.v1.Memo');
 const SearchAttributesCodec = messageCodec<ISearchAttributes>('temporal.api.common.v1.SearchAttributes');
 const RetryPolicyCodec = messageCodec<IRetryPolicy>('temporal.api.common.v1.RetryPolicy');
 const HeaderCodec = messageCodec<IHeader>('temporal.api.common.v1.Header');
+const UpdateRequestCodec = messageCodec<temporal.api.update.v1.IRequest>('temporal.api.update.v1.Request');
+const OutcomeCodec = messageCodec<temporal.api.update.v1.IOutcome>('temporal.api.update.v1.Outcome');
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
@@ -179,6 +212,8 @@ export class Run implements RunIdentity {
   stateTransitions = 0;
   /** Next run of the chain, once this one closed by continue-as-new, retry or cron. */
   newExecutionRunId?: string;
+  readonly updates = new Map<string, UpdateInfo>();
+  readonly children = new Map<number, ChildInfo>();
 
   constructor(private readonly host: RunHost) {}
 
@@ -303,6 +338,12 @@ export class Run implements RunIdentity {
       requestIds: [...this.requestIds],
       stateTransitions: this.stateTransitions,
       newExecutionRunId: this.newExecutionRunId,
+      updates: [...this.updates.values()].map((u) => ({
+        ...u,
+        request: b64(UpdateRequestCodec.encode(u.request)),
+        outcome: enc(OutcomeCodec, u.outcome),
+      })),
+      children: [...this.children.values()],
     };
   }
 
@@ -354,6 +395,10 @@ export class Run implements RunIdentity {
         scheduled: scheduledEvent?.activityTaskScheduledEventAttributes ?? {},
       });
     }
+    for (const u of s.updates ?? []) {
+      run.updates.set(u.updateId, { ...u, request: UpdateRequestCodec.decode(unb64(u.request)), outcome: dec(OutcomeCodec, u.outcome) });
+    }
+    for (const c of s.children ?? []) run.children.set(c.initiatedEventId, c);
     run.buffered = s.buffered.map((b) => ({ event: HistoryEventCodec.decode(unb64(b.event)), closesTask: b.closesTask }));
     relinkBufferedStarts(run.buffered);
     return run;
@@ -400,6 +445,8 @@ export interface RunSnapshot {
   requestIds: string[];
   stateTransitions: number;
   newExecutionRunId?: string;
+  updates?: (Omit<UpdateInfo, 'request' | 'outcome'> & { request: string; outcome?: string })[];
+  children?: ChildInfo[];
 }
 
 /** After a restart, a buffered ActivityTaskStarted must again hand its id to the close event that follows it. */

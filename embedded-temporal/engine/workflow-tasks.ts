@@ -1,16 +1,16 @@
 /**
- * Workflow tasks: scheduling, dispatch with full history, completion (commands, buffered events, the next
- * task), failure and start-to-close timeout with transient attempts; user timers; and queries, attached
- * to a workflow task or sent as legacy query tasks.
+ * Workflow tasks: scheduling, dispatch with full history, completion (commands, protocol messages, buffered
+ * events, the next task), failure and start-to-close timeout with transient attempts, speculative tasks for
+ * updates; user timers; and queries, attached to a workflow task or sent as legacy query tasks.
  */
 import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { deadlineExceeded, failedPrecondition, invalidArgument, notFound, queryFailed } from '../errors';
 import { EventType, temporal, type HistoryEvent, type IFailure } from '../proto';
 import { duration, long, timestamp } from '../util/time';
-import { applyCommand, isCloseCommand, validateCommands, type CommandContext } from './commands';
+import { applyCommand, causeName, isCloseCommand, validateCommands, type CommandContext, type CommandProblem } from './commands';
 import type { Engine, Req, Res } from './engine';
-import { Run, int, makeEvent, type TimerInfo, type WorkflowTaskInfo } from './run';
+import { Run, int, makeEvent, type TimerInfo, type WorkflowTaskInfo, type WorkflowTaskKind } from './run';
 import { decodeToken, encodeToken } from './tokens';
 
 const Cause = temporal.api.enums.v1.WorkflowTaskFailedCause;
@@ -48,22 +48,24 @@ export class WorkflowTasks {
   /**
    * Makes sure a workflow task will see the run's new events: schedules one unless one is already scheduled
    * or started (a started task's completion schedules the next one if events were buffered meanwhile).
+   * `speculative` asks for a task that only carries updates and leaves no trace if they are rejected.
    */
-  schedule(run: Run): void {
+  schedule(run: Run, speculative = false): void {
     if (!run.isOpen || run.wft) return;
     const now = this.engine.now();
     if (run.lastCompletedWftStartedId === 0 && run.executionTime > now) return; // start delay still running
     const attempt = run.wftAttempt;
+    const kind: WorkflowTaskKind = attempt > 1 ? 'transient' : speculative ? 'speculative' : 'normal';
     const wft: WorkflowTaskInfo = {
       scheduledEventId: run.nextEventId,
       attempt,
-      transient: attempt > 1,
+      kind,
       scheduledTime: now,
       originalScheduledTime: now,
       taskQueue: run.taskQueue,
       startToCloseMs: run.workflowTaskTimeoutMs,
     };
-    if (!wft.transient) {
+    if (kind === 'normal') {
       const ev = run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, attempt));
       wft.scheduledEventId = int(ev.eventId);
     }
@@ -114,10 +116,10 @@ export class WorkflowTasks {
   start(run: Run, identity: string): PollResponse {
     const wft = run.wft!;
     const now = this.engine.now();
-    if (wft.transient && wft.scheduledEventId !== run.nextEventId) {
-      // New events arrived since the retry was scheduled: it becomes a normal task again (srv
-      // workflow_task_state_machine AddWorkflowTaskStartedEvent).
-      wft.transient = false;
+    if (wft.kind !== 'normal' && wft.scheduledEventId !== run.nextEventId) {
+      // New events arrived since the retry or speculative task was scheduled: it becomes a normal task
+      // (srv workflow_task_state_machine AddWorkflowTaskStartedEvent).
+      wft.kind = 'normal';
       wft.attempt = 1;
       run.wftAttempt = 1;
       wft.scheduledTime = now;
@@ -129,32 +131,26 @@ export class WorkflowTasks {
     if (run.historySizeBytes >= limits.historySizeSuggestContinueAsNew) reasons.push(SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE);
     if (run.nextEventId >= limits.historyCountSuggestContinueAsNew) reasons.push(SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS);
     const requestId = randomUUID();
-    const startedAttrs = {
-      scheduledEventId: wft.scheduledEventId,
-      identity,
-      requestId,
-      suggestContinueAsNew: reasons.length > 0,
-      suggestContinueAsNewReasons: reasons,
-      historySizeBytes: run.historySizeBytes,
-    };
+    const startedAttrs = this.startedAttributes(wft.scheduledEventId, identity, requestId, reasons, run.historySizeBytes);
     let startedEventId = wft.scheduledEventId + 1;
-    if (!wft.transient) startedEventId = int(run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now).eventId);
+    if (wft.kind === 'normal') startedEventId = int(run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now).eventId);
+    const stamp = ++this.stampCounter;
     wft.started = {
       eventId: startedEventId,
       time: now,
       identity,
       requestId,
-      stamp: ++this.stampCounter,
-      historySizeBytes: startedAttrs.historySizeBytes,
-      suggestContinueAsNew: startedAttrs.suggestContinueAsNew,
+      stamp,
+      historySizeBytes: run.historySizeBytes,
+      suggestContinueAsNew: reasons.length > 0,
       suggestReasons: reasons,
     };
     run.touch();
     this.armTimeout(run, wft);
 
     const events: HistoryEvent[] = run.events.slice();
-    if (wft.transient) {
-      // Attempts ≥ 2 are not in history yet: the poll response carries them as synthetic events.
+    if (wft.kind !== 'normal') {
+      // Not in history yet: the poll response carries the task's own events as synthetic ones.
       const scheduled = makeEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, wft.attempt), wft.scheduledTime);
       scheduled.eventId = long(wft.scheduledEventId);
       const started = makeEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now);
@@ -168,7 +164,7 @@ export class WorkflowTasks {
       queries[q.id] = q.query;
     }
     return {
-      taskToken: encodeToken({ t: 'w', r: run.runId, s: wft.scheduledEventId, a: wft.attempt, x: wft.started.stamp }),
+      taskToken: encodeToken({ t: 'w', r: run.runId, s: wft.scheduledEventId, a: wft.attempt, x: stamp }),
       workflowExecution: { workflowId: run.workflowId, runId: run.runId },
       workflowType: { name: run.workflowType },
       previousStartedEventId: long(run.lastCompletedWftStartedId),
@@ -180,8 +176,32 @@ export class WorkflowTasks {
       scheduledTime: timestamp(wft.scheduledTime),
       startedTime: timestamp(now),
       queries,
-      messages: [],
+      messages: this.engine.updates.deliver(run, startedEventId, stamp),
     };
+  }
+
+  private startedAttributes(scheduledEventId: number, identity: string, requestId: string, reasons: number[], historySizeBytes: number) {
+    return {
+      scheduledEventId,
+      identity,
+      requestId,
+      suggestContinueAsNew: reasons.length > 0,
+      suggestContinueAsNewReasons: reasons,
+      historySizeBytes,
+    };
+  }
+
+  /** Writes the Scheduled and Started events of a transient or speculative task, making it a normal one. */
+  private materialize(run: Run, wft: WorkflowTaskInfo): void {
+    if (wft.kind === 'normal') return;
+    const s = wft.started!;
+    run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, wft.attempt), wft.scheduledTime);
+    run.addEvent(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+      this.startedAttributes(wft.scheduledEventId, s.identity, s.requestId, s.suggestReasons, s.historySizeBytes),
+      s.time,
+    );
+    wft.kind = 'normal';
   }
 
   private armTimeout(run: Run, wft: WorkflowTaskInfo): void {
@@ -206,35 +226,28 @@ export class WorkflowTasks {
     const { run, wft } = this.startedTask(req.taskToken);
     const identity = req.identity ?? '';
     const commands = req.commands ?? [];
+    const messages = req.messages ?? [];
+    const heartbeat = !!req.forceCreateNewWorkflowTask;
+    const stamp = wft.started!.stamp;
 
-    const problem = validateCommands(this.engine, run, commands);
-    if (problem) {
-      this.failTask(run, wft, problem.cause, { message: problem.message, source: 'Server' }, identity, true);
-      await this.engine.persistence.barrier();
-      throw invalidArgument(problem.message);
-    }
-    if (commands.some(isCloseCommand) && run.buffered.length > 0) {
-      // New events arrived while the worker decided to close the run: it must see them first.
-      this.failTask(run, wft, Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, { message: 'UnhandledCommand', source: 'Server' }, identity, false);
-      await this.engine.persistence.barrier();
-      throw invalidArgument('UnhandledCommand');
+    const problem =
+      validateCommands(this.engine, run, commands, messages) ??
+      (commands.some(isCloseCommand) && (run.buffered.length > 0 || this.engine.updates.hasUndelivered(run))
+        ? { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, message: '' }
+        : undefined);
+    if (problem) return this.refuseCompletion(run, wft, problem, identity);
+
+    if (wft.kind === 'speculative' && this.canDrop(run, wft, commands.length, messages, heartbeat)) {
+      // Only rejected updates: the task leaves no trace in history (srv skipWorkflowTaskCompletedEvent).
+      for (const m of messages) this.engine.updates.apply(run, m);
+      this.answerAttachedQueries(run, req.queryResults ?? {});
+      run.wft = null;
+      this.engine.timers.clear(`wft:${run.runId}`);
+      this.engine.updates.rejectUnprocessed(run, stamp);
+      return this.finishCompletion(run, req, identity, { flushed: 0, needsTask: false, resetHistoryEventId: run.lastCompletedWftStartedId });
     }
 
-    if (wft.transient) {
-      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, wft.attempt), wft.scheduledTime);
-      run.addEvent(
-        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-        {
-          scheduledEventId: wft.scheduledEventId,
-          identity: wft.started!.identity,
-          requestId: wft.started!.requestId,
-          suggestContinueAsNew: wft.started!.suggestContinueAsNew,
-          suggestContinueAsNewReasons: wft.started!.suggestReasons,
-          historySizeBytes: wft.started!.historySizeBytes,
-        },
-        wft.started!.time,
-      );
-    }
+    this.materialize(run, wft);
     const completed = run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, {
       scheduledEventId: wft.scheduledEventId,
       startedEventId: wft.started!.eventId,
@@ -249,15 +262,38 @@ export class WorkflowTasks {
     run.wftAttempt = 1;
     this.engine.timers.clear(`wft:${run.runId}`);
 
-    const ctx: CommandContext = { completedEventId: int(completed.eventId), identity, needsWorkflowTask: false };
+    const ctx: CommandContext = {
+      completedEventId: int(completed.eventId),
+      identity,
+      needsWorkflowTask: false,
+      messages: new Map(messages.map((m) => [m.id!, m])),
+      postActions: [],
+    };
     for (const command of commands) applyCommand(this.engine, run, command, ctx);
+    for (const m of ctx.messages.values()) this.engine.updates.apply(run, m);
+    if (!heartbeat) this.engine.updates.rejectUnprocessed(run, stamp);
 
     this.answerAttachedQueries(run, req.queryResults ?? {});
+    const flushed = run.isOpen ? this.flush(run) : 0;
+    return this.finishCompletion(run, req, identity, { flushed, needsTask: ctx.needsWorkflowTask || heartbeat, postActions: ctx.postActions });
+  }
+
+  /** The common tail of a completion: the next task, follow-up actions, limits, and the inline task. */
+  private async finishCompletion(
+    run: Run,
+    req: Req<'RespondWorkflowTaskCompletedRequest'>,
+    identity: string,
+    o: { flushed: number; needsTask: boolean; postActions?: (() => void)[]; resetHistoryEventId?: number },
+  ): Promise<Res<'RespondWorkflowTaskCompletedResponse'>> {
     if (run.isOpen) {
-      const flushed = this.flush(run);
-      if (flushed > 0 || req.forceCreateNewWorkflowTask || ctx.needsWorkflowTask) this.schedule(run);
+      if (o.flushed > 0 || o.needsTask) this.schedule(run);
+      else if (this.engine.updates.hasUndelivered(run)) this.schedule(run, true);
     }
+    // Children, external signals and cancels start after the completion is written, as the real server's
+    // transfer tasks do; their results arrive as new events.
+    for (const action of o.postActions ?? []) action();
     this.releaseWaitingQueries(run);
+    this.engine.enforceHistoryLimits(run);
 
     let workflowTask: PollResponse | null = null;
     const next = run.wft as WorkflowTaskInfo | null; // reassigned by schedule() above
@@ -266,7 +302,40 @@ export class WorkflowTasks {
     }
     run.touch();
     await this.engine.persistence.barrier();
-    return { workflowTask, activityTasks: [], resetHistoryEventId: long(0) };
+    return { workflowTask, activityTasks: [], resetHistoryEventId: long(o.resetHistoryEventId ?? 0) };
+  }
+
+  /** A speculative task that changed nothing and only rejected updates can vanish. */
+  private canDrop(run: Run, wft: WorkflowTaskInfo, commandCount: number, messages: temporal.api.protocol.v1.IMessage[], heartbeat: boolean): boolean {
+    return (
+      commandCount === 0 &&
+      !heartbeat &&
+      run.buffered.length === 0 &&
+      run.nextEventId === wft.scheduledEventId &&
+      messages.every((m) => this.engine.updates.isRejection(m))
+    );
+  }
+
+  /**
+   * A completion the server refuses. On a retried (transient) task it is simply dropped and the task times out,
+   * as on the real server; otherwise the task fails (and, for an oversized payload, the run is terminated).
+   */
+  private async refuseCompletion(run: Run, wft: WorkflowTaskInfo, problem: CommandProblem, identity: string): Promise<never> {
+    const message = problem.message ? `${causeName(problem.cause)}: ${problem.message}` : causeName(problem.cause);
+    const unhandled = problem.cause === Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
+    if (wft.attempt > 1 && !unhandled) throw invalidArgument(message);
+    const failure: IFailure = { message, source: 'Server', serverFailureInfo: { nonRetryable: false } };
+    if (problem.terminate) {
+      // srv terminateWorkflow: WorkflowTaskFailed, the buffered events, then Terminated; no new task.
+      this.writeFailed(run, wft, problem.cause, failure, identity);
+      run.wft = null;
+      this.engine.timers.clear(`wft:${run.runId}`);
+      this.engine.terminateRun(run, message, null, 'history-service');
+    } else {
+      this.failTask(run, wft, problem.cause, failure, identity, !unhandled);
+    }
+    await this.engine.persistence.barrier();
+    throw invalidArgument(message);
   }
 
   /** Writes the buffered events and forgets timers whose TimerFired was among them. */
@@ -291,22 +360,39 @@ export class WorkflowTasks {
    * transient with attempt + 1, or a normal task when the attempt is not incremented.
    */
   private failTask(run: Run, wft: WorkflowTaskInfo, cause: number, failure: IFailure | null, identity: string, incrementAttempt: boolean): void {
-    if (!wft.transient) {
-      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, {
-        scheduledEventId: wft.scheduledEventId,
-        startedEventId: wft.started!.eventId,
-        cause,
-        failure,
-        identity,
-      });
-    }
+    this.writeFailed(run, wft, cause, failure, identity);
     this.retryTask(run, incrementAttempt);
+  }
+
+  /** WorkflowTaskFailed: a speculative task's own events are written first; a transient one writes nothing. */
+  private writeFailed(run: Run, wft: WorkflowTaskInfo, cause: number, failure: IFailure | null, identity: string): void {
+    if (wft.kind === 'speculative') this.materialize(run, wft);
+    if (wft.kind !== 'normal') return;
+    run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: wft.started!.eventId,
+      cause,
+      failure,
+      identity,
+    });
+  }
+
+  /** The run is being closed by the server: a started task fails with FORCE_CLOSE_COMMAND; buffered events are written. */
+  forceClose(run: Run): void {
+    const wft = run.wft;
+    if (wft?.started) {
+      this.writeFailed(run, wft, Cause.WORKFLOW_TASK_FAILED_CAUSE_FORCE_CLOSE_COMMAND, null, 'history-service');
+    }
+    run.wft = null;
+    this.engine.timers.clear(`wft:${run.runId}`);
+    this.flush(run);
   }
 
   private timedOut(run: Run, stamp: number): void {
     const wft = run.wft;
     if (!run.isOpen || !wft?.started || wft.started.stamp !== stamp) return;
-    if (!wft.transient) {
+    if (wft.kind === 'speculative') this.materialize(run, wft);
+    if (wft.kind === 'normal') {
       run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, {
         scheduledEventId: wft.scheduledEventId,
         startedEventId: wft.started.eventId,
@@ -323,6 +409,7 @@ export class WorkflowTasks {
     run.wft = null;
     this.engine.timers.clear(`wft:${run.runId}`);
     for (const q of this.queriesOf(run)) if (q.state === 'attached') q.state = 'waiting';
+    this.engine.updates.onTaskFailed(run);
     this.flush(run);
     this.schedule(run);
     run.touch();
@@ -350,6 +437,11 @@ export class WorkflowTasks {
     const out: PendingQuery[] = [];
     for (const q of this.queries.values()) if (q.run === run) out.push(q);
     return out;
+  }
+
+  /** Queries a worker still owes an answer: they keep time from skipping ahead. */
+  hasOutstandingQueries(): boolean {
+    return this.queries.size > 0;
   }
 
   async query(req: Req<'QueryWorkflowRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<Res<'QueryWorkflowResponse'>> {

@@ -50,7 +50,7 @@ function namespaceDescription(ns: NamespaceRecord): Res<'DescribeNamespaceRespon
       ownerEmail: ns.ownerEmail,
       data: ns.data,
       id: ns.id,
-      capabilities: { eagerWorkflowStart: false, syncUpdate: false, asyncUpdate: false },
+      capabilities: { eagerWorkflowStart: false, syncUpdate: true, asyncUpdate: true },
       supportsSchedules: false,
     },
     config: {
@@ -149,6 +149,10 @@ export function workflowService(engine: Engine): Record<string, Handler> {
 
     StartWorkflowExecution: (req: Req<'StartWorkflowExecutionRequest'>) => engine.startWorkflowExecution(req),
     SignalWorkflowExecution: (req: Req<'SignalWorkflowExecutionRequest'>) => engine.signalWorkflowExecution(req),
+    SignalWithStartWorkflowExecution: (req: Req<'SignalWithStartWorkflowExecutionRequest'>) => engine.signalWithStartWorkflowExecution(req),
+    UpdateWorkflowExecution: (req: Req<'UpdateWorkflowExecutionRequest'>, call: Call) => engine.updates.update(req, call),
+    PollWorkflowExecutionUpdate: (req: Req<'PollWorkflowExecutionUpdateRequest'>, call: Call) => engine.updates.poll(req, call),
+    ExecuteMultiOperation: (req: Req<'ExecuteMultiOperationRequest'>, call: Call) => engine.executeMultiOperation(req, call),
     RequestCancelWorkflowExecution: (req: Req<'RequestCancelWorkflowExecutionRequest'>) => engine.requestCancelWorkflowExecution(req),
     TerminateWorkflowExecution: (req: Req<'TerminateWorkflowExecutionRequest'>) => engine.terminateWorkflowExecution(req),
     DescribeWorkflowExecution: (req: Req<'DescribeWorkflowExecutionRequest'>) => engine.describeWorkflowExecution(req),
