@@ -8,9 +8,9 @@ import { invalidArgument, notFound } from '../errors';
 import { EventType, temporal, type IFailure, type IPayloads } from '../proto';
 import { duration, durationMs, long, timestamp } from '../util/time';
 import type { Engine, Req, Res } from './engine';
-import { checkBlob, payloadsSize } from './limits';
+import { payloadsSize } from './limits';
 import { normalizeRetryPolicy, nextRetry } from './retry';
-import { Run, int, type ActivityInfo } from './run';
+import { FailureCodec, Run, int, type ActivityInfo } from './run';
 import { decodeToken, encodeToken } from './tokens';
 
 const TimeoutType = temporal.api.enums.v1.TimeoutType;
@@ -24,6 +24,11 @@ export interface ActivityQueueTask {
 }
 
 type ScheduleAttributes = temporal.api.command.v1.IScheduleActivityTaskCommandAttributes;
+
+/** A non-retryable failure written by the server itself (srv failure.NewServerFailure). */
+function serverFailure(message: string): IFailure {
+  return { message, source: 'Server', serverFailureInfo: { nonRetryable: true } };
+}
 
 const TIMEOUT_NAMES: Record<number, string> = {
   [TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE]: 'StartToClose',
@@ -262,12 +267,7 @@ export class Activities {
   private complete(run: Run, info: ActivityInfo, result: IPayloads | null, identity: string): void {
     if (payloadsSize(result) > this.engine.limits.blobSizeLimit) {
       // srv records an oversized result as a non-retryable failure of the activity.
-      const failure: IFailure = {
-        message: 'Complete result exceeds size limit.',
-        source: 'Server',
-        serverFailureInfo: { nonRetryable: true },
-      };
-      this.fail(run, info, failure, null, identity);
+      this.fail(run, info, serverFailure('Complete result exceeds size limit.'), null, identity);
       return;
     }
     this.close(run, info, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, { result, identity });
@@ -275,18 +275,35 @@ export class Activities {
 
   async failed(req: Req<'RespondActivityTaskFailedRequest'>): Promise<Res<'RespondActivityTaskFailedResponse'>> {
     const { run, info } = this.runningAttempt(req.taskToken);
-    checkBlob(this.engine.limits, req.lastHeartbeatDetails, 'Heartbeat details');
-    this.fail(run, info, req.failure ?? null, req.lastHeartbeatDetails ?? null, req.identity ?? '');
+    const failures = this.failWithinLimits(run, info, req.failure ?? null, req.lastHeartbeatDetails ?? null, req.identity ?? '');
     await this.engine.persistence.barrier();
-    return { failures: [] };
+    return { failures };
   }
 
   async failedById(req: Req<'RespondActivityTaskFailedByIdRequest'>): Promise<Res<'RespondActivityTaskFailedByIdResponse'>> {
     const { run, info } = this.runningById(req);
-    checkBlob(this.engine.limits, req.lastHeartbeatDetails, 'Heartbeat details');
-    this.fail(run, info, req.failure ?? null, req.lastHeartbeatDetails ?? null, req.identity ?? '');
+    const failures = this.failWithinLimits(run, info, req.failure ?? null, req.lastHeartbeatDetails ?? null, req.identity ?? '');
     await this.engine.persistence.barrier();
-    return { failures: [] };
+    return { failures };
+  }
+
+  /**
+   * As srv's frontend: oversized heartbeat details are dropped and an oversized failure is replaced by a
+   * non-retryable server failure; both are reported back in the response's `failures`.
+   */
+  private failWithinLimits(run: Run, info: ActivityInfo, failure: IFailure | null, details: IPayloads | null, identity: string): IFailure[] {
+    const limit = this.engine.limits.blobSizeLimit;
+    const reported: IFailure[] = [];
+    if (payloadsSize(details) > limit) {
+      details = null;
+      reported.push(serverFailure('Heartbeat details exceed size limit.'));
+    }
+    if (failure && FailureCodec.encode(failure).length > limit) {
+      failure = { ...serverFailure('Failure exceeds size limit.'), cause: { message: String(failure.message ?? '').slice(0, 1000), source: failure.source ?? '' } };
+      reported.push(failure);
+    }
+    this.fail(run, info, failure, details, identity);
+    return reported;
   }
 
   private fail(run: Run, info: ActivityInfo, failure: IFailure | null, details: IPayloads | null, identity: string): void {
@@ -319,7 +336,10 @@ export class Activities {
   }
 
   private cancelled(run: Run, info: ActivityInfo, details: IPayloads | null, identity: string): void {
-    checkBlob(this.engine.limits, details, 'Cancellation details');
+    if (payloadsSize(details) > this.engine.limits.blobSizeLimit) {
+      this.fail(run, info, serverFailure('Cancel details exceed size limit.'), null, identity);
+      return;
+    }
     this.close(run, info, EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED, {
       details,
       latestCancelRequestedEventId: info.cancelRequestedEventId ?? 0,
@@ -329,16 +349,21 @@ export class Activities {
 
   async heartbeat(req: Req<'RecordActivityTaskHeartbeatRequest'>): Promise<Res<'RecordActivityTaskHeartbeatResponse'>> {
     const { run, info } = this.runningAttempt(req.taskToken);
-    return this.recordHeartbeat(run, info, req.details ?? null);
+    return this.recordHeartbeat(run, info, req.details ?? null, req.identity ?? '');
   }
 
   async heartbeatById(req: Req<'RecordActivityTaskHeartbeatByIdRequest'>): Promise<Res<'RecordActivityTaskHeartbeatByIdResponse'>> {
     const { run, info } = this.runningById(req);
-    return this.recordHeartbeat(run, info, req.details ?? null);
+    return this.recordHeartbeat(run, info, req.details ?? null, req.identity ?? '');
   }
 
-  private async recordHeartbeat(run: Run, info: ActivityInfo, details: IPayloads | null) {
-    checkBlob(this.engine.limits, details, 'Heartbeat details');
+  private async recordHeartbeat(run: Run, info: ActivityInfo, details: IPayloads | null, identity: string) {
+    if (payloadsSize(details) > this.engine.limits.blobSizeLimit) {
+      // srv fails the activity at once and tells the worker to stop.
+      this.fail(run, info, serverFailure('Heartbeat details exceed size limit.'), null, identity);
+      await this.engine.persistence.barrier();
+      return { cancelRequested: true, activityPaused: false, activityReset: false };
+    }
     if (details) info.heartbeatDetails = details;
     info.lastHeartbeatTime = this.engine.now();
     this.armHeartbeat(run, info);

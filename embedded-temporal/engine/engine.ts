@@ -11,7 +11,6 @@ import {
   namespaceNotFound,
   notFound,
   workflowAlreadyStarted,
-  failedPrecondition,
 } from '../errors';
 import {
   EventType,
@@ -131,6 +130,7 @@ export class Engine implements RunHost {
   /** Long polls waiting for a change: `history:<runId>` and `update:<runId>`. */
   private readonly waiters = new Map<string, Set<() => void>>();
   private stopped = false;
+  private readonly overLimit = new Set<Run>();
 
   constructor(private readonly options: EngineOptions) {
     this.clock = options.clock ?? systemClock;
@@ -161,6 +161,19 @@ export class Engine implements RunHost {
 
   markDirty(run: Run): void {
     this.persistence.markRun(run);
+  }
+
+  /**
+   * A history grew past Temporal's error limits: the run is terminated right after the current change, in the
+   * same commit (srv enforceHistorySizeCheck / enforceHistoryCountCheck after any update of the run).
+   */
+  historyLimitReached(run: Run): void {
+    if (this.overLimit.has(run)) return;
+    this.overLimit.add(run);
+    queueMicrotask(() => {
+      this.overLimit.delete(run);
+      this.enforceHistoryLimits(run);
+    });
   }
 
   historyChanged(run: Run): void {
@@ -802,7 +815,6 @@ export class Engine implements RunHost {
   ): void {
     if (requestId && run.requestIds.has(requestId)) return;
     if (requestId) run.requestIds.add(requestId);
-    this.checkHistoryLimits(run);
     run.addOrBufferEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, {
       signalName,
       input: input ?? null,
@@ -878,15 +890,6 @@ export class Engine implements RunHost {
     this.updates.onRunClosed(run);
     this.children.onRunClosed(run);
     run.touch();
-  }
-
-  /** Refuses to grow a history past Temporal's limits. */
-  checkHistoryLimits(run: Run): void {
-    if (run.nextEventId > this.limits.historyCountLimit || run.historySizeBytes > this.limits.historySizeLimit) {
-      throw failedPrecondition(
-        `Workflow history exceeds its limit (${this.limits.historyCountLimit} events or ${this.limits.historySizeLimit} bytes).`,
-      );
-    }
   }
 
   // ---- read ---------------------------------------------------------------------------------------------------

@@ -132,11 +132,13 @@ export interface BufferedEvent {
 
 export interface RunHost {
   now(): number;
+  readonly limits: { historyCountLimit: number; historySizeLimit: number };
   /** Marks the run dirty for the next commit and records a new persisted event. */
   persistEvent(run: Run, event: HistoryEvent, bytes: Uint8Array): void;
   markDirty(run: Run): void;
   /** Someone may be long-polling this run's history. */
   historyChanged(run: Run): void;
+  historyLimitReached(run: Run): void;
 }
 
 const FailureCodec = messageCodec<IFailure>('temporal.api.failure.v1.Failure');
@@ -217,6 +219,10 @@ export class Run implements RunIdentity {
 
   constructor(private readonly host: RunHost) {}
 
+  private get limits() {
+    return this.host.limits;
+  }
+
   get isOpen(): boolean {
     return this.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
   }
@@ -273,6 +279,9 @@ export class Run implements RunIdentity {
     this.stateTransitions++;
     this.host.persistEvent(this, event, bytes);
     this.host.historyChanged(this);
+    if (this.isOpen && (this.nextEventId - 1 > this.limits.historyCountLimit || this.historySizeBytes > this.limits.historySizeLimit)) {
+      this.host.historyLimitReached(this);
+    }
   }
 
   touch(): void {

@@ -272,7 +272,6 @@ export class Updates {
   private admitOrFind(run: Run, updateId: string, request: temporal.api.update.v1.IRequest): void {
     if (this.locate(run, updateId)) return;
     if (!run.isOpen) throw notFound('workflow execution already completed');
-    this.engine.checkHistoryLimits(run);
     this.admit(run, updateId, request);
   }
 
