@@ -84,8 +84,10 @@ export function parseArgs(argv: string[]): CliOptions {
   if (args[0] === 'server' && args[1] === 'start-dev') {
     args = args.slice(2);
   } else if (args[0] && /^\d+$/.test(args[0])) {
-    // The test-server form: `<port> [--enable-time-skipping]`.
+    // The test-server form, `<port> [--enable-time-skipping]`: like Temporal's test server, time skipping is on.
     opts.port = parsePort(args[0], 'port');
+    opts.timeSkipping = true;
+    opts.logLevel = 'warn';
     args = args.slice(1);
   } else if (args[0] === '--help' || args[0] === '-h') {
     throw new UsageError(USAGE);
@@ -178,10 +180,6 @@ export async function main(argv: string[]): Promise<void> {
     throw err;
   }
   const logger = createLogger(opts.logFormat, opts.logLevel);
-  if (opts.timeSkipping) {
-    process.stderr.write('embedded-temporal: --enable-time-skipping is not available yet in this build\n');
-    process.exit(2);
-  }
   const server = await startEmbeddedTemporal({
     ...opts,
     logger,

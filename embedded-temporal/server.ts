@@ -8,7 +8,7 @@ import type { Limits } from './engine/limits';
 import type { SearchAttributeType } from './engine/search-attributes';
 import type { Clock } from './engine/timers';
 import { serviceDefinition } from './proto';
-import { healthService, implement, operatorService, workflowService } from './rpc/services';
+import { healthService, implement, operatorService, testService, workflowService } from './rpc/services';
 import { SqlStore } from './store/sql-store';
 import { MemoryStore, type Store } from './store/store';
 
@@ -28,6 +28,8 @@ export interface EmbeddedTemporalOptions {
   logger?: Logger;
   clock?: Clock;
   limits?: Partial<Limits>;
+  /** Serve Temporal's TestService and skip time when nothing is outstanding (as the test server does). */
+  timeSkipping?: boolean;
   /** Called if the store fails; the server has stopped serving by then. */
   onFatal?: (err: Error) => void;
 }
@@ -62,6 +64,7 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
     namespaces: options.namespaces,
     searchAttributes: options.searchAttributes,
     limits: options.limits,
+    timeSkipping: options.timeSkipping,
     onFatal: (err) => {
       // Memory is ahead of the store now: stop serving rather than acknowledge anything else.
       server?.forceShutdown();
@@ -83,6 +86,9 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
   server.addService(serviceDefinition('temporal.api.workflowservice.v1.WorkflowService'), implement(engine, log, workflowService(engine)));
   server.addService(serviceDefinition('temporal.api.operatorservice.v1.OperatorService'), implement(engine, log, operatorService(engine)));
   server.addService(serviceDefinition('grpc.health.v1.Health'), implement(engine, log, healthService()));
+  if (options.timeSkipping) {
+    server.addService(serviceDefinition('temporal.api.testservice.v1.TestService'), implement(engine, log, testService(engine)));
+  }
 
   const ip = options.ip ?? '127.0.0.1';
   const host = ip.includes(':') ? `[${ip}]` : ip;

@@ -37,6 +37,7 @@ import {
   validateSearchAttributes,
 } from './search-attributes';
 import { type Clock, TimerService, systemClock } from './timers';
+import { TimeSkipping, VirtualClock } from './time-skipping';
 import { comparator, evaluate, parseQuery, type Record_, type Value } from './visibility';
 import { Updates } from './updates';
 import { WorkflowTasks, type WorkflowQueueTask } from './workflow-tasks';
@@ -66,6 +67,8 @@ export interface EngineOptions {
   /** Custom search attributes registered on every namespace created at start-up. */
   searchAttributes?: Record<string, SearchAttributeType>;
   limits?: Partial<Limits>;
+  /** Serve Temporal's TestService and skip time when nothing is outstanding (the test server's mode). */
+  timeSkipping?: boolean;
   /** Called when the store fails: the server must stop, since memory is then ahead of the store. */
   onFatal?: (err: Error) => void;
 }
@@ -121,6 +124,7 @@ export class Engine implements RunHost {
   readonly activities: Activities;
   readonly updates: Updates;
   readonly children: Children;
+  readonly timeSkipping?: TimeSkipping;
 
   private readonly namespacesByName = new Map<string, NamespaceRecord>();
   private readonly runs = new Map<string, Run>();
@@ -133,8 +137,15 @@ export class Engine implements RunHost {
   private readonly overLimit = new Set<Run>();
 
   constructor(private readonly options: EngineOptions) {
-    this.clock = options.clock ?? systemClock;
-    this.timers = new TimerService(this.clock);
+    if (options.timeSkipping) {
+      const clock = new VirtualClock();
+      this.clock = clock;
+      this.timers = new TimerService(clock, () => this.afterChange());
+      this.timeSkipping = new TimeSkipping(this, clock);
+    } else {
+      this.clock = options.clock ?? systemClock;
+      this.timers = new TimerService(this.clock);
+    }
     this.log = options.logger ?? silentLogger;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.persistence = new Persistence(options.store, (err) => {
@@ -263,8 +274,25 @@ export class Engine implements RunHost {
     this.log.info({ runs: restored.length, open: restored.filter((r) => r.isOpen).length }, 'engine state loaded');
   }
 
+  /** Called after each request and each fired deadline. */
+  afterChange(): void {
+    this.timeSkipping?.poke();
+  }
+
+  /** Work a worker owes: a workflow task, a runnable or running activity, a query. Time may not skip past it. */
+  hasOutstandingWork(): boolean {
+    if (this.workflowTasks.hasOutstandingQueries()) return true;
+    for (const run of this.runs.values()) {
+      if (!run.isOpen) continue;
+      if (run.wft) return true;
+      for (const a of run.activities.values()) if (a.state !== 'backoff') return true;
+    }
+    return false;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.timeSkipping?.stop();
     this.timers.stop();
     this.workflowQueues.releaseAll();
     this.activityQueues.releaseAll();

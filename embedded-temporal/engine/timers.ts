@@ -29,7 +29,11 @@ export class TimerService {
   private armedFor = Infinity;
   private stopped = false;
 
-  constructor(readonly clock: Clock) {}
+  constructor(
+    readonly clock: Clock,
+    /** Called after deadlines fired (time skipping re-evaluates then). */
+    private readonly onFired?: () => void,
+  ) {}
 
   /** Sets (or replaces) the deadline `key` to call `fn` at `at` (clock milliseconds). */
   set(key: string, at: number, fn: () => void): void {
@@ -87,6 +91,7 @@ export class TimerService {
     this.handle = undefined;
     this.armedFor = Infinity;
     const now = this.clock.now();
+    let fired = false;
     for (;;) {
       this.dropStale();
       const first = this.heap[0];
@@ -99,8 +104,10 @@ export class TimerService {
         // A deadline handler must never take the timer wheel down with it.
         console.error(`embedded-temporal: deadline ${first.key} failed`, err);
       }
+      fired = true;
     }
     this.arm();
+    if (fired) this.onFired?.();
   }
 
   private dropStale(): void {

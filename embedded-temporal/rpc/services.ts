@@ -3,11 +3,11 @@
  * engine. Every handler answers with a status the SDK understands; nothing ever escapes as UNKNOWN.
  */
 import * as grpc from '@grpc/grpc-js';
-import { RpcError, invalidArgument, namespaceNotFound, unavailable } from '../errors';
+import { RpcError, invalidArgument, namespaceNotFound, unavailable, unimplemented } from '../errors';
 import type { Engine, Logger, Req, Res } from '../engine/engine';
 import { INDEXED_VALUE_TYPE, SEARCH_ATTRIBUTE_TYPES, SYSTEM_SEARCH_ATTRIBUTES, type SearchAttributeType } from '../engine/search-attributes';
 import { temporal } from '../proto';
-import { duration, long } from '../util/time';
+import { duration, durationMs, long, timestamp, timestampMs } from '../util/time';
 import type { NamespaceRecord } from '../store/store';
 
 export const SERVER_VERSION = '1.27.0';
@@ -25,8 +25,12 @@ export function implement(engine: Engine, log: Logger, handlers: Record<string, 
         return;
       }
       handler(call.request as never, call).then(
-        (response) => callback(null, response),
+        (response) => {
+          callback(null, response);
+          engine.afterChange();
+        },
         (err: unknown) => {
+          engine.afterChange();
           if (err instanceof RpcError) {
             callback(err.toServiceError());
             return;
@@ -247,6 +251,43 @@ export function operatorService(engine: Engine): Record<string, Handler> {
     },
   };
   return h as unknown as Record<string, Handler>;
+}
+
+/** temporal.api.testservice.v1.TestService: the time-skipping controls of Temporal's test server. */
+export function testService(engine: Engine): Record<string, Handler> {
+  const skipping = () => {
+    if (!engine.timeSkipping) throw unimplemented('Time skipping is not enabled on this server.');
+    return engine.timeSkipping;
+  };
+  return {
+    LockTimeSkipping: async () => {
+      skipping().lock();
+      return {};
+    },
+    UnlockTimeSkipping: async () => {
+      skipping().unlock();
+      return {};
+    },
+    Sleep: async (req: temporal.api.testservice.v1.ISleepRequest, call: Call) => {
+      await skipping().sleep(durationMs(req.duration) ?? 0, call);
+      return {};
+    },
+    SleepUntil: async (req: temporal.api.testservice.v1.ISleepUntilRequest, call: Call) => {
+      await skipping().sleep((timestampMs(req.timestamp) ?? 0) - engine.now(), call);
+      return {};
+    },
+    UnlockTimeSkippingWithSleep: async (req: temporal.api.testservice.v1.ISleepRequest, call: Call) => {
+      const s = skipping();
+      s.unlock();
+      try {
+        await s.sleep(durationMs(req.duration) ?? 0, call);
+      } finally {
+        s.lock();
+      }
+      return {};
+    },
+    GetCurrentTime: async () => ({ time: timestamp(engine.now()) }),
+  } as unknown as Record<string, Handler>;
 }
 
 export function healthService(): Record<string, Handler> {
