@@ -61,7 +61,7 @@ export default tseslint.config(
   },
   {
     // The determinism boundary: Ampoule's workflows and the test fixtures' workflows.
-    files: ['workflows/**/*.ts', 'test/**/fixtures/workflows*.ts', 'test/**/fixtures/workflows/**/*.ts'],
+    files: ['workflows/**/*.ts', 'test/**/fixtures/workflows*.ts', 'test/**/fixtures/workflows/**/*.ts', 'test/crash/workflows.ts', 'bench/workflows.ts'],
     rules: workflowBoundary,
   },
 );

@@ -155,6 +155,22 @@ describe('child workflows', () => {
     expect(eventTypes(await historyOf(timing))).toContain('ChildWorkflowExecutionTimedOut');
   });
 
+  test('a cancelled child and a terminated child reach the parent as Canceled and Terminated', async () => {
+    const cancelledId = uid('c-canceled');
+    const p1 = await h.env.client.workflow.start(wf.parentOf, { taskQueue: h.taskQueue, workflowId: uid('p-canceled'), args: [cancelledId, 'waitUncaught'] });
+    await eventually(async () => (await h.env.client.workflow.getHandle(cancelledId).describe()).historyLength >= 5);
+    await h.env.client.workflow.getHandle(cancelledId).cancel();
+    expect(await p1.result()).toMatch(/child error/);
+    expect(eventTypes(await historyOf(p1))).toContain('ChildWorkflowExecutionCanceled');
+
+    const terminatedId = uid('c-terminated');
+    const p2 = await h.env.client.workflow.start(wf.parentOf, { taskQueue: h.taskQueue, workflowId: uid('p-terminated'), args: [terminatedId, 'waitUncaught'] });
+    await eventually(async () => (await h.env.client.workflow.getHandle(terminatedId).describe()).historyLength >= 5);
+    await h.env.client.workflow.getHandle(terminatedId).terminate('enough');
+    expect(await p2.result()).toMatch(/child error/);
+    expect(eventTypes(await historyOf(p2))).toContain('ChildWorkflowExecutionTerminated');
+  });
+
   test('a child whose id is taken fails to start with WORKFLOW_ALREADY_EXISTS', async () => {
     const childId = uid('taken');
     const squatter = await h.env.client.workflow.start(wf.accumulator, { taskQueue: h.taskQueue, workflowId: childId });

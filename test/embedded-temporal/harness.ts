@@ -4,9 +4,6 @@
  * by TEMPORAL_ADDRESS so the same suite can be checked against a real Temporal server.
  */
 import { randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, type SearchAttributeType } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
@@ -19,8 +16,9 @@ import {
 } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import * as activities from './fixtures/activities';
+import { EMBEDDED_TEMPORAL_BIN } from '../support/server-process';
 
-export const BIN = path.resolve(__dirname, '../../bin/embedded-temporal');
+export const BIN = EMBEDDED_TEMPORAL_BIN;
 export const EXTERNAL_ADDRESS = process.env.TEMPORAL_ADDRESS;
 /** Tests of this server's own process (CLI, kill and restart) only run against the embedded server. */
 export const embeddedOnly = EXTERNAL_ADDRESS ? describe.skip : describe;
@@ -134,58 +132,4 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false> | T
   }
 }
 
-/** A server process started directly (for kill -9 and restart tests). */
-export interface ServerProcess {
-  address: string;
-  port: number;
-  child: ChildProcess;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-
-export async function spawnServer(args: string[], port: number): Promise<ServerProcess> {
-  const child = spawn(BIN, ['server', 'start-dev', '--port', String(port), '--headless', '--log-format', 'json', '--log-level', 'error', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const address = `127.0.0.1:${port}`;
-  const until = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
-    try {
-      const c = await Connection.connect({ address, connectTimeout: 500 });
-      await c.close();
-      break;
-    } catch {
-      if (Date.now() > until) {
-        child.kill('SIGKILL');
-        throw new Error(`server did not start: ${stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return {
-    address,
-    port,
-    child,
-    kill: (signal = 'SIGKILL') =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill(signal);
-      }),
-  };
-}
-
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+export { spawnServer, freePort, type ServerProcess } from '../support/server-process';
