@@ -1,66 +1,152 @@
 /**
- * `npm start`: Ampoule's zero-setup mode in one process. So far it brings up the embedded Temporal server
- * (persisted under $AMPOULE_DATA_DIR/temporal) as temporal.yaml describes it; the API, worker, equipment
- * simulator and demo data join it as their issues land.
+ * `npm start`: Ampoule in one process. In the zero-setup mode (the default) it brings up the embedded
+ * Temporal server and PGlite under $AMPOULE_DATA_DIR, creates the demo users and serves the API; in the
+ * production mode (AMPOULE_MODE=production or NODE_ENV=production) it needs DATABASE_URL and a Temporal
+ * cluster, and refuses to run while a demo user is active.
+ *
+ *   bin/ampoule                      start
+ *   bin/ampoule create-user --username NAME --full-name "Printed Name" --roles admin[,qa…]
+ *                                    create a user (password from AMPOULE_NEW_PASSWORD or standard input)
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
+import { z } from 'zod';
+import { createApp } from '../api/app';
+import { NO_STATION, SYSTEM_ACTOR } from '../api/context';
+import { Problem } from '../api/http/problems';
+import { startApiServer } from '../api/server';
+import { createServices } from '../api/services';
+import { ensureDemoUsers } from '../api/users/demo-users';
+import { AppConfigError, loadAppConfig, maskUrl, type AppConfig } from '../config/app-config';
 import { ConfigError, loadTemporalConfig } from '../config/temporal-config';
+import { openDatabase, type Database } from '../db/database';
+import { ROLES } from '../domain/identity';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../embedded-temporal';
 
-async function main(): Promise<void> {
-  const log = pino(
-    { level: process.env.LOG_LEVEL ?? 'info', base: { service: 'ampoule' } },
-    process.stdout.isTTY ? require('pino-pretty')({ sync: true, ignore: 'pid,hostname,service' }) : pino.destination(1),
-  );
-  let config;
+function fail(log: Logger, message: string): never {
+  log.fatal(message);
+  process.exit(2);
+}
+
+async function openAppDatabase(config: AppConfig, log: Logger): Promise<Database> {
+  if (config.databaseUrl) {
+    log.info({ database: maskUrl(config.databaseUrl) }, 'opening PostgreSQL');
+    return openDatabase({ kind: 'postgres', url: config.databaseUrl, migrationUrl: config.migrationDatabaseUrl });
+  }
+  if (config.mode === 'production') fail(log, 'production mode needs DATABASE_URL (PostgreSQL); PGlite is for the zero-setup mode');
+  return openDatabase({ kind: 'pglite', dataDir: path.join(config.dataDir, 'db') });
+}
+
+async function start(config: AppConfig, log: Logger): Promise<void> {
+  let temporalConfig;
   try {
-    config = loadTemporalConfig();
+    temporalConfig = loadTemporalConfig();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      log.fatal(err.message);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) fail(log, err.message);
     throw err;
   }
-  const dataDir = path.resolve(process.env.AMPOULE_DATA_DIR ?? 'data');
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const database = await openAppDatabase(config, log);
+  log.info({ database: database.description, appRole: database.appRole }, 'database ready (migrations applied)');
+  if (!database.appRole) log.warn('the database login role cannot assume ampoule_app: the append-only tables rely on their triggers alone');
+  const services = createServices(database, config, log.child({ component: 'api' }));
+
+  if (config.mode === 'production') {
+    const demo = await services.stores.users.countActiveDemoUsers(services.db);
+    if (demo > 0) fail(log, `production mode refuses to start: ${demo} demo user(s) are active. Deactivate them (PATCH /api/users/:id {active:false}) from a zero-setup start on this database, or use a database without demo data.`);
+  } else {
+    const created = await ensureDemoUsers(services, config.demoPassword);
+    if (created.length > 0) log.info({ users: created }, 'created the demo users (zero-setup mode only)');
+  }
 
   let temporal: EmbeddedTemporal | undefined;
-  let address = config.address;
-  if (!address) {
-    const store = config.embedded.store;
-    if (store === 'postgres' && !process.env.DATABASE_URL) {
-      log.fatal('temporal.yaml asks for embedded.store: postgres but DATABASE_URL is not set');
-      process.exit(2);
-    }
+  if (!temporalConfig.address) {
+    if (config.mode === 'production') fail(log, 'production mode needs a Temporal cluster: set TEMPORAL_ADDRESS or address in temporal.yaml');
+    const store = temporalConfig.embedded.store;
+    if (store === 'postgres' && !config.databaseUrl) fail(log, 'temporal.yaml asks for embedded.store: postgres but DATABASE_URL is not set');
     temporal = await startEmbeddedTemporal({
-      ip: config.embedded.ip,
-      port: config.embedded.port,
-      namespaces: [config.namespace],
-      searchAttributes: config.searchAttributes,
-      dbFilename: store === 'pglite' ? path.join(dataDir, 'temporal') : undefined,
-      dbUrl: store === 'postgres' ? process.env.DATABASE_URL : undefined,
+      ip: temporalConfig.embedded.ip,
+      port: temporalConfig.embedded.port,
+      namespaces: [temporalConfig.namespace],
+      searchAttributes: temporalConfig.searchAttributes,
+      dbFilename: store === 'pglite' ? path.join(config.dataDir, 'temporal') : undefined,
+      dbUrl: store === 'postgres' ? config.databaseUrl : undefined,
       logger: log.child({ component: 'embedded-temporal' }),
       onFatal: (err) => {
         log.fatal({ err: err.message }, 'embedded Temporal store failed; stopping');
         process.exit(1);
       },
     });
-    address = temporal.address;
-    log.info({ address, store: temporal.storeDescription }, 'embedded Temporal server ready (zero-setup mode; not for production)');
+    log.info({ address: temporal.address, store: temporal.storeDescription }, 'embedded Temporal server ready (zero-setup mode; not for production)');
   } else {
-    log.info({ address, namespace: config.namespace }, 'using the Temporal cluster from temporal.yaml / TEMPORAL_ADDRESS');
+    log.info({ address: temporalConfig.address, namespace: temporalConfig.namespace }, 'using the Temporal cluster from temporal.yaml / TEMPORAL_ADDRESS');
+  }
+
+  const { app } = createApp(services);
+  const server = await startApiServer(app, config.http.host, config.http.port);
+  log.info({ url: `${server.url}/api`, docs: `${server.url}/api/docs` }, 'API ready');
+  if (config.mode === 'zero-setup') {
+    log.info(
+      `demo login: POST ${server.url}/api/auth/login {"username":"qa1","password":"${config.demoPassword === 'ampoule-demo' ? 'ampoule-demo' : '$AMPOULE_DEMO_PASSWORD'}"} — users admin, planner, operator1, operator2, qa1, qa2 (demo data, never for production)`,
+    );
   }
 
   const stop = async () => {
     log.info('stopping');
+    await server.stop();
     await temporal?.stop();
+    await database.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+}
+
+/** `create-user`: the way to the first administrator of a production database, without default passwords. */
+async function createUser(config: AppConfig, log: Logger, args: string[]): Promise<void> {
+  const flag = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const input = z
+    .object({ username: z.string().min(3), fullName: z.string().min(1), roles: z.array(z.enum(ROLES)).min(1) })
+    .safeParse({ username: flag('username'), fullName: flag('full-name'), roles: flag('roles')?.split(',') });
+  if (!input.success) fail(log, `usage: bin/ampoule create-user --username NAME --full-name "Printed Name" --roles ${ROLES.join(',')}\n${input.error.message}`);
+  const password = process.env.AMPOULE_NEW_PASSWORD ?? readFileSync(0, 'utf8').trim();
+  const database = await openAppDatabase(config, log);
+  const services = createServices(database, config, log);
+  try {
+    const user = await services.db.transaction((trx) =>
+      services.users.create({ trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'created with bin/ampoule create-user' }, { ...input.data, password }),
+    );
+    log.info({ id: user.id, username: user.username, roles: user.roles }, 'user created');
+  } catch (err) {
+    if (err instanceof Problem) fail(log, err.message);
+    throw err;
+  } finally {
+    await database.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const log = pino(
+    { level: process.env.LOG_LEVEL ?? 'info', base: { service: 'ampoule' } },
+    process.stdout.isTTY ? require('pino-pretty')({ sync: true, ignore: 'pid,hostname,service' }) : pino.destination(1),
+  );
+  let config: AppConfig;
+  try {
+    config = loadAppConfig();
+  } catch (err) {
+    if (err instanceof AppConfigError) fail(log, err.message);
+    throw err;
+  }
+  log.level = config.logLevel;
+  const [command, ...args] = process.argv.slice(2);
+  if (command === undefined || command === 'start') await start(config, log);
+  else if (command === 'create-user') await createUser(config, log, args);
+  else fail(log, `unknown command ${command}; expected start or create-user`);
 }
 
 main().catch((err) => {

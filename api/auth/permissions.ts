@@ -1,0 +1,29 @@
+/**
+ * Roles and what they may do. Deny by default: a route declares one permission, and only the roles
+ * listed here hold it. The route × role matrix test (`test/api/authorization.test.ts`) pins this table.
+ */
+
+import type { Role } from '../../domain/identity';
+
+export { ROLES, type Role } from '../../domain/identity';
+
+export const PERMISSIONS = {
+  'users.read': ['admin'],
+  'users.write': ['admin'],
+  'audit.read': ['admin', 'qa'],
+  'security-events.read': ['admin', 'qa'],
+  'signatures.read': ['admin', 'planner', 'operator', 'qa'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+/**
+ * Who may call a route: `public` (anyone: health, login, the API's documentation), `authenticated` (any
+ * logged-in user, for their own session and profile), or a permission.
+ */
+export type Access = 'public' | 'authenticated' | Permission;
+
+export function rolesGrant(roles: readonly string[], permission: Permission): boolean {
+  const allowed: readonly Role[] = PERMISSIONS[permission];
+  return roles.some((r) => allowed.includes(r as Role));
+}

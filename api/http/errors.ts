@@ -1,0 +1,55 @@
+/**
+ * The last middleware: every error becomes RFC 9457 problem+json. Known problems keep their type;
+ * the JSON parser's errors are mapped to theirs; anything else is logged and answered as `internal`
+ * without leaking its message.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { Problem } from './problems';
+
+interface ParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/** Maps an error to a Problem; undefined for an unexpected error. */
+export function toProblem(err: unknown): Problem | undefined {
+  if (err instanceof Problem) return err;
+  const e = err as ParserError & { code?: string; constraint?: string };
+  switch (e?.type) {
+    case 'entity.too.large':
+      return new Problem('payload-too-large', `the body exceeds ${e.limit} bytes`);
+    case 'entity.parse.failed':
+      return new Problem('malformed-json', 'the body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new Problem('unsupported-media-type', 'send the body as UTF-8 JSON');
+  }
+  // A unique constraint that a service's own check raced with.
+  if (e?.code === '23505') return new Problem('conflict', 'a record with the same unique value already exists');
+  return undefined;
+}
+
+export function sendProblem(res: Response, req: Request, problem: Problem): void {
+  for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toJSON(req.originalUrl, req.requestId)));
+}
+
+export function errorHandler(log: Logger) {
+  // express recognises an error handler by its four parameters.
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const problem = toProblem(err);
+    if (res.headersSent) {
+      log.error({ err, requestId: req.requestId }, 'error after the response started');
+      res.end();
+      return;
+    }
+    if (problem) {
+      sendProblem(res, req, problem);
+      return;
+    }
+    log.error({ err, requestId: req.requestId }, 'unexpected error');
+    sendProblem(res, req, new Problem('internal', `an unexpected error; quote request id ${req.requestId}`));
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * RFC 9457 problem details. Every error the API returns has a stable `type` from this catalogue, so a
+ * client can branch on it; `GET /api/problems/:slug` documents each one.
+ */
+
+/** Each problem type: its HTTP status, its title, and when Ampoule answers with it. */
+export const PROBLEM_TYPES = {
+  'validation-failed': { status: 400, title: 'The request is not valid', when: 'A field is missing, has the wrong type or range, or is not allowed (unknown fields are refused). `errors` lists each one with its JSON pointer.' },
+  'malformed-json': { status: 400, title: 'The body is not valid JSON', when: 'The body could not be parsed as JSON.' },
+  'forbidden-key': { status: 400, title: 'The body holds a forbidden key', when: 'A key such as `__proto__`, `constructor` or `prototype` appears anywhere in the body.' },
+  'body-too-deep': { status: 400, title: 'The body is nested too deeply', when: 'Objects and arrays in the body nest deeper than the limit.' },
+  'payload-too-large': { status: 413, title: 'The body is too large', when: 'The body exceeds the configured size limit.' },
+  'unsupported-media-type': { status: 415, title: 'Only application/json is accepted', when: 'A request with a body did not send it as application/json.' },
+  unauthenticated: { status: 401, title: 'Authentication required', when: 'No session token or cookie was sent, or the session ended (logout, idle or absolute timeout, deactivated user).' },
+  'invalid-credentials': { status: 401, title: 'Invalid username or password', when: 'A login failed. Each failure counts towards the lockout.' },
+  'account-locked': { status: 423, title: 'The account is locked', when: 'Too many consecutive failed logins or signings; `lockedUntil` says until when. An administrator can unlock it.' },
+  forbidden: { status: 403, title: 'Not permitted', when: 'None of your roles grants the permission this endpoint declares.' },
+  'signature-required': { status: 422, title: 'An electronic signature is required', when: 'The action needs `signature: {username, password, meaning, comment?}` in the body.' },
+  'signature-meaning': { status: 422, title: 'Wrong signature meaning', when: 'The signature states a meaning other than the one this action requires.' },
+  'signature-invalid': { status: 401, title: 'The signature could not be verified', when: 'The password given with the signature is wrong. Each failure counts towards the lockout.' },
+  'signer-not-session-user': { status: 403, title: 'The signer is not the logged-in user', when: 'A signature must be given by the user of the session that sends it.' },
+  'signer-role': { status: 403, title: 'The signer lacks the role this signature needs', when: 'The action declares which roles may sign it with this meaning.' },
+  'segregation-of-duties': { status: 403, title: 'Segregation of duties', when: 'The signer may not sign this record (for instance its author approving it, or an administrator signing a GMP record).' },
+  'reason-required': { status: 422, title: 'A reason is required', when: 'A GMP change must say why in `reason`.' },
+  'password-policy': { status: 422, title: 'The password does not meet the policy', when: 'Passwords need at least 12 characters and may not contain the username.' },
+  'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused with another request', when: 'An Idempotency-Key was sent again with a different method, path or body.' },
+  'not-found': { status: 404, title: 'Not found', when: 'No such resource, or no such endpoint.' },
+  'username-taken': { status: 409, title: 'The username is taken', when: 'Usernames are unique forever, including those of deactivated users.' },
+  conflict: { status: 409, title: 'Conflict with the current state', when: 'The action is not possible in the current state of the resource.' },
+  'rate-limited': { status: 429, title: 'Too many requests', when: 'Logins and signings are rate-limited per client; retry after the `Retry-After` seconds.' },
+  internal: { status: 500, title: 'Internal error', when: 'An unexpected error; its request id is in the logs.' },
+} as const satisfies Record<string, { status: number; title: string; when: string }>;
+
+export type ProblemSlug = keyof typeof PROBLEM_TYPES;
+
+/** The `type` URI of a problem: a path on this API that documents it. */
+export function problemTypeUri(slug: ProblemSlug): string {
+  return `/api/problems/${slug}`;
+}
+
+/** An error the API answers with as problem+json. `extensions` become extra members of the body. */
+export class Problem extends Error {
+  readonly status: number;
+  readonly title: string;
+
+  constructor(
+    readonly slug: ProblemSlug,
+    readonly detail?: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail ?? PROBLEM_TYPES[slug].title);
+    this.name = 'Problem';
+    this.status = PROBLEM_TYPES[slug].status;
+    this.title = PROBLEM_TYPES[slug].title;
+  }
+
+  /** The RFC 9457 body. */
+  toJSON(instance?: string, requestId?: string): Record<string, unknown> {
+    return {
+      type: problemTypeUri(this.slug),
+      title: this.title,
+      status: this.status,
+      ...(this.detail ? { detail: this.detail } : {}),
+      ...(instance ? { instance } : {}),
+      ...(requestId ? { requestId } : {}),
+      ...this.extensions,
+    };
+  }
+}
+
+/** One invalid field: where (a JSON pointer into the request part) and what is wrong. */
+export interface FieldError {
+  in: 'body' | 'query' | 'path' | 'header';
+  pointer: string;
+  message: string;
+}
+
+export function validationFailed(errors: FieldError[]): Problem {
+  const first = errors[0];
+  const detail = errors.length === 1 ? `${first.in} ${first.pointer || '(root)'}: ${first.message}` : `${errors.length} problems; see errors`;
+  return new Problem('validation-failed', detail, { errors });
+}
+
+export const notFound = (what: string) => new Problem('not-found', `${what} not found`);

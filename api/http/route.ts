@@ -1,0 +1,82 @@
+/**
+ * How an endpoint is declared: one object holds its method and path, who may call it, the schemas of
+ * its path, query and body (strict: unknown fields are refused), whether it needs a reason or an
+ * electronic signature, and its handler. The same object mounts the route and writes its OpenAPI entry,
+ * so the documentation and the validation cannot drift apart.
+ */
+import type { Request, Response } from 'express';
+import type { Knex } from 'knex';
+import type { z } from 'zod';
+import type { Access } from '../auth/permissions';
+import type { ChangeContext, Station, UserActor } from '../context';
+import type { SignatureRequirement, VerifiedSigner } from '../signatures/signature-service';
+
+type AnyObjectSchema = z.ZodObject<z.ZodRawShape>;
+type Infer<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  /** The body without `reason` and `signature`, which arrive in their own fields. */
+  body: B;
+  /** The session's user; null only on public routes. */
+  actor: UserActor | null;
+  station: Station;
+  reason: string | null;
+  /** The re-authenticated signer, when the route declares a signature. */
+  signer: VerifiedSigner | null;
+  /** The transaction a mutating route runs in (undefined for reads and `transaction: false`). */
+  trx: Knex.Transaction | undefined;
+  /** The change context for services: transaction, actor, station and reason. */
+  change(): ChangeContext;
+  req: Request;
+  res: Response;
+}
+
+export interface Reply {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+}
+
+export interface RouteSpec<P extends AnyObjectSchema | undefined = AnyObjectSchema | undefined, Q extends AnyObjectSchema | undefined = AnyObjectSchema | undefined, B extends AnyObjectSchema | undefined = AnyObjectSchema | undefined> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** An express path under /api, e.g. `/users/:id`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  access: Access;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** `required`: a GMP change, refused with 422 without `reason` in the body. */
+  reason?: 'required' | 'optional';
+  /** The action needs an electronic signature with this meaning, by one of these roles. */
+  signature?: SignatureRequirement;
+  /** The route accepts an `Idempotency-Key` header: the same key replays the first answer. */
+  idempotent?: boolean;
+  /** Whether the handler runs in a transaction; by default every method but GET does. */
+  transaction?: boolean;
+  /** Rate limit class; routes with a signature are always limited as `sign`. */
+  rateLimit?: 'login' | 'sign';
+  responses: Record<number, ResponseSpec>;
+  handler(ctx: RouteContext<Infer<P>, Infer<Q>, Infer<B>>): Promise<Reply>;
+}
+
+/** Declares a route, keeping the handler's types tied to the schemas. */
+export function route<P extends AnyObjectSchema | undefined = undefined, Q extends AnyObjectSchema | undefined = undefined, B extends AnyObjectSchema | undefined = undefined>(
+  spec: RouteSpec<P, Q, B>,
+): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+/** Whether a route changes state (and so runs in a transaction unless it says otherwise). */
+export function runsInTransaction(spec: RouteSpec): boolean {
+  return spec.transaction ?? spec.method !== 'get';
+}

@@ -1,0 +1,46 @@
+/** Security events: logins, logouts, failed authentications, lockouts. */
+import { z } from 'zod';
+import { route, type RouteSpec } from '../http/route';
+import type { Services } from '../services';
+
+export function securityRoutes(s: Services): RouteSpec[] {
+  return [
+    route({
+      method: 'get',
+      path: '/security-events',
+      tag: 'audit',
+      summary: 'Search security events',
+      access: 'security-events.read',
+      query: z.strictObject({
+        kind: z.enum(['login', 'logout', 'login_failed', 'signature_failed', 'account_locked', 'login_refused_locked']).optional(),
+        username: z.string().max(64).optional(),
+        from: z.iso.datetime({ offset: true }).optional(),
+        to: z.iso.datetime({ offset: true }).optional(),
+        after: z.coerce.number().int().min(0).optional(),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
+      responses: {
+        200: {
+          description: 'Matching events, oldest first',
+          schema: z.object({
+            events: z.array(
+              z.object({ id: z.int(), at: z.iso.datetime(), kind: z.string(), userId: z.uuid().nullable(), username: z.string().nullable(), clientAddress: z.string().nullable(), detail: z.unknown() }),
+            ),
+            next: z.int().nullable(),
+          }),
+        },
+      },
+      handler: async ({ query }) => {
+        const events = await s.stores.securityEvents.find(s.db, {
+          kind: query.kind,
+          username: query.username,
+          from: query.from ? new Date(query.from) : undefined,
+          to: query.to ? new Date(query.to) : undefined,
+          afterId: query.after,
+          limit: query.limit,
+        });
+        return { body: { events, next: events.length === query.limit ? events[events.length - 1].id : null } };
+      },
+    }),
+  ];
+}

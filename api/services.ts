@@ -1,0 +1,45 @@
+/** The API's services, wired once per process from the database, the stores and the configuration. */
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import packageJson from '../package.json';
+import type { AppConfig } from '../config/app-config';
+import type { Database } from '../db/database';
+import { createStores, type Stores } from '../db/stores';
+import { AuditTrail } from './audit/audit-trail';
+import { Authenticator } from './auth/authenticator';
+import { SessionService } from './auth/session-service';
+import { SignatureService } from './signatures/signature-service';
+import { UserService } from './users/user-service';
+
+export interface Services {
+  config: AppConfig;
+  database: Database;
+  db: Knex;
+  log: Logger;
+  version: string;
+  stores: Stores;
+  audit: AuditTrail;
+  authenticator: Authenticator;
+  sessions: SessionService;
+  signatures: SignatureService;
+  users: UserService;
+}
+
+export function createServices(database: Database, config: AppConfig, log: Logger): Services {
+  const db = database.knex;
+  const stores = createStores();
+  const authenticator = new Authenticator(db, stores, config.lockout, log);
+  return {
+    config,
+    database,
+    db,
+    log,
+    version: packageJson.version,
+    stores,
+    audit: new AuditTrail(stores.audit),
+    authenticator,
+    sessions: new SessionService(db, stores, authenticator, config.session),
+    signatures: new SignatureService(stores, authenticator),
+    users: new UserService(db, stores, authenticator),
+  };
+}

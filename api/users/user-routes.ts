@@ -1,0 +1,92 @@
+/** User administration (administrators only). Every change needs a reason and is audited. */
+import { z } from 'zod';
+import { ROLES } from '../../domain/identity';
+import { route, type RouteSpec } from '../http/route';
+import type { Services } from '../services';
+
+export const userSchema = z
+  .object({
+    id: z.uuid(),
+    username: z.string(),
+    fullName: z.string(),
+    email: z.string().nullable(),
+    roles: z.array(z.enum(ROLES)),
+    active: z.boolean(),
+    demo: z.boolean().describe('a demo user of the zero-setup mode'),
+    locked: z.boolean(),
+    lockedUntil: z.iso.datetime().nullable(),
+    passwordChangedAt: z.iso.datetime(),
+    createdAt: z.iso.datetime(),
+    createdBy: z.uuid().nullable(),
+  })
+  .meta({ id: 'User' });
+
+const idParams = z.strictObject({ id: z.uuid() });
+const rolesField = z.array(z.enum(ROLES)).min(1).max(ROLES.length);
+const fullName = z.string().trim().min(1).max(200);
+const email = z.email().max(320).nullable();
+
+export function userRoutes(s: Services): RouteSpec[] {
+  return [
+    route({
+      method: 'get',
+      path: '/users',
+      tag: 'users',
+      summary: 'List users',
+      access: 'users.read',
+      responses: { 200: { description: 'All users, active or not', schema: z.array(userSchema) } },
+      handler: async () => ({ body: await s.users.list() }),
+    }),
+    route({
+      method: 'get',
+      path: '/users/:id',
+      tag: 'users',
+      summary: 'One user',
+      access: 'users.read',
+      params: idParams,
+      responses: { 200: { description: 'The user', schema: userSchema } },
+      handler: async ({ params }) => ({ body: await s.users.get(params.id) }),
+    }),
+    route({
+      method: 'post',
+      path: '/users',
+      tag: 'users',
+      summary: 'Create a user',
+      description: 'Usernames are lower case and unique forever: a deactivated user keeps theirs.',
+      access: 'users.write',
+      reason: 'required',
+      idempotent: true,
+      body: z.strictObject({
+        username: z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{2,63}$/, 'expected 3 to 64 letters, digits, dots, dashes or underscores, starting with a letter'),
+        fullName,
+        email: email.optional(),
+        roles: rolesField,
+        password: z.string().min(1).max(256),
+      }),
+      responses: { 201: { description: 'Created', schema: userSchema } },
+      handler: async ({ body, change }) => ({ status: 201, body: await s.users.create(change(), body) }),
+    }),
+    route({
+      method: 'patch',
+      path: '/users/:id',
+      tag: 'users',
+      summary: 'Change a user',
+      description: 'Roles, printed name, email, a new password (ends their sessions), `unlock: true`, or `active: false` (deactivates: their sessions end at once).',
+      access: 'users.write',
+      reason: 'required',
+      params: idParams,
+      body: z
+        .strictObject({
+          fullName: fullName.optional(),
+          email: email.optional(),
+          roles: rolesField.optional(),
+          active: z.boolean().optional(),
+          password: z.string().min(1).max(256).optional(),
+          unlock: z.literal(true).optional(),
+        })
+        .refine((b) => Object.keys(b).length > 0, 'nothing to change'),
+      responses: { 200: { description: 'The changed user', schema: userSchema } },
+      handler: async ({ params, body, change }) => ({ body: await s.users.update(change(), params.id, body) }),
+    }),
+  ];
+}

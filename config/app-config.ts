@@ -1,0 +1,87 @@
+/**
+ * Ampoule's typed runtime configuration, read from the environment once at start-up. A bad value stops
+ * the start with a message naming the variable, so a typo never silently falls back to a default.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const schema = z.object({
+  /** `zero-setup` (everything embedded, demo users) or `production` (no demo users, no embedded server). */
+  AMPOULE_MODE: z.enum(['zero-setup', 'production']).optional(),
+  NODE_ENV: z.string().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  AMPOULE_DATA_DIR: z.string().min(1).default('data'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+  /** A URL of the owning role for migrations, when DATABASE_URL is a login role with only the app's privileges. */
+  AMPOULE_MIGRATION_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+  AMPOULE_DEMO_PASSWORD: z.string().min(12, 'at least 12 characters').default('ampoule-demo'),
+  AMPOULE_SESSION_IDLE_MINUTES: positiveInt(15),
+  AMPOULE_SESSION_ABSOLUTE_HOURS: positiveInt(12),
+  AMPOULE_LOCKOUT_FAILURES: positiveInt(5),
+  AMPOULE_LOCKOUT_MINUTES: positiveInt(30),
+  AMPOULE_LOGIN_RATE_PER_MINUTE: positiveInt(30),
+  AMPOULE_SIGN_RATE_PER_MINUTE: positiveInt(30),
+  AMPOULE_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'expected a size such as 256kb').default('256kb'),
+  /** Express's `trust proxy`: the number of proxies in front of Ampoule (0: use the socket address). */
+  AMPOULE_TRUST_PROXY: z.coerce.number().int().min(0).default(0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface AppConfig {
+  mode: 'zero-setup' | 'production';
+  http: { host: string; port: number; bodyLimit: string; trustProxy: number };
+  dataDir: string;
+  /** PostgreSQL; when absent, PGlite under the data directory. */
+  databaseUrl?: string;
+  migrationDatabaseUrl?: string;
+  demoPassword: string;
+  session: { idleSeconds: number; absoluteSeconds: number };
+  lockout: { failures: number; lockSeconds: number };
+  rateLimits: { loginPerMinute: number; signPerMinute: number };
+  logLevel: string;
+}
+
+/** An environment variable holds a value Ampoule cannot use. */
+export class AppConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AppConfigError';
+  }
+}
+
+/** Reads and validates the configuration from `env` (by default the process environment). */
+export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new AppConfigError(`invalid environment:\n  - ${problems.join('\n  - ')}`);
+  }
+  const e = result.data;
+  const mode = e.AMPOULE_MODE ?? (e.NODE_ENV === 'production' ? 'production' : 'zero-setup');
+  return {
+    mode,
+    http: { host: e.HOST, port: e.PORT, bodyLimit: e.AMPOULE_BODY_LIMIT, trustProxy: e.AMPOULE_TRUST_PROXY },
+    dataDir: path.resolve(e.AMPOULE_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    migrationDatabaseUrl: e.AMPOULE_MIGRATION_DATABASE_URL,
+    demoPassword: e.AMPOULE_DEMO_PASSWORD,
+    session: { idleSeconds: e.AMPOULE_SESSION_IDLE_MINUTES * 60, absoluteSeconds: e.AMPOULE_SESSION_ABSOLUTE_HOURS * 3600 },
+    lockout: { failures: e.AMPOULE_LOCKOUT_FAILURES, lockSeconds: e.AMPOULE_LOCKOUT_MINUTES * 60 },
+    rateLimits: { loginPerMinute: e.AMPOULE_LOGIN_RATE_PER_MINUTE, signPerMinute: e.AMPOULE_SIGN_RATE_PER_MINUTE },
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** A secret-free rendering of a database URL for logs. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

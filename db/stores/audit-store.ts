@@ -1,0 +1,160 @@
+/**
+ * The audit trail's SQL. Entries are appended inside the caller's transaction; the insert trigger
+ * chains them (sequence, database time, hashes), so nothing here can forge or reorder the chain.
+ */
+import type { Knex } from 'knex';
+
+/** What the application supplies for an entry; the database adds seq, time and hashes. */
+export interface NewAuditEntry {
+  userId: string | null;
+  username: string | null;
+  /** Printed name of whoever made the change (`system` for Ampoule itself). */
+  userName: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  oldValue?: unknown;
+  newValue?: unknown;
+  reason?: string | null;
+  clientAddress?: string | null;
+  requestId?: string | null;
+}
+
+export interface AuditEntry extends Required<Omit<NewAuditEntry, 'oldValue' | 'newValue'>> {
+  seq: number;
+  id: string;
+  recordedAt: Date;
+  oldValue: unknown;
+  newValue: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditQuery {
+  entityType?: string;
+  entityId?: string;
+  /** A user id or a username. */
+  user?: string;
+  action?: string;
+  from?: Date;
+  to?: Date;
+  afterSeq?: number;
+  limit: number;
+}
+
+/** The first entry whose link or hash does not hold, and why. */
+export interface ChainBreak {
+  seq: number;
+  id: string | null;
+  problem: 'hash does not match the entry' | 'previous hash does not match the entry before' | 'entries are missing before this one' | 'entries are missing at the end of the chain';
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  entries: number;
+  lastSeq: number;
+  lastHash: string;
+  firstBreak?: ChainBreak;
+}
+
+const GENESIS = '0'.repeat(64);
+
+function jsonOrNull(v: unknown): string | null {
+  return v === undefined || v === null ? null : JSON.stringify(v);
+}
+
+export class AuditStore {
+  async append(trx: Knex | Knex.Transaction, e: NewAuditEntry): Promise<{ seq: number; id: string; recordedAt: Date; hash: string }> {
+    const [row] = await trx('audit_entries')
+      .insert({
+        user_id: e.userId,
+        username: e.username,
+        user_name: e.userName,
+        action: e.action,
+        entity_type: e.entityType,
+        entity_id: e.entityId,
+        old_value: jsonOrNull(e.oldValue),
+        new_value: jsonOrNull(e.newValue),
+        reason: e.reason ?? null,
+        client_address: e.clientAddress ?? null,
+        request_id: e.requestId ?? null,
+        // Placeholders: the chain trigger overwrites all three.
+        seq: 0,
+        prev_hash: '',
+        hash: '',
+      })
+      .returning(['seq', 'id', 'recorded_at', 'hash']);
+    return { seq: row.seq, id: row.id, recordedAt: row.recorded_at, hash: row.hash };
+  }
+
+  async find(db: Knex, q: AuditQuery): Promise<AuditEntry[]> {
+    const query = db('audit_entries').orderBy('seq', 'asc').limit(q.limit);
+    if (q.entityType) query.where('entity_type', q.entityType);
+    if (q.entityId) query.where('entity_id', q.entityId);
+    if (q.action) query.where('action', q.action);
+    if (q.user) {
+      const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(q.user);
+      query.where((w) => (isUuid ? w.where('user_id', q.user!) : w.where('username', q.user!.toLowerCase())));
+    }
+    if (q.from) query.where('recorded_at', '>=', q.from);
+    if (q.to) query.where('recorded_at', '<', q.to);
+    if (q.afterSeq !== undefined) query.where('seq', '>', q.afterSeq);
+    const rows = await query;
+    return rows.map(toEntry);
+  }
+
+  /**
+   * Walks the whole chain in the database: recomputes every hash with the same canonical function the
+   * trigger used, checks each link and the sequence, and compares the end with the chain head.
+   */
+  async verify(db: Knex): Promise<ChainVerification> {
+    const broken = await db.raw(`
+      select seq, id, problem from (
+        select a.seq, a.id,
+          case
+            when a.hash <> encode(sha256(convert_to(a.prev_hash || ampoule_audit_canonical(a), 'UTF8')), 'hex') then 'hash does not match the entry'
+            when a.seq <> coalesce(lag(a.seq) over w, 0) + 1 then 'entries are missing before this one'
+            when a.prev_hash <> coalesce(lag(a.hash) over w, '${GENESIS}') then 'previous hash does not match the entry before'
+          end as problem
+        from audit_entries a
+        window w as (order by a.seq)
+      ) checked
+      where problem is not null
+      order by seq
+      limit 1`);
+    const { rows: [tail] } = await db.raw(`select count(*)::bigint as entries, coalesce(max(seq), 0)::bigint as last_seq,
+        (select hash from audit_entries order by seq desc limit 1) as last_hash from audit_entries`);
+    const { rows: [head] } = await db.raw(`select seq, hash from audit_chain_head`);
+    const result: ChainVerification = { ok: true, entries: tail.entries, lastSeq: tail.last_seq, lastHash: tail.last_hash ?? GENESIS };
+    if (broken.rows.length > 0) {
+      const b = broken.rows[0];
+      result.ok = false;
+      result.firstBreak = { seq: b.seq, id: b.id, problem: b.problem };
+    } else if (head.seq !== tail.last_seq || head.hash !== result.lastHash) {
+      result.ok = false;
+      result.firstBreak = { seq: tail.last_seq + 1, id: null, problem: 'entries are missing at the end of the chain' };
+    }
+    return result;
+  }
+}
+
+function toEntry(r: Record<string, unknown>): AuditEntry {
+  return {
+    seq: r.seq as number,
+    id: r.id as string,
+    recordedAt: r.recorded_at as Date,
+    userId: r.user_id as string | null,
+    username: r.username as string | null,
+    userName: r.user_name as string,
+    action: r.action as string,
+    entityType: r.entity_type as string,
+    entityId: r.entity_id as string,
+    oldValue: r.old_value,
+    newValue: r.new_value,
+    reason: r.reason as string | null,
+    clientAddress: r.client_address as string | null,
+    requestId: r.request_id as string | null,
+    prevHash: r.prev_hash as string,
+    hash: r.hash as string,
+  };
+}

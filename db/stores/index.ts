@@ -1,0 +1,27 @@
+/** Every store, created once per process: they hold no state of their own. */
+import { AuditStore } from './audit-store';
+import { IdempotencyStore } from './idempotency-store';
+import { SecurityEventStore } from './security-event-store';
+import { SessionStore } from './session-store';
+import { SignatureStore } from './signature-store';
+import { UserStore } from './user-store';
+
+export interface Stores {
+  audit: AuditStore;
+  users: UserStore;
+  sessions: SessionStore;
+  signatures: SignatureStore;
+  securityEvents: SecurityEventStore;
+  idempotency: IdempotencyStore;
+}
+
+export function createStores(): Stores {
+  return {
+    audit: new AuditStore(),
+    users: new UserStore(),
+    sessions: new SessionStore(),
+    signatures: new SignatureStore(),
+    securityEvents: new SecurityEventStore(),
+    idempotency: new IdempotencyStore(),
+  };
+}

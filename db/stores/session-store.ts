@@ -1,0 +1,66 @@
+/**
+ * Server-side sessions' SQL. The client holds a random token; only its SHA-256 is stored. Expiry is
+ * judged by the database clock, the one clock Ampoule keeps time by.
+ */
+import type { Knex } from 'knex';
+import type { Role } from '../../domain/identity';
+
+export interface SessionUser {
+  sessionId: string;
+  userId: string;
+  username: string;
+  fullName: string;
+  roles: Role[];
+  createdAt: Date;
+}
+
+export class SessionStore {
+  async create(db: Knex, s: { tokenHash: string; userId: string; clientAddress: string | null; userAgent: string | null }): Promise<{ id: string; createdAt: Date }> {
+    const [row] = await db('sessions')
+      .insert({ token_hash: s.tokenHash, user_id: s.userId, client_address: s.clientAddress, user_agent: s.userAgent })
+      .returning(['id', 'created_at']);
+    return { id: row.id, createdAt: row.created_at };
+  }
+
+  /**
+   * The live session for a token hash, touched (last seen now), with its user; undefined if there is
+   * none, it ended, it passed a timeout, or its user was deactivated. A timed-out session is ended here.
+   */
+  async touch(db: Knex, tokenHash: string, idleSeconds: number, absoluteSeconds: number): Promise<SessionUser | undefined> {
+    const { rows } = await db.raw(
+      `with live as (
+         update sessions s set last_seen_at = now()
+         from users u
+         where s.token_hash = ? and s.ended_at is null and u.id = s.user_id and u.active
+           and s.last_seen_at > now() - make_interval(secs => ?)
+           and s.created_at > now() - make_interval(secs => ?)
+         returning s.id, s.created_at, u.id as user_id, u.username, u.full_name, u.roles)
+       select * from live`,
+      [tokenHash, idleSeconds, absoluteSeconds],
+    );
+    if (rows.length === 0) {
+      await db.raw(
+        `update sessions set ended_at = now(), end_reason = case
+           when created_at <= now() - make_interval(secs => ?) then 'absolute timeout'
+           when last_seen_at <= now() - make_interval(secs => ?) then 'idle timeout'
+           else 'deactivated' end
+         where token_hash = ? and ended_at is null`,
+        [absoluteSeconds, idleSeconds, tokenHash],
+      );
+      return undefined;
+    }
+    const r = rows[0];
+    return { sessionId: r.id, userId: r.user_id, username: r.username, fullName: r.full_name, roles: r.roles, createdAt: r.created_at };
+  }
+
+  async end(db: Knex | Knex.Transaction, sessionId: string, reason: string): Promise<void> {
+    await db('sessions').where('id', sessionId).whereNull('ended_at').update({ ended_at: db.fn.now(), end_reason: reason });
+  }
+
+  /** Ends every open session of a user (deactivation, password reset), but `exceptSessionId`; returns how many. */
+  async endAllOf(db: Knex | Knex.Transaction, userId: string, reason: string, exceptSessionId?: string): Promise<number> {
+    const q = db('sessions').where('user_id', userId).whereNull('ended_at');
+    if (exceptSessionId) q.whereNot('id', exceptSessionId);
+    return q.update({ ended_at: db.fn.now(), end_reason: reason });
+  }
+}

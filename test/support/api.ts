@@ -1,0 +1,139 @@
+/**
+ * A real Ampoule API for a test suite: its own database (a fresh PostgreSQL database when
+ * TEST_DATABASE_URL is set, else in-memory PGlite), migrated; the express app on a free loopback port;
+ * and a small HTTP client. Nothing is mocked.
+ */
+import knexFactory, { type Knex } from 'knex';
+import pino from 'pino';
+import { createApp } from '../../api/app';
+import { NO_STATION, SYSTEM_ACTOR } from '../../api/context';
+import type { RouteSpec } from '../../api/http/route';
+import { startApiServer, type ApiServer } from '../../api/server';
+import { createServices, type Services } from '../../api/services';
+import { loadAppConfig, type AppConfig } from '../../config/app-config';
+import { APP_ROLE, openDatabase, type Database } from '../../db/database';
+import type { Role } from '../../domain/identity';
+import { POSTGRES_URL, createTestDatabase, type TestDatabase } from './postgres';
+
+export const PASSWORD = 'correct horse battery';
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  text: string;
+}
+
+export interface RequestOptions {
+  token?: string;
+  headers?: Record<string, string>;
+  /** A raw body sent as is (with the given content type), instead of JSON. */
+  raw?: string;
+}
+
+export interface TestApi {
+  url: string;
+  services: Services;
+  database: Database;
+  config: AppConfig;
+  routes: RouteSpec[];
+  request(method: string, path: string, body?: unknown, opts?: RequestOptions): Promise<HttpResponse>;
+  /** Creates a user directly (as the system) and returns its id. */
+  createUser(username: string, roles: Role[], password?: string, fullName?: string): Promise<string>;
+  /** Logs in and returns the bearer token. */
+  login(username: string, password?: string): Promise<string>;
+  /** Runs `fn` with a connection of the owning role (which the application never uses): for tampering. */
+  asOwner<T>(fn: (owner: Knex) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startTestApi(opts: { env?: Record<string, string>; extraRoutes?: (s: Services) => RouteSpec[] } = {}): Promise<TestApi> {
+  const config = loadAppConfig({
+    AMPOULE_LOGIN_RATE_PER_MINUTE: '100000',
+    AMPOULE_SIGN_RATE_PER_MINUTE: '100000',
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    ...opts.env,
+  });
+  let testDb: TestDatabase | undefined;
+  let database: Database;
+  if (POSTGRES_URL) {
+    testDb = await createTestDatabase('ampoule_api');
+    database = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 5 });
+  } else {
+    database = await openDatabase({ kind: 'pglite' });
+  }
+  const services = createServices(database, config, pino({ level: 'silent' }));
+  const { app, routes } = createApp(services, opts.extraRoutes?.(services) ?? []);
+  const server: ApiServer = await startApiServer(app, '127.0.0.1', 0);
+
+  const request = async (method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<HttpResponse> => {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.token) headers.Authorization = `Bearer ${o.token}`;
+    let payload: string | undefined;
+    if (o.raw !== undefined) payload = o.raw;
+    else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers['Content-Type'] ??= 'application/json';
+    }
+    const res = await fetch(`${server.url}/api${path}`, { method, headers, body: payload });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  };
+
+  return {
+    url: server.url,
+    services,
+    database,
+    config,
+    routes,
+    request,
+    async createUser(username, roles, password = PASSWORD, fullName) {
+      const user = await services.db.transaction((trx) =>
+        services.users.create({ trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'test fixture' }, { username, roles, password, fullName: fullName ?? `${username} (test)` }),
+      );
+      return user.id;
+    },
+    async login(username, password = PASSWORD) {
+      const r = await request('POST', '/auth/login', { username, password });
+      if (r.status !== 200) throw new Error(`login of ${username} failed: ${r.status} ${r.text}`);
+      return r.body.token as string;
+    },
+    async asOwner(fn) {
+      if (testDb) {
+        const owner = knexFactory({ client: 'pg', connection: testDb.url, pool: { min: 0, max: 1 } });
+        try {
+          return await fn(owner);
+        } finally {
+          await owner.destroy();
+        }
+      }
+      // PGlite has one connection: step out of the application role for the duration, then back in.
+      const knex = database.knex;
+      await knex.raw('reset role');
+      try {
+        return await fn(knex);
+      } finally {
+        await knex.raw(`set role ${APP_ROLE}`);
+      }
+    },
+    async close() {
+      await server.stop();
+      await database.close();
+      await testDb?.drop();
+    },
+  };
+}
+
+/** A unique username for a test (usernames are never reused, even across tests of one suite). */
+let counter = 0;
+export function uname(prefix: string): string {
+  counter++;
+  return `${prefix}${counter}${Math.random().toString(36).slice(2, 6)}`.toLowerCase().slice(0, 60);
+}
