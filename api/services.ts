@@ -5,6 +5,7 @@ import packageJson from '../package.json';
 import type { AppConfig } from '../config/app-config';
 import type { Database } from '../db/database';
 import { createStores, type Stores } from '../db/stores';
+import { AuditSealer } from './audit/audit-sealer';
 import { AuditTrail } from './audit/audit-trail';
 import { Authenticator } from './auth/authenticator';
 import { SessionService } from './auth/session-service';
@@ -19,6 +20,7 @@ export interface Services {
   version: string;
   stores: Stores;
   audit: AuditTrail;
+  auditSealer: AuditSealer;
   authenticator: Authenticator;
   sessions: SessionService;
   signatures: SignatureService;
@@ -37,6 +39,7 @@ export function createServices(database: Database, config: AppConfig, log: Logge
     version: packageJson.version,
     stores,
     audit: new AuditTrail(stores.audit),
+    auditSealer: new AuditSealer(db, stores.audit, log),
     authenticator,
     sessions: new SessionService(db, stores, authenticator, config.session),
     signatures: new SignatureService(stores, authenticator),

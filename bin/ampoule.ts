@@ -52,6 +52,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   log.info({ database: database.description, appRole: database.appRole }, 'database ready (migrations applied)');
   if (!database.appRole) log.warn('the database login role cannot assume ampoule_app: the append-only tables rely on their triggers alone');
   const services = createServices(database, config, log.child({ component: 'api' }));
+  services.auditSealer.start();
 
   if (config.mode === 'production') {
     const demo = await services.stores.users.countActiveDemoUsers(services.db);
@@ -96,6 +97,8 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   const stop = async () => {
     log.info('stopping');
     await server.stop();
+    await services.auditSealer.stop();
+    await services.auditSealer.sealNow();
     await temporal?.stop();
     await database.close();
     process.exit(0);
@@ -121,6 +124,7 @@ async function createUser(config: AppConfig, log: Logger, args: string[]): Promi
     const user = await services.db.transaction((trx) =>
       services.users.create({ trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'created with bin/ampoule create-user' }, { ...input.data, password }),
     );
+    await services.auditSealer.sealNow();
     log.info({ id: user.id, username: user.username, roles: user.roles }, 'user created');
   } catch (err) {
     if (err instanceof Problem) fail(log, err.message);

@@ -60,7 +60,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses and validates temporal.yaml text; `env` supplies TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE overrides. */
+/**
+ * Parses and validates temporal.yaml text; `env` supplies the TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and
+ * AMPOULE_TEMPORAL_PORT (the embedded server's port) overrides.
+ */
 export function parseTemporalConfig(text: string, source = 'temporal.yaml', env: NodeJS.ProcessEnv = {}): TemporalConfig {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) throw new ConfigError(`${source}: ${doc.errors[0].message}`);
@@ -77,6 +80,11 @@ export function parseTemporalConfig(text: string, source = 'temporal.yaml', env:
   const config = result.data;
   if (env.TEMPORAL_ADDRESS !== undefined) config.address = env.TEMPORAL_ADDRESS;
   if (env.TEMPORAL_NAMESPACE) config.namespace = env.TEMPORAL_NAMESPACE;
+  if (env.AMPOULE_TEMPORAL_PORT !== undefined) {
+    const port = Number(env.AMPOULE_TEMPORAL_PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`AMPOULE_TEMPORAL_PORT: expected a port number, got ${env.AMPOULE_TEMPORAL_PORT}`);
+    config.embedded.port = port;
+  }
   return config;
 }
 

@@ -5,7 +5,7 @@ import type { Services } from '../services';
 
 const auditEntrySchema = z
   .object({
-    seq: z.int(),
+    seq: z.int().nullable().describe('position in the hash chain; null for the moments until the entry is sealed'),
     id: z.uuid(),
     recordedAt: z.iso.datetime().describe('database-server time, UTC'),
     userId: z.uuid().nullable(),
@@ -19,8 +19,8 @@ const auditEntrySchema = z
     reason: z.string().nullable(),
     clientAddress: z.string().nullable(),
     requestId: z.string().nullable(),
-    prevHash: z.string(),
-    hash: z.string(),
+    prevHash: z.string().nullable(),
+    hash: z.string().nullable(),
   })
   .meta({ id: 'AuditEntry' });
 
@@ -45,6 +45,7 @@ export function auditRoutes(s: Services): RouteSpec[] {
       }),
       responses: { 200: { description: 'Matching entries', schema: z.object({ entries: z.array(auditEntrySchema), next: z.int().nullable() }) } },
       handler: async ({ query }) => {
+        await s.auditSealer.sealNow();
         const entries = await s.stores.audit.find(s.db, {
           entityType: query.entity,
           entityId: query.entityId,
@@ -55,7 +56,8 @@ export function auditRoutes(s: Services): RouteSpec[] {
           afterSeq: query.after,
           limit: query.limit,
         });
-        return { body: { entries, next: entries.length === query.limit ? entries[entries.length - 1].seq : null } };
+        const last = entries[entries.length - 1];
+        return { body: { entries, next: entries.length === query.limit && last.seq !== null ? last.seq : null } };
       },
     }),
     route({
@@ -71,13 +73,17 @@ export function auditRoutes(s: Services): RouteSpec[] {
           schema: z.object({
             ok: z.boolean(),
             entries: z.int(),
+            unsealed: z.int().describe('entries of transactions still running, checked once sealed'),
             lastSeq: z.int(),
             lastHash: z.string(),
             firstBreak: z.object({ seq: z.int(), id: z.uuid().nullable(), problem: z.string() }).optional(),
           }),
         },
       },
-      handler: async () => ({ body: await s.stores.audit.verify(s.db) }),
+      handler: async () => {
+        await s.auditSealer.sealNow();
+        return { body: await s.stores.audit.verify(s.db) };
+      },
     }),
   ];
 }

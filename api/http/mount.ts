@@ -105,8 +105,8 @@ async function handle(spec: RouteSpec, bodySchema: z.ZodObject<z.ZodRawShape> | 
 
 /**
  * Runs a create once per Idempotency-Key: a repeated key with the same request replays the stored
- * answer; with another request it is refused. Two concurrent requests with one key race on the key's
- * primary key; the loser's work rolls back and it replays the winner's answer.
+ * answer; with another request it is refused. The key is claimed first in the transaction, so a
+ * concurrent twin waits on its primary key, then replays the answer (or, if the first rolled back, runs).
  */
 async function runIdempotent(deps: MountDeps, req: Request, actor: UserActor, run: (trx: Knex.Transaction) => Promise<Reply>): Promise<Reply> {
   const key = req.get('Idempotency-Key')!;
@@ -118,14 +118,15 @@ async function runIdempotent(deps: MountDeps, req: Request, actor: UserActor, ru
     const stored = await deps.idempotency.find(deps.db, actor.userId, key);
     if (!stored) return undefined;
     if (stored.requestHash !== requestHash) throw new Problem('idempotency-key-reused', `the Idempotency-Key ${key} was first used for another request`);
-    return { status: stored.status, body: stored.response ?? undefined, headers: { 'Idempotent-Replayed': 'true' } };
+    return { status: stored.status ?? 200, body: stored.response ?? undefined, headers: { 'Idempotent-Replayed': 'true' } };
   };
   const earlier = await replay();
   if (earlier) return earlier;
   try {
     return await deps.db.transaction(async (trx) => {
+      await deps.idempotency.claim(trx, actor.userId, key, { method: req.method, path: req.originalUrl, requestHash });
       const reply = await run(trx);
-      await deps.idempotency.save(trx, actor.userId, key, { method: req.method, path: req.originalUrl, requestHash, status: reply.status ?? 200, response: reply.body });
+      await deps.idempotency.complete(trx, actor.userId, key, reply.status ?? 200, reply.body);
       return reply;
     });
   } catch (err) {

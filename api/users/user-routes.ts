@@ -75,16 +75,14 @@ export function userRoutes(s: Services): RouteSpec[] {
       access: 'users.write',
       reason: 'required',
       params: idParams,
-      body: z
-        .strictObject({
-          fullName: fullName.optional(),
-          email: email.optional(),
-          roles: rolesField.optional(),
-          active: z.boolean().optional(),
-          password: z.string().min(1).max(256).optional(),
-          unlock: z.literal(true).optional(),
-        })
-        .refine((b) => Object.keys(b).length > 0, 'nothing to change'),
+      body: z.strictObject({
+        fullName: fullName.optional(),
+        email: email.optional(),
+        roles: rolesField.optional(),
+        active: z.boolean().optional(),
+        password: z.string().min(1).max(256).optional(),
+        unlock: z.literal(true).optional(),
+      }),
       responses: { 200: { description: 'The changed user', schema: userSchema } },
       handler: async ({ params, body, change }) => ({ body: await s.users.update(change(), params.id, body) }),
     }),

@@ -10,7 +10,7 @@ import { AuditTrail, changedFields } from '../audit/audit-trail';
 import type { Authenticator } from '../auth/authenticator';
 import { assertPasswordPolicy, hashPassword } from '../auth/passwords';
 import type { ChangeContext, Station, UserActor } from '../context';
-import { Problem, notFound } from '../http/problems';
+import { Problem, notFound, validationFailed } from '../http/problems';
 
 export interface CreateUser {
   username: string;
@@ -83,6 +83,7 @@ export class UserService {
   }
 
   async update(ctx: ChangeContext, id: string, input: UpdateUser): Promise<PublicUser> {
+    if (Object.values(input).every((v) => v === undefined)) throw validationFailed([{ in: 'body', pointer: '', message: 'nothing to change' }]);
     const before = await this.stores.users.byId(ctx.trx, id, true);
     if (!before) throw notFound(`user ${id}`);
     if (ctx.actor.userId === id && (input.active === false || (input.roles && !input.roles.includes('admin')))) {

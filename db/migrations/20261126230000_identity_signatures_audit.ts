@@ -3,19 +3,24 @@
  *
  * - `ampoule_app`, the role the application works as: it may read and append, never rewrite history.
  * - `users` and `sessions`; users are never deleted, so a username is never reused.
- * - `audit_entries`, hash-chained by a trigger that serialises writers on `audit_chain_head`, assigns the
- *   sequence number and the database-server time, and computes SHA-256(previous hash ‖ canonical entry).
+ * - `audit_entries`, stamped on insert with the database-server time, then sealed into a hash chain by
+ *   `ampoule_audit_seal()` once committed: sequence number, and SHA-256(previous hash ‖ canonical entry).
+ *   Writers never queue behind each other; sealers take turns on `audit_chain_head`, so the chain never
+ *   forks.
  * - `signatures` and `security_events`, append-only.
  * - `idempotency_keys`: the stored answer to a create request, replayed for a repeated key.
  *
  * The append-only tables refuse UPDATE, DELETE and TRUNCATE with triggers enabled ALWAYS, so they fire
- * for the owner and under session_replication_role = replica as well.
+ * for the owner and under session_replication_role = replica as well. The one update let through is the
+ * sealing of an audit entry's chain fields, once, by the seal function (the application role itself has
+ * no UPDATE privilege on the table).
  */
 import type { Knex } from 'knex';
 
 export const name = '20261126230000_identity_signatures_audit';
 
-const APPEND_ONLY = ['audit_entries', 'signatures', 'security_events'];
+/** Tables with the generic append-only guard (audit_entries has its own, which lets sealing through). */
+const APPEND_ONLY = ['signatures', 'security_events'];
 
 /** One statement per call: PGlite's extended protocol takes a single statement at a time. */
 async function run(knex: Knex, statements: string[]): Promise<void> {
@@ -102,10 +107,10 @@ export async function up(knex: Knex): Promise<void> {
       hash text not null
     )`,
     `insert into audit_chain_head (seq, hash) values (0, repeat('0', 64))`,
-    `comment on table audit_chain_head is 'The last sequence number and hash of the audit chain: its row lock serialises audit writers so the chain never forks.'`,
+    `comment on table audit_chain_head is 'The last sealed sequence number and hash of the audit chain. Its row lock admits one sealer at a time, so the chain never forks: and a chain that ends before the head shows entries removed from its end.'`,
     `create table audit_entries (
-      seq bigint primary key,
-      id uuid not null unique default gen_random_uuid(),
+      id uuid primary key default gen_random_uuid(),
+      seq bigint unique,
       recorded_at timestamptz not null,
       user_id uuid,
       username text,
@@ -118,16 +123,18 @@ export async function up(knex: Knex): Promise<void> {
       reason text,
       client_address text,
       request_id text,
-      prev_hash text not null,
-      hash text not null
+      prev_hash text,
+      hash text,
+      check ((seq is null) = (hash is null) and (hash is null) = (prev_hash is null))
     )`,
+    `create index audit_entries_unsealed on audit_entries (recorded_at, id) where seq is null`,
     `create index audit_entries_entity on audit_entries (entity_type, entity_id, seq)`,
     `create index audit_entries_user on audit_entries (user_id, seq)`,
     `create index audit_entries_time on audit_entries (recorded_at)`,
-    `comment on table audit_entries is 'The audit trail (21 CFR 11.10(e), Annex 11 §9): one entry per create, change or void, written in the transaction of the change. Append-only and hash-chained.'`,
-    `comment on column audit_entries.seq is 'Position in the chain, assigned by the insert trigger (1, 2, 3, ... without gaps).'`,
+    `comment on table audit_entries is 'The audit trail (21 CFR 11.10(e), Annex 11 §9): one entry per create, change or void, written in the transaction of the change. Append-only: once sealed into the hash chain, nothing about an entry can change.'`,
+    `comment on column audit_entries.seq is 'Position in the chain (1, 2, 3, ... without gaps), assigned when the entry is sealed: null for the moments until then.'`,
     `comment on column audit_entries.recorded_at is 'Database-server time (UTC) of the entry, assigned by the insert trigger: a client cannot supply it.'`,
-    `comment on column audit_entries.user_id is 'Who made the change: null for the system itself (bootstrap, demo data).'`,
+    `comment on column audit_entries.user_id is 'Who made the change: null for the system itself (bootstrap, demo data, lockouts).'`,
     `comment on column audit_entries.user_name is 'Printed name of the user at the time of the change.'`,
     `comment on column audit_entries.old_value is 'The changed fields before the change (null for a create).'`,
     `comment on column audit_entries.new_value is 'The changed fields after the change.'`,
@@ -144,21 +151,59 @@ export async function up(knex: Knex): Promise<void> {
         'clientAddress', e.client_address, 'requestId', e.request_id)::text
     $$`,
     `comment on function ampoule_audit_canonical(audit_entries) is 'The canonical text of an audit entry that its hash covers: jsonb normal form (sorted keys, no insignificant whitespace).'`,
-    `create function ampoule_audit_chain() returns trigger language plpgsql as $$
-    declare
-      head audit_chain_head%rowtype;
+    `create function ampoule_audit_stamp() returns trigger language plpgsql as $$
     begin
-      -- The row lock is held until commit: writers take turns, so no two entries share a predecessor.
-      select * into head from audit_chain_head where id for update;
-      new.seq := head.seq + 1;
+      -- The server decides the time and the chain fields, whatever the insert said.
       new.recorded_at := clock_timestamp();
-      new.prev_hash := head.hash;
-      new.hash := encode(sha256(convert_to(new.prev_hash || ampoule_audit_canonical(new), 'UTF8')), 'hex');
-      update audit_chain_head set seq = new.seq, hash = new.hash where id;
+      new.seq := null;
+      new.prev_hash := null;
+      new.hash := null;
       return new;
     end $$`,
-    `create trigger audit_entries_chain before insert on audit_entries for each row execute function ampoule_audit_chain()`,
-    `alter table audit_entries enable always trigger audit_entries_chain`,
+    `create trigger audit_entries_stamp before insert on audit_entries for each row execute function ampoule_audit_stamp()`,
+    `alter table audit_entries enable always trigger audit_entries_stamp`,
+    `create function ampoule_audit_guard() returns trigger language plpgsql as $$
+    begin
+      -- The one update allowed: ampoule_audit_seal() filling in the chain fields of an unsealed entry.
+      if tg_op = 'UPDATE' and current_setting('ampoule.audit_sealing', true) = 'on' and old.seq is null
+         and (to_jsonb(new) - 'seq' - 'prev_hash' - 'hash') = (to_jsonb(old) - 'seq' - 'prev_hash' - 'hash') then
+        return new;
+      end if;
+      raise exception 'table audit_entries is append-only: % refused', tg_op using errcode = '42501';
+    end $$`,
+    `create trigger audit_entries_append_only before update or delete on audit_entries for each row execute function ampoule_audit_guard()`,
+    `alter table audit_entries enable always trigger audit_entries_append_only`,
+    `create trigger audit_entries_no_truncate before truncate on audit_entries for each statement execute function ampoule_refuse_change()`,
+    `alter table audit_entries enable always trigger audit_entries_no_truncate`,
+    `create function ampoule_audit_seal(max_entries integer default 10000) returns integer
+    language plpgsql security definer set search_path from current as $$
+    declare
+      head audit_chain_head%rowtype;
+      e audit_entries%rowtype;
+      sealed integer := 0;
+    begin
+      -- One sealer at a time. The entries it sees are committed; one committed later is sealed by a later
+      -- call, after these: the chain is the order of sealing, never forked, every entry in it once.
+      select * into head from audit_chain_head where id for update;
+      perform set_config('ampoule.audit_sealing', 'on', true);
+      for e in select * from audit_entries where seq is null
+               order by recorded_at, id limit max_entries for update loop
+        e.seq := head.seq + 1;
+        e.prev_hash := head.hash;
+        e.hash := encode(sha256(convert_to(e.prev_hash || ampoule_audit_canonical(e), 'UTF8')), 'hex');
+        update audit_entries set seq = e.seq, prev_hash = e.prev_hash, hash = e.hash where id = e.id;
+        head.seq := e.seq;
+        head.hash := e.hash;
+        sealed := sealed + 1;
+      end loop;
+      perform set_config('ampoule.audit_sealing', 'off', true);
+      if sealed > 0 then
+        update audit_chain_head set seq = head.seq, hash = head.hash where id;
+      end if;
+      return sealed;
+    end $$`,
+    `comment on function ampoule_audit_seal(integer) is 'Seals committed audit entries into the hash chain: seq, prev_hash, and hash = SHA-256(prev_hash || canonical entry). Writers never wait for each other: only sealing is serialised. Runs as the owner: the application role may call it but holds no UPDATE privilege on audit_entries.'`,
+    `revoke all on function ampoule_audit_seal(integer) from public`,
   ]);
 
   await run(knex, [
@@ -205,12 +250,13 @@ export async function up(knex: Knex): Promise<void> {
       method text not null,
       path text not null,
       request_hash text not null,
-      status integer not null,
+      status integer,
       response jsonb,
       created_at timestamptz not null default now(),
       primary key (user_id, key)
     )`,
     `comment on table idempotency_keys is 'The answer to each create request sent with an Idempotency-Key, stored in the transaction of the create and replayed for the same key.'`,
+    `comment on column idempotency_keys.status is 'null while the first request runs: its row, inserted first, makes a concurrent twin wait for its outcome.'`,
   ]);
 
   for (const table of APPEND_ONLY) {
@@ -224,15 +270,18 @@ export async function up(knex: Knex): Promise<void> {
 
   await run(knex, [
     `grant select, insert, update on users, sessions to ampoule_app`,
-    `grant select, insert on audit_entries, signatures, security_events, idempotency_keys to ampoule_app`,
-    `grant select, update on audit_chain_head to ampoule_app`,
+    `grant select, insert on audit_entries, signatures, security_events to ampoule_app`,
+    `grant select, insert, update on idempotency_keys to ampoule_app`,
+    `grant select on audit_chain_head to ampoule_app`,
+    `grant execute on function ampoule_audit_seal(integer) to ampoule_app`,
   ]);
 }
 
 export async function down(knex: Knex): Promise<void> {
   await run(knex, [
     `drop table if exists idempotency_keys, security_events, signatures, audit_entries, audit_chain_head, sessions, users cascade`,
-    `drop function if exists ampoule_audit_chain()`,
+    `drop function if exists ampoule_audit_stamp()`,
+    `drop function if exists ampoule_audit_guard()`,
     `drop function if exists ampoule_signature_time()`,
     `drop function if exists ampoule_refuse_change()`,
   ]);

@@ -1,6 +1,7 @@
 /**
- * The audit trail's SQL. Entries are appended inside the caller's transaction; the insert trigger
- * chains them (sequence, database time, hashes), so nothing here can forge or reorder the chain.
+ * The audit trail's SQL. Entries are appended inside the caller's transaction, stamped by the database
+ * (time, writing transaction); `seal` then chains committed entries (sequence, hashes) in the database,
+ * so nothing here can forge or reorder the chain.
  */
 import type { Knex } from 'knex';
 
@@ -21,13 +22,14 @@ export interface NewAuditEntry {
 }
 
 export interface AuditEntry extends Required<Omit<NewAuditEntry, 'oldValue' | 'newValue'>> {
-  seq: number;
+  /** Null only for the moments between commit and sealing. */
+  seq: number | null;
   id: string;
   recordedAt: Date;
   oldValue: unknown;
   newValue: unknown;
-  prevHash: string;
-  hash: string;
+  prevHash: string | null;
+  hash: string | null;
 }
 
 export interface AuditQuery {
@@ -51,7 +53,10 @@ export interface ChainBreak {
 
 export interface ChainVerification {
   ok: boolean;
+  /** Sealed entries checked. */
   entries: number;
+  /** Entries committed since the last seal: checked once sealed. */
+  unsealed: number;
   lastSeq: number;
   lastHash: string;
   firstBreak?: ChainBreak;
@@ -64,7 +69,8 @@ function jsonOrNull(v: unknown): string | null {
 }
 
 export class AuditStore {
-  async append(trx: Knex | Knex.Transaction, e: NewAuditEntry): Promise<{ seq: number; id: string; recordedAt: Date; hash: string }> {
+  /** Appends an entry in the caller's transaction; it joins the hash chain at the next `seal` after commit. */
+  async append(trx: Knex | Knex.Transaction, e: NewAuditEntry): Promise<{ id: string; recordedAt: Date }> {
     const [row] = await trx('audit_entries')
       .insert({
         user_id: e.userId,
@@ -78,17 +84,20 @@ export class AuditStore {
         reason: e.reason ?? null,
         client_address: e.clientAddress ?? null,
         request_id: e.requestId ?? null,
-        // Placeholders: the chain trigger overwrites all three.
-        seq: 0,
-        prev_hash: '',
-        hash: '',
       })
-      .returning(['seq', 'id', 'recorded_at', 'hash']);
-    return { seq: row.seq, id: row.id, recordedAt: row.recorded_at, hash: row.hash };
+      .returning(['id', 'recorded_at']);
+    return { id: row.id, recordedAt: row.recorded_at };
+  }
+
+  /** Seals every committed entry into the chain (at most `max` per call); returns how many it sealed. */
+  async seal(db: Knex, max = 10_000): Promise<number> {
+    const { rows } = await db.raw('select ampoule_audit_seal(?) as sealed', [max]);
+    return rows[0].sealed;
   }
 
   async find(db: Knex, q: AuditQuery): Promise<AuditEntry[]> {
-    const query = db('audit_entries').orderBy('seq', 'asc').limit(q.limit);
+    // Sealed entries in chain order; the rare entry still unsealed comes last.
+    const query = db('audit_entries').orderByRaw('seq asc nulls last, recorded_at asc').limit(q.limit);
     if (q.entityType) query.where('entity_type', q.entityType);
     if (q.entityId) query.where('entity_id', q.entityId);
     if (q.action) query.where('action', q.action);
@@ -104,8 +113,8 @@ export class AuditStore {
   }
 
   /**
-   * Walks the whole chain in the database: recomputes every hash with the same canonical function the
-   * trigger used, checks each link and the sequence, and compares the end with the chain head.
+   * Walks the whole sealed chain in the database: recomputes every hash with the same canonical function
+   * the sealing used, checks each link and the sequence, and compares the end with the chain head.
    */
   async verify(db: Knex): Promise<ChainVerification> {
     const broken = await db.raw(`
@@ -117,15 +126,17 @@ export class AuditStore {
             when a.prev_hash <> coalesce(lag(a.hash) over w, '${GENESIS}') then 'previous hash does not match the entry before'
           end as problem
         from audit_entries a
+        where a.seq is not null
         window w as (order by a.seq)
       ) checked
       where problem is not null
       order by seq
       limit 1`);
-    const { rows: [tail] } = await db.raw(`select count(*)::bigint as entries, coalesce(max(seq), 0)::bigint as last_seq,
-        (select hash from audit_entries order by seq desc limit 1) as last_hash from audit_entries`);
+    const { rows: [tail] } = await db.raw(`select count(seq)::bigint as entries, count(*) filter (where seq is null)::bigint as unsealed,
+        coalesce(max(seq), 0)::bigint as last_seq,
+        (select hash from audit_entries where seq is not null order by seq desc limit 1) as last_hash from audit_entries`);
     const { rows: [head] } = await db.raw(`select seq, hash from audit_chain_head`);
-    const result: ChainVerification = { ok: true, entries: tail.entries, lastSeq: tail.last_seq, lastHash: tail.last_hash ?? GENESIS };
+    const result: ChainVerification = { ok: true, entries: tail.entries, unsealed: tail.unsealed, lastSeq: tail.last_seq, lastHash: tail.last_hash ?? GENESIS };
     if (broken.rows.length > 0) {
       const b = broken.rows[0];
       result.ok = false;
@@ -140,7 +151,7 @@ export class AuditStore {
 
 function toEntry(r: Record<string, unknown>): AuditEntry {
   return {
-    seq: r.seq as number,
+    seq: r.seq as number | null,
     id: r.id as string,
     recordedAt: r.recorded_at as Date,
     userId: r.user_id as string | null,
@@ -154,7 +165,7 @@ function toEntry(r: Record<string, unknown>): AuditEntry {
     reason: r.reason as string | null,
     clientAddress: r.client_address as string | null,
     requestId: r.request_id as string | null,
-    prevHash: r.prev_hash as string,
-    hash: r.hash as string,
+    prevHash: r.prev_hash as string | null,
+    hash: r.hash as string | null,
   };
 }

@@ -44,3 +44,8 @@ test.each([
 test('a missing file is a clear error', () => {
   expect(() => loadTemporalConfig('/nonexistent/temporal.yaml')).toThrow(/cannot read/);
 });
+
+test('AMPOULE_TEMPORAL_PORT overrides the embedded server’s port, and must be a port', () => {
+  expect(parseTemporalConfig('taskQueues: { batches: q }', 'x', { AMPOULE_TEMPORAL_PORT: '0' }).embedded.port).toBe(0);
+  expect(() => parseTemporalConfig('taskQueues: { batches: q }', 'x', { AMPOULE_TEMPORAL_PORT: 'seventy' })).toThrow(/AMPOULE_TEMPORAL_PORT/);
+});

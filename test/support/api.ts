@@ -64,6 +64,7 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
     database = await openDatabase({ kind: 'pglite' });
   }
   const services = createServices(database, config, pino({ level: 'silent' }));
+  services.auditSealer.start();
   const { app, routes } = createApp(services, opts.extraRoutes?.(services) ?? []);
   const server: ApiServer = await startApiServer(app, '127.0.0.1', 0);
 
@@ -125,6 +126,7 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
     },
     async close() {
       await server.stop();
+      await services.auditSealer.stop();
       await database.close();
       await testDb?.drop();
     },

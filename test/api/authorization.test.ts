@@ -1,0 +1,71 @@
+/**
+ * Deny by default: every route declares who may call it, and this test pins the whole route × role
+ * matrix. A new route, or a change of who may call one, fails here until the tables below say so.
+ */
+import { PERMISSIONS, ROLES, type Access, type Permission, type Role } from '../../api/auth/permissions';
+import { startTestApi, uname, type TestApi } from '../support/api';
+
+/** Every route and who may call it. */
+const ROUTES: Record<string, Access> = {
+  'GET /health': 'public',
+  'GET /problems': 'public',
+  'GET /problems/:slug': 'public',
+  'GET /openapi.json': 'public',
+  'POST /auth/login': 'public',
+  'POST /auth/logout': 'authenticated',
+  'GET /me': 'authenticated',
+  'POST /me/password': 'authenticated',
+  'GET /users': 'users.read',
+  'GET /users/:id': 'users.read',
+  'POST /users': 'users.write',
+  'PATCH /users/:id': 'users.write',
+  'GET /audit': 'audit.read',
+  'GET /audit/verify': 'audit.read',
+  'GET /security-events': 'security-events.read',
+  'GET /signatures': 'signatures.read',
+};
+
+/** Which roles hold each permission. */
+const MATRIX: Record<Permission, Role[]> = {
+  'users.read': ['admin'],
+  'users.write': ['admin'],
+  'audit.read': ['admin', 'qa'],
+  'security-events.read': ['admin', 'qa'],
+  'signatures.read': ['admin', 'planner', 'operator', 'qa'],
+};
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(async () => api?.close());
+
+test('the declared routes are exactly the table above', () => {
+  const declared = Object.fromEntries(api.routes.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r.access]));
+  expect(declared).toEqual(ROUTES);
+  expect(PERMISSIONS).toEqual(MATRIX);
+});
+
+function allowed(access: Access, role: Role | 'anonymous'): boolean {
+  if (access === 'public') return true;
+  if (role === 'anonymous') return false;
+  return access === 'authenticated' || MATRIX[access].includes(role);
+}
+
+test.each(['anonymous', ...ROLES] as const)('as %s, every route answers by the matrix: 401 without a session, 403 without the permission', async (role) => {
+  const name = uname(role);
+  let token: string | undefined;
+  if (role !== 'anonymous') {
+    await api.createUser(name, [role]);
+    token = await api.login(name);
+  }
+  for (const spec of api.routes) {
+    const path = spec.path.replace(':id', '00000000-0000-4000-8000-000000000000').replace(':slug', 'not-found');
+    // Logging out ends the session: give it one of its own.
+    const useToken = spec.path === '/auth/logout' && token ? await api.login(name) : token;
+    const r = await api.request(spec.method.toUpperCase(), path, spec.method === 'get' ? undefined : {}, { token: useToken });
+    const label = `${role}: ${spec.method.toUpperCase()} ${spec.path} → ${r.status}`;
+    if (allowed(spec.access, role)) expect({ label, denied: [401, 403].includes(r.status) }).toEqual({ label, denied: false });
+    else expect({ label, status: r.status }).toEqual({ label, status: role === 'anonymous' ? 401 : 403 });
+  }
+});

@@ -1,0 +1,85 @@
+/**
+ * `bin/ampoule` as users run it: the zero-setup start (embedded Temporal, PGlite, demo users, the API),
+ * and the production mode's refusals.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { POSTGRES_URL, createTestDatabase } from '../support/postgres';
+
+const BIN = path.resolve(__dirname, '../../bin/ampoule');
+
+function env(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...extra };
+  return e;
+}
+
+test('the zero-setup start serves the API with demo users, and stops cleanly', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-start-'));
+  const child = spawn(BIN, [], { env: env({ AMPOULE_DATA_DIR: dataDir, PORT: '0', AMPOULE_TEMPORAL_PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "API ready" within 60 s:\n${out}`)), 60_000);
+      child.stdout.on('data', () => {
+        const m = /"url":"(http:\/\/[^"]+)\/api","docs"/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
+    });
+    expect(out).toMatch(/embedded Temporal server ready/);
+    expect(out).toMatch(/demo login: POST .*\/api\/auth\/login/);
+    const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'qa1', password: 'ampoule-demo' }) });
+    expect(login.status).toBe(200);
+    const { token } = (await login.json()) as { token: string };
+    const users = await fetch(`${url}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(await users.json()).toMatchObject({ username: 'qa1', fullName: 'Quinn Quality (demo)', roles: ['qa'] });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('the production mode needs PostgreSQL', () => {
+  const r = spawnSync(BIN, [], { env: env({ AMPOULE_MODE: 'production', PORT: '0' }), encoding: 'utf8', timeout: 60_000 });
+  expect(r.status).toBe(2);
+  expect(r.stdout).toMatch(/production mode needs DATABASE_URL/);
+});
+
+(POSTGRES_URL ? test : test.skip)('the production mode refuses active demo users; create-user makes the first real administrator', async () => {
+  const db = await createTestDatabase('ampoule_bin');
+  try {
+    // A database that a zero-setup start filled with demo users, then a production start on it.
+    const seed = spawnSync(BIN, ['create-user', '--username', 'root.admin', '--full-name', 'Rita Root', '--roles', 'admin'], {
+      env: env({ DATABASE_URL: db.url, AMPOULE_MODE: 'production', AMPOULE_NEW_PASSWORD: 'a proper long password' }),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(seed.status).toBe(0);
+    expect(seed.stdout).toMatch(/user created/);
+    const { Client } = await import('pg');
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query(`insert into users (username, full_name, roles, password_hash, demo) values ('demo.qa', 'Demo', '{qa}', 'x', true)`);
+      const r = spawnSync(BIN, [], { env: env({ DATABASE_URL: db.url, AMPOULE_MODE: 'production', PORT: '0' }), encoding: 'utf8', timeout: 60_000 });
+      expect(r.status).toBe(2);
+      expect(r.stdout).toMatch(/refuses to start: 1 demo user\(s\) are active/);
+      const audit = await c.query(`select action, user_name, reason from audit_entries where entity_type = 'user'`);
+      expect(audit.rows).toEqual([{ action: 'create', user_name: 'system', reason: 'created with bin/ampoule create-user' }]);
+    } finally {
+      await c.end();
+    }
+  } finally {
+    await db.drop();
+  }
+});

@@ -1,0 +1,33 @@
+/** The environment configuration: defaults, modes, and a clear error naming a bad variable. */
+import { AppConfigError, loadAppConfig, maskUrl } from '../../config/app-config';
+
+test('defaults: zero-setup mode, port 8080, 15-minute idle and 12-hour absolute sessions, lockout after 5', () => {
+  const c = loadAppConfig({});
+  expect(c.mode).toBe('zero-setup');
+  expect(c.http.port).toBe(8080);
+  expect(c.session).toEqual({ idleSeconds: 900, absoluteSeconds: 43_200 });
+  expect(c.lockout).toEqual({ failures: 5, lockSeconds: 1800 });
+  expect(c.demoPassword).toBe('ampoule-demo');
+  expect(c.databaseUrl).toBeUndefined();
+});
+
+test('NODE_ENV=production or AMPOULE_MODE=production selects the production mode', () => {
+  expect(loadAppConfig({ NODE_ENV: 'production' }).mode).toBe('production');
+  expect(loadAppConfig({ AMPOULE_MODE: 'production' }).mode).toBe('production');
+  expect(loadAppConfig({ NODE_ENV: 'production', AMPOULE_MODE: 'zero-setup' }).mode).toBe('zero-setup');
+});
+
+test('bad values name their variable', () => {
+  expect(() => loadAppConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', AMPOULE_DEMO_PASSWORD: 'short' })).toThrow(AppConfigError);
+  try {
+    loadAppConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', AMPOULE_SESSION_IDLE_MINUTES: '-1' });
+  } catch (err) {
+    expect((err as Error).message).toMatch(/PORT/);
+    expect((err as Error).message).toMatch(/DATABASE_URL: expected a postgres:\/\/ URL/);
+    expect((err as Error).message).toMatch(/AMPOULE_SESSION_IDLE_MINUTES/);
+  }
+});
+
+test('database URLs are masked for logs', () => {
+  expect(maskUrl('postgres://app:s3cret@db.example:5432/ampoule')).toBe('postgres://app:***@db.example:5432/ampoule');
+});
