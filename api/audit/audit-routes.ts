@@ -1,5 +1,6 @@
 /** Reading and verifying the audit trail (QA and administrators). */
 import { z } from 'zod';
+import type { AuditEntry } from '../../db/stores/audit-store';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
@@ -24,6 +25,17 @@ const auditEntrySchema = z
   })
   .meta({ id: 'AuditEntry' });
 
+const CSV_COLUMNS = ['seq', 'recordedAt', 'userId', 'username', 'userName', 'action', 'entityType', 'entityId', 'oldValue', 'newValue', 'reason', 'clientAddress', 'requestId', 'prevHash', 'hash'] as const;
+
+/** RFC 4180 CSV; objects as JSON, times as ISO 8601 UTC. */
+function toCsv(entries: AuditEntry[]): string {
+  const cell = (v: unknown): string => {
+    const text = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  return [CSV_COLUMNS.join(','), ...entries.map((e) => CSV_COLUMNS.map((c) => cell(e[c])).join(','))].join('\r\n') + '\r\n';
+}
+
 export function auditRoutes(s: Services): RouteSpec[] {
   return [
     route({
@@ -31,7 +43,7 @@ export function auditRoutes(s: Services): RouteSpec[] {
       path: '/audit',
       tag: 'audit',
       summary: 'Search the audit trail',
-      description: 'Entries in chain order. Page with `after` (the last `seq` you have); `next` gives it.',
+      description: 'Entries in chain order. Page with `after` (the last `seq` you have); `next` gives it. `format=csv` exports the page as CSV (one row per entry, values as JSON).',
       access: 'audit.read',
       query: z.strictObject({
         entity: z.string().max(64).optional().describe('entity type, e.g. user'),
@@ -41,9 +53,10 @@ export function auditRoutes(s: Services): RouteSpec[] {
         from: z.iso.datetime({ offset: true }).optional(),
         to: z.iso.datetime({ offset: true }).optional(),
         after: z.coerce.number().int().min(0).optional(),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
+        limit: z.coerce.number().int().min(1).max(10_000).default(100),
+        format: z.enum(['json', 'csv']).default('json'),
       }),
-      responses: { 200: { description: 'Matching entries', schema: z.object({ entries: z.array(auditEntrySchema), next: z.int().nullable() }) } },
+      responses: { 200: { description: 'Matching entries (or text/csv)', schema: z.object({ entries: z.array(auditEntrySchema), next: z.int().nullable() }) } },
       handler: async ({ query }) => {
         await s.auditSealer.sealNow();
         const entries = await s.stores.audit.find(s.db, {
@@ -57,7 +70,11 @@ export function auditRoutes(s: Services): RouteSpec[] {
           limit: query.limit,
         });
         const last = entries[entries.length - 1];
-        return { body: { entries, next: entries.length === query.limit && last.seq !== null ? last.seq : null } };
+        const next = entries.length === query.limit && last.seq !== null ? last.seq : null;
+        if (query.format === 'csv') {
+          return { text: { contentType: 'text/csv; charset=utf-8', content: toCsv(entries) }, headers: { 'Content-Disposition': 'attachment; filename="audit-trail.csv"', ...(next ? { 'X-Next-After': String(next) } : {}) } };
+        }
+        return { body: { entries, next } };
       },
     }),
     route({

@@ -156,6 +156,7 @@ function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: F
 function send(res: Response, reply: Reply): void {
   for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
   const status = reply.status ?? 200;
-  if (reply.body === undefined || status === 204) res.status(status).end();
+  if (reply.text) res.status(status).type(reply.text.contentType).send(reply.text.content);
+  else if (reply.body === undefined || status === 204) res.status(status).end();
   else res.status(status).json(reply.body);
 }

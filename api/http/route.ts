@@ -35,7 +35,10 @@ export interface RouteContext<P, Q, B> {
 
 export interface Reply {
   status?: number;
+  /** Sent as JSON, unless `text` is given. */
   body?: unknown;
+  /** A non-JSON body (CSV, for instance), sent as is with its content type. */
+  text?: { contentType: string; content: string };
   headers?: Record<string, string>;
 }
 

@@ -96,6 +96,21 @@ test('searching by entity, user, action and time, with paging', async () => {
   expect(bad.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual(['/colour', '/from']);
 });
 
+test('the trail exports as CSV', async () => {
+  const username = uname('csv');
+  await api.request('POST', '/users', newUser(username, { fullName: 'Comma, "Quoted" Person' }), { token: admin.token });
+  const r = await api.request('GET', `/audit?entity=user&action=create&format=csv&limit=10000`, undefined, { token: admin.token });
+  expect(r.status).toBe(200);
+  expect(r.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+  const lines = r.text.trimEnd().split('\r\n');
+  expect(lines[0]).toBe('seq,recordedAt,userId,username,userName,action,entityType,entityId,oldValue,newValue,reason,clientAddress,requestId,prevHash,hash');
+  const row = lines.find((l) => l.includes(username))!;
+  // The new value is one quoted cell of JSON, its quotes doubled.
+  expect(row).toContain(`""username"":""${username}""`);
+  expect(row).toContain('""fullName"":""Comma, \\""Quoted\\"" Person""');
+  expect(row).toMatch(/^\d+,\d{4}-\d\d-\d\dT[^,]+Z,/);
+});
+
 test('concurrent writers never fork the chain', async () => {
   const results = await Promise.all(Array.from({ length: 8 }, () => api.request('POST', '/users', newUser(uname('c')), { token: admin.token })));
   expect(results.map((r) => r.status)).toEqual(Array(8).fill(201));
