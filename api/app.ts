@@ -11,6 +11,8 @@ import { auditRoutes } from './audit/audit-routes';
 import { authRoutes } from './auth/auth-routes';
 import { resolveSession } from './auth/session-middleware';
 import { guardBody, requireJsonBody } from './http/body-guard';
+import { masterDataRoutes } from './master-data/master-data-routes';
+import { recipeRoutes } from './recipes/recipe-routes';
 import { docsRouter } from './http/docs';
 import { errorHandler } from './http/errors';
 import { mountRoutes } from './http/mount';
@@ -61,6 +63,8 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     ...auditRoutes(services),
     ...securityRoutes(services),
     ...signatureRoutes(services),
+    ...masterDataRoutes(services),
+    ...recipeRoutes(services),
     ...extraRoutes,
   ];
   let openApi: unknown;

@@ -9,6 +9,8 @@ import { AuditSealer } from './audit/audit-sealer';
 import { AuditTrail } from './audit/audit-trail';
 import { Authenticator } from './auth/authenticator';
 import { SessionService } from './auth/session-service';
+import { MasterDataService } from './master-data/master-data-service';
+import { RecipeService } from './recipes/recipe-service';
 import { SignatureService } from './signatures/signature-service';
 import { UserService } from './users/user-service';
 
@@ -25,12 +27,16 @@ export interface Services {
   sessions: SessionService;
   signatures: SignatureService;
   users: UserService;
+  masterData: MasterDataService;
+  recipes: RecipeService;
 }
 
 export function createServices(database: Database, config: AppConfig, log: Logger): Services {
   const db = database.knex;
   const stores = createStores();
   const authenticator = new Authenticator(db, stores, config.lockout, log);
+  const signatures = new SignatureService(stores, authenticator);
+  const masterData = new MasterDataService(db, stores);
   return {
     config,
     database,
@@ -42,7 +48,9 @@ export function createServices(database: Database, config: AppConfig, log: Logge
     auditSealer: new AuditSealer(db, stores.audit, log),
     authenticator,
     sessions: new SessionService(db, stores, authenticator, config.session),
-    signatures: new SignatureService(stores, authenticator),
+    signatures,
     users: new UserService(db, stores, authenticator),
+    masterData,
+    recipes: new RecipeService(db, stores, masterData, signatures),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * `npm start`: Ampoule in one process. In the zero-setup mode (the default) it brings up the embedded
- * Temporal server and PGlite under $AMPOULE_DATA_DIR, creates the demo users and serves the API; in the
+ * Temporal server and PGlite under $AMPOULE_DATA_DIR, loads the demo data (users, master data, two
+ * effective example recipes) and serves the API; in the
  * production mode (AMPOULE_MODE=production or NODE_ENV=production) it needs DATABASE_URL and a Temporal
  * cluster, and refuses to run while a demo user is active.
  *
@@ -17,10 +18,10 @@ import { NO_STATION, SYSTEM_ACTOR } from '../api/context';
 import { Problem } from '../api/http/problems';
 import { startApiServer } from '../api/server';
 import { createServices } from '../api/services';
-import { ensureDemoUsers } from '../api/users/demo-users';
 import { AppConfigError, loadAppConfig, maskUrl, type AppConfig } from '../config/app-config';
 import { ConfigError, loadTemporalConfig } from '../config/temporal-config';
 import { openDatabase, type Database } from '../db/database';
+import { loadDemoData } from '../demo/load';
 import { ROLES } from '../domain/identity';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../embedded-temporal';
 
@@ -58,8 +59,8 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
     const demo = await services.stores.users.countActiveDemoUsers(services.db);
     if (demo > 0) fail(log, `production mode refuses to start: ${demo} demo user(s) are active. Deactivate them (PATCH /api/users/:id {active:false}) from a zero-setup start on this database, or use a database without demo data.`);
   } else {
-    const created = await ensureDemoUsers(services, config.demoPassword);
-    if (created.length > 0) log.info({ users: created }, 'created the demo users (zero-setup mode only)');
+    const loaded = await loadDemoData(services, config.demoPassword);
+    if (Object.values(loaded).some((l) => l.length > 0)) log.info(loaded, 'loaded demo data (zero-setup mode only)');
   }
 
   let temporal: EmbeddedTemporal | undefined;

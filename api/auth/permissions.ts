@@ -13,6 +13,15 @@ export const PERMISSIONS = {
   'audit.read': ['admin', 'qa'],
   'security-events.read': ['admin', 'qa'],
   'signatures.read': ['admin', 'planner', 'operator', 'qa'],
+  'master-data.read': ['admin', 'planner', 'operator', 'qa'],
+  'master-data.write': ['admin'],
+  'recipes.read': ['admin', 'planner', 'operator', 'qa'],
+  /** Create, edit, import and submit recipe versions. */
+  'recipes.author': ['planner', 'qa'],
+  /** Approve or reject a version in review. */
+  'recipes.review': ['qa'],
+  /** Make an approved version effective, or retire a version. */
+  'recipes.release': ['qa'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

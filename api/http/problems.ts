@@ -25,6 +25,10 @@ export const PROBLEM_TYPES = {
   'password-policy': { status: 422, title: 'The password does not meet the policy', when: 'Passwords need at least 12 characters and may not contain the username.' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused with another request', when: 'An Idempotency-Key was sent again with a different method, path or body.' },
   'not-found': { status: 404, title: 'Not found', when: 'No such resource, or no such endpoint.' },
+  'code-taken': { status: 409, title: 'The code is taken', when: 'Codes of recipes, materials and equipment classes are unique.' },
+  'recipe-invalid': { status: 422, title: 'The recipe is not valid', when: 'The recipe breaks a rule; `problems` lists each with its JSON pointer into the recipe.' },
+  'invalid-transition': { status: 409, title: 'Not possible in the current status', when: 'A lifecycle action was asked of a version whose status does not allow it (only a Draft is edited, only an Effective version launches).' },
+  'batch-size-out-of-range': { status: 422, title: 'The batch size is outside the recipe’s range', when: 'A batch size must lie within the range the approved recipe allows.' },
   'username-taken': { status: 409, title: 'The username is taken', when: 'Usernames are unique forever, including those of deactivated users.' },
   conflict: { status: 409, title: 'Conflict with the current state', when: 'The action is not possible in the current state of the resource.' },
   'rate-limited': { status: 429, title: 'Too many requests', when: 'Logins and signings are rate-limited per client; retry after the `Retry-After` seconds.' },
@@ -57,14 +61,15 @@ export class Problem extends Error {
 
   /** The RFC 9457 body. */
   toJSON(instance?: string, requestId?: string): Record<string, unknown> {
+    // Extensions first: they can never overwrite the standard members.
     return {
+      ...this.extensions,
       type: problemTypeUri(this.slug),
       title: this.title,
       status: this.status,
       ...(this.detail ? { detail: this.detail } : {}),
       ...(instance ? { instance } : {}),
       ...(requestId ? { requestId } : {}),
-      ...this.extensions,
     };
   }
 }

@@ -1,4 +1,5 @@
 /** Every migration, oldest first. Append only: a migration that has run anywhere is never edited. */
 import * as identitySignaturesAudit from './20261126230000_identity_signatures_audit';
+import * as masterDataAndRecipes from './20261127000000_master_data_and_recipes';
 
-export const MIGRATIONS = [identitySignaturesAudit];
+export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes];

@@ -1,6 +1,8 @@
 /** Every store, created once per process: they hold no state of their own. */
 import { AuditStore } from './audit-store';
 import { IdempotencyStore } from './idempotency-store';
+import { MasterDataStore } from './master-data-store';
+import { RecipeStore } from './recipe-store';
 import { SecurityEventStore } from './security-event-store';
 import { SessionStore } from './session-store';
 import { SignatureStore } from './signature-store';
@@ -13,6 +15,8 @@ export interface Stores {
   signatures: SignatureStore;
   securityEvents: SecurityEventStore;
   idempotency: IdempotencyStore;
+  masterData: MasterDataStore;
+  recipes: RecipeStore;
 }
 
 export function createStores(): Stores {
@@ -23,5 +27,7 @@ export function createStores(): Stores {
     signatures: new SignatureStore(),
     securityEvents: new SecurityEventStore(),
     idempotency: new IdempotencyStore(),
+    masterData: new MasterDataStore(),
+    recipes: new RecipeStore(),
   };
 }

@@ -23,6 +23,26 @@ const ROUTES: Record<string, Access> = {
   'GET /audit/verify': 'audit.read',
   'GET /security-events': 'security-events.read',
   'GET /signatures': 'signatures.read',
+  'GET /equipment-classes': 'master-data.read',
+  'POST /equipment-classes': 'master-data.write',
+  'GET /materials': 'master-data.read',
+  'GET /materials/:code': 'master-data.read',
+  'POST /materials': 'master-data.write',
+  'GET /recipes': 'recipes.read',
+  'POST /recipes': 'recipes.author',
+  'POST /recipes/import': 'recipes.author',
+  'GET /recipes/:id': 'recipes.read',
+  'POST /recipes/:id/versions': 'recipes.author',
+  'GET /recipes/:id/versions/:v': 'recipes.read',
+  'PUT /recipes/:id/versions/:v': 'recipes.author',
+  'POST /recipes/:id/versions/:v/submit': 'recipes.author',
+  'POST /recipes/:id/versions/:v/approve': 'recipes.review',
+  'POST /recipes/:id/versions/:v/reject': 'recipes.review',
+  'POST /recipes/:id/versions/:v/make-effective': 'recipes.release',
+  'POST /recipes/:id/versions/:v/retire': 'recipes.release',
+  'GET /recipes/:id/versions/:v/plan': 'recipes.read',
+  'GET /recipes/:id/versions/:v/diff/:w': 'recipes.read',
+  'GET /recipes/:id/versions/:v/export': 'recipes.read',
 };
 
 /** Which roles hold each permission. */
@@ -32,6 +52,12 @@ const MATRIX: Record<Permission, Role[]> = {
   'audit.read': ['admin', 'qa'],
   'security-events.read': ['admin', 'qa'],
   'signatures.read': ['admin', 'planner', 'operator', 'qa'],
+  'master-data.read': ['admin', 'planner', 'operator', 'qa'],
+  'master-data.write': ['admin'],
+  'recipes.read': ['admin', 'planner', 'operator', 'qa'],
+  'recipes.author': ['planner', 'qa'],
+  'recipes.review': ['qa'],
+  'recipes.release': ['qa'],
 };
 
 let api: TestApi;
@@ -60,7 +86,12 @@ test.each(['anonymous', ...ROLES] as const)('as %s, every route answers by the m
     token = await api.login(name);
   }
   for (const spec of api.routes) {
-    const path = spec.path.replace(':id', '00000000-0000-4000-8000-000000000000').replace(':slug', 'not-found');
+    const path = spec.path
+      .replace(':id', '00000000-0000-4000-8000-000000000000')
+      .replace(':slug', 'not-found')
+      .replace(':code', 'NOPE')
+      .replace(':v', '1')
+      .replace(':w', '2');
     // Logging out ends the session: give it one of its own.
     const useToken = spec.path === '/auth/logout' && token ? await api.login(name) : token;
     const r = await api.request(spec.method.toUpperCase(), path, spec.method === 'get' ? undefined : {}, { token: useToken });
