@@ -11,6 +11,7 @@ import { auditRoutes } from './audit/audit-routes';
 import { authRoutes } from './auth/auth-routes';
 import { resolveSession } from './auth/session-middleware';
 import { guardBody, requireJsonBody } from './http/body-guard';
+import { lotRoutes } from './lots/lot-routes';
 import { masterDataRoutes } from './master-data/master-data-routes';
 import { recipeRoutes } from './recipes/recipe-routes';
 import { docsRouter } from './http/docs';
@@ -65,6 +66,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     ...signatureRoutes(services),
     ...masterDataRoutes(services),
     ...recipeRoutes(services),
+    ...lotRoutes(services),
     ...extraRoutes,
   ];
   let openApi: unknown;

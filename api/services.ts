@@ -6,9 +6,10 @@ import type { AppConfig } from '../config/app-config';
 import type { Database } from '../db/database';
 import { createStores, type Stores } from '../db/stores';
 import { AuditSealer } from './audit/audit-sealer';
-import { AuditTrail } from './audit/audit-trail';
+import { AuditTrail } from '../db/audit-trail';
 import { Authenticator } from './auth/authenticator';
 import { SessionService } from './auth/session-service';
+import { LotService } from './lots/lot-service';
 import { MasterDataService } from './master-data/master-data-service';
 import { RecipeService } from './recipes/recipe-service';
 import { SignatureService } from './signatures/signature-service';
@@ -29,6 +30,7 @@ export interface Services {
   users: UserService;
   masterData: MasterDataService;
   recipes: RecipeService;
+  lots: LotService;
 }
 
 export function createServices(database: Database, config: AppConfig, log: Logger): Services {
@@ -52,5 +54,6 @@ export function createServices(database: Database, config: AppConfig, log: Logge
     users: new UserService(db, stores, authenticator),
     masterData,
     recipes: new RecipeService(db, stores, masterData, signatures),
+    lots: new LotService(db, stores, signatures),
   };
 }

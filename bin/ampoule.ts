@@ -14,7 +14,7 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { createApp } from '../api/app';
-import { NO_STATION, SYSTEM_ACTOR } from '../api/context';
+import { NO_STATION, SYSTEM_ACTOR } from '../db/change-context';
 import { Problem } from '../api/http/problems';
 import { startApiServer } from '../api/server';
 import { createServices } from '../api/services';

@@ -6,7 +6,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { SYSTEM_ACTOR, type ChangeContext, type Station, type UserActor } from '../api/context';
+import { SYSTEM_ACTOR, type ChangeContext, type Station, type UserActor } from '../db/change-context';
 import type { RecipeFile } from '../api/recipes/recipe-service';
 import type { Services } from '../api/services';
 import { ensureDemoUsers } from '../api/users/demo-users';

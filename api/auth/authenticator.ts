@@ -7,8 +7,8 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Stores } from '../../db/stores';
 import type { UserWithHash } from '../../db/stores/user-store';
-import { AuditTrail } from '../audit/audit-trail';
-import { SYSTEM_ACTOR, type Station } from '../context';
+import { AuditTrail } from '../../db/audit-trail';
+import { SYSTEM_ACTOR, type Station } from '../../db/change-context';
 import { Problem } from '../http/problems';
 import { verifyPassword } from './passwords';
 

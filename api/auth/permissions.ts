@@ -22,6 +22,13 @@ export const PERMISSIONS = {
   'recipes.review': ['qa'],
   /** Make an approved version effective, or retire a version. */
   'recipes.release': ['qa'],
+  'lots.read': ['admin', 'planner', 'operator', 'qa'],
+  /** Receive material into Quarantine. */
+  'lots.receive': ['planner', 'operator'],
+  /** Release, reject, quarantine or expire a lot. */
+  'lots.disposition': ['qa'],
+  /** Correct a lot's quantity, with a reason. */
+  'lots.adjust': ['planner', 'qa'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Stores } from '../../db/stores';
 import { sha256Hex } from '../../domain/canonical-hash';
-import type { UserActor, Station } from '../context';
+import type { UserActor, Station } from '../../db/change-context';
 import type { Authenticator } from './authenticator';
 
 export interface SessionPolicy {

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { IdempotencyStore } from '../../db/stores/idempotency-store';
 import { canonicalHash } from '../../domain/canonical-hash';
 import { rolesGrant } from '../auth/permissions';
-import type { ChangeContext, UserActor } from '../context';
+import type { ChangeContext, UserActor } from '../../db/change-context';
 import { signatureInputSchema, type SignatureInput, type SignatureService, type VerifiedSigner } from '../signatures/signature-service';
 import { Problem, validationFailed, type FieldError } from './problems';
 import { runsInTransaction, type Reply, type RouteSpec } from './route';
@@ -32,7 +32,7 @@ export function effectiveBodySchema(spec: RouteSpec, forDocs = false): z.ZodObje
   body ??= z.strictObject({});
   const extra: Record<string, z.ZodType> = {};
   if (spec.reason) extra.reason = forDocs && spec.reason === 'required' ? reasonSchema : reasonSchema.optional();
-  if (spec.signature) extra.signature = forDocs ? signatureInputSchema : signatureInputSchema.optional();
+  if (spec.signature) extra.signature = forDocs && !('when' in spec.signature) ? signatureInputSchema : signatureInputSchema.optional();
   return Object.keys(extra).length > 0 ? body.extend(extra) : body;
 }
 
@@ -76,7 +76,9 @@ async function handle(spec: RouteSpec, bodySchema: z.ZodObject<z.ZodRawShape> | 
   if (spec.reason === 'required' && !reason) throw new Problem('reason-required', 'say why in "reason": every GMP change records its reason');
 
   let signer: VerifiedSigner | null = null;
-  if (spec.signature) signer = await deps.signatures.verify(actor!, signatureInput, spec.signature, station);
+  const requirement = spec.signature && ('when' in spec.signature ? spec.signature.when(rest) : spec.signature);
+  if (requirement) signer = await deps.signatures.verify(actor!, signatureInput, requirement, station);
+  else if (signatureInput) throw validationFailed([{ in: 'body', pointer: '/signature', message: 'this request needs no signature' }]);
 
   const run = async (trx: Knex.Transaction | undefined): Promise<Reply> =>
     spec.handler({

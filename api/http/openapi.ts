@@ -66,7 +66,11 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
     }
     const access =
       spec.access === 'public' ? 'Public.' : spec.access === 'authenticated' ? 'Any logged-in user.' : `Permission \`${spec.access}\` (roles: ${PERMISSIONS[spec.access].join(', ')}).`;
-    const signature = spec.signature ? ` Needs an electronic signature meaning **${spec.signature.meaning}** by ${spec.signature.roles.join(' or ')}.` : '';
+    const signature = !spec.signature
+      ? ''
+      : 'when' in spec.signature
+        ? ` ${spec.signature.describe}`
+        : ` Needs an electronic signature meaning **${spec.signature.meaning}** by ${spec.signature.roles.join(' or ')}.`;
     const reason = spec.reason === 'required' ? ' A GMP change: `reason` is required.' : '';
     paths[path] ??= {};
     paths[path][spec.method] = {

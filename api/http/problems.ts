@@ -29,6 +29,8 @@ export const PROBLEM_TYPES = {
   'recipe-invalid': { status: 422, title: 'The recipe is not valid', when: 'The recipe breaks a rule; `problems` lists each with its JSON pointer into the recipe.' },
   'invalid-transition': { status: 409, title: 'Not possible in the current status', when: 'A lifecycle action was asked of a version whose status does not allow it (only a Draft is edited, only an Effective version launches).' },
   'batch-size-out-of-range': { status: 422, title: 'The batch size is outside the recipe’s range', when: 'A batch size must lie within the range the approved recipe allows.' },
+  'lot-unusable': { status: 409, title: 'The lot cannot be used', when: 'A lot for a material step must be the right material, released, not expired, and hold enough; `problems` says what is wrong. Also an adjustment that would take a lot below zero.' },
+  unprocessable: { status: 422, title: 'The request cannot be carried out', when: 'Well-formed, but not possible: an unknown material, units that do not convert, a quantity of zero.' },
   'username-taken': { status: 409, title: 'The username is taken', when: 'Usernames are unique forever, including those of deactivated users.' },
   conflict: { status: 409, title: 'Conflict with the current state', when: 'The action is not possible in the current state of the resource.' },
   'rate-limited': { status: 429, title: 'Too many requests', when: 'Logins and signings are rate-limited per client; retry after the `Retry-After` seconds.' },

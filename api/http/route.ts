@@ -8,7 +8,7 @@ import type { Request, Response } from 'express';
 import type { Knex } from 'knex';
 import type { z } from 'zod';
 import type { Access } from '../auth/permissions';
-import type { ChangeContext, Station, UserActor } from '../context';
+import type { ChangeContext, Station, UserActor } from '../../db/change-context';
 import type { SignatureRequirement, VerifiedSigner } from '../signatures/signature-service';
 
 type AnyObjectSchema = z.ZodObject<z.ZodRawShape>;
@@ -31,6 +31,12 @@ export interface RouteContext<P, Q, B> {
   change(): ChangeContext;
   req: Request;
   res: Response;
+}
+
+/** A signature whose need depends on the body; `describe` says when, for the documentation. */
+export interface ConditionalSignature {
+  when(body: Record<string, unknown>): SignatureRequirement | undefined;
+  describe: string;
 }
 
 export interface Reply {
@@ -60,8 +66,11 @@ export interface RouteSpec<P extends AnyObjectSchema | undefined = AnyObjectSche
   body?: B;
   /** `required`: a GMP change, refused with 422 without `reason` in the body. */
   reason?: 'required' | 'optional';
-  /** The action needs an electronic signature with this meaning, by one of these roles. */
-  signature?: SignatureRequirement;
+  /**
+   * The action needs an electronic signature with this meaning, by one of these roles; or, when what it
+   * needs depends on the request (releasing a lot is signed, quarantining it is not), a rule for it.
+   */
+  signature?: SignatureRequirement | ConditionalSignature;
   /** The route accepts an `Idempotency-Key` header: the same key replays the first answer. */
   idempotent?: boolean;
   /** Whether the handler runs in a transaction; by default every method but GET does. */

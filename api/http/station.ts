@@ -1,7 +1,7 @@
 /** The request id and client address of a request: the "station" an audit entry records. */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { Station, UserActor } from '../context';
+import type { Station, UserActor } from '../../db/change-context';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

@@ -7,8 +7,8 @@ import type { Stores } from '../../db/stores';
 import type { EquipmentClassRecord, MaterialRecord, MaterialType } from '../../db/stores/master-data-store';
 import type { RecipeCatalogue } from '../../domain/recipe/validate';
 import { QUANTITY_KINDS, unitKindProblem, type QuantityKind } from '../../domain/units';
-import { AuditTrail } from '../audit/audit-trail';
-import type { ChangeContext } from '../context';
+import { AuditTrail } from '../../db/audit-trail';
+import type { ChangeContext } from '../../db/change-context';
 import { Problem, notFound, validationFailed } from '../http/problems';
 
 export class MasterDataService {

@@ -10,9 +10,9 @@ import type { Stores } from '../../db/stores';
 import type { SignatureRecord } from '../../db/stores/signature-store';
 import { canonicalHash } from '../../domain/canonical-hash';
 import { SIGNATURE_MEANINGS, type Role, type SignatureMeaning } from '../../domain/identity';
-import { AuditTrail } from '../audit/audit-trail';
+import { AuditTrail } from '../../db/audit-trail';
 import type { Authenticator } from '../auth/authenticator';
-import type { ChangeContext, Station, UserActor } from '../context';
+import type { ChangeContext, Station, UserActor } from '../../db/change-context';
 import { Problem } from '../http/problems';
 
 /** What an action declares it needs: a signature with this meaning, by a holder of one of these roles. */

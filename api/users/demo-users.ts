@@ -4,7 +4,7 @@
  * refuses to run while any of them is active.
  */
 import type { Role } from '../../domain/identity';
-import { NO_STATION, SYSTEM_ACTOR } from '../context';
+import { NO_STATION, SYSTEM_ACTOR } from '../../db/change-context';
 import type { Services } from '../services';
 
 export const DEMO_USERS: { username: string; fullName: string; roles: Role[] }[] = [

@@ -1,5 +1,6 @@
 /** Every migration, oldest first. Append only: a migration that has run anywhere is never edited. */
 import * as identitySignaturesAudit from './20261126230000_identity_signatures_audit';
 import * as masterDataAndRecipes from './20261127000000_master_data_and_recipes';
+import * as lotsAndGenealogy from './20261127010000_lots_and_genealogy';
 
-export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes];
+export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy];

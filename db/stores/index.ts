@@ -1,6 +1,7 @@
 /** Every store, created once per process: they hold no state of their own. */
 import { AuditStore } from './audit-store';
 import { IdempotencyStore } from './idempotency-store';
+import { LotStore } from './lot-store';
 import { MasterDataStore } from './master-data-store';
 import { RecipeStore } from './recipe-store';
 import { SecurityEventStore } from './security-event-store';
@@ -17,6 +18,7 @@ export interface Stores {
   idempotency: IdempotencyStore;
   masterData: MasterDataStore;
   recipes: RecipeStore;
+  lots: LotStore;
 }
 
 export function createStores(): Stores {
@@ -29,5 +31,6 @@ export function createStores(): Stores {
     idempotency: new IdempotencyStore(),
     masterData: new MasterDataStore(),
     recipes: new RecipeStore(),
+    lots: new LotStore(),
   };
 }

@@ -43,6 +43,13 @@ const ROUTES: Record<string, Access> = {
   'GET /recipes/:id/versions/:v/plan': 'recipes.read',
   'GET /recipes/:id/versions/:v/diff/:w': 'recipes.read',
   'GET /recipes/:id/versions/:v/export': 'recipes.read',
+  'GET /lots': 'lots.read',
+  'POST /lots': 'lots.receive',
+  'GET /lots/:id': 'lots.read',
+  'POST /lots/:id/status': 'lots.disposition',
+  'POST /lots/:id/adjustments': 'lots.adjust',
+  'GET /lots/:id/genealogy': 'lots.read',
+  'GET /lots/:id/recall-impact': 'lots.read',
 };
 
 /** Which roles hold each permission. */
@@ -58,6 +65,10 @@ const MATRIX: Record<Permission, Role[]> = {
   'recipes.author': ['planner', 'qa'],
   'recipes.review': ['qa'],
   'recipes.release': ['qa'],
+  'lots.read': ['admin', 'planner', 'operator', 'qa'],
+  'lots.receive': ['planner', 'operator'],
+  'lots.disposition': ['qa'],
+  'lots.adjust': ['planner', 'qa'],
 };
 
 let api: TestApi;

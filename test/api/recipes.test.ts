@@ -1,7 +1,7 @@
 /** Recipe control through the API: lifecycle, signatures, segregation of duties, the compiled plan, diff, export and import. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SYSTEM_ACTOR, NO_STATION } from '../../api/context';
+import { SYSTEM_ACTOR, NO_STATION } from '../../db/change-context';
 import { compilePlan, planHash } from '../../domain/recipe/compile';
 import { validateRecipe } from '../../domain/recipe/validate';
 import { DEMO_EQUIPMENT_CLASSES, DEMO_MATERIALS } from '../../demo/master-data';

@@ -6,7 +6,7 @@
 import knexFactory, { type Knex } from 'knex';
 import pino from 'pino';
 import { createApp } from '../../api/app';
-import { NO_STATION, SYSTEM_ACTOR } from '../../api/context';
+import { NO_STATION, SYSTEM_ACTOR } from '../../db/change-context';
 import type { RouteSpec } from '../../api/http/route';
 import { startApiServer, type ApiServer } from '../../api/server';
 import { createServices, type Services } from '../../api/services';

@@ -1,0 +1,140 @@
+/** Lots per the API contract: receipt, disposition, adjustments, the ledger, genealogy and recall impact. */
+import { z } from 'zod';
+import { LOT_STATUSES, signatureFor, type LotStatus } from '../../domain/materials/lots';
+import { route, type RouteSpec } from '../http/route';
+import type { Services } from '../services';
+
+const lotParams = z.strictObject({ id: z.string().min(1).max(64).describe('lot id or lot number') });
+const isoDate = z.iso.date().describe('YYYY-MM-DD');
+const amount = { quantity: z.number().describe('a finite number'), unit: z.string().min(1).max(64).describe('UCUM code') };
+
+const lotSchema = z
+  .object({
+    id: z.uuid(),
+    lotNumber: z.string(),
+    materialCode: z.string(),
+    unit: z.string(),
+    quantity: z.number(),
+    status: z.enum(LOT_STATUSES),
+    effectiveStatus: z.enum(LOT_STATUSES).describe('expired once past the expiry date, whatever status says'),
+    expiryDate: isoDate.nullable(),
+    supplier: z.string().nullable(),
+    supplierLot: z.string().nullable(),
+    receivedDate: isoDate.nullable(),
+    producedByBatch: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+    createdBy: z.uuid().nullable(),
+  })
+  .meta({ id: 'Lot' });
+
+export function lotRoutes(s: Services): RouteSpec[] {
+  return [
+    route({
+      method: 'get',
+      path: '/lots',
+      tag: 'lots',
+      summary: 'List lots',
+      description: 'In lot-number order; page with `after` (the last lot number you have).',
+      access: 'lots.read',
+      query: z.strictObject({
+        material: z.string().max(64).optional(),
+        status: z.enum(LOT_STATUSES).optional(),
+        after: z.string().max(64).optional(),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
+      responses: { 200: { description: 'Lots', schema: z.array(lotSchema) } },
+      handler: async ({ query }) => ({ body: await s.lots.list(query) }),
+    }),
+    route({
+      method: 'post',
+      path: '/lots',
+      tag: 'lots',
+      summary: 'Receive a lot',
+      description: 'The lot starts in Quarantine with one receipt transaction. The quantity may be given in any unit of the material’s kind; it is kept in the material’s base unit. Without `lotNumber`, one is assigned.',
+      access: 'lots.receive',
+      reason: 'optional',
+      idempotent: true,
+      body: z.strictObject({
+        material: z.string().min(1).max(64),
+        lotNumber: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/, 'expected letters, digits, dots, dashes, slashes and underscores').optional(),
+        ...amount,
+        expiryDate: isoDate.nullable(),
+        supplier: z.string().trim().min(1).max(200),
+        supplierLot: z.string().trim().min(1).max(64),
+        receivedDate: isoDate.optional().describe('defaults to today'),
+      }),
+      responses: { 201: { description: 'The lot, in Quarantine', schema: lotSchema } },
+      handler: async ({ body, change }) => ({
+        status: 201,
+        body: await s.lots.receive(change(), { ...body, quantity: { value: body.quantity, unit: body.unit } }),
+      }),
+    }),
+    route({
+      method: 'get',
+      path: '/lots/:id',
+      tag: 'lots',
+      summary: 'One lot, with its ledger and status history',
+      access: 'lots.read',
+      params: lotParams,
+      responses: { 200: { description: 'The lot', schema: lotSchema.extend({ transactions: z.array(z.unknown()), statusHistory: z.array(z.unknown()) }) } },
+      handler: async ({ params }) => ({ body: await s.lots.get(params.id) }),
+    }),
+    route({
+      method: 'post',
+      path: '/lots/:id/status',
+      tag: 'lots',
+      summary: 'Change a lot’s status (QA disposition)',
+      description: 'Quarantine → Released or Rejected; Released → Quarantine (on hold) or Rejected; any → Expired. Always with a reason.',
+      access: 'lots.disposition',
+      reason: 'required',
+      signature: {
+        when: (body) => {
+          const meaning = signatureFor(body.status as LotStatus);
+          return meaning ? { meaning, roles: ['qa'] } : undefined;
+        },
+        describe: 'Releasing needs an electronic signature meaning **released**, rejecting one meaning **rejected**, by qa.',
+      },
+      params: lotParams,
+      body: z.strictObject({ status: z.enum(LOT_STATUSES) }),
+      responses: { 200: { description: 'The lot', schema: lotSchema } },
+      handler: async ({ params, body, signer, change }) => ({ body: await s.lots.changeStatus(change(), params.id, body.status, signer) }),
+    }),
+    route({
+      method: 'post',
+      path: '/lots/:id/adjustments',
+      tag: 'lots',
+      summary: 'Adjust a lot’s quantity',
+      description: 'A signed change (negative to reduce), with a reason; a lot never goes below zero.',
+      access: 'lots.adjust',
+      reason: 'required',
+      params: lotParams,
+      body: z.strictObject(amount),
+      responses: { 200: { description: 'The lot', schema: lotSchema } },
+      handler: async ({ params, body, change }) => ({ body: await s.lots.adjust(change(), params.id, { value: body.quantity, unit: body.unit }) }),
+    }),
+    route({
+      method: 'get',
+      path: '/lots/:id/genealogy',
+      tag: 'lots',
+      summary: 'Genealogy of a lot',
+      description:
+        'Backward: the batches that produced the lot and the lots they consumed, to any depth (`producedBy[].inputs[]`). Forward: the batches that consumed it and the lots they produced (`consumedBy[].outputs[]`). Quantities in each lot’s unit. A lot reached twice is expanded once (`repeated: true` elsewhere).',
+      access: 'lots.read',
+      params: lotParams,
+      query: z.strictObject({ direction: z.enum(['backward', 'forward']).default('backward') }),
+      responses: { 200: { description: 'The tree', schema: z.object({ direction: z.string(), lots: z.int(), batches: z.int(), root: z.unknown() }) } },
+      handler: async ({ params, query }) => ({ body: await s.lots.genealogy(params.id, query.direction) }),
+    }),
+    route({
+      method: 'get',
+      path: '/lots/:id/recall-impact',
+      tag: 'lots',
+      summary: 'Recall impact of a lot',
+      description: 'Every lot downstream of this one, nearest first, with the batches it came through, and how many still hold material.',
+      access: 'lots.read',
+      params: lotParams,
+      responses: { 200: { description: 'The affected lots', schema: z.object({ lot: z.unknown(), batches: z.array(z.string()), affectedLots: z.array(z.unknown()), stillAvailable: z.int() }) } },
+      handler: async ({ params }) => ({ body: await s.lots.recallImpact(params.id) }),
+    }),
+  ];
+}
