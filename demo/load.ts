@@ -29,7 +29,7 @@ export async function loadDemoData(s: Services, password: string): Promise<DemoS
 
   const classes = new Set((await s.masterData.equipmentClasses()).map((c) => c.code));
   for (const c of DEMO_EQUIPMENT_CLASSES.filter((c) => !classes.has(c.code))) {
-    await asSystem((ctx) => s.masterData.createEquipmentClass(ctx, { ...c, phases: [...c.phases] }));
+    await asSystem((ctx) => s.masterData.createEquipmentClass(ctx, c));
     summary.equipmentClasses.push(c.code);
   }
   const materials = new Set((await s.masterData.materials()).map((m) => m.code));

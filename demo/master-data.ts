@@ -1,9 +1,48 @@
-/** The demo's equipment classes and materials: what the example recipes refer to. */
+/** The demo's equipment classes (with their phase interfaces) and materials: what the example recipes refer to. */
+import type { PhaseInterface } from '../domain/equipment';
 
-export const DEMO_EQUIPMENT_CLASSES = [
-  { code: 'BIOREACTOR', name: 'Single-use stirred-tank bioreactor', phases: ['HEAT', 'CONTROL', 'CULTIVATE', 'TRANSFER', 'AGITATE'] },
-  { code: 'MIXER', name: 'Stirred buffer and media tank', phases: ['FILL', 'MIX', 'HEAT', 'TRANSFER'] },
-  { code: 'SCALE', name: 'Floor scale', phases: ['WEIGH', 'TARE'] },
+const celsius = { quantity: 'temperature', unit: 'Cel' } as const;
+const litres = { quantity: 'volume', unit: 'L' } as const;
+const perMinute = { quantity: 'rotationalSpeed', unit: '/min' } as const;
+const pH = { quantity: 'pH', unit: '[pH]' } as const;
+const percent = { quantity: 'fraction', unit: '%' } as const;
+
+export const DEMO_EQUIPMENT_CLASSES: { code: string; name: string; phases: string[]; interfaces: Record<string, PhaseInterface> }[] = [
+  {
+    code: 'BIOREACTOR',
+    name: 'Single-use stirred-tank bioreactor',
+    phases: ['HEAT', 'CONTROL', 'CULTIVATE', 'TRANSFER', 'AGITATE'],
+    interfaces: {
+      HEAT: { parameters: { temperature: celsius }, reports: { temperature: celsius } },
+      CONTROL: { parameters: { ph: pH, do: percent, agitation: perMinute }, reports: { ph: pH, do: percent } },
+      CULTIVATE: {
+        parameters: { temperature: celsius, ph: pH, do: percent, duration: { quantity: 'time', unit: 'h' } },
+        reports: { 'temperature-mean': celsius, 'ph-mean': pH },
+      },
+      TRANSFER: { parameters: { volume: litres }, reports: { transferred: litres } },
+      AGITATE: { parameters: { agitation: perMinute }, reports: { agitation: perMinute } },
+    },
+  },
+  {
+    code: 'MIXER',
+    name: 'Stirred buffer and media tank',
+    phases: ['FILL', 'MIX', 'HEAT', 'TRANSFER'],
+    interfaces: {
+      FILL: { parameters: { volume: litres }, reports: { volume: litres, temperature: celsius } },
+      MIX: { parameters: { speed: perMinute, time: { quantity: 'time', unit: 'min' } }, reports: { time: { quantity: 'time', unit: 'min' } } },
+      HEAT: { parameters: { temperature: celsius }, reports: { temperature: celsius } },
+      TRANSFER: { parameters: { volume: litres }, reports: { transferred: litres } },
+    },
+  },
+  {
+    code: 'SCALE',
+    name: 'Floor scale',
+    phases: ['WEIGH', 'TARE'],
+    interfaces: {
+      WEIGH: { parameters: { target: { quantity: 'mass', unit: 'kg' } }, reports: { net: { quantity: 'mass', unit: 'kg' } } },
+      TARE: { parameters: {}, reports: {} },
+    },
+  },
 ];
 
 export const DEMO_MATERIALS = [

@@ -1,10 +1,11 @@
 /** Equipment classes and materials: read by everyone, created by administrators with a reason. */
 import { z } from 'zod';
+import { phaseInterfacesSchema } from '../../domain/equipment';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
 const equipmentClassSchema = z
-  .object({ code: z.string(), name: z.string(), phases: z.array(z.string()), createdAt: z.iso.datetime(), createdBy: z.uuid().nullable() })
+  .object({ code: z.string(), name: z.string(), phases: z.array(z.string()), interfaces: z.record(z.string(), z.unknown()), createdAt: z.iso.datetime(), createdBy: z.uuid().nullable() })
   .meta({ id: 'EquipmentClass' });
 const materialSchema = z
   .object({ code: z.string(), name: z.string(), type: z.enum(['raw', 'intermediate', 'product']), baseUnit: z.string(), createdAt: z.iso.datetime(), createdBy: z.uuid().nullable() })
@@ -33,6 +34,7 @@ export function masterDataRoutes(s: Services): RouteSpec[] {
         code: z.string().regex(/^[A-Z][A-Z0-9_-]{0,63}$/, 'expected upper-case letters, digits, dashes and underscores'),
         name: z.string().trim().min(1).max(200),
         phases: z.array(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected an equipment phase name such as HEAT')).max(100).default([]),
+        interfaces: phaseInterfacesSchema.optional().describe('per phase: its parameters and reports, each with quantity kind and controller unit'),
       }),
       responses: { 201: { description: 'Created', schema: equipmentClassSchema } },
       handler: async ({ body, change }) => ({ status: 201, body: await s.masterData.createEquipmentClass(change(), body) }),

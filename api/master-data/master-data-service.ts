@@ -5,11 +5,12 @@
 import type { Knex } from 'knex';
 import type { Stores } from '../../db/stores';
 import type { EquipmentClassRecord, MaterialRecord, MaterialType } from '../../db/stores/master-data-store';
+import type { PhaseInterface } from '../../domain/equipment';
 import type { RecipeCatalogue } from '../../domain/recipe/validate';
 import { QUANTITY_KINDS, unitKindProblem, type QuantityKind } from '../../domain/units';
 import { AuditTrail } from '../../db/audit-trail';
 import type { ChangeContext } from '../../db/change-context';
-import { Problem, notFound, validationFailed } from '../http/problems';
+import { Problem, notFound, validationFailed, type FieldError } from '../http/problems';
 
 export class MasterDataService {
   private readonly audit: AuditTrail;
@@ -25,10 +26,22 @@ export class MasterDataService {
     return this.stores.masterData.equipmentClasses(this.db);
   }
 
-  async createEquipmentClass(ctx: ChangeContext, c: { code: string; name: string; phases: string[] }): Promise<EquipmentClassRecord> {
+  async createEquipmentClass(ctx: ChangeContext, c: { code: string; name: string; phases: string[]; interfaces?: Record<string, PhaseInterface> }): Promise<EquipmentClassRecord> {
+    const interfaces = c.interfaces ?? {};
+    const problems: FieldError[] = [];
+    for (const [phase, contract] of Object.entries(interfaces)) {
+      if (!c.phases.includes(phase)) problems.push({ in: 'body', pointer: `/interfaces/${phase}`, message: `${phase} is not one of the class's phases` });
+      for (const [kind, signals] of [['parameters', contract.parameters], ['reports', contract.reports]] as const) {
+        for (const [id, s] of Object.entries(signals)) {
+          const p = unitKindProblem(s.unit, s.quantity);
+          if (p) problems.push({ in: 'body', pointer: `/interfaces/${phase}/${kind}/${id}/unit`, message: p });
+        }
+      }
+    }
+    if (problems.length > 0) throw validationFailed(problems);
     if (await this.stores.masterData.equipmentClass(ctx.trx, c.code)) throw new Problem('code-taken', `the equipment class ${c.code} exists already`);
-    const created = await this.stores.masterData.createEquipmentClass(ctx.trx, { ...c, phases: [...new Set(c.phases)], createdBy: ctx.actor.userId });
-    await this.audit.record(ctx, { action: 'create', entityType: 'equipment-class', entityId: created.code, newValue: { code: created.code, name: created.name, phases: created.phases } });
+    const created = await this.stores.masterData.createEquipmentClass(ctx.trx, { code: c.code, name: c.name, phases: [...new Set(c.phases)], interfaces, createdBy: ctx.actor.userId });
+    await this.audit.record(ctx, { action: 'create', entityType: 'equipment-class', entityId: created.code, newValue: { code: created.code, name: created.name, phases: created.phases, interfaces } });
     return created;
   }
 
@@ -57,7 +70,7 @@ export class MasterDataService {
   async catalogue(db: Knex | Knex.Transaction = this.db): Promise<RecipeCatalogue> {
     const [classes, materials] = [await this.stores.masterData.equipmentClasses(db), await this.stores.masterData.materials(db)];
     return {
-      equipmentClasses: new Map(classes.map((c) => [c.code, { phases: c.phases }])),
+      equipmentClasses: new Map(classes.map((c) => [c.code, { phases: c.phases, interfaces: c.interfaces }])),
       materials: new Map(materials.map((m) => [m.code, { baseUnit: m.baseUnit }])),
     };
   }

@@ -1,10 +1,12 @@
 /** Equipment classes' and materials' SQL. */
 import type { Knex } from 'knex';
+import type { PhaseInterface } from '../../domain/equipment';
 
 export interface EquipmentClassRecord {
   code: string;
   name: string;
   phases: string[];
+  interfaces: Record<string, PhaseInterface>;
   createdAt: Date;
   createdBy: string | null;
 }
@@ -22,7 +24,9 @@ export interface MaterialRecord {
 
 export class MasterDataStore {
   async createEquipmentClass(trx: Knex.Transaction, c: Omit<EquipmentClassRecord, 'createdAt'>): Promise<EquipmentClassRecord> {
-    const [row] = await trx('equipment_classes').insert({ code: c.code, name: c.name, phases: c.phases, created_by: c.createdBy }).returning('*');
+    const [row] = await trx('equipment_classes')
+      .insert({ code: c.code, name: c.name, phases: c.phases, phase_interfaces: JSON.stringify(c.interfaces), created_by: c.createdBy })
+      .returning('*');
     return toClass(row);
   }
 
@@ -51,7 +55,14 @@ export class MasterDataStore {
 }
 
 function toClass(r: Record<string, unknown>): EquipmentClassRecord {
-  return { code: r.code as string, name: r.name as string, phases: r.phases as string[], createdAt: r.created_at as Date, createdBy: (r.created_by as string | null) ?? null };
+  return {
+    code: r.code as string,
+    name: r.name as string,
+    phases: r.phases as string[],
+    interfaces: (r.phase_interfaces as Record<string, PhaseInterface>) ?? {},
+    createdAt: r.created_at as Date,
+    createdBy: (r.created_by as string | null) ?? null,
+  };
 }
 
 function toMaterial(r: Record<string, unknown>): MaterialRecord {

@@ -4,13 +4,17 @@
  * names its place in the recipe as a JSON pointer, e.g. `/procedure/unitProcedures/0/operations/1/phases/2/setpoints/0/unit`.
  */
 import type { z } from 'zod';
+import type { PhaseInterface, PhaseSignal } from '../equipment';
 import { QUANTITY_KINDS, commensurable, ucumProblem, unitKindProblem, type QuantityKind } from '../units';
 import { recipeDefinitionSchema, type DataField, type NumericParameter, type Phase, type RecipeDefinition } from './definition';
 
 /** What a recipe may refer to: the equipment classes and materials Ampoule knows. */
 export interface RecipeCatalogue {
-  /** Class code → the equipment phases its units offer (empty: not declared yet, any phase is accepted). */
-  equipmentClasses: ReadonlyMap<string, { phases: readonly string[] }>;
+  /**
+   * Class code → the equipment phases its units offer (empty: not declared yet, any phase is accepted),
+   * and, where declared, each phase's interface: the parameters and reports it has.
+   */
+  equipmentClasses: ReadonlyMap<string, { phases: readonly string[]; interfaces?: Readonly<Record<string, PhaseInterface>> }>;
   /** Material code → its base unit (a UCUM code of mass, volume or amount). */
   materials: ReadonlyMap<string, { baseUnit: string }>;
 }
@@ -75,7 +79,7 @@ function ruleProblems(r: RecipeDefinition, catalogue: RecipeCatalogue): RecipePr
       op.phases.forEach((phase, p) => {
         const phasePath = `${opPath}/phases/${p}`;
         unique(phase.id, phasePath);
-        phaseProblems(phase, phasePath, cls?.phases ?? [], up.equipmentClass, catalogue, add);
+        phaseProblems(phase, phasePath, cls ?? { phases: [] }, up.equipmentClass, catalogue, add);
       });
     });
   });
@@ -84,7 +88,15 @@ function ruleProblems(r: RecipeDefinition, catalogue: RecipeCatalogue): RecipePr
 
 type Add = (path: string, message: string) => void;
 
-function phaseProblems(phase: Phase, path: string, classPhases: readonly string[], equipmentClass: string, catalogue: RecipeCatalogue, add: Add): void {
+function phaseProblems(
+  phase: Phase,
+  path: string,
+  cls: { phases: readonly string[]; interfaces?: Readonly<Record<string, PhaseInterface>> },
+  equipmentClass: string,
+  catalogue: RecipeCatalogue,
+  add: Add,
+): void {
+  const classPhases = cls.phases;
   for (const [i, r] of (phase.performedBy ?? []).entries()) if (r === 'admin') add(`${path}/performedBy/${i}`, 'administrators do not perform or sign GMP steps');
   for (const [i, r] of (phase.signatures.verifiedBy ?? []).entries()) if (r === 'admin') add(`${path}/signatures/verifiedBy/${i}`, 'administrators do not perform or sign GMP steps');
   if (phase.signatures.verifiedBy && !phase.signatures.verified) add(`${path}/signatures/verifiedBy`, 'verifiedBy is only meaningful with verified: true');
@@ -98,6 +110,11 @@ function phaseProblems(phase: Phase, path: string, classPhases: readonly string[
       uniqueWithin(phase.reports, `${path}/reports`, add);
       phase.setpoints.forEach((sp, i) => numericProblems(sp, `${path}/setpoints/${i}`, add, true));
       phase.reports.forEach((rp, i) => numericProblems(rp, `${path}/reports/${i}`, add, false));
+      const contract = cls.interfaces?.[phase.phase];
+      if (contract) {
+        phase.setpoints.forEach((sp, i) => signalProblems(sp, contract.parameters, 'parameter', `${equipmentClass} ${phase.phase}`, `${path}/setpoints/${i}`, add));
+        phase.reports.forEach((rp, i) => signalProblems(rp, contract.reports, 'report', `${equipmentClass} ${phase.phase}`, `${path}/reports/${i}`, add));
+      }
       break;
     case 'instruction':
       fieldsProblems(phase.fields, `${path}/fields`, add);
@@ -124,6 +141,17 @@ function phaseProblems(phase: Phase, path: string, classPhases: readonly string[
     }
     case 'approval':
       break;
+  }
+}
+
+/** A setpoint or report must be one the phase has, of the same kind of quantity. */
+function signalProblems(p: NumericParameter, signals: Record<string, PhaseSignal>, what: string, phase: string, path: string, add: Add): void {
+  const signal = signals[p.id];
+  if (!signal) {
+    const known = Object.keys(signals);
+    add(`${path}/id`, `${phase} has no ${what} "${p.id}"${known.length ? ` (it has ${known.join(', ')})` : ''}`);
+  } else if (signal.quantity !== p.quantity) {
+    add(`${path}/quantity`, `${phase}'s ${what} "${p.id}" is a ${signal.quantity}, not a ${p.quantity}`);
   }
 }
 

@@ -13,7 +13,7 @@ beforeAll(async () => {
   api = await startTestApi();
   await api.services.db.transaction(async (trx) => {
     const ctx = { trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'test master data' };
-    for (const c of DEMO_EQUIPMENT_CLASSES) await api.services.masterData.createEquipmentClass(ctx, { ...c, phases: [...c.phases] });
+    for (const c of DEMO_EQUIPMENT_CLASSES) await api.services.masterData.createEquipmentClass(ctx, c);
     for (const m of DEMO_MATERIALS) await api.services.masterData.createMaterial(ctx, m);
   });
   for (const [key, role] of [['operator', 'operator'], ['qa', 'qa'], ['planner', 'planner']] as const) {

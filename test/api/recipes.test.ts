@@ -19,7 +19,7 @@ beforeAll(async () => {
   const s = api.services;
   await s.db.transaction(async (trx) => {
     const ctx = { trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'test master data' };
-    for (const c of DEMO_EQUIPMENT_CLASSES) await s.masterData.createEquipmentClass(ctx, { ...c, phases: [...c.phases] });
+    for (const c of DEMO_EQUIPMENT_CLASSES) await s.masterData.createEquipmentClass(ctx, c);
     for (const m of DEMO_MATERIALS) await s.masterData.createMaterial(ctx, m);
   });
   for (const [key, roles] of [['planner', ['planner']], ['qaAuthor', ['qa']], ['qaReviewer', ['qa']], ['operator', ['operator']], ['admin', ['admin']]] as const) {

@@ -10,7 +10,7 @@ import { commensurable, convert, kindOf, ucumProblem, unitKindProblem } from '..
 import { DEMO_EQUIPMENT_CLASSES, DEMO_MATERIALS } from '../../demo/master-data';
 
 const catalogue: RecipeCatalogue = {
-  equipmentClasses: new Map(DEMO_EQUIPMENT_CLASSES.map((c) => [c.code, { phases: c.phases }])),
+  equipmentClasses: new Map(DEMO_EQUIPMENT_CLASSES.map((c) => [c.code, { phases: c.phases, interfaces: c.interfaces }])),
   materials: new Map(DEMO_MATERIALS.map((m) => [m.code, { baseUnit: m.baseUnit }])),
 };
 
@@ -69,6 +69,8 @@ describe('validation', () => {
     ['a unit that is not UCUM', (d) => (d.procedure.unitProcedures[0].operations[0].phases[0].setpoints[0].unit = 'litres'), `${phase0}/setpoints/0/unit: "litres" is not a valid UCUM code`],
     ['limits out of order', (d) => (d.procedure.unitProcedures[0].operations[0].phases[0].setpoints[0].low = 805), `${phase0}/setpoints/0/target: limits out of order: low 805 > target 800 (expected min ≤ low ≤ target ≤ high ≤ max)`],
     ['a validation range inside the limits', (d) => (d.procedure.unitProcedures[0].operations[2].phases[0].results[0].max = 7.45), '/procedure/unitProcedures/0/operations/2/phases/0/results/0/max: limits out of order: high 7.5 > max 7.45 (expected min ≤ low ≤ target ≤ high ≤ max)'],
+    ['a setpoint the phase does not take', (d) => (d.procedure.unitProcedures[0].operations[0].phases[0].setpoints[0].id = 'pressure'), `${phase0}/setpoints/0/id: MIXER FILL has no parameter "pressure" (it has volume)`],
+    ['a report of another kind than the phase gives', (d) => Object.assign(d.procedure.unitProcedures[0].operations[0].phases[0].reports[1], { quantity: 'volume', unit: 'L' }), `${phase0}/reports/1/quantity: MIXER FILL's report "temperature" is a temperature, not a volume`],
     ['a setpoint without target', (d) => delete d.procedure.unitProcedures[0].operations[0].phases[0].setpoints[0].target, `${phase0}/setpoints/0/target: a setpoint needs a target`],
     ['a temperature that scales', (d) => (d.procedure.unitProcedures[0].operations[0].phases[0].reports[1].scaling = 'linear'), `${phase0}/reports/1/scaling: a temperature does not scale with the batch size`],
     ['a locale string for a number', (d) => (d.procedure.unitProcedures[0].operations[0].phases[0].setpoints[0].target = '800,5'), `${phase0}/setpoints/0/target: Invalid input: expected number, received string`],
