@@ -102,7 +102,7 @@ function phaseProblems(
   if (phase.signatures.verifiedBy && !phase.signatures.verified) add(`${path}/signatures/verifiedBy`, 'verifiedBy is only meaningful with verified: true');
 
   switch (phase.kind) {
-    case 'equipment':
+    case 'equipment': {
       if (classPhases.length > 0 && !classPhases.includes(phase.phase)) {
         add(`${path}/phase`, `equipment class "${equipmentClass}" has no phase ${phase.phase} (it has ${classPhases.join(', ')})`);
       }
@@ -116,6 +116,7 @@ function phaseProblems(
         phase.reports.forEach((rp, i) => signalProblems(rp, contract.reports, 'report', `${equipmentClass} ${phase.phase}`, `${path}/reports/${i}`, add));
       }
       break;
+    }
     case 'instruction':
       fieldsProblems(phase.fields, `${path}/fields`, add);
       break;
