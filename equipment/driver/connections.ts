@@ -1,0 +1,107 @@
+/**
+ * OPC UA sessions to equipment controllers, one per endpoint and security setting, opened on first use
+ * with Ampoule's application certificate. A session that fails is closed and forgotten: the next call
+ * opens a fresh one, so a controller that restarts is simply reconnected to.
+ */
+import type { Logger } from 'pino';
+import type { UnitEndpoint } from '../binding';
+import { EquipmentUnavailable } from '../errors';
+import { MessageSecurityMode, OPCUAClient, SecurityPolicy, type ClientSession } from '../opcua';
+import type { ApplicationPki } from '../pki';
+
+const MODES: Record<UnitEndpoint['securityMode'], MessageSecurityMode> = {
+  None: MessageSecurityMode.None,
+  Sign: MessageSecurityMode.Sign,
+  SignAndEncrypt: MessageSecurityMode.SignAndEncrypt,
+};
+
+interface Entry {
+  client: OPCUAClient;
+  session: Promise<ClientSession>;
+}
+
+export class Connections {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly pki: ApplicationPki,
+    private readonly log?: Logger,
+    /** How long one request may take before the outcome counts as unknown. */
+    readonly timeoutMs = 10_000,
+  ) {}
+
+  /** A live session to the unit's controller. */
+  async session(u: Pick<UnitEndpoint, 'endpointUrl' | 'securityMode' | 'securityPolicy'>): Promise<ClientSession> {
+    const key = `${u.endpointUrl}|${u.securityMode}|${u.securityPolicy}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = this.open(key, u);
+      this.entries.set(key, entry);
+    }
+    try {
+      return await this.within(entry.session, `connecting to ${u.endpointUrl}`);
+    } catch (err) {
+      await this.drop(key);
+      throw err instanceof EquipmentUnavailable ? err : new EquipmentUnavailable(`cannot reach ${u.endpointUrl}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Runs `fn` on the unit's session; a communication failure closes the session and is transient. */
+  async use<T>(u: Pick<UnitEndpoint, 'endpointUrl' | 'securityMode' | 'securityPolicy'>, what: string, fn: (s: ClientSession) => Promise<T>): Promise<T> {
+    const session = await this.session(u);
+    try {
+      return await this.within(fn(session), what);
+    } catch (err) {
+      await this.drop(`${u.endpointUrl}|${u.securityMode}|${u.securityPolicy}`);
+      throw err instanceof EquipmentUnavailable ? err : new EquipmentUnavailable(`${what} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.entries.keys()].map((k) => this.drop(k)));
+  }
+
+  private open(key: string, u: Pick<UnitEndpoint, 'endpointUrl' | 'securityMode' | 'securityPolicy'>): Entry {
+    const client = OPCUAClient.create({
+      applicationName: 'Ampoule',
+      applicationUri: this.pki.applicationUri,
+      clientCertificateManager: this.pki.certificateManager,
+      certificateFile: this.pki.certificateFile,
+      privateKeyFile: this.pki.privateKeyFile,
+      securityMode: MODES[u.securityMode],
+      securityPolicy: (u.securityMode === 'None' ? SecurityPolicy.None : u.securityPolicy) as SecurityPolicy,
+      endpointMustExist: false,
+      keepSessionAlive: true,
+      requestedSessionTimeout: 60_000,
+      // Fail fast and let the caller retry: an activity retry reconciles, a hidden reconnect loop would not.
+      connectionStrategy: { maxRetry: 0, initialDelay: 100, maxDelay: 500 },
+    });
+    client.on('connection_lost', () => {
+      this.log?.warn({ endpointUrl: u.endpointUrl }, 'equipment connection lost');
+      void this.drop(key, false);
+    });
+    const session = (async () => {
+      await client.connect(u.endpointUrl);
+      return client.createSession();
+    })();
+    session.catch(() => undefined);
+    return { client, session };
+  }
+
+  /** Forgets a connection; closes its session first unless the connection is already gone. */
+  private async drop(key: string, closeSession = true): Promise<void> {
+    const entry = this.entries.get(key);
+    if (!entry || this.entries.get(key) !== entry) return;
+    this.entries.delete(key);
+    if (closeSession) await entry.session.then((s) => s.close()).catch(() => undefined);
+    await entry.client.disconnect().catch(() => undefined);
+  }
+
+  private within<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EquipmentUnavailable(`${what}: no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * One simulated equipment phase: the whole ISA-88 state table, a latched command id (a second Start with
+ * the same id answers Good and starts nothing), parameters downloaded in one call, reports on completion,
+ * counters of every command it executed, and faults injected on request.
+ */
+import { COMMAND_TABLE, SETTLES_TO, afterCommand, type PhaseCommand, type PhaseState } from '../../domain/isa88';
+
+/** What a phase does while Running: advance by `dt` process seconds; true once its work is done. */
+export interface PhaseLogic {
+  begin(parameters: Record<string, number>): void;
+  advance(dt: number, parameters: Record<string, number>): boolean;
+  reports(parameters: Record<string, number>): Record<string, number>;
+}
+
+/** Faults a test (or a demo) may inject. */
+export interface PhaseFaults {
+  /** The next run goes to Held part-way, as a controller does on a fault. */
+  holdOnce?: boolean;
+  /** Work advances this many times slower. */
+  slowdown?: number;
+  /** Reports are off by this much (added to each). */
+  reportOffset?: number;
+  /** Commands are refused (BadInvalidState) while set. */
+  refuseCommands?: boolean;
+}
+
+export type CommandOutcome = 'good' | 'invalid-state' | 'invalid-argument';
+
+export class SimulatedPhase {
+  state: PhaseState = 'idle';
+  commandId = '';
+  parameters: Record<string, number> = {};
+  reports: Record<string, number> = {};
+  /** When the state last changed (the source timestamp clients see). */
+  changedAt = new Date();
+  transitions = 0;
+  /** Every command executed (not refused), by command; `start` counts only Starts that started something. */
+  readonly executed: Record<Exclude<PhaseCommand, 'none'>, number> = { start: 0, pause: 0, resume: 0, hold: 0, restart: 0, stop: 0, reset: 0, abort: 0 };
+  faults: PhaseFaults = {};
+  /** 0 while a `holdOnce` fault waits to strike on the next tick of Running. */
+  private progressToHold = Infinity;
+
+  constructor(
+    readonly unit: string,
+    readonly name: string,
+    readonly parameterNames: readonly string[],
+    private readonly logic: PhaseLogic,
+  ) {}
+
+  /** Parameters for the next run, all at once; only while Idle. */
+  download(parameters: unknown): CommandOutcome {
+    if (this.state !== 'idle') return 'invalid-state';
+    if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) return 'invalid-argument';
+    const entries = Object.entries(parameters);
+    if (entries.some(([k, v]) => !this.parameterNames.includes(k) || typeof v !== 'number' || !Number.isFinite(v))) return 'invalid-argument';
+    this.parameters = Object.fromEntries(entries) as Record<string, number>;
+    return 'good';
+  }
+
+  command(command: Exclude<PhaseCommand, 'none'>, commandId: string): CommandOutcome {
+    if (!(command in COMMAND_TABLE)) return 'invalid-argument';
+    if (this.faults.refuseCommands) return 'invalid-state';
+    // The latch: a Start the phase has already taken is acknowledged, never run again.
+    if (command === 'start' && commandId !== '' && commandId === this.commandId) return 'good';
+    if (command === 'start' && commandId === '') return 'invalid-argument';
+    const next = afterCommand(this.state, command);
+    if (!next) return 'invalid-state';
+    if (command === 'start') {
+      this.commandId = commandId;
+      this.reports = {};
+      this.logic.begin(this.parameters);
+      this.progressToHold = this.faults.holdOnce ? 0 : Infinity;
+    }
+    this.executed[command]++;
+    this.move(next);
+    return 'good';
+  }
+
+  /** Advances the simulation by `dt` process seconds. */
+  tick(dt: number): void {
+    const settled = SETTLES_TO[this.state];
+    if (settled) {
+      if (this.state === 'stopping' || this.state === 'aborting') this.reports = this.logic.reports(this.parameters);
+      this.move(settled);
+      return;
+    }
+    if (this.state !== 'running') return;
+    const done = this.logic.advance(dt / (this.faults.slowdown ?? 1), this.parameters);
+    if (this.progressToHold <= 0) {
+      this.faults.holdOnce = false;
+      this.progressToHold = Infinity;
+      this.move('holding'); // a fault: the controller holds the phase
+      return;
+    }
+    if (done) {
+      const offset = this.faults.reportOffset ?? 0;
+      this.reports = Object.fromEntries(Object.entries(this.logic.reports(this.parameters)).map(([k, v]) => [k, round(v + offset)]));
+      this.move('complete');
+    }
+  }
+
+  private move(state: PhaseState): void {
+    this.state = state;
+    this.changedAt = new Date();
+    this.transitions++;
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

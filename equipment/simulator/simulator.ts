@@ -1,0 +1,256 @@
+/**
+ * The equipment simulator: a real OPC UA server (node-opcua) whose units expose process values and, per
+ * phase, the interface Ampoule's driver binds to — State, CommandId, Parameters, Reports and
+ * TransitionCount variables, and Download and Command methods. It secures its endpoints with its own
+ * certificate and rejects clients it does not trust; security None only when asked for explicitly.
+ * Process time runs `timeScale` times faster than real time, so a day-long cultivation takes seconds.
+ */
+import type { Logger } from 'pino';
+import { COMMANDS, stateCode, type PhaseCommand } from '../../domain/isa88';
+import type { UnitBinding } from '../binding';
+import { openPki, type ApplicationPki } from '../pki';
+import {
+  DataType,
+  DataValue,
+  MessageSecurityMode,
+  OPCUAServer,
+  SecurityPolicy,
+  StatusCodes,
+  Variant,
+  nodesets,
+  type Namespace,
+  type UAObject,
+} from '../opcua';
+import { SimulatedPhase, type CommandOutcome } from './simulated-phase';
+import { DEMO_UNITS, UnitProcess, phaseLogics } from './units';
+
+export interface SimulatorOptions {
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** The simulator's PKI folder (its certificate, and the client certificates it trusts). */
+  pkiFolder: string;
+  units?: { code: string; name: string; equipmentClass: string }[];
+  /** Offer security mode None as well (the demo may; production controllers should not). */
+  allowSecurityNone?: boolean;
+  /** Process seconds per real second. */
+  timeScale?: number;
+  /** Real milliseconds between simulation steps. */
+  tickMs?: number;
+  log?: Logger;
+}
+
+interface SimulatedUnit {
+  code: string;
+  name: string;
+  equipmentClass: string;
+  process: UnitProcess;
+  phases: Map<string, SimulatedPhase>;
+}
+
+export interface EquipmentSimulator {
+  readonly endpointUrl: string;
+  readonly port: number;
+  readonly pki: ApplicationPki;
+  readonly units: readonly SimulatedUnit[];
+  phase(unit: string, phase: string): SimulatedPhase;
+  /** Where each phase of a unit lives in the address space: the binding a unit record carries. */
+  bindingFor(unit: string): UnitBinding;
+  /** Drops every connection and refuses new ones for `ms`, as a network outage does; the plant runs on. */
+  outage(ms: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const OUTCOME_STATUS: Record<CommandOutcome, typeof StatusCodes.Good> = {
+  good: StatusCodes.Good,
+  'invalid-state': StatusCodes.BadInvalidState,
+  'invalid-argument': StatusCodes.BadInvalidArgument,
+};
+
+export async function startSimulator(options: SimulatorOptions): Promise<EquipmentSimulator> {
+  const pki = await openPki(options.pkiFolder, 'equipment-simulator');
+  const units: SimulatedUnit[] = (options.units ?? DEMO_UNITS).map((u) => {
+    const process = new UnitProcess();
+    const phases = new Map(Object.entries(phaseLogics(u.equipmentClass, process)).map(([name, p]) => [name, new SimulatedPhase(u.code, name, p.parameters, p.logic)]));
+    return { ...u, process, phases };
+  });
+
+  const timeScale = options.timeScale ?? 60;
+  const tickMs = options.tickMs ?? 50;
+  const ticker = setInterval(() => {
+    const dt = (tickMs / 1000) * timeScale;
+    for (const u of units) {
+      u.process.advance(dt);
+      for (const p of u.phases.values()) p.tick(dt);
+    }
+  }, tickMs);
+  ticker.unref();
+
+  let server = await serve(options, pki, units, options.port ?? 0);
+  const port = server.endpoints[0].port;
+  let namespaceIndex = server.engine.addressSpace!.getOwnNamespace().index;
+  const endpointUrl = server.getEndpointUrl();
+  options.log?.info({ endpointUrl, units: units.map((u) => u.code), securityNone: Boolean(options.allowSecurityNone) }, 'equipment simulator listening');
+  if (options.allowSecurityNone) options.log?.warn('the equipment simulator offers security mode None: for the demo only');
+
+  const unitOf = (code: string) => {
+    const u = units.find((x) => x.code === code);
+    if (!u) throw new Error(`the simulator has no unit ${code}`);
+    return u;
+  };
+
+  return {
+    endpointUrl,
+    port,
+    pki,
+    units,
+    phase(unit, phase) {
+      const p = unitOf(unit).phases.get(phase);
+      if (!p) throw new Error(`unit ${unit} has no phase ${phase}`);
+      return p;
+    },
+    bindingFor(code) {
+      const u = unitOf(code);
+      const id = (s: string) => `ns=${namespaceIndex};s=${s}`;
+      return {
+        phases: Object.fromEntries(
+          [...u.phases.keys()].map((phase) => {
+            const base = `${u.code}.${phase}`;
+            return [
+              phase,
+              {
+                state: { nodeId: id(`${base}.State`) },
+                commandId: { nodeId: id(`${base}.CommandId`) },
+                parameters: { nodeId: id(`${base}.Parameters`) },
+                reports: { nodeId: id(`${base}.Reports`) },
+                download: { objectId: id(base), methodId: id(`${base}.Download`) },
+                command: { objectId: id(base), methodId: id(`${base}.Command`) },
+              },
+            ];
+          }),
+        ),
+      };
+    },
+    async outage(ms) {
+      await server.shutdown(0);
+      await new Promise((r) => setTimeout(r, ms));
+      server = await serve(options, pki, units, port);
+      namespaceIndex = server.engine.addressSpace!.getOwnNamespace().index;
+    },
+    async stop() {
+      clearInterval(ticker);
+      await server.shutdown(0);
+    },
+  };
+}
+
+async function serve(options: SimulatorOptions, pki: ApplicationPki, units: SimulatedUnit[], port: number): Promise<OPCUAServer> {
+  const securityModes = [MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt];
+  const securityPolicies = [SecurityPolicy.Basic256Sha256, SecurityPolicy.Aes128_Sha256_RsaOaep, SecurityPolicy.Aes256_Sha256_RsaPss];
+  if (options.allowSecurityNone) {
+    securityModes.unshift(MessageSecurityMode.None);
+    securityPolicies.unshift(SecurityPolicy.None);
+  }
+  const server = new OPCUAServer({
+    port,
+    hostname: options.host ?? '127.0.0.1',
+    serverCertificateManager: pki.certificateManager,
+    certificateFile: pki.certificateFile,
+    privateKeyFile: pki.privateKeyFile,
+    securityModes,
+    securityPolicies,
+    allowAnonymous: true,
+    nodeset_filename: [nodesets.standard],
+    buildInfo: { productName: 'Ampoule equipment simulator', manufacturerName: 'Ampoule', softwareVersion: '1.0.0' },
+    serverInfo: { applicationUri: pki.applicationUri, applicationName: { text: 'Ampoule equipment simulator' } },
+  });
+  await server.initialize();
+  const addressSpace = server.engine.addressSpace!;
+  const ns = addressSpace.getOwnNamespace();
+  const root = ns.addFolder(addressSpace.rootFolder.objects, { browseName: 'Plant', nodeId: 's=Plant' });
+  for (const u of units) addUnit(ns, root, u);
+  await server.start();
+  return server;
+}
+
+function addUnit(ns: Namespace, root: Parameters<Namespace['addObject']>[0]['organizedBy'], u: SimulatedUnit): void {
+  const unit = ns.addObject({ organizedBy: root, browseName: u.code, nodeId: `s=${u.code}`, description: u.name });
+  const values = ns.addObject({ componentOf: unit, browseName: 'ProcessValues', nodeId: `s=${u.code}.PV` });
+  const pv: [string, () => number][] = [
+    ['Temperature', () => u.process.temperature],
+    ['pH', () => u.process.ph],
+    ['DissolvedOxygen', () => u.process.dissolvedOxygen],
+    ['Agitation', () => u.process.agitation],
+    ['Volume', () => u.process.volume],
+    ['Weight', () => u.process.weight],
+  ];
+  for (const [name, get] of pv) {
+    ns.addVariable({
+      componentOf: values,
+      browseName: name,
+      nodeId: `s=${u.code}.PV.${name}`,
+      dataType: 'Double',
+      minimumSamplingInterval: 100,
+      value: { get: () => new Variant({ dataType: DataType.Double, value: Math.round(get() * 1000) / 1000 }) },
+    });
+  }
+  const phases = ns.addObject({ componentOf: unit, browseName: 'Phases', nodeId: `s=${u.code}.Phases` });
+  for (const phase of u.phases.values()) addPhase(ns, phases, phase);
+}
+
+function addPhase(ns: Namespace, parent: UAObject, phase: SimulatedPhase): void {
+  const base = `${phase.unit}.${phase.name}`;
+  const obj = ns.addObject({ componentOf: parent, browseName: phase.name, nodeId: `s=${base}` });
+  const variable = (name: string, dataType: 'UInt32' | 'String', get: () => number | string, sourceTimestamp?: () => Date) =>
+    ns.addVariable({
+      componentOf: obj,
+      browseName: name,
+      nodeId: `s=${base}.${name}`,
+      dataType,
+      minimumSamplingInterval: 50,
+      value: {
+        timestamped_get: () =>
+          new DataValue({
+            value: new Variant({ dataType: dataType === 'UInt32' ? DataType.UInt32 : DataType.String, value: get() }),
+            sourceTimestamp: sourceTimestamp?.() ?? new Date(),
+            serverTimestamp: new Date(),
+          }),
+      },
+    });
+  // The state carries the controller's time of the change as its source timestamp.
+  variable('State', 'UInt32', () => stateCode(phase.state), () => phase.changedAt);
+  variable('CommandId', 'String', () => phase.commandId, () => phase.changedAt);
+  variable('Parameters', 'String', () => JSON.stringify(phase.parameters));
+  variable('Reports', 'String', () => JSON.stringify(phase.reports), () => phase.changedAt);
+  variable('TransitionCount', 'UInt32', () => phase.transitions, () => phase.changedAt);
+
+  const download = ns.addMethod(obj, {
+    browseName: 'Download',
+    nodeId: `s=${base}.Download`,
+    inputArguments: [{ name: 'Parameters', description: { text: 'JSON object of parameter values, in the phase interface’s units' }, dataType: DataType.String }],
+    outputArguments: [],
+  });
+  download.bindMethod(async (inputArguments: Variant[], _context: unknown) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(String(inputArguments[0]?.value ?? ''));
+    } catch {
+      return { statusCode: StatusCodes.BadInvalidArgument };
+    }
+    return { statusCode: OUTCOME_STATUS[phase.download(parsed)] };
+  });
+  const command = ns.addMethod(obj, {
+    browseName: 'Command',
+    nodeId: `s=${base}.Command`,
+    inputArguments: [
+      { name: 'Command', description: { text: '1 Start, 2 Pause, 3 Resume, 4 Hold, 5 Restart, 6 Stop, 7 Reset, 8 Abort' }, dataType: DataType.UInt32 },
+      { name: 'CommandId', description: { text: 'The correlation id the phase latches on Start' }, dataType: DataType.String },
+    ],
+    outputArguments: [],
+  });
+  command.bindMethod(async (inputArguments: Variant[], _context: unknown) => {
+    const name = COMMANDS[Number(inputArguments[0]?.value)] as PhaseCommand | undefined;
+    if (!name || name === 'none') return { statusCode: StatusCodes.BadInvalidArgument };
+    return { statusCode: OUTCOME_STATUS[phase.command(name, String(inputArguments[1]?.value ?? ''))] };
+  });
+}

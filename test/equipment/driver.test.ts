@@ -1,0 +1,235 @@
+/**
+ * The phase driver against the equipment simulator: a real OPC UA server on loopback, SignAndEncrypt
+ * with Basic256Sha256, certificates in PKI folders that trust each other explicitly. The simulator's
+ * counters prove what ran, and how often.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { UnitEndpoint } from '../../equipment/binding';
+import { Connections } from '../../equipment/driver/connections';
+import { PhaseDriver, type StateChange } from '../../equipment/driver/phase-driver';
+import { EquipmentUnavailable, PhaseFailure } from '../../equipment/errors';
+import { openPki, type ApplicationPki } from '../../equipment/pki';
+import { startSimulator, type EquipmentSimulator } from '../../equipment/simulator/simulator';
+
+let dir: string;
+let simulator: EquipmentSimulator;
+let pki: ApplicationPki;
+let connections: Connections;
+let driver: PhaseDriver;
+let reactor: UnitEndpoint;
+let mixer: UnitEndpoint;
+let counter = 0;
+const id = (what: string) => `batch-T${Date.now().toString(36)}-${++counter}/${what}`;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'ampoule-equipment-'));
+  simulator = await startSimulator({ pkiFolder: path.join(dir, 'simulator'), timeScale: 7200, tickMs: 20 });
+  pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
+  await simulator.pki.trust(pki.certificate());
+  await pki.trust(simulator.pki.certificate());
+  connections = new Connections(pki, undefined, 5_000);
+  driver = new PhaseDriver(connections);
+  const endpoint = (code: string): UnitEndpoint => ({ code, endpointUrl: simulator.endpointUrl, securityMode: 'SignAndEncrypt', securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256', binding: simulator.bindingFor(code) });
+  reactor = endpoint('BR-101');
+  mixer = endpoint('MX-201');
+});
+
+afterAll(async () => {
+  await connections?.close();
+  await simulator?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a phase runs through the handshake: parameters, Start with the command id, Complete, reports, Reset', async () => {
+  const heat = simulator.phase('BR-101', 'HEAT');
+  const before = { ...heat.executed };
+  const changes: StateChange[] = [];
+  const heartbeats: string[] = [];
+  const commandId = id('heat-medium');
+  const outcome = await driver.run({ unit: reactor, phase: 'HEAT', commandId, parameters: { temperature: 36.5 }, onStateChange: (c) => void changes.push(c), heartbeat: (d) => heartbeats.push(d.state) });
+  expect(outcome.reconciled).toBe(false);
+  expect(outcome.reports.temperature).toBeCloseTo(36.5, 0);
+  expect(heat.executed.start - before.start).toBe(1);
+  expect(heat.executed.reset - before.reset).toBe(1);
+  expect(heat.state).toBe('idle');
+  expect(heat.commandId).toBe(commandId);
+  expect(changes.map((c) => c.state)).toEqual(expect.arrayContaining(['running', 'complete']));
+  expect(changes.every((c) => c.commandId === commandId && c.sourceTimestamp instanceof Date)).toBe(true);
+  expect(heartbeats.length).toBeGreaterThan(0);
+});
+
+test('a duplicate Start with the latched command id answers Good and starts nothing', async () => {
+  const mix = simulator.phase('MX-201', 'MIX');
+  const commandId = id('mix');
+  expect(mix.download({ speed: 100, time: 60 })).toBe('good');
+  expect(mix.command('start', commandId)).toBe('good');
+  const starts = mix.executed.start;
+  expect(mix.command('start', commandId)).toBe('good');
+  expect(mix.executed.start).toBe(starts);
+  // The driver, asked to run the same command id, reconciles: it watches, it never starts.
+  const outcome = await driver.run({ unit: mixer, phase: 'MIX', commandId, parameters: { speed: 100, time: 60 } });
+  expect(outcome).toMatchObject({ reconciled: true, reports: { time: expect.any(Number) } });
+  expect(mix.executed.start).toBe(starts);
+});
+
+test('a caller that dies mid-run and retries reconciles: the phase ran once', async () => {
+  const cultivate = simulator.phase('BR-101', 'CULTIVATE');
+  const before = cultivate.executed.start;
+  const commandId = id('growth');
+  const run = { unit: reactor, phase: 'CULTIVATE', commandId, parameters: { temperature: 36.5, ph: 7, do: 40, duration: 12 } };
+  let beats = 0;
+  await expect(
+    driver.run({
+      ...run,
+      heartbeat: () => {
+        if (++beats === 2) throw new Error('the worker died');
+      },
+    }),
+  ).rejects.toThrow('the worker died');
+  expect(cultivate.state).toMatch(/running|complete/);
+  const outcome = await driver.run(run);
+  expect(outcome.reconciled).toBe(true);
+  expect(Object.keys(outcome.reports).sort()).toEqual(['ph-mean', 'temperature-mean']);
+  expect(cultivate.executed.start - before).toBe(1);
+});
+
+test('a fault holds the phase; Restart passes through and the phase completes', async () => {
+  const heat = simulator.phase('BR-101', 'HEAT');
+  heat.faults.holdOnce = true;
+  const commandId = id('temperature-shift');
+  const restarts = heat.executed.restart;
+  const running = driver.run({ unit: reactor, phase: 'HEAT', commandId, parameters: { temperature: 33 } });
+  await until(() => heat.state === 'held');
+  await driver.command(reactor, 'HEAT', 'restart', commandId);
+  const outcome = await running;
+  expect(outcome.reports.temperature).toBeCloseTo(33, 0);
+  expect(heat.executed.restart - restarts).toBe(1);
+});
+
+test('Stop ends the run as a business failure (PhaseStopped); a refused command is CommandRefused', async () => {
+  const cultivate = simulator.phase('BR-101', 'CULTIVATE');
+  const commandId = id('production');
+  const running = driver.run({ unit: reactor, phase: 'CULTIVATE', commandId, parameters: { temperature: 33, ph: 7, do: 40, duration: 1000 } });
+  await until(() => cultivate.state === 'running');
+  await driver.command(reactor, 'CULTIVATE', 'stop', commandId);
+  await expect(running).rejects.toMatchObject({ name: 'PhaseFailure', type: 'PhaseStopped' });
+  expect(cultivate.state).toBe('idle'); // reset after the reports were read
+
+  await expect(driver.command(reactor, 'CULTIVATE', 'restart', commandId)).rejects.toMatchObject({ type: 'CommandRefused' });
+  const transfer = simulator.phase('BR-101', 'TRANSFER');
+  transfer.faults.refuseCommands = true;
+  try {
+    await expect(driver.run({ unit: reactor, phase: 'TRANSFER', commandId: id('transfer'), parameters: { volume: 10 } })).rejects.toMatchObject({ type: 'CommandRefused' });
+  } finally {
+    transfer.faults.refuseCommands = false;
+  }
+});
+
+test('parameters the controller refuses are ParametersRefused; a phase busy with another command is EquipmentNotIdle', async () => {
+  await expect(driver.run({ unit: reactor, phase: 'HEAT', commandId: id('bad'), parameters: { pressure: 2 } })).rejects.toMatchObject({ type: 'ParametersRefused' });
+  const agitate = simulator.phase('BR-101', 'AGITATE');
+  agitate.download({ agitation: 90 });
+  agitate.faults.slowdown = 1e9;
+  agitate.command('start', 'someone-else/agitate');
+  agitate.faults.slowdown = undefined;
+  try {
+    await expect(driver.run({ unit: reactor, phase: 'AGITATE', commandId: id('agitate'), parameters: { agitation: 90 } })).rejects.toBeInstanceOf(PhaseFailure);
+  } finally {
+    agitate.command('abort', 'someone-else/agitate');
+    await until(() => agitate.state === 'aborted');
+    agitate.command('reset', 'someone-else/agitate');
+  }
+});
+
+test('a cancelled caller stops the phase', async () => {
+  const mix = simulator.phase('MX-201', 'MIX');
+  const commandId = id('mix-cancelled');
+  const controller = new AbortController();
+  const running = driver.run({ unit: mixer, phase: 'MIX', commandId, parameters: { speed: 100, time: 100_000 }, signal: controller.signal, onCancel: 'stop' });
+  await until(() => mix.state === 'running');
+  controller.abort(new Error('activity cancelled'));
+  await expect(running).rejects.toThrow('activity cancelled');
+  await until(() => mix.state === 'stopped');
+  expect(mix.commandId).toBe(commandId);
+  mix.command('reset', commandId);
+});
+
+test('a network outage is transient: the call fails as EquipmentUnavailable, the retry reconciles, nothing runs twice', async () => {
+  const fill = simulator.phase('MX-201', 'FILL');
+  fill.faults.slowdown = 20;
+  const before = fill.executed.start;
+  const commandId = id('fill-wfi');
+  const run = { unit: mixer, phase: 'FILL', commandId, parameters: { volume: 800 } };
+  const first = driver.run(run);
+  await until(() => fill.state === 'running');
+  const outage = simulator.outage(1500);
+  const failure = await first.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  await outage;
+  expect(failure).toBeInstanceOf(EquipmentUnavailable);
+  fill.faults.slowdown = undefined;
+  let outcome;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      outcome = await driver.run(run);
+      break;
+    } catch (err) {
+      if (!(err instanceof EquipmentUnavailable) || attempt > 20) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  expect(outcome.reconciled).toBe(true);
+  expect(outcome.reports.volume).toBeCloseTo(800, 0);
+  expect(fill.executed.start - before).toBe(1);
+}, 60_000);
+
+test('a binding of browse paths works like one of node ids', async () => {
+  const ns = (reactor.binding.phases.HEAT.state as { nodeId: string }).nodeId.match(/^ns=(\d+)/)![1];
+  const at = (name: string) => ({ browsePath: `/Objects/${ns}:Plant/${ns}:BR-101/${ns}:Phases/${ns}:AGITATE/${ns}:${name}` });
+  const unit: UnitEndpoint = {
+    ...reactor,
+    binding: { phases: { AGITATE: { state: at('State'), commandId: at('CommandId'), parameters: at('Parameters'), reports: at('Reports'), download: at('Download'), command: at('Command') } } },
+  };
+  const outcome = await driver.run({ unit, phase: 'AGITATE', commandId: id('agitate-by-path'), parameters: { agitation: 60 } });
+  expect(outcome.reports.agitation).toBeCloseTo(60, 0);
+});
+
+describe('security', () => {
+  test('an application the simulator does not trust is refused', async () => {
+    const stranger = await openPki(path.join(dir, 'stranger'), 'stranger');
+    await stranger.trust(simulator.pki.certificate());
+    const theirs = new Connections(stranger, undefined, 5_000);
+    try {
+      await expect(theirs.session(reactor)).rejects.toBeInstanceOf(EquipmentUnavailable);
+    } finally {
+      await theirs.close();
+    }
+  });
+
+  test('a controller Ampoule does not trust is refused', async () => {
+    const careful = await openPki(path.join(dir, 'careful'), 'careful');
+    await simulator.pki.trust(careful.certificate());
+    const theirs = new Connections(careful, undefined, 5_000);
+    try {
+      await expect(theirs.session(reactor)).rejects.toBeInstanceOf(EquipmentUnavailable);
+    } finally {
+      await theirs.close();
+    }
+  });
+
+  test('security mode None is refused unless the server offers it', async () => {
+    await expect(connections.session({ ...reactor, securityMode: 'None', securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#None' })).rejects.toBeInstanceOf(EquipmentUnavailable);
+  });
+});
+
+async function until(fn: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
