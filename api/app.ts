@@ -11,6 +11,7 @@ import { auditRoutes } from './audit/audit-routes';
 import { authRoutes } from './auth/auth-routes';
 import { resolveSession } from './auth/session-middleware';
 import { guardBody, requireJsonBody } from './http/body-guard';
+import { equipmentRoutes } from './equipment/equipment-routes';
 import { lotRoutes } from './lots/lot-routes';
 import { masterDataRoutes } from './master-data/master-data-routes';
 import { recipeRoutes } from './recipes/recipe-routes';
@@ -67,6 +68,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     ...masterDataRoutes(services),
     ...recipeRoutes(services),
     ...lotRoutes(services),
+    ...equipmentRoutes(services),
     ...extraRoutes,
   ];
   let openApi: unknown;

@@ -9,6 +9,7 @@ import { AuditSealer } from './audit/audit-sealer';
 import { AuditTrail } from '../db/audit-trail';
 import { Authenticator } from './auth/authenticator';
 import { SessionService } from './auth/session-service';
+import { EquipmentService } from './equipment/equipment-service';
 import { LotService } from './lots/lot-service';
 import { MasterDataService } from './master-data/master-data-service';
 import { RecipeService } from './recipes/recipe-service';
@@ -31,6 +32,7 @@ export interface Services {
   masterData: MasterDataService;
   recipes: RecipeService;
   lots: LotService;
+  equipment: EquipmentService;
 }
 
 export function createServices(database: Database, config: AppConfig, log: Logger): Services {
@@ -55,5 +57,6 @@ export function createServices(database: Database, config: AppConfig, log: Logge
     masterData,
     recipes: new RecipeService(db, stores, masterData, signatures),
     lots: new LotService(db, stores, signatures),
+    equipment: new EquipmentService(db, stores, config.opcua.allowSecurityNone),
   };
 }

@@ -27,6 +27,10 @@ const schema = z.object({
   AMPOULE_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'expected a size such as 256kb').default('256kb'),
   /** Express's `trust proxy`: the number of proxies in front of Ampoule (0: use the socket address). */
   AMPOULE_TRUST_PROXY: z.coerce.number().int().min(0).default(0),
+  /** Allow equipment units whose OPC UA endpoint is configured with security mode None. */
+  AMPOULE_OPCUA_ALLOW_SECURITY_NONE: z.enum(['true', 'false']).default('false'),
+  /** The zero-setup mode's equipment simulator; 0 picks a free port. */
+  AMPOULE_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(4840),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -41,6 +45,7 @@ export interface AppConfig {
   session: { idleSeconds: number; absoluteSeconds: number };
   lockout: { failures: number; lockSeconds: number };
   rateLimits: { loginPerMinute: number; signPerMinute: number };
+  opcua: { allowSecurityNone: boolean; simulatorPort: number };
   logLevel: string;
 }
 
@@ -71,6 +76,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     session: { idleSeconds: e.AMPOULE_SESSION_IDLE_MINUTES * 60, absoluteSeconds: e.AMPOULE_SESSION_ABSOLUTE_HOURS * 3600 },
     lockout: { failures: e.AMPOULE_LOCKOUT_FAILURES, lockSeconds: e.AMPOULE_LOCKOUT_MINUTES * 60 },
     rateLimits: { loginPerMinute: e.AMPOULE_LOGIN_RATE_PER_MINUTE, signPerMinute: e.AMPOULE_SIGN_RATE_PER_MINUTE },
+    opcua: { allowSecurityNone: e.AMPOULE_OPCUA_ALLOW_SECURITY_NONE === 'true', simulatorPort: e.AMPOULE_SIMULATOR_PORT },
     logLevel: e.LOG_LEVEL,
   };
 }

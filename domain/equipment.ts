@@ -1,7 +1,12 @@
 /**
- * What an equipment phase takes and gives (ISA-88's phase interface): named parameters and reports,
- * each with its quantity kind and the unit the controller works in. An equipment class declares one per
- * phase; recipes are checked against it, and the driver converts recipe values into its units.
+ * Equipment as configuration. A phase interface (ISA-88): the named parameters and reports of a phase,
+ * each with its quantity kind and the unit the controller works in; an equipment class declares one per
+ * phase, recipes are checked against it, and the driver converts recipe values into its units.
+ *
+ * A unit binding: where a unit's phase interface lives in its controller's address space, so a
+ * controller with its own node layout is connected by writing a binding, not code. Each node is a node
+ * id (`ns=2;s=Reactor1.Heat.State`) or a browse path from the root (`/Objects/2:Plant/2:R1/2:Heat/2:State`);
+ * each method is its object and method node ids, or the method's browse path (its object is the parent).
  */
 import { z } from 'zod';
 import { QUANTITY_KIND_NAMES, type QuantityKind } from './units';
@@ -25,3 +30,46 @@ export const phaseInterfaceSchema = z.strictObject({
 });
 
 export const phaseInterfacesSchema = z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected an equipment phase name such as HEAT'), phaseInterfaceSchema);
+
+const nodeRef = z.union([
+  z.strictObject({ nodeId: z.string().min(1).max(500) }),
+  z.strictObject({ browsePath: z.string().regex(/^\//, 'a browse path starts at the root, with /').max(1000) }),
+]);
+
+const methodRef = z.union([
+  z.strictObject({ objectId: z.string().min(1).max(500), methodId: z.string().min(1).max(500) }),
+  z.strictObject({ browsePath: z.string().regex(/^\//, 'a browse path starts at the root, with /').max(1000) }),
+]);
+
+export const phaseBindingSchema = z.strictObject({
+  /** The phase state, as the ISA-88 numeric code (Idle 1, Running 2, Complete 3, …). */
+  state: nodeRef,
+  /** The command id the phase latched on its last Start. */
+  commandId: nodeRef,
+  /** The downloaded parameters (JSON), read back after Download. */
+  parameters: nodeRef,
+  /** The reports of the last run (JSON). */
+  reports: nodeRef,
+  /** Method(Parameters: String JSON): all parameters in one call. */
+  download: methodRef,
+  /** Method(Command: UInt32, CommandId: String). */
+  command: methodRef,
+});
+
+export const unitBindingSchema = z.strictObject({
+  phases: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/), phaseBindingSchema),
+});
+
+export type NodeRef = z.infer<typeof nodeRef>;
+export type MethodRef = z.infer<typeof methodRef>;
+export type PhaseBinding = z.infer<typeof phaseBindingSchema>;
+export type UnitBinding = z.infer<typeof unitBindingSchema>;
+
+/** Where a unit's controller is and how to talk to it securely. */
+export interface UnitEndpoint {
+  code: string;
+  endpointUrl: string;
+  securityMode: 'None' | 'Sign' | 'SignAndEncrypt';
+  securityPolicy: string;
+  binding: UnitBinding;
+}

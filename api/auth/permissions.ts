@@ -29,6 +29,11 @@ export const PERMISSIONS = {
   'lots.disposition': ['qa'],
   /** Correct a lot's quantity, with a reason. */
   'lots.adjust': ['planner', 'qa'],
+  'equipment.read': ['admin', 'planner', 'operator', 'qa'],
+  /** Register units and change their endpoint, security and binding. */
+  'equipment.configure': ['admin'],
+  /** Set a unit's status (maintenance) and cleanliness. */
+  'equipment.status': ['operator', 'qa'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -1,5 +1,6 @@
 /** Every store, created once per process: they hold no state of their own. */
 import { AuditStore } from './audit-store';
+import { EquipmentStore } from './equipment-store';
 import { IdempotencyStore } from './idempotency-store';
 import { LotStore } from './lot-store';
 import { MasterDataStore } from './master-data-store';
@@ -19,6 +20,7 @@ export interface Stores {
   masterData: MasterDataStore;
   recipes: RecipeStore;
   lots: LotStore;
+  equipment: EquipmentStore;
 }
 
 export function createStores(): Stores {
@@ -32,5 +34,6 @@ export function createStores(): Stores {
     masterData: new MasterDataStore(),
     recipes: new RecipeStore(),
     lots: new LotStore(),
+    equipment: new EquipmentStore(),
   };
 }

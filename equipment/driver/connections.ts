@@ -4,7 +4,7 @@
  * opens a fresh one, so a controller that restarts is simply reconnected to.
  */
 import type { Logger } from 'pino';
-import type { UnitEndpoint } from '../binding';
+import type { UnitEndpoint } from '../../domain/equipment';
 import { EquipmentUnavailable } from '../errors';
 import { MessageSecurityMode, OPCUAClient, SecurityPolicy, type ClientSession } from '../opcua';
 import type { ApplicationPki } from '../pki';

@@ -13,7 +13,7 @@
  * Hold, Restart, Stop and Abort pass through `command`. A cancelled caller sends Stop (or Abort).
  */
 import { FINAL_STATES, commandCode, stateOf, type PhaseCommand, type PhaseState } from '../../domain/isa88';
-import type { MethodRef, NodeRef, PhaseBinding, UnitEndpoint } from '../binding';
+import type { MethodRef, NodeRef, PhaseBinding, UnitEndpoint } from '../../domain/equipment';
 import { EquipmentUnavailable, PhaseFailure } from '../errors';
 import { AttributeIds, DataType, StatusCodes, TimestampsToReturn, Variant, makeBrowsePath, type ClientSession, type DataValue } from '../opcua';
 import type { Connections } from './connections';
@@ -77,6 +77,7 @@ export class PhaseDriver {
     now = await this.watch(r, binding, now);
     const reports = await this.readJson(r.unit, binding.reports, `${r.phase} reports`);
     await this.send(r.unit, binding, 'reset', r.commandId, r.phase, true);
+    await this.record(r, await this.snapshot(r.unit, binding)); // back to Idle, ready for the next step
     if (now.state === 'stopped' || now.state === 'aborted') {
       throw new PhaseFailure(now.state === 'stopped' ? 'PhaseStopped' : 'PhaseAborted', `${r.unit.code} ${r.phase} ended ${now.state}`, { reports });
     }

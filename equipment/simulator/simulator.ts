@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { COMMANDS, stateCode, type PhaseCommand } from '../../domain/isa88';
-import type { UnitBinding } from '../binding';
+import type { UnitBinding } from '../../domain/equipment';
 import { openPki, type ApplicationPki } from '../pki';
 import {
   DataType,

@@ -50,6 +50,12 @@ const ROUTES: Record<string, Access> = {
   'POST /lots/:id/adjustments': 'lots.adjust',
   'GET /lots/:id/genealogy': 'lots.read',
   'GET /lots/:id/recall-impact': 'lots.read',
+  'GET /equipment': 'equipment.read',
+  'POST /equipment': 'equipment.configure',
+  'GET /equipment/:id': 'equipment.read',
+  'PATCH /equipment/:id': 'equipment.configure',
+  'POST /equipment/:id/status': 'equipment.status',
+  'GET /equipment/:id/state': 'equipment.read',
 };
 
 /** Which roles hold each permission. */
@@ -69,6 +75,9 @@ const MATRIX: Record<Permission, Role[]> = {
   'lots.receive': ['planner', 'operator'],
   'lots.disposition': ['qa'],
   'lots.adjust': ['planner', 'qa'],
+  'equipment.read': ['admin', 'planner', 'operator', 'qa'],
+  'equipment.configure': ['admin'],
+  'equipment.status': ['operator', 'qa'],
 };
 
 let api: TestApi;

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { UnitEndpoint } from '../../equipment/binding';
+import type { UnitEndpoint } from '../../domain/equipment';
 import { Connections } from '../../equipment/driver/connections';
 import { PhaseDriver, type StateChange } from '../../equipment/driver/phase-driver';
 import { EquipmentUnavailable, PhaseFailure } from '../../equipment/errors';

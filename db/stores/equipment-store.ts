@@ -1,0 +1,143 @@
+/** Equipment units' and their state history's SQL. */
+import type { Knex } from 'knex';
+import type { UnitBinding } from '../../domain/equipment';
+
+export type UnitStatus = 'available' | 'in-use' | 'maintenance';
+export type Cleanliness = 'clean' | 'dirty';
+export type SecurityMode = 'None' | 'Sign' | 'SignAndEncrypt';
+
+export interface EquipmentUnitRecord {
+  code: string;
+  name: string;
+  classCode: string;
+  endpointUrl: string;
+  securityMode: SecurityMode;
+  securityPolicy: string;
+  binding: UnitBinding;
+  status: UnitStatus;
+  cleanliness: Cleanliness;
+  createdAt: Date;
+  createdBy: string | null;
+}
+
+export interface StateHistoryEntry {
+  id: number;
+  unitCode: string;
+  /** null for a change of the unit's own status. */
+  phase: string | null;
+  state: string;
+  commandId: string | null;
+  sourceTimestamp: Date;
+  recordedAt: Date;
+}
+
+const COLUMNS: Record<string, string> = {
+  name: 'name',
+  endpointUrl: 'endpoint_url',
+  securityMode: 'security_mode',
+  securityPolicy: 'security_policy',
+  status: 'status',
+  cleanliness: 'cleanliness',
+};
+
+export class EquipmentStore {
+  async create(trx: Knex.Transaction, u: Omit<EquipmentUnitRecord, 'createdAt' | 'status' | 'cleanliness'>): Promise<EquipmentUnitRecord> {
+    const [row] = await trx('equipment_units')
+      .insert({
+        code: u.code,
+        name: u.name,
+        class_code: u.classCode,
+        endpoint_url: u.endpointUrl,
+        security_mode: u.securityMode,
+        security_policy: u.securityPolicy,
+        binding: JSON.stringify(u.binding),
+        created_by: u.createdBy,
+      })
+      .returning('*');
+    return toUnit(row);
+  }
+
+  async byCode(db: Knex | Knex.Transaction, code: string, forUpdate = false): Promise<EquipmentUnitRecord | undefined> {
+    const q = db('equipment_units').where('code', code.toUpperCase()).first();
+    if (forUpdate) q.forUpdate();
+    const row = await q;
+    return row ? toUnit(row) : undefined;
+  }
+
+  async list(db: Knex): Promise<EquipmentUnitRecord[]> {
+    return (await db('equipment_units').orderBy('code')).map(toUnit);
+  }
+
+  async update(trx: Knex.Transaction, code: string, changes: Partial<Pick<EquipmentUnitRecord, 'name' | 'endpointUrl' | 'securityMode' | 'securityPolicy' | 'binding' | 'status' | 'cleanliness'>>): Promise<EquipmentUnitRecord> {
+    const values: Record<string, unknown> = {};
+    for (const [k, column] of Object.entries(COLUMNS)) {
+      const v = changes[k as keyof typeof changes];
+      if (v !== undefined) values[column] = v;
+    }
+    if (changes.binding !== undefined) values.binding = JSON.stringify(changes.binding);
+    const [row] = await trx('equipment_units').where('code', code).update(values).returning('*');
+    return toUnit(row);
+  }
+
+  /** Records a state change once: the same observation recorded twice (an activity retried) is stored once. */
+  async addStateChange(db: Knex | Knex.Transaction, c: { unitCode: string; phase: string | null; state: string; commandId: string | null; sourceTimestamp: Date }): Promise<boolean> {
+    const dedupeKey = `${c.unitCode}/${c.phase ?? '-'}/${c.commandId ?? '-'}/${c.state}/${c.sourceTimestamp.toISOString()}`;
+    const rows = await db('equipment_state_history')
+      .insert({ unit_code: c.unitCode, phase: c.phase, state: c.state, command_id: c.commandId, source_timestamp: c.sourceTimestamp, dedupe_key: dedupeKey })
+      .onConflict('dedupe_key')
+      .ignore()
+      .returning('id');
+    return rows.length > 0;
+  }
+
+  async history(db: Knex, unitCode: string, q: { from?: Date; to?: Date; limit: number }): Promise<StateHistoryEntry[]> {
+    const query = db('equipment_state_history').where('unit_code', unitCode).orderBy([{ column: 'source_timestamp', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(q.limit);
+    if (q.from) query.where('source_timestamp', '>=', q.from);
+    if (q.to) query.where('source_timestamp', '<', q.to);
+    return (await query).map(toEntry);
+  }
+
+  /** The last recorded state of each phase of a unit. */
+  async latestPhaseStates(db: Knex, unitCode: string): Promise<StateHistoryEntry[]> {
+    const rows = await db
+      .select('*')
+      .from(
+        db('equipment_state_history')
+          .select('*', db.raw('row_number() over (partition by phase order by source_timestamp desc, id desc) as n'))
+          .where('unit_code', unitCode)
+          .whereNotNull('phase')
+          .as('h'),
+      )
+      .where('n', 1)
+      .orderBy('phase');
+    return rows.map(toEntry);
+  }
+}
+
+function toUnit(r: Record<string, unknown>): EquipmentUnitRecord {
+  return {
+    code: r.code as string,
+    name: r.name as string,
+    classCode: r.class_code as string,
+    endpointUrl: r.endpoint_url as string,
+    securityMode: r.security_mode as SecurityMode,
+    securityPolicy: r.security_policy as string,
+    binding: r.binding as UnitBinding,
+    status: r.status as UnitStatus,
+    cleanliness: r.cleanliness as Cleanliness,
+    createdAt: r.created_at as Date,
+    createdBy: (r.created_by as string | null) ?? null,
+  };
+}
+
+function toEntry(r: Record<string, unknown>): StateHistoryEntry {
+  return {
+    id: Number(r.id),
+    unitCode: r.unit_code as string,
+    phase: (r.phase as string | null) ?? null,
+    state: r.state as string,
+    commandId: (r.command_id as string | null) ?? null,
+    sourceTimestamp: r.source_timestamp as Date,
+    recordedAt: r.recorded_at as Date,
+  };
+}
