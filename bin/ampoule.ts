@@ -21,7 +21,10 @@ import { createServices } from '../api/services';
 import { AppConfigError, loadAppConfig, maskUrl, type AppConfig } from '../config/app-config';
 import { ConfigError, loadTemporalConfig } from '../config/temporal-config';
 import { openDatabase, type Database } from '../db/database';
-import { loadDemoData } from '../demo/load';
+import { loadDemoData, loadDemoEquipment } from '../demo/load';
+import { routeOpcuaLogs } from '../equipment/opcua';
+import { openPki } from '../equipment/pki';
+import { startSimulator, type EquipmentSimulator } from '../equipment/simulator/simulator';
 import { ROLES } from '../domain/identity';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../embedded-temporal';
 
@@ -63,6 +66,20 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
     if (Object.values(loaded).some((l) => l.length > 0)) log.info(loaded, 'loaded demo data (zero-setup mode only)');
   }
 
+  // Equipment: Ampoule's OPC UA application certificate; in the zero-setup mode, the simulated plant too.
+  routeOpcuaLogs((m) => log.debug({ component: 'node-opcua' }, m), (m) => log.error({ component: 'node-opcua' }, m));
+  const pki = await openPki(path.join(config.dataDir, 'pki', 'ampoule'), 'ampoule');
+  log.info({ certificate: pki.certificateFile, trusted: path.join(config.dataDir, 'pki', 'ampoule', 'trusted', 'certs') }, 'OPC UA certificate of Ampoule (trust it on each controller; put each controller’s certificate in the trusted folder)');
+  let simulator: EquipmentSimulator | undefined;
+  if (config.mode === 'zero-setup') {
+    simulator = await startSimulator({ port: config.opcua.simulatorPort, pkiFolder: path.join(config.dataDir, 'pki', 'simulator'), timeScale: 3600, log: log.child({ component: 'simulator' }) });
+    // Both ends are this process's own: each trusts the other's certificate explicitly, nothing unknown is accepted.
+    await simulator.pki.trust(pki.certificate());
+    await pki.trust(simulator.pki.certificate());
+    const units = await loadDemoEquipment(services, simulator);
+    if (units.length > 0) log.info({ units }, 'registered the simulator’s units as demo equipment');
+  }
+
   let temporal: EmbeddedTemporal | undefined;
   if (!temporalConfig.address) {
     if (config.mode === 'production') fail(log, 'production mode needs a Temporal cluster: set TEMPORAL_ADDRESS or address in temporal.yaml');
@@ -100,6 +117,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
     await server.stop();
     await services.auditSealer.stop();
     await services.auditSealer.sealNow();
+    await simulator?.stop();
     await temporal?.stop();
     await database.close();
     process.exit(0);

@@ -10,6 +10,7 @@ import { SYSTEM_ACTOR, type ChangeContext, type Station, type UserActor } from '
 import type { RecipeFile } from '../api/recipes/recipe-service';
 import type { Services } from '../api/services';
 import { ensureDemoUsers } from '../api/users/demo-users';
+import type { UnitBinding } from '../domain/equipment';
 import type { SignatureMeaning } from '../domain/identity';
 import { DEMO_EQUIPMENT_CLASSES, DEMO_MATERIALS } from './master-data';
 
@@ -64,4 +65,22 @@ async function actor(s: Services, username: string): Promise<UserActor> {
   const u = await s.stores.users.byUsername(s.db, username);
   if (!u) throw new Error(`demo user ${username} is missing`);
   return { kind: 'user', userId: u.id, username: u.username, fullName: u.fullName, roles: u.roles, sessionId: '00000000-0000-0000-0000-000000000000' };
+}
+
+/** The simulator's units, registered (or re-pointed at the simulator's current endpoint) as equipment. */
+export async function loadDemoEquipment(s: Services, simulator: { endpointUrl: string; units: readonly { code: string; name: string; equipmentClass: string }[]; bindingFor(code: string): UnitBinding }): Promise<string[]> {
+  const changed: string[] = [];
+  const policy = 'http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256';
+  for (const u of simulator.units) {
+    const existing = await s.stores.equipment.byCode(s.db, u.code);
+    const config = { endpointUrl: simulator.endpointUrl, securityMode: 'SignAndEncrypt' as const, securityPolicy: policy, binding: simulator.bindingFor(u.code) };
+    if (!existing) {
+      await s.db.transaction((trx) => s.equipment.create({ trx, actor: SYSTEM_ACTOR, station: STATION, reason: REASON }, { code: u.code, name: u.name, classCode: u.equipmentClass, ...config }));
+      changed.push(u.code);
+    } else if (existing.endpointUrl !== config.endpointUrl || JSON.stringify(existing.binding) !== JSON.stringify(config.binding)) {
+      await s.db.transaction((trx) => s.equipment.configure({ trx, actor: SYSTEM_ACTOR, station: STATION, reason: 'the zero-setup simulator listens elsewhere now' }, u.code, config));
+      changed.push(u.code);
+    }
+  }
+  return changed;
 }

@@ -17,7 +17,7 @@ function env(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 test('the zero-setup start serves the API with demo users, and stops cleanly', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-start-'));
-  const child = spawn(BIN, [], { env: env({ AMPOULE_DATA_DIR: dataDir, PORT: '0', AMPOULE_TEMPORAL_PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, [], { env: env({ AMPOULE_DATA_DIR: dataDir, PORT: '0', AMPOULE_TEMPORAL_PORT: '0', AMPOULE_SIMULATOR_PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
