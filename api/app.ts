@@ -11,6 +11,7 @@ import { auditRoutes } from './audit/audit-routes';
 import { authRoutes } from './auth/auth-routes';
 import { resolveSession } from './auth/session-middleware';
 import { guardBody, requireJsonBody } from './http/body-guard';
+import { batchRoutes } from './batches/batch-routes';
 import { equipmentRoutes } from './equipment/equipment-routes';
 import { lotRoutes } from './lots/lot-routes';
 import { masterDataRoutes } from './master-data/master-data-routes';
@@ -69,6 +70,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     ...recipeRoutes(services),
     ...lotRoutes(services),
     ...equipmentRoutes(services),
+    ...batchRoutes(services),
     ...extraRoutes,
   ];
   let openApi: unknown;

@@ -9,6 +9,7 @@ import { AuditSealer } from './audit/audit-sealer';
 import { AuditTrail } from '../db/audit-trail';
 import { Authenticator } from './auth/authenticator';
 import { SessionService } from './auth/session-service';
+import { BatchService, type TemporalAccess } from './batches/batch-service';
 import { EquipmentService } from './equipment/equipment-service';
 import { LotService } from './lots/lot-service';
 import { MasterDataService } from './master-data/master-data-service';
@@ -33,14 +34,17 @@ export interface Services {
   recipes: RecipeService;
   lots: LotService;
   equipment: EquipmentService;
+  batches: BatchService;
 }
 
-export function createServices(database: Database, config: AppConfig, log: Logger): Services {
+/** `temporal` connects the batch endpoints to Temporal; without it they answer 503. */
+export function createServices(database: Database, config: AppConfig, log: Logger, temporal?: TemporalAccess): Services {
   const db = database.knex;
   const stores = createStores();
   const authenticator = new Authenticator(db, stores, config.lockout, log);
   const signatures = new SignatureService(stores, authenticator);
   const masterData = new MasterDataService(db, stores);
+  const recipes = new RecipeService(db, stores, masterData, signatures);
   return {
     config,
     database,
@@ -55,8 +59,9 @@ export function createServices(database: Database, config: AppConfig, log: Logge
     signatures,
     users: new UserService(db, stores, authenticator),
     masterData,
-    recipes: new RecipeService(db, stores, masterData, signatures),
+    recipes,
     lots: new LotService(db, stores, signatures),
     equipment: new EquipmentService(db, stores, config.opcua.allowSecurityNone),
+    batches: new BatchService(db, stores, recipes, signatures, temporal),
   };
 }

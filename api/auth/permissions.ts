@@ -34,6 +34,15 @@ export const PERMISSIONS = {
   'equipment.configure': ['admin'],
   /** Set a unit's status (maintenance) and cleanliness. */
   'equipment.status': ['operator', 'qa'],
+  'batches.read': ['admin', 'planner', 'operator', 'qa'],
+  /** Launch batches from effective recipes. */
+  'batches.launch': ['planner'],
+  /** Complete and verify operator steps. */
+  'batches.execute': ['operator', 'qa'],
+  /** Hold, restart, stop or abort a batch. */
+  'batches.command': ['operator', 'qa'],
+  /** Review, release or reject a batch. */
+  'batches.disposition': ['qa'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -71,8 +71,12 @@ async function handle(spec: RouteSpec, bodySchema: z.ZodObject<z.ZodRawShape> | 
   else if (hasBody) errors.push({ in: 'body', pointer: '', message: 'this endpoint takes no body' });
   if (errors.length > 0) throw validationFailed(errors);
 
-  const { reason: rawReason, signature: signatureInput, ...rest } = body as { reason?: string; signature?: SignatureInput };
-  const reason = rawReason ?? null;
+  // `reason` and `signature` are the framework's where the route declares them; otherwise they are the body's own.
+  const rest: Record<string, unknown> = { ...body };
+  if (spec.reason) delete rest.reason;
+  if (spec.signature) delete rest.signature;
+  const reason = spec.reason ? ((body as { reason?: string }).reason ?? null) : null;
+  const signatureInput = spec.signature ? (body as { signature?: SignatureInput }).signature : undefined;
   if (spec.reason === 'required' && !reason) throw new Problem('reason-required', 'say why in "reason": every GMP change records its reason');
 
   let signer: VerifiedSigner | null = null;

@@ -31,6 +31,8 @@ export const PROBLEM_TYPES = {
   'batch-size-out-of-range': { status: 422, title: 'The batch size is outside the recipe’s range', when: 'A batch size must lie within the range the approved recipe allows.' },
   'lot-unusable': { status: 409, title: 'The lot cannot be used', when: 'A lot for a material step must be the right material, released, not expired, and hold enough; `problems` says what is wrong. Also an adjustment that would take a lot below zero.' },
   unprocessable: { status: 422, title: 'The request cannot be carried out', when: 'Well-formed, but not possible: an unknown material, units that do not convert, a quantity of zero.' },
+  'step-refused': { status: 422, title: 'The step refused the entry', when: 'A step completion or verification breaks a rule: the wrong step or role, a missing or implausible value, an unusable lot, a deviation without a comment, the performer verifying. `problems` lists each.' },
+  'temporal-unavailable': { status: 503, title: 'Batch execution is unavailable', when: 'Temporal could not be reached; nothing was changed that a retry would not complete.' },
   'username-taken': { status: 409, title: 'The username is taken', when: 'Usernames are unique forever, including those of deactivated users.' },
   conflict: { status: 409, title: 'Conflict with the current state', when: 'The action is not possible in the current state of the resource.' },
   'rate-limited': { status: 429, title: 'Too many requests', when: 'Logins and signings are rate-limited per client; retry after the `Retry-After` seconds.' },

@@ -44,7 +44,7 @@ export interface Reply {
   /** Sent as JSON, unless `text` is given. */
   body?: unknown;
   /** A non-JSON body (CSV, for instance), sent as is with its content type. */
-  text?: { contentType: string; content: string };
+  text?: { contentType: string; content: string | Buffer };
   headers?: Record<string, string>;
 }
 

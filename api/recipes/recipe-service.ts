@@ -90,9 +90,10 @@ export class RecipeService {
     return recipes.map((r) => view(r, versions.filter((v) => v.recipeId === r.id)));
   }
 
-  async get(idOrCode: string): Promise<RecipeView> {
-    const recipe = await this.recipe(this.db, idOrCode);
-    return view(recipe, await this.stores.recipes.versions(this.db, [recipe.id]));
+  /** `db`: the caller's transaction, when it has one (PGlite has a single connection to share). */
+  async get(idOrCode: string, db: Knex | Knex.Transaction = this.db): Promise<RecipeView> {
+    const recipe = await this.recipe(db, idOrCode);
+    return view(recipe, await this.stores.recipes.versions(db, [recipe.id]));
   }
 
   async getVersion(idOrCode: string, version: number): Promise<VersionView> {
@@ -203,11 +204,11 @@ export class RecipeService {
    * The approved version's execution plan, its hash checked against its content; scaled to `batchSize`
    * (in `unit`, by default the recipe's) when asked.
    */
-  async plan(idOrCode: string, version: number, batchSize?: { value: number; unit?: string }): Promise<{ hash: string; verified: boolean; plan: ExecutionPlan | ScaledPlan }> {
-    const recipe = await this.recipe(this.db, idOrCode);
-    const v = await this.version(this.db, recipe, version);
+  async plan(idOrCode: string, version: number, batchSize?: { value: number; unit?: string }, db: Knex | Knex.Transaction = this.db): Promise<{ hash: string; verified: boolean; plan: ExecutionPlan | ScaledPlan }> {
+    const recipe = await this.recipe(db, idOrCode);
+    const v = await this.version(db, recipe, version);
     if (!v.planHash) throw new Problem('invalid-transition', `version ${v.version} of ${recipe.code} is ${v.status}: it has no execution plan until it is approved`);
-    const plan = await this.stores.recipes.plan(this.db, v.planHash);
+    const plan = await this.stores.recipes.plan(db, v.planHash);
     if (!plan) throw new Error(`the execution plan ${v.planHash} of ${recipe.code} v${v.version} is missing`);
     const verified = canonicalHash(plan) === v.planHash;
     if (!batchSize) return { hash: v.planHash, verified, plan };
@@ -218,11 +219,11 @@ export class RecipeService {
    * The plan a batch launches with: the Effective version's, scaled. Refuses any other version (a Draft,
    * a Retired one) and a size outside the recipe's range. For the batch feature.
    */
-  async launchPlan(idOrCode: string, version: number, batchSize: { value: number; unit?: string }): Promise<{ versionId: string; plan: ScaledPlan }> {
-    const recipe = await this.recipe(this.db, idOrCode);
-    const v = await this.version(this.db, recipe, version);
+  async launchPlan(idOrCode: string, version: number, batchSize: { value: number; unit?: string }, db: Knex | Knex.Transaction = this.db): Promise<{ versionId: string; plan: ScaledPlan }> {
+    const recipe = await this.recipe(db, idOrCode);
+    const v = await this.version(db, recipe, version);
     if (!launchable(v.status)) throw new Problem('invalid-transition', `version ${v.version} of ${recipe.code} is ${v.status}: only an effective version launches batches`);
-    const { plan, verified } = await this.plan(idOrCode, version, batchSize);
+    const { plan, verified } = await this.plan(idOrCode, version, batchSize, db);
     if (!verified) throw new Error(`the execution plan of ${recipe.code} v${v.version} does not match its hash: refusing to launch`);
     return { versionId: v.id, plan: plan as ScaledPlan };
   }

@@ -3,5 +3,6 @@ import * as identitySignaturesAudit from './20261126230000_identity_signatures_a
 import * as masterDataAndRecipes from './20261127000000_master_data_and_recipes';
 import * as lotsAndGenealogy from './20261127010000_lots_and_genealogy';
 import * as equipment from './20261127020000_equipment';
+import * as batchesAndEbr from './20261127030000_batches_and_ebr';
 
-export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment];
+export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment, batchesAndEbr];

@@ -64,7 +64,7 @@ export class EquipmentStore {
     return row ? toUnit(row) : undefined;
   }
 
-  async list(db: Knex): Promise<EquipmentUnitRecord[]> {
+  async list(db: Knex | Knex.Transaction): Promise<EquipmentUnitRecord[]> {
     return (await db('equipment_units').orderBy('code')).map(toUnit);
   }
 

@@ -1,5 +1,6 @@
 /** Every store, created once per process: they hold no state of their own. */
 import { AuditStore } from './audit-store';
+import { BatchStore } from './batch-store';
 import { EquipmentStore } from './equipment-store';
 import { IdempotencyStore } from './idempotency-store';
 import { LotStore } from './lot-store';
@@ -21,6 +22,7 @@ export interface Stores {
   recipes: RecipeStore;
   lots: LotStore;
   equipment: EquipmentStore;
+  batches: BatchStore;
 }
 
 export function createStores(): Stores {
@@ -35,5 +37,6 @@ export function createStores(): Stores {
     recipes: new RecipeStore(),
     lots: new LotStore(),
     equipment: new EquipmentStore(),
+    batches: new BatchStore(),
   };
 }

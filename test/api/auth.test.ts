@@ -24,7 +24,7 @@ describe('login', () => {
     expect(cookie).toMatch(new RegExp(`^ampoule_session=${r.body.token};`));
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
-    expect(r.body.user).toMatchObject({ username: u, roles: ['operator'], permissions: ['signatures.read', 'master-data.read', 'recipes.read', 'lots.read', 'lots.receive', 'equipment.read', 'equipment.status'] });
+    expect(r.body.user).toMatchObject({ username: u, roles: ['operator'], permissions: ['signatures.read', 'master-data.read', 'recipes.read', 'lots.read', 'lots.receive', 'equipment.read', 'equipment.status', 'batches.read', 'batches.execute', 'batches.command'] });
     expect(Date.parse(r.body.expiresAt)).toBeGreaterThan(Date.now() + 11 * 3600_000);
 
     expect((await api.request('GET', '/me', undefined, { token: r.body.token })).body.username).toBe(u);

@@ -56,6 +56,20 @@ const ROUTES: Record<string, Access> = {
   'PATCH /equipment/:id': 'equipment.configure',
   'POST /equipment/:id/status': 'equipment.status',
   'GET /equipment/:id/state': 'equipment.read',
+  'POST /batches': 'batches.launch',
+  'GET /batches': 'batches.read',
+  'GET /batches/:id': 'batches.read',
+  'GET /batches/:id/steps': 'batches.read',
+  'POST /batches/:id/commands': 'batches.command',
+  'POST /batches/:id/steps/:stepId/complete': 'batches.execute',
+  'POST /batches/:id/steps/:stepId/verify': 'batches.execute',
+  'GET /work-queue': 'authenticated',
+  'GET /batches/:id/ebr': 'batches.read',
+  'GET /batches/:id/ebr.pdf': 'batches.read',
+  'GET /batches/:id/review': 'batches.read',
+  'POST /batches/:id/review': 'batches.disposition',
+  'POST /batches/:id/release': 'batches.disposition',
+  'POST /batches/:id/reject': 'batches.disposition',
 };
 
 /** Which roles hold each permission. */
@@ -78,6 +92,11 @@ const MATRIX: Record<Permission, Role[]> = {
   'equipment.read': ['admin', 'planner', 'operator', 'qa'],
   'equipment.configure': ['admin'],
   'equipment.status': ['operator', 'qa'],
+  'batches.read': ['admin', 'planner', 'operator', 'qa'],
+  'batches.launch': ['planner'],
+  'batches.execute': ['operator', 'qa'],
+  'batches.command': ['operator', 'qa'],
+  'batches.disposition': ['qa'],
 };
 
 let api: TestApi;
@@ -110,6 +129,7 @@ test.each(['anonymous', ...ROLES] as const)('as %s, every route answers by the m
       .replace(':id', '00000000-0000-4000-8000-000000000000')
       .replace(':slug', 'not-found')
       .replace(':code', 'NOPE')
+      .replace(':stepId', 'step')
       .replace(':v', '1')
       .replace(':w', '2');
     // Logging out ends the session: give it one of its own.

@@ -9,6 +9,7 @@ import { createApp } from '../../api/app';
 import { NO_STATION, SYSTEM_ACTOR } from '../../db/change-context';
 import type { RouteSpec } from '../../api/http/route';
 import { startApiServer, type ApiServer } from '../../api/server';
+import type { TemporalAccess } from '../../api/batches/batch-service';
 import { createServices, type Services } from '../../api/services';
 import { loadAppConfig, type AppConfig } from '../../config/app-config';
 import { APP_ROLE, openDatabase, type Database } from '../../db/database';
@@ -47,7 +48,7 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(opts: { env?: Record<string, string>; extraRoutes?: (s: Services) => RouteSpec[] } = {}): Promise<TestApi> {
+export async function startTestApi(opts: { env?: Record<string, string>; extraRoutes?: (s: Services) => RouteSpec[]; temporal?: TemporalAccess } = {}): Promise<TestApi> {
   const config = loadAppConfig({
     AMPOULE_LOGIN_RATE_PER_MINUTE: '100000',
     AMPOULE_SIGN_RATE_PER_MINUTE: '100000',
@@ -63,7 +64,7 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
   } else {
     database = await openDatabase({ kind: 'pglite' });
   }
-  const services = createServices(database, config, pino({ level: 'silent' }));
+  const services = createServices(database, config, pino({ level: 'silent' }), opts.temporal);
   services.auditSealer.start();
   const { app, routes } = createApp(services, opts.extraRoutes?.(services) ?? []);
   const server: ApiServer = await startApiServer(app, '127.0.0.1', 0);

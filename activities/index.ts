@@ -1,0 +1,184 @@
+/**
+ * The batch workflow's side effects, built by `createActivities(deps)`: writing the batch record,
+ * running and commanding equipment phases over OPC UA, consuming lots and producing the output lot.
+ * Each is idempotent — keyed by the workflow id and step, never by the attempt — so a retry after a
+ * crash does nothing twice. Business refusals become non-retryable ApplicationFailures with a type.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { SYSTEM_ACTOR, type ChangeContext } from '../db/change-context';
+import { Inventory, InventoryError } from '../db/inventory';
+import type { Stores } from '../db/stores';
+import { canonicalHash } from '../domain/canonical-hash';
+import type { AssignedUnit, BatchCommand, BatchStatus, EbrEntryInput, StepProjection } from '../domain/batch/types';
+import type { PlanStep } from '../domain/recipe/plan';
+import { AuditTrail } from '../db/audit-trail';
+import type { PhaseDriver } from '../equipment/driver/phase-driver';
+import { PhaseFailure } from '../equipment/errors';
+import { UnitConversionError, fromController, toController } from '../equipment/parameters';
+
+export interface ActivityDeps {
+  db: Knex;
+  stores: Stores;
+  driver: PhaseDriver;
+  log?: Logger;
+}
+
+const STATION = { clientAddress: null, userAgent: 'ampoule worker', requestId: null };
+
+/** Business refusals as non-retryable failures the workflow (and the batch record) can name. */
+function asFailure(err: unknown): unknown {
+  if (err instanceof PhaseFailure) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: true, details: [err.details] });
+  if (err instanceof UnitConversionError) return ApplicationFailure.create({ message: err.message, type: 'UnitConversion', nonRetryable: true });
+  if (err instanceof InventoryError) return ApplicationFailure.create({ message: err.message, type: err.code === 'lot-unusable' ? 'LotUnusable' : 'Inventory', nonRetryable: true, details: [{ code: err.code, problems: err.problems }] });
+  return err;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { db, stores, driver } = deps;
+  const inventory = new Inventory(stores);
+  const audit = new AuditTrail(stores.audit);
+  const asSystem = (trx: Knex.Transaction, reason: string | null = null): ChangeContext => ({ trx, actor: SYSTEM_ACTOR, station: STATION, reason });
+
+  return {
+    /**
+     * Writes entries into the batch record (each once, by its key), the signatures they carry, the step
+     * projection the work queue reads, and the batch's status — all in one transaction.
+     */
+    async recordEbr(req: { batchId: string; workflowId: string; runId: string; entries: EbrEntryInput[]; steps?: StepProjection[]; batchStatus?: BatchStatus }): Promise<{ written: number }> {
+      return db.transaction(async (trx) => {
+        const batch = await stores.batches.find(trx, req.batchId, true);
+        // Retryable: the launch starts the workflow just before it commits the batch.
+        if (!batch) throw ApplicationFailure.create({ message: `no batch ${req.batchId} (yet)`, type: 'BatchMissing' });
+        const keyOf = (no: number) => `${req.workflowId}/${no}`;
+        const known = await stores.batches.ebrKeysExisting(trx, req.entries.map((e) => keyOf(e.no)));
+        const entries = [];
+        for (const e of req.entries) {
+          let signatureId: string | null = null;
+          if (e.signature && !known.has(keyOf(e.no))) {
+            // The signature is bound to what this entry records, in this batch, at this step.
+            const signed = await stores.signatures.insert(trx, {
+              signerId: e.signature.userId,
+              username: e.signature.username,
+              printedName: e.signature.fullName,
+              meaning: e.signature.meaning,
+              comment: e.signature.comment,
+              entityType: 'batch-step',
+              entityId: `${batch.number}/${e.stepId}`,
+              contentHash: canonicalHash({ batch: batch.number, step: e.stepId, entry: keyOf(e.no), data: e.data }),
+              clientAddress: null,
+              requestId: null,
+            });
+            signatureId = signed.id;
+          }
+          entries.push({
+            entryKey: keyOf(e.no),
+            kind: e.kind,
+            stepId: e.stepId,
+            data: e.data,
+            workflowId: req.workflowId,
+            runId: req.runId,
+            eventId: e.eventId,
+            occurredAt: e.occurredAt,
+            userId: e.user?.userId ?? null,
+            userName: e.user?.fullName ?? null,
+            signatureId,
+          });
+        }
+        const written = await stores.batches.appendEbr(trx, req.batchId, entries);
+        if (req.steps && req.steps.length > 0) await stores.batches.updateSteps(trx, req.batchId, req.steps);
+        if (req.batchStatus && req.batchStatus !== batch.status) {
+          await stores.batches.setStatus(trx, req.batchId, req.batchStatus);
+          await audit.record(asSystem(trx, 'the batch workflow'), { action: 'status', entityType: 'batch', entityId: batch.id, oldValue: { status: batch.status }, newValue: { status: req.batchStatus } });
+        }
+        return { written };
+      });
+    },
+
+    /** Runs an equipment phase through the handshake, heartbeating; cancellation sends Stop (or Abort). */
+    async runEquipmentPhase(req: { batchId: string; unit: AssignedUnit; step: Extract<PlanStep, { kind: 'equipment' }>; commandId: string; onCancel: 'stop' | 'abort' }) {
+      const ctx = Context.current();
+      const contract = req.unit.interfaces[req.step.phase];
+      try {
+        const parameters = toController(req.step.setpoints, contract);
+        const outcome = await driver.run({
+          unit: req.unit,
+          phase: req.step.phase,
+          commandId: req.commandId,
+          parameters,
+          heartbeat: (d) => ctx.heartbeat(d),
+          signal: ctx.cancellationSignal,
+          onCancel: req.onCancel,
+          onStateChange: async (c) => {
+            await stores.equipment.addStateChange(db, { unitCode: c.unit, phase: c.phase, state: c.state, commandId: c.commandId, sourceTimestamp: c.sourceTimestamp });
+          },
+        });
+        return { parameters, reports: fromController(outcome.reports, req.step.reports, contract), reconciled: outcome.reconciled };
+      } catch (err) {
+        throw asFailure(err);
+      }
+    },
+
+    /** Passes a batch command (hold, restart, stop, abort) to an equipment phase. */
+    async commandEquipmentPhase(req: { unit: AssignedUnit; phase: string; command: BatchCommand; commandId: string }): Promise<void> {
+      try {
+        await driver.command(req.unit, req.phase, req.command, req.commandId);
+      } catch (err) {
+        throw asFailure(err);
+      }
+    },
+
+    /** Consumes the lots of a material step, each once per `<workflowId>/<stepId>/<lot>`. */
+    async consumeLots(req: { batchId: string; batchNumber: string; workflowId: string; stepId: string; material: string; unit: string; lots: { lotId: string; quantity: number }[] }) {
+      try {
+        return await db.transaction(async (trx) => {
+          const out = [];
+          for (const l of req.lots) {
+            const r = await inventory.consume(asSystem(trx), { lotId: l.lotId, batchId: req.batchNumber, stepId: req.stepId, material: req.material, quantity: { value: l.quantity, unit: req.unit }, key: `${req.workflowId}/${req.stepId}/${l.lotId}` });
+            out.push({ lotId: l.lotId, lotNumber: r.lot.lotNumber, consumed: -r.transaction.quantity, unit: r.lot.unit, replayed: r.replayed });
+          }
+          return out;
+        });
+      } catch (err) {
+        throw asFailure(err);
+      }
+    },
+
+    /** Creates the batch's output lot in Quarantine, once. */
+    async produceOutputLot(req: { batchId: string; batchNumber: string; workflowId: string; material: string; lotNumber: string; quantity: { value: number; unit: string }; expiryDate: string | null }) {
+      try {
+        return await db.transaction(async (trx) => {
+          const { lot } = await inventory.produce(asSystem(trx, `output of batch ${req.batchNumber}`), {
+            batchId: req.batchNumber,
+            stepId: null,
+            material: req.material,
+            lotNumber: req.lotNumber,
+            quantity: req.quantity,
+            expiryDate: req.expiryDate,
+            key: `${req.workflowId}/output`,
+          });
+          return { lotId: lot.id, lotNumber: lot.lotNumber, quantity: lot.quantity, unit: lot.unit, status: lot.status };
+        });
+      } catch (err) {
+        throw asFailure(err);
+      }
+    },
+
+    /** Gives the batch's units back: available again, and dirty until cleaned. */
+    async releaseUnits(req: { batchId: string; units: string[] }): Promise<void> {
+      await db.transaction(async (trx) => {
+        for (const code of new Set(req.units)) {
+          const before = await stores.equipment.byCode(trx, code, true);
+          if (!before || (before.status !== 'in-use' && before.cleanliness === 'dirty')) continue;
+          const after = await stores.equipment.update(trx, code, { status: before.status === 'in-use' ? 'available' : before.status, cleanliness: 'dirty' });
+          await audit.record(asSystem(trx, `batch ${req.batchId} ended`), { action: 'status', entityType: 'equipment-unit', entityId: code, oldValue: { status: before.status, cleanliness: before.cleanliness }, newValue: { status: after.status, cleanliness: after.cleanliness } });
+          const { rows } = await trx.raw('select clock_timestamp() as now');
+          await stores.equipment.addStateChange(trx, { unitCode: code, phase: null, state: after.status, commandId: null, sourceTimestamp: rows[0].now });
+        }
+      });
+    },
+  };
+}
+
+export type BatchActivities = ReturnType<typeof createActivities>;

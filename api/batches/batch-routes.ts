@@ -1,0 +1,196 @@
+/** Batches per the API contract: launch, state, commands, operator steps, the work queue, the record, and QA's disposition. */
+import { z } from 'zod';
+import { signatureInputSchema } from '../signatures/signature-service';
+import { route, type RouteSpec } from '../http/route';
+import type { Services } from '../services';
+import { renderEbrPdf } from './ebr-pdf';
+import { header } from './batch-service';
+
+const batchParams = z.strictObject({ id: z.string().min(1).max(64).describe('batch id or number') });
+const stepParams = batchParams.extend({ stepId: z.string().min(1).max(64) });
+const fieldValue = z.union([z.number(), z.string().max(5000), z.boolean()]);
+
+export function batchRoutes(s: Services): RouteSpec[] {
+  const disposition = (action: 'review' | 'release' | 'reject', meaning: 'reviewed' | 'released' | 'rejected', summary: string, description: string) =>
+    route({
+      method: 'post',
+      path: `/batches/:id/${action}`,
+      tag: 'batches',
+      summary,
+      description,
+      access: 'batches.disposition',
+      reason: action === 'reject' ? 'required' : 'optional',
+      signature: { meaning, roles: ['qa'] },
+      params: batchParams,
+      body: action === 'review' ? z.strictObject({ auditTrailReviewed: z.literal(true).describe('the reviewer affirms the batch’s audit trail was reviewed') }) : undefined,
+      responses: { 200: { description: 'The batch' } },
+      handler: async ({ params, signer, change, actor }) => ({ body: header(await s.batches.disposition({ ...change(), actor: actor! }, signer!, params.id, action)) }),
+    });
+
+  return [
+    route({
+      method: 'post',
+      path: '/batches',
+      tag: 'batches',
+      summary: 'Launch a batch',
+      description:
+        'From an Effective recipe version (by default the recipe’s effective one), scaled to the batch size. Creates the batch and starts its workflow `batch-<number>`. A number already used is refused (409); with the same Idempotency-Key a launch is answered once.',
+      access: 'batches.launch',
+      reason: 'optional',
+      idempotent: true,
+      body: z.strictObject({
+        recipe: z.string().min(1).max(64).describe('recipe code or id'),
+        version: z.int().min(1).optional(),
+        batchSize: z.number().positive(),
+        unit: z.string().max(64).optional().describe('UCUM; defaults to the recipe’s batch size unit'),
+        number: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
+        outputLotNumber: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/).optional(),
+        plannedStart: z.iso.datetime({ offset: true }).optional(),
+        units: z.record(z.string(), z.string().max(64)).optional().describe('unit procedure id → equipment unit code'),
+      }),
+      responses: { 201: { description: 'The batch, its workflow started' } },
+      handler: async ({ body, actor, change }) => ({ status: 201, body: header(await s.batches.launch({ ...change(), actor: actor! }, body)) }),
+    }),
+    route({
+      method: 'get',
+      path: '/batches',
+      tag: 'batches',
+      summary: 'List batches',
+      access: 'batches.read',
+      query: z.strictObject({
+        status: z.enum(['created', 'running', 'held', 'complete', 'stopped', 'aborted', 'reviewed', 'released', 'rejected']).optional(),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
+      responses: { 200: { description: 'Newest first' } },
+      handler: async ({ query }) => ({ body: (await s.batches.list(query)).map(header) }),
+    }),
+    route({
+      method: 'get',
+      path: '/batches/:id',
+      tag: 'batches',
+      summary: 'A batch and its live state',
+      access: 'batches.read',
+      params: batchParams,
+      responses: { 200: { description: 'The batch, and what each step is doing or waiting for' } },
+      handler: async ({ params }) => {
+        const batch = await s.batches.get(params.id);
+        return { body: { ...header(batch), live: await s.batches.live(batch) } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/batches/:id/steps',
+      tag: 'batches',
+      summary: 'The batch’s steps',
+      description: 'Each step of the plan with its status, what it awaits and from whom.',
+      access: 'batches.read',
+      params: batchParams,
+      responses: { 200: { description: 'Steps in order' } },
+      handler: async ({ params }) => {
+        const batch = await s.batches.get(params.id);
+        const live = await s.batches.live(batch);
+        return { body: batch.plan.steps.map((step) => ({ ...step, live: live.steps.find((x) => x.id === step.id) ?? null })) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/batches/:id/commands',
+      tag: 'batches',
+      summary: 'Hold, restart, stop or abort a batch',
+      description: 'Checked against the ISA-88 state table by the batch workflow and passed to the running equipment phases. Refused (409) when not valid in the batch’s state.',
+      access: 'batches.command',
+      params: batchParams,
+      transaction: false,
+      body: z.strictObject({ command: z.enum(['hold', 'restart', 'stop', 'abort']), reason: z.string().trim().min(1).max(2000) }),
+      responses: { 200: { description: 'The batch’s status after the command' } },
+      handler: async ({ params, body, actor }) => ({ body: await s.batches.command(actor!, params.id, body.command, body.reason) }),
+    }),
+    route({
+      method: 'post',
+      path: '/batches/:id/steps/:stepId/complete',
+      tag: 'batches',
+      summary: 'Complete an operator step',
+      description:
+        'Values for the step’s fields, the lots used for a material step (quantities in the step’s unit), a comment for each value outside its limits, and an electronic signature: meaning **performed** (or the approval step’s own meaning) by a role the step allows. The workflow refuses at once what is not allowed.',
+      access: 'batches.execute',
+      transaction: false,
+      rateLimit: 'sign',
+      params: stepParams,
+      body: z.strictObject({
+        values: z.record(z.string().max(64), fieldValue).default({}),
+        lots: z.array(z.strictObject({ lot: z.string().min(1).max(64).describe('lot id or number'), quantity: z.number() })).max(50).optional(),
+        deviationComments: z.record(z.string().max(64), z.string().trim().min(1).max(2000)).optional(),
+        comment: z.string().trim().max(2000).optional(),
+        signature: signatureInputSchema,
+      }),
+      responses: { 200: { description: 'The step’s outcome, its deviations and the signature’s manifestation' } },
+      handler: async ({ params, body, actor, station }) => ({ body: await s.batches.complete(actor!, station, params.id, params.stepId, body) }),
+    }),
+    route({
+      method: 'post',
+      path: '/batches/:id/steps/:stepId/verify',
+      tag: 'batches',
+      summary: 'Verify a step (second person)',
+      description: 'An electronic signature meaning **verified**, by someone other than the step’s performer.',
+      access: 'batches.execute',
+      transaction: false,
+      rateLimit: 'sign',
+      params: stepParams,
+      body: z.strictObject({ signature: signatureInputSchema }),
+      responses: { 200: { description: 'The step’s outcome and the signature’s manifestation' } },
+      handler: async ({ params, body, actor, station }) => ({ body: await s.batches.verify(actor!, station, params.id, params.stepId, body.signature) }),
+    }),
+    route({
+      method: 'get',
+      path: '/work-queue',
+      tag: 'batches',
+      summary: 'Steps waiting for me',
+      description: 'Every step of a running batch that waits for input or verification from one of the caller’s roles (not the verification of a step the caller performed).',
+      access: 'authenticated',
+      responses: { 200: { description: 'Oldest first' } },
+      handler: async ({ actor }) => ({ body: await s.batches.workQueue(actor!) }),
+    }),
+    route({
+      method: 'get',
+      path: '/batches/:id/ebr',
+      tag: 'batches',
+      summary: 'The electronic batch record',
+      description: 'Every entry in order, with the workflow id, run id and history event that caused it, its signature’s manifestation, and whether the hash chain is whole.',
+      access: 'batches.read',
+      params: batchParams,
+      responses: { 200: { description: 'The record' } },
+      handler: async ({ params }) => ({ body: await s.batches.ebr(params.id) }),
+    }),
+    route({
+      method: 'get',
+      path: '/batches/:id/ebr.pdf',
+      tag: 'batches',
+      summary: 'The batch record as PDF',
+      access: 'batches.read',
+      params: batchParams,
+      responses: { 200: { description: 'application/pdf' } },
+      handler: async ({ params, res }) => {
+        const batch = await s.batches.get(params.id);
+        const record = await s.batches.ebr(params.id);
+        const audit = await s.stores.audit.find(s.db, { entityType: 'batch', entityId: batch.id, limit: 10_000 });
+        const pdf = await renderEbrPdf({ batch: { ...record.batch, startedAt: batch.startedAt, endedAt: batch.endedAt }, plan: batch.plan, chain: record.chain, entries: record.entries, audit });
+        res.setHeader('Content-Disposition', `inline; filename="batch-record-${batch.number}.pdf"`);
+        return { text: { contentType: 'application/pdf', content: pdf } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/batches/:id/review',
+      tag: 'batches',
+      summary: 'The review by exception',
+      description: 'What QA must look at: deviations, failed steps, batch commands, comments, late entries, the record’s integrity and the size of the batch’s audit trail.',
+      access: 'batches.read',
+      params: batchParams,
+      responses: { 200: { description: 'The exceptions' } },
+      handler: async ({ params }) => ({ body: await s.batches.reviewReport(params.id) }),
+    }),
+    disposition('review', 'reviewed', 'Review a complete batch', 'QA signs **reviewed**, affirming the batch’s audit trail was reviewed (`auditTrailReviewed: true`).'),
+    disposition('release', 'released', 'Release a reviewed batch', 'QA signs **released**, never someone who performed or verified a step; the output lot is released.'),
+    disposition('reject', 'rejected', 'Reject a batch', 'QA signs **rejected** with a reason, never someone who performed or verified a step; the output lot is rejected.'),
+  ];
+}

@@ -1,0 +1,387 @@
+/**
+ * Batches over HTTP. Launch turns an Effective recipe version into a batch row and its workflow
+ * `batch-<number>`; operators complete and verify steps through the workflow's Updates, after the API
+ * has re-authenticated their signature and looked up their lots; QA reviews the batch by exception and
+ * releases or rejects it (never someone who performed a step), which releases or rejects its output lot.
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
+import type { Knex } from 'knex';
+import { AuditTrail } from '../../db/audit-trail';
+import type { ChangeContext, Station, UserActor } from '../../db/change-context';
+import { Inventory } from '../../db/inventory';
+import type { Stores } from '../../db/stores';
+import type { BatchRecord } from '../../db/stores/batch-store';
+import { brokenEbrLink } from '../../domain/batch/ebr';
+import { checkCompletion, checkVerification, completionMeaning } from '../../domain/batch/completion';
+import type { AssignedUnit, BatchCommand, BatchInput, FieldValue, LiveState, LotUse, Signer, StepCompletion, StepOutcome } from '../../domain/batch/types';
+import { canonicalHash } from '../../domain/canonical-hash';
+import { effectiveStatus } from '../../domain/materials/lots';
+import type { PlanStep } from '../../domain/recipe/plan';
+import { convert } from '../../domain/units';
+import { Problem, notFound } from '../http/problems';
+import type { RecipeService } from '../recipes/recipe-service';
+import { toManifestation, type SignatureInput, type SignatureManifestation, type SignatureService, type VerifiedSigner } from '../signatures/signature-service';
+import { batchCommandUpdate, batchStateQuery, completeStepUpdate, verifyStepUpdate } from '../../workflows/batch';
+
+export interface TemporalAccess {
+  client: Client;
+  taskQueue: string;
+}
+
+export interface LaunchRequest {
+  recipe: string;
+  version?: number;
+  batchSize: number;
+  unit?: string;
+  number?: string;
+  outputLotNumber?: string;
+  outputExpiryDate?: string | null;
+  plannedStart?: string;
+  /** Unit procedure id → equipment unit code; unit procedures not named get the first clean, available unit of their class. */
+  units?: Record<string, string>;
+}
+
+const SA = {
+  batch: defineSearchAttributeKey('AmpouleBatch', SearchAttributeType.KEYWORD),
+  recipe: defineSearchAttributeKey('AmpouleRecipe', SearchAttributeType.KEYWORD),
+  product: defineSearchAttributeKey('AmpouleProduct', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('AmpouleStatus', SearchAttributeType.KEYWORD),
+};
+
+export class BatchService {
+  private readonly audit: AuditTrail;
+  private readonly inventory: Inventory;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly stores: Stores,
+    private readonly recipes: RecipeService,
+    private readonly signatures: SignatureService,
+    private readonly temporal: TemporalAccess | undefined,
+  ) {
+    this.audit = new AuditTrail(stores.audit);
+    this.inventory = new Inventory(stores);
+  }
+
+  // ---- launch ---------------------------------------------------------------------------------------
+
+  /**
+   * Creates the batch and starts its workflow, in the caller's transaction: the workflow is started
+   * before the commit, and its first activity waits until the batch row is visible. A failed start rolls
+   * everything back; a failed commit leaves a workflow whose first activity gives up after five minutes.
+   */
+  async launch(ctx: ChangeContext & { actor: UserActor }, r: LaunchRequest): Promise<BatchRecord> {
+    this.requireTemporal();
+    const recipe = await this.recipes.get(r.recipe, ctx.trx);
+    const version = r.version ?? recipe.effectiveVersion;
+    if (!version) throw new Problem('invalid-transition', `recipe ${recipe.code} has no effective version: only an effective version launches batches`);
+    const { versionId, plan } = await this.recipes.launchPlan(recipe.code, version, { value: r.batchSize, unit: r.unit }, ctx.trx);
+    const today = await this.inventory.today(ctx.trx);
+    const number = r.number ?? (await this.stores.batches.nextNumber(ctx.trx, Number(today.slice(0, 4))));
+    const existing = await this.stores.batches.find(ctx.trx, number);
+    if (existing) throw new Problem('conflict', `batch ${number} exists already (it is ${existing.status})`, { batch: existing.number });
+    const material = await this.stores.masterData.material(ctx.trx, plan.product.code);
+    if (!material) throw new Problem('unprocessable', `the product ${plan.product.code} is not a material: its output lot cannot be recorded`);
+    const outputLotNumber = r.outputLotNumber ?? number;
+    if (await this.stores.lots.byNumber(ctx.trx, outputLotNumber)) throw new Problem('code-taken', `the lot number ${outputLotNumber} is taken`);
+    const units = await this.allocate(ctx, plan.stages.flatMap((s) => s.unitProcedures), r.units ?? {}, number);
+
+    const batch = await this.stores.batches.create(ctx.trx, {
+      number,
+      workflowId: `batch-${number}`,
+      recipeId: recipe.id,
+      recipeVersionId: versionId,
+      recipeCode: recipe.code,
+      recipeVersion: version,
+      productCode: plan.product.code,
+      batchSize: plan.scaling.batchSize.value,
+      batchUnit: plan.scaling.batchSize.unit,
+      outputLotNumber,
+      outputMaterial: material.code,
+      plannedStart: r.plannedStart ? new Date(r.plannedStart) : null,
+      plan,
+      planHash: canonicalHash(plan),
+      units,
+      createdBy: ctx.actor.userId,
+    });
+    await this.audit.record(ctx, {
+      action: 'launch',
+      entityType: 'batch',
+      entityId: batch.id,
+      newValue: { number, recipe: recipe.code, version, batchSize: plan.scaling.batchSize, outputLot: outputLotNumber, units: Object.fromEntries(Object.entries(units).map(([up, u]) => [up, u.code])), planHash: batch.planHash },
+    });
+    await this.start(batch, ctx.actor);
+    return batch;
+  }
+
+  /** Starts the batch's workflow; a workflow already started for it is fine (a retried launch). */
+  async start(batch: BatchRecord, launchedBy: UserActor, expiryDate: string | null = null): Promise<void> {
+    const temporal = this.requireTemporal();
+    const input: BatchInput = {
+      batchId: batch.id,
+      batchNumber: batch.number,
+      plan: batch.plan,
+      planHash: batch.planHash,
+      units: batch.units,
+      outputLot: { lotNumber: batch.outputLotNumber, material: batch.outputMaterial, expiryDate },
+      launchedBy: { userId: launchedBy.userId, fullName: launchedBy.fullName },
+    };
+    try {
+      await temporal.client.workflow.start('batchWorkflow', {
+        workflowId: batch.workflowId,
+        taskQueue: temporal.taskQueue,
+        args: [input],
+        typedSearchAttributes: new TypedSearchAttributes([
+          { key: SA.batch, value: batch.number },
+          { key: SA.recipe, value: `${batch.recipeCode}/v${batch.recipeVersion}` },
+          { key: SA.product, value: batch.productCode },
+          { key: SA.status, value: 'created' },
+        ]),
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Problem('conflict', `a workflow ${batch.workflowId} exists already`);
+      throw new Problem('temporal-unavailable', `the workflow of batch ${batch.number} could not be started, so nothing was recorded: ${(err as Error).message}`);
+    }
+  }
+
+  /** Gives each unit procedure a unit: the one asked for, or the first clean, available unit of its class; marks them in use. */
+  private async allocate(ctx: ChangeContext, ups: { id: string; equipmentClass: string }[], asked: Record<string, string>, number: string): Promise<Record<string, AssignedUnit>> {
+    for (const up of Object.keys(asked)) if (!ups.some((u) => u.id === up)) throw new Problem('unprocessable', `the recipe has no unit procedure ${up}`);
+    const all = await this.stores.equipment.list(ctx.trx);
+    const taken = new Set<string>();
+    const out: Record<string, AssignedUnit> = {};
+    for (const up of ups) {
+      const code = asked[up.id];
+      const candidates = all.filter((u) => u.classCode === up.equipmentClass && !taken.has(u.code) && (code ? u.code === code.toUpperCase() : true));
+      const unit = candidates.find((u) => u.status === 'available' && u.cleanliness === 'clean');
+      if (!unit) {
+        const why = code ? `unit ${code} is not a clean, available ${up.equipmentClass}` : `no clean, available ${up.equipmentClass} is left`;
+        throw new Problem('conflict', `unit procedure ${up.id}: ${why}`);
+      }
+      taken.add(unit.code);
+      const cls = await this.stores.masterData.equipmentClass(ctx.trx, unit.classCode);
+      out[up.id] = { code: unit.code, endpointUrl: unit.endpointUrl, securityMode: unit.securityMode, securityPolicy: unit.securityPolicy, binding: unit.binding, interfaces: cls?.interfaces ?? {} };
+      await this.stores.equipment.update(ctx.trx, unit.code, { status: 'in-use' });
+      await this.audit.record(ctx, { action: 'status', entityType: 'equipment-unit', entityId: unit.code, oldValue: { status: unit.status }, newValue: { status: 'in-use', batch: number } });
+      const { rows } = await ctx.trx.raw('select clock_timestamp() as now');
+      await this.stores.equipment.addStateChange(ctx.trx, { unitCode: unit.code, phase: null, state: 'in-use', commandId: `batch-${number}`, sourceTimestamp: rows[0].now });
+    }
+    return out;
+  }
+
+  // ---- reading ------------------------------------------------------------------------------------
+
+  list(q: { status?: BatchRecord['status']; limit: number }): Promise<BatchRecord[]> {
+    return this.stores.batches.list(this.db, q);
+  }
+
+  async get(idOrNumber: string): Promise<BatchRecord> {
+    const b = await this.stores.batches.find(this.db, idOrNumber);
+    if (!b) throw notFound(`batch ${idOrNumber}`);
+    return b;
+  }
+
+  /** The live state from the workflow (what each step awaits, from whom), or the recorded one when the workflow has closed. */
+  async live(batch: BatchRecord): Promise<LiveState> {
+    if (this.temporal && ['running', 'held', 'created'].includes(batch.status)) {
+      try {
+        return await this.temporal.client.workflow.getHandle(batch.workflowId).query(batchStateQuery);
+      } catch {
+        // Closed, or not reachable: the recorded projection below says the same, a moment late.
+      }
+    }
+    const steps = await this.stores.batches.steps(this.db, batch.id);
+    return {
+      batchNumber: batch.number,
+      status: batch.status,
+      deviations: (await this.stores.batches.ebr(this.db, batch.id)).filter((e) => e.kind === 'deviation').length,
+      steps: steps.map((s) => ({ id: s.stepId, number: s.number, name: s.name, kind: s.kind, unitProcedureId: s.unitProcedureId, status: s.status })),
+    };
+  }
+
+  /** Steps waiting for the caller's roles, in any running batch; a step the caller performed is not theirs to verify. */
+  async workQueue(actor: UserActor) {
+    const waiting = await this.stores.batches.waiting(this.db, actor.roles);
+    return waiting
+      .filter((s) => !(s.status === 'awaiting-verification' && s.performedBy === actor.userId))
+      .map((s) => ({ batch: s.batchNumber, recipe: s.recipeCode, product: s.productCode, stepId: s.stepId, number: s.number, name: s.name, kind: s.kind, awaiting: s.status === 'awaiting-input' ? 'input' : 'verification', roles: s.awaitingRoles, since: s.updatedAt }));
+  }
+
+  // ---- operators ------------------------------------------------------------------------------------
+
+  async complete(
+    actor: UserActor,
+    station: Station,
+    idOrNumber: string,
+    stepId: string,
+    body: { values: Record<string, FieldValue>; lots?: { lot: string; quantity: number }[]; deviationComments?: Record<string, string>; comment?: string; signature?: SignatureInput },
+  ): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
+    const batch = await this.get(idOrNumber);
+    const step = this.stepOf(batch, stepId);
+    const verified = await this.signatures.verify(actor, body.signature, { meaning: completionMeaning(step), roles: step.performedBy }, station);
+    const today = await this.inventory.today(this.db);
+    const lots = body.lots ? await this.lotFacts(step, body.lots, today) : undefined;
+    const completion: StepCompletion = { stepId, signer: signerOf(verified), values: body.values, lots, deviationComments: body.deviationComments, comment: body.comment };
+    const status = (await this.live(batch)).steps.find((s) => s.id === stepId)?.status ?? 'pending';
+    const { problems } = checkCompletion(step, status, completion, today);
+    if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
+    const outcome = await this.update(batch, () => this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(completeStepUpdate, { args: [completion] }));
+    return { ...outcome, signature: await this.signatureOf(batch, outcome.signatureEntry) };
+  }
+
+  async verify(actor: UserActor, station: Station, idOrNumber: string, stepId: string, signature: SignatureInput | undefined): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
+    const batch = await this.get(idOrNumber);
+    const step = this.stepOf(batch, stepId);
+    const verified = await this.signatures.verify(actor, signature, { meaning: 'verified', roles: step.signatures.verifiedBy }, station);
+    const v = { stepId, signer: signerOf(verified) };
+    const live = (await this.live(batch)).steps.find((s) => s.id === stepId);
+    const performer = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId)?.performedBy ?? undefined;
+    const problems = checkVerification(step, live?.status ?? 'pending', performer, v);
+    if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
+    const outcome = await this.update(batch, () => this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(verifyStepUpdate, { args: [v] }));
+    return { ...outcome, signature: await this.signatureOf(batch, outcome.signatureEntry) };
+  }
+
+  /** Hold, Restart, Stop or Abort, checked by the workflow against the ISA-88 table. */
+  async command(actor: UserActor, idOrNumber: string, command: BatchCommand, reason: string): Promise<{ status: string }> {
+    const batch = await this.get(idOrNumber);
+    if (!['running', 'held'].includes(batch.status)) throw new Problem('invalid-transition', `batch ${batch.number} is ${batch.status}: it takes no more commands`);
+    return this.update(batch, () =>
+      this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(batchCommandUpdate, { args: [{ command, reason, by: { userId: actor.userId, fullName: actor.fullName, roles: actor.roles } }] }),
+    );
+  }
+
+  // ---- the record and QA ----------------------------------------------------------------------------
+
+  async ebr(idOrNumber: string) {
+    const batch = await this.get(idOrNumber);
+    const rows = await this.stores.batches.ebr(this.db, batch.id);
+    const signatures = new Map<string, SignatureManifestation>();
+    for (const id of rows.map((r) => r.signatureId).filter((x): x is string => x !== null)) {
+      const s = await this.stores.signatures.byId(this.db, id);
+      if (s) signatures.set(id, toManifestation(s));
+    }
+    const broken = brokenEbrLink(rows);
+    return {
+      batch: header(batch),
+      chain: broken ? { ok: false, firstBreak: broken } : { ok: true, entries: rows.length, lastHash: rows[rows.length - 1]?.hash ?? null },
+      entries: rows.map((r) => ({ ...r, signature: r.signatureId ? (signatures.get(r.signatureId) ?? null) : null })),
+    };
+  }
+
+  /** What QA reviews by exception: deviations, failed steps, commands, comments, and the chain's and audit trail's state. */
+  async reviewReport(idOrNumber: string) {
+    const record = await this.ebr(idOrNumber);
+    const batch = await this.get(idOrNumber);
+    const audit = await this.stores.audit.find(this.db, { entityType: 'batch', entityId: batch.id, limit: 10_000 });
+    const pick = (kinds: string[]) => record.entries.filter((e) => kinds.includes(e.kind));
+    return {
+      batch: record.batch,
+      chain: record.chain,
+      deviations: pick(['deviation']).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as object), by: e.userName, at: e.occurredAt })),
+      failedSteps: pick(['step-failed']).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as object), at: e.occurredAt })),
+      commands: pick(['batch-command']).filter((e) => (e.data as { command?: string }).command).map((e) => ({ seq: e.seq, ...(e.data as object), by: e.userName, at: e.occurredAt })),
+      comments: pick(['values-entered']).filter((e) => (e.data as { comment?: string | null }).comment).map((e) => ({ seq: e.seq, stepId: e.stepId, comment: (e.data as { comment: string }).comment, by: e.userName })),
+      lateEntries: pick(['values-entered']).filter((e) => (e.data as { lateEntry?: unknown }).lateEntry).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as { lateEntry: object }).lateEntry })),
+      auditTrail: { entries: audit.length },
+    };
+  }
+
+  /**
+   * QA's review, signed "reviewed", affirming the batch's audit trail was reviewed; then release or
+   * rejection, signed, by someone who performed or verified no step of the batch.
+   */
+  async disposition(ctx: ChangeContext & { actor: UserActor }, signer: VerifiedSigner, idOrNumber: string, action: 'review' | 'release' | 'reject'): Promise<BatchRecord> {
+    const batch = await this.stores.batches.find(ctx.trx, idOrNumber, true);
+    if (!batch) throw notFound(`batch ${idOrNumber}`);
+    const from = { review: ['complete'], release: ['reviewed'], reject: ['reviewed', 'complete', 'stopped', 'aborted'] }[action];
+    if (!from.includes(batch.status)) throw new Problem('invalid-transition', `batch ${batch.number} is ${batch.status}: it cannot be ${action === 'review' ? 'reviewed' : `${action}ed`} (only from ${from.join(' or ')})`);
+    const steps = await this.stores.batches.steps(ctx.trx, batch.id);
+    const executors = steps.flatMap((s) => [s.performedBy, s.verifiedBy]).filter((x): x is string => x !== null);
+    const record = await this.stores.batches.ebr(ctx.trx, batch.id);
+    const content = { batch: batch.number, action, planHash: batch.planHash, ebrHead: record[record.length - 1]?.hash ?? null };
+    const manifestation = await this.signatures.record(ctx, signer, { entityType: 'batch', entityId: batch.id, content }, action === 'review' ? [] : [{ userIds: executors, rule: 'whoever performed or verified a step of the batch cannot release or reject it' }]);
+    const next = action === 'review' ? 'reviewed' : action === 'release' ? 'released' : 'rejected';
+    await this.stores.batches.setStatus(ctx.trx, batch.id, next);
+    await this.audit.record(ctx, { action, entityType: 'batch', entityId: batch.id, oldValue: { status: batch.status }, newValue: { status: next, signature: manifestation.id } });
+    if (action !== 'review') {
+      const lot = await this.stores.lots.byNumber(ctx.trx, batch.outputLotNumber);
+      if (lot) await this.inventory.changeStatus({ ...ctx, reason: ctx.reason ?? `batch ${batch.number} ${next}` }, lot.id, next === 'released' ? 'released' : 'rejected', manifestation.id);
+    }
+    return (await this.stores.batches.find(ctx.trx, batch.id))!;
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------------
+
+  private stepOf(batch: BatchRecord, stepId: string): PlanStep {
+    const step = batch.plan.steps.find((s) => s.id === stepId);
+    if (!step) throw notFound(`step ${stepId} of batch ${batch.number}`);
+    return step;
+  }
+
+  /** The lots an operator names, as the workflow's validator needs them: status, expiry and amounts in the step's unit. */
+  private async lotFacts(step: PlanStep, lots: { lot: string; quantity: number }[], today: string): Promise<LotUse[]> {
+    if (step.kind !== 'material') throw new Problem('step-refused', `step ${step.id} uses no material`);
+    const out: LotUse[] = [];
+    for (const l of lots) {
+      const lot = /^[0-9a-f-]{36}$/i.test(l.lot) ? await this.stores.lots.byId(this.db, l.lot) : await this.stores.lots.byNumber(this.db, l.lot);
+      if (!lot) throw new Problem('step-refused', `no lot ${l.lot}`);
+      const available = convert(lot.quantity, lot.unit, step.quantity.unit);
+      if (available === undefined) throw new Problem('step-refused', `lot ${lot.lotNumber} is counted in ${lot.unit}, which cannot be converted to ${step.quantity.unit}`);
+      out.push({ lotId: lot.id, lotNumber: lot.lotNumber, material: lot.materialCode, status: effectiveStatus(lot, today), expiryDate: lot.expiryDate, available: Number(available.toPrecision(12)), quantity: l.quantity });
+    }
+    return out;
+  }
+
+  private async signatureOf(batch: BatchRecord, entry: number): Promise<SignatureManifestation | null> {
+    const rows = await this.stores.batches.ebr(this.db, batch.id);
+    const row = rows.find((r) => r.entryKey === `${batch.workflowId}/${entry}`);
+    if (!row?.signatureId) return null;
+    const s = await this.stores.signatures.byId(this.db, row.signatureId);
+    return s ? toManifestation(s) : null;
+  }
+
+  /** Runs an Update; a refusal by the workflow's validator or handler is a clear problem, not an error. */
+  private async update<T>(batch: BatchRecord, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        const cause = err.cause as { message?: string; cause?: { type?: string; message?: string } } | undefined;
+        const type = cause?.cause?.type;
+        if (type === 'LotUnusable' || type === 'Inventory') throw new Problem('lot-unusable', cause?.cause?.message ?? err.message);
+        throw new Problem('step-refused', cause?.message ?? err.message);
+      }
+      throw new Problem('temporal-unavailable', `batch ${batch.number}: ${(err as Error).message}`);
+    }
+  }
+
+  private requireTemporal(): TemporalAccess {
+    if (!this.temporal) throw new Problem('temporal-unavailable', 'this API process has no connection to Temporal');
+    return this.temporal;
+  }
+}
+
+function signerOf(v: VerifiedSigner): Signer {
+  return { userId: v.userId, username: v.username, fullName: v.fullName, roles: v.roles, meaning: v.meaning, comment: v.comment };
+}
+
+export function header(b: BatchRecord) {
+  return {
+    id: b.id,
+    number: b.number,
+    workflowId: b.workflowId,
+    recipe: { code: b.recipeCode, version: b.recipeVersion, name: b.plan.recipe.name },
+    product: b.plan.product,
+    batchSize: { value: b.batchSize, unit: b.batchUnit },
+    outputLot: b.outputLotNumber,
+    units: Object.fromEntries(Object.entries(b.units).map(([up, u]) => [up, u.code])),
+    planHash: b.planHash,
+    status: b.status,
+    plannedStart: b.plannedStart,
+    startedAt: b.startedAt,
+    endedAt: b.endedAt,
+    createdAt: b.createdAt,
+  };
+}

@@ -1,0 +1,238 @@
+/** Batches', their steps' and their batch record's SQL. */
+import type { Knex } from 'knex';
+import type { AssignedUnit, BatchStatus, StepProjection, StepStatus } from '../../domain/batch/types';
+import { EBR_GENESIS, ebrEntryHash, type StoredEbrEntry } from '../../domain/batch/ebr';
+import type { ScaledPlan } from '../../domain/recipe/plan';
+
+export interface BatchRecord {
+  id: string;
+  number: string;
+  workflowId: string;
+  recipeId: string;
+  recipeVersionId: string;
+  recipeCode: string;
+  recipeVersion: number;
+  productCode: string;
+  batchSize: number;
+  batchUnit: string;
+  outputLotNumber: string;
+  outputMaterial: string;
+  plannedStart: Date | null;
+  plan: ScaledPlan;
+  planHash: string;
+  units: Record<string, AssignedUnit>;
+  status: BatchStatus;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  createdAt: Date;
+  createdBy: string | null;
+}
+
+export interface BatchStepRecord {
+  batchId: string;
+  stepId: string;
+  number: number;
+  name: string;
+  kind: string;
+  unitProcedureId: string;
+  status: StepStatus;
+  awaitingRoles: string[];
+  performedBy: string | null;
+  verifiedBy: string | null;
+  updatedAt: Date;
+}
+
+export interface EbrRow extends StoredEbrEntry {
+  prevHash: string;
+  hash: string;
+  recordedAt: Date;
+}
+
+export type NewEbrEntry = Omit<StoredEbrEntry, 'seq' | 'batchId'>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class BatchStore {
+  async nextNumber(trx: Knex.Transaction, year: number): Promise<string> {
+    const { rows } = await trx.raw(`select nextval('batch_number_seq') as n`);
+    return `B${year}-${String(rows[0].n).padStart(5, '0')}`;
+  }
+
+  async create(trx: Knex.Transaction, b: Omit<BatchRecord, 'id' | 'status' | 'startedAt' | 'endedAt' | 'createdAt'>): Promise<BatchRecord> {
+    const [row] = await trx('batches')
+      .insert({
+        number: b.number,
+        workflow_id: b.workflowId,
+        recipe_id: b.recipeId,
+        recipe_version_id: b.recipeVersionId,
+        recipe_code: b.recipeCode,
+        recipe_version: b.recipeVersion,
+        product_code: b.productCode,
+        batch_size: b.batchSize,
+        batch_unit: b.batchUnit,
+        output_lot_number: b.outputLotNumber,
+        output_material: b.outputMaterial,
+        planned_start: b.plannedStart,
+        plan: JSON.stringify(b.plan),
+        plan_hash: b.planHash,
+        units: JSON.stringify(b.units),
+        created_by: b.createdBy,
+      })
+      .returning('*');
+    await trx('batch_steps').insert(
+      b.plan.steps.map((s) => ({ batch_id: row.id, step_id: s.id, number: s.number, name: s.name, kind: s.kind, unit_procedure_id: s.unitProcedureId })),
+    );
+    return toBatch(row);
+  }
+
+  async find(db: Knex | Knex.Transaction, idOrNumber: string, forUpdate = false): Promise<BatchRecord | undefined> {
+    const q = db('batches').where(UUID.test(idOrNumber) ? { id: idOrNumber } : { number: idOrNumber }).first();
+    if (forUpdate) q.forUpdate();
+    const row = await q;
+    return row ? toBatch(row) : undefined;
+  }
+
+  async list(db: Knex, q: { status?: BatchStatus; limit: number }): Promise<BatchRecord[]> {
+    const query = db('batches').orderBy('created_at', 'desc').limit(q.limit);
+    if (q.status) query.where('status', q.status);
+    return (await query).map(toBatch);
+  }
+
+  async setStatus(trx: Knex.Transaction, id: string, status: BatchStatus): Promise<void> {
+    const values: Record<string, unknown> = { status };
+    if (status === 'running') values.started_at = trx.raw('coalesce(started_at, now())');
+    if (status === 'complete' || status === 'stopped' || status === 'aborted') values.ended_at = trx.raw('coalesce(ended_at, now())');
+    await trx('batches').where('id', id).update(values);
+  }
+
+  async updateSteps(trx: Knex.Transaction, batchId: string, steps: StepProjection[]): Promise<void> {
+    for (const s of steps) {
+      await trx('batch_steps')
+        .where({ batch_id: batchId, step_id: s.stepId })
+        .update({ status: s.status, awaiting_roles: s.awaitingRoles, performed_by: s.performedBy ?? null, verified_by: s.verifiedBy ?? null, updated_at: trx.fn.now() });
+    }
+  }
+
+  async steps(db: Knex | Knex.Transaction, batchId: string): Promise<BatchStepRecord[]> {
+    return (await db('batch_steps').where('batch_id', batchId).orderBy('number')).map(toStep);
+  }
+
+  /** Steps waiting for any of `roles`, oldest first, with their batch. */
+  async waiting(db: Knex, roles: string[]): Promise<(BatchStepRecord & { batchNumber: string; recipeCode: string; productCode: string })[]> {
+    const rows = await db('batch_steps as s')
+      .join('batches as b', 'b.id', 's.batch_id')
+      .whereIn('s.status', ['awaiting-input', 'awaiting-verification'])
+      .whereIn('b.status', ['running', 'held'])
+      .whereRaw('s.awaiting_roles && ?::text[]', [roles])
+      .orderBy('s.updated_at')
+      .select('s.*', 'b.number as batch_number', 'b.recipe_code', 'b.product_code');
+    return rows.map((r) => ({ ...toStep(r), batchNumber: r.batch_number, recipeCode: r.recipe_code, productCode: r.product_code }));
+  }
+
+  /** Appends entries to a batch's record, each once (by key), chained in the order they arrive. Returns how many were new. */
+  async appendEbr(trx: Knex.Transaction, batchId: string, entries: NewEbrEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    // One writer per batch at a time: parallel steps' entries take turns, so the chain never forks.
+    await trx('batches').where('id', batchId).forUpdate().first('id');
+    const existing = new Set((await trx('ebr_entries').whereIn('entry_key', entries.map((e) => e.entryKey)).pluck('entry_key')) as string[]);
+    const last = await trx('ebr_entries').where('batch_id', batchId).orderBy('seq', 'desc').first('seq', 'hash');
+    let seq: number = last?.seq ?? 0;
+    let prev: string = last?.hash ?? EBR_GENESIS;
+    let written = 0;
+    for (const e of entries) {
+      if (existing.has(e.entryKey)) continue;
+      seq++;
+      // As JSON stores it (no undefined members), so the hash recomputes from the stored row.
+      const stored: StoredEbrEntry = { ...e, data: JSON.parse(JSON.stringify(e.data)), batchId, seq };
+      const hash = ebrEntryHash(prev, stored);
+      await trx('ebr_entries').insert({
+        batch_id: batchId,
+        seq,
+        entry_key: e.entryKey,
+        kind: e.kind,
+        step_id: e.stepId,
+        data: JSON.stringify(stored.data),
+        workflow_id: e.workflowId,
+        run_id: e.runId,
+        event_id: e.eventId,
+        occurred_at: e.occurredAt,
+        user_id: e.userId,
+        user_name: e.userName,
+        signature_id: e.signatureId,
+        prev_hash: prev,
+        hash,
+      });
+      prev = hash;
+      written++;
+    }
+    return written;
+  }
+
+  async ebrKeysExisting(db: Knex | Knex.Transaction, keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    return new Set((await db('ebr_entries').whereIn('entry_key', keys).pluck('entry_key')) as string[]);
+  }
+
+  async ebr(db: Knex | Knex.Transaction, batchId: string): Promise<EbrRow[]> {
+    return (await db('ebr_entries').where('batch_id', batchId).orderBy('seq')).map((r) => ({
+      batchId: r.batch_id,
+      seq: r.seq,
+      entryKey: r.entry_key,
+      kind: r.kind,
+      stepId: r.step_id,
+      data: r.data,
+      workflowId: r.workflow_id,
+      runId: r.run_id,
+      eventId: Number(r.event_id),
+      occurredAt: (r.occurred_at as Date).toISOString(),
+      userId: r.user_id,
+      userName: r.user_name,
+      signatureId: r.signature_id,
+      prevHash: r.prev_hash,
+      hash: r.hash,
+      recordedAt: r.recorded_at,
+    }));
+  }
+}
+
+function toBatch(r: Record<string, unknown>): BatchRecord {
+  return {
+    id: r.id as string,
+    number: r.number as string,
+    workflowId: r.workflow_id as string,
+    recipeId: r.recipe_id as string,
+    recipeVersionId: r.recipe_version_id as string,
+    recipeCode: r.recipe_code as string,
+    recipeVersion: r.recipe_version as number,
+    productCode: r.product_code as string,
+    batchSize: Number(r.batch_size),
+    batchUnit: r.batch_unit as string,
+    outputLotNumber: r.output_lot_number as string,
+    outputMaterial: r.output_material as string,
+    plannedStart: (r.planned_start as Date | null) ?? null,
+    plan: r.plan as ScaledPlan,
+    planHash: r.plan_hash as string,
+    units: r.units as Record<string, AssignedUnit>,
+    status: r.status as BatchStatus,
+    startedAt: (r.started_at as Date | null) ?? null,
+    endedAt: (r.ended_at as Date | null) ?? null,
+    createdAt: r.created_at as Date,
+    createdBy: (r.created_by as string | null) ?? null,
+  };
+}
+
+function toStep(r: Record<string, unknown>): BatchStepRecord {
+  return {
+    batchId: r.batch_id as string,
+    stepId: r.step_id as string,
+    number: r.number as number,
+    name: r.name as string,
+    kind: r.kind as string,
+    unitProcedureId: r.unit_procedure_id as string,
+    status: r.status as StepStatus,
+    awaitingRoles: r.awaiting_roles as string[],
+    performedBy: (r.performed_by as string | null) ?? null,
+    verifiedBy: (r.verified_by as string | null) ?? null,
+    updatedAt: r.updated_at as Date,
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * A batch from launch to release, through the API, the real Temporal client and worker on the embedded
+ * server, the equipment simulator over OPC UA, and the database: every operator step completed and
+ * verified with signatures, the validators' refusals, a deviation, a batch hold, the record, QA's
+ * review and release.
+ */
+import { Worker } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../../worker/batch-worker';
+import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+
+let env: BatchEnv;
+
+beforeAll(async () => {
+  env = await startBatchEnv();
+  await env.startWorker();
+}, 120_000);
+afterAll(async () => env?.close());
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function as(user: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json; text: string; headers: Headers }> {
+  return env.api.request(method, path, body, { token: await env.token(user) });
+}
+const sign = (user: string, meaning: string) => ({ username: user, password: DEMO_PASSWORD, meaning });
+
+/** Waits until a step of the batch has `status` (the workflow's live state). */
+async function stepReaches(batch: string, stepId: string, status: string, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await as('qa1', 'GET', `/batches/${batch}`);
+    const step = r.body.live?.steps.find((s: Json) => s.id === stepId);
+    if (step?.status === status) return;
+    if (['complete', 'stopped', 'aborted'].includes(r.body.live?.status) || Date.now() > end) throw new Error(`step ${stepId} of ${batch} did not reach ${status}: ${JSON.stringify(step)} (batch ${r.body.live?.status})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function batchReaches(batch: string, status: string, ms = 60_000): Promise<Json> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const r = await as('qa1', 'GET', `/batches/${batch}`);
+    if (r.body.status === status) return r.body;
+    if (Date.now() > end) throw new Error(`batch ${batch} did not reach ${status}: it is ${r.body.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Receives and releases a lot of each salt, as the warehouse and QA would. */
+async function stockSalts(): Promise<Record<string, string>> {
+  const lots: Record<string, string> = {};
+  for (const [material, quantity] of [['NACL', 50], ['KCL', 5], ['NA2HPO4', 10], ['KH2PO4', 5]] as const) {
+    const r = await as('operator1', 'POST', '/lots', { material, quantity, unit: 'kg', expiryDate: '2099-12-31', supplier: 'Merck KGaA', supplierLot: `S-${material}` });
+    expect(r.status).toBe(201);
+    const released = await as('qa1', 'POST', `/lots/${r.body.id}/status`, { status: 'released', reason: 'CoA reviewed', signature: sign('qa1', 'released') });
+    expect(released.status).toBe(200);
+    lots[material] = r.body.lotNumber;
+  }
+  return lots;
+}
+
+/** Adds a salt: operator1 performs with the lot, operator2 verifies. */
+async function addSalt(batch: string, stepId: string, lot: string, quantity: number): Promise<void> {
+  await stepReaches(batch, stepId, 'awaiting-input');
+  const done = await as('operator1', 'POST', `/batches/${batch}/steps/${stepId}/complete`, { lots: [{ lot, quantity }], signature: sign('operator1', 'performed') });
+  expect({ step: stepId, status: done.status, body: done.body.status }).toEqual({ step: stepId, status: 200, body: 'awaiting-verification' });
+  const verified = await as('operator2', 'POST', `/batches/${batch}/steps/${stepId}/verify`, { signature: sign('operator2', 'verified') });
+  expect(verified.status).toBe(200);
+}
+
+test('a PBS batch runs from launch to release', async () => {
+  const lots = await stockSalts();
+  const launched = await as('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 500, unit: 'L', reason: 'weekly buffer campaign' });
+  expect(launched.status).toBe(201);
+  const batch = launched.body.number;
+  expect(launched.body).toMatchObject({ workflowId: `batch-${batch}`, recipe: { code: 'PBS-1X', version: 1 }, batchSize: { value: 500, unit: 'L' }, units: { 'buffer-preparation': 'MX-201' } });
+  const again = await as('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 500, number: batch });
+  expect(again.status).toBe(409);
+
+  // The equipment phase runs by itself; then the first salt waits for an operator.
+  await stepReaches(batch, 'add-nacl', 'awaiting-input');
+  const queue = await as('operator2', 'GET', '/work-queue');
+  expect(queue.body).toEqual(expect.arrayContaining([expect.objectContaining({ batch, stepId: 'add-nacl', awaiting: 'input', roles: ['operator'] })]));
+  expect((await as('qa1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch)).toEqual([]);
+
+  // Refused at once, and nothing consumed: the wrong role, the wrong lot, too little, a token without a password.
+  const byQa = await as('qa1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 4 }], signature: sign('qa1', 'performed') });
+  expect(byQa.status).toBe(403);
+  const wrongLot = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.KCL, quantity: 4 }], signature: sign('operator1', 'performed') });
+  expect(wrongLot.status).toBe(422);
+  expect(wrongLot.body.detail).toMatch(/is KCL, not NACL/);
+  const tooLittle = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 3 }], signature: sign('operator1', 'performed') });
+  expect(tooLittle.body.detail).toMatch(/outside 3.96–4.04 kg: a deviation needs a comment/);
+  const unsigned = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 4 }] });
+  expect(unsigned.status).toBe(400);
+  const wrongPassword = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 4 }], signature: { ...sign('operator1', 'performed'), password: 'nope nope nope' } });
+  expect(wrongPassword.status).toBe(401);
+  expect((await as('qa1', 'GET', `/lots/${lots.NACL}`)).body.quantity).toBe(50);
+
+  // The performer cannot verify their own step.
+  await stepReaches(batch, 'add-nacl', 'awaiting-input');
+  const nacl = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 4 }], signature: sign('operator1', 'performed') });
+  expect(nacl.status).toBe(200);
+  expect(nacl.body).toMatchObject({ status: 'awaiting-verification', deviations: [], signature: { signedBy: 'Olivia Operator (demo)', meaning: 'performed' } });
+  const self = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/verify`, { signature: sign('operator1', 'verified') });
+  expect(self.status).toBe(422);
+  expect(self.body.detail).toMatch(/the person who performed step add-nacl cannot verify it/);
+  expect((await as('operator1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch)).toEqual([]);
+  expect((await as('operator2', 'POST', `/batches/${batch}/steps/add-nacl/verify`, { signature: sign('operator2', 'verified') })).status).toBe(200);
+  expect((await as('qa1', 'GET', `/lots/${lots.NACL}`)).body.quantity).toBe(46);
+
+  await addSalt(batch, 'add-kcl', lots.KCL, 0.1);
+  await addSalt(batch, 'add-na2hpo4', lots.NA2HPO4, 0.72);
+  await addSalt(batch, 'add-kh2po4', lots.KH2PO4, 120); // this step counts in grams
+
+  // A hold, refused twice, then a restart.
+  const hold = await as('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'waiting for the pH meter' });
+  expect(hold.body.status).toBe('held');
+  const again2 = await as('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'again' });
+  expect(again2.status).toBe(422);
+  expect((await as('operator1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'pH meter calibrated' })).body.status).toBe('running');
+
+  // A pH out of its limits is a deviation: refused without a comment, accepted with one.
+  await stepReaches(batch, 'ph-conductivity', 'awaiting-input');
+  const values = { ph: 7.55, conductivity: 15.4, appearance: true };
+  const noComment = await as('operator2', 'POST', `/batches/${batch}/steps/ph-conductivity/complete`, { values, signature: sign('operator2', 'performed') });
+  expect(noComment.body.detail).toMatch(/outside its limits 7.3–7.5: a deviation needs a comment/);
+  const implausible = await as('operator2', 'POST', `/batches/${batch}/steps/ph-conductivity/complete`, { values: { ...values, ph: 17 }, signature: sign('operator2', 'performed') });
+  expect(implausible.body.detail).toMatch(/outside the plausible range 0–14/);
+  const deviation = await as('operator2', 'POST', `/batches/${batch}/steps/ph-conductivity/complete`, { values, deviationComments: { ph: 'adjusted in the next step' }, signature: sign('operator2', 'performed') });
+  expect(deviation.status).toBe(200);
+  expect(deviation.body.deviations).toEqual([expect.objectContaining({ field: 'ph', value: 7.55, comment: 'adjusted in the next step', source: 'operator' })]);
+
+  await stepReaches(batch, 'ph-adjustment', 'awaiting-input');
+  expect((await as('operator2', 'POST', `/batches/${batch}/steps/ph-adjustment/complete`, { values: { 'naoh-added': 0, 'hcl-added': 120, 'final-ph': 7.42 }, signature: sign('operator2', 'performed') })).status).toBe(200);
+  await stepReaches(batch, 'filter', 'awaiting-input');
+  expect((await as('operator1', 'POST', `/batches/${batch}/steps/filter/complete`, { values: { 'filter-lot': 'F-123', 'bag-lot': 'BAG-9', 'integrity-test': true }, signature: sign('operator1', 'performed') })).status).toBe(200);
+  expect((await as('operator2', 'POST', `/batches/${batch}/steps/filter/verify`, { signature: sign('operator2', 'verified') })).status).toBe(200);
+  await stepReaches(batch, 'qa-approval', 'awaiting-input');
+  const approvedByOperator = await as('operator1', 'POST', `/batches/${batch}/steps/qa-approval/complete`, { signature: sign('operator1', 'approved') });
+  expect(approvedByOperator.status).toBe(403);
+  expect((await as('qa2', 'POST', `/batches/${batch}/steps/qa-approval/complete`, { signature: sign('qa2', 'approved') })).status).toBe(200);
+
+  const done = await batchReaches(batch, 'complete');
+  expect(done.live.steps.every((s: Json) => s.status === 'done')).toBe(true);
+
+  // The output lot, in Quarantine, with its genealogy.
+  const output = await as('qa1', 'GET', `/lots/${batch}`);
+  expect(output.body).toMatchObject({ materialCode: 'PBS-1X', status: 'quarantine', quantity: 500, unit: 'L', producedByBatch: batch });
+  const genealogy = await as('qa1', 'GET', `/lots/${batch}/genealogy?direction=backward`);
+  expect(genealogy.body.root.producedBy[0].inputs.map((i: Json) => [i.material, i.consumed.value]).sort()).toEqual([
+    ['KCL', 0.1],
+    ['KH2PO4', 0.12],
+    ['NA2HPO4', 0.72],
+    ['NACL', 4],
+  ]);
+
+  // The record: every entry once, chained, with its workflow event; equipment phases started once each.
+  const ebr = await as('qa1', 'GET', `/batches/${batch}/ebr`);
+  expect(ebr.body.chain.ok).toBe(true);
+  const keys = ebr.body.entries.map((e: Json) => e.entryKey);
+  expect(new Set(keys).size).toBe(keys.length);
+  expect(ebr.body.entries.every((e: Json) => e.workflowId === `batch-${batch}` && e.runId && e.eventId > 0)).toBe(true);
+  expect(ebr.body.entries.filter((e: Json) => e.kind === 'equipment-parameters').map((e: Json) => [e.stepId, e.data.commandId])).toEqual([
+    ['fill-wfi', `batch-${batch}/fill-wfi`],
+    ['mix', `batch-${batch}/mix`],
+    ['qs-wfi', `batch-${batch}/qs-wfi`],
+  ]);
+  const signatures = ebr.body.entries.filter((e: Json) => e.signature).map((e: Json) => `${e.stepId}:${e.signature.meaning}:${e.signature.username}`);
+  expect(signatures).toEqual(expect.arrayContaining(['add-nacl:performed:operator1', 'add-nacl:verified:operator2', 'qa-approval:approved:qa2']));
+  const pdf = await env.api.request('GET', `/batches/${batch}/ebr.pdf`, undefined, { token: await env.token('qa1') });
+  expect(pdf.headers.get('content-type')).toBe('application/pdf');
+  expect(pdf.text.slice(0, 5)).toBe('%PDF-');
+
+  // QA: review by exception, then release — never by someone who performed a step.
+  const review = await as('qa1', 'GET', `/batches/${batch}/review`);
+  expect(review.body.deviations).toEqual([expect.objectContaining({ stepId: 'ph-conductivity', field: 'ph', comment: 'adjusted in the next step' })]);
+  expect(review.body.commands.map((c: Json) => c.command)).toEqual(['hold', 'restart']);
+  expect((await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') })).status).toBe(409); // not reviewed yet
+  expect((await as('qa1', 'POST', `/batches/${batch}/review`, { auditTrailReviewed: true, signature: sign('qa1', 'reviewed') })).status).toBe(200);
+  const byPerformer = await as('qa2', 'POST', `/batches/${batch}/release`, { signature: sign('qa2', 'released') });
+  expect(byPerformer.status).toBe(403);
+  expect(byPerformer.body.detail).toMatch(/performed or verified a step/);
+  const released = await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') });
+  expect(released.body.status).toBe('released');
+  expect((await as('qa1', 'GET', `/lots/${batch}`)).body.status).toBe('released');
+  expect((await as('operator1', 'GET', '/equipment/MX-201')).body).toMatchObject({ status: 'available', cleanliness: 'dirty' });
+
+  // The history replays against the workflow code.
+  const history = await env.client.workflow.getHandle(`batch-${batch}`).fetchHistory();
+  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `batch-${batch}`);
+}, 240_000);

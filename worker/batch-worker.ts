@@ -1,0 +1,54 @@
+/**
+ * The worker that runs batches: the batch workflow (bundled from `workflows/`) and its activities, on
+ * the batch task queue, with the tuning temporal.yaml gives it. It shuts down gracefully: running
+ * activities get the grace time to finish, then Temporal retries them elsewhere.
+ */
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+
+export interface BatchWorkerOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxCachedWorkflows?: number;
+  shutdownGraceTimeMs?: number;
+  /** A prebuilt workflow bundle (tests build one and share it); by default the worker bundles `workflows/`. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+export interface BatchWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped (after `stop`), rejects if it fails. */
+  running: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows');
+
+export async function startBatchWorker(o: BatchWorkerOptions): Promise<BatchWorker> {
+  const connection = await NativeConnection.connect({ address: o.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: o.namespace,
+    taskQueue: o.taskQueue,
+    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(o.deps),
+    maxConcurrentWorkflowTaskExecutions: o.maxConcurrentWorkflowTaskExecutions,
+    maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions,
+    maxCachedWorkflows: o.maxCachedWorkflows,
+    shutdownGraceTime: o.shutdownGraceTimeMs ?? 10_000,
+  });
+  const running = worker.run().finally(() => connection.close());
+  return {
+    worker,
+    running,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,337 @@
+/**
+ * The batch workflow: an interpreter of the scaled execution plan. Stages run one after another and the
+ * unit procedures of a stage side by side; each step runs by its kind — equipment phases through the
+ * OPC UA driver's activities, holds as durable timers, operator steps as Updates whose validators refuse
+ * at once what is not allowed. Batch commands (Hold, Restart, Stop, Abort) arrive as Updates checked
+ * against the ISA-88 table and are passed on to the running equipment phases. Everything that happens
+ * becomes an entry of the batch record, written by an idempotent activity.
+ *
+ * Deterministic: no I/O, no clock but the workflow's; activities are imported as types only.
+ */
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineUpdate,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BatchActivities } from '../activities';
+import { checkCompletion, checkVerification, reportDeviations } from '../domain/batch/completion';
+import type {
+  BatchCommand,
+  BatchCommandRequest,
+  BatchInput,
+  BatchStatus,
+  Deviation,
+  EbrEntryInput,
+  EbrKind,
+  LiveState,
+  Signer,
+  StepCompletion,
+  StepOutcome,
+  StepProjection,
+  StepStatus,
+  StepVerification,
+} from '../domain/batch/types';
+import { afterCommand, type PhaseState } from '../domain/isa88';
+import type { PlanStep, PlanUnitProcedure } from '../domain/recipe/plan';
+
+export const completeStepUpdate = defineUpdate<StepOutcome, [StepCompletion]>('completeStep');
+export const verifyStepUpdate = defineUpdate<StepOutcome, [StepVerification]>('verifyStep');
+export const batchCommandUpdate = defineUpdate<{ status: BatchStatus }, [BatchCommandRequest]>('batchCommand');
+export const batchStateQuery = defineQuery<LiveState>('state');
+
+export interface BatchResult {
+  status: 'complete' | 'stopped' | 'aborted';
+  outputLot: { lotId: string; lotNumber: string } | null;
+  deviations: number;
+}
+
+/** Equipment failures no retry can mend (`equipment/errors.ts`, `db/inventory.ts`). */
+const BUSINESS_FAILURES = ['PhaseStopped', 'PhaseAborted', 'CommandRefused', 'ParametersRefused', 'ParameterReadbackMismatch', 'EquipmentNotIdle', 'BindingInvalid', 'UnitConversion', 'LotUnusable', 'Inventory'];
+
+const records = proxyActivities<BatchActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '500 ms', maximumInterval: '30 seconds', nonRetryableErrorTypes: BUSINESS_FAILURES } });
+/** The first write: the launch commits the batch just after starting the workflow; give up if it never appears. */
+const firstRecord = proxyActivities<BatchActivities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '5 minutes', retry: { initialInterval: '200 ms', maximumInterval: '5 seconds' } });
+const equipment = proxyActivities<BatchActivities>({
+  // A phase may run for days; the heartbeat says it is alive.
+  startToCloseTimeout: '30 days',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: BUSINESS_FAILURES },
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED' as never,
+});
+
+const StatusKey = defineSearchAttributeKey('AmpouleStatus', SearchAttributeType.KEYWORD);
+
+interface StepState {
+  step: PlanStep;
+  status: StepStatus;
+  /** Set while an operator's completion is being recorded: a second one is refused. */
+  busy: boolean;
+  performedBy?: Signer;
+  verifiedBy?: Signer;
+  equipmentState?: PhaseState;
+  /** Re-runs of an equipment phase after a failure, at the operator's Restart: part of its command id. */
+  reruns: number;
+}
+
+export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
+  const { workflowId, runId } = workflowInfo();
+  const steps = new Map<string, StepState>(input.plan.steps.map((s) => [s.id, { step: s, status: 'pending', busy: false, reruns: 0 }]));
+  let status: BatchStatus = 'running';
+  let ending: 'stop' | 'abort' | null = null;
+  let entries = 0;
+  const deviations: Deviation[] = [];
+  const scope = new CancellationScope();
+
+  let recorder = firstRecord;
+
+  /** Writes entries (and step projections) into the batch record; the entry numbers make it idempotent. */
+  async function record(items: { kind: EbrKind; stepId?: string | null; data: Record<string, unknown>; user?: { userId: string; fullName: string } | null; signature?: Signer }[], projections: StepProjection[] = [], batchStatus?: BatchStatus): Promise<number[]> {
+    const eventId = workflowInfo().historyLength;
+    const occurredAt = new Date().toISOString();
+    const batch: EbrEntryInput[] = items.map((i) => ({ no: ++entries, kind: i.kind, stepId: i.stepId ?? null, data: i.data, eventId, occurredAt, user: i.user ?? null, signature: i.signature }));
+    await CancellationScope.nonCancellable(() => recorder.recordEbr({ batchId: input.batchId, workflowId, runId, entries: batch, steps: projections, batchStatus }));
+    recorder = records;
+    return batch.map((e) => e.no);
+  }
+
+  const projection = (s: StepState): StepProjection => ({
+    stepId: s.step.id,
+    status: s.status,
+    awaitingRoles: s.status === 'awaiting-input' ? s.step.performedBy : s.status === 'awaiting-verification' ? s.step.signatures.verifiedBy : [],
+    performedBy: s.performedBy?.userId ?? null,
+    verifiedBy: s.verifiedBy?.userId ?? null,
+  });
+
+  async function setStatus(next: BatchStatus, data: Record<string, unknown> = {}, user: { userId: string; fullName: string } | null = null): Promise<void> {
+    status = next;
+    upsertSearchAttributes([{ key: StatusKey, value: next }]);
+    await record([{ kind: next === 'complete' || next === 'stopped' || next === 'aborted' ? 'batch-ended' : 'batch-command', data: { status: next, ...data }, user }], [], next);
+  }
+
+  // ---- queries and updates ------------------------------------------------------------------------
+
+  setHandler(batchStateQuery, (): LiveState => ({
+    batchNumber: input.batchNumber,
+    status,
+    deviations: deviations.length,
+    steps: [...steps.values()].map((s) => ({
+      id: s.step.id,
+      number: s.step.number,
+      name: s.step.name,
+      kind: s.step.kind,
+      unitProcedureId: s.step.unitProcedureId,
+      status: s.status,
+      ...(s.status === 'awaiting-input' ? { awaiting: { what: 'input' as const, roles: s.step.performedBy } } : {}),
+      ...(s.status === 'awaiting-verification' ? { awaiting: { what: 'verification' as const, roles: s.step.signatures.verifiedBy, notBy: s.performedBy?.fullName } } : {}),
+      ...(s.equipmentState ? { equipmentState: s.equipmentState } : {}),
+      ...(s.performedBy ? { performedBy: s.performedBy.fullName } : {}),
+    })),
+  }));
+
+  const today = () => new Date().toISOString().slice(0, 10);
+
+  setHandler(
+    completeStepUpdate,
+    async (c: StepCompletion): Promise<StepOutcome> => {
+      const s = steps.get(c.stepId)!;
+      s.busy = true;
+      try {
+        const verdict = checkCompletion(s.step, s.status, c, today());
+        if (s.step.kind === 'material' && c.lots) {
+          await records.consumeLots({ batchId: input.batchId, batchNumber: input.batchNumber, workflowId, stepId: s.step.id, material: s.step.material, unit: s.step.quantity.unit, lots: c.lots.map((l) => ({ lotId: l.lotId, quantity: l.quantity })) });
+        }
+        s.performedBy = c.signer;
+        s.status = s.step.signatures.verified ? 'awaiting-verification' : 'done';
+        deviations.push(...verdict.deviations);
+        const user = { userId: c.signer.userId, fullName: c.signer.fullName };
+        const [signed] = await record(
+          [
+            { kind: 'values-entered', stepId: s.step.id, data: { values: c.values, comment: c.comment ?? null, ...(c.lots ? { lots: c.lots } : {}) }, user, signature: c.signer },
+            ...(c.lots ? [{ kind: 'lots-consumed' as const, stepId: s.step.id, data: { material: s.step.kind === 'material' ? s.step.material : null, lots: c.lots.map((l) => ({ lotId: l.lotId, lotNumber: l.lotNumber, quantity: l.quantity })) }, user }] : []),
+            ...verdict.deviations.map((d) => ({ kind: 'deviation' as const, stepId: s.step.id, data: { ...d }, user })),
+          ],
+          [projection(s)],
+        );
+        return { stepId: s.step.id, status: s.status, deviations: verdict.deviations, signatureEntry: signed };
+      } finally {
+        s.busy = false;
+      }
+    },
+    {
+      validator: (c: StepCompletion) => {
+        const s = steps.get(c?.stepId);
+        if (!s) throw new Error(`this batch has no step ${c?.stepId}`);
+        if (s.busy) throw new Error(`step ${s.step.id} is being completed by someone else`);
+        if (status !== 'running') throw new Error(`the batch is ${status}: no step can be completed`);
+        const { problems } = checkCompletion(s.step, s.status, c, today());
+        if (problems.length > 0) throw new Error(problems.join('; '));
+      },
+    },
+  );
+
+  setHandler(
+    verifyStepUpdate,
+    async (v: StepVerification): Promise<StepOutcome> => {
+      const s = steps.get(v.stepId)!;
+      s.verifiedBy = v.signer;
+      s.status = 'done';
+      const [signed] = await record([{ kind: 'verification', stepId: s.step.id, data: { performedBy: s.performedBy?.fullName ?? null }, user: { userId: v.signer.userId, fullName: v.signer.fullName }, signature: v.signer }], [projection(s)]);
+      return { stepId: s.step.id, status: s.status, deviations: [], signatureEntry: signed };
+    },
+    {
+      validator: (v: StepVerification) => {
+        const s = steps.get(v?.stepId);
+        if (!s) throw new Error(`this batch has no step ${v?.stepId}`);
+        const problems = checkVerification(s.step, s.status, s.performedBy?.userId, v);
+        if (problems.length > 0) throw new Error(problems.join('; '));
+      },
+    },
+  );
+
+  setHandler(
+    batchCommandUpdate,
+    async (req: BatchCommandRequest): Promise<{ status: BatchStatus }> => {
+      const by = { userId: req.by.userId, fullName: req.by.fullName };
+      await record([{ kind: 'batch-command', data: { command: req.command, reason: req.reason, from: status }, user: by }]);
+      const active = [...steps.values()].filter((s) => s.step.kind === 'equipment' && s.status === 'active');
+      await Promise.all(active.map((s) => passCommand(s, req.command)));
+      if (req.command === 'hold') await setStatus('held', { reason: req.reason }, by);
+      if (req.command === 'restart') await setStatus('running', { reason: req.reason }, by);
+      if (req.command === 'stop' || req.command === 'abort') {
+        ending = req.command;
+        scope.cancel();
+      }
+      return { status };
+    },
+    {
+      validator: (req: BatchCommandRequest) => {
+        const from: PhaseState = status === 'held' ? 'held' : status === 'running' ? 'running' : status === 'stopped' ? 'stopped' : status === 'aborted' ? 'aborted' : 'complete';
+        if (!['hold', 'restart', 'stop', 'abort'].includes(req?.command)) throw new Error(`unknown batch command ${req?.command}`);
+        if (ending || !afterCommand(from, req.command)) throw new Error(`a batch that is ${ending ? `${ending === 'stop' ? 'stopping' : 'aborting'}` : status} cannot be given ${req.command}`);
+        if (!req.reason?.trim()) throw new Error('a batch command needs a reason');
+      },
+    },
+  );
+
+  /** Passes a batch command to a running equipment phase; a phase that cannot take it is left as it is. */
+  async function passCommand(s: StepState, command: BatchCommand): Promise<void> {
+    if (s.step.kind !== 'equipment') return;
+    const unit = input.units[s.step.unitProcedureId];
+    try {
+      await CancellationScope.nonCancellable(() => records.commandEquipmentPhase({ unit, phase: s.step.kind === 'equipment' ? s.step.phase : '', command, commandId: commandIdOf(s) }));
+    } catch {
+      // Recorded by the activity's failure in history; the phase's own state decides what happens next.
+    }
+  }
+
+  const commandIdOf = (s: StepState) => `${workflowId}/${s.step.id}${s.reruns > 0 ? `/rerun-${s.reruns}` : ''}`;
+
+  // ---- running the plan ---------------------------------------------------------------------------
+
+  async function runStep(s: StepState): Promise<void> {
+    await condition(() => status === 'running' || ending !== null);
+    if (ending) return;
+    s.status = 'active';
+    await record([{ kind: 'step-started', stepId: s.step.id, data: { number: s.step.number, name: s.step.name, kind: s.step.kind, unitProcedure: s.step.unitProcedureId, operation: s.step.operation.name } }], [projection(s)]);
+    const step = s.step;
+    switch (step.kind) {
+      case 'equipment':
+        await runEquipment(s, step);
+        if (step.signatures.performed) await awaitOperator(s);
+        break;
+      case 'hold':
+        await sleep(step.durationMs);
+        break;
+      default:
+        await awaitOperator(s);
+    }
+    if (step.signatures.verified) await condition(() => s.status === 'done');
+    s.status = 'done';
+    await record([{ kind: 'step-completed', stepId: step.id, data: { performedBy: s.performedBy?.fullName ?? null, verifiedBy: s.verifiedBy?.fullName ?? null } }], [projection(s)]);
+  }
+
+  async function awaitOperator(s: StepState): Promise<void> {
+    s.status = 'awaiting-input';
+    await record([], [projection(s)]);
+    await condition(() => s.status !== 'awaiting-input');
+  }
+
+  /** Runs an equipment phase; a failure holds the batch until an operator restarts (the phase runs again) or ends it. */
+  async function runEquipment(s: StepState, step: Extract<PlanStep, { kind: 'equipment' }>): Promise<void> {
+    const unit = input.units[step.unitProcedureId];
+    for (;;) {
+      try {
+        const result = await equipment.runEquipmentPhase({ batchId: input.batchId, unit, step, commandId: commandIdOf(s), onCancel: input.onCancel ?? 'stop' });
+        const found = reportDeviations(step, result.reports);
+        deviations.push(...found);
+        await record([
+          { kind: 'equipment-parameters', stepId: step.id, data: { unit: unit.code, phase: step.phase, commandId: commandIdOf(s), parameters: result.parameters, reconciled: result.reconciled } },
+          { kind: 'equipment-reports', stepId: step.id, data: { unit: unit.code, phase: step.phase, reports: result.reports } },
+          ...found.map((d) => ({ kind: 'deviation' as const, stepId: step.id, data: { ...d } })),
+        ]);
+        return;
+      } catch (err) {
+        if (isCancellation(err) || ending) throw err;
+        const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+        s.status = 'failed';
+        await record([{ kind: 'step-failed', stepId: step.id, data: { type: failure?.type ?? 'unknown', message: failure?.message ?? String(err) } }], [projection(s)]);
+        await setStatus('held', { reason: `step ${step.id} failed: ${failure?.message ?? String(err)}` });
+        await condition(() => status === 'running' || ending !== null);
+        if (ending) throw err;
+        s.reruns++;
+        s.status = 'active';
+        await record([{ kind: 'step-started', stepId: step.id, data: { rerun: s.reruns } }], [projection(s)]);
+      }
+    }
+  }
+
+  async function runUnitProcedure(up: PlanUnitProcedure): Promise<void> {
+    for (const id of up.steps) await runStep(steps.get(id)!);
+  }
+
+  // ---- the batch ----------------------------------------------------------------------------------
+
+  upsertSearchAttributes([{ key: StatusKey, value: 'running' }]);
+  await record([{ kind: 'batch-started', data: { batch: input.batchNumber, recipe: input.plan.recipe, product: input.plan.product, batchSize: input.plan.scaling.batchSize, planHash: input.planHash, units: Object.fromEntries(Object.entries(input.units).map(([up, u]) => [up, u.code])) }, user: input.launchedBy }], input.plan.steps.map((st) => ({ stepId: st.id, status: 'pending', awaitingRoles: [] })), 'running');
+
+  try {
+    await scope.run(async () => {
+      for (const stage of input.plan.stages) await Promise.all(stage.unitProcedures.map(runUnitProcedure));
+    });
+  } catch (err) {
+    if (!ending && !isCancellation(err)) throw err;
+    const end = ending === 'abort' ? 'aborted' : 'stopped';
+    const cancelled = [...steps.values()].filter((s) => s.status !== 'done');
+    for (const s of cancelled) s.status = 'cancelled';
+    await CancellationScope.nonCancellable(async () => {
+      await record([], cancelled.map(projection));
+      await records.releaseUnits({ batchId: input.batchId, units: Object.values(input.units).map((u) => u.code) });
+      await setStatus(end);
+    });
+    return { status: end, outputLot: null, deviations: deviations.length };
+  }
+
+  const produced = await records.produceOutputLot({
+    batchId: input.batchId,
+    batchNumber: input.batchNumber,
+    workflowId,
+    material: input.outputLot.material,
+    lotNumber: input.outputLot.lotNumber,
+    quantity: input.plan.scaling.batchSize,
+    expiryDate: input.outputLot.expiryDate,
+  });
+  await record([{ kind: 'output-lot', data: { ...produced } }]);
+  await records.releaseUnits({ batchId: input.batchId, units: Object.values(input.units).map((u) => u.code) });
+  await setStatus('complete', { deviations: deviations.length });
+  return { status: 'complete', outputLot: { lotId: produced.lotId, lotNumber: produced.lotNumber }, deviations: deviations.length };
+}
