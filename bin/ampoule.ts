@@ -11,6 +11,8 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { createApp } from '../api/app';
@@ -19,14 +21,17 @@ import { Problem } from '../api/http/problems';
 import { startApiServer } from '../api/server';
 import { createServices } from '../api/services';
 import { AppConfigError, loadAppConfig, maskUrl, type AppConfig } from '../config/app-config';
-import { ConfigError, loadTemporalConfig } from '../config/temporal-config';
+import { ConfigError, durationToMs, loadTemporalConfig } from '../config/temporal-config';
 import { openDatabase, type Database } from '../db/database';
 import { loadDemoData, loadDemoEquipment } from '../demo/load';
 import { routeOpcuaLogs } from '../equipment/opcua';
+import { Connections } from '../equipment/driver/connections';
+import { PhaseDriver } from '../equipment/driver/phase-driver';
 import { openPki } from '../equipment/pki';
 import { startSimulator, type EquipmentSimulator } from '../equipment/simulator/simulator';
 import { ROLES } from '../domain/identity';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../embedded-temporal';
+import { startBatchWorker } from '../worker/batch-worker';
 
 function fail(log: Logger, message: string): never {
   log.fatal(message);
@@ -43,6 +48,7 @@ async function openAppDatabase(config: AppConfig, log: Logger): Promise<Database
 }
 
 async function start(config: AppConfig, log: Logger): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
   let temporalConfig;
   try {
     temporalConfig = loadTemporalConfig();
@@ -55,7 +61,46 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   const database = await openAppDatabase(config, log);
   log.info({ database: database.description, appRole: database.appRole }, 'database ready (migrations applied)');
   if (!database.appRole) log.warn('the database login role cannot assume ampoule_app: the append-only tables rely on their triggers alone');
-  const services = createServices(database, config, log.child({ component: 'api' }));
+  let temporal: EmbeddedTemporal | undefined;
+  if (!temporalConfig.address) {
+    if (config.mode === 'production') fail(log, 'production mode needs a Temporal cluster: set TEMPORAL_ADDRESS or address in temporal.yaml');
+    const store = temporalConfig.embedded.store;
+    if (store === 'postgres' && !config.databaseUrl) fail(log, 'temporal.yaml asks for embedded.store: postgres but DATABASE_URL is not set');
+    temporal = await startEmbeddedTemporal({
+      ip: temporalConfig.embedded.ip,
+      port: temporalConfig.embedded.port,
+      namespaces: [temporalConfig.namespace],
+      searchAttributes: temporalConfig.searchAttributes,
+      dbFilename: store === 'pglite' ? path.join(config.dataDir, 'temporal') : undefined,
+      dbUrl: store === 'postgres' ? config.databaseUrl : undefined,
+      logger: log.child({ component: 'embedded-temporal' }),
+      onFatal: (err) => {
+        log.fatal({ err: err.message }, 'embedded Temporal store failed; stopping');
+        process.exit(1);
+      },
+    });
+    log.info({ address: temporal.address, store: temporal.storeDescription }, 'embedded Temporal server ready (zero-setup mode; not for production)');
+  } else {
+    log.info({ address: temporalConfig.address, namespace: temporalConfig.namespace }, 'using the Temporal cluster from temporal.yaml / TEMPORAL_ADDRESS');
+  }
+
+  // A Temporal client for the API (launch, updates, queries) and the batch worker's connection.
+  const address = temporal?.address ?? temporalConfig.address;
+  const tc = temporalConfig.tls;
+  const security = {
+    tls: tc.enabled
+      ? {
+          serverNameOverride: tc.serverName,
+          serverRootCACertificate: tc.caFile ? readFileSync(tc.caFile) : undefined,
+          clientCertPair: tc.certFile && tc.keyFile ? { crt: readFileSync(tc.certFile), key: readFileSync(tc.keyFile) } : undefined,
+        }
+      : undefined,
+    apiKey: temporalConfig.apiKeyEnv ? process.env[temporalConfig.apiKeyEnv] : undefined,
+  };
+  const connection = await Connection.connect({ address, ...security });
+  const client = new Client({ connection, namespace: temporalConfig.namespace });
+
+  const services = createServices(database, config, log.child({ component: 'api' }), { client, taskQueue: temporalConfig.taskQueues.batches });
   services.auditSealer.start();
 
   if (config.mode === 'production') {
@@ -80,28 +125,24 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
     if (units.length > 0) log.info({ units }, 'registered the simulator’s units as demo equipment');
   }
 
-  let temporal: EmbeddedTemporal | undefined;
-  if (!temporalConfig.address) {
-    if (config.mode === 'production') fail(log, 'production mode needs a Temporal cluster: set TEMPORAL_ADDRESS or address in temporal.yaml');
-    const store = temporalConfig.embedded.store;
-    if (store === 'postgres' && !config.databaseUrl) fail(log, 'temporal.yaml asks for embedded.store: postgres but DATABASE_URL is not set');
-    temporal = await startEmbeddedTemporal({
-      ip: temporalConfig.embedded.ip,
-      port: temporalConfig.embedded.port,
-      namespaces: [temporalConfig.namespace],
-      searchAttributes: temporalConfig.searchAttributes,
-      dbFilename: store === 'pglite' ? path.join(config.dataDir, 'temporal') : undefined,
-      dbUrl: store === 'postgres' ? config.databaseUrl : undefined,
-      logger: log.child({ component: 'embedded-temporal' }),
-      onFatal: (err) => {
-        log.fatal({ err: err.message }, 'embedded Temporal store failed; stopping');
-        process.exit(1);
-      },
-    });
-    log.info({ address: temporal.address, store: temporal.storeDescription }, 'embedded Temporal server ready (zero-setup mode; not for production)');
-  } else {
-    log.info({ address: temporalConfig.address, namespace: temporalConfig.namespace }, 'using the Temporal cluster from temporal.yaml / TEMPORAL_ADDRESS');
-  }
+  // The batch worker, in this process (production may run more of them with `bin/ampoule worker`).
+  const connections = new Connections(pki, log.child({ component: 'opcua' }));
+  const worker = await startBatchWorker({
+    address,
+    connection: security,
+    namespace: temporalConfig.namespace,
+    taskQueue: temporalConfig.taskQueues.batches,
+    deps: { db: services.db, stores: services.stores, driver: new PhaseDriver(connections), log },
+    maxConcurrentWorkflowTaskExecutions: temporalConfig.worker.maxConcurrentWorkflowTaskExecutions,
+    maxConcurrentActivityTaskExecutions: temporalConfig.worker.maxConcurrentActivityTaskExecutions,
+    maxCachedWorkflows: temporalConfig.worker.maxCachedWorkflows,
+    shutdownGraceTimeMs: durationToMs(temporalConfig.worker.shutdownGraceTime),
+  });
+  worker.running.catch((err) => {
+    log.fatal({ err: (err as Error).message }, 'the batch worker failed; stopping');
+    process.exit(1);
+  });
+  log.info({ taskQueue: temporalConfig.taskQueues.batches }, 'batch worker running');
 
   const { app } = createApp(services);
   const server = await startApiServer(app, config.http.host, config.http.port);
@@ -115,6 +156,9 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   const stop = async () => {
     log.info('stopping');
     await server.stop();
+    await worker.stop();
+    await connections.close();
+    await connection.close();
     await services.auditSealer.stop();
     await services.auditSealer.sealNow();
     await simulator?.stop();

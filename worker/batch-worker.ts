@@ -4,11 +4,13 @@
  * activities get the grace time to finish, then Temporal retries them elsewhere.
  */
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type NativeConnectionOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
 export interface BatchWorkerOptions {
   address: string;
+  /** TLS and API key for a Temporal cluster. */
+  connection?: Pick<NativeConnectionOptions, 'tls' | 'apiKey'>;
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
@@ -30,7 +32,7 @@ export interface BatchWorker {
 export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows');
 
 export async function startBatchWorker(o: BatchWorkerOptions): Promise<BatchWorker> {
-  const connection = await NativeConnection.connect({ address: o.address });
+  const connection = await NativeConnection.connect({ address: o.address, ...o.connection });
   const worker = await Worker.create({
     connection,
     namespace: o.namespace,
