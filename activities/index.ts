@@ -100,6 +100,11 @@ export function createActivities(deps: ActivityDeps) {
     async runEquipmentPhase(req: { batchId: string; unit: AssignedUnit; step: Extract<PlanStep, { kind: 'equipment' }>; commandId: string; onCancel: 'stop' | 'abort' }) {
       const ctx = Context.current();
       const contract = req.unit.interfaces[req.step.phase];
+      // Only a cancellation the workflow asked for ends the phase; a worker shutting down (or a timeout)
+      // only stops watching it: the next attempt reconciles and watches on.
+      const stopPhase = new AbortController();
+      const abandon = new AbortController();
+      ctx.cancellationSignal.addEventListener('abort', () => (ctx.cancellationDetails?.cancelRequested ? stopPhase : abandon).abort(ctx.cancellationSignal.reason), { once: true });
       try {
         const parameters = toController(req.step.setpoints, contract);
         const outcome = await driver.run({
@@ -108,7 +113,8 @@ export function createActivities(deps: ActivityDeps) {
           commandId: req.commandId,
           parameters,
           heartbeat: (d) => ctx.heartbeat(d),
-          signal: ctx.cancellationSignal,
+          signal: stopPhase.signal,
+          abandon: abandon.signal,
           onCancel: req.onCancel,
           onStateChange: async (c) => {
             await stores.equipment.addStateChange(db, { unitCode: c.unit, phase: c.phase, state: c.state, commandId: c.commandId, sourceTimestamp: c.sourceTimestamp });

@@ -39,6 +39,8 @@ export interface PhaseRun {
   onStateChange?: (change: StateChange) => Promise<void> | void;
   /** Aborting it (the caller was cancelled) sends `onCancel` to the phase. */
   signal?: AbortSignal;
+  /** Aborting it stops watching and leaves the phase running (the worker is shutting down; another picks it up). */
+  abandon?: AbortSignal;
   onCancel?: 'stop' | 'abort';
   /** How often to read the state besides the subscription. */
   pollMs?: number;
@@ -129,8 +131,10 @@ export class PhaseDriver {
             resolve();
           };
           r.signal?.addEventListener('abort', wake, { once: true });
+          r.abandon?.addEventListener('abort', wake, { once: true });
         });
         wake = undefined;
+        if (r.abandon?.aborted) throw r.abandon.reason ?? new Error('abandoned');
         if (r.signal?.aborted && !cancelSent) {
           cancelSent = true;
           await this.send(r.unit, binding, r.onCancel ?? 'stop', r.commandId, r.phase, true);

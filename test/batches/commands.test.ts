@@ -1,0 +1,117 @@
+/**
+ * Batch commands and failures on the fed-batch recipe (two unit procedures side by side): a controller
+ * refusing Start fails the step and holds the batch; Restart runs the phase again under a new command id;
+ * Stop ends the batch, stopping its running phase; Abort ends a batch waiting for operators. Every
+ * history produced joins the replay corpus when RECORD_HISTORIES is set.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../../worker/batch-worker';
+import { DEMO_STOCK, operateBatch, stockMaterials, type Request } from '../support/automated-operator';
+import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let env: BatchEnv;
+let request: Request;
+let lots: Record<string, string>;
+
+beforeAll(async () => {
+  // A hundred process hours a second: the fed-batch's two-week cultivation takes a few seconds.
+  env = await startBatchEnv({ timeScale: 360_000 });
+  await env.startWorker();
+  request = async (user, method, p, body) => env.api.request(method, p, body, { token: await env.token(user) });
+  lots = await stockMaterials(request, DEMO_STOCK, DEMO_PASSWORD);
+}, 120_000);
+afterAll(async () => env?.close());
+
+async function until(fn: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const live = async (batch: string) => (await request('qa1', 'GET', `/batches/${batch}`)).body;
+const stepStatus = async (batch: string, stepId: string) => (await live(batch)).live.steps.find((s: Json) => s.id === stepId)?.status;
+
+async function finish(batch: string, name: string): Promise<Json> {
+  const history = await env.client.workflow.getHandle(`batch-${batch}`).fetchHistory();
+  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `batch-${batch}`);
+  if (process.env.RECORD_HISTORIES) {
+    const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
+    writeFileSync(path.join(__dirname, '../histories', `${name}.json`), `${JSON.stringify({ workflowId: name, format: 'temporal.api.history.v1.History, protobuf, base64', history: encoded }, null, 1)}\n`);
+  }
+  return (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+}
+
+test('a refused Start fails the step and holds the batch; Restart runs the phase again; Stop ends the batch', async () => {
+  const heat = env.simulator.phase('BR-101', 'HEAT');
+  heat.faults.refuseCommands = true;
+  const launched = await request('planner', 'POST', '/batches', { recipe: 'MAB1-FB-2000', batchSize: 1500 });
+  expect(launched.status).toBe(201);
+  const batch: string = launched.body.number;
+  expect(launched.body.units).toEqual({ production: 'BR-101', 'harvest-vessel': 'MX-201' });
+  let stop = false;
+  const operating = operateBatch(request, batch, { lots, password: DEMO_PASSWORD, until: () => stop });
+
+  await until(async () => (await live(batch)).status === 'held');
+  expect(await stepStatus(batch, 'heat-medium')).toBe('failed');
+  const whileHeld = await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'again' });
+  expect(whileHeld.status).toBe(422);
+  heat.faults.refuseCommands = false;
+  const restarted = await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'controller reset by maintenance' });
+  expect(restarted.body.status).toBe('running');
+
+  // On to the production phase, then stop the batch while it runs.
+  const cultivate = env.simulator.phase('BR-101', 'CULTIVATE');
+  await until(async () => (await stepStatus(batch, 'production-phase')) === 'active' && cultivate.state === 'running');
+  cultivate.faults.slowdown = 1000;
+  const stopped = await request('qa1', 'POST', `/batches/${batch}/commands`, { command: 'stop', reason: 'contamination suspected' });
+  expect(stopped.status).toBe(200);
+  await until(async () => (await live(batch)).status === 'stopped');
+  stop = true;
+  await operating;
+  cultivate.faults.slowdown = undefined;
+  expect(cultivate.state).toBe('idle'); // stopped, its reports read, reset
+
+  const ebr = await finish(batch, 'mab-failure-restart-stop');
+  expect(ebr.chain.ok).toBe(true);
+  const heatRuns = ebr.entries.filter((e: Json) => e.stepId === 'heat-medium' && ['step-failed', 'equipment-parameters'].includes(e.kind)).map((e: Json) => [e.kind, e.data.type ?? e.data.commandId]);
+  expect(heatRuns).toEqual([
+    ['step-failed', 'CommandRefused'],
+    ['equipment-parameters', `batch-${batch}/heat-medium/rerun-1`],
+  ]);
+  expect(ebr.entries.filter((e: Json) => e.kind === 'batch-command' && e.data.command).map((e: Json) => e.data.command)).toEqual(['restart', 'stop']);
+  expect(ebr.entries[ebr.entries.length - 1]).toMatchObject({ kind: 'batch-ended', data: { status: 'stopped' } });
+  // The harvest vessel's steps ran alongside the production bioreactor's.
+  expect(ebr.entries.some((e: Json) => e.stepId === 'vessel-check' && e.kind === 'step-completed')).toBe(true);
+  const units = (await request('qa1', 'GET', '/equipment')).body.filter((u: Json) => ['BR-101', 'MX-201'].includes(u.code));
+  expect(units.map((u: Json) => [u.code, u.status, u.cleanliness])).toEqual([
+    ['BR-101', 'available', 'dirty'],
+    ['MX-201', 'available', 'dirty'],
+  ]);
+  expect((await request('qa1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'too late' })).status).toBe(409);
+}, 120_000);
+
+test('Abort ends a batch that waits for operators; nothing more can be done to it', async () => {
+  const dirty = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 1000, units: { 'buffer-preparation': 'MX-201' } });
+  expect(dirty.status).toBe(409); // a dirty unit is not given to a batch
+  await request('operator1', 'POST', '/equipment/MX-201/status', { cleanliness: 'clean', reason: 'cleaned after the last batch' });
+  const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 1000, units: { 'buffer-preparation': 'MX-201' } });
+  const batch: string = launched.body.number;
+  await until(async () => (await stepStatus(batch, 'add-nacl')) === 'awaiting-input');
+  const noReason = await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'abort' });
+  expect(noReason.status).toBe(400);
+  expect((await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'abort', reason: 'wrong water system' })).status).toBe(200);
+  await until(async () => (await live(batch)).status === 'aborted');
+  const late = await request('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 8 }], signature: { username: 'operator1', password: DEMO_PASSWORD, meaning: 'performed' } });
+  expect(late.status).toBe(422);
+  const ebr = await finish(batch, 'pbs-abort');
+  expect(ebr.entries[ebr.entries.length - 1]).toMatchObject({ kind: 'batch-ended', data: { status: 'aborted' } });
+  expect((await request('qa1', 'GET', `/batches/${batch}/steps`)).body.find((s: Json) => s.id === 'add-nacl').live.status).toBe('cancelled');
+  expect((await request('qa1', 'POST', `/batches/${batch}/review`, { auditTrailReviewed: true, signature: { username: 'qa1', password: DEMO_PASSWORD, meaning: 'reviewed' } })).status).toBe(409);
+}, 120_000);

@@ -1,0 +1,110 @@
+/**
+ * A batch survives its worker and its Temporal server: the worker goes away while an equipment phase
+ * runs and another takes over; the embedded server is SIGKILLed mid-batch and restarted on its store.
+ * Each time the batch finishes, every batch-record entry is written once, and the simulator's counters
+ * show that no equipment phase was started twice. The histories are kept as the replay corpus.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../../worker/batch-worker';
+import { DEMO_STOCK, operateBatch, stockMaterials, type Request } from '../support/automated-operator';
+import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function requester(env: BatchEnv): Request {
+  return async (user, method, p, body) => env.api.request(method, p, body, { token: await env.token(user) });
+}
+
+async function until(fn: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Launches a PBS batch whose mixing runs long enough to be interrupted, and drives it with automated operators. */
+async function longMixBatch(env: BatchEnv, request: Request) {
+  const lots = await stockMaterials(request, DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
+  const mix = env.simulator.phase('MX-201', 'MIX');
+  mix.faults.slowdown = 12; // 30 process minutes, at 7200× and 12 times slower, take 3 s of real time
+  const starts = { mix: mix.executed.start, fill: env.simulator.phase('MX-201', 'FILL').executed.start };
+  const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+  expect(launched.status).toBe(201);
+  const batch: string = launched.body.number;
+  const operating = operateBatch(request, batch, { lots, password: DEMO_PASSWORD });
+  await until(() => mix.state === 'running');
+  return { batch, operating, mix, starts };
+}
+
+/** The record of a finished batch: complete, every entry once and chained, each equipment step started once. */
+async function assertClean(env: BatchEnv, request: Request, batch: string, starts: { mix: number; fill: number }) {
+  const status = await (async () => {
+    const r = await request('qa1', 'GET', `/batches/${batch}`);
+    return r.body.status;
+  })();
+  expect(status).toBe('complete');
+  const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+  expect(ebr.chain.ok).toBe(true);
+  const keys = ebr.entries.map((e: Json) => e.entryKey);
+  expect(new Set(keys).size).toBe(keys.length);
+  const starting = ebr.entries.filter((e: Json) => e.kind === 'step-started').map((e: Json) => e.stepId);
+  expect(new Set(starting).size).toBe(starting.length);
+  expect(ebr.entries.filter((e: Json) => e.kind === 'equipment-parameters').map((e: Json) => e.stepId)).toEqual(['fill-wfi', 'mix', 'qs-wfi']);
+  expect(env.simulator.phase('MX-201', 'MIX').executed.start - starts.mix).toBe(1);
+  expect(env.simulator.phase('MX-201', 'FILL').executed.start - starts.fill).toBe(2); // fill-wfi and qs-wfi, once each
+  const history = await env.client.workflow.getHandle(`batch-${batch}`).fetchHistory();
+  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `batch-${batch}`);
+  return history;
+}
+
+/** With RECORD_HISTORIES=1, adds the history to the replay corpus (test/histories, see replay.test.ts). */
+function keep(name: string, history: temporal.api.history.v1.IHistory): void {
+  if (!process.env.RECORD_HISTORIES) return;
+  const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
+  writeFileSync(path.join(__dirname, '../histories', `${name}.json`), `${JSON.stringify({ workflowId: name, format: 'temporal.api.history.v1.History, protobuf, base64', history: encoded }, null, 1)}
+`);
+}
+
+describe('the worker goes away mid-phase and another takes over', () => {
+  let env: BatchEnv;
+  beforeAll(async () => {
+    env = await startBatchEnv();
+    await env.startWorker();
+  }, 120_000);
+  afterAll(async () => env?.close());
+
+  test('the batch finishes; the phase was watched again, never started again', async () => {
+    const request = requester(env);
+    const { batch, operating, mix, starts } = await longMixBatch(env, request);
+    await env.stopWorker();
+    expect(mix.state).toBe('running'); // a worker shutting down leaves the phase alone
+    await env.startWorker();
+    expect(await operating).toBe('complete');
+    mix.faults.slowdown = undefined;
+    const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+    expect(ebr.entries.find((e: Json) => e.kind === 'equipment-parameters' && e.stepId === 'mix').data.reconciled).toBe(true);
+    keep('pbs-worker-restart', await assertClean(env, request, batch, starts));
+  }, 180_000);
+});
+
+describe('the Temporal server is killed mid-batch and restarted on its store', () => {
+  let env: BatchEnv;
+  beforeAll(async () => {
+    env = await startBatchEnv({ temporalProcess: true });
+    await env.startWorker();
+  }, 120_000);
+  afterAll(async () => env?.close());
+
+  test('the batch finishes with a clean record and no phase started twice', async () => {
+    const request = requester(env);
+    const { batch, operating, mix, starts } = await longMixBatch(env, request);
+    await env.restartTemporal!();
+    expect(await operating).toBe('complete');
+    mix.faults.slowdown = undefined;
+    keep('pbs-server-restart', await assertClean(env, request, batch, starts));
+  }, 180_000);
+});

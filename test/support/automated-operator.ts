@@ -1,0 +1,95 @@
+/**
+ * Automated operators: they watch a batch through the API and complete every step that waits for
+ * them — in-limit values, the right lots, their signatures — and verify their colleagues' steps. Tests
+ * and the batch benchmark drive whole batches with them, through exactly the HTTP calls people make.
+ */
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Request = (user: string, method: string, path: string, body?: unknown) => Promise<{ status: number; body: Json }>;
+
+/** Who does what: performers and verifiers by role (a verifier is never the performer). */
+const PERFORMER: Record<string, string> = { operator: 'operator1', qa: 'qa2' };
+const VERIFIER: Record<string, string> = { operator: 'operator2', qa: 'qa1' };
+
+export interface OperatorOptions {
+  /** Material code → lot number to take it from. */
+  lots: Record<string, string>;
+  password: string;
+  /** Called after each step completion or verification with its round-trip time. */
+  onAction?: (a: { batch: string; stepId: string; action: 'complete' | 'verify'; ms: number }) => void;
+  /** Stop driving (the batch is left as it is). */
+  until?: () => boolean;
+  pollMs?: number;
+}
+
+function valueFor(f: Json): unknown {
+  switch (f.type) {
+    case 'number':
+      return f.target ?? (f.low !== undefined && f.high !== undefined ? (f.low + f.high) / 2 : (f.low ?? f.min ?? 0));
+    case 'text':
+      return 'OK-1';
+    case 'choice':
+      return f.options[0];
+    default:
+      return true;
+  }
+}
+
+/** Drives one batch to its end (complete, stopped, aborted) or until `until()`; returns its final status. */
+export async function operateBatch(request: Request, batch: string, o: OperatorOptions): Promise<string> {
+  const sign = (user: string, meaning: string) => ({ username: user, password: o.password, meaning });
+  const plan = new Map<string, Json>(((await request('qa1', 'GET', `/batches/${batch}/steps`)).body as Json[]).map((s) => [s.id, s]));
+  for (;;) {
+    if (o.until?.()) return 'interrupted';
+    const live = (await request('qa1', 'GET', `/batches/${batch}`)).body.live as Json;
+    if (['complete', 'stopped', 'aborted'].includes(live.status)) return live.status;
+    let acted = false;
+    for (const s of live.steps as Json[]) {
+      const step = plan.get(s.id)!;
+      if (s.status === 'awaiting-input' && live.status === 'running') {
+        const role = step.performedBy.includes('operator') ? 'operator' : step.performedBy[0];
+        const user = PERFORMER[role];
+        const fields: Json[] = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
+        const body: Json = { values: Object.fromEntries(fields.map((f) => [f.id, valueFor(f)])), signature: sign(user, step.kind === 'approval' ? step.meaning : 'performed') };
+        if (step.kind === 'material') body.lots = [{ lot: o.lots[step.material], quantity: step.quantity.value }];
+        const t0 = performance.now();
+        const r = await request(user, 'POST', `/batches/${batch}/steps/${s.id}/complete`, body);
+        if (r.status === 200) o.onAction?.({ batch, stepId: s.id, action: 'complete', ms: performance.now() - t0 });
+        else if (r.status !== 422 && r.status !== 503) throw new Error(`completing ${batch}/${s.id}: ${r.status} ${JSON.stringify(r.body)}`);
+        acted = true;
+      } else if (s.status === 'awaiting-verification' && live.status === 'running') {
+        const role = step.signatures.verifiedBy.includes('operator') ? 'operator' : step.signatures.verifiedBy[0];
+        const t0 = performance.now();
+        const r = await request(VERIFIER[role], 'POST', `/batches/${batch}/steps/${s.id}/verify`, { signature: sign(VERIFIER[role], 'verified') });
+        if (r.status === 200) o.onAction?.({ batch, stepId: s.id, action: 'verify', ms: performance.now() - t0 });
+        else if (r.status !== 422 && r.status !== 503) throw new Error(`verifying ${batch}/${s.id}: ${r.status} ${JSON.stringify(r.body)}`);
+        acted = true;
+      }
+    }
+    if (!acted) await new Promise((r) => setTimeout(r, o.pollMs ?? 100));
+  }
+}
+
+/** Receives and releases a generous lot of each material a recipe consumes; returns material → lot number. */
+export async function stockMaterials(request: Request, materials: { code: string; unit: string; quantity: number }[], password: string): Promise<Record<string, string>> {
+  const lots: Record<string, string> = {};
+  for (const m of materials) {
+    const r = await request('operator1', 'POST', '/lots', { material: m.code, quantity: m.quantity, unit: m.unit, expiryDate: '2099-12-31', supplier: 'Test supplier', supplierLot: `T-${m.code}` });
+    if (r.status !== 201) throw new Error(`receiving ${m.code}: ${JSON.stringify(r.body)}`);
+    const released = await request('qa1', 'POST', `/lots/${r.body.id}/status`, { status: 'released', reason: 'CoA reviewed', signature: { username: 'qa1', password, meaning: 'released' } });
+    if (released.status !== 200) throw new Error(`releasing ${m.code}: ${JSON.stringify(released.body)}`);
+    lots[m.code] = r.body.lotNumber;
+  }
+  return lots;
+}
+
+/** What the demo recipes consume, with room for many batches. */
+export const DEMO_STOCK = [
+  { code: 'NACL', unit: 'kg', quantity: 100_000 },
+  { code: 'KCL', unit: 'kg', quantity: 10_000 },
+  { code: 'NA2HPO4', unit: 'kg', quantity: 10_000 },
+  { code: 'KH2PO4', unit: 'kg', quantity: 10_000 },
+  { code: 'CD-CHO', unit: 'L', quantity: 1_000_000 },
+  { code: 'INOC-MAB1', unit: 'L', quantity: 100_000 },
+  { code: 'FEED-B', unit: 'L', quantity: 100_000 },
+];
