@@ -23,6 +23,7 @@ import { createServices } from '../api/services';
 import { AppConfigError, loadAppConfig, maskUrl, type AppConfig } from '../config/app-config';
 import { ConfigError, durationToMs, loadTemporalConfig } from '../config/temporal-config';
 import { openDatabase, type Database } from '../db/database';
+import { UserStore } from '../db/stores/user-store';
 import { loadDemoData, loadDemoEquipment } from '../demo/load';
 import { routeOpcuaLogs } from '../equipment/opcua';
 import { Connections } from '../equipment/driver/connections';
@@ -61,6 +62,10 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   const database = await openAppDatabase(config, log);
   log.info({ database: database.description, appRole: database.appRole }, 'database ready (migrations applied)');
   if (!database.appRole) log.warn('the database login role cannot assume ampoule_app: the append-only tables rely on their triggers alone');
+  if (config.mode === 'production') {
+    const demo = await new UserStore().countActiveDemoUsers(database.knex);
+    if (demo > 0) fail(log, `production mode refuses to start: ${demo} demo user(s) are active. Deactivate them (PATCH /api/users/:id {active:false}) from a zero-setup start on this database, or use a database without demo data.`);
+  }
   let temporal: EmbeddedTemporal | undefined;
   if (!temporalConfig.address) {
     if (config.mode === 'production') fail(log, 'production mode needs a Temporal cluster: set TEMPORAL_ADDRESS or address in temporal.yaml');
@@ -103,10 +108,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   const services = createServices(database, config, log.child({ component: 'api' }), { client, taskQueue: temporalConfig.taskQueues.batches });
   services.auditSealer.start();
 
-  if (config.mode === 'production') {
-    const demo = await services.stores.users.countActiveDemoUsers(services.db);
-    if (demo > 0) fail(log, `production mode refuses to start: ${demo} demo user(s) are active. Deactivate them (PATCH /api/users/:id {active:false}) from a zero-setup start on this database, or use a database without demo data.`);
-  } else {
+  if (config.mode === 'zero-setup') {
     const loaded = await loadDemoData(services, config.demoPassword);
     if (Object.values(loaded).some((l) => l.length > 0)) log.info(loaded, 'loaded demo data (zero-setup mode only)');
   }

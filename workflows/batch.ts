@@ -241,9 +241,11 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   async function runStep(s: StepState): Promise<void> {
     await condition(() => status === 'running' || ending !== null);
     if (ending) return;
-    s.status = 'active';
-    await record([{ kind: 'step-started', stepId: s.step.id, data: { number: s.step.number, name: s.step.name, kind: s.step.kind, unitProcedure: s.step.unitProcedureId, operation: s.step.operation.name } }], [projection(s)]);
     const step = s.step;
+    const operatorStep = step.kind !== 'equipment' && step.kind !== 'hold';
+    // An operator step is waiting for its operator from the moment it starts: one write says both.
+    s.status = operatorStep ? 'awaiting-input' : 'active';
+    await record([{ kind: 'step-started', stepId: step.id, data: { number: step.number, name: step.name, kind: step.kind, unitProcedure: step.unitProcedureId, operation: step.operation.name } }], [projection(s)]);
     switch (step.kind) {
       case 'equipment':
         await runEquipment(s, step);
@@ -253,7 +255,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         await sleep(step.durationMs);
         break;
       default:
-        await awaitOperator(s);
+        await condition(() => s.status !== 'awaiting-input');
     }
     if (step.signatures.verified) await condition(() => s.status === 'done');
     s.status = 'done';

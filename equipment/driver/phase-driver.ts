@@ -113,6 +113,7 @@ export class PhaseDriver {
   private async watch(r: PhaseRun, binding: PhaseBinding, first: Snapshot): Promise<Snapshot> {
     let now = first;
     let wake: (() => void) | undefined;
+    const cleanups: (() => void)[] = [];
     const stateNode = await this.resolveNode(r.unit, binding.state);
     const subscription = await this.connections.use(r.unit, `${r.phase} subscription`, (s) =>
       s.createSubscription2({ requestedPublishingInterval: 100, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 20, publishingEnabled: true, maxNotificationsPerPublish: 100, priority: 1 }),
@@ -123,16 +124,24 @@ export class PhaseDriver {
       );
       item.on('changed', () => wake?.());
       let cancelSent = false;
+      // One listener each for the whole watch (not one per wait): they wake whatever wait is current.
+      const onAbort = () => wake?.();
+      r.signal?.addEventListener('abort', onAbort);
+      r.abandon?.addEventListener('abort', onAbort);
+      cleanups.push(() => {
+        r.signal?.removeEventListener('abort', onAbort);
+        r.abandon?.removeEventListener('abort', onAbort);
+      });
       while (!FINAL_STATES.includes(now.state)) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, r.pollMs ?? 250);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          r.signal?.addEventListener('abort', wake, { once: true });
-          r.abandon?.addEventListener('abort', wake, { once: true });
-        });
+        if (!r.signal?.aborted && !r.abandon?.aborted) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, r.pollMs ?? 250);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
         wake = undefined;
         if (r.abandon?.aborted) throw r.abandon.reason ?? new Error('abandoned');
         if (r.signal?.aborted && !cancelSent) {
@@ -147,6 +156,7 @@ export class PhaseDriver {
       }
       return now;
     } finally {
+      for (const c of cleanups) c();
       await subscription.terminate().catch(() => undefined);
     }
   }

@@ -1,0 +1,272 @@
+/**
+ * `npm run bench:batches`: N batches at once of a 20-step recipe (4 equipment phases on the simulator, 15
+ * operator steps of every kind, a QA approval), driven through the HTTP API by automated operators who
+ * work from the work queue, as people do. The embedded Temporal server runs as its own process on
+ * PostgreSQL (PGlite without a PostgreSQL URL); Ampoule's database is the same server.
+ *
+ * Prints batches/hour, the step latency (an operator's update sent → the batch's next operator step in the
+ * work queue; the queue is read every 50 ms), the completion round trip, and batch-record entries/s.
+ *
+ *   npm run bench:batches -- [--batches 100] [--operators 16]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { Client as PgClient } from 'pg';
+import pino from 'pino';
+import { createApp } from '../api/app';
+import { startApiServer } from '../api/server';
+import { createServices } from '../api/services';
+import { loadAppConfig } from '../config/app-config';
+import { loadTemporalConfig } from '../config/temporal-config';
+import { openDatabase, type Database } from '../db/database';
+import { loadDemoData, loadDemoEquipment } from '../demo/load';
+import { Connections } from '../equipment/driver/connections';
+import { PhaseDriver } from '../equipment/driver/phase-driver';
+import { openPki } from '../equipment/pki';
+import { startSimulator } from '../equipment/simulator/simulator';
+import { freePort, spawnServer } from '../test/support/server-process';
+import { startBatchWorker } from '../worker/batch-worker';
+import { argValue, machine, percentile } from './support';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const PASSWORD = 'bench-password-1';
+
+/** The benchmark recipe: 20 steps on one mixer. */
+function benchRecipe() {
+  const check = (id: string, n: number) => ({
+    id,
+    name: `Check ${n}`,
+    kind: 'instruction',
+    text: `Check ${n}: confirm the line is as the SOP requires.`,
+    fields: [
+      { type: 'passFail', id: 'ok', label: 'As required' },
+      { type: 'number', id: 'reading', label: 'Reading', quantity: 'temperature', unit: 'Cel', low: 15, target: 20, high: 25, min: 0, max: 100 },
+    ],
+    signatures: { performed: true },
+  });
+  const add = (id: string, material: string, value: number, verified: boolean) => ({ id, name: `Add ${material}`, kind: 'material', material, quantity: { value, unit: 'kg' }, tolerancePercent: 2, weighed: true, signatures: { performed: true, verified } });
+  const equipment = (id: string, phase: string, setpoints: Json[]) => ({ id, name: `${phase} ${id}`, kind: 'equipment', phase, setpoints, reports: [] });
+  const sample = (id: string) => ({
+    id,
+    name: `Sample ${id}`,
+    kind: 'sample',
+    results: [{ type: 'number', id: 'ph', label: 'pH', quantity: 'pH', unit: '[pH]', low: 7.3, target: 7.4, high: 7.5, min: 0, max: 14 }],
+    signatures: { performed: true },
+  });
+  const phases = [
+    equipment('fill', 'FILL', [{ id: 'volume', name: 'Volume', quantity: 'volume', unit: 'L', target: 100 }]),
+    add('add-nacl', 'NACL', 0.8, true),
+    add('add-kcl', 'KCL', 0.02, false),
+    add('add-na2hpo4', 'NA2HPO4', 0.144, true),
+    add('add-kh2po4', 'KH2PO4', 0.024, false),
+    equipment('mix', 'MIX', [
+      { id: 'speed', name: 'Speed', quantity: 'rotationalSpeed', unit: '/min', target: 100 },
+      { id: 'time', name: 'Time', quantity: 'time', unit: 'min', target: 5 },
+    ]),
+    sample('ipc-1'),
+    ...Array.from({ length: 8 }, (_, i) => check(`check-${i + 1}`, i + 1)),
+    equipment('heat', 'HEAT', [{ id: 'temperature', name: 'Temperature', quantity: 'temperature', unit: 'Cel', target: 22 }]),
+    check('check-9', 9),
+    sample('ipc-2'),
+    equipment('transfer', 'TRANSFER', [{ id: 'volume', name: 'Volume', quantity: 'volume', unit: 'L', target: 90 }]),
+    { id: 'release', name: 'QA approval', kind: 'approval', text: 'Fit for use.', meaning: 'approved' },
+  ];
+  return {
+    format: 'ampoule-recipe/1',
+    code: 'BENCH-20',
+    name: 'Benchmark buffer, 20 steps',
+    definition: {
+      product: { code: 'PBS-1X', name: 'Benchmark buffer' },
+      batchSize: { nominal: 100, min: 10, max: 1000, unit: 'L' },
+      procedure: { unitProcedures: [{ id: 'prep', name: 'Preparation', equipmentClass: 'MIXER', operations: [{ id: 'all', name: 'All', phases }] }] },
+    },
+  };
+}
+
+async function main() {
+  const count = Number(argValue('batches', '100'));
+  const operators = Number(argValue('operators', '16'));
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+  const base = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-batches-'));
+  const dbName = `bench_batches_${Date.now()}`;
+  let dbUrl: string | undefined;
+  if (base) {
+    const admin = new PgClient({ connectionString: base });
+    await admin.connect();
+    await admin.query(`create database ${dbName}`);
+    await admin.end();
+    const u = new URL(base);
+    u.pathname = `/${dbName}`;
+    dbUrl = u.toString();
+  }
+  const temporalConfig = loadTemporalConfig(undefined, {});
+  const store = dbUrl ? ['--db-url', dbUrl] : ['--db-filename', path.join(dir, 'temporal')];
+  const server = await spawnServer([...store, ...Object.entries(temporalConfig.searchAttributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`])], await freePort(), 60_000);
+  const database: Database = dbUrl ? await openDatabase({ kind: 'postgres', url: dbUrl, poolSize: 20 }) : await openDatabase({ kind: 'pglite' });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const taskQueue = 'bench-batches';
+  const config = loadAppConfig({ LOG_LEVEL: 'silent', AMPOULE_LOGIN_RATE_PER_MINUTE: '1000000', AMPOULE_SIGN_RATE_PER_MINUTE: '1000000' });
+  const services = createServices(database, config, pino({ level: 'silent' }), { client, taskQueue });
+  services.auditSealer.start();
+  const api = await startApiServer(createApp(services).app, '127.0.0.1', 0);
+
+  const simulator = await startSimulator({
+    pkiFolder: path.join(dir, 'simulator'),
+    timeScale: 36_000,
+    tickMs: 50,
+    units: Array.from({ length: count }, (_, i) => ({ code: `BM-${String(i + 1).padStart(3, '0')}`, name: `Bench mixer ${i + 1}`, equipmentClass: 'MIXER' })),
+  });
+  const pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
+  await simulator.pki.trust(pki.certificate());
+  await pki.trust(simulator.pki.certificate());
+  await loadDemoData(services, PASSWORD);
+  await loadDemoEquipment(services, simulator);
+  const connections = new Connections(pki);
+  const worker = await startBatchWorker({ address: server.address, namespace: 'default', taskQueue, deps: { db: services.db, stores: services.stores, driver: new PhaseDriver(connections) }, maxConcurrentActivityTaskExecutions: 200, maxConcurrentWorkflowTaskExecutions: 100, maxCachedWorkflows: 2000 });
+
+  // Clients of the API, one token per person.
+  const tokens = new Map<string, string>();
+  const request = async (user: string, method: string, p: string, body?: unknown) => {
+    if (!tokens.has(user)) {
+      const r = await fetch(`${api.url}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: user, password: PASSWORD }) });
+      tokens.set(user, ((await r.json()) as Json).token);
+    }
+    const r = await fetch(`${api.url}/api${p}`, { method, headers: { Authorization: `Bearer ${tokens.get(user)}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    return { status: r.status, body: (await r.json().catch(() => ({}))) as Json };
+  };
+  const sign = (user: string, meaning: string) => ({ username: user, password: PASSWORD, meaning });
+
+  // The recipe, authored by the planner and approved by QA; lots for every material.
+  const file = benchRecipe();
+  const imported = await request('planner', 'POST', '/recipes/import', { file, reason: 'benchmark' });
+  if (imported.status !== 201) throw new Error(JSON.stringify(imported.body));
+  await request('planner', 'POST', '/recipes/BENCH-20/versions/1/submit', { signature: sign('planner', 'authored') });
+  await request('qa1', 'POST', '/recipes/BENCH-20/versions/1/approve', { signature: sign('qa1', 'approved') });
+  await request('qa1', 'POST', '/recipes/BENCH-20/versions/1/make-effective', { reason: 'benchmark' });
+  const lots: Record<string, string> = {};
+  for (const m of ['NACL', 'KCL', 'NA2HPO4', 'KH2PO4']) {
+    const r = await request('operator1', 'POST', '/lots', { material: m, quantity: 100_000, unit: 'kg', expiryDate: '2099-12-31', supplier: 'Bench', supplierLot: 'B1' });
+    await request('qa1', 'POST', `/lots/${r.body.id}/status`, { status: 'released', reason: 'benchmark', signature: sign('qa1', 'released') });
+    lots[m] = r.body.lotNumber;
+  }
+  const plan = new Map<string, Json>(((await request('qa1', 'GET', '/recipes/BENCH-20/versions/1/plan')).body.plan.steps as Json[]).map((s) => [s.id, s]));
+
+  console.log(`bench:batches — ${count} concurrent batches of a 20-step recipe, ${operators} operators at work; Temporal and Ampoule on ${database.description.split(' ')[0]}; ${machine()}`);
+  const started = performance.now();
+  const batches: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await request('planner', 'POST', '/batches', { recipe: 'BENCH-20', batchSize: 100, units: { prep: `BM-${String(i + 1).padStart(3, '0')}` } });
+    if (r.status !== 201) throw new Error(`launch ${i}: ${JSON.stringify(r.body)}`);
+    batches.push(r.body.number);
+  }
+  const launchSeconds = (performance.now() - started) / 1000;
+
+  // The operators: they read the work queue and take what is theirs, several at a time.
+  const roundTrips: number[] = [];
+  const stepLatencies: number[] = [];
+  // batch → when its last operator update was sent, and the work item it should make appear next (only when
+  // that is an operator step: a transition through an equipment phase measures the phase, not Ampoule).
+  const sentAt = new Map<string, { t: number; next: string | null }>();
+  const order = [...plan.values()].sort((a, b) => a.number - b.number);
+  const nextAfter = (stepId: string, awaiting: string): string | null => {
+    const step = plan.get(stepId)!;
+    if (awaiting === 'input' && step.signatures.verified) return `${stepId}/verification`;
+    const next = order[order.findIndex((x) => x.id === stepId) + 1];
+    return next && next.kind !== 'equipment' && next.kind !== 'hold' ? `${next.id}/input` : null;
+  };
+  const inFlight = new Set<string>();
+  const handled = new Set<string>();
+  const seen = new Set<string>();
+  let done = 0;
+  const finished = new Set<string>();
+  const act = async (w: Json) => {
+    const key = `${w.batch}/${w.stepId}/${w.awaiting}`;
+    const step = plan.get(w.stepId)!;
+    const t0 = performance.now();
+    sentAt.set(w.batch, { t: t0, next: nextAfter(w.stepId, w.awaiting) });
+    let r;
+    if (w.awaiting === 'input') {
+      const user = step.kind === 'approval' ? 'qa2' : 'operator1';
+      const fields: Json[] = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
+      const values = Object.fromEntries(fields.map((f) => [f.id, f.type === 'number' ? f.target : true]));
+      r = await request(user, 'POST', `/batches/${w.batch}/steps/${w.stepId}/complete`, {
+        values,
+        ...(step.kind === 'material' ? { lots: [{ lot: lots[step.material], quantity: step.quantity.value }] } : {}),
+        signature: sign(user, step.kind === 'approval' ? 'approved' : 'performed'),
+      });
+    } else {
+      r = await request('operator2', 'POST', `/batches/${w.batch}/steps/${w.stepId}/verify`, { signature: sign('operator2', 'verified') });
+    }
+    if (r.status !== 200) throw new Error(`${key}: ${r.status} ${JSON.stringify(r.body)}`);
+    roundTrips.push(performance.now() - t0);
+  };
+  const loop = async () => {
+    while (done < count) {
+      const [ops, qa] = await Promise.all([request('operator1', 'GET', '/work-queue'), request('qa2', 'GET', '/work-queue')]);
+      const queue = [...(ops.body as Json[]), ...(qa.body as Json[])];
+      // The moment a step shows up in the queue is when it is ready, whether or not an operator is free.
+      for (const w of queue) {
+        const key = `${w.batch}/${w.stepId}/${w.awaiting}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const last = sentAt.get(w.batch);
+        if (last?.next === `${w.stepId}/${w.awaiting}`) stepLatencies.push(performance.now() - last.t);
+      }
+      const items = queue.filter((w) => !inFlight.has(`${w.batch}/${w.stepId}/${w.awaiting}`) && !handled.has(`${w.batch}/${w.stepId}/${w.awaiting}`));
+      for (const w of items.slice(0, operators - inFlight.size)) {
+        const key = `${w.batch}/${w.stepId}/${w.awaiting}`;
+        inFlight.add(key);
+        void act(w)
+          .catch((err) => {
+            console.error(err);
+            process.exit(1);
+          })
+          .finally(() => {
+            inFlight.delete(key);
+            handled.add(key);
+          });
+      }
+      const complete = await services.db('batches').whereIn('number', batches).andWhere('status', 'complete').pluck('number');
+      for (const b of complete) finished.add(b);
+      done = finished.size;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await loop();
+  const seconds = (performance.now() - started) / 1000;
+  const [{ n: entries }] = await services.db('ebr_entries').whereIn('batch_id', services.db('batches').select('id').whereIn('number', batches)).count({ n: '*' });
+
+  roundTrips.sort((a, b) => a - b);
+  stepLatencies.sort((a, b) => a - b);
+  console.log(`${count} batches complete in ${seconds.toFixed(1)} s (launching took ${launchSeconds.toFixed(1)} s): ${((count / seconds) * 3600).toFixed(0)} batches/hour`);
+  console.log(`step latency (update sent → next operator step in the work queue): p50 ${percentile(stepLatencies, 50).toFixed(0)} ms, p99 ${percentile(stepLatencies, 99).toFixed(0)} ms (${stepLatencies.length} transitions)`);
+  console.log(`completion round trip (signature check, update, batch-record write): p50 ${percentile(roundTrips, 50).toFixed(0)} ms, p99 ${percentile(roundTrips, 99).toFixed(0)} ms (${roundTrips.length} updates)`);
+  console.log(`batch record: ${Number(entries)} entries, ${(Number(entries) / seconds).toFixed(0)} entries/s`);
+
+  await worker.stop();
+  await connections.close();
+  await api.stop();
+  await services.auditSealer.stop();
+  await simulator.stop();
+  await connection.close();
+  await database.close();
+  await server.kill('SIGTERM');
+  if (base) {
+    const admin = new PgClient({ connectionString: base });
+    await admin.connect();
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+  }
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
