@@ -7,7 +7,10 @@
  * Prints batches/hour, the step latency (an operator's update sent → the batch's next operator step in the
  * work queue; the queue is read every 50 ms), the completion round trip, and batch-record entries/s.
  *
- *   npm run bench:batches -- [--batches 100] [--operators 16]
+ *   npm run bench:batches -- [--batches 100] [--operators 16] [--think-ms 0]
+ *
+ * `--think-ms` is how long an operator takes, once a step shows in the queue, before sending its entry
+ * (people read, weigh and type); 0 drives the batches as fast as the machine can take them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +92,7 @@ function benchRecipe() {
 async function main() {
   const count = Number(argValue('batches', '100'));
   const operators = Number(argValue('operators', '16'));
+  const thinkMs = Number(argValue('think-ms', '0'));
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
   const base = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-batches-'));
@@ -156,7 +160,7 @@ async function main() {
   }
   const plan = new Map<string, Json>(((await request('qa1', 'GET', '/recipes/BENCH-20/versions/1/plan')).body.plan.steps as Json[]).map((s) => [s.id, s]));
 
-  console.log(`bench:batches — ${count} concurrent batches of a 20-step recipe, ${operators} operators at work; Temporal and Ampoule on ${database.description.split(' ')[0]}; ${machine()}`);
+  console.log(`bench:batches — ${count} concurrent batches of a 20-step recipe, ${operators} operators at work${thinkMs ? `, each taking ${thinkMs} ms per entry` : ' as fast as they can'}; Temporal and Ampoule on ${database.description.split(' ')[0]}; ${machine()}`);
   const started = performance.now();
   const batches: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -187,6 +191,7 @@ async function main() {
   const act = async (w: Json) => {
     const key = `${w.batch}/${w.stepId}/${w.awaiting}`;
     const step = plan.get(w.stepId)!;
+    if (thinkMs > 0) await new Promise((r) => setTimeout(r, thinkMs));
     const t0 = performance.now();
     sentAt.set(w.batch, { t: t0, next: nextAfter(w.stepId, w.awaiting) });
     let r;
@@ -207,8 +212,9 @@ async function main() {
   };
   const loop = async () => {
     while (done < count) {
-      const [ops, qa] = await Promise.all([request('operator1', 'GET', '/work-queue'), request('qa2', 'GET', '/work-queue')]);
-      const queue = [...(ops.body as Json[]), ...(qa.body as Json[])];
+      // operator1 performs, operator2 verifies (a performer never sees their own step to verify), qa2 approves.
+      const queues = await Promise.all(['operator1', 'operator2', 'qa2'].map((u) => request(u, 'GET', '/work-queue')));
+      const queue = [...new Map(queues.flatMap((q) => q.body as Json[]).map((w) => [`${w.batch}/${w.stepId}/${w.awaiting}`, w])).values()];
       // The moment a step shows up in the queue is when it is ready, whether or not an operator is free.
       for (const w of queue) {
         const key = `${w.batch}/${w.stepId}/${w.awaiting}`;

@@ -22,10 +22,22 @@ export interface DemoSummary {
   equipmentClasses: string[];
   materials: string[];
   recipes: string[];
+  lots: string[];
 }
 
+/** Released lots of the raw materials the example recipes use, so a demo batch can start at once. */
+const DEMO_LOTS = [
+  { material: 'NACL', quantity: 200, unit: 'kg' },
+  { material: 'KCL', quantity: 25, unit: 'kg' },
+  { material: 'NA2HPO4', quantity: 50, unit: 'kg' },
+  { material: 'KH2PO4', quantity: 25, unit: 'kg' },
+  { material: 'CD-CHO', quantity: 10_000, unit: 'L' },
+  { material: 'INOC-MAB1', quantity: 1_000, unit: 'L' },
+  { material: 'FEED-B', quantity: 1_000, unit: 'L' },
+];
+
 export async function loadDemoData(s: Services, password: string): Promise<DemoSummary> {
-  const summary: DemoSummary = { users: await ensureDemoUsers(s, password), equipmentClasses: [], materials: [], recipes: [] };
+  const summary: DemoSummary = { users: await ensureDemoUsers(s, password), equipmentClasses: [], materials: [], recipes: [], lots: [] };
   const asSystem = <T>(fn: (ctx: ChangeContext) => Promise<T>) => s.db.transaction((trx) => fn({ trx, actor: SYSTEM_ACTOR, station: STATION, reason: REASON }));
 
   const classes = new Set((await s.masterData.equipmentClasses()).map((c) => c.code));
@@ -42,7 +54,7 @@ export async function loadDemoData(s: Services, password: string): Promise<DemoS
   const planner = await actor(s, 'planner');
   const qa = await actor(s, 'qa1');
   const as = <T>(who: UserActor, fn: (ctx: ChangeContext) => Promise<T>) => s.db.transaction((trx) => fn({ trx, actor: who, station: STATION, reason: REASON }));
-  const sign = (who: UserActor, meaning: SignatureMeaning, roles: ('planner' | 'qa')[]) =>
+  const sign = (who: UserActor, meaning: SignatureMeaning, roles: ('planner' | 'qa' | 'operator')[]) =>
     s.signatures.verify(who, { username: who.username, password, meaning }, { meaning, roles }, STATION);
 
   const dir = path.join(__dirname, 'recipes');
@@ -56,6 +68,16 @@ export async function loadDemoData(s: Services, password: string): Promise<DemoS
     await as(qa, (ctx) => s.recipes.approve(ctx, approved, recipe.code, draft.version));
     await as(qa, (ctx) => s.recipes.makeEffective(ctx, recipe.code, draft.version));
     summary.recipes.push(recipe.code);
+  }
+
+  // Received by the warehouse (operator1), released by QA (qa1) with a signature, as real lots are.
+  const operator = await actor(s, 'operator1');
+  for (const l of DEMO_LOTS) {
+    if ((await s.lots.list({ material: l.material, limit: 1 })).length > 0) continue;
+    const lot = await as(operator, (ctx) => s.lots.receive(ctx, { material: l.material, quantity: { value: l.quantity, unit: l.unit }, expiryDate: '2030-12-31', supplier: 'Demo Supplies Ltd', supplierLot: `DEMO-${l.material}` }));
+    const released = await sign(qa, 'released', ['qa']);
+    await s.db.transaction((trx) => s.lots.changeStatus({ trx, actor: qa, station: STATION, reason: 'certificate of analysis reviewed (demo data)' }, lot.id, 'released', released));
+    summary.lots.push(lot.lotNumber);
   }
   return summary;
 }

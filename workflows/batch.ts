@@ -18,6 +18,7 @@ import {
   defineUpdate,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -58,9 +59,15 @@ export interface BatchResult {
 /** Equipment failures no retry can mend (`equipment/errors.ts`, `db/inventory.ts`). */
 const BUSINESS_FAILURES = ['PhaseStopped', 'PhaseAborted', 'CommandRefused', 'ParametersRefused', 'ParameterReadbackMismatch', 'EquipmentNotIdle', 'BindingInvalid', 'UnitConversion', 'LotUnusable', 'Inventory'];
 
-const records = proxyActivities<BatchActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '500 ms', maximumInterval: '30 seconds', nonRetryableErrorTypes: BUSINESS_FAILURES } });
+/**
+ * Short database writes (the batch record, lots, units) run as local activities: in the worker, without a
+ * round trip through the server per write, retried in place. They are idempotent by key like the rest.
+ */
+const records = proxyLocalActivities<BatchActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '200 ms', maximumInterval: '10 seconds', nonRetryableErrorTypes: BUSINESS_FAILURES } });
+/** Commands to equipment go through the server like the phases they act on. */
+const commands = proxyActivities<BatchActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '500 ms', maximumInterval: '30 seconds', nonRetryableErrorTypes: BUSINESS_FAILURES } });
 /** The first write: the launch commits the batch just after starting the workflow; give up if it never appears. */
-const firstRecord = proxyActivities<BatchActivities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '5 minutes', retry: { initialInterval: '200 ms', maximumInterval: '5 seconds' } });
+const firstRecord = proxyLocalActivities<BatchActivities>({ startToCloseTimeout: '1 minute', scheduleToCloseTimeout: '5 minutes', retry: { initialInterval: '200 ms', maximumInterval: '5 seconds' } });
 const equipment = proxyActivities<BatchActivities>({
   // A phase may run for days; the heartbeat says it is alive.
   startToCloseTimeout: '30 days',
@@ -228,7 +235,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     if (s.step.kind !== 'equipment') return;
     const unit = input.units[s.step.unitProcedureId];
     try {
-      await CancellationScope.nonCancellable(() => records.commandEquipmentPhase({ unit, phase: s.step.kind === 'equipment' ? s.step.phase : '', command, commandId: commandIdOf(s) }));
+      await CancellationScope.nonCancellable(() => commands.commandEquipmentPhase({ unit, phase: s.step.kind === 'equipment' ? s.step.phase : '', command, commandId: commandIdOf(s) }));
     } catch {
       // Recorded by the activity's failure in history; the phase's own state decides what happens next.
     }

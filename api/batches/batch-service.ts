@@ -223,7 +223,8 @@ export class BatchService {
     const today = await this.inventory.today(this.db);
     const lots = body.lots ? await this.lotFacts(step, body.lots, today) : undefined;
     const completion: StepCompletion = { stepId, signer: signerOf(verified), values: body.values, lots, deviationComments: body.deviationComments, comment: body.comment };
-    const status = (await this.live(batch)).steps.find((s) => s.id === stepId)?.status ?? 'pending';
+    // The recorded projection, not a query of the workflow: the workflow's validator has the last word anyway.
+    const status = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId)?.status ?? 'pending';
     const { problems } = checkCompletion(step, status, completion, today);
     if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
     const outcome = await this.update(batch, () => this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(completeStepUpdate, { args: [completion] }));
@@ -235,9 +236,8 @@ export class BatchService {
     const step = this.stepOf(batch, stepId);
     const verified = await this.signatures.verify(actor, signature, { meaning: 'verified', roles: step.signatures.verifiedBy }, station);
     const v = { stepId, signer: signerOf(verified) };
-    const live = (await this.live(batch)).steps.find((s) => s.id === stepId);
-    const performer = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId)?.performedBy ?? undefined;
-    const problems = checkVerification(step, live?.status ?? 'pending', performer, v);
+    const recorded = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId);
+    const problems = checkVerification(step, recorded?.status ?? 'pending', recorded?.performedBy ?? undefined, v);
     if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
     const outcome = await this.update(batch, () => this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(verifyStepUpdate, { args: [v] }));
     return { ...outcome, signature: await this.signatureOf(batch, outcome.signatureEntry) };

@@ -23,19 +23,17 @@ export class SessionStore {
   }
 
   /**
-   * The live session for a token hash, touched (last seen now), with its user; undefined if there is
-   * none, it ended, it passed a timeout, or its user was deactivated. A timed-out session is ended here.
+   * The live session for a token hash, touched (last seen now, to within 15 seconds), with its user;
+   * undefined if there is none, it ended, it passed a timeout, or its user was deactivated. A timed-out
+   * session is ended here.
    */
   async touch(db: Knex, tokenHash: string, idleSeconds: number, absoluteSeconds: number): Promise<SessionUser | undefined> {
     const { rows } = await db.raw(
-      `with live as (
-         update sessions s set last_seen_at = now()
-         from users u
-         where s.token_hash = ? and s.ended_at is null and u.id = s.user_id and u.active
-           and s.last_seen_at > now() - make_interval(secs => ?)
-           and s.created_at > now() - make_interval(secs => ?)
-         returning s.id, s.created_at, u.id as user_id, u.username, u.full_name, u.roles)
-       select * from live`,
+      `select s.id, s.created_at, s.last_seen_at < now() - interval '15 seconds' as stale, u.id as user_id, u.username, u.full_name, u.roles
+       from sessions s join users u on u.id = s.user_id
+       where s.token_hash = ? and s.ended_at is null and u.active
+         and s.last_seen_at > now() - make_interval(secs => ?)
+         and s.created_at > now() - make_interval(secs => ?)`,
       [tokenHash, idleSeconds, absoluteSeconds],
     );
     if (rows.length === 0) {
@@ -50,6 +48,8 @@ export class SessionStore {
       return undefined;
     }
     const r = rows[0];
+    // Last seen is written at most every 15 seconds: a request is a read, not a write, most of the time.
+    if (r.stale) await db('sessions').where('id', r.id).update({ last_seen_at: db.fn.now() });
     return { sessionId: r.id, userId: r.user_id, username: r.username, fullName: r.full_name, roles: r.roles, createdAt: r.created_at };
   }
 

@@ -15,7 +15,7 @@
 import { FINAL_STATES, commandCode, stateOf, type PhaseCommand, type PhaseState } from '../../domain/isa88';
 import type { MethodRef, NodeRef, PhaseBinding, UnitEndpoint } from '../../domain/equipment';
 import { EquipmentUnavailable, PhaseFailure } from '../errors';
-import { AttributeIds, DataType, StatusCodes, TimestampsToReturn, Variant, makeBrowsePath, type ClientSession, type DataValue } from '../opcua';
+import { AttributeIds, DataType, StatusCodes, TimestampsToReturn, Variant, makeBrowsePath, type ClientSession, type ClientSubscription, type DataValue } from '../opcua';
 import type { Connections } from './connections';
 
 export interface StateChange {
@@ -76,7 +76,8 @@ export class PhaseDriver {
       now = await this.snapshot(r.unit, binding);
     }
     await this.record(r, now);
-    now = await this.watch(r, binding, now);
+    // Idle with our command id latched: it completed and was reset before a crash; its reports are still there.
+    if (!(reconciled && now.state === 'idle')) now = await this.watch(r, binding, now);
     const reports = await this.readJson(r.unit, binding.reports, `${r.phase} reports`);
     await this.send(r.unit, binding, 'reset', r.commandId, r.phase, true);
     await this.record(r, await this.snapshot(r.unit, binding)); // back to Idle, ready for the next step
@@ -114,15 +115,8 @@ export class PhaseDriver {
     let now = first;
     let wake: (() => void) | undefined;
     const cleanups: (() => void)[] = [];
-    const stateNode = await this.resolveNode(r.unit, binding.state);
-    const subscription = await this.connections.use(r.unit, `${r.phase} subscription`, (s) =>
-      s.createSubscription2({ requestedPublishingInterval: 100, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 20, publishingEnabled: true, maxNotificationsPerPublish: 100, priority: 1 }),
-    );
+    const subscription = await this.subscribe(r, binding, () => wake?.());
     try {
-      const item = await this.connections.use(r.unit, `${r.phase} monitored item`, () =>
-        subscription.monitor({ nodeId: stateNode, attributeId: AttributeIds.Value }, { samplingInterval: 50, queueSize: 20, discardOldest: true }, TimestampsToReturn.Both),
-      );
-      item.on('changed', () => wake?.());
       let cancelSent = false;
       // One listener each for the whole watch (not one per wait): they wake whatever wait is current.
       const onAbort = () => wake?.();
@@ -157,7 +151,27 @@ export class PhaseDriver {
       return now;
     } finally {
       for (const c of cleanups) c();
-      await subscription.terminate().catch(() => undefined);
+      await subscription?.terminate().catch(() => undefined);
+    }
+  }
+
+  /**
+   * A subscription to the state that wakes the watch at each change. Best effort: a controller may cap
+   * subscriptions per session, and the periodic reads watch the phase anyway, so a refusal is no failure.
+   */
+  private async subscribe(r: PhaseRun, binding: PhaseBinding, onChange: () => void): Promise<ClientSubscription | undefined> {
+    let subscription: ClientSubscription | undefined;
+    try {
+      const stateNode = await this.resolveNode(r.unit, binding.state);
+      const session = await this.connections.session(r.unit);
+      subscription = await session.createSubscription2({ requestedPublishingInterval: 100, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 20, publishingEnabled: true, maxNotificationsPerPublish: 100, priority: 1 });
+      const item = await subscription.monitor({ nodeId: stateNode, attributeId: AttributeIds.Value }, { samplingInterval: 50, queueSize: 20, discardOldest: true }, TimestampsToReturn.Both);
+      item.on('changed', onChange);
+      return subscription;
+    } catch (err) {
+      if (err instanceof PhaseFailure) throw err;
+      await subscription?.terminate().catch(() => undefined);
+      return undefined;
     }
   }
 

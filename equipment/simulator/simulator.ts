@@ -160,6 +160,8 @@ async function serve(options: SimulatorOptions, pki: ApplicationPki, units: Simu
     securityModes,
     securityPolicies,
     allowAnonymous: true,
+    // One endpoint serves the whole simulated plant: room for a phase subscription per running phase.
+    serverCapabilities: { maxSessions: 500, maxSubscriptionsPerSession: 1000, maxSubscriptions: 10_000 },
     nodeset_filename: [nodesets.standard],
     buildInfo: { productName: 'Ampoule equipment simulator', manufacturerName: 'Ampoule', softwareVersion: '1.0.0' },
     serverInfo: { applicationUri: pki.applicationUri, applicationName: { text: 'Ampoule equipment simulator' } },

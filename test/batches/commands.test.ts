@@ -9,7 +9,7 @@ import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../worker/batch-worker';
-import { DEMO_STOCK, operateBatch, stockMaterials, type Request } from '../support/automated-operator';
+import { DEMO_STOCK, operateBatch, stockMaterials, type Request } from '../../demo/automated-operator';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

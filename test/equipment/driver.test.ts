@@ -95,6 +95,19 @@ test('a caller that dies mid-run and retries reconciles: the phase ran once', as
   expect(cultivate.executed.start - before).toBe(1);
 });
 
+test('a retry after the phase completed and was reset finds it idle with its command id, and returns its reports', async () => {
+  const agitate = simulator.phase('BR-101', 'AGITATE');
+  const commandId = id('agitate-done');
+  const before = agitate.executed.start;
+  expect(agitate.download({ agitation: 70 })).toBe('good');
+  expect(agitate.command('start', commandId)).toBe('good');
+  await until(() => agitate.state === 'complete');
+  expect(agitate.command('reset', commandId)).toBe('good'); // the first attempt got this far, then died
+  const outcome = await driver.run({ unit: reactor, phase: 'AGITATE', commandId, parameters: { agitation: 70 } });
+  expect(outcome).toMatchObject({ reconciled: true, reports: { agitation: expect.any(Number) } });
+  expect(agitate.executed.start - before).toBe(1);
+});
+
 test('a fault holds the phase; Restart passes through and the phase completes', async () => {
   const heat = simulator.phase('BR-101', 'HEAT');
   heat.faults.holdOnce = true;

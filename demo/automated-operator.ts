@@ -1,7 +1,8 @@
 /**
  * Automated operators: they watch a batch through the API and complete every step that waits for
- * them — in-limit values, the right lots, their signatures — and verify their colleagues' steps. Tests
- * and the batch benchmark drive whole batches with them, through exactly the HTTP calls people make.
+ * them — in-limit values, the right lots, their signatures — and verify their colleagues' steps. The
+ * demo (`npm run demo:batch`) and the tests drive whole batches with them, through exactly the HTTP
+ * calls people make.
  */
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
