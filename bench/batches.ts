@@ -9,8 +9,8 @@
  *
  *   npm run bench:batches -- [--batches 100] [--operators 16] [--think-ms 0]
  *
- * `--think-ms` is how long an operator takes, once a step shows in the queue, before sending its entry
- * (people read, weigh and type); 0 drives the batches as fast as the machine can take them.
+ * `--think-ms` is how long an operator takes, on average (±50 %), once a step shows in the queue, before
+ * sending its entry (people read, weigh and type); 0 drives the batches as fast as the machine takes them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -191,7 +191,8 @@ async function main() {
   const act = async (w: Json) => {
     const key = `${w.batch}/${w.stepId}/${w.awaiting}`;
     const step = plan.get(w.stepId)!;
-    if (thinkMs > 0) await new Promise((r) => setTimeout(r, thinkMs));
+    // People do not act in step: each entry takes them between half and one and a half times the think time.
+    if (thinkMs > 0) await new Promise((r) => setTimeout(r, thinkMs * (0.5 + Math.random())));
     const t0 = performance.now();
     sentAt.set(w.batch, { t: t0, next: nextAfter(w.stepId, w.awaiting) });
     let r;

@@ -154,6 +154,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
       s.busy = true;
       try {
         const verdict = checkCompletion(s.step, s.status, c, today());
+        if (c.lateEntry && Date.parse(c.lateEntry.performedAt) > Date.now()) throw ApplicationFailure.nonRetryable('a late entry cannot be performed in the future', 'StepRefused');
         if (s.step.kind === 'material' && c.lots) {
           await records.consumeLots({ batchId: input.batchId, batchNumber: input.batchNumber, workflowId, stepId: s.step.id, material: s.step.material, unit: s.step.quantity.unit, lots: c.lots.map((l) => ({ lotId: l.lotId, quantity: l.quantity })) });
         }
@@ -163,7 +164,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         const user = { userId: c.signer.userId, fullName: c.signer.fullName };
         const [signed] = await record(
           [
-            { kind: 'values-entered', stepId: s.step.id, data: { values: c.values, comment: c.comment ?? null, ...(c.lots ? { lots: c.lots } : {}) }, user, signature: c.signer },
+            { kind: 'values-entered', stepId: s.step.id, data: { values: c.values, comment: c.comment ?? null, ...(c.lots ? { lots: c.lots } : {}), ...(c.lateEntry ? { lateEntry: c.lateEntry } : {}) }, user, signature: c.signer },
             ...(c.lots ? [{ kind: 'lots-consumed' as const, stepId: s.step.id, data: { material: s.step.kind === 'material' ? s.step.material : null, lots: c.lots.map((l) => ({ lotId: l.lotId, lotNumber: l.lotNumber, quantity: l.quantity })) }, user }] : []),
             ...verdict.deviations.map((d) => ({ kind: 'deviation' as const, stepId: s.step.id, data: { ...d }, user })),
           ],

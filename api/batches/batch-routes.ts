@@ -121,6 +121,10 @@ export function batchRoutes(s: Services): RouteSpec[] {
         lots: z.array(z.strictObject({ lot: z.string().min(1).max(64).describe('lot id or number'), quantity: z.number() })).max(50).optional(),
         deviationComments: z.record(z.string().max(64), z.string().trim().min(1).max(2000)).optional(),
         comment: z.string().trim().max(2000).optional(),
+        lateEntry: z
+          .strictObject({ performedAt: z.iso.datetime({ offset: true }), reason: z.string().trim().min(1).max(2000) })
+          .optional()
+          .describe('when the step was really performed, and why it is recorded late: the record marks it late'),
         signature: signatureInputSchema,
       }),
       responses: { 200: { description: 'The step’s outcome, its deviations and the signature’s manifestation' } },

@@ -215,14 +215,15 @@ export class BatchService {
     station: Station,
     idOrNumber: string,
     stepId: string,
-    body: { values: Record<string, FieldValue>; lots?: { lot: string; quantity: number }[]; deviationComments?: Record<string, string>; comment?: string; signature?: SignatureInput },
+    body: { values: Record<string, FieldValue>; lots?: { lot: string; quantity: number }[]; deviationComments?: Record<string, string>; comment?: string; lateEntry?: { performedAt: string; reason: string }; signature?: SignatureInput },
   ): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
     const batch = await this.get(idOrNumber);
     const step = this.stepOf(batch, stepId);
     const verified = await this.signatures.verify(actor, body.signature, { meaning: completionMeaning(step), roles: step.performedBy }, station);
     const today = await this.inventory.today(this.db);
     const lots = body.lots ? await this.lotFacts(step, body.lots, today) : undefined;
-    const completion: StepCompletion = { stepId, signer: signerOf(verified), values: body.values, lots, deviationComments: body.deviationComments, comment: body.comment };
+    if (body.lateEntry && Date.parse(body.lateEntry.performedAt) > Date.now()) throw new Problem('step-refused', 'a late entry cannot be performed in the future');
+    const completion: StepCompletion = { stepId, signer: signerOf(verified), values: body.values, lots, deviationComments: body.deviationComments, comment: body.comment, lateEntry: body.lateEntry };
     // The recorded projection, not a query of the workflow: the workflow's validator has the last word anyway.
     const status = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId)?.status ?? 'pending';
     const { problems } = checkCompletion(step, status, completion, today);

@@ -78,6 +78,10 @@ export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
           }
           for (const l of (data.lots ?? []) as { lotNumber: string; quantity: number }[]) line(`  Lot ${l.lotNumber}: ${l.quantity} ${step.kind === 'material' ? step.quantity.unit : ''}`);
           if (data.comment) line(`  Comment: ${data.comment}`);
+          if (data.lateEntry) {
+            const late = data.lateEntry as { performedAt: string; reason: string };
+            line(`  LATE ENTRY: performed ${utc(late.performedAt)}, recorded ${utc(e.occurredAt)} — ${late.reason}`, RED);
+          }
           line(`  Entered by ${e.userName}, ${utc(e.occurredAt)}`);
           break;
         case 'equipment-parameters':

@@ -51,6 +51,10 @@ export function checkCompletion(step: PlanStep, status: StepStatus, c: StepCompl
       }
     }
   }
+  if (c.lateEntry) {
+    if (!c.lateEntry.reason?.trim()) problems.push('a late entry needs a reason');
+    if (!/^\d{4}-\d\d-\d\dT/.test(c.lateEntry.performedAt ?? '') || Number.isNaN(Date.parse(c.lateEntry.performedAt))) problems.push('a late entry needs the time the step was performed (ISO 8601)');
+  }
   for (const key of Object.keys(c.deviationComments ?? {})) {
     if (!deviations.some((d) => d.field === key)) problems.push(`"${key}" has a deviation comment but no deviation`);
   }

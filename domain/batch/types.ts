@@ -64,6 +64,8 @@ export interface StepCompletion {
   /** A comment for each value outside its limits (a deviation needs one). */
   deviationComments?: Record<string, string>;
   comment?: string;
+  /** Entered after the fact: when the step was really done (ISO 8601), and why it is recorded late. */
+  lateEntry?: { performedAt: string; reason: string };
 }
 
 export interface StepVerification {

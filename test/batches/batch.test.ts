@@ -134,7 +134,14 @@ test('a PBS batch runs from launch to release', async () => {
   expect(deviation.body.deviations).toEqual([expect.objectContaining({ field: 'ph', value: 7.55, comment: 'adjusted in the next step', source: 'operator' })]);
 
   await stepReaches(batch, 'ph-adjustment', 'awaiting-input');
-  expect((await as('operator2', 'POST', `/batches/${batch}/steps/ph-adjustment/complete`, { values: { 'naoh-added': 0, 'hcl-added': 120, 'final-ph': 7.42 }, signature: sign('operator2', 'performed') })).status).toBe(200);
+  // Recorded late, with the time it was really done and why: the record marks it.
+  const performedAt = new Date(Date.now() - 5 * 60_000).toISOString();
+  const late = await as('operator2', 'POST', `/batches/${batch}/steps/ph-adjustment/complete`, {
+    values: { 'naoh-added': 0, 'hcl-added': 120, 'final-ph': 7.42 },
+    lateEntry: { performedAt, reason: 'the printout of the pH meter was found after the shift change' },
+    signature: sign('operator2', 'performed'),
+  });
+  expect(late.status).toBe(200);
   await stepReaches(batch, 'filter', 'awaiting-input');
   expect((await as('operator1', 'POST', `/batches/${batch}/steps/filter/complete`, { values: { 'filter-lot': 'F-123', 'bag-lot': 'BAG-9', 'integrity-test': true }, signature: sign('operator1', 'performed') })).status).toBe(200);
   expect((await as('operator2', 'POST', `/batches/${batch}/steps/filter/verify`, { signature: sign('operator2', 'verified') })).status).toBe(200);
@@ -178,6 +185,7 @@ test('a PBS batch runs from launch to release', async () => {
   const review = await as('qa1', 'GET', `/batches/${batch}/review`);
   expect(review.body.deviations).toEqual([expect.objectContaining({ stepId: 'ph-conductivity', field: 'ph', comment: 'adjusted in the next step' })]);
   expect(review.body.commands.map((c: Json) => c.command)).toEqual(['hold', 'restart']);
+  expect(review.body.lateEntries).toEqual([expect.objectContaining({ stepId: 'ph-adjustment', performedAt, reason: 'the printout of the pH meter was found after the shift change' })]);
   expect((await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') })).status).toBe(409); // not reviewed yet
   expect((await as('qa1', 'POST', `/batches/${batch}/review`, { auditTrailReviewed: true, signature: sign('qa1', 'reviewed') })).status).toBe(200);
   const byPerformer = await as('qa2', 'POST', `/batches/${batch}/release`, { signature: sign('qa2', 'released') });
