@@ -119,10 +119,15 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     verifiedBy: s.verifiedBy?.userId ?? null,
   });
 
+  /**
+   * Records the batch's new status, then takes it. The change comes after the write, never before: code
+   * waiting on the status (a step about to start) must not run while this write is still pending, or
+   * its writes and these would interleave differently on replay.
+   */
   async function setStatus(next: BatchStatus, data: Record<string, unknown> = {}, user: { userId: string; fullName: string } | null = null): Promise<void> {
+    await record([{ kind: next === 'complete' || next === 'stopped' || next === 'aborted' ? 'batch-ended' : 'batch-command', data: { status: next, ...data }, user }], [], next);
     status = next;
     upsertSearchAttributes([{ key: StatusKey, value: next }]);
-    await record([{ kind: next === 'complete' || next === 'stopped' || next === 'aborted' ? 'batch-ended' : 'batch-command', data: { status: next, ...data }, user }], [], next);
   }
 
   // ---- queries and updates ------------------------------------------------------------------------
@@ -158,9 +163,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         if (s.step.kind === 'material' && c.lots) {
           await records.consumeLots({ batchId: input.batchId, batchNumber: input.batchNumber, workflowId, stepId: s.step.id, material: s.step.material, unit: s.step.quantity.unit, lots: c.lots.map((l) => ({ lotId: l.lotId, quantity: l.quantity })) });
         }
-        s.performedBy = c.signer;
-        s.status = s.step.signatures.verified ? 'awaiting-verification' : 'done';
-        deviations.push(...verdict.deviations);
+        // As in setStatus: write first, then change the state the step's own code is waiting on.
+        const next: StepStatus = s.step.signatures.verified ? 'awaiting-verification' : 'done';
         const user = { userId: c.signer.userId, fullName: c.signer.fullName };
         const [signed] = await record(
           [
@@ -168,8 +172,11 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
             ...(c.lots ? [{ kind: 'lots-consumed' as const, stepId: s.step.id, data: { material: s.step.kind === 'material' ? s.step.material : null, lots: c.lots.map((l) => ({ lotId: l.lotId, lotNumber: l.lotNumber, quantity: l.quantity })) }, user }] : []),
             ...verdict.deviations.map((d) => ({ kind: 'deviation' as const, stepId: s.step.id, data: { ...d }, user })),
           ],
-          [projection(s)],
+          [projection({ ...s, status: next, performedBy: c.signer })],
         );
+        s.performedBy = c.signer;
+        s.status = next;
+        deviations.push(...verdict.deviations);
         return { stepId: s.step.id, status: s.status, deviations: verdict.deviations, signatureEntry: signed };
       } finally {
         s.busy = false;
@@ -191,15 +198,24 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     verifyStepUpdate,
     async (v: StepVerification): Promise<StepOutcome> => {
       const s = steps.get(v.stepId)!;
-      s.verifiedBy = v.signer;
-      s.status = 'done';
-      const [signed] = await record([{ kind: 'verification', stepId: s.step.id, data: { performedBy: s.performedBy?.fullName ?? null }, user: { userId: v.signer.userId, fullName: v.signer.fullName }, signature: v.signer }], [projection(s)]);
-      return { stepId: s.step.id, status: s.status, deviations: [], signatureEntry: signed };
+      s.busy = true;
+      try {
+        const [signed] = await record(
+          [{ kind: 'verification', stepId: s.step.id, data: { performedBy: s.performedBy?.fullName ?? null }, user: { userId: v.signer.userId, fullName: v.signer.fullName }, signature: v.signer }],
+          [projection({ ...s, status: 'done', verifiedBy: v.signer })],
+        );
+        s.verifiedBy = v.signer;
+        s.status = 'done';
+        return { stepId: s.step.id, status: s.status, deviations: [], signatureEntry: signed };
+      } finally {
+        s.busy = false;
+      }
     },
     {
       validator: (v: StepVerification) => {
         const s = steps.get(v?.stepId);
         if (!s) throw new Error(`this batch has no step ${v?.stepId}`);
+        if (s.busy) throw new Error(`step ${s.step.id} is being recorded by someone else`);
         const problems = checkVerification(s.step, s.status, s.performedBy?.userId, v);
         if (problems.length > 0) throw new Error(problems.join('; '));
       },
