@@ -55,16 +55,15 @@ export function checkCompletion(step: PlanStep, status: StepStatus, c: StepCompl
     if (!c.lateEntry.reason?.trim()) problems.push('a late entry needs a reason');
     if (!/^\d{4}-\d\d-\d\dT/.test(c.lateEntry.performedAt ?? '') || Number.isNaN(Date.parse(c.lateEntry.performedAt))) problems.push('a late entry needs the time the step was performed (ISO 8601)');
   }
-  for (const key of Object.keys(c.deviationComments ?? {})) {
-    if (!deviations.some((d) => d.field === key)) problems.push(`"${key}" has a deviation comment but no deviation`);
-  }
-
   if (step.kind === 'material') {
     const verdict = lotsVerdict(step, c.lots ?? [], today, c.deviationComments?.quantity);
     problems.push(...verdict.problems);
     deviations.push(...verdict.deviations);
   } else if (c.lots && c.lots.length > 0) {
     problems.push(`step ${step.id} uses no material`);
+  }
+  for (const key of Object.keys(c.deviationComments ?? {})) {
+    if (!deviations.some((d) => d.field === key)) problems.push(`"${key}" has a deviation comment but no deviation`);
   }
   return { problems, deviations };
 }

@@ -108,6 +108,17 @@ test('a retry after the phase completed and was reset finds it idle with its com
   expect(agitate.executed.start - before).toBe(1);
 });
 
+test('a fault can make the controller report values off by a margin (the batch records them as deviations)', async () => {
+  const heat = simulator.phase('MX-201', 'HEAT');
+  heat.faults.reportOffset = 5;
+  try {
+    const outcome = await driver.run({ unit: mixer, phase: 'HEAT', commandId: id('heat-off'), parameters: { temperature: 25 } });
+    expect(outcome.reports.temperature).toBeGreaterThan(29);
+  } finally {
+    heat.faults.reportOffset = undefined;
+  }
+});
+
 test('a fault holds the phase; Restart passes through and the phase completes', async () => {
   const heat = simulator.phase('BR-101', 'HEAT');
   heat.faults.holdOnce = true;
