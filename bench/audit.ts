@@ -9,62 +9,14 @@
  *   npm run bench:audit -- [--writes 2000] [--stores postgres,pglite]
  */
 import type { Knex } from 'knex';
-import { Client as PgClient } from 'pg';
 import pino from 'pino';
 import { AuditSealer } from '../api/audit/audit-sealer';
-import { APP_ROLE, openDatabase, type Database } from '../db/database';
+import { APP_ROLE } from '../db/database';
 import { AuditStore } from '../db/stores/audit-store';
-import { argValue, machine, percentile, runBounded } from './support';
+import { argValue, machine, percentile, pgliteBenchDatabase, postgresBenchDatabase, runBounded } from './support';
 
-interface Target {
-  label: string;
-  database: Database;
-  /** Runs DDL as the owning role (the application role may not create tables). */
-  asOwner(sql: string): Promise<void>;
-  cleanup(): Promise<void>;
-}
 
-async function postgresTarget(base: string): Promise<Target> {
-  const name = `bench_audit_${Date.now()}`;
-  const admin = new PgClient({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ kind: 'postgres', url: url.toString(), poolSize: 10 });
-  return {
-    label: `PostgreSQL (${url.host})`,
-    database,
-    asOwner: async (sql) => {
-      const c = new PgClient({ connectionString: url.toString() });
-      await c.connect();
-      await c.query(sql);
-      await c.end();
-    },
-    cleanup: async () => {
-      await database.close();
-      const c = new PgClient({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
 
-async function pgliteTarget(): Promise<Target> {
-  const database = await openDatabase({ kind: 'pglite' });
-  return {
-    label: 'PGlite (in memory)',
-    database,
-    asOwner: async (sql) => {
-      await database.knex.raw('reset role');
-      for (const statement of sql.split(';').filter((s) => s.trim())) await database.knex.raw(statement);
-      await database.knex.raw(`set role ${APP_ROLE}`);
-    },
-    cleanup: () => database.close(),
-  };
-}
 
 const audit = new AuditStore();
 const sealers = new Map<Knex, AuditSealer>();
@@ -120,9 +72,9 @@ async function main() {
   const stores = argValue('stores', base ? 'postgres,pglite' : 'pglite').split(',');
   console.log(`bench:audit — ${writes} transactions per figure; ${machine()}`);
   for (const store of stores) {
-    const target = store === 'postgres' ? await postgresTarget(base!) : await pgliteTarget();
+    const target = store === 'postgres' ? await postgresBenchDatabase(base!, 'bench_audit', 10) : await pgliteBenchDatabase();
     try {
-      await target.asOwner(`create table bench_records (id bigint generated always as identity primary key, data jsonb not null); grant select, insert on bench_records to ${APP_ROLE}`);
+      await target.asOwner([`create table bench_records (id bigint generated always as identity primary key, data jsonb not null)`, `grant select, insert on bench_records to ${APP_ROLE}`]);
       const db = target.database.knex;
       sealer(db).start();
       for (const concurrency of [1, 8]) {

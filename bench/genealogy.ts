@@ -6,61 +6,13 @@
  *
  *   npm run bench:genealogy -- [--fanout 10] [--levels 4] [--runs 7] [--stores postgres,pglite]
  */
-import { Client as PgClient } from 'pg';
 import pino from 'pino';
 import { createServices } from '../api/services';
 import { loadAppConfig } from '../config/app-config';
-import { APP_ROLE, openDatabase, type Database } from '../db/database';
-import { argValue, machine, percentile } from './support';
+import { argValue, machine, percentile, pgliteBenchDatabase, postgresBenchDatabase } from './support';
 
-interface Target {
-  label: string;
-  database: Database;
-  asOwner(statements: string[]): Promise<void>;
-  cleanup(): Promise<void>;
-}
 
-async function postgresTarget(base: string): Promise<Target> {
-  const name = `bench_genealogy_${Date.now()}`;
-  const admin = new PgClient({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ kind: 'postgres', url: url.toString() });
-  return {
-    label: `PostgreSQL (${url.host})`,
-    database,
-    asOwner: async (statements) => {
-      const c = new PgClient({ connectionString: url.toString() });
-      await c.connect();
-      for (const s of statements) await c.query(s);
-      await c.end();
-    },
-    cleanup: async () => {
-      await database.close();
-      const c = new PgClient({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
 
-async function pgliteTarget(): Promise<Target> {
-  const database = await openDatabase({ kind: 'pglite' });
-  return {
-    label: 'PGlite (in memory)',
-    database,
-    asOwner: async (statements) => {
-      await database.knex.raw('reset role');
-      for (const s of statements) await database.knex.raw(s);
-      await database.knex.raw(`set role ${APP_ROLE}`);
-    },
-    cleanup: () => database.close(),
-  };
-}
 
 /**
  * Two trees in SQL (as the owner, in bulk): `GB-<level>-<i>` where each lot of a level was produced by a
@@ -122,7 +74,7 @@ async function main() {
   const perTree = Array.from({ length: levels + 1 }, (_, l) => fanout ** l).reduce((a, b) => a + b, 0);
   console.log(`bench:genealogy — two trees of ${perTree} lots (${levels} generations, ${fanout} lots per batch), ${runs} runs each; ${machine()}`);
   for (const store of stores) {
-    const target = store === 'postgres' ? await postgresTarget(base!) : await pgliteTarget();
+    const target = store === 'postgres' ? await postgresBenchDatabase(base!, 'bench_genealogy') : await pgliteBenchDatabase();
     try {
       const t0 = performance.now();
       await target.asOwner(buildTrees(fanout, levels));

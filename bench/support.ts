@@ -6,6 +6,7 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
+import { APP_ROLE, openDatabase, type Database } from '../db/database';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -110,4 +111,56 @@ export async function runBounded(total: number, concurrency: number, job: (i: nu
 
 export function machine(): string {
   return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+/** A fresh database for one benchmark run: Ampoule's schema, plus a way to run setup DDL as the owning role. */
+export interface BenchDatabase {
+  label: string;
+  database: Database;
+  /** Runs statements as the owning role (the application role may not create tables or write freely). */
+  asOwner(statements: string[]): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/** A throwaway database `<prefix>_<time>` on the PostgreSQL server at `base`, dropped by cleanup. */
+export async function postgresBenchDatabase(base: string, prefix: string, poolSize?: number): Promise<BenchDatabase> {
+  const name = `${prefix}_${Date.now()}`;
+  await asPostgresOwner(base, [`create database ${name}`]);
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ kind: 'postgres', url: url.toString(), ...(poolSize ? { poolSize } : {}) });
+  return {
+    label: `PostgreSQL (${url.host})`,
+    database,
+    asOwner: (statements) => asPostgresOwner(url.toString(), statements),
+    cleanup: async () => {
+      await database.close();
+      await asPostgresOwner(base, [`drop database if exists ${name} with (force)`]);
+    },
+  };
+}
+
+async function asPostgresOwner(url: string, statements: string[]): Promise<void> {
+  const c = new PgClient({ connectionString: url });
+  await c.connect();
+  try {
+    for (const s of statements) await c.query(s);
+  } finally {
+    await c.end();
+  }
+}
+
+/** An in-memory PGlite; its one connection leaves the application role for the owner's statements. */
+export async function pgliteBenchDatabase(): Promise<BenchDatabase> {
+  const database = await openDatabase({ kind: 'pglite' });
+  return {
+    label: 'PGlite (in memory)',
+    database,
+    asOwner: async (statements) => {
+      await database.knex.raw('reset role');
+      for (const s of statements) await database.knex.raw(s);
+      await database.knex.raw(`set role ${APP_ROLE}`);
+    },
+    cleanup: () => database.close(),
+  };
 }
