@@ -4,12 +4,8 @@
  * verified with signatures, the validators' refusals, a deviation, a batch hold, the record, QA's
  * review and release.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../worker/batch-worker';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { keepInCorpus, replayBatch } from '../support/replay-corpus';
 
 let env: BatchEnv;
 
@@ -197,10 +193,5 @@ test('a PBS batch runs from launch to release', async () => {
   expect((await as('operator1', 'GET', '/equipment/MX-201')).body).toMatchObject({ status: 'available', cleanliness: 'dirty' });
 
   // The history replays against the workflow code.
-  const history = await env.client.workflow.getHandle(`batch-${batch}`).fetchHistory();
-  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `batch-${batch}`);
-  if (process.env.RECORD_HISTORIES) {
-    const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
-    writeFileSync(path.join(__dirname, '../histories', 'pbs-full-release.json'), `${JSON.stringify({ workflowId: 'pbs-full-release', format: 'temporal.api.history.v1.History, protobuf, base64', history: encoded }, null, 1)}\n`);
-  }
+  keepInCorpus('pbs-full-release', await replayBatch(env.client, batch));
 }, 240_000);

@@ -4,13 +4,9 @@
  * Stop ends the batch, stopping its running phase; Abort ends a batch waiting for operators. Every
  * history produced joins the replay corpus when RECORD_HISTORIES is set.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../worker/batch-worker';
 import { DEMO_STOCK, operateBatch, stockMaterials, type Request } from '../../demo/automated-operator';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { keepInCorpus, replayBatch } from '../support/replay-corpus';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -39,12 +35,7 @@ const live = async (batch: string) => (await request('qa1', 'GET', `/batches/${b
 const stepStatus = async (batch: string, stepId: string) => (await live(batch)).live.steps.find((s: Json) => s.id === stepId)?.status;
 
 async function finish(batch: string, name: string): Promise<Json> {
-  const history = await env.client.workflow.getHandle(`batch-${batch}`).fetchHistory();
-  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `batch-${batch}`);
-  if (process.env.RECORD_HISTORIES) {
-    const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
-    writeFileSync(path.join(__dirname, '../histories', `${name}.json`), `${JSON.stringify({ workflowId: name, format: 'temporal.api.history.v1.History, protobuf, base64', history: encoded }, null, 1)}\n`);
-  }
+  keepInCorpus(name, await replayBatch(env.client, batch));
   return (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
 }
 

@@ -4,13 +4,9 @@
  * Each time the batch finishes, every batch-record entry is written once, and the simulator's counters
  * show that no equipment phase was started twice. The histories are kept as the replay corpus.
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../worker/batch-worker';
 import { DEMO_STOCK, operateBatch, stockMaterials, type Request } from '../../demo/automated-operator';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { keepInCorpus, replayBatch } from '../support/replay-corpus';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -56,18 +52,9 @@ async function assertClean(env: BatchEnv, request: Request, batch: string, start
   expect(ebr.entries.filter((e: Json) => e.kind === 'equipment-parameters').map((e: Json) => e.stepId)).toEqual(['fill-wfi', 'mix', 'qs-wfi']);
   expect(env.simulator.phase('MX-201', 'MIX').executed.start - starts.mix).toBe(1);
   expect(env.simulator.phase('MX-201', 'FILL').executed.start - starts.fill).toBe(2); // fill-wfi and qs-wfi, once each
-  const history = await env.client.workflow.getHandle(`batch-${batch}`).fetchHistory();
-  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `batch-${batch}`);
-  return history;
+  return replayBatch(env.client, batch);
 }
 
-/** With RECORD_HISTORIES=1, adds the history to the replay corpus (test/histories, see replay.test.ts). */
-function keep(name: string, history: temporal.api.history.v1.IHistory): void {
-  if (!process.env.RECORD_HISTORIES) return;
-  const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
-  writeFileSync(path.join(__dirname, '../histories', `${name}.json`), `${JSON.stringify({ workflowId: name, format: 'temporal.api.history.v1.History, protobuf, base64', history: encoded }, null, 1)}
-`);
-}
 
 describe('the worker goes away mid-phase and another takes over', () => {
   let env: BatchEnv;
@@ -87,7 +74,7 @@ describe('the worker goes away mid-phase and another takes over', () => {
     mix.faults.slowdown = undefined;
     const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
     expect(ebr.entries.find((e: Json) => e.kind === 'equipment-parameters' && e.stepId === 'mix').data.reconciled).toBe(true);
-    keep('pbs-worker-restart', await assertClean(env, request, batch, starts));
+    keepInCorpus('pbs-worker-restart', await assertClean(env, request, batch, starts));
   }, 180_000);
 });
 
@@ -105,6 +92,6 @@ describe('the Temporal server is killed mid-batch and restarted on its store', (
     await env.restartTemporal!();
     expect(await operating).toBe('complete');
     mix.faults.slowdown = undefined;
-    keep('pbs-server-restart', await assertClean(env, request, batch, starts));
+    keepInCorpus('pbs-server-restart', await assertClean(env, request, batch, starts));
   }, 180_000);
 });
