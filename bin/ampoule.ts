@@ -6,6 +6,8 @@
  * cluster, and refuses to run while a demo user is active.
  *
  *   bin/ampoule                      start
+ *   bin/ampoule worker               a batch worker alone, beside a running Ampoule (PostgreSQL and a
+ *                                    Temporal address required): more capacity, or a worker per site
  *   bin/ampoule create-user --username NAME --full-name "Printed Name" --roles admin[,qa…]
  *                                    create a user (password from AMPOULE_NEW_PASSWORD or standard input)
  */
@@ -19,16 +21,16 @@ import { createApp } from '../api/app';
 import { NO_STATION, SYSTEM_ACTOR } from '../db/change-context';
 import { Problem } from '../api/http/problems';
 import { startApiServer } from '../api/server';
-import { createServices } from '../api/services';
+import { createServices, type Services } from '../api/services';
 import { AppConfigError, loadAppConfig, maskUrl, type AppConfig } from '../config/app-config';
-import { ConfigError, durationToMs, loadTemporalConfig } from '../config/temporal-config';
+import { ConfigError, durationToMs, loadTemporalConfig, type TemporalConfig } from '../config/temporal-config';
 import { openDatabase, type Database } from '../db/database';
 import { UserStore } from '../db/stores/user-store';
 import { loadDemoData, loadDemoEquipment } from '../demo/load';
 import { routeOpcuaLogs } from '../equipment/opcua';
 import { Connections } from '../equipment/driver/connections';
 import { PhaseDriver } from '../equipment/driver/phase-driver';
-import { openPki } from '../equipment/pki';
+import { openPki, type ApplicationPki } from '../equipment/pki';
 import { startSimulator, type EquipmentSimulator } from '../equipment/simulator/simulator';
 import { ROLES } from '../domain/identity';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../embedded-temporal';
@@ -37,6 +39,61 @@ import { startBatchWorker } from '../worker/batch-worker';
 function fail(log: Logger, message: string): never {
   log.fatal(message);
   process.exit(2);
+}
+
+function loadTemporalConfigOrFail(log: Logger): TemporalConfig {
+  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
+  try {
+    return loadTemporalConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(log, err.message);
+    throw err;
+  }
+}
+
+/** TLS and API key for a Temporal cluster, as temporal.yaml names them. */
+function temporalSecurity(temporalConfig: TemporalConfig) {
+  const tc = temporalConfig.tls;
+  return {
+    tls: tc.enabled
+      ? {
+          serverNameOverride: tc.serverName,
+          serverRootCACertificate: tc.caFile ? readFileSync(tc.caFile) : undefined,
+          clientCertPair: tc.certFile && tc.keyFile ? { crt: readFileSync(tc.certFile), key: readFileSync(tc.keyFile) } : undefined,
+        }
+      : undefined,
+    apiKey: temporalConfig.apiKeyEnv ? process.env[temporalConfig.apiKeyEnv] : undefined,
+  };
+}
+
+/** Ampoule's OPC UA application certificate, shared by every process on this data directory. */
+async function openAmpoulePki(config: AppConfig, log: Logger): Promise<ApplicationPki> {
+  routeOpcuaLogs((m) => log.debug({ component: 'node-opcua' }, m), (m) => log.error({ component: 'node-opcua' }, m));
+  const pki = await openPki(path.join(config.dataDir, 'pki', 'ampoule'), 'ampoule');
+  log.info({ certificate: pki.certificateFile, trusted: path.join(config.dataDir, 'pki', 'ampoule', 'trusted', 'certs') }, 'OPC UA certificate of Ampoule (trust it on each controller; put each controller’s certificate in the trusted folder)');
+  return pki;
+}
+
+/** The batch worker: batch workflows and their activities, equipment reached through `pki`. Exits the process if it fails. */
+async function runBatchWorker(temporalConfig: TemporalConfig, address: string, services: Services, pki: ApplicationPki, log: Logger) {
+  const connections = new Connections(pki, log.child({ component: 'opcua' }));
+  const worker = await startBatchWorker({
+    address,
+    connection: temporalSecurity(temporalConfig),
+    namespace: temporalConfig.namespace,
+    taskQueue: temporalConfig.taskQueues.batches,
+    deps: { db: services.db, stores: services.stores, driver: new PhaseDriver(connections), log },
+    maxConcurrentWorkflowTaskExecutions: temporalConfig.worker.maxConcurrentWorkflowTaskExecutions,
+    maxConcurrentActivityTaskExecutions: temporalConfig.worker.maxConcurrentActivityTaskExecutions,
+    maxCachedWorkflows: temporalConfig.worker.maxCachedWorkflows,
+    shutdownGraceTimeMs: durationToMs(temporalConfig.worker.shutdownGraceTime),
+  });
+  worker.running.catch((err) => {
+    log.fatal({ err: (err as Error).message }, 'the batch worker failed; stopping');
+    process.exit(1);
+  });
+  log.info({ taskQueue: temporalConfig.taskQueues.batches, namespace: temporalConfig.namespace }, 'batch worker running');
+  return { worker, connections };
 }
 
 async function openAppDatabase(config: AppConfig, log: Logger): Promise<Database> {
@@ -49,14 +106,7 @@ async function openAppDatabase(config: AppConfig, log: Logger): Promise<Database
 }
 
 async function start(config: AppConfig, log: Logger): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
-  let temporalConfig;
-  try {
-    temporalConfig = loadTemporalConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) fail(log, err.message);
-    throw err;
-  }
+  const temporalConfig = loadTemporalConfigOrFail(log);
   mkdirSync(config.dataDir, { recursive: true });
 
   const database = await openAppDatabase(config, log);
@@ -91,17 +141,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
 
   // A Temporal client for the API (launch, updates, queries) and the batch worker's connection.
   const address = temporal?.address ?? temporalConfig.address;
-  const tc = temporalConfig.tls;
-  const security = {
-    tls: tc.enabled
-      ? {
-          serverNameOverride: tc.serverName,
-          serverRootCACertificate: tc.caFile ? readFileSync(tc.caFile) : undefined,
-          clientCertPair: tc.certFile && tc.keyFile ? { crt: readFileSync(tc.certFile), key: readFileSync(tc.keyFile) } : undefined,
-        }
-      : undefined,
-    apiKey: temporalConfig.apiKeyEnv ? process.env[temporalConfig.apiKeyEnv] : undefined,
-  };
+  const security = temporalSecurity(temporalConfig);
   const connection = await Connection.connect({ address, ...security });
   const client = new Client({ connection, namespace: temporalConfig.namespace });
 
@@ -114,9 +154,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   }
 
   // Equipment: Ampoule's OPC UA application certificate; in the zero-setup mode, the simulated plant too.
-  routeOpcuaLogs((m) => log.debug({ component: 'node-opcua' }, m), (m) => log.error({ component: 'node-opcua' }, m));
-  const pki = await openPki(path.join(config.dataDir, 'pki', 'ampoule'), 'ampoule');
-  log.info({ certificate: pki.certificateFile, trusted: path.join(config.dataDir, 'pki', 'ampoule', 'trusted', 'certs') }, 'OPC UA certificate of Ampoule (trust it on each controller; put each controller’s certificate in the trusted folder)');
+  const pki = await openAmpoulePki(config, log);
   let simulator: EquipmentSimulator | undefined;
   if (config.mode === 'zero-setup') {
     simulator = await startSimulator({ port: config.opcua.simulatorPort, pkiFolder: path.join(config.dataDir, 'pki', 'simulator'), timeScale: 3600, log: log.child({ component: 'simulator' }) });
@@ -127,24 +165,8 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
     if (units.length > 0) log.info({ units }, 'registered the simulator’s units as demo equipment');
   }
 
-  // The batch worker, in this process (production may run more of them with `bin/ampoule worker`).
-  const connections = new Connections(pki, log.child({ component: 'opcua' }));
-  const worker = await startBatchWorker({
-    address,
-    connection: security,
-    namespace: temporalConfig.namespace,
-    taskQueue: temporalConfig.taskQueues.batches,
-    deps: { db: services.db, stores: services.stores, driver: new PhaseDriver(connections), log },
-    maxConcurrentWorkflowTaskExecutions: temporalConfig.worker.maxConcurrentWorkflowTaskExecutions,
-    maxConcurrentActivityTaskExecutions: temporalConfig.worker.maxConcurrentActivityTaskExecutions,
-    maxCachedWorkflows: temporalConfig.worker.maxCachedWorkflows,
-    shutdownGraceTimeMs: durationToMs(temporalConfig.worker.shutdownGraceTime),
-  });
-  worker.running.catch((err) => {
-    log.fatal({ err: (err as Error).message }, 'the batch worker failed; stopping');
-    process.exit(1);
-  });
-  log.info({ taskQueue: temporalConfig.taskQueues.batches }, 'batch worker running');
+  // The batch worker, in this process (more of them may run beside it: `bin/ampoule worker`).
+  const { worker, connections } = await runBatchWorker(temporalConfig, address, services, pki, log);
 
   const { app } = createApp(services);
   const server = await startApiServer(app, config.http.host, config.http.port);
@@ -165,6 +187,34 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
     await services.auditSealer.sealNow();
     await simulator?.stop();
     await temporal?.stop();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+/**
+ * `worker`: a batch worker alone. It joins the Temporal cluster (or the embedded server of a running
+ * `bin/ampoule`) and the PostgreSQL database of the Ampoule it serves; PGlite belongs to one process.
+ * It seals audit entries too: sealers on one database take turns on the chain head.
+ */
+async function runWorker(config: AppConfig, log: Logger): Promise<void> {
+  const temporalConfig = loadTemporalConfigOrFail(log);
+  if (!temporalConfig.address) fail(log, 'bin/ampoule worker joins a running Temporal: set TEMPORAL_ADDRESS (or address in temporal.yaml); the embedded server of `bin/ampoule` listens on 127.0.0.1:7233');
+  if (!config.databaseUrl) fail(log, 'bin/ampoule worker needs DATABASE_URL (PostgreSQL): an embedded PGlite database belongs to the one process that opened it');
+  mkdirSync(config.dataDir, { recursive: true });
+  const database = await openAppDatabase(config, log);
+  const services = createServices(database, config, log.child({ component: 'worker' }));
+  services.auditSealer.start();
+  const pki = await openAmpoulePki(config, log);
+  const { worker, connections } = await runBatchWorker(temporalConfig, temporalConfig.address, services, pki, log);
+  const stop = async () => {
+    log.info('stopping');
+    await worker.stop();
+    await connections.close();
+    await services.auditSealer.stop();
+    await services.auditSealer.sealNow();
     await database.close();
     process.exit(0);
   };
@@ -214,8 +264,9 @@ async function main(): Promise<void> {
   log.level = config.logLevel;
   const [command, ...args] = process.argv.slice(2);
   if (command === undefined || command === 'start') await start(config, log);
+  else if (command === 'worker') await runWorker(config, log);
   else if (command === 'create-user') await createUser(config, log, args);
-  else fail(log, `unknown command ${command}; expected start or create-user`);
+  else fail(log, `unknown command ${command}; expected start, worker or create-user`);
 }
 
 main().catch((err) => {

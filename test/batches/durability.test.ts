@@ -1,12 +1,20 @@
 /**
  * A batch survives its worker and its Temporal server: the worker goes away while an equipment phase
- * runs and another takes over; the embedded server is SIGKILLed mid-batch and restarted on its store.
+ * runs and another takes over (stopped in this process; on PostgreSQL also a `bin/ampoule worker` process
+ * SIGKILLed); the embedded server is SIGKILLed mid-batch and restarted on its store.
  * Each time the batch finishes, every batch-record entry is written once, and the simulator's counters
  * show that no equipment phase was started twice. The histories are kept as the replay corpus.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadTemporalConfig } from '../../config/temporal-config';
 import { DEMO_STOCK, operateBatch, stockMaterials, type Request } from '../../demo/automated-operator';
+import { openPki } from '../../equipment/pki';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { POSTGRES_URL } from '../support/postgres';
 import { keepInCorpus, replayBatch } from '../support/replay-corpus';
+import { spawnWorker, type WorkerProcess } from '../support/server-process';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -55,7 +63,6 @@ async function assertClean(env: BatchEnv, request: Request, batch: string, start
   return replayBatch(env.client, batch);
 }
 
-
 describe('the worker goes away mid-phase and another takes over', () => {
   let env: BatchEnv;
   beforeAll(async () => {
@@ -76,6 +83,46 @@ describe('the worker goes away mid-phase and another takes over', () => {
     expect(ebr.entries.find((e: Json) => e.kind === 'equipment-parameters' && e.stepId === 'mix').data.reconciled).toBe(true);
     keepInCorpus('pbs-worker-restart', await assertClean(env, request, batch, starts));
   }, 180_000);
+});
+
+// A second process cannot open an in-memory PGlite database, so this runs on PostgreSQL only (as in CI).
+(POSTGRES_URL ? describe : describe.skip)('a worker process is SIGKILLed mid-phase and another process takes over', () => {
+  let env: BatchEnv;
+  let dataDir: string;
+  const workers: WorkerProcess[] = [];
+  /** `bin/ampoule worker` on the test's database and Temporal server, with its own OPC UA certificate. */
+  const spawnProcessWorker = async () => {
+    const w = await spawnWorker({ DATABASE_URL: env.api.databaseUrl!, TEMPORAL_ADDRESS: env.address, AMPOULE_DATA_DIR: dataDir });
+    workers.push(w);
+    return w;
+  };
+  beforeAll(async () => {
+    // bin/ampoule worker polls the task queue temporal.yaml names.
+    env = await startBatchEnv({ taskQueue: loadTemporalConfig(undefined, {}).taskQueues.batches });
+    dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-worker-'));
+    const pki = await openPki(path.join(dataDir, 'pki', 'ampoule'), 'ampoule');
+    await env.simulator.pki.trust(pki.certificate());
+    await pki.trust(env.simulator.pki.certificate());
+  }, 120_000);
+  afterAll(async () => {
+    for (const w of workers) await w.kill('SIGTERM');
+    await env?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('the batch finishes once the activity times out; the phase was watched again, never started again', async () => {
+    const request = requester(env);
+    const first = await spawnProcessWorker();
+    const { batch, operating, mix, starts } = await longMixBatch(env, request);
+    await first.kill('SIGKILL'); // no shutdown, no activity cancelled: the server learns only from the heartbeat timeout
+    expect(mix.state).toBe('running');
+    await spawnProcessWorker();
+    expect(await operating).toBe('complete');
+    mix.faults.slowdown = undefined;
+    const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+    expect(ebr.entries.find((e: Json) => e.kind === 'equipment-parameters' && e.stepId === 'mix').data.reconciled).toBe(true);
+    keepInCorpus('pbs-worker-killed', await assertClean(env, request, batch, starts));
+  }, 240_000);
 });
 
 describe('the Temporal server is killed mid-batch and restarted on its store', () => {

@@ -34,6 +34,8 @@ export interface RequestOptions {
 
 export interface TestApi {
   url: string;
+  /** The PostgreSQL database's URL (owner role); undefined on PGlite, which no other process can open. */
+  databaseUrl?: string;
   services: Services;
   database: Database;
   config: AppConfig;
@@ -91,6 +93,7 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
 
   return {
     url: server.url,
+    databaseUrl: testDb?.url,
     services,
     database,
     config,

@@ -29,6 +29,8 @@ export interface BatchEnv {
   api: TestApi;
   simulator: EquipmentSimulator;
   client: Client;
+  /** The Temporal server's address, for workers in other processes. */
+  address: string;
   taskQueue: string;
   /** The worker now running, if any. */
   worker: BatchWorker | undefined;
@@ -40,7 +42,7 @@ export interface BatchEnv {
   close(): Promise<void>;
 }
 
-export async function startBatchEnv(options: { temporalProcess?: boolean; timeScale?: number; env?: Record<string, string> } = {}): Promise<BatchEnv> {
+export async function startBatchEnv(options: { temporalProcess?: boolean; timeScale?: number; env?: Record<string, string>; taskQueue?: string } = {}): Promise<BatchEnv> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
     runtimeInstalled = true;
@@ -60,7 +62,7 @@ export async function startBatchEnv(options: { temporalProcess?: boolean; timeSc
   }
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  const taskQueue = `batches-${Date.now().toString(36)}`;
+  const taskQueue = options.taskQueue ?? `batches-${Date.now().toString(36)}`;
 
   const api = await startTestApi({ env: options.env, temporal: { client, taskQueue } });
   const simulator = await startSimulator({ pkiFolder: path.join(dir, 'simulator'), timeScale: options.timeScale ?? 7200, tickMs: 20 });
@@ -78,6 +80,7 @@ export async function startBatchEnv(options: { temporalProcess?: boolean; timeSc
     api,
     simulator,
     client,
+    address,
     taskQueue,
     worker: undefined,
     async startWorker(o = {}) {

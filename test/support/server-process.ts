@@ -1,10 +1,11 @@
-/** The embedded Temporal server as a child process, for tests and harnesses that kill and restart it. */
+/** The embedded Temporal server and Ampoule's batch worker as child processes, for tests and harnesses that kill them. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 
 export const EMBEDDED_TEMPORAL_BIN = path.resolve(__dirname, '../../bin/embedded-temporal');
+export const AMPOULE_BIN = path.resolve(__dirname, '../../bin/ampoule');
 
 export interface ServerProcess {
   address: string;
@@ -63,4 +64,35 @@ export async function freePort(): Promise<number> {
     });
     srv.on('error', reject);
   });
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Stops the process (SIGKILL by default) and waits for it to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `bin/ampoule worker` with `env` added to this process's environment; resolves once it polls its task queue. */
+export async function spawnWorker(env: Record<string, string>, timeoutMs = 60_000): Promise<WorkerProcess> {
+  const child = spawn(AMPOULE_BIN, ['worker'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
+  let output = '';
+  const collect = (d: Buffer) => (output += d.toString());
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const kill = (signal: NodeJS.Signals = 'SIGKILL') =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  const until = Date.now() + timeoutMs;
+  while (!output.includes('"batch worker running"')) {
+    if (child.exitCode !== null) throw new Error(`bin/ampoule worker exited with ${child.exitCode}: ${output}`);
+    if (Date.now() > until) {
+      await kill();
+      throw new Error(`bin/ampoule worker did not start: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, kill };
 }
