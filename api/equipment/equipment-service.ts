@@ -7,19 +7,11 @@ import type { Knex } from 'knex';
 import { AuditTrail, changedFields } from '../../db/audit-trail';
 import type { ChangeContext } from '../../db/change-context';
 import type { Stores } from '../../db/stores';
-import type { Cleanliness, EquipmentUnitRecord, SecurityMode, StateHistoryEntry, UnitStatus } from '../../db/stores/equipment-store';
-import type { UnitBinding } from '../../domain/equipment';
+import type { Cleanliness, EquipmentUnitRecord, StateHistoryEntry, UnitStatus } from '../../db/stores/equipment-store';
 import { Problem, notFound, validationFailed, type FieldError } from '../http/problems';
 
-export interface UnitConfig {
-  code: string;
-  name: string;
-  classCode: string;
-  endpointUrl: string;
-  securityMode: SecurityMode;
-  securityPolicy: string;
-  binding: UnitBinding;
-}
+/** What registering a unit sets: its identity, class, OPC UA endpoint, security and binding. */
+export type UnitConfig = Pick<EquipmentUnitRecord, 'code' | 'name' | 'classCode' | 'endpointUrl' | 'securityMode' | 'securityPolicy' | 'binding'>;
 
 const SECURITY_POLICIES = {
   None: 'http://opcfoundation.org/UA/SecurityPolicy#None',
