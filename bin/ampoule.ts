@@ -41,6 +41,7 @@ function fail(log: Logger, message: string): never {
   process.exit(2);
 }
 
+/** temporal.yaml, validated (a bad file exits with its message), and the Temporal SDK's own logging set to warnings. */
 function loadTemporalConfigOrFail(log: Logger): TemporalConfig {
   Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
   try {
