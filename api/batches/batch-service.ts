@@ -336,8 +336,7 @@ export class BatchService {
   }
 
   private async signatureOf(batch: BatchRecord, entry: number): Promise<SignatureManifestation | null> {
-    const rows = await this.stores.batches.ebr(this.db, batch.id);
-    const row = rows.find((r) => r.entryKey === `${batch.workflowId}/${entry}`);
+    const row = await this.stores.batches.ebrEntry(this.db, `${batch.workflowId}/${entry}`);
     if (!row?.signatureId) return null;
     const s = await this.stores.signatures.byId(this.db, row.signatureId);
     return s ? toManifestation(s) : null;

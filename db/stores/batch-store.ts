@@ -109,7 +109,7 @@ export class BatchStore {
     for (const s of steps) {
       await trx('batch_steps')
         .where({ batch_id: batchId, step_id: s.stepId })
-        .update({ status: s.status, awaiting_roles: s.awaitingRoles, performed_by: s.performedBy ?? null, verified_by: s.verifiedBy ?? null, updated_at: trx.fn.now() });
+        .update({ status: s.status, awaiting_roles: s.awaitingRoles, performed_by: s.performedBy ?? null, verified_by: s.verifiedBy ?? null, updated_at: trx.raw('clock_timestamp()') });
     }
   }
 
@@ -174,25 +174,35 @@ export class BatchStore {
   }
 
   async ebr(db: Knex | Knex.Transaction, batchId: string): Promise<EbrRow[]> {
-    return (await db('ebr_entries').where('batch_id', batchId).orderBy('seq')).map((r) => ({
-      batchId: r.batch_id,
-      seq: r.seq,
-      entryKey: r.entry_key,
-      kind: r.kind,
-      stepId: r.step_id,
-      data: r.data,
-      workflowId: r.workflow_id,
-      runId: r.run_id,
-      eventId: Number(r.event_id),
-      occurredAt: (r.occurred_at as Date).toISOString(),
-      userId: r.user_id,
-      userName: r.user_name,
-      signatureId: r.signature_id,
-      prevHash: r.prev_hash,
-      hash: r.hash,
-      recordedAt: r.recorded_at,
-    }));
+    return (await db('ebr_entries').where('batch_id', batchId).orderBy('seq')).map(toEbrRow);
   }
+
+  /** One entry by its key (`<workflowId>/<entry number>`), without reading the rest of the record. */
+  async ebrEntry(db: Knex | Knex.Transaction, entryKey: string): Promise<EbrRow | undefined> {
+    const r = await db('ebr_entries').where('entry_key', entryKey).first();
+    return r ? toEbrRow(r) : undefined;
+  }
+}
+
+function toEbrRow(r: Record<string, unknown>): EbrRow {
+  return {
+    batchId: r.batch_id as string,
+    seq: r.seq as number,
+    entryKey: r.entry_key as string,
+    kind: r.kind as EbrRow['kind'],
+    stepId: r.step_id as string | null,
+    data: r.data as EbrRow['data'],
+    workflowId: r.workflow_id as string,
+    runId: r.run_id as string,
+    eventId: Number(r.event_id),
+    occurredAt: (r.occurred_at as Date).toISOString(),
+    userId: r.user_id as string | null,
+    userName: r.user_name as string | null,
+    signatureId: r.signature_id as string | null,
+    prevHash: r.prev_hash as string,
+    hash: r.hash as string,
+    recordedAt: r.recorded_at as Date,
+  };
 }
 
 function toBatch(r: Record<string, unknown>): BatchRecord {
