@@ -4,10 +4,15 @@
  * work from the work queue, as people do. The embedded Temporal server runs as its own process on
  * PostgreSQL (PGlite without a PostgreSQL URL); Ampoule's database is the same server.
  *
- * Prints batches/hour, the step latency (an operator's update sent → the batch's next operator step in the
- * work queue; the queue is read every 50 ms), the completion round trip, and batch-record entries/s.
+ * Prints batches/hour, the step latency (an operator's update sent → the batch's next operator step ready:
+ * the time the work queue gives for it, when its projection was written), the same up to the moment the
+ * operators' screens, which read the queue every `--poll-ms`, show it, the completion round trip, and
+ * batch-record entries/s. The equipment simulator runs as a process of its own, as equipment does.
  *
- *   npm run bench:batches -- [--batches 100] [--operators 16] [--think-ms 0]
+ *   npm run bench:batches -- [--batches 100] [--operators 16] [--think-ms 0] [--poll-ms 250] [--worker process|inline]
+ *
+ * `--worker process` (the default) runs the batch worker as `bin/ampoule worker`, a process beside the API's,
+ * as a plant deploys it; `inline` runs it in the API's process, as the zero-setup start does.
  *
  * `--think-ms` is how long an operator takes, on average (±50 %), once a step shows in the queue, before
  * sending its entry (people read, weigh and type); 0 drives the batches as fast as the machine takes them.
@@ -29,9 +34,9 @@ import { loadDemoData, loadDemoEquipment } from '../demo/load';
 import { Connections } from '../equipment/driver/connections';
 import { PhaseDriver } from '../equipment/driver/phase-driver';
 import { openPki } from '../equipment/pki';
-import { startSimulator } from '../equipment/simulator/simulator';
-import { freePort, spawnServer } from '../test/support/server-process';
+import { freePort, spawnServer, spawnWorker, type WorkerProcess } from '../test/support/server-process';
 import { startBatchWorker } from '../worker/batch-worker';
+import { simulatorProcess } from './simulator-process';
 import { argValue, machine, percentile } from './support';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -93,8 +98,12 @@ async function main() {
   const count = Number(argValue('batches', '100'));
   const operators = Number(argValue('operators', '16'));
   const thinkMs = Number(argValue('think-ms', '0'));
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+  const pollMs = Number(argValue('poll-ms', '250'));
   const base = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+  const workerMode = argValue('worker', base ? 'process' : 'inline');
+  if (workerMode !== 'process' && workerMode !== 'inline') throw new Error('--worker: process or inline');
+  if (workerMode === 'process' && !base) throw new Error('--worker process needs PostgreSQL (BENCH_DATABASE_URL): PGlite is one process’s database');
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-batches-'));
   const dbName = `bench_batches_${Date.now()}`;
   let dbUrl: string | undefined;
@@ -113,25 +122,38 @@ async function main() {
   const database: Database = dbUrl ? await openDatabase({ kind: 'postgres', url: dbUrl, poolSize: 20 }) : await openDatabase({ kind: 'pglite' });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const taskQueue = 'bench-batches';
+  // The product's own worker settings and task queue (temporal.yaml), whichever process the worker runs in.
+  const taskQueue = temporalConfig.taskQueues.batches;
   const config = loadAppConfig({ LOG_LEVEL: 'silent', AMPOULE_LOGIN_RATE_PER_MINUTE: '1000000', AMPOULE_SIGN_RATE_PER_MINUTE: '1000000' });
   const services = createServices(database, config, pino({ level: 'silent' }), { client, taskQueue });
   services.auditSealer.start();
   const api = await startApiServer(createApp(services).app, '127.0.0.1', 0);
 
-  const simulator = await startSimulator({
+  const simulator = await simulatorProcess({
     pkiFolder: path.join(dir, 'simulator'),
     timeScale: 36_000,
     tickMs: 50,
     units: Array.from({ length: count }, (_, i) => ({ code: `BM-${String(i + 1).padStart(3, '0')}`, name: `Bench mixer ${i + 1}`, equipmentClass: 'MIXER' })),
   });
   const pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
-  await simulator.pki.trust(pki.certificate());
-  await pki.trust(simulator.pki.certificate());
+  await simulator.trust(pki.certificate());
+  await pki.trust(simulator.certificate);
   await loadDemoData(services, PASSWORD);
   await loadDemoEquipment(services, simulator);
   const connections = new Connections(pki);
-  const worker = await startBatchWorker({ address: server.address, namespace: 'default', taskQueue, deps: { db: services.db, stores: services.stores, driver: new PhaseDriver(connections) }, maxConcurrentActivityTaskExecutions: 200, maxConcurrentWorkflowTaskExecutions: 100, maxCachedWorkflows: 2000 });
+  let stopWorker: () => Promise<void>;
+  if (workerMode === 'process') {
+    const workerDir = path.join(dir, 'worker');
+    const workerPki = await openPki(path.join(workerDir, 'pki', 'ampoule'), 'ampoule');
+    await simulator.trust(workerPki.certificate());
+    await workerPki.trust(simulator.certificate);
+    const w: WorkerProcess = await spawnWorker({ DATABASE_URL: dbUrl!, TEMPORAL_ADDRESS: server.address, AMPOULE_DATA_DIR: workerDir });
+    stopWorker = () => w.kill('SIGTERM');
+  } else {
+    const { maxConcurrentWorkflowTaskExecutions, maxConcurrentActivityTaskExecutions, maxCachedWorkflows } = temporalConfig.worker;
+    const w = await startBatchWorker({ address: server.address, namespace: 'default', taskQueue, deps: { db: services.db, stores: services.stores, driver: new PhaseDriver(connections) }, maxConcurrentActivityTaskExecutions, maxConcurrentWorkflowTaskExecutions, maxCachedWorkflows });
+    stopWorker = () => w.stop();
+  }
 
   // Clients of the API, one token per person.
   const tokens = new Map<string, string>();
@@ -160,7 +182,7 @@ async function main() {
   }
   const plan = new Map<string, Json>(((await request('qa1', 'GET', '/recipes/BENCH-20/versions/1/plan')).body.plan.steps as Json[]).map((s) => [s.id, s]));
 
-  console.log(`bench:batches — ${count} concurrent batches of a 20-step recipe, ${operators} operators at work${thinkMs ? `, each taking ${thinkMs} ms per entry` : ' as fast as they can'}; Temporal and Ampoule on ${database.description.split(' ')[0]}; ${machine()}`);
+  console.log(`bench:batches — ${count} concurrent batches of a 20-step recipe, ${operators} operators at work${thinkMs ? `, each taking ${thinkMs} ms per entry` : ' as fast as they can'}; Temporal and Ampoule on ${database.description.split(' ')[0]}, the batch worker ${workerMode === 'process' ? 'in a process of its own' : 'in the API’s process'}; ${machine()}`);
   const started = performance.now();
   const batches: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -173,9 +195,10 @@ async function main() {
   // The operators: they read the work queue and take what is theirs, several at a time.
   const roundTrips: number[] = [];
   const stepLatencies: number[] = [];
+  const seenLatencies: number[] = [];
   // batch → when its last operator update was sent, and the work item it should make appear next (only when
   // that is an operator step: a transition through an equipment phase measures the phase, not Ampoule).
-  const sentAt = new Map<string, { t: number; next: string | null }>();
+  const sentAt = new Map<string, { t: number; wall: number; next: string | null }>();
   const order = [...plan.values()].sort((a, b) => a.number - b.number);
   const nextAfter = (stepId: string, awaiting: string): string | null => {
     const step = plan.get(stepId)!;
@@ -194,7 +217,7 @@ async function main() {
     // People do not act in step: each entry takes them between half and one and a half times the think time.
     if (thinkMs > 0) await new Promise((r) => setTimeout(r, thinkMs * (0.5 + Math.random())));
     const t0 = performance.now();
-    sentAt.set(w.batch, { t: t0, next: nextAfter(w.stepId, w.awaiting) });
+    sentAt.set(w.batch, { t: t0, wall: Date.now(), next: nextAfter(w.stepId, w.awaiting) });
     let r;
     if (w.awaiting === 'input') {
       const user = step.kind === 'approval' ? 'qa2' : 'operator1';
@@ -222,7 +245,11 @@ async function main() {
         if (seen.has(key)) continue;
         seen.add(key);
         const last = sentAt.get(w.batch);
-        if (last?.next === `${w.stepId}/${w.awaiting}`) stepLatencies.push(performance.now() - last.t);
+        if (last?.next === `${w.stepId}/${w.awaiting}`) {
+          // Ready when its projection was written (the database's clock, this machine's); seen when a screen shows it.
+          stepLatencies.push(Date.parse(w.since) - last.wall);
+          seenLatencies.push(performance.now() - last.t);
+        }
       }
       const items = queue.filter((w) => !inFlight.has(`${w.batch}/${w.stepId}/${w.awaiting}`) && !handled.has(`${w.batch}/${w.stepId}/${w.awaiting}`));
       for (const w of items.slice(0, operators - inFlight.size)) {
@@ -241,7 +268,7 @@ async function main() {
       const complete = await services.db('batches').whereIn('number', batches).andWhere('status', 'complete').pluck('number');
       for (const b of complete) finished.add(b);
       done = finished.size;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, pollMs));
     }
   };
   await loop();
@@ -250,12 +277,14 @@ async function main() {
 
   roundTrips.sort((a, b) => a - b);
   stepLatencies.sort((a, b) => a - b);
+  seenLatencies.sort((a, b) => a - b);
   console.log(`${count} batches complete in ${seconds.toFixed(1)} s (launching took ${launchSeconds.toFixed(1)} s): ${((count / seconds) * 3600).toFixed(0)} batches/hour`);
-  console.log(`step latency (update sent → next operator step in the work queue): p50 ${percentile(stepLatencies, 50).toFixed(0)} ms, p99 ${percentile(stepLatencies, 99).toFixed(0)} ms (${stepLatencies.length} transitions)`);
+  console.log(`step latency (update sent → next operator step ready): p50 ${percentile(stepLatencies, 50).toFixed(0)} ms, p99 ${percentile(stepLatencies, 99).toFixed(0)} ms (${stepLatencies.length} transitions)`);
+  console.log(`  … → shown in a work queue read every ${pollMs} ms: p50 ${percentile(seenLatencies, 50).toFixed(0)} ms, p99 ${percentile(seenLatencies, 99).toFixed(0)} ms`);
   console.log(`completion round trip (signature check, update, batch-record write): p50 ${percentile(roundTrips, 50).toFixed(0)} ms, p99 ${percentile(roundTrips, 99).toFixed(0)} ms (${roundTrips.length} updates)`);
   console.log(`batch record: ${Number(entries)} entries, ${(Number(entries) / seconds).toFixed(0)} entries/s`);
 
-  await worker.stop();
+  await stopWorker();
   await connections.close();
   await api.stop();
   await services.auditSealer.stop();
