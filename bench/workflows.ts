@@ -1,8 +1,9 @@
 /** Workflows the benchmarks run. */
-import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, defineSignal, defineUpdate, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type * as activities from './activities';
 
 const { echo } = proxyActivities<typeof activities>({ startToCloseTimeout: '30s' });
+const local = proxyLocalActivities<typeof activities>({ startToCloseTimeout: '30s' });
 
 export async function oneActivity(n: number): Promise<number> {
   return await echo(n);
@@ -26,4 +27,23 @@ export async function signalSink(): Promise<number> {
   setHandler(stop, () => void (stopped = true));
   await condition(() => stopped);
   return ticks;
+}
+
+export const bump = defineUpdate<number, [number]>('bump');
+
+/**
+ * Answers updates until told to stop, each handler running `localActivities` local activities first: the
+ * shape of a batch step's completion (the batch workflow writes its record in local activities).
+ */
+export async function updateSink(localActivities: number): Promise<number> {
+  let updates = 0;
+  let stopped = false;
+  setHandler(bump, async (n) => {
+    for (let i = 0; i < localActivities; i++) await local.echo(n);
+    updates++;
+    return n;
+  });
+  setHandler(stop, () => void (stopped = true));
+  await condition(() => stopped);
+  return updates;
 }
