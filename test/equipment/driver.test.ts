@@ -29,7 +29,7 @@ beforeAll(async () => {
   pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
   await simulator.pki.trust(pki.certificate());
   await pki.trust(simulator.pki.certificate());
-  connections = new Connections(pki, undefined, 5_000);
+  connections = new Connections(pki);
   driver = new PhaseDriver(connections);
   const endpoint = (code: string): UnitEndpoint => ({ code, endpointUrl: simulator.endpointUrl, securityMode: 'SignAndEncrypt', securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256', binding: simulator.bindingFor(code) });
   reactor = endpoint('BR-101');
