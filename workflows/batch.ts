@@ -17,6 +17,7 @@ import {
   defineQuery,
   defineUpdate,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -78,6 +79,25 @@ const equipment = proxyActivities<BatchActivities>({
 
 const StatusKey = defineSearchAttributeKey('AmpouleStatus', SearchAttributeType.KEYWORD);
 
+/**
+ * From this version on, a step's end is written in one transaction with the next step's start, not in one
+ * of its own: one local activity less per step. Histories recorded before it replay the old way.
+ */
+const ONE_WRITE_BETWEEN_STEPS = 'one-write-between-steps';
+
+type RecordItem = { kind: EbrKind; stepId?: string | null; data: Record<string, unknown>; user?: { userId: string; fullName: string } | null; signature?: Signer };
+
+/** Entries as they happened (the causing history event, the time), not yet numbered nor written. */
+interface Stamped {
+  items: (RecordItem & { eventId: number; occurredAt: string })[];
+  projections: StepProjection[];
+}
+
+/** A unit procedure's last step end, held back to be written with its next step's start. */
+interface PendingEnd {
+  ended?: Stamped;
+}
+
 interface StepState {
   step: PlanStep;
   status: StepStatus;
@@ -101,14 +121,41 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
 
   let recorder = firstRecord;
 
-  /** Writes entries (and step projections) into the batch record; the entry numbers make it idempotent. */
-  async function record(items: { kind: EbrKind; stepId?: string | null; data: Record<string, unknown>; user?: { userId: string; fullName: string } | null; signature?: Signer }[], projections: StepProjection[] = [], batchStatus?: BatchStatus): Promise<number[]> {
+  /** Takes down entries (and step projections) as of now: the history event that caused them and the time. */
+  function stamp(items: RecordItem[], projections: StepProjection[] = []): Stamped {
     const eventId = workflowInfo().historyLength;
     const occurredAt = new Date().toISOString();
-    const batch: EbrEntryInput[] = items.map((i) => ({ no: ++entries, kind: i.kind, stepId: i.stepId ?? null, data: i.data, eventId, occurredAt, user: i.user ?? null, signature: i.signature }));
-    await CancellationScope.nonCancellable(() => recorder.recordEbr({ batchId: input.batchId, workflowId, runId, entries: batch, steps: projections, batchStatus }));
+    return { items: items.map((i) => ({ ...i, eventId, occurredAt })), projections };
+  }
+
+  /**
+   * Writes stamped entries into the batch record in one local activity, numbering them as they are written
+   * (the numbers make the write idempotent, and keep the record's order).
+   */
+  async function write(parts: Stamped[], batchStatus?: BatchStatus): Promise<number[]> {
+    const batch: EbrEntryInput[] = parts.flatMap((p) =>
+      p.items.map((i) => ({ no: ++entries, kind: i.kind, stepId: i.stepId ?? null, data: i.data, eventId: i.eventId, occurredAt: i.occurredAt, user: i.user ?? null, signature: i.signature })),
+    );
+    const steps = parts.flatMap((p) => p.projections);
+    await CancellationScope.nonCancellable(() => recorder.recordEbr({ batchId: input.batchId, workflowId, runId, entries: batch, steps, batchStatus }));
     recorder = records;
     return batch.map((e) => e.no);
+  }
+
+  /** Writes entries (and step projections) into the batch record now. */
+  async function record(items: RecordItem[], projections: StepProjection[] = [], batchStatus?: BatchStatus): Promise<number[]> {
+    return write([stamp(items, projections)], batchStatus);
+  }
+
+  /** Step ends held back by running unit procedures; a stop or abort writes them before anything else. */
+  const pendingEnds = new Set<PendingEnd>();
+
+  /** Writes a held-back step end, if there is one; it is taken before the write starts, so it is written once. */
+  async function flush(pending: PendingEnd, alongWith: Stamped[] = []): Promise<void> {
+    const ended = pending.ended;
+    pending.ended = undefined;
+    const parts = ended ? [ended, ...alongWith] : alongWith;
+    if (parts.length > 0) await write(parts);
   }
 
   const projection = (s: StepState): StepProjection => ({
@@ -262,14 +309,22 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
 
   // ---- running the plan ---------------------------------------------------------------------------
 
-  async function runStep(s: StepState): Promise<void> {
+  /**
+   * Runs one step. With `pending` (the unit procedure's held-back step end), the previous step's end is
+   * written together with this step's start, and this step's end is held back in turn.
+   */
+  async function runStep(s: StepState, pending?: PendingEnd): Promise<void> {
+    // A batch held between two steps: the step that ended is recorded now, not at the restart.
+    if (pending?.ended && status !== 'running' && ending === null) await flush(pending);
     await condition(() => status === 'running' || ending !== null);
     if (ending) return;
     const step = s.step;
     const operatorStep = step.kind !== 'equipment' && step.kind !== 'hold';
     // An operator step is waiting for its operator from the moment it starts: one write says both.
     s.status = operatorStep ? 'awaiting-input' : 'active';
-    await record([{ kind: 'step-started', stepId: step.id, data: { number: step.number, name: step.name, kind: step.kind, unitProcedure: step.unitProcedureId, operation: step.operation.name } }], [projection(s)]);
+    const started = stamp([{ kind: 'step-started', stepId: step.id, data: { number: step.number, name: step.name, kind: step.kind, unitProcedure: step.unitProcedureId, operation: step.operation.name } }], [projection(s)]);
+    if (pending) await flush(pending, [started]);
+    else await write([started]);
     switch (step.kind) {
       case 'equipment':
         await runEquipment(s, step);
@@ -283,7 +338,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     }
     if (step.signatures.verified) await condition(() => s.status === 'done');
     s.status = 'done';
-    await record([{ kind: 'step-completed', stepId: step.id, data: { performedBy: s.performedBy?.fullName ?? null, verifiedBy: s.verifiedBy?.fullName ?? null } }], [projection(s)]);
+    const ended = stamp([{ kind: 'step-completed', stepId: step.id, data: { performedBy: s.performedBy?.fullName ?? null, verifiedBy: s.verifiedBy?.fullName ?? null } }], [projection(s)]);
+    if (pending) pending.ended = ended;
+    else await write([ended]);
   }
 
   async function awaitOperator(s: StepState): Promise<void> {
@@ -322,7 +379,15 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   }
 
   async function runUnitProcedure(up: PlanUnitProcedure): Promise<void> {
-    for (const id of up.steps) await runStep(steps.get(id)!);
+    if (!patched(ONE_WRITE_BETWEEN_STEPS)) {
+      for (const id of up.steps) await runStep(steps.get(id)!);
+      return;
+    }
+    const pending: PendingEnd = {};
+    pendingEnds.add(pending);
+    for (const id of up.steps) await runStep(steps.get(id)!, pending);
+    await flush(pending);
+    pendingEnds.delete(pending);
   }
 
   // ---- the batch ----------------------------------------------------------------------------------
@@ -340,6 +405,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     const cancelled = [...steps.values()].filter((s) => s.status !== 'done');
     for (const s of cancelled) s.status = 'cancelled';
     await CancellationScope.nonCancellable(async () => {
+      for (const pending of pendingEnds) await flush(pending);
       await record([], cancelled.map(projection));
       await records.releaseUnits({ batchId: input.batchId, units: Object.values(input.units).map((u) => u.code) });
       await setStatus(end);
