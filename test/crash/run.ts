@@ -119,7 +119,7 @@ async function main() {
           const down = Date.now();
           await server.kill('SIGKILL');
           totals.kills++;
-          server = await spawnServer(store.args, port, 60_000);
+          server = await spawnServer(store.args, port);
           totals.downtimeMs += Date.now() - down;
         }
         killing = false;

@@ -29,12 +29,6 @@ async function postgresStore(): Promise<Store> {
   return { name: 'postgres', args: ['--db-url', db.url], cleanup: () => db.drop() };
 }
 
-/**
- * What survives a crash is under test here, not how fast the server starts: a fresh PGlite store on a slow
- * machine, while the rest of the suite runs beside it, may take longer than spawnServer's default.
- */
-const START_MS = 60_000;
-
 const stores: [string, () => Promise<Store>][] = [['PGlite', pgliteStore]];
 if (POSTGRES_URL) stores.push(['PostgreSQL', postgresStore]);
 
@@ -47,7 +41,7 @@ embeddedOnly.each(stores)('kill -9 and restart on %s', (_label, makeStore) => {
     quietRuntime();
     store = await makeStore();
     port = await freePort();
-    server = await spawnServer(store.args, port, START_MS);
+    server = await spawnServer(store.args, port);
   });
 
   afterAll(async () => {
@@ -84,7 +78,7 @@ embeddedOnly.each(stores)('kill -9 and restart on %s', (_label, makeStore) => {
 
     await server.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 1800)); // the sleeper's timer is now overdue
-    server = await spawnServer(store.args, port, START_MS);
+    server = await spawnServer(store.args, port);
 
     connection = await Connection.connect({ address: server.address });
     client = new Client({ connection });
@@ -124,7 +118,7 @@ embeddedOnly.each(stores)('kill -9 and restart on %s', (_label, makeStore) => {
       await eventually(async () => (await handle.describe()).raw.pendingActivities?.[0]?.state === 2 /* STARTED */);
       await connection.close();
       await server.kill('SIGKILL');
-      server = await spawnServer(store.args, port, START_MS);
+      server = await spawnServer(store.args, port);
       connection = await Connection.connect({ address: server.address });
       const again = new Client({ connection });
       expect(await again.workflow.getHandle(id).result()).toBe('Hello slowly, crash!');
@@ -151,7 +145,7 @@ embeddedOnly.each(stores)('kill -9 and restart on %s', (_label, makeStore) => {
     }
     await connection.close();
     await server.kill('SIGKILL');
-    server = await spawnServer(store.args, port, START_MS);
+    server = await spawnServer(store.args, port);
     const c2 = await Connection.connect({ address: server.address });
     const client2 = new Client({ connection: c2 });
     expect((await client2.workflow.count(`TaskQueue = '${taskQueue}'`)).count).toBe(20);

@@ -15,8 +15,12 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `bin/embedded-temporal server start-dev` on `port` and waits until it answers gRPC. */
-export async function spawnServer(args: string[], port: number, timeoutMs = 15_000): Promise<ServerProcess> {
+/**
+ * Starts `bin/embedded-temporal server start-dev` on `port` and waits until it answers gRPC. The wait is
+ * generous: on a two-core machine at the suite's cold start (jest and tsx compiling, a fresh PGlite store)
+ * the server has been seen to take over 15 s. How fast it starts is not what the callers test.
+ */
+export async function spawnServer(args: string[], port: number, timeoutMs = 60_000): Promise<ServerProcess> {
   const child = spawn(
     EMBEDDED_TEMPORAL_BIN,
     ['server', 'start-dev', '--port', String(port), '--headless', '--log-format', 'json', '--log-level', 'error', ...args],
