@@ -118,7 +118,7 @@ async function main() {
   }
   const temporalConfig = loadTemporalConfig(undefined, {});
   const store = dbUrl ? ['--db-url', dbUrl] : ['--db-filename', path.join(dir, 'temporal')];
-  const server = await spawnServer([...store, ...Object.entries(temporalConfig.searchAttributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`])], await freePort(), 60_000);
+  const server = await spawnServer([...store, ...Object.entries(temporalConfig.searchAttributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`])], await freePort());
   const database: Database = dbUrl ? await openDatabase({ kind: 'postgres', url: dbUrl, poolSize: 20 }) : await openDatabase({ kind: 'pglite' });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
@@ -135,24 +135,25 @@ async function main() {
     tickMs: 50,
     units: Array.from({ length: count }, (_, i) => ({ code: `BM-${String(i + 1).padStart(3, '0')}`, name: `Bench mixer ${i + 1}`, equipmentClass: 'MIXER' })),
   });
-  const pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
-  await simulator.trust(pki.certificate());
-  await pki.trust(simulator.certificate);
   await loadDemoData(services, PASSWORD);
   await loadDemoEquipment(services, simulator);
-  const connections = new Connections(pki);
+  // The worker talks to the equipment with its own certificate, which the simulator trusts (and the reverse).
+  const workerDir = path.join(dir, 'worker');
+  const workerPki = await openPki(path.join(workerDir, 'pki', 'ampoule'), 'ampoule');
+  await simulator.trust(workerPki.certificate());
+  await workerPki.trust(simulator.certificate);
   let stopWorker: () => Promise<void>;
   if (workerMode === 'process') {
-    const workerDir = path.join(dir, 'worker');
-    const workerPki = await openPki(path.join(workerDir, 'pki', 'ampoule'), 'ampoule');
-    await simulator.trust(workerPki.certificate());
-    await workerPki.trust(simulator.certificate);
     const w: WorkerProcess = await spawnWorker({ DATABASE_URL: dbUrl!, TEMPORAL_ADDRESS: server.address, AMPOULE_DATA_DIR: workerDir });
     stopWorker = () => w.kill('SIGTERM');
   } else {
+    const connections = new Connections(workerPki);
     const { maxConcurrentWorkflowTaskExecutions, maxConcurrentActivityTaskExecutions, maxCachedWorkflows } = temporalConfig.worker;
     const w = await startBatchWorker({ address: server.address, namespace: 'default', taskQueue, deps: { db: services.db, stores: services.stores, driver: new PhaseDriver(connections) }, maxConcurrentActivityTaskExecutions, maxConcurrentWorkflowTaskExecutions, maxCachedWorkflows });
-    stopWorker = () => w.stop();
+    stopWorker = async () => {
+      await w.stop();
+      await connections.close();
+    };
   }
 
   // Clients of the API, one token per person.
@@ -285,7 +286,6 @@ async function main() {
   console.log(`batch record: ${Number(entries)} entries, ${(Number(entries) / seconds).toFixed(0)} entries/s`);
 
   await stopWorker();
-  await connections.close();
   await api.stop();
   await services.auditSealer.stop();
   await simulator.stop();
