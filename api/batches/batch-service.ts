@@ -4,7 +4,7 @@
  * has re-authenticated their signature and looked up their lots; QA reviews the batch by exception and
  * releases or rejects it (never someone who performed a step), which releases or rejects its output lot.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { AuditTrail } from '../../db/audit-trail';
@@ -49,9 +49,18 @@ const SA = {
   status: defineSearchAttributeKey('AmpouleStatus', SearchAttributeType.KEYWORD),
 };
 
+/**
+ * How long a reader waits for a batch's live state before being shown the recorded one. The worker may
+ * drop a query now and then (the SDK core discards all but one of the queries that reach a workflow while
+ * it is being evicted, e.g. just after it ends); nobody should wait a minute for a screen because of it.
+ */
+const LIVE_STATE_WAIT_MS = 3_000;
+
 export class BatchService {
   private readonly audit: AuditTrail;
   private readonly inventory: Inventory;
+  /** Asks running workflows only: a closed batch's state is what was recorded, no worker need replay it. */
+  private liveQueries: WorkflowClient | undefined;
 
   constructor(
     private readonly db: Knex,
@@ -186,9 +195,12 @@ export class BatchService {
   async live(batch: BatchRecord): Promise<LiveState> {
     if (this.temporal && ['running', 'held', 'created'].includes(batch.status)) {
       try {
-        return await this.temporal.client.workflow.getHandle(batch.workflowId).query(batchStateQuery);
+        const { client } = this.temporal;
+        this.liveQueries ??= new WorkflowClient({ connection: client.connection, namespace: client.options.namespace, queryRejectCondition: 'NOT_OPEN' });
+        const handle = this.liveQueries.getHandle(batch.workflowId);
+        return await client.connection.withDeadline(Date.now() + LIVE_STATE_WAIT_MS, () => handle.query(batchStateQuery));
       } catch {
-        // Closed, or not reachable: the recorded projection below says the same, a moment late.
+        // Closed, slow or not reachable: the recorded projection below says the same, a moment late.
       }
     }
     const steps = await this.stores.batches.steps(this.db, batch.id);

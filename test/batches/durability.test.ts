@@ -76,6 +76,13 @@ describe('the worker goes away mid-phase and another takes over', () => {
     const { batch, operating, mix, starts } = await longMixBatch(env, request);
     await env.stopWorker();
     expect(mix.state).toBe('running'); // a worker shutting down leaves the phase alone
+    // With no worker to answer the live-state query, the batch's screen shows the recorded state after a
+    // short wait (3 s), not after the server's one-minute query timeout.
+    const asked = Date.now();
+    const screen = await request('qa1', 'GET', `/batches/${batch}`);
+    expect(Date.now() - asked).toBeLessThan(15_000);
+    expect(screen.body.live.status).toBe('running');
+    expect(screen.body.live.steps.find((s: Json) => s.id === 'mix').status).toBe('active');
     await env.startWorker();
     expect(await operating).toBe('complete');
     mix.faults.slowdown = undefined;
