@@ -84,6 +84,12 @@ const StatusKey = defineSearchAttributeKey('AmpouleStatus', SearchAttributeType.
  * of its own: one local activity less per step. Histories recorded before it replay the old way.
  */
 const ONE_WRITE_BETWEEN_STEPS = 'one-write-between-steps';
+/**
+ * From this version on, an operator's entry that ends a step (a completion needing no verification, or the
+ * verification) is written together with the step's end and the next step's start: the next step is ready
+ * after one local activity, not two.
+ */
+const ONE_WRITE_PER_ENTRY = 'one-write-per-entry';
 
 type RecordItem = { kind: EbrKind; stepId?: string | null; data: Record<string, unknown>; user?: { userId: string; fullName: string } | null; signature?: Signer };
 
@@ -91,11 +97,20 @@ type RecordItem = { kind: EbrKind; stepId?: string | null; data: Record<string, 
 interface Stamped {
   items: (RecordItem & { eventId: number; occurredAt: string })[];
   projections: StepProjection[];
+  /** Told the numbers its entries were given, once they are written. */
+  onWritten?: (numbers: number[]) => void;
 }
 
-/** A unit procedure's last step end, held back to be written with its next step's start. */
+/** A unit procedure's last step end (with the entry that ended it), held back to be written with its next step's start. */
 interface PendingEnd {
-  ended?: Stamped;
+  ended: Stamped[];
+}
+
+/** An operator's entry that ends its step, handed to the step's runner to be written with the step's end. */
+interface HandedOver {
+  entry: Stamped;
+  /** Takes the entry's effect on the step (who performed or verified it, its deviations). */
+  apply(): void;
 }
 
 interface StepState {
@@ -108,6 +123,8 @@ interface StepState {
   equipmentState?: PhaseState;
   /** Re-runs of an equipment phase after a failure, at the operator's Restart: part of its command id. */
   reruns: number;
+  /** The entry that ended the step, until its runner takes it. */
+  handedOver?: HandedOver;
 }
 
 export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
@@ -120,6 +137,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   const scope = new CancellationScope();
 
   let recorder = firstRecord;
+  // Decided once, at the start, so that a run keeps the way it began with through every later replay.
+  const entriesEndSteps = patched(ONE_WRITE_PER_ENTRY);
 
   /** Takes down entries (and step projections) as of now: the history event that caused them and the time. */
   function stamp(items: RecordItem[], projections: StepProjection[] = []): Stamped {
@@ -139,6 +158,12 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     const steps = parts.flatMap((p) => p.projections);
     await CancellationScope.nonCancellable(() => recorder.recordEbr({ batchId: input.batchId, workflowId, runId, entries: batch, steps, batchStatus }));
     recorder = records;
+    let next = 0;
+    for (const p of parts) {
+      const numbers = batch.slice(next, next + p.items.length).map((e) => e.no);
+      next += p.items.length;
+      p.onWritten?.(numbers);
+    }
     return batch.map((e) => e.no);
   }
 
@@ -152,10 +177,28 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
 
   /** Writes a held-back step end, if there is one; it is taken before the write starts, so it is written once. */
   async function flush(pending: PendingEnd, alongWith: Stamped[] = []): Promise<void> {
-    const ended = pending.ended;
-    pending.ended = undefined;
-    const parts = ended ? [ended, ...alongWith] : alongWith;
+    const parts = [...pending.ended, ...alongWith];
+    pending.ended = [];
     if (parts.length > 0) await write(parts);
+  }
+
+  /**
+   * Hands an operator's entry that ends step `s` to the step's runner, which writes it with the step's end
+   * (and the next step's start); resolves with the entries' numbers once written.
+   */
+  function handOver(s: StepState, entry: Omit<Stamped, 'onWritten'>, apply: () => void): Promise<number[]> {
+    return new Promise((resolve) => {
+      s.handedOver = { entry: { ...entry, onWritten: resolve }, apply };
+    });
+  }
+
+  /** Takes the entry handed over for step `s`, if any, and its effect on the step; the caller writes it. */
+  function takeHandedOver(s: StepState): Stamped[] {
+    const h = s.handedOver;
+    if (!h) return [];
+    s.handedOver = undefined;
+    h.apply();
+    return [h.entry];
   }
 
   const projection = (s: StepState): StepProjection => ({
@@ -210,20 +253,25 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         if (s.step.kind === 'material' && c.lots) {
           await records.consumeLots({ batchId: input.batchId, batchNumber: input.batchNumber, workflowId, stepId: s.step.id, material: s.step.material, unit: s.step.quantity.unit, lots: c.lots.map((l) => ({ lotId: l.lotId, quantity: l.quantity })) });
         }
-        // As in setStatus: write first, then change the state the step's own code is waiting on.
         const next: StepStatus = s.step.signatures.verified ? 'awaiting-verification' : 'done';
         const user = { userId: c.signer.userId, fullName: c.signer.fullName };
-        const [signed] = await record(
-          [
-            { kind: 'values-entered', stepId: s.step.id, data: { values: c.values, comment: c.comment ?? null, ...(c.lots ? { lots: c.lots } : {}), ...(c.lateEntry ? { lateEntry: c.lateEntry } : {}) }, user, signature: c.signer },
-            ...(c.lots ? [{ kind: 'lots-consumed' as const, stepId: s.step.id, data: { material: s.step.kind === 'material' ? s.step.material : null, lots: c.lots.map((l) => ({ lotId: l.lotId, lotNumber: l.lotNumber, quantity: l.quantity })) }, user }] : []),
-            ...verdict.deviations.map((d) => ({ kind: 'deviation' as const, stepId: s.step.id, data: { ...d }, user })),
-          ],
-          [projection({ ...s, status: next, performedBy: c.signer })],
-        );
-        s.performedBy = c.signer;
-        s.status = next;
-        deviations.push(...verdict.deviations);
+        const items: RecordItem[] = [
+          { kind: 'values-entered', stepId: s.step.id, data: { values: c.values, comment: c.comment ?? null, ...(c.lots ? { lots: c.lots } : {}), ...(c.lateEntry ? { lateEntry: c.lateEntry } : {}) }, user, signature: c.signer },
+          ...(c.lots ? [{ kind: 'lots-consumed' as const, stepId: s.step.id, data: { material: s.step.kind === 'material' ? s.step.material : null, lots: c.lots.map((l) => ({ lotId: l.lotId, lotNumber: l.lotNumber, quantity: l.quantity })) }, user }] : []),
+          ...verdict.deviations.map((d) => ({ kind: 'deviation' as const, stepId: s.step.id, data: { ...d }, user })),
+        ];
+        const apply = () => {
+          s.performedBy = c.signer;
+          s.status = next;
+          deviations.push(...verdict.deviations);
+        };
+        if (entriesEndSteps && next === 'done') {
+          const [signed] = await handOver(s, stamp(items), apply);
+          return { stepId: s.step.id, status: 'done', deviations: verdict.deviations, signatureEntry: signed };
+        }
+        // As in setStatus: write first, then change the state the step's own code is waiting on.
+        const [signed] = await record(items, [projection({ ...s, status: next, performedBy: c.signer })]);
+        apply();
         return { stepId: s.step.id, status: s.status, deviations: verdict.deviations, signatureEntry: signed };
       } finally {
         s.busy = false;
@@ -235,6 +283,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         if (!s) throw new Error(`this batch has no step ${c?.stepId}`);
         if (s.busy) throw new Error(`step ${s.step.id} is being completed by someone else`);
         if (status !== 'running') throw new Error(`the batch is ${status}: no step can be completed`);
+        if (ending) throw new Error(`the batch is ${ending === 'stop' ? 'stopping' : 'aborting'}: no step can be completed`);
         const { problems } = checkCompletion(s.step, s.status, c, today());
         if (problems.length > 0) throw new Error(problems.join('; '));
       },
@@ -247,12 +296,17 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
       const s = steps.get(v.stepId)!;
       s.busy = true;
       try {
-        const [signed] = await record(
-          [{ kind: 'verification', stepId: s.step.id, data: { performedBy: s.performedBy?.fullName ?? null }, user: { userId: v.signer.userId, fullName: v.signer.fullName }, signature: v.signer }],
-          [projection({ ...s, status: 'done', verifiedBy: v.signer })],
-        );
-        s.verifiedBy = v.signer;
-        s.status = 'done';
+        const items: RecordItem[] = [{ kind: 'verification', stepId: s.step.id, data: { performedBy: s.performedBy?.fullName ?? null }, user: { userId: v.signer.userId, fullName: v.signer.fullName }, signature: v.signer }];
+        const apply = () => {
+          s.verifiedBy = v.signer;
+          s.status = 'done';
+        };
+        if (entriesEndSteps) {
+          const [signed] = await handOver(s, stamp(items), apply);
+          return { stepId: s.step.id, status: 'done', deviations: [], signatureEntry: signed };
+        }
+        const [signed] = await record(items, [projection({ ...s, status: 'done', verifiedBy: v.signer })]);
+        apply();
         return { stepId: s.step.id, status: s.status, deviations: [], signatureEntry: signed };
       } finally {
         s.busy = false;
@@ -263,6 +317,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         const s = steps.get(v?.stepId);
         if (!s) throw new Error(`this batch has no step ${v?.stepId}`);
         if (s.busy) throw new Error(`step ${s.step.id} is being recorded by someone else`);
+        if (ending) throw new Error(`the batch is ${ending === 'stop' ? 'stopping' : 'aborting'}: no step can be verified`);
         const problems = checkVerification(s.step, s.status, s.performedBy?.userId, v);
         if (problems.length > 0) throw new Error(problems.join('; '));
       },
@@ -315,7 +370,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
    */
   async function runStep(s: StepState, pending?: PendingEnd): Promise<void> {
     // A batch held between two steps: the step that ended is recorded now, not at the restart.
-    if (pending?.ended && status !== 'running' && ending === null) await flush(pending);
+    if (pending && pending.ended.length > 0 && status !== 'running' && ending === null) await flush(pending);
     await condition(() => status === 'running' || ending !== null);
     if (ending) return;
     const step = s.step;
@@ -334,19 +389,21 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         await sleep(step.durationMs);
         break;
       default:
-        await condition(() => s.status !== 'awaiting-input');
+        await condition(() => s.status !== 'awaiting-input' || s.handedOver !== undefined);
     }
-    if (step.signatures.verified) await condition(() => s.status === 'done');
+    if (step.signatures.verified) await condition(() => s.status === 'done' || s.handedOver !== undefined);
+    // The operator's last entry, if it was handed over, goes into the same write as the step's end.
+    const last = takeHandedOver(s);
     s.status = 'done';
     const ended = stamp([{ kind: 'step-completed', stepId: step.id, data: { performedBy: s.performedBy?.fullName ?? null, verifiedBy: s.verifiedBy?.fullName ?? null } }], [projection(s)]);
-    if (pending) pending.ended = ended;
-    else await write([ended]);
+    if (pending) pending.ended = [...last, ended];
+    else await write([...last, ended]);
   }
 
   async function awaitOperator(s: StepState): Promise<void> {
     s.status = 'awaiting-input';
     await record([], [projection(s)]);
-    await condition(() => s.status !== 'awaiting-input');
+    await condition(() => s.status !== 'awaiting-input' || s.handedOver !== undefined);
   }
 
   /** Runs an equipment phase; a failure holds the batch until an operator restarts (the phase runs again) or ends it. */
@@ -383,7 +440,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
       for (const id of up.steps) await runStep(steps.get(id)!);
       return;
     }
-    const pending: PendingEnd = {};
+    const pending: PendingEnd = { ended: [] };
     pendingEnds.add(pending);
     for (const id of up.steps) await runStep(steps.get(id)!, pending);
     await flush(pending);
@@ -402,10 +459,14 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   } catch (err) {
     if (!ending && !isCancellation(err)) throw err;
     const end = ending === 'abort' ? 'aborted' : 'stopped';
+    // Entries handed over just before the end, to step runners cancelled before they took them: recorded, and
+    // their steps count as done.
+    const untaken = [...steps.values()].flatMap(takeHandedOver);
     const cancelled = [...steps.values()].filter((s) => s.status !== 'done');
     for (const s of cancelled) s.status = 'cancelled';
     await CancellationScope.nonCancellable(async () => {
       for (const pending of pendingEnds) await flush(pending);
+      if (untaken.length > 0) await write(untaken);
       await record([], cancelled.map(projection));
       await records.releaseUnits({ batchId: input.batchId, units: Object.values(input.units).map((u) => u.code) });
       await setStatus(end);

@@ -2,8 +2,8 @@
  * The replay corpus: recorded batch histories (test/histories) replayed against today's workflow code.
  * A change to the batch workflow that would break a batch in flight fails here; such a change belongs
  * behind `patched()`. Record new histories with `RECORD_HISTORIES=1 npm test -- test/batches` (on
- * PostgreSQL, for the worker-process test). Those named `v1-*` were recorded before the patch
- * `one-write-between-steps`: keep them, they are batches the earlier code started.
+ * PostgreSQL, for the worker-process test). Keep the older ones, batches the earlier code started:
+ * `v1-*` were recorded before the patch `one-write-between-steps`, `v2-*` before `one-write-per-entry`.
  */
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../worker/batch-worker';
