@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { signatureInputSchema } from '../signatures/signature-service';
 import { route, type RouteSpec } from '../http/route';
+import { ServerTiming } from '../http/server-timing';
 import type { Services } from '../services';
 import { renderEbrPdf } from './ebr-pdf';
 import { header } from './batch-service';
@@ -127,8 +128,12 @@ export function batchRoutes(s: Services): RouteSpec[] {
           .describe('when the step was really performed, and why it is recorded late: the record marks it late'),
         signature: signatureInputSchema,
       }),
-      responses: { 200: { description: 'The step’s outcome, its deviations and the signature’s manifestation' } },
-      handler: async ({ params, body, actor, station }) => ({ body: await s.batches.complete(actor!, station, params.id, params.stepId, body) }),
+      responses: { 200: { description: 'The step’s outcome, its deviations and the signature’s manifestation; the `Server-Timing` header gives the re-authentication’s and the workflow Update’s durations' } },
+      handler: async ({ params, body, actor, station }) => {
+        const timing = new ServerTiming();
+        const outcome = await s.batches.complete(actor!, station, params.id, params.stepId, body, timing);
+        return { body: outcome, headers: { 'Server-Timing': timing.header() } };
+      },
     }),
     route({
       method: 'post',
@@ -141,8 +146,12 @@ export function batchRoutes(s: Services): RouteSpec[] {
       rateLimit: 'sign',
       params: stepParams,
       body: z.strictObject({ signature: signatureInputSchema }),
-      responses: { 200: { description: 'The step’s outcome and the signature’s manifestation' } },
-      handler: async ({ params, body, actor, station }) => ({ body: await s.batches.verify(actor!, station, params.id, params.stepId, body.signature) }),
+      responses: { 200: { description: 'The step’s outcome and the signature’s manifestation; `Server-Timing` as for completion' } },
+      handler: async ({ params, body, actor, station }) => {
+        const timing = new ServerTiming();
+        const outcome = await s.batches.verify(actor!, station, params.id, params.stepId, body.signature, timing);
+        return { body: outcome, headers: { 'Server-Timing': timing.header() } };
+      },
     }),
     route({
       method: 'get',

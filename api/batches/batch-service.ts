@@ -20,6 +20,7 @@ import { effectiveStatus } from '../../domain/materials/lots';
 import type { PlanStep } from '../../domain/recipe/plan';
 import { convert } from '../../domain/units';
 import { Problem, notFound } from '../http/problems';
+import { ServerTiming } from '../http/server-timing';
 import type { RecipeService } from '../recipes/recipe-service';
 import { toManifestation, type SignatureInput, type SignatureManifestation, type SignatureService, type VerifiedSigner } from '../signatures/signature-service';
 import { batchCommandUpdate, batchStateQuery, completeStepUpdate, verifyStepUpdate } from '../../workflows/batch';
@@ -55,6 +56,14 @@ const SA = {
  * it is being evicted, e.g. just after it ends); nobody should wait a minute for a screen because of it.
  */
 const LIVE_STATE_WAIT_MS = 3_000;
+
+/**
+ * The Server-Timing name of an operator entry's Update. The batch workflow (since its patch
+ * `one-write-per-entry`) answers it only once the entry is written together with what it made ready (the
+ * next step, or the step's verification): its round trip bounds the time from Update sent to next step ready.
+ */
+export const UPDATE_TIMING = 'update';
+const UPDATE_TIMING_DESCRIPTION = 'workflow Update, until the entry and the next step are recorded';
 
 export class BatchService {
   private readonly audit: AuditTrail;
@@ -228,10 +237,11 @@ export class BatchService {
     idOrNumber: string,
     stepId: string,
     body: { values: Record<string, FieldValue>; lots?: { lot: string; quantity: number }[]; deviationComments?: Record<string, string>; comment?: string; lateEntry?: { performedAt: string; reason: string }; signature?: SignatureInput },
+    timing = new ServerTiming(),
   ): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
     const batch = await this.get(idOrNumber);
     const step = this.stepOf(batch, stepId);
-    const verified = await this.signatures.verify(actor, body.signature, { meaning: completionMeaning(step), roles: step.performedBy }, station);
+    const verified = await timing.measure('signature', 're-authentication', () => this.signatures.verify(actor, body.signature, { meaning: completionMeaning(step), roles: step.performedBy }, station));
     const today = await this.inventory.today(this.db);
     const lots = body.lots ? await this.lotFacts(step, body.lots, today) : undefined;
     if (body.lateEntry && Date.parse(body.lateEntry.performedAt) > Date.now()) throw new Problem('step-refused', 'a late entry cannot be performed in the future');
@@ -240,19 +250,23 @@ export class BatchService {
     const status = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId)?.status ?? 'pending';
     const { problems } = checkCompletion(step, status, completion, today);
     if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
-    const outcome = await this.update(batch, () => this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(completeStepUpdate, { args: [completion] }));
+    const outcome = await timing.measure(UPDATE_TIMING, UPDATE_TIMING_DESCRIPTION, () =>
+      this.update(batch, () => this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(completeStepUpdate, { args: [completion] })),
+    );
     return { ...outcome, signature: await this.signatureOf(batch, outcome.signatureEntry) };
   }
 
-  async verify(actor: UserActor, station: Station, idOrNumber: string, stepId: string, signature: SignatureInput | undefined): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
+  async verify(actor: UserActor, station: Station, idOrNumber: string, stepId: string, signature: SignatureInput | undefined, timing = new ServerTiming()): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
     const batch = await this.get(idOrNumber);
     const step = this.stepOf(batch, stepId);
-    const verified = await this.signatures.verify(actor, signature, { meaning: 'verified', roles: step.signatures.verifiedBy }, station);
+    const verified = await timing.measure('signature', 're-authentication', () => this.signatures.verify(actor, signature, { meaning: 'verified', roles: step.signatures.verifiedBy }, station));
     const v = { stepId, signer: signerOf(verified) };
     const recorded = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId);
     const problems = checkVerification(step, recorded?.status ?? 'pending', recorded?.performedBy ?? undefined, v);
     if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
-    const outcome = await this.update(batch, () => this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(verifyStepUpdate, { args: [v] }));
+    const outcome = await timing.measure(UPDATE_TIMING, UPDATE_TIMING_DESCRIPTION, () =>
+      this.update(batch, () => this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(verifyStepUpdate, { args: [v] })),
+    );
     return { ...outcome, signature: await this.signatureOf(batch, outcome.signatureEntry) };
   }
 

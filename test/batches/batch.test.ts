@@ -4,6 +4,8 @@
  * verified with signatures, the validators' refusals, a deviation, a batch hold, the record, QA's
  * review and release.
  */
+import { UPDATE_TIMING } from '../../api/batches/batch-service';
+import { ServerTiming } from '../../api/http/server-timing';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { keepInCorpus, replayBatch } from '../support/replay-corpus';
 
@@ -104,7 +106,13 @@ test('a PBS batch runs from launch to release', async () => {
   expect(self.status).toBe(422);
   expect(self.body.detail).toMatch(/the person who performed step add-nacl cannot verify it/);
   expect((await as('operator1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch)).toEqual([]);
-  expect((await as('operator2', 'POST', `/batches/${batch}/steps/add-nacl/verify`, { signature: sign('operator2', 'verified') })).status).toBe(200);
+  const naclVerified = await as('operator2', 'POST', `/batches/${batch}/steps/add-nacl/verify`, { signature: sign('operator2', 'verified') });
+  expect(naclVerified.status).toBe(200);
+  // The Update returns once the verification is recorded with the step's end and the next step's start: the
+  // next step is in the work queue already. Server-Timing tells the re-authentication from the Update.
+  expect((await as('operator1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch).map((w: Json) => [w.stepId, w.awaiting])).toEqual([['add-kcl', 'input']]);
+  expect(ServerTiming.durationOf(naclVerified.headers.get('server-timing'), 'signature')).toBeGreaterThan(0);
+  expect(ServerTiming.durationOf(naclVerified.headers.get('server-timing'), UPDATE_TIMING)).toBeGreaterThan(0);
   expect((await as('qa1', 'GET', `/lots/${lots.NACL}`)).body.quantity).toBe(46);
 
   await addSalt(batch, 'add-kcl', lots.KCL, 0.1);
