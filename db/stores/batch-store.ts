@@ -105,12 +105,18 @@ export class BatchStore {
     await trx('batches').where('id', id).update(values);
   }
 
+  /** Sets the steps' projections in one statement; a step named twice takes its last projection. */
   async updateSteps(trx: Knex.Transaction, batchId: string, steps: StepProjection[]): Promise<void> {
-    for (const s of steps) {
-      await trx('batch_steps')
-        .where({ batch_id: batchId, step_id: s.stepId })
-        .update({ status: s.status, awaiting_roles: s.awaitingRoles, performed_by: s.performedBy ?? null, verified_by: s.verifiedBy ?? null, updated_at: trx.raw('clock_timestamp()') });
-    }
+    const latest = [...new Map(steps.map((s) => [s.stepId, s])).values()];
+    if (latest.length === 0) return;
+    const rows = latest.map(() => '(?, ?, ?::text[], ?::uuid, ?::uuid)').join(', ');
+    await trx.raw(
+      `update batch_steps as s
+          set status = v.status, awaiting_roles = v.awaiting_roles, performed_by = v.performed_by, verified_by = v.verified_by, updated_at = clock_timestamp()
+         from (values ${rows}) as v (step_id, status, awaiting_roles, performed_by, verified_by)
+        where s.batch_id = ? and s.step_id = v.step_id`,
+      [...latest.flatMap((s) => [s.stepId, s.status, s.awaitingRoles, s.performedBy ?? null, s.verifiedBy ?? null]), batchId],
+    );
   }
 
   async steps(db: Knex | Knex.Transaction, batchId: string): Promise<BatchStepRecord[]> {
@@ -138,14 +144,14 @@ export class BatchStore {
     const last = await trx('ebr_entries').where('batch_id', batchId).orderBy('seq', 'desc').first('seq', 'hash');
     let seq: number = last?.seq ?? 0;
     let prev: string = last?.hash ?? EBR_GENESIS;
-    let written = 0;
+    const rows = [];
     for (const e of entries) {
       if (existing.has(e.entryKey)) continue;
       seq++;
       // As JSON stores it (no undefined members), so the hash recomputes from the stored row.
       const stored: StoredEbrEntry = { ...e, data: JSON.parse(JSON.stringify(e.data)), batchId, seq };
       const hash = ebrEntryHash(prev, stored);
-      await trx('ebr_entries').insert({
+      rows.push({
         batch_id: batchId,
         seq,
         entry_key: e.entryKey,
@@ -163,9 +169,9 @@ export class BatchStore {
         hash,
       });
       prev = hash;
-      written++;
     }
-    return written;
+    if (rows.length > 0) await trx('ebr_entries').insert(rows);
+    return rows.length;
   }
 
   async ebrKeysExisting(db: Knex | Knex.Transaction, keys: string[]): Promise<Set<string>> {
