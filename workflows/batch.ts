@@ -266,6 +266,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
           deviations.push(...verdict.deviations);
         };
         if (entriesEndSteps && next === 'done') {
+          // No projection of its own: the step's end, written with it, projects the step as done.
           const [signed] = await handOver(s, stamp(items), apply);
           return { stepId: s.step.id, status: 'done', deviations: verdict.deviations, signatureEntry: signed };
         }
