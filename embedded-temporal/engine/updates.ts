@@ -235,6 +235,10 @@ export class Updates {
       return !found || stageOf(found.update) >= stage;
     };
     await this.engine.waitFor(() => this.keysOf(run, updateId), reached, call, UPDATE_LONG_POLL_MS);
+    // The stage is reached in memory when the worker's completion is applied; answer only once that
+    // completion is committed, or a crash in between would lose an outcome the caller was given (the real
+    // server completes updates in its registry after the transaction commits).
+    await this.engine.persistence.barrier();
     const found = this.locate(run, updateId);
     if (!found) throw notFound('workflow update was aborted by closing workflow');
     return found;

@@ -3,12 +3,17 @@
  * PROTOCOL_MESSAGE commands, rejections that leave no trace (speculative tasks), updates the worker
  * ignored, and what happens to updates when the workflow closes.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { isGrpcServiceError } from '@temporalio/client';
+import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import Long from 'long';
-import { createEnv, eventTypes, uid } from './harness';
+import { startEmbeddedTemporal } from '../../embedded-temporal/server';
+import type { Store } from '../../embedded-temporal/store/store';
+import { createEnv, eventTypes, eventually, uid } from './harness';
 import { CommandType, RawWorker, cmd, decode, payloads, sleep } from './raw-worker';
 
 const Stage = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage;
@@ -166,4 +171,48 @@ test('a message for an unknown update fails the task with BAD_UPDATE_WORKFLOW_EX
   expect(history.events!.pop()!.workflowTaskFailedEventAttributes?.cause).toBe(
     temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
   );
+});
+
+test('an update is answered only once the completion that carries its outcome is committed', async () => {
+  // In-process, on PGlite, to hold the store's commits.
+  const dir = mkdtempSync(path.join(tmpdir(), 'et-update-commit-'));
+  const server = await startEmbeddedTemporal({ dbFilename: dir });
+  const connection = await Connection.connect({ address: server.address });
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  try {
+    const store = (server.engine.persistence as unknown as { store: Store }).store;
+    const commit = store.commit.bind(store);
+    let heldCommits = 0;
+    store.commit = async (batch) => {
+      const completesUpdate = batch.events.some(
+        (e) => temporal.api.history.v1.HistoryEvent.decode(e.data).eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+      );
+      if (completesUpdate) {
+        heldCommits++;
+        await held;
+      }
+      return commit(batch);
+    };
+    const w = new RawWorker(connection, uid('tq'));
+    const id = uid('wf');
+    await w.start(id);
+    await w.complete(await w.pollWorkflowTask(), [cmd.startTimer('t', 600_000)]);
+    let answered = false;
+    const update = sendUpdate(w, id, 'u-held').then((r) => ((answered = true), r));
+    const task = await w.pollWorkflowTask();
+    const [request] = task.messages!;
+    const completion = w.complete(task, [protocolCommand('u-held/accept'), protocolCommand('u-held/complete')], { messages: [accept(request), respond(request, 'kept')] });
+    await eventually(() => heldCommits > 0);
+    await sleep(300);
+    expect(answered).toBe(false); // the outcome is in memory, not yet in the store
+    release();
+    expect(decode((await update).outcome!.success)).toBe('kept');
+    await completion;
+  } finally {
+    release();
+    await connection.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
