@@ -4,12 +4,15 @@
  * Each is idempotent — keyed by the workflow id and step, never by the attempt — so a retry after a
  * crash does nothing twice. Business refusals become non-retryable ApplicationFailures with a type.
  */
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { SYSTEM_ACTOR, type ChangeContext } from '../db/change-context';
 import { Inventory, InventoryError } from '../db/inventory';
 import type { Stores } from '../db/stores';
+import type { NewEbrEntry } from '../db/stores/batch-store';
+import type { NewSignature } from '../db/stores/signature-store';
 import { canonicalHash } from '../domain/canonical-hash';
 import type { AssignedUnit, BatchCommand, BatchStatus, EbrEntryInput, StepProjection } from '../domain/batch/types';
 import type { PlanStep } from '../domain/recipe/plan';
@@ -48,17 +51,21 @@ export function createActivities(deps: ActivityDeps) {
      */
     async recordEbr(req: { batchId: string; workflowId: string; runId: string; entries: EbrEntryInput[]; steps?: StepProjection[]; batchStatus?: BatchStatus }): Promise<{ written: number }> {
       return db.transaction(async (trx) => {
-        const batch = await stores.batches.find(trx, req.batchId, true);
-        // Retryable: the launch starts the workflow just before it commits the batch.
-        if (!batch) throw ApplicationFailure.create({ message: `no batch ${req.batchId} (yet)`, type: 'BatchMissing' });
         const keyOf = (no: number) => `${req.workflowId}/${no}`;
-        const known = await stores.batches.ebrKeysExisting(trx, req.entries.map((e) => keyOf(e.no)));
-        const entries = [];
+        const start = await stores.batches.lockForRecord(trx, req.batchId, req.entries.map((e) => keyOf(e.no)));
+        // Retryable: the launch starts the workflow just before it commits the batch.
+        if (!start) throw ApplicationFailure.create({ message: `no batch ${req.batchId} (yet)`, type: 'BatchMissing' });
+        const { batch } = start;
+        const signatures: NewSignature[] = [];
+        const entries: NewEbrEntry[] = [];
         for (const e of req.entries) {
+          if (start.stored.has(keyOf(e.no))) continue; // written before this attempt: nothing of it again
           let signatureId: string | null = null;
-          if (e.signature && !known.has(keyOf(e.no))) {
+          if (e.signature) {
             // The signature is bound to what this entry records, in this batch, at this step.
-            const signed = await stores.signatures.insert(trx, {
+            signatureId = randomUUID();
+            signatures.push({
+              id: signatureId,
               signerId: e.signature.userId,
               username: e.signature.username,
               printedName: e.signature.fullName,
@@ -70,7 +77,6 @@ export function createActivities(deps: ActivityDeps) {
               clientAddress: null,
               requestId: null,
             });
-            signatureId = signed.id;
           }
           entries.push({
             entryKey: keyOf(e.no),
@@ -86,8 +92,7 @@ export function createActivities(deps: ActivityDeps) {
             signatureId,
           });
         }
-        const written = await stores.batches.appendEbr(trx, req.batchId, entries);
-        if (req.steps && req.steps.length > 0) await stores.batches.updateSteps(trx, req.batchId, req.steps);
+        const written = await stores.batches.writeRecord(trx, start, { signatures, entries, steps: req.steps });
         if (req.batchStatus && req.batchStatus !== batch.status) {
           await stores.batches.setStatus(trx, req.batchId, req.batchStatus);
           await audit.record(asSystem(trx, 'the batch workflow'), { action: 'status', entityType: 'batch', entityId: batch.id, oldValue: { status: batch.status }, newValue: { status: req.batchStatus } });

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { AssignedUnit, BatchStatus, StepProjection, StepStatus } from '../../domain/batch/types';
 import { EBR_GENESIS, ebrEntryHash, type StoredEbrEntry } from '../../domain/batch/ebr';
 import type { ScaledPlan } from '../../domain/recipe/plan';
+import { signatureRow, type NewSignature } from './signature-store';
 
 export interface BatchRecord {
   id: string;
@@ -49,6 +50,13 @@ export interface EbrRow extends StoredEbrEntry {
 }
 
 export type NewEbrEntry = Omit<StoredEbrEntry, 'seq' | 'batchId'>;
+
+/** A batch-record write under way: the batch (locked), the chain's head, the entry keys already stored. */
+export interface RecordWriteStart {
+  batch: BatchRecord;
+  head: { seq: number; hash: string };
+  stored: Set<string>;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -106,19 +114,6 @@ export class BatchStore {
   }
 
   /** Sets the steps' projections in one statement; a step named twice takes its last projection. */
-  async updateSteps(trx: Knex.Transaction, batchId: string, steps: StepProjection[]): Promise<void> {
-    const latest = [...new Map(steps.map((s) => [s.stepId, s])).values()];
-    if (latest.length === 0) return;
-    const rows = latest.map(() => '(?, ?, ?::text[], ?::uuid, ?::uuid)').join(', ');
-    await trx.raw(
-      `update batch_steps as s
-          set status = v.status, awaiting_roles = v.awaiting_roles, performed_by = v.performed_by, verified_by = v.verified_by, updated_at = clock_timestamp()
-         from (values ${rows}) as v (step_id, status, awaiting_roles, performed_by, verified_by)
-        where s.batch_id = ? and s.step_id = v.step_id`,
-      [...latest.flatMap((s) => [s.stepId, s.status, s.awaitingRoles, s.performedBy ?? null, s.verifiedBy ?? null]), batchId],
-    );
-  }
-
   async steps(db: Knex | Knex.Transaction, batchId: string): Promise<BatchStepRecord[]> {
     return (await db('batch_steps').where('batch_id', batchId).orderBy('number')).map(toStep);
   }
@@ -135,23 +130,38 @@ export class BatchStore {
     return rows.map((r) => ({ ...toStep(r), batchNumber: r.batch_number, recipeCode: r.recipe_code, productCode: r.product_code }));
   }
 
-  /** Appends entries to a batch's record, each once (by key), chained in the order they arrive. Returns how many were new. */
-  async appendEbr(trx: Knex.Transaction, batchId: string, entries: NewEbrEntry[]): Promise<number> {
-    if (entries.length === 0) return 0;
-    // One writer per batch at a time: parallel steps' entries take turns, so the chain never forks.
-    await trx('batches').where('id', batchId).forUpdate().first('id');
-    const existing = new Set((await trx('ebr_entries').whereIn('entry_key', entries.map((e) => e.entryKey)).pluck('entry_key')) as string[]);
-    const last = await trx('ebr_entries').where('batch_id', batchId).orderBy('seq', 'desc').first('seq', 'hash');
-    let seq: number = last?.seq ?? 0;
-    let prev: string = last?.hash ?? EBR_GENESIS;
-    const rows = [];
-    for (const e of entries) {
-      if (existing.has(e.entryKey)) continue;
+  /**
+   * Opens a write to a batch's record: the batch, locked (one writer per batch at a time, so parallel steps'
+   * entries take turns and the chain never forks); then, read after the lock is held (a statement of its
+   * own, so it sees what the writer before committed), the chain's head and which of `entryKeys` are stored
+   * already (a retried write stores nothing twice).
+   */
+  async lockForRecord(trx: Knex.Transaction, batchId: string, entryKeys: string[]): Promise<RecordWriteStart | undefined> {
+    const batch = await this.find(trx, batchId, true);
+    if (!batch) return undefined;
+    const { rows } = await trx.raw(
+      `select (select json_build_object('seq', seq, 'hash', hash) from ebr_entries where batch_id = ? order by seq desc limit 1) as head,
+              array(select entry_key from ebr_entries where entry_key = any(?::text[])) as stored_keys`,
+      [batch.id, entryKeys],
+    );
+    const head = rows[0].head as { seq: number; hash: string } | null;
+    return { batch, head: head ?? { seq: 0, hash: EBR_GENESIS }, stored: new Set(rows[0].stored_keys as string[]) };
+  }
+
+  /**
+   * Appends `entries` after the head `start` found (chaining each to the one before), with the signatures
+   * they carry, and sets the step projections — in one statement, so a write costs one more round trip.
+   * Returns how many entries were written.
+   */
+  async writeRecord(trx: Knex.Transaction, start: RecordWriteStart, w: { signatures: NewSignature[]; entries: NewEbrEntry[]; steps?: StepProjection[] }): Promise<number> {
+    const batchId = start.batch.id;
+    let { seq, hash: prev } = start.head;
+    const rows = w.entries.map((e) => {
       seq++;
       // As JSON stores it (no undefined members), so the hash recomputes from the stored row.
       const stored: StoredEbrEntry = { ...e, data: JSON.parse(JSON.stringify(e.data)), batchId, seq };
       const hash = ebrEntryHash(prev, stored);
-      rows.push({
+      const row = {
         batch_id: batchId,
         seq,
         entry_key: e.entryKey,
@@ -167,16 +177,32 @@ export class BatchStore {
         signature_id: e.signatureId,
         prev_hash: prev,
         hash,
-      });
+      };
       prev = hash;
+      return row;
+    });
+    // Data-modifying CTEs: the signatures, the entries bound to them (the foreign key is checked at the
+    // statement's end, when both are in) and the projections the work queue reads.
+    const ctes: string[] = [];
+    const bindings: Knex.RawBinding[] = [];
+    const add = (name: string, q: Knex.Sql) => {
+      ctes.push(`${name} as (${q.sql})`);
+      bindings.push(...(q.bindings as Knex.RawBinding[]));
+    };
+    if (w.signatures.length > 0) add('new_signatures', trx('signatures').insert(w.signatures.map(signatureRow)).toSQL());
+    if (rows.length > 0) add('new_entries', trx('ebr_entries').insert(rows).toSQL());
+    const latest = [...new Map((w.steps ?? []).map((s) => [s.stepId, s])).values()];
+    let main = 'select 1';
+    if (latest.length > 0) {
+      main = `update batch_steps as s
+                 set status = v.status, awaiting_roles = v.awaiting_roles, performed_by = v.performed_by, verified_by = v.verified_by, updated_at = clock_timestamp()
+                from (values ${latest.map(() => '(?, ?, ?::text[], ?::uuid, ?::uuid)').join(', ')}) as v (step_id, status, awaiting_roles, performed_by, verified_by)
+               where s.batch_id = ? and s.step_id = v.step_id`;
+      bindings.push(...latest.flatMap((s) => [s.stepId, s.status, s.awaitingRoles, s.performedBy ?? null, s.verifiedBy ?? null]), batchId);
     }
-    if (rows.length > 0) await trx('ebr_entries').insert(rows);
+    if (ctes.length === 0 && latest.length === 0) return 0;
+    await trx.raw(`${ctes.length > 0 ? `with ${ctes.join(', ')} ` : ''}${main}`, bindings);
     return rows.length;
-  }
-
-  async ebrKeysExisting(db: Knex | Knex.Transaction, keys: string[]): Promise<Set<string>> {
-    if (keys.length === 0) return new Set();
-    return new Set((await db('ebr_entries').whereIn('entry_key', keys).pluck('entry_key')) as string[]);
   }
 
   async ebr(db: Knex | Knex.Transaction, batchId: string): Promise<EbrRow[]> {

@@ -15,25 +15,29 @@ export interface SignatureRecord {
   contentHash: string;
 }
 
+/** A signature to store; its id may be chosen beforehand (to bind entries to it in the same statement). */
+export type NewSignature = Omit<SignatureRecord, 'id' | 'signedAt'> & { id?: string; clientAddress: string | null; requestId: string | null };
+
+/** The row of a new signature; the database stamps `signed_at`. */
+export function signatureRow(s: NewSignature): Record<string, unknown> {
+  return {
+    ...(s.id ? { id: s.id } : {}),
+    signer_id: s.signerId,
+    username: s.username,
+    printed_name: s.printedName,
+    meaning: s.meaning,
+    comment: s.comment,
+    entity_type: s.entityType,
+    entity_id: s.entityId,
+    content_hash: s.contentHash,
+    client_address: s.clientAddress,
+    request_id: s.requestId,
+  };
+}
+
 export class SignatureStore {
-  async insert(
-    trx: Knex.Transaction,
-    s: Omit<SignatureRecord, 'id' | 'signedAt'> & { clientAddress: string | null; requestId: string | null },
-  ): Promise<SignatureRecord> {
-    const [row] = await trx('signatures')
-      .insert({
-        signer_id: s.signerId,
-        username: s.username,
-        printed_name: s.printedName,
-        meaning: s.meaning,
-        comment: s.comment,
-        entity_type: s.entityType,
-        entity_id: s.entityId,
-        content_hash: s.contentHash,
-        client_address: s.clientAddress,
-        request_id: s.requestId,
-      })
-      .returning('*');
+  async insert(trx: Knex.Transaction, s: NewSignature): Promise<SignatureRecord> {
+    const [row] = await trx('signatures').insert(signatureRow(s)).returning('*');
     return toSignature(row);
   }
 
