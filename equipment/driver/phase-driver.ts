@@ -15,8 +15,9 @@
 import { FINAL_STATES, commandCode, stateOf, type PhaseCommand, type PhaseState } from '../../domain/isa88';
 import type { MethodRef, NodeRef, PhaseBinding, UnitEndpoint } from '../../domain/equipment';
 import { EquipmentUnavailable, PhaseFailure } from '../errors';
-import { AttributeIds, DataType, StatusCodes, TimestampsToReturn, Variant, makeBrowsePath, type ClientSession, type ClientSubscription, type DataValue } from '../opcua';
+import { AttributeIds, DataType, StatusCodes, Variant, makeBrowsePath, type ClientSession, type DataValue } from '../opcua';
 import type { Connections } from './connections';
+import { StateSubscriptions } from './state-subscriptions';
 
 export interface StateChange {
   unit: string;
@@ -59,7 +60,11 @@ interface Snapshot {
 }
 
 export class PhaseDriver {
-  constructor(private readonly connections: Connections) {}
+  private readonly states: StateSubscriptions;
+
+  constructor(private readonly connections: Connections) {
+    this.states = new StateSubscriptions(connections);
+  }
 
   async run(r: PhaseRun): Promise<PhaseOutcome> {
     const binding = this.bindingOf(r.unit, r.phase);
@@ -115,7 +120,8 @@ export class PhaseDriver {
     let now = first;
     let wake: (() => void) | undefined;
     const cleanups: (() => void)[] = [];
-    const subscription = await this.subscribe(r, binding, () => wake?.());
+    // Wakes the wait below at each change; the controller's one subscription for this session carries it.
+    const stateWatch = await this.states.watch(r.unit, await this.resolveNode(r.unit, binding.state), () => wake?.());
     try {
       let cancelSent = false;
       // One listener each for the whole watch (not one per wait): they wake whatever wait is current.
@@ -151,27 +157,7 @@ export class PhaseDriver {
       return now;
     } finally {
       for (const c of cleanups) c();
-      await subscription?.terminate().catch(() => undefined);
-    }
-  }
-
-  /**
-   * A subscription to the state that wakes the watch at each change. Best effort: a controller may cap
-   * subscriptions per session, and the periodic reads watch the phase anyway, so a refusal is no failure.
-   */
-  private async subscribe(r: PhaseRun, binding: PhaseBinding, onChange: () => void): Promise<ClientSubscription | undefined> {
-    let subscription: ClientSubscription | undefined;
-    try {
-      const stateNode = await this.resolveNode(r.unit, binding.state);
-      const session = await this.connections.session(r.unit);
-      subscription = await session.createSubscription2({ requestedPublishingInterval: 100, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 20, publishingEnabled: true, maxNotificationsPerPublish: 100, priority: 1 });
-      const item = await subscription.monitor({ nodeId: stateNode, attributeId: AttributeIds.Value }, { samplingInterval: 50, queueSize: 20, discardOldest: true }, TimestampsToReturn.Both);
-      item.on('changed', onChange);
-      return subscription;
-    } catch (err) {
-      if (err instanceof PhaseFailure) throw err;
-      await subscription?.terminate().catch(() => undefined);
-      return undefined;
+      await stateWatch?.stop();
     }
   }
 

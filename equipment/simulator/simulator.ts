@@ -56,6 +56,8 @@ export interface EquipmentSimulator {
   phase(unit: string, phase: string): SimulatedPhase;
   /** Where each phase of a unit lives in the address space: the binding a unit record carries. */
   bindingFor(unit: string): UnitBinding;
+  /** How many subscriptions clients have created since the server (re)started. */
+  subscriptionsCreated(): number;
   /** Drops every connection and refuses new ones for `ms`, as a network outage does; the plant runs on. */
   outage(ms: number): Promise<void>;
   stop(): Promise<void>;
@@ -130,6 +132,9 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
           }),
         ),
       };
+    },
+    subscriptionsCreated() {
+      return server.engine.cumulatedSubscriptionCount;
     },
     async outage(ms) {
       await server.shutdown(0);

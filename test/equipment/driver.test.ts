@@ -60,6 +60,21 @@ test('a phase runs through the handshake: parameters, Start with the command id,
   expect(heartbeats.length).toBeGreaterThan(0);
 });
 
+test('phases on one connection share one subscription, which alone follows each phase to its end', async () => {
+  const before = simulator.subscriptionsCreated();
+  const started = performance.now();
+  // Reads at intervals only every minute: finishing in seconds means the subscription woke each watch.
+  for (let round = 0; round < 2; round++) {
+    await Promise.all([
+      driver.run({ unit: reactor, phase: 'HEAT', commandId: id('shared-heat'), parameters: { temperature: 30 }, pollMs: 60_000 }),
+      driver.run({ unit: mixer, phase: 'MIX', commandId: id('shared-mix'), parameters: { speed: 100, time: 60 }, pollMs: 60_000 }),
+    ]);
+  }
+  expect(performance.now() - started).toBeLessThan(15_000);
+  // Four phase runs, at most one new subscription (none if an earlier test's is still open).
+  expect(simulator.subscriptionsCreated() - before).toBeLessThanOrEqual(1);
+});
+
 test('a duplicate Start with the latched command id answers Good and starts nothing', async () => {
   const mix = simulator.phase('MX-201', 'MIX');
   const commandId = id('mix');
