@@ -113,7 +113,6 @@ export class BatchStore {
     await trx('batches').where('id', id).update(values);
   }
 
-  /** Sets the steps' projections in one statement; a step named twice takes its last projection. */
   async steps(db: Knex | Knex.Transaction, batchId: string): Promise<BatchStepRecord[]> {
     return (await db('batch_steps').where('batch_id', batchId).orderBy('number')).map(toStep);
   }
@@ -150,8 +149,8 @@ export class BatchStore {
 
   /**
    * Appends `entries` after the head `start` found (chaining each to the one before), with the signatures
-   * they carry, and sets the step projections — in one statement, so a write costs one more round trip.
-   * Returns how many entries were written.
+   * they carry, and sets the step projections (a step named twice takes its last) — all in one statement, the
+   * write's one round trip after `lockForRecord`'s two. Returns how many entries were written.
    */
   async writeRecord(trx: Knex.Transaction, start: RecordWriteStart, w: { signatures: NewSignature[]; entries: NewEbrEntry[]; steps?: StepProjection[] }): Promise<number> {
     const batchId = start.batch.id;
