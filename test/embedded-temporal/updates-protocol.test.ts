@@ -1,7 +1,8 @@
 /**
  * The update protocol by hand: request messages in workflow tasks, acceptance and response positioned by
  * PROTOCOL_MESSAGE commands, rejections that leave no trace (speculative tasks), updates the worker
- * ignored, and what happens to updates when the workflow closes.
+ * ignored, what happens to updates when the workflow closes, and that an outcome is answered only once
+ * committed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
