@@ -91,6 +91,12 @@ const ONE_WRITE_BETWEEN_STEPS = 'one-write-between-steps';
  */
 const ONE_WRITE_PER_ENTRY = 'one-write-per-entry';
 
+/**
+ * From this version on, an equipment phase's parameters and reports are written with the step's end (and the
+ * next step's start), not in a write of their own: one local activity less per equipment step.
+ */
+const EQUIPMENT_RESULTS_WITH_STEP_END = 'equipment-results-with-step-end';
+
 type RecordItem = { kind: EbrKind; stepId?: string | null; data: Record<string, unknown>; user?: { userId: string; fullName: string } | null; signature?: Signer };
 
 /** Entries as they happened (the causing history event, the time), not yet numbered nor written. */
@@ -139,6 +145,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   let recorder = firstRecord;
   // Decided once, at the start, so that a run keeps the way it began with through every later replay.
   const entriesEndSteps = patched(ONE_WRITE_PER_ENTRY);
+  const resultsWithStepEnd = patched(EQUIPMENT_RESULTS_WITH_STEP_END);
 
   /** Takes down entries (and step projections) as of now: the history event that caused them and the time. */
   function stamp(items: RecordItem[], projections: StepProjection[] = []): Stamped {
@@ -381,11 +388,18 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     const started = stamp([{ kind: 'step-started', stepId: step.id, data: { number: step.number, name: step.name, kind: step.kind, unitProcedure: step.unitProcedureId, operation: step.operation.name } }], [projection(s)]);
     if (pending) await flush(pending, [started]);
     else await write([started]);
+    // This step's entries not written yet, to go with its end.
+    let held: Stamped[] = [];
     switch (step.kind) {
-      case 'equipment':
-        await runEquipment(s, step);
+      case 'equipment': {
+        const results = await runEquipment(s, step);
+        // With nothing to wait for after the phase, its results go with the step's end (and the next step's
+        // start), taken in the same turn; a step that awaits a signature shows them at once, to whoever signs.
+        if (pending && resultsWithStepEnd && !step.signatures.performed && !step.signatures.verified) held = [results];
+        else await write([results]);
         if (step.signatures.performed) await awaitOperator(s);
         break;
+      }
       case 'hold':
         await sleep(step.durationMs);
         break;
@@ -397,8 +411,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     const last = takeHandedOver(s);
     s.status = 'done';
     const ended = stamp([{ kind: 'step-completed', stepId: step.id, data: { performedBy: s.performedBy?.fullName ?? null, verifiedBy: s.verifiedBy?.fullName ?? null } }], [projection(s)]);
-    if (pending) pending.ended = [...last, ended];
-    else await write([...last, ended]);
+    if (pending) pending.ended = [...held, ...last, ended];
+    else await write([...held, ...last, ended]);
   }
 
   async function awaitOperator(s: StepState): Promise<void> {
@@ -407,20 +421,22 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     await condition(() => s.status !== 'awaiting-input' || s.handedOver !== undefined);
   }
 
-  /** Runs an equipment phase; a failure holds the batch until an operator restarts (the phase runs again) or ends it. */
-  async function runEquipment(s: StepState, step: Extract<PlanStep, { kind: 'equipment' }>): Promise<void> {
+  /**
+   * Runs an equipment phase; a failure holds the batch until an operator restarts (the phase runs again) or ends it.
+   * Returns the phase's parameters and reports (and their deviations) as entries for the caller to write.
+   */
+  async function runEquipment(s: StepState, step: Extract<PlanStep, { kind: 'equipment' }>): Promise<Stamped> {
     const unit = input.units[step.unitProcedureId];
     for (;;) {
       try {
         const result = await equipment.runEquipmentPhase({ batchId: input.batchId, unit, step, commandId: commandIdOf(s), onCancel: input.onCancel ?? 'stop' });
         const found = reportDeviations(step, result.reports);
         deviations.push(...found);
-        await record([
+        return stamp([
           { kind: 'equipment-parameters', stepId: step.id, data: { unit: unit.code, phase: step.phase, commandId: commandIdOf(s), parameters: result.parameters, reconciled: result.reconciled } },
           { kind: 'equipment-reports', stepId: step.id, data: { unit: unit.code, phase: step.phase, reports: result.reports } },
           ...found.map((d) => ({ kind: 'deviation' as const, stepId: step.id, data: { ...d } })),
         ]);
-        return;
       } catch (err) {
         if (isCancellation(err) || ending) throw err;
         const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;

@@ -4,6 +4,7 @@
  * verified with signatures, the validators' refusals, a deviation, a batch hold, the record, QA's
  * review and release.
  */
+import type { temporal } from '@temporalio/proto';
 import { UPDATE_TIMING } from '../../api/batches/batch-service';
 import { ServerTiming } from '../../api/http/server-timing';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
@@ -23,6 +24,18 @@ async function as(user: string, method: string, path: string, body?: unknown): P
   return env.api.request(method, path, body, { token: await env.token(user) });
 }
 const sign = (user: string, meaning: string) => ({ username: user, password: DEMO_PASSWORD, meaning });
+
+/** How many entries each batch-record write (a recordEbr local activity's marker) stored after the first equipment phase completed. */
+function recordWritesAfterFirstPhase(history: temporal.api.history.v1.IHistory): number[] {
+  const events = history.events ?? [];
+  const phaseDone = events.findIndex((e) => e.activityTaskCompletedEventAttributes);
+  const text = (p: temporal.api.common.v1.IPayloads | null | undefined) => Buffer.from(p?.payloads?.[0]?.data ?? []).toString();
+  return events
+    .slice(phaseDone)
+    .map((e) => e.markerRecordedEventAttributes?.details)
+    .filter((d) => d && JSON.parse(text(d.data) || '{}').activity_type === 'recordEbr')
+    .map((d) => (JSON.parse(text(d!.result)) as { written: number }).written);
+}
 
 /** Waits until a step of the batch has `status` (the workflow's live state). */
 async function stepReaches(batch: string, stepId: string, status: string, ms = 60_000): Promise<void> {
@@ -179,6 +192,13 @@ test('a PBS batch runs from launch to release', async () => {
     ['mix', `batch-${batch}/mix`],
     ['qs-wfi', `batch-${batch}/qs-wfi`],
   ]);
+  const fill = ebr.body.entries.findIndex((e: Json) => e.kind === 'equipment-parameters' && e.stepId === 'fill-wfi');
+  expect(ebr.body.entries.slice(fill, fill + 4).map((e: Json) => [e.kind, e.stepId])).toEqual([
+    ['equipment-parameters', 'fill-wfi'],
+    ['equipment-reports', 'fill-wfi'],
+    ['step-completed', 'fill-wfi'],
+    ['step-started', 'add-nacl'],
+  ]);
   const signatures = ebr.body.entries.filter((e: Json) => e.signature).map((e: Json) => `${e.stepId}:${e.signature.meaning}:${e.signature.username}`);
   expect(signatures).toEqual(expect.arrayContaining(['add-nacl:performed:operator1', 'add-nacl:verified:operator2', 'qa-approval:approved:qa2']));
   const pdf = await env.api.request('GET', `/batches/${batch}/ebr.pdf`, undefined, { token: await env.token('qa1') });
@@ -201,5 +221,9 @@ test('a PBS batch runs from launch to release', async () => {
   expect((await as('operator1', 'GET', '/equipment/MX-201')).body).toMatchObject({ status: 'available', cleanliness: 'dirty' });
 
   // The history replays against the workflow code.
-  keepInCorpus('pbs-full-release', await replayBatch(env.client, batch));
+  const history = await replayBatch(env.client, batch);
+  keepInCorpus('pbs-full-release', history);
+  // An equipment phase with no signature to wait for: its results are written in one batch-record write with
+  // its end and the next step's start — the first write after the first phase (fill-wfi) stored those four.
+  expect(recordWritesAfterFirstPhase(history)[0]).toBe(4);
 }, 240_000);

@@ -3,7 +3,8 @@
  * A change to the batch workflow that would break a batch in flight fails here; such a change belongs
  * behind `patched()`. Record new histories with `RECORD_HISTORIES=1 npm test -- test/batches` (on
  * PostgreSQL, for the worker-process test). Keep the older ones, batches the earlier code started:
- * `v1-*` were recorded before the patch `one-write-between-steps`, `v2-*` before `one-write-per-entry`.
+ * `v1-*` were recorded before the patch `one-write-between-steps`, `v2-*` before `one-write-per-entry`, `v3-*`
+ * before `equipment-results-with-step-end`.
  */
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../worker/batch-worker';
