@@ -50,6 +50,9 @@ async function openPostgres(target: { url: string; migrationUrl?: string; poolSi
     pool: {
       min: 0,
       max: target.poolSize ?? 10,
+      // Work comes in bursts (many batches' steps at once): a connection opened for one is kept for the next
+      // rather than closed after tarn's default 30 s and opened again (a backend start, the role, a cold cache).
+      idleTimeoutMillis: 5 * 60_000,
       afterCreate: (conn: PgConnection, done: (err: Error | null, conn: PgConnection) => void) => {
         prepareConnection(conn).then(
           (assumed) => {
