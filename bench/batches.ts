@@ -14,15 +14,18 @@
  * trip; the re-authentication alone; and batch-record entries/s. The equipment simulator runs as a process
  * of its own, as equipment does.
  *
- *   npm run bench:batches -- [--batches 100] [--operators 16] [--think-ms 0] [--poll-ms 250] [--worker process|inline]
+ *   npm run bench:batches -- [--batches 100] [--operators 16] [--think-ms 0] [--poll-ms 250] [--worker process|inline] [--transitions file]
  *
  * `--worker process` (the default) runs the batch worker as `bin/ampoule worker`, a process beside the API's,
  * as a plant deploys it; `inline` runs it in the API's process, as the zero-setup start does.
  *
+ * `--transitions` writes every measured transition (seconds into the run and epoch ms of the Update sent, batch,
+ * step, step latency in ms) to a file as JSON lines, to see when and where the slow ones fall.
+ *
  * `--think-ms` is how long an operator takes, on average (±50 %), once a step shows in the queue, before
  * sending its entry (people read, weigh and type); 0 drives the batches as fast as the machine takes them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -106,6 +109,7 @@ async function main() {
   const operators = Number(argValue('operators', '16'));
   const thinkMs = Number(argValue('think-ms', '0'));
   const pollMs = Number(argValue('poll-ms', '250'));
+  const transitionsFile = argValue('transitions', '');
   const base = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
   const workerMode = argValue('worker', base ? 'process' : 'inline');
   if (workerMode !== 'process' && workerMode !== 'inline') throw new Error('--worker: process or inline');
@@ -207,6 +211,7 @@ async function main() {
 
   console.log(`bench:batches — ${count} concurrent batches of a 20-step recipe, ${operators} operators at work${thinkMs ? `, each taking ${thinkMs} ms per entry` : ' as fast as they can'}; Temporal and Ampoule on ${database.description.split(' ')[0]}, the batch worker ${workerMode === 'process' ? 'in a process of its own' : 'in the API’s process'}; ${machine()}`);
   const started = performance.now();
+  const startedWall = Date.now();
   const batches: string[] = [];
   for (let i = 0; i < count; i++) {
     const r = await request('planner', 'POST', '/batches', { recipe: 'BENCH-20', batchSize: 100, units: { prep: `BM-${String(i + 1).padStart(3, '0')}` } });
@@ -220,6 +225,7 @@ async function main() {
   const updateLatencies: number[] = [];
   const signatureTimes: number[] = [];
   const readyLatencies: number[] = [];
+  const transitions: { at: number; sentAt: number; batch: string; step: string; ms: number }[] = [];
   const stepLatencies: number[] = [];
   const seenLatencies: number[] = [];
   // batch → when its last operator update was sent, and the work item it should make appear next (only when
@@ -280,7 +286,10 @@ async function main() {
           // Ready when its projection was written (the database's clock, this machine's); seen when a screen shows it.
           stepLatencies.push(Date.parse(w.since) - last.wall);
           const updateSent = updateSentAt.get(`batch-${w.batch}`);
-          if (updateSent !== undefined && updateSent >= last.wall) readyLatencies.push(Date.parse(w.since) - updateSent);
+          if (updateSent !== undefined && updateSent >= last.wall) {
+            readyLatencies.push(Date.parse(w.since) - updateSent);
+            transitions.push({ at: (updateSent - startedWall) / 1000, sentAt: updateSent, batch: w.batch, step: `${w.stepId}/${w.awaiting}`, ms: Date.parse(w.since) - updateSent });
+          }
           seenLatencies.push(performance.now() - last.t);
         }
       }
@@ -308,6 +317,7 @@ async function main() {
   const seconds = (performance.now() - started) / 1000;
   const [{ n: entries }] = await services.db('ebr_entries').whereIn('batch_id', services.db('batches').select('id').whereIn('number', batches)).count({ n: '*' });
 
+  if (transitionsFile) writeFileSync(transitionsFile, transitions.map((t) => JSON.stringify(t)).join('\n') + '\n');
   for (const list of [roundTrips, updateLatencies, signatureTimes, readyLatencies, stepLatencies, seenLatencies]) list.sort((a, b) => a - b);
   console.log(`${count} batches complete in ${seconds.toFixed(1)} s (launching took ${launchSeconds.toFixed(1)} s): ${((count / seconds) * 3600).toFixed(0)} batches/hour`);
   const p = (list: number[]) => `p50 ${percentile(list, 50).toFixed(0)} ms, p99 ${percentile(list, 99).toFixed(0)} ms`;
