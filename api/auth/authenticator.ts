@@ -34,20 +34,22 @@ export class Authenticator {
   /** The user, if `password` is theirs and the account is active and not locked; otherwise a Problem. */
   async authenticate(username: string, password: string, purpose: AuthenticationPurpose, station: Station): Promise<UserWithHash> {
     const failed = purpose === 'login' ? new Problem('invalid-credentials') : new Problem('signature-invalid', 'the password given with the signature is not correct');
-    const user = await this.stores.users.byUsername(this.db, username);
+    const user = await this.stores.users.forAuthentication(this.db, username);
     if (!user || !user.active) {
       await verifyPassword(undefined, password);
       await this.event(purpose === 'login' ? 'login_failed' : 'signature_failed', user ?? null, username, station, { cause: user ? 'deactivated user' : 'unknown user' });
       throw failed;
     }
-    const lockedUntil = await this.stores.users.lockedUntil(this.db, user.id);
-    if (lockedUntil) {
-      await this.event('login_refused_locked', user, username, station, { purpose, lockedUntil: lockedUntil.toISOString() });
-      throw lockedProblem(lockedUntil);
+    if (user.lockedNow && user.lockedUntil) {
+      await this.event('login_refused_locked', user, username, station, { purpose, lockedUntil: user.lockedUntil.toISOString() });
+      throw lockedProblem(user.lockedUntil);
     }
     if (await verifyPassword(user.passwordHash, password)) {
-      await this.stores.users.recordSuccess(this.db, user.id);
-      return user;
+      // Only a count to clear is cleared (most authentications have none). A failure counted by a concurrent
+      // attempt after the read above stays counted: the safe side.
+      if (user.failedAttempts > 0) await this.stores.users.recordSuccess(this.db, user.id);
+      const { lockedNow: _, ...record } = user;
+      return record;
     }
     const nowLockedUntil = await this.recordFailure(user, purpose, station);
     throw nowLockedUntil ? lockedProblem(nowLockedUntil) : failed;

@@ -362,9 +362,7 @@ export class BatchService {
   }
 
   private async signatureOf(batch: BatchRecord, entry: number): Promise<SignatureManifestation | null> {
-    const row = await this.stores.batches.ebrEntry(this.db, `${batch.workflowId}/${entry}`);
-    if (!row?.signatureId) return null;
-    const s = await this.stores.signatures.byId(this.db, row.signatureId);
+    const s = await this.stores.signatures.ofEbrEntry(this.db, `${batch.workflowId}/${entry}`);
     return s ? toManifestation(s) : null;
   }
 

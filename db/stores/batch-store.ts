@@ -207,12 +207,6 @@ export class BatchStore {
   async ebr(db: Knex | Knex.Transaction, batchId: string): Promise<EbrRow[]> {
     return (await db('ebr_entries').where('batch_id', batchId).orderBy('seq')).map(toEbrRow);
   }
-
-  /** One entry by its key (`<workflowId>/<entry number>`), without reading the rest of the record. */
-  async ebrEntry(db: Knex | Knex.Transaction, entryKey: string): Promise<EbrRow | undefined> {
-    const r = await db('ebr_entries').where('entry_key', entryKey).first();
-    return r ? toEbrRow(r) : undefined;
-  }
 }
 
 function toEbrRow(r: Record<string, unknown>): EbrRow {

@@ -49,6 +49,12 @@ export class SignatureStore {
     const row = await db('signatures').where('id', id).first();
     return row ? toSignature(row) : undefined;
   }
+
+  /** The signature a batch-record entry carries (by the entry's key), if it carries one. */
+  async ofEbrEntry(db: Knex, entryKey: string): Promise<SignatureRecord | undefined> {
+    const row = await db('signatures as s').join('ebr_entries as e', 'e.signature_id', 's.id').where('e.entry_key', entryKey).first('s.*');
+    return row ? toSignature(row) : undefined;
+  }
 }
 
 function toSignature(r: Record<string, unknown>): SignatureRecord {

@@ -114,10 +114,12 @@ export class UserStore {
     await db('users').where('id', id).andWhere('failed_attempts', '>', 0).update({ failed_attempts: 0 });
   }
 
-  /** True when the account is locked now, by the database clock. */
-  async lockedUntil(db: Knex, id: string): Promise<Date | null> {
-    const row = await db('users').where('id', id).andWhere('locked_until', '>', db.fn.now()).first('locked_until');
-    return row ? row.locked_until : null;
+  /** The user with their hash, and whether the account is locked now by the database clock: one round trip per sign-in or signature. */
+  async forAuthentication(db: Knex, username: string): Promise<(UserWithHash & { lockedNow: boolean }) | undefined> {
+    const row = await db('users')
+      .where('username', username.toLowerCase())
+      .first('*', db.raw('coalesce(locked_until > now(), false) as locked_now'));
+    return row ? { ...toUserWithHash(row), lockedNow: row.locked_now as boolean } : undefined;
   }
 
   async countActiveDemoUsers(db: Knex): Promise<number> {
