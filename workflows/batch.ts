@@ -96,6 +96,11 @@ const ONE_WRITE_PER_ENTRY = 'one-write-per-entry';
  * next step's start), not in a write of their own: one local activity less per equipment step.
  */
 const EQUIPMENT_RESULTS_WITH_STEP_END = 'equipment-results-with-step-end';
+/**
+ * From this version on, an equipment phase to be verified that no one performs awaits its verification once the
+ * phase has run. Before, it waited for a verification that could never be given.
+ */
+const VERIFIED_EQUIPMENT_AWAITS_VERIFICATION = 'verified-equipment-awaits-verification';
 
 type RecordItem = { kind: EbrKind; stepId?: string | null; data: Record<string, unknown>; user?: { userId: string; fullName: string } | null; signature?: Signer };
 
@@ -398,6 +403,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         if (pending && resultsWithStepEnd && !step.signatures.performed && !step.signatures.verified) held = [results];
         else await write([results]);
         if (step.signatures.performed) await awaitOperator(s);
+        else if (step.signatures.verified && patched(VERIFIED_EQUIPMENT_AWAITS_VERIFICATION)) await awaitVerifier(s);
         break;
       }
       case 'hold':
@@ -419,6 +425,12 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     s.status = 'awaiting-input';
     await record([], [projection(s)]);
     await condition(() => s.status !== 'awaiting-input' || s.handedOver !== undefined);
+  }
+
+  /** An equipment phase that is verified but performed by no one: a second person checks what the equipment did. */
+  async function awaitVerifier(s: StepState): Promise<void> {
+    s.status = 'awaiting-verification';
+    await record([], [projection(s)]);
   }
 
   /**

@@ -227,3 +227,55 @@ test('a PBS batch runs from launch to release', async () => {
   // its end and the next step's start — the first write after the first phase (fill-wfi) stored those four.
   expect(recordWritesAfterFirstPhase(history)[0]).toBe(4);
 }, 240_000);
+
+test('an equipment phase verified by a second person, performed by no one, awaits its verification once it has run', async () => {
+  const file = {
+    format: 'ampoule-recipe/1',
+    code: 'PBS-FILL-CHECKED',
+    name: 'Checked fill',
+    definition: {
+      product: { code: 'PBS-1X', name: 'Phosphate-buffered saline 1X, pH 7.4' },
+      batchSize: { nominal: 1000, min: 200, max: 2000, unit: 'L' },
+      procedure: {
+        unitProcedures: [
+          {
+            id: 'prep',
+            name: 'Preparation',
+            equipmentClass: 'MIXER',
+            operations: [
+              {
+                id: 'fill',
+                name: 'Fill',
+                phases: [
+                  { id: 'fill-wfi', name: 'Fill the WFI', kind: 'equipment', phase: 'FILL', setpoints: [{ id: 'volume', name: 'WFI volume', quantity: 'volume', unit: 'L', target: 800 }], reports: [], signatures: { verified: true } },
+                  { id: 'level', name: 'Level check', kind: 'instruction', text: 'Check the level.', fields: [{ type: 'passFail', id: 'ok', label: 'Level as required' }], signatures: { performed: true } },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    },
+  };
+  expect((await as('planner', 'POST', '/recipes/import', { file, reason: 'a checked fill' })).status).toBe(201);
+  expect((await as('planner', 'POST', '/recipes/PBS-FILL-CHECKED/versions/1/submit', { signature: sign('planner', 'authored') })).status).toBe(200);
+  expect((await as('qa1', 'POST', '/recipes/PBS-FILL-CHECKED/versions/1/approve', { signature: sign('qa1', 'approved') })).status).toBe(200);
+  expect((await as('qa1', 'POST', '/recipes/PBS-FILL-CHECKED/versions/1/make-effective', { reason: 'a checked fill' })).status).toBe(200);
+  await as('operator1', 'POST', '/equipment/MX-201/status', { cleanliness: 'clean', reason: 'cleaned after the last batch' });
+  const launched = await as('planner', 'POST', '/batches', { recipe: 'PBS-FILL-CHECKED', batchSize: 1000, units: { prep: 'MX-201' } });
+  expect(launched.status).toBe(201);
+  const batch: string = launched.body.number;
+
+  await stepReaches(batch, 'fill-wfi', 'awaiting-verification');
+  expect((await as('operator2', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch).map((w: Json) => [w.stepId, w.awaiting])).toEqual([['fill-wfi', 'verification']]);
+  expect((await as('operator2', 'POST', `/batches/${batch}/steps/fill-wfi/verify`, { signature: sign('operator2', 'verified') })).status).toBe(200);
+  await stepReaches(batch, 'level', 'awaiting-input');
+  expect((await as('operator1', 'POST', `/batches/${batch}/steps/level/complete`, { values: { ok: true }, signature: sign('operator1', 'performed') })).status).toBe(200);
+  await batchReaches(batch, 'complete');
+
+  const ebr = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+  expect(ebr.chain.ok).toBe(true);
+  expect(ebr.entries.filter((e: Json) => e.stepId === 'fill-wfi').map((e: Json) => e.kind)).toEqual(['step-started', 'equipment-parameters', 'equipment-reports', 'verification', 'step-completed']);
+  expect(ebr.entries.find((e: Json) => e.kind === 'verification').signature).toMatchObject({ username: 'operator2', meaning: 'verified' });
+  keepInCorpus('pbs-checked-fill', await replayBatch(env.client, batch));
+}, 120_000);
