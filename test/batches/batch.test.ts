@@ -2,7 +2,7 @@
  * A batch from launch to release, through the API, the real Temporal client and worker on the embedded
  * server, the equipment simulator over OPC UA, and the database: every operator step completed and
  * verified with signatures, the validators' refusals, a deviation, a batch hold, the record, QA's
- * review and release.
+ * review and release. And an equipment phase that a second person verifies when no one performs it.
  */
 import type { temporal } from '@temporalio/proto';
 import { UPDATE_TIMING } from '../../api/batches/batch-service';
