@@ -8,7 +8,8 @@
  * plant runs many phases at once on one connection.
  *
  * Best effort: the phase driver also reads the state at intervals, so a watch that cannot be set up, or a
- * subscription that dies, only makes it notice a change later. A dead subscription is replaced on next use.
+ * subscription that dies, only makes it notice a change later. A dead subscription is replaced on next use:
+ * one that says so ('terminated') at once, one that died silently when it refuses a monitored item.
  */
 import type { UnitEndpoint } from '../../domain/equipment';
 import { AttributeIds, TimestampsToReturn, type ClientSession, type ClientSubscription } from '../opcua';
@@ -32,31 +33,51 @@ export class StateSubscriptions {
   async watch(unit: UnitEndpoint, nodeId: string, onChange: () => void): Promise<StateWatch | undefined> {
     try {
       const session = await this.connections.session(unit);
-      const subscription = await this.subscriptionOf(session);
-      const item = await subscription.monitor({ nodeId, attributeId: AttributeIds.Value }, ITEM, TimestampsToReturn.Both);
-      item.on('changed', onChange);
-      return {
-        async stop() {
-          item.removeListener('changed', onChange);
-          await item.terminate().catch(() => undefined);
-        },
-      };
+      const earlier = this.bySession.has(session);
+      const subscription = this.subscriptionOf(session);
+      try {
+        return await this.monitor(await subscription, nodeId, onChange);
+      } catch (err) {
+        if (!earlier) throw err;
+        // A server that deleted the subscription without a word answers the client's publishes with
+        // BadNoSubscription, which node-opcua's client only logs: the cached subscription is dead. Replace it, once.
+        this.forget(session, subscription);
+        return await this.monitor(await this.subscriptionOf(session), nodeId, onChange);
+      }
     } catch {
       return undefined;
     }
   }
 
+  private async monitor(subscription: ClientSubscription, nodeId: string, onChange: () => void): Promise<StateWatch> {
+    const item = await subscription.monitor({ nodeId, attributeId: AttributeIds.Value }, ITEM, TimestampsToReturn.Both);
+    item.on('changed', onChange);
+    return {
+      async stop() {
+        item.removeListener('changed', onChange);
+        await item.terminate().catch(() => undefined);
+      },
+    };
+  }
+
+  /** Stops using `subscription` for `session` (unless another watch replaced it already), and deletes it if it still can be. */
+  private forget(session: ClientSession, subscription: Promise<ClientSubscription>): void {
+    if (this.bySession.get(session) !== subscription) return;
+    this.bySession.delete(session);
+    subscription.then((s) => s.terminate()).catch(() => undefined);
+  }
+
   private subscriptionOf(session: ClientSession): Promise<ClientSubscription> {
     const known = this.bySession.get(session);
     if (known) return known;
-    const forget = () => {
+    const uncache = () => {
       if (this.bySession.get(session) === created) this.bySession.delete(session);
     };
     const created: Promise<ClientSubscription> = session.createSubscription2(SUBSCRIPTION).then((subscription) => {
-      subscription.on('terminated', forget);
+      subscription.on('terminated', uncache);
       return subscription;
     });
-    created.catch(forget);
+    created.catch(uncache);
     this.bySession.set(session, created);
     return created;
   }

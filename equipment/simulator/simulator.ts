@@ -58,6 +58,11 @@ export interface EquipmentSimulator {
   bindingFor(unit: string): UnitBinding;
   /** How many subscriptions clients have created since the server (re)started. */
   subscriptionsCreated(): number;
+  /**
+   * Deletes every client subscription without telling the clients, as a controller that restarts its
+   * subscription service (or lets one lapse) does; the sessions stay open.
+   */
+  dropSubscriptions(): void;
   /** Drops every connection and refuses new ones for `ms`, as a network outage does; the plant runs on. */
   outage(ms: number): Promise<void>;
   stop(): Promise<void>;
@@ -135,6 +140,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
     },
     subscriptionsCreated() {
       return server.engine.cumulatedSubscriptionCount;
+    },
+    dropSubscriptions() {
+      for (const session of server.engine.getSessions()) {
+        for (const subscription of session.publishEngine.subscriptions) session.deleteSubscription(subscription.id);
+      }
     },
     async outage(ms) {
       await server.shutdown(0);

@@ -75,6 +75,17 @@ test('phases on one connection share one subscription, which alone follows each 
   expect(simulator.subscriptionsCreated() - before).toBeLessThanOrEqual(1);
 });
 
+test('a subscription the controller dropped without a word is replaced: the next phase is still followed by one', async () => {
+  await driver.run({ unit: reactor, phase: 'HEAT', commandId: id('before-drop'), parameters: { temperature: 30 }, pollMs: 60_000 });
+  const before = simulator.subscriptionsCreated();
+  simulator.dropSubscriptions();
+  const started = performance.now();
+  // Reads at intervals only every minute, as above: finishing in seconds means a live subscription woke the watch.
+  await driver.run({ unit: reactor, phase: 'HEAT', commandId: id('after-drop'), parameters: { temperature: 31 }, pollMs: 60_000 });
+  expect(performance.now() - started).toBeLessThan(15_000);
+  expect(simulator.subscriptionsCreated() - before).toBe(1);
+}, 90_000);
+
 test('a duplicate Start with the latched command id answers Good and starts nothing', async () => {
   const mix = simulator.phase('MX-201', 'MIX');
   const commandId = id('mix');
