@@ -9,7 +9,7 @@ import { AuditTrail } from './audit-trail';
 import type { ChangeContext } from './change-context';
 import type { Stores } from './stores';
 import type { LotRecord, LotTransaction } from './stores/lot-store';
-import { lotProblems, roundQuantity, statusChange, type LotStatus } from '../domain/materials/lots';
+import { isExpired, lotProblems, roundQuantity, statusChange, type LotStatus } from '../domain/materials/lots';
 import { convert } from '../domain/units';
 
 export type InventoryErrorCode =
@@ -21,7 +21,8 @@ export type InventoryErrorCode =
   | 'insufficient-quantity'
   | 'invalid-status-change'
   | 'idempotency-mismatch'
-  | 'invalid-quantity';
+  | 'invalid-quantity'
+  | 'lot-expired';
 
 /** An inventory operation refused for a business reason (never retried): the API and activities map it. */
 export class InventoryError extends Error {
@@ -106,6 +107,7 @@ export class Inventory {
     const change = statusChange(lot.status, to);
     if (!change.ok) throw new InventoryError('invalid-status-change', `lot ${lot.lotNumber}: ${change.reason}`);
     if (change.signature && !signatureId) throw new InventoryError('invalid-status-change', `making a lot ${to} needs a signature meaning "${change.signature}"`);
+    if (to === 'released' && isExpired(lot, await this.today(ctx.trx))) throw new InventoryError('lot-expired', `lot ${lot.lotNumber} expired on ${lot.expiryDate}: a lot past its expiry date cannot be released`);
     if (!ctx.reason) throw new InventoryError('invalid-status-change', 'a status change needs a reason');
     await this.stores.lots.setStatus(ctx.trx, lot.id, to);
     await this.stores.lots.addStatusChange(ctx.trx, lot.id, { fromStatus: lot.status, toStatus: to, reason: ctx.reason, signatureId, userId: ctx.actor.userId, userName: ctx.actor.fullName });

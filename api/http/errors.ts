@@ -5,6 +5,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { InventoryError } from '../../db/inventory';
 import { Problem } from './problems';
 
 interface ParserError {
@@ -16,6 +17,7 @@ interface ParserError {
 /** Maps an error to a Problem; undefined for an unexpected error. */
 export function toProblem(err: unknown): Problem | undefined {
   if (err instanceof Problem) return err;
+  if (err instanceof InventoryError) return inventoryProblem(err);
   const e = err as ParserError & { code?: string; constraint?: string };
   switch (e?.type) {
     case 'entity.too.large':
@@ -29,6 +31,28 @@ export function toProblem(err: unknown): Problem | undefined {
   // A unique constraint that a service's own check raced with.
   if (e?.code === '23505') return new Problem('conflict', 'a record with the same unique value already exists');
   return undefined;
+}
+
+/** InventoryError codes as problem types. */
+export function inventoryProblem(err: InventoryError): Problem {
+  switch (err.code) {
+    case 'not-found':
+      return new Problem('not-found', err.message);
+    case 'lot-number-taken':
+      return new Problem('code-taken', err.message);
+    case 'invalid-status-change':
+      return new Problem('invalid-transition', err.message);
+    case 'insufficient-quantity':
+    case 'lot-unusable':
+      return new Problem('lot-unusable', err.message, { problems: err.problems });
+    case 'lot-expired':
+      return new Problem('lot-expired', err.message);
+    case 'unknown-material':
+    case 'unit-mismatch':
+    case 'invalid-quantity':
+    case 'idempotency-mismatch':
+      return new Problem('unprocessable', err.message);
+  }
 }
 
 export function sendProblem(res: Response, req: Request, problem: Problem): void {

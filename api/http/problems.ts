@@ -30,6 +30,7 @@ export const PROBLEM_TYPES = {
   'invalid-transition': { status: 409, title: 'Not possible in the current status', when: 'A lifecycle action was asked of a version whose status does not allow it (only a Draft is edited, only an Effective version launches).' },
   'batch-size-out-of-range': { status: 422, title: 'The batch size is outside the recipe’s range', when: 'A batch size must lie within the range the approved recipe allows.' },
   'lot-unusable': { status: 409, title: 'The lot cannot be used', when: 'A lot for a material step must be the right material, released, not expired, and hold enough; `problems` says what is wrong. Also an adjustment that would take a lot below zero.' },
+  'lot-expired': { status: 422, title: 'The lot is past its expiry date', when: 'A lot past its expiry date cannot be released; reject it (or mark it expired) instead.' },
   unprocessable: { status: 422, title: 'The request cannot be carried out', when: 'Well-formed, but not possible: an unknown material, units that do not convert, a quantity of zero.' },
   'step-refused': { status: 422, title: 'The step refused the entry', when: 'A step completion or verification breaks a rule: the wrong step or role, a missing or implausible value, an unusable lot, a deviation without a comment, the performer verifying. `problems` lists each.' },
   'temporal-unavailable': { status: 503, title: 'Batch execution is unavailable', when: 'Temporal could not be reached; nothing was changed that a retry would not complete.' },

@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import type { ChangeContext } from '../../db/change-context';
 import { Inventory, InventoryError, type Amount } from '../../db/inventory';
+import { inventoryProblem } from '../http/errors';
 import type { Stores } from '../../db/stores';
 import type { GenealogyEdge, LotRecord, LotTransaction, StatusChange } from '../../db/stores/lot-store';
 import { effectiveStatus, statusChange, type LotStatus } from '../../domain/materials/lots';
@@ -47,26 +48,6 @@ export interface ForwardNode extends GenealogyLot {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** InventoryError codes as problem types. */
-function problemOf(err: InventoryError): Problem {
-  switch (err.code) {
-    case 'not-found':
-      return new Problem('not-found', err.message);
-    case 'lot-number-taken':
-      return new Problem('code-taken', err.message);
-    case 'invalid-status-change':
-      return new Problem('invalid-transition', err.message);
-    case 'insufficient-quantity':
-    case 'lot-unusable':
-      return new Problem('lot-unusable', err.message, { problems: err.problems });
-    case 'unknown-material':
-    case 'unit-mismatch':
-    case 'invalid-quantity':
-    case 'idempotency-mismatch':
-      return new Problem('unprocessable', err.message);
-  }
-}
 
 export class LotService {
   readonly inventory: Inventory;
@@ -218,7 +199,7 @@ export class LotService {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof InventoryError) throw problemOf(err);
+      if (err instanceof InventoryError) throw inventoryProblem(err);
       throw err;
     }
   }

@@ -5,6 +5,7 @@
  * its validation range but outside its limits is accepted as a deviation, which needs a comment.
  * Pure and deterministic: workflow code runs it.
  */
+import { expiryProblem } from '../materials/expiry';
 import type { PlanField, PlanStep } from '../recipe/plan';
 import type { Deviation, LotUse, Signer, StepCompletion, StepStatus, StepVerification } from './types';
 
@@ -96,7 +97,8 @@ function lotsVerdict(step: Extract<PlanStep, { kind: 'material' }>, lots: LotUse
     if (seen.has(l.lotId)) problems.push(`lot ${l.lotNumber} is listed twice`);
     seen.add(l.lotId);
     if (l.material !== step.material) problems.push(`lot ${l.lotNumber} is ${l.material}, not ${step.material}`);
-    if (l.status === 'expired' || (l.expiryDate !== null && l.expiryDate < today)) problems.push(`lot ${l.lotNumber} expired on ${l.expiryDate}`);
+    const expired = expiryProblem(l, today);
+    if (expired) problems.push(expired);
     else if (l.status !== 'released') problems.push(`lot ${l.lotNumber} is ${l.status}, not released`);
     if (!(l.quantity > 0) || !Number.isFinite(l.quantity)) problems.push(`the quantity taken from lot ${l.lotNumber} must be more than 0`);
     else if (l.quantity > l.available + 1e-9) problems.push(`lot ${l.lotNumber} holds ${l.available} ${step.quantity.unit}, less than ${l.quantity}`);

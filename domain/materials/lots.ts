@@ -4,6 +4,7 @@
  */
 import type { SignatureMeaning } from '../identity';
 import { convert } from '../units';
+import { expiryProblem } from './expiry';
 
 export const LOT_STATUSES = ['quarantine', 'released', 'rejected', 'expired'] as const;
 export type LotStatus = (typeof LOT_STATUSES)[number];
@@ -59,7 +60,8 @@ export function lotProblems(lot: LotFacts, need: { material: string; quantity: {
   const problems: string[] = [];
   if (lot.materialCode !== need.material) problems.push(`lot ${lot.lotNumber} is ${lot.materialCode}, not ${need.material}`);
   const status = effectiveStatus(lot, today);
-  if (status === 'expired') problems.push(`lot ${lot.lotNumber} expired on ${lot.expiryDate}`);
+  const expired = expiryProblem(lot, today);
+  if (expired) problems.push(expired);
   else if (status !== 'released') problems.push(`lot ${lot.lotNumber} is ${status}, not released`);
   const wanted = convert(need.quantity.value, need.quantity.unit, lot.unit);
   if (wanted === undefined) problems.push(`${need.quantity.unit} cannot be converted to the lot's unit ${lot.unit}`);

@@ -116,14 +116,38 @@ describe('disposition', () => {
     expect(detail.body.statusHistory[1].signature).toMatchObject({ signedBy: `${people.qa.name} (test)`, username: people.qa.name });
   });
 
-  test('an expired lot counts as expired whatever its status says, and is refused at use', async () => {
+  test('a lot received past its expiry date cannot be released (422), and nothing changes', async () => {
     const lot = await receive('NACL', 5, 'kg', { expiryDate: '2020-01-31', receivedDate: '2019-06-01' });
+    const r = await api.request('POST', `/lots/${lot.id}/status`, { status: 'released', reason: 'CoA reviewed', signature: sig('qa', 'released') }, as('qa'));
+    expect(r.status).toBe(422);
+    expect(r.body).toMatchObject({ type: '/api/problems/lot-expired', detail: expect.stringMatching(/expired on 2020-01-31/) });
+    const detail = await api.request('GET', `/lots/${lot.id}`, undefined, as('operator'));
+    expect(detail.body).toMatchObject({ status: 'quarantine', effectiveStatus: 'expired' });
+    expect(detail.body.statusHistory).toHaveLength(1);
+    expect(await api.services.db('signatures').where({ entity_type: 'lot', entity_id: lot.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    // Rejecting it is what QA can do.
+    const rejected = await api.request('POST', `/lots/${lot.id}/status`, { status: 'rejected', reason: 'expired on receipt', signature: sig('qa', 'rejected') }, as('qa'));
+    expect(rejected.body.status).toBe('rejected');
+  });
+
+  test('an expired lot counts as expired whatever its status says, and is refused at use', async () => {
+    const lot = await receive('NACL', 5, 'kg', { expiryDate: '2099-12-31' });
     await release(lot.id);
+    // Time passes: the released lot's expiry date is behind us.
+    await api.asOwner((owner) => owner('lots').where('id', lot.id).update({ expiry_date: '2020-01-31' }));
     const detail = await api.request('GET', `/lots/${lot.id}`, undefined, as('operator'));
     expect(detail.body).toMatchObject({ status: 'released', effectiveStatus: 'expired' });
     const problems = await asBatch((ctx) => inventory().check(ctx, lot.id, { material: 'NACL', quantity: { value: 1, unit: 'kg' } }));
     expect(problems).toEqual([`lot ${lot.lotNumber} expired on 2020-01-31`]);
     await expect(asBatch((ctx) => inventory().consume(ctx, { lotId: lot.id, batchId: 'B-EXP', stepId: 'add', material: 'NACL', quantity: { value: 1, unit: 'kg' }, key: 'exp/1' }))).rejects.toThrow(/expired on 2020-01-31/);
+  });
+
+  test('a lot QA marked expired before its date is refused as marked expired, not with its date', async () => {
+    const lot = await receive('NACL', 5, 'kg', { expiryDate: '2099-12-31' });
+    const marked = await api.request('POST', `/lots/${lot.id}/status`, { status: 'expired', reason: 'stored out of specification' }, as('qa'));
+    expect(marked.body.status).toBe('expired');
+    const problems = await asBatch((ctx) => inventory().check(ctx, lot.id, { material: 'NACL', quantity: { value: 1, unit: 'kg' } }));
+    expect(problems).toEqual([`lot ${lot.lotNumber} was marked expired (before its expiry date, 2099-12-31)`]);
   });
 });
 

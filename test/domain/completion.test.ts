@@ -41,6 +41,7 @@ test.each<[string, PlanStep['id'], StepCompletion, string]>([
   ['another material', 'add-nacl', { stepId: 'add-nacl', signer: operator, values: {}, lots: [{ ...lot, material: 'KCL' }] }, 'lot L1 is KCL, not NACL'],
   ['a quarantined lot', 'add-nacl', { stepId: 'add-nacl', signer: operator, values: {}, lots: [{ ...lot, status: 'quarantine' }] }, 'lot L1 is quarantine, not released'],
   ['an expired lot', 'add-nacl', { stepId: 'add-nacl', signer: operator, values: {}, lots: [{ ...lot, expiryDate: '2026-11-26' }] }, 'lot L1 expired on 2026-11-26'],
+  ['a lot marked expired before its date', 'add-nacl', { stepId: 'add-nacl', signer: operator, values: {}, lots: [{ ...lot, status: 'expired', expiryDate: '2099-12-31' }] }, 'lot L1 was marked expired (before its expiry date, 2099-12-31)'],
   ['more than the lot holds', 'add-nacl', { stepId: 'add-nacl', signer: operator, values: {}, lots: [{ ...lot, available: 5 }] }, 'lot L1 holds 5 kg, less than 8'],
   ['the same lot twice', 'add-nacl', { stepId: 'add-nacl', signer: operator, values: {}, lots: [{ ...lot, quantity: 4 }, { ...lot, quantity: 4 }] }, 'lot L1 is listed twice'],
   ['too little, no comment', 'add-nacl', { stepId: 'add-nacl', signer: operator, values: {}, lots: [{ ...lot, quantity: 7 }] }, '7 kg of NACL is outside 7.92–8.08 kg: a deviation needs a comment'],
