@@ -24,8 +24,12 @@ export function batchRoutes(s: Services): RouteSpec[] {
       signature: { meaning, roles: ['qa'] },
       params: batchParams,
       body: action === 'review' ? z.strictObject({ auditTrailReviewed: z.literal(true).describe('the reviewer affirms the batch’s audit trail was reviewed') }) : undefined,
-      responses: { 200: { description: 'The batch' } },
-      handler: async ({ params, signer, change, actor }) => ({ body: header(await s.batches.disposition({ ...change(), actor: actor! }, signer!, params.id, action)) }),
+      responses: { 200: { description: 'The batch, with the manifestations of QA’s signatures on it (printed name, UTC time, meaning)' } },
+      handler: async ({ params, signer, change, actor }) => {
+        const ctx = { ...change(), actor: actor! };
+        const batch = await s.batches.disposition(ctx, signer!, params.id, action);
+        return { body: { ...header(batch), signatures: await s.batches.dispositionSignatures(batch, ctx.trx) } };
+      },
     });
 
   return [
@@ -72,10 +76,10 @@ export function batchRoutes(s: Services): RouteSpec[] {
       summary: 'A batch and its live state',
       access: 'batches.read',
       params: batchParams,
-      responses: { 200: { description: 'The batch, and what each step is doing or waiting for' } },
+      responses: { 200: { description: 'The batch, what each step is doing or waiting for, and QA’s signatures on it (reviewed, released, rejected) as manifestations' } },
       handler: async ({ params }) => {
         const batch = await s.batches.get(params.id);
-        return { body: { ...header(batch), live: await s.batches.live(batch) } };
+        return { body: { ...header(batch), live: await s.batches.live(batch), signatures: await s.batches.dispositionSignatures(batch) } };
       },
     }),
     route({
@@ -186,7 +190,8 @@ export function batchRoutes(s: Services): RouteSpec[] {
         const batch = await s.batches.get(params.id);
         const record = await s.batches.ebr(params.id);
         const audit = await s.stores.audit.find(s.db, { entityType: 'batch', entityId: batch.id, limit: 10_000 });
-        const pdf = await renderEbrPdf({ batch: { ...record.batch, startedAt: batch.startedAt, endedAt: batch.endedAt }, plan: batch.plan, chain: record.chain, entries: record.entries, audit });
+        const signatures = await s.batches.dispositionSignatures(batch);
+        const pdf = await renderEbrPdf({ batch: { ...record.batch, startedAt: batch.startedAt, endedAt: batch.endedAt }, plan: batch.plan, chain: record.chain, entries: record.entries, audit, signatures });
         res.setHeader('Content-Disposition', `inline; filename="batch-record-${batch.number}.pdf"`);
         return { text: { contentType: 'application/pdf', content: pdf } };
       },

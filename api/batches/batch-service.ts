@@ -65,6 +65,9 @@ const LIVE_STATE_WAIT_MS = 3_000;
 export const UPDATE_TIMING = 'update';
 const UPDATE_TIMING_DESCRIPTION = 'workflow Update, until the entry and the next step are recorded';
 
+/** What each disposition makes of the batch. */
+const DISPOSITIONS = { review: 'reviewed', release: 'released', reject: 'rejected' } as const;
+
 export class BatchService {
   private readonly audit: AuditTrail;
   private readonly inventory: Inventory;
@@ -317,19 +320,22 @@ export class BatchService {
 
   /**
    * QA's review, signed "reviewed", affirming the batch's audit trail was reviewed; then release or
-   * rejection, signed, by someone who performed or verified no step of the batch.
+   * rejection, signed. None of the three by anyone who performed, verified or approved a step of the batch:
+   * whoever executed a batch does not judge it.
    */
   async disposition(ctx: ChangeContext & { actor: UserActor }, signer: VerifiedSigner, idOrNumber: string, action: 'review' | 'release' | 'reject'): Promise<BatchRecord> {
     const batch = await this.stores.batches.find(ctx.trx, idOrNumber, true);
     if (!batch) throw notFound(`batch ${idOrNumber}`);
+    const next = DISPOSITIONS[action];
     const from = { review: ['complete'], release: ['reviewed'], reject: ['reviewed', 'complete', 'stopped', 'aborted'] }[action];
-    if (!from.includes(batch.status)) throw new Problem('invalid-transition', `batch ${batch.number} is ${batch.status}: it cannot be ${action === 'review' ? 'reviewed' : `${action}ed`} (only from ${from.join(' or ')})`);
-    const steps = await this.stores.batches.steps(ctx.trx, batch.id);
-    const executors = steps.flatMap((s) => [s.performedBy, s.verifiedBy]).filter((x): x is string => x !== null);
+    if (!from.includes(batch.status)) throw new Problem('invalid-transition', `batch ${batch.number} is ${batch.status}: it cannot be ${next} (only from ${from.join(' or ')})`);
     const record = await this.stores.batches.ebr(ctx.trx, batch.id);
+    const steps = await this.stores.batches.steps(ctx.trx, batch.id);
+    // Everyone who signed an entry of the record (performed, verified, approved a step), and the projections' performers and verifiers.
+    const executors = [...record.filter((e) => e.signatureId !== null).map((e) => e.userId), ...steps.flatMap((s) => [s.performedBy, s.verifiedBy])].filter((x): x is string => x !== null);
     const content = { batch: batch.number, action, planHash: batch.planHash, ebrHead: record[record.length - 1]?.hash ?? null };
-    const manifestation = await this.signatures.record(ctx, signer, { entityType: 'batch', entityId: batch.id, content }, action === 'review' ? [] : [{ userIds: executors, rule: 'whoever performed or verified a step of the batch cannot release or reject it' }]);
-    const next = action === 'review' ? 'reviewed' : action === 'release' ? 'released' : 'rejected';
+    const rule = `whoever performed, verified or approved a step of the batch cannot ${action} it`;
+    const manifestation = await this.signatures.record(ctx, signer, { entityType: 'batch', entityId: batch.id, content }, [{ userIds: executors, rule }]);
     await this.stores.batches.setStatus(ctx.trx, batch.id, next);
     await this.audit.record(ctx, { action, entityType: 'batch', entityId: batch.id, oldValue: { status: batch.status }, newValue: { status: next, signature: manifestation.id } });
     if (action !== 'review') {
@@ -337,6 +343,11 @@ export class BatchService {
       if (lot) await this.inventory.changeStatus({ ...ctx, reason: ctx.reason ?? `batch ${batch.number} ${next}` }, lot.id, next === 'released' ? 'released' : 'rejected', manifestation.id);
     }
     return (await this.stores.batches.find(ctx.trx, batch.id))!;
+  }
+
+  /** QA's signatures on the batch as a whole (reviewed, released, rejected), oldest first, as their manifestations. */
+  async dispositionSignatures(batch: BatchRecord, db: Knex | Knex.Transaction = this.db): Promise<SignatureManifestation[]> {
+    return (await this.stores.signatures.forEntity(db, 'batch', batch.id)).map(toManifestation);
   }
 
   // ---- helpers --------------------------------------------------------------------------------------

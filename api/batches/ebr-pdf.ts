@@ -1,8 +1,8 @@
 /**
  * The batch record a QA reviewer signs, as PDF (pdfkit): the header; every step in order with its values
  * against their limits and units, lots, equipment parameters and reports, and signature manifestations
- * (printed name, UTC time, meaning); deviations highlighted; batch commands; the output lot; the audit
- * trail of the batch; and the state of the record's hash chain.
+ * (printed name, UTC time, meaning); deviations highlighted; batch commands; the output lot; QA's review and
+ * disposition signatures; the audit trail of the batch; and the state of the record's hash chain.
  */
 import PDFDocument from 'pdfkit';
 import type { AuditEntry } from '../../db/stores/audit-store';
@@ -26,6 +26,8 @@ export interface EbrDocument {
   chain: { ok: boolean; firstBreak?: { seq: number; problem: string } };
   entries: Entry[];
   audit: AuditEntry[];
+  /** QA's signatures on the batch as a whole: reviewed, released, rejected. */
+  signatures: SignatureManifestation[];
 }
 
 const RED = '#b00020';
@@ -113,6 +115,10 @@ export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
   const batchLevel = d.entries.filter((e) => e.stepId === null);
   heading('Batch events');
   for (const e of batchLevel) line(`${utc(e.occurredAt)} — ${e.kind}: ${JSON.stringify(e.data)}${e.userName ? ` — ${e.userName}` : ''}`);
+
+  heading('QA review and disposition');
+  if (d.signatures.length === 0) line('Not reviewed yet.', GREY);
+  for (const s of d.signatures) line(`${s.meaning === 'reviewed' ? 'Reviewed (audit trail reviewed)' : s.meaning === 'released' ? 'Released' : s.meaning === 'rejected' ? 'Rejected' : s.meaning}. ${sig(s)}`, s.meaning === 'rejected' ? RED : 'black');
 
   heading(`Audit trail of the batch (${d.audit.length} entries)`);
   for (const a of d.audit) line(`#${a.seq ?? '…'} ${utc(a.recordedAt)} ${a.userName}: ${a.action} ${JSON.stringify(a.oldValue)} → ${JSON.stringify(a.newValue)}${a.reason ? ` — reason: ${a.reason}` : ''}`);

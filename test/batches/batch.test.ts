@@ -8,6 +8,7 @@ import type { temporal } from '@temporalio/proto';
 import { UPDATE_TIMING } from '../../api/batches/batch-service';
 import { ServerTiming } from '../../api/http/server-timing';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { pdfText } from '../support/pdf-text';
 import { keepInCorpus, replayBatch } from '../support/replay-corpus';
 
 let env: BatchEnv;
@@ -72,10 +73,10 @@ async function stockSalts(): Promise<Record<string, string>> {
   return lots;
 }
 
-/** Adds a salt: operator1 performs with the lot, operator2 verifies. */
-async function addSalt(batch: string, stepId: string, lot: string, quantity: number): Promise<void> {
+/** Adds a salt: operator1 (or `performer`) performs with the lot, operator2 verifies. */
+async function addSalt(batch: string, stepId: string, lot: string, quantity: number, performer = 'operator1'): Promise<void> {
   await stepReaches(batch, stepId, 'awaiting-input');
-  const done = await as('operator1', 'POST', `/batches/${batch}/steps/${stepId}/complete`, { lots: [{ lot, quantity }], signature: sign('operator1', 'performed') });
+  const done = await as(performer, 'POST', `/batches/${batch}/steps/${stepId}/complete`, { lots: [{ lot, quantity }], signature: sign(performer, 'performed') });
   expect({ step: stepId, status: done.status, body: done.body.status }).toEqual({ step: stepId, status: 200, body: 'awaiting-verification' });
   const verified = await as('operator2', 'POST', `/batches/${batch}/steps/${stepId}/verify`, { signature: sign('operator2', 'verified') });
   expect(verified.status).toBe(200);
@@ -128,7 +129,9 @@ test('a PBS batch runs from launch to release', async () => {
   expect(ServerTiming.durationOf(naclVerified.headers.get('server-timing'), UPDATE_TIMING)).toBeGreaterThan(0);
   expect((await as('qa1', 'GET', `/lots/${lots.NACL}`)).body.quantity).toBe(46);
 
-  await addSalt(batch, 'add-kcl', lots.KCL, 0.1);
+  // A user who is both operator and QA performs one step: they may not review the batch later.
+  await env.api.createUser('opqa', ['operator', 'qa'], DEMO_PASSWORD, 'Otto Operator-QA (test)');
+  await addSalt(batch, 'add-kcl', lots.KCL, 0.1, 'opqa');
   await addSalt(batch, 'add-na2hpo4', lots.NA2HPO4, 0.72);
   await addSalt(batch, 'add-kh2po4', lots.KH2PO4, 120); // this step counts in grams
 
@@ -210,13 +213,31 @@ test('a PBS batch runs from launch to release', async () => {
   expect(review.body.deviations).toEqual([expect.objectContaining({ stepId: 'ph-conductivity', field: 'ph', comment: 'adjusted in the next step' })]);
   expect(review.body.commands.map((c: Json) => c.command)).toEqual(['hold', 'restart']);
   expect(review.body.lateEntries).toEqual([expect.objectContaining({ stepId: 'ph-adjustment', performedAt, reason: 'the printout of the pH meter was found after the shift change' })]);
-  expect((await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') })).status).toBe(409); // not reviewed yet
-  expect((await as('qa1', 'POST', `/batches/${batch}/review`, { auditTrailReviewed: true, signature: sign('qa1', 'reviewed') })).status).toBe(200);
+  const early = await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') });
+  expect(early.status).toBe(409); // not reviewed yet
+  expect(early.body.detail).toBe(`batch ${batch} is complete: it cannot be released (only from reviewed)`);
+  // Segregation of duties at review as at release: not whoever performed a step, nor who signed its QA approval.
+  for (const executor of ['opqa', 'qa2']) {
+    const reviewedByExecutor = await as(executor, 'POST', `/batches/${batch}/review`, { auditTrailReviewed: true, signature: sign(executor, 'reviewed') });
+    expect({ executor, status: reviewedByExecutor.status, type: reviewedByExecutor.body.type }).toEqual({ executor, status: 403, type: '/api/problems/segregation-of-duties' });
+  }
+  expect((await as('qa1', 'GET', `/batches/${batch}`)).body).toMatchObject({ status: 'complete', signatures: [] });
+  const reviewed = await as('qa1', 'POST', `/batches/${batch}/review`, { auditTrailReviewed: true, signature: sign('qa1', 'reviewed') });
+  expect(reviewed.status).toBe(200);
+  expect(reviewed.body).toMatchObject({ status: 'reviewed', signatures: [{ signedBy: 'Quinn Quality (demo)', username: 'qa1', meaning: 'reviewed', signedAt: expect.stringMatching(/Z$/) }] });
   const byPerformer = await as('qa2', 'POST', `/batches/${batch}/release`, { signature: sign('qa2', 'released') });
   expect(byPerformer.status).toBe(403);
-  expect(byPerformer.body.detail).toMatch(/performed or verified a step/);
+  expect(byPerformer.body.detail).toMatch(/performed, verified or approved a step/);
   const released = await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') });
   expect(released.body.status).toBe('released');
+  // Each signature shown with what it signs: in the response, the batch, and the PDF.
+  expect(released.body.signatures.map((x: Json) => [x.meaning, x.username])).toEqual([['reviewed', 'qa1'], ['released', 'qa1']]);
+  const shown = (await as('qa1', 'GET', `/batches/${batch}`)).body.signatures;
+  expect(shown).toEqual(released.body.signatures);
+  const signedPdf = pdfText(Buffer.from(await (await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, { headers: { Authorization: `Bearer ${await env.token('qa1')}` } })).arrayBuffer()));
+  const utc = (iso: string) => `${iso.replace('T', ' ').slice(0, 19)} UTC`;
+  expect(signedPdf).toContain(`Reviewed (audit trail reviewed). Signed: Quinn Quality (demo) (qa1), ${utc(shown[0].signedAt)}, meaning: reviewed`);
+  expect(signedPdf).toContain(`Released. Signed: Quinn Quality (demo) (qa1), ${utc(shown[1].signedAt)}, meaning: released`);
   expect((await as('qa1', 'GET', `/lots/${batch}`)).body.status).toBe('released');
   expect((await as('operator1', 'GET', '/equipment/MX-201')).body).toMatchObject({ status: 'available', cleanliness: 'dirty' });
 
