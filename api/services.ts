@@ -9,6 +9,7 @@ import { AuditSealer } from './audit/audit-sealer';
 import { AuditTrail } from '../db/audit-trail';
 import { Authenticator } from './auth/authenticator';
 import { SessionService } from './auth/session-service';
+import { SecurityEventLog } from './security/security-event-log';
 import { BatchService, type TemporalAccess } from './batches/batch-service';
 import { EquipmentService } from './equipment/equipment-service';
 import { LotService } from './lots/lot-service';
@@ -27,6 +28,7 @@ export interface Services {
   audit: AuditTrail;
   auditSealer: AuditSealer;
   authenticator: Authenticator;
+  securityEvents: SecurityEventLog;
   sessions: SessionService;
   signatures: SignatureService;
   users: UserService;
@@ -41,8 +43,9 @@ export interface Services {
 export function createServices(database: Database, config: AppConfig, log: Logger, temporal?: TemporalAccess): Services {
   const db = database.knex;
   const stores = createStores();
-  const authenticator = new Authenticator(db, stores, config.lockout, log);
-  const signatures = new SignatureService(stores, authenticator);
+  const securityEvents = new SecurityEventLog(db, stores.securityEvents, log);
+  const authenticator = new Authenticator(db, stores, config.lockout, securityEvents);
+  const signatures = new SignatureService(stores, authenticator, securityEvents);
   const masterData = new MasterDataService(db, stores);
   const recipes = new RecipeService(db, stores, masterData, signatures);
   return {
@@ -55,6 +58,7 @@ export function createServices(database: Database, config: AppConfig, log: Logge
     audit: new AuditTrail(stores.audit),
     auditSealer: new AuditSealer(db, stores.audit, log),
     authenticator,
+    securityEvents,
     sessions: new SessionService(db, stores, authenticator, config.session),
     signatures,
     users: new UserService(db, stores, authenticator),

@@ -1,6 +1,6 @@
 /** Reading and verifying the audit trail (QA and administrators). */
 import { z } from 'zod';
-import type { AuditEntry } from '../../db/stores/audit-store';
+import { toCsv } from '../http/csv';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
@@ -26,15 +26,6 @@ const auditEntrySchema = z
   .meta({ id: 'AuditEntry' });
 
 const CSV_COLUMNS = ['seq', 'recordedAt', 'userId', 'username', 'userName', 'action', 'entityType', 'entityId', 'oldValue', 'newValue', 'reason', 'clientAddress', 'requestId', 'prevHash', 'hash'] as const;
-
-/** RFC 4180 CSV; objects as JSON, times as ISO 8601 UTC. */
-function toCsv(entries: AuditEntry[]): string {
-  const cell = (v: unknown): string => {
-    const text = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
-    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-  };
-  return [CSV_COLUMNS.join(','), ...entries.map((e) => CSV_COLUMNS.map((c) => cell(e[c])).join(','))].join('\r\n') + '\r\n';
-}
 
 export function auditRoutes(s: Services): RouteSpec[] {
   return [
@@ -72,7 +63,7 @@ export function auditRoutes(s: Services): RouteSpec[] {
         const last = entries[entries.length - 1];
         const next = entries.length === query.limit && last.seq !== null ? last.seq : null;
         if (query.format === 'csv') {
-          return { text: { contentType: 'text/csv; charset=utf-8', content: toCsv(entries) }, headers: { 'Content-Disposition': 'attachment; filename="audit-trail.csv"', ...(next ? { 'X-Next-After': String(next) } : {}) } };
+          return { text: { contentType: 'text/csv; charset=utf-8', content: toCsv(CSV_COLUMNS, entries) }, headers: { 'Content-Disposition': 'attachment; filename="audit-trail.csv"', ...(next ? { 'X-Next-After': String(next) } : {}) } };
         }
         return { body: { entries, next } };
       },

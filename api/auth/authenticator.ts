@@ -4,12 +4,12 @@
  * and are audited as a change of the user. Failures are committed even though the request fails.
  */
 import type { Knex } from 'knex';
-import type { Logger } from 'pino';
 import type { Stores } from '../../db/stores';
 import type { UserWithHash } from '../../db/stores/user-store';
 import { AuditTrail } from '../../db/audit-trail';
 import { SYSTEM_ACTOR, type Station } from '../../db/change-context';
 import { Problem } from '../http/problems';
+import type { SecurityEventLog } from '../security/security-event-log';
 import { verifyPassword } from './passwords';
 
 export type AuthenticationPurpose = 'login' | 'signature';
@@ -26,7 +26,7 @@ export class Authenticator {
     private readonly db: Knex,
     private readonly stores: Stores,
     private readonly policy: LockoutPolicy,
-    private readonly log: Logger,
+    private readonly events: SecurityEventLog,
   ) {
     this.audit = new AuditTrail(stores.audit);
   }
@@ -66,7 +66,6 @@ export class Authenticator {
           { trx, actor: SYSTEM_ACTOR, station, reason: `${r.failedAttempts} consecutive failed logins or signings` },
           { action: 'lock', entityType: 'user', entityId: user.id, oldValue: { lockedUntil: null }, newValue: { lockedUntil: r.lockedUntil.toISOString() } },
         );
-        this.log.warn({ securityEvent: 'account_locked', username: user.username, lockedUntil: r.lockedUntil, clientAddress: station.clientAddress }, 'account locked after repeated failed authentications');
       }
       return r.lockedUntil;
     });
@@ -80,8 +79,7 @@ export class Authenticator {
     detail: Record<string, unknown>,
     db: Knex | Knex.Transaction = this.db,
   ): Promise<void> {
-    await this.stores.securityEvents.append(db, { kind, userId: user?.id ?? null, username: username.toLowerCase().slice(0, 200), clientAddress: station.clientAddress, detail });
-    if (kind !== 'account_locked') this.log.info({ securityEvent: kind, username, clientAddress: station.clientAddress, ...detail }, 'authentication refused');
+    await this.events.raise(kind, { userId: user?.id ?? null, username, station, detail }, db);
   }
 }
 

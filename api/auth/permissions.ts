@@ -10,6 +10,8 @@ export { ROLES, type Role } from '../../domain/identity';
 export const PERMISSIONS = {
   'users.read': ['admin'],
   'users.write': ['admin'],
+  /** Export the access review: every user, their roles, status and last login. */
+  'users.access-review': ['admin', 'qa'],
   'audit.read': ['admin', 'qa'],
   'security-events.read': ['admin', 'qa'],
   'signatures.read': ['admin', 'planner', 'operator', 'qa'],

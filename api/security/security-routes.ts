@@ -1,5 +1,6 @@
-/** Security events: logins, logouts, failed authentications, lockouts. */
+/** Security events: logins, logouts, failed authentications, lockouts, signatures in another's name, tampered plans. */
 import { z } from 'zod';
+import { SECURITY_EVENT_KINDS } from '../../db/stores/security-event-store';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
@@ -12,7 +13,7 @@ export function securityRoutes(s: Services): RouteSpec[] {
       summary: 'Search security events',
       access: 'security-events.read',
       query: z.strictObject({
-        kind: z.enum(['login', 'logout', 'login_failed', 'signature_failed', 'account_locked', 'login_refused_locked']).optional(),
+        kind: z.enum(SECURITY_EVENT_KINDS).optional(),
         username: z.string().max(64).optional(),
         from: z.iso.datetime({ offset: true }).optional(),
         to: z.iso.datetime({ offset: true }).optional(),

@@ -14,6 +14,7 @@ import { AuditTrail } from '../../db/audit-trail';
 import type { Authenticator } from '../auth/authenticator';
 import type { ChangeContext, Station, UserActor } from '../../db/change-context';
 import { Problem } from '../http/problems';
+import type { SecurityEventLog } from '../security/security-event-log';
 
 /** What an action declares it needs: a signature with this meaning, by a holder of one of these roles. */
 export interface SignatureRequirement {
@@ -78,6 +79,7 @@ export class SignatureService {
   constructor(
     private readonly stores: Stores,
     private readonly authenticator: Authenticator,
+    private readonly events: SecurityEventLog,
   ) {
     this.audit = new AuditTrail(stores.audit);
   }
@@ -91,7 +93,11 @@ export class SignatureService {
     if (input.meaning !== requirement.meaning) {
       throw new Problem('signature-meaning', `this action needs the meaning "${requirement.meaning}", not "${input.meaning}"`, { meaning: requirement.meaning });
     }
-    if (input.username.toLowerCase() !== actor.username) throw new Problem('signer-not-session-user', `the signature names ${input.username}, but ${actor.username} is logged in`);
+    if (input.username.toLowerCase() !== actor.username) {
+      // Someone signing in another's name: refused, and raised for whoever watches the security events.
+      await this.events.raise('signature_wrong_user', { userId: actor.userId, username: actor.username, station, detail: { signatureNames: input.username.slice(0, 200), meaning: input.meaning } });
+      throw new Problem('signer-not-session-user', `the signature names ${input.username}, but ${actor.username} is logged in`);
+    }
     if (actor.roles.includes('admin')) throw new Problem('segregation-of-duties', 'administrators do not sign GMP records');
     if (!actor.roles.some((r) => requirement.roles.includes(r))) {
       throw new Problem('signer-role', `a signature meaning "${requirement.meaning}" needs the role ${requirement.roles.join(' or ')}`);

@@ -1,7 +1,9 @@
 /** User administration (administrators only). Every change needs a reason and is audited. */
 import { z } from 'zod';
 import { ROLES } from '../../domain/identity';
+import { toCsv } from '../http/csv';
 import { route, type RouteSpec } from '../http/route';
+import { ACCESS_REVIEW_COLUMNS } from './user-service';
 import type { Services } from '../services';
 
 export const userSchema = z
@@ -18,6 +20,7 @@ export const userSchema = z
     passwordChangedAt: z.iso.datetime(),
     createdAt: z.iso.datetime(),
     createdBy: z.uuid().nullable(),
+    lastLoginAt: z.iso.datetime().nullable().describe('the last successful login (null: never)'),
   })
   .meta({ id: 'User' });
 
@@ -36,6 +39,22 @@ export function userRoutes(s: Services): RouteSpec[] {
       access: 'users.read',
       responses: { 200: { description: 'All users, active or not', schema: z.array(userSchema) } },
       handler: async () => ({ body: await s.users.list() }),
+    }),
+    route({
+      method: 'get',
+      path: '/users/access-review',
+      tag: 'users',
+      summary: 'The access review',
+      description:
+        'Every user, active or not, with their roles, status (active, locked, deactivated), whether they are demo data and their last successful login: what the periodic review of who may do what checks (21 CFR 11.300(b), Annex 11 §12). `format=csv` (the default) downloads it for signing off; `format=json` returns the same lines.',
+      access: 'users.access-review',
+      query: z.strictObject({ format: z.enum(['csv', 'json']).default('csv') }),
+      responses: { 200: { description: 'text/csv (or JSON), one line per user, by username' } },
+      handler: async ({ query }) => {
+        const lines = await s.users.accessReview();
+        if (query.format === 'json') return { body: lines };
+        return { text: { contentType: 'text/csv; charset=utf-8', content: toCsv(ACCESS_REVIEW_COLUMNS, lines) }, headers: { 'Content-Disposition': 'attachment; filename="access-review.csv"' } };
+      },
     }),
     route({
       method: 'get',

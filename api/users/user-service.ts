@@ -33,7 +33,21 @@ export interface UpdateUser {
 }
 
 /** What the API shows of a user: never the hash. */
-export type PublicUser = Omit<UserRecord, 'failedAttempts'> & { locked: boolean };
+export type PublicUser = Omit<UserRecord, 'failedAttempts'> & { locked: boolean; lastLoginAt: Date | null };
+
+/** One line of the access review (21 CFR 11.300(b), Annex 11 §12): who may do what, and whether they still use it. */
+export interface AccessReviewLine {
+  username: string;
+  fullName: string;
+  roles: string;
+  status: 'active' | 'locked' | 'deactivated';
+  demo: boolean;
+  lastLoginAt: Date | null;
+  passwordChangedAt: Date;
+  createdAt: Date;
+}
+
+export const ACCESS_REVIEW_COLUMNS = ['username', 'fullName', 'roles', 'status', 'demo', 'lastLoginAt', 'passwordChangedAt', 'createdAt'] as const;
 
 const AUDITED_FIELDS = ['fullName', 'email', 'roles', 'active'] as const;
 
@@ -49,13 +63,28 @@ export class UserService {
   }
 
   async list(): Promise<PublicUser[]> {
-    return (await this.stores.users.list(this.db)).map(publicUser);
+    const logins = await this.stores.users.lastLogins(this.db);
+    return (await this.stores.users.list(this.db)).map((u) => publicUser(u, logins.get(u.id)));
   }
 
   async get(id: string): Promise<PublicUser> {
     const u = await this.stores.users.byId(this.db, id);
     if (!u) throw notFound(`user ${id}`);
-    return publicUser(u);
+    return publicUser(u, (await this.stores.users.lastLogins(this.db, [u.id])).get(u.id));
+  }
+
+  /** Every user, active or not, with their roles, status and last login: for the periodic access review. */
+  async accessReview(): Promise<AccessReviewLine[]> {
+    return (await this.list()).map((u) => ({
+      username: u.username,
+      fullName: u.fullName,
+      roles: u.roles.join(' '),
+      status: !u.active ? 'deactivated' : u.locked ? 'locked' : 'active',
+      demo: u.demo,
+      lastLoginAt: u.lastLoginAt,
+      passwordChangedAt: u.passwordChangedAt,
+      createdAt: u.createdAt,
+    }));
   }
 
   async create(ctx: ChangeContext, input: CreateUser): Promise<PublicUser> {
@@ -79,7 +108,7 @@ export class UserService {
       entityId: user.id,
       newValue: { username: user.username, fullName: user.fullName, email: user.email, roles: user.roles, active: user.active, demo: user.demo },
     });
-    return publicUser(user);
+    return publicUser(user, undefined);
   }
 
   async update(ctx: ChangeContext, id: string, input: UpdateUser): Promise<PublicUser> {
@@ -108,7 +137,7 @@ export class UserService {
       await this.audit.record(ctx, { action: 'unlock', entityType: 'user', entityId: id, oldValue: { lockedUntil: before.lockedUntil.toISOString() }, newValue: { lockedUntil: null } });
     }
     if (input.active === false && before.active) await this.stores.sessions.endAllOf(ctx.trx, id, 'deactivated');
-    return publicUser(after);
+    return publicUser(after, (await this.stores.users.lastLogins(ctx.trx, [id])).get(id));
   }
 
   /**
@@ -128,7 +157,7 @@ export class UserService {
   }
 }
 
-export function publicUser(u: UserRecord): PublicUser {
+export function publicUser(u: UserRecord, lastLoginAt: Date | undefined): PublicUser {
   return {
     id: u.id,
     username: u.username,
@@ -142,6 +171,7 @@ export function publicUser(u: UserRecord): PublicUser {
     passwordChangedAt: u.passwordChangedAt,
     createdAt: u.createdAt,
     createdBy: u.createdBy,
+    lastLoginAt: lastLoginAt ?? null,
   };
 }
 

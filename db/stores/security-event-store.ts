@@ -1,7 +1,20 @@
 /** Security events' SQL: logins, logouts, failed authentications, lockouts. Append-only. */
 import type { Knex } from 'knex';
 
-export type SecurityEventKind = 'login' | 'logout' | 'login_failed' | 'signature_failed' | 'account_locked' | 'login_refused_locked' | 'session_ended';
+export const SECURITY_EVENT_KINDS = [
+  'login',
+  'logout',
+  'login_failed',
+  'signature_failed',
+  'account_locked',
+  'login_refused_locked',
+  'session_ended',
+  /** A signature that names another user than the session's. */
+  'signature_wrong_user',
+  /** An execution plan whose content no longer matches its approved hash, met at launch. */
+  'plan_integrity_failed',
+] as const;
+export type SecurityEventKind = (typeof SECURITY_EVENT_KINDS)[number];
 
 export interface SecurityEvent {
   id: number;

@@ -78,6 +78,14 @@ export class UserStore {
     return row ? toUserWithHash(row) : undefined;
   }
 
+  /** When each user last logged in successfully (the start of their newest session); users who never did are absent. */
+  async lastLogins(db: Knex | Knex.Transaction, userIds?: string[]): Promise<Map<string, Date>> {
+    const q = db('sessions').select('user_id').max({ last: 'created_at' }).groupBy('user_id');
+    if (userIds) q.whereIn('user_id', userIds);
+    const rows = (await q) as unknown as { user_id: string; last: Date }[];
+    return new Map(rows.map((r) => [r.user_id, r.last]));
+  }
+
   async list(db: Knex): Promise<UserRecord[]> {
     return (await db('users').orderBy('username')).map(toUser);
   }

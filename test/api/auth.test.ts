@@ -147,6 +147,48 @@ describe('sessions end', () => {
   });
 });
 
+describe('access review (21 CFR 11.300(b))', () => {
+  test('users show their last successful login; the review lists every user with roles, status and last login, as CSV', async () => {
+    const admin = uname('adm');
+    await api.createUser(admin, ['admin']);
+    const adminToken = await api.login(admin);
+    const [active, never, leaver] = [uname('active'), uname('never'), uname('leaver')];
+    const activeId = await api.createUser(active, ['operator', 'qa'], PASSWORD, 'Ann, "the" Active');
+    const neverId = await api.createUser(never, ['planner']);
+    const leaverId = await api.createUser(leaver, ['operator']);
+    await api.login(active);
+    const before = Date.now();
+    await api.login(active);
+    await api.login(leaver);
+    expect((await api.request('PATCH', `/users/${leaverId}`, { active: false, reason: 'left the company' }, { token: adminToken })).body.lastLoginAt).not.toBeNull();
+
+    const users = (await api.request('GET', '/users', undefined, { token: adminToken })).body as { id: string; lastLoginAt: string | null }[];
+    const lastLogin = (id: string) => users.find((u) => u.id === id)!.lastLoginAt;
+    expect(Date.parse(lastLogin(activeId)!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(lastLogin(neverId)).toBeNull();
+    expect((await api.request('GET', `/users/${activeId}`, undefined, { token: adminToken })).body.lastLoginAt).toBe(lastLogin(activeId));
+
+    // QA reviews access too; the CSV is one line per user, quoted where needed.
+    const qa = uname('qa');
+    await api.createUser(qa, ['qa']);
+    const csv = await api.request('GET', '/users/access-review', undefined, { token: await api.login(qa) });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = csv.text.trimEnd().split('\r\n');
+    expect(lines[0]).toBe('username,fullName,roles,status,demo,lastLoginAt,passwordChangedAt,createdAt');
+    expect(lines.find((l) => l.startsWith(`${active},`))).toMatch(new RegExp(`^${active},"Ann, ""the"" Active",operator qa,active,false,${lastLogin(activeId)!.replace(/\./g, '\\.')},`));
+    expect(lines.find((l) => l.startsWith(`${never},`))).toMatch(new RegExp(`^${never},[^,]+,planner,active,false,,`));
+    expect(lines.find((l) => l.startsWith(`${leaver},`))).toMatch(/,operator,deactivated,false,\d{4}-/);
+    expect(lines.length).toBe(1 + users.length + 1); // the QA user logged in after the list was read
+    const json = await api.request('GET', '/users/access-review?format=json', undefined, { token: adminToken });
+    expect(json.body.find((l: { username: string }) => l.username === leaver)).toMatchObject({ roles: 'operator', status: 'deactivated' });
+    expect((await api.request('GET', '/users/access-review', undefined, { token: await api.login(active) })).status).toBe(200);
+    const operator = uname('op');
+    await api.createUser(operator, ['operator']);
+    expect((await api.request('GET', '/users/access-review', undefined, { token: await api.login(operator) })).status).toBe(403);
+  });
+});
+
 describe('passwords', () => {
   test('are argon2id with the OWASP parameters', async () => {
     const u = uname('hash');

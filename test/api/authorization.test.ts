@@ -16,6 +16,7 @@ const ROUTES: Record<string, Access> = {
   'GET /me': 'authenticated',
   'POST /me/password': 'authenticated',
   'GET /users': 'users.read',
+  'GET /users/access-review': 'users.access-review',
   'GET /users/:id': 'users.read',
   'POST /users': 'users.write',
   'PATCH /users/:id': 'users.write',
@@ -76,6 +77,7 @@ const ROUTES: Record<string, Access> = {
 const MATRIX: Record<Permission, Role[]> = {
   'users.read': ['admin'],
   'users.write': ['admin'],
+  'users.access-review': ['admin', 'qa'],
   'audit.read': ['admin', 'qa'],
   'security-events.read': ['admin', 'qa'],
   'signatures.read': ['admin', 'planner', 'operator', 'qa'],

@@ -94,6 +94,9 @@ test('the wrong meaning, another user as signer, the wrong role: refused before 
   const mismatch = await approve(qa.token, { username: other, password: PASSWORD, meaning: 'approved' });
   expect(mismatch.status).toBe(403);
   expect(mismatch.body.type).toBe('/api/problems/signer-not-session-user');
+  // Signing in another's name is a security event, visible to whoever reviews them.
+  const raised = await api.request('GET', `/security-events?kind=signature_wrong_user&username=${qa.name}`, undefined, { token: qa.token });
+  expect(raised.body.events).toEqual([expect.objectContaining({ kind: 'signature_wrong_user', username: qa.name, userId: qa.id, detail: { signatureNames: other, meaning: 'approved' } })]);
 
   const op = uname('op');
   await api.createUser(op, ['operator']);
