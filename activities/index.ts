@@ -9,6 +9,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { SYSTEM_ACTOR, type ChangeContext } from '../db/change-context';
+import { UnitStatusKeeper } from '../db/equipment-status';
 import { Inventory, InventoryError } from '../db/inventory';
 import type { Stores } from '../db/stores';
 import type { NewEbrEntry } from '../db/stores/batch-store';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
   const { db, stores, driver } = deps;
   const inventory = new Inventory(stores);
   const audit = new AuditTrail(stores.audit);
+  const units = new UnitStatusKeeper(stores);
   const asSystem = (trx: Knex.Transaction, reason: string | null = null): ChangeContext => ({ trx, actor: SYSTEM_ACTOR, station: STATION, reason });
 
   return {
@@ -176,16 +178,15 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Gives the batch's units back: available again, and dirty until cleaned. */
+    /** Gives the batch's units back: available again (unless someone put one into maintenance meanwhile), and dirty until cleaned. */
     async releaseUnits(req: { batchId: string; units: string[] }): Promise<void> {
       await db.transaction(async (trx) => {
+        const batch = await stores.batches.find(trx, req.batchId);
+        const number = batch?.number ?? req.batchId;
+        const ctx = asSystem(trx, `batch ${number} ended`);
         for (const code of new Set(req.units)) {
-          const before = await stores.equipment.byCode(trx, code, true);
-          if (!before || (before.status !== 'in-use' && before.cleanliness === 'dirty')) continue;
-          const after = await stores.equipment.update(trx, code, { status: before.status === 'in-use' ? 'available' : before.status, cleanliness: 'dirty' });
-          await audit.record(asSystem(trx, `batch ${req.batchId} ended`), { action: 'status', entityType: 'equipment-unit', entityId: code, oldValue: { status: before.status, cleanliness: before.cleanliness }, newValue: { status: after.status, cleanliness: after.cleanliness } });
-          const { rows } = await trx.raw('select clock_timestamp() as now');
-          await stores.equipment.addStateChange(trx, { unitCode: code, phase: null, state: after.status, commandId: null, sourceTimestamp: rows[0].now });
+          const released = await units.change(ctx, code, { status: 'available', cleanliness: 'dirty' }, { expect: { status: 'in-use' }, batch: number });
+          if (!released) await units.change(ctx, code, { cleanliness: 'dirty' }, { batch: number });
         }
       });
     },

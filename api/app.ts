@@ -105,7 +105,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
   api.use(express.json({ limit: config.http.bodyLimit, strict: true }));
   api.use(guardBody);
   api.use(resolveSession(services.sessions));
-  mountRoutes(api, routes, { db: services.db, signatures: services.signatures, idempotency: services.stores.idempotency, rateLimiters });
+  mountRoutes(api, routes, { db: services.db, signatures: services.signatures, securityEvents: services.securityEvents, idempotency: services.stores.idempotency, rateLimiters });
   api.use('/docs', docsRouter());
   api.use((req, _res, next) => next(new Problem('not-found', `no endpoint ${req.method} ${req.originalUrl.split('?')[0]}`)));
   app.use('/api', api);

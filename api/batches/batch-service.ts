@@ -4,14 +4,16 @@
  * has re-authenticated their signature and looked up their lots; QA reviews the batch by exception and
  * releases or rejects it (never someone who performed a step), which releases or rejects its output lot.
  */
-import { WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { AuditTrail } from '../../db/audit-trail';
 import type { ChangeContext, Station, UserActor } from '../../db/change-context';
+import { UnitStatusKeeper } from '../../db/equipment-status';
 import { Inventory } from '../../db/inventory';
 import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
+import type { EquipmentUnitRecord } from '../../db/stores/equipment-store';
 import { brokenEbrLink } from '../../domain/batch/ebr';
 import { checkCompletion, checkVerification, completionMeaning } from '../../domain/batch/completion';
 import type { AssignedUnit, BatchCommand, BatchInput, FieldValue, LiveState, LotUse, Signer, StepCompletion, StepOutcome } from '../../domain/batch/types';
@@ -71,6 +73,7 @@ const DISPOSITIONS = { review: 'reviewed', release: 'released', reject: 'rejecte
 export class BatchService {
   private readonly audit: AuditTrail;
   private readonly inventory: Inventory;
+  private readonly units: UnitStatusKeeper;
   /** Asks running workflows only: a closed batch's state is what was recorded, no worker need replay it. */
   private liveQueries: WorkflowClient | undefined;
 
@@ -83,6 +86,7 @@ export class BatchService {
   ) {
     this.audit = new AuditTrail(stores.audit);
     this.inventory = new Inventory(stores);
+    this.units = new UnitStatusKeeper(stores);
   }
 
   // ---- launch ---------------------------------------------------------------------------------------
@@ -99,7 +103,7 @@ export class BatchService {
     if (!version) throw new Problem('invalid-transition', `recipe ${recipe.code} has no effective version: only an effective version launches batches`);
     const { versionId, plan } = await this.recipes.launchPlan(recipe.code, version, { value: r.batchSize, unit: r.unit }, ctx.trx);
     const today = await this.inventory.today(ctx.trx);
-    const number = r.number ?? (await this.stores.batches.nextNumber(ctx.trx, Number(today.slice(0, 4))));
+    const number = r.number ?? (await this.nextFreeNumber(ctx, Number(today.slice(0, 4))));
     const existing = await this.stores.batches.find(ctx.trx, number);
     if (existing) throw new Problem('conflict', `batch ${number} exists already (it is ${existing.status})`, { batch: existing.number });
     const material = await this.stores.masterData.material(ctx.trx, plan.product.code);
@@ -136,6 +140,33 @@ export class BatchService {
     return batch;
   }
 
+  /**
+   * The counter's next batch number that is free. The counter is taken in the launch's transaction, so a
+   * refused launch gives its number back; a number taken meanwhile by a batch launched with that number given
+   * explicitly is passed over (it is used: no gap); a number whose workflow exists without a batch — started
+   * by a launch whose commit then failed — is voided with that reason (the gap is accounted for) and passed over.
+   */
+  private async nextFreeNumber(ctx: ChangeContext & { actor: UserActor }, year: number): Promise<string> {
+    for (;;) {
+      const number = await this.stores.batches.nextNumber(ctx.trx, year);
+      if (await this.stores.batches.find(ctx.trx, number)) continue;
+      if (!(await this.workflowExists(`batch-${number}`))) return number;
+      const reason = `a workflow batch-${number} exists but no batch: a launch started it and did not commit`;
+      await this.stores.batches.voidNumber(ctx.trx, number, reason, ctx.actor.userId);
+      await this.audit.record(ctx, { action: 'void', entityType: 'batch-number', entityId: number, newValue: { number, voided: true, reason } });
+    }
+  }
+
+  private async workflowExists(workflowId: string): Promise<boolean> {
+    try {
+      await this.requireTemporal().client.workflow.getHandle(workflowId).describe();
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw new Problem('temporal-unavailable', `Temporal could not be asked whether ${workflowId} exists, so nothing was recorded: ${(err as Error).message}`);
+    }
+  }
+
   /** Starts the batch's workflow; a workflow already started for it is fine (a retried launch). */
   async start(batch: BatchRecord, launchedBy: UserActor, expiryDate: string | null = null): Promise<void> {
     const temporal = this.requireTemporal();
@@ -166,7 +197,11 @@ export class BatchService {
     }
   }
 
-  /** Gives each unit procedure a unit: the one asked for, or the first clean, available unit of its class; marks them in use. */
+  /**
+   * Gives each unit procedure a unit: the one asked for, or the first clean, available unit of its class.
+   * Each is claimed with a guarded update (available and clean, or not at all), so two launches never get
+   * the same unit: the one that comes second tries the next candidate, and is refused (409) when none is left.
+   */
   private async allocate(ctx: ChangeContext, ups: { id: string; equipmentClass: string }[], asked: Record<string, string>, number: string): Promise<Record<string, AssignedUnit>> {
     for (const up of Object.keys(asked)) if (!ups.some((u) => u.id === up)) throw new Problem('unprocessable', `the recipe has no unit procedure ${up}`);
     const all = await this.stores.equipment.list(ctx.trx);
@@ -174,8 +209,12 @@ export class BatchService {
     const out: Record<string, AssignedUnit> = {};
     for (const up of ups) {
       const code = asked[up.id];
-      const candidates = all.filter((u) => u.classCode === up.equipmentClass && !taken.has(u.code) && (code ? u.code === code.toUpperCase() : true));
-      const unit = candidates.find((u) => u.status === 'available' && u.cleanliness === 'clean');
+      const candidates = all.filter((u) => u.classCode === up.equipmentClass && !taken.has(u.code) && (code ? u.code === code.toUpperCase() : true) && u.status === 'available' && u.cleanliness === 'clean');
+      let unit: EquipmentUnitRecord | undefined;
+      for (const c of candidates) {
+        unit = await this.units.change(ctx, c.code, { status: 'in-use' }, { expect: { status: 'available', cleanliness: 'clean' }, batch: number });
+        if (unit) break;
+      }
       if (!unit) {
         const why = code ? `unit ${code} is not a clean, available ${up.equipmentClass}` : `no clean, available ${up.equipmentClass} is left`;
         throw new Problem('conflict', `unit procedure ${up.id}: ${why}`);
@@ -183,10 +222,6 @@ export class BatchService {
       taken.add(unit.code);
       const cls = await this.stores.masterData.equipmentClass(ctx.trx, unit.classCode);
       out[up.id] = { code: unit.code, endpointUrl: unit.endpointUrl, securityMode: unit.securityMode, securityPolicy: unit.securityPolicy, binding: unit.binding, interfaces: cls?.interfaces ?? {} };
-      await this.stores.equipment.update(ctx.trx, unit.code, { status: 'in-use' });
-      await this.audit.record(ctx, { action: 'status', entityType: 'equipment-unit', entityId: unit.code, oldValue: { status: unit.status }, newValue: { status: 'in-use', batch: number } });
-      const { rows } = await ctx.trx.raw('select clock_timestamp() as now');
-      await this.stores.equipment.addStateChange(ctx.trx, { unitCode: unit.code, phase: null, state: 'in-use', commandId: `batch-${number}`, sourceTimestamp: rows[0].now });
     }
     return out;
   }

@@ -1,11 +1,13 @@
 /**
  * Equipment units: their OPC UA endpoint and binding (configuration, by administrators), their status
- * and cleanliness (kept by operators and QA), and their state history. Every change is audited with its
- * reason; a status change is also a row of the state history.
+ * and cleanliness (kept by operators and QA, through `db/equipment-status.ts` like every status change), and
+ * their state history. Every change is audited with its reason; a status change is also a row of the state
+ * history.
  */
 import type { Knex } from 'knex';
 import { AuditTrail, changedFields } from '../../db/audit-trail';
 import type { ChangeContext } from '../../db/change-context';
+import { UnitStatusKeeper } from '../../db/equipment-status';
 import type { Stores } from '../../db/stores';
 import type { Cleanliness, EquipmentUnitRecord, StateHistoryEntry, UnitStatus } from '../../db/stores/equipment-store';
 import { Problem, notFound, validationFailed, type FieldError } from '../http/problems';
@@ -25,6 +27,7 @@ const CONFIG_FIELDS = ['name', 'endpointUrl', 'securityMode', 'securityPolicy', 
 
 export class EquipmentService {
   private readonly audit: AuditTrail;
+  private readonly units: UnitStatusKeeper;
 
   constructor(
     private readonly db: Knex,
@@ -32,6 +35,7 @@ export class EquipmentService {
     private readonly allowSecurityNone: boolean,
   ) {
     this.audit = new AuditTrail(stores.audit);
+    this.units = new UnitStatusKeeper(stores);
   }
 
   list(): Promise<EquipmentUnitRecord[]> {
@@ -66,14 +70,8 @@ export class EquipmentService {
   /** Sets the unit's status (available, in use, maintenance) and cleanliness; each change enters the state history. */
   async setStatus(ctx: ChangeContext, code: string, s: { status?: UnitStatus; cleanliness?: Cleanliness }): Promise<EquipmentUnitRecord> {
     if (s.status === undefined && s.cleanliness === undefined) throw validationFailed([{ in: 'body', pointer: '', message: 'give status or cleanliness' }]);
-    const before = await this.locked(ctx.trx, code);
-    const after = await this.stores.equipment.update(ctx.trx, before.code, s);
-    const diff = changedFields(before, after, ['status', 'cleanliness'] as const);
-    if (!diff) return after;
-    await this.audit.record(ctx, { action: 'status', entityType: 'equipment-unit', entityId: before.code, ...diff });
-    const now = await this.now(ctx.trx);
-    if (after.status !== before.status) await this.stores.equipment.addStateChange(ctx.trx, { unitCode: before.code, phase: null, state: after.status, commandId: null, sourceTimestamp: now });
-    if (after.cleanliness !== before.cleanliness) await this.stores.equipment.addStateChange(ctx.trx, { unitCode: before.code, phase: null, state: after.cleanliness, commandId: null, sourceTimestamp: now });
+    const after = await this.units.change(ctx, code, s);
+    if (!after) throw notFound(`equipment unit ${code}`);
     return after;
   }
 

@@ -11,6 +11,7 @@ import type { IdempotencyStore } from '../../db/stores/idempotency-store';
 import { canonicalHash } from '../../domain/canonical-hash';
 import { rolesGrant } from '../auth/permissions';
 import type { ChangeContext, UserActor } from '../../db/change-context';
+import type { SecurityEventLog } from '../security/security-event-log';
 import { signatureInputSchema, type SignatureInput, type SignatureService, type VerifiedSigner } from '../signatures/signature-service';
 import { Problem, validationFailed, type FieldError } from './problems';
 import { runsInTransaction, type Reply, type RouteSpec } from './route';
@@ -21,6 +22,7 @@ export const reasonSchema = z.string().trim().min(1).max(2000).describe('Why the
 export interface MountDeps {
   db: Knex;
   signatures: SignatureService;
+  securityEvents: SecurityEventLog;
   idempotency: IdempotencyStore;
   rateLimiters: Record<'login' | 'sign', RequestHandler>;
 }
@@ -42,7 +44,7 @@ export function mountRoutes(router: Router, routes: RouteSpec[], deps: MountDeps
     const limiter = spec.signature ? deps.rateLimiters.sign : spec.rateLimit ? deps.rateLimiters[spec.rateLimit] : undefined;
     const handlers: RequestHandler[] = [authorize(spec)];
     if (limiter) handlers.push(limiter);
-    handlers.push((req, res, next) => handle(spec, bodySchema, deps, req, res).catch(next));
+    handlers.push((req, res, next) => handle(spec, bodySchema, deps, req, res).catch((err) => raiseSecurityEvent(deps, req, err).then(() => next(err), next)));
     router[spec.method](spec.path, ...handlers);
   }
 }
@@ -142,6 +144,12 @@ async function runIdempotent(deps: MountDeps, req: Request, actor: UserActor, ru
     }
     throw err;
   }
+}
+
+/** Writes the security event a refusal carries, now that its transaction is over. */
+async function raiseSecurityEvent(deps: MountDeps, req: Request, err: unknown): Promise<void> {
+  if (!(err instanceof Problem) || !err.securityEvent) return;
+  await deps.securityEvents.raise(err.securityEvent.kind, { userId: req.actor?.userId ?? null, username: req.actor?.username ?? null, station: stationOf(req), detail: err.securityEvent.detail });
 }
 
 function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: FieldError['in'], errors: FieldError[]): T | undefined {

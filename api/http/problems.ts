@@ -3,6 +3,8 @@
  * client can branch on it; `GET /api/problems/:slug` documents each one.
  */
 
+import type { SecurityEventKind } from '../../db/stores/security-event-store';
+
 /** Each problem type: its HTTP status, its title, and when Ampoule answers with it. */
 export const PROBLEM_TYPES = {
   'validation-failed': { status: 400, title: 'The request is not valid', when: 'A field is missing, has the wrong type or range, or is not allowed (unknown fields are refused). `errors` lists each one with its JSON pointer.' },
@@ -33,6 +35,7 @@ export const PROBLEM_TYPES = {
   'lot-expired': { status: 422, title: 'The lot is past its expiry date', when: 'A lot past its expiry date cannot be released; reject it (or mark it expired) instead.' },
   unprocessable: { status: 422, title: 'The request cannot be carried out', when: 'Well-formed, but not possible: an unknown material, units that do not convert, a quantity of zero.' },
   'step-refused': { status: 422, title: 'The step refused the entry', when: 'A step completion or verification breaks a rule: the wrong step or role, a missing or implausible value, an unusable lot, a deviation without a comment, the performer verifying. `problems` lists each.' },
+  'plan-integrity': { status: 409, title: 'The execution plan fails its integrity check', when: 'The stored execution plan of the recipe version no longer matches the SHA-256 it was approved with: it was changed outside Ampoule. Nothing is launched, and a security event is raised.' },
   'temporal-unavailable': { status: 503, title: 'Batch execution is unavailable', when: 'Temporal could not be reached; nothing was changed that a retry would not complete.' },
   'username-taken': { status: 409, title: 'The username is taken', when: 'Usernames are unique forever, including those of deactivated users.' },
   conflict: { status: 409, title: 'Conflict with the current state', when: 'The action is not possible in the current state of the resource.' },
@@ -51,6 +54,11 @@ export function problemTypeUri(slug: ProblemSlug): string {
 export class Problem extends Error {
   readonly status: number;
   readonly title: string;
+  /**
+   * A security event this refusal raises. It is written once the request's transaction has rolled back (the
+   * refusal undoes everything else), by whoever answers the request.
+   */
+  securityEvent?: { kind: SecurityEventKind; detail: Record<string, unknown> };
 
   constructor(
     readonly slug: ProblemSlug,

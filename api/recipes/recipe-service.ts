@@ -224,7 +224,11 @@ export class RecipeService {
     const v = await this.version(db, recipe, version);
     if (!launchable(v.status)) throw new Problem('invalid-transition', `version ${v.version} of ${recipe.code} is ${v.status}: only an effective version launches batches`);
     const { plan, verified } = await this.plan(idOrCode, version, batchSize, db);
-    if (!verified) throw new Error(`the execution plan of ${recipe.code} v${v.version} does not match its hash: refusing to launch`);
+    if (!verified) {
+      const refusal = new Problem('plan-integrity', `the execution plan of ${recipe.code} v${v.version} no longer matches the hash it was approved with (${v.planHash}): it was changed outside Ampoule, and no batch launches from it`);
+      refusal.securityEvent = { kind: 'plan_integrity_failed', detail: { recipe: recipe.code, version: v.version, planHash: v.planHash } };
+      throw refusal;
+    }
     return { versionId: v.id, plan: plan as ScaledPlan };
   }
 

@@ -4,5 +4,6 @@ import * as masterDataAndRecipes from './20261127000000_master_data_and_recipes'
 import * as lotsAndGenealogy from './20261127010000_lots_and_genealogy';
 import * as equipment from './20261127020000_equipment';
 import * as batchesAndEbr from './20261127030000_batches_and_ebr';
+import * as gaplessBatchNumbers from './20261206000000_gapless_batch_numbers';
 
-export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment, batchesAndEbr];
+export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment, batchesAndEbr, gaplessBatchNumbers];

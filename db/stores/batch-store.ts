@@ -61,9 +61,27 @@ export interface RecordWriteStart {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class BatchStore {
+  /**
+   * The next batch number of `year` (B<year>-<n>), taken in the caller's transaction: the counter's row stays
+   * locked until it ends, so a rolled-back launch gives its number back and concurrent launches take turns.
+   */
   async nextNumber(trx: Knex.Transaction, year: number): Promise<string> {
-    const { rows } = await trx.raw(`select nextval('batch_number_seq') as n`);
-    return `B${year}-${String(rows[0].n).padStart(5, '0')}`;
+    const { rows } = await trx.raw(
+      `insert into batch_number_counters (year, last) values (?, 1)
+       on conflict (year) do update set last = batch_number_counters.last + 1
+       returning last`,
+      [year],
+    );
+    return `B${year}-${String(rows[0].last).padStart(5, '0')}`;
+  }
+
+  /** Records that `number` was given but will never be a batch, and why. */
+  async voidNumber(trx: Knex.Transaction, number: string, reason: string, by: string | null): Promise<void> {
+    await trx('batch_number_voids').insert({ number, reason, voided_by: by });
+  }
+
+  async voidedNumbers(db: Knex | Knex.Transaction): Promise<{ number: string; reason: string; voidedAt: Date; voidedBy: string | null }[]> {
+    return (await db('batch_number_voids').orderBy('voided_at')).map((r) => ({ number: r.number, reason: r.reason, voidedAt: r.voided_at, voidedBy: r.voided_by }));
   }
 
   async create(trx: Knex.Transaction, b: Omit<BatchRecord, 'id' | 'status' | 'startedAt' | 'endedAt' | 'createdAt'>): Promise<BatchRecord> {

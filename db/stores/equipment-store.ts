@@ -79,6 +79,35 @@ export class EquipmentStore {
     return toUnit(row);
   }
 
+  /**
+   * Sets a unit's status and/or cleanliness if it stands as `expect` says (a field not given is not checked),
+   * in one statement that locks the row and re-checks it: of two transactions guarded alike, the second waits
+   * for the first and, once it commits, no longer finds the unit as expected. Returns the unit before and
+   * after the change, or undefined if there is no such unit standing so.
+   */
+  async setStatusIf(
+    trx: Knex.Transaction,
+    code: string,
+    to: { status?: UnitStatus; cleanliness?: Cleanliness },
+    expect: { status?: UnitStatus; cleanliness?: Cleanliness } = {},
+  ): Promise<{ before: Pick<EquipmentUnitRecord, 'status' | 'cleanliness'>; after: EquipmentUnitRecord } | undefined> {
+    const { rows } = await trx.raw(
+      `with before as (
+         select code, status, cleanliness from equipment_units
+          where code = ? and (?::text is null or status = ?) and (?::text is null or cleanliness = ?)
+          for update
+       )
+       update equipment_units u
+          set status = coalesce(?, u.status), cleanliness = coalesce(?, u.cleanliness)
+         from before
+        where u.code = before.code
+       returning before.status as before_status, before.cleanliness as before_cleanliness, u.*`,
+      [code.toUpperCase(), expect.status ?? null, expect.status ?? null, expect.cleanliness ?? null, expect.cleanliness ?? null, to.status ?? null, to.cleanliness ?? null],
+    );
+    if (rows.length === 0) return undefined;
+    return { before: { status: rows[0].before_status, cleanliness: rows[0].before_cleanliness }, after: toUnit(rows[0]) };
+  }
+
   /** Records a state change once: the same observation recorded twice (an activity retried) is stored once. */
   async addStateChange(db: Knex | Knex.Transaction, c: { unitCode: string; phase: string | null; state: string; commandId: string | null; sourceTimestamp: Date }): Promise<boolean> {
     const dedupeKey = `${c.unitCode}/${c.phase ?? '-'}/${c.commandId ?? '-'}/${c.state}/${c.sourceTimestamp.toISOString()}`;
