@@ -401,6 +401,8 @@ export class Engine implements RunHost {
     if (!workflowId) throw invalidArgument('WorkflowId is not set on request.');
     const runId = execution?.runId;
     if (runId) {
+      // Temporal's frontend refuses a run id that is not a UUID before it looks for anything.
+      if (!RUN_ID.test(runId)) throw invalidArgument('Invalid RunId.');
       const run = this.runs.get(runId);
       if (!run || run.namespace !== namespace || run.workflowId !== workflowId) {
         throw notFound(`Workflow execution not found. WorkflowId: ${workflowId}, RunId: ${runId}.`);
@@ -1145,6 +1147,9 @@ function remainingMs(call: grpc.ServerUnaryCall<unknown, unknown> | undefined): 
   if (!Number.isFinite(at)) return MAX_POLL_WAIT_MS + POLL_DEADLINE_MARGIN_MS;
   return at - Date.now();
 }
+
+/** A run id as Temporal's frontend accepts it (a UUID, with or without its dashes). */
+const RUN_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$/i;
 
 function encodeHistoryToken(runId: string, next: number): Uint8Array {
   return Buffer.from(JSON.stringify({ r: runId, n: next }));

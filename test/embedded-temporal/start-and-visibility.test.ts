@@ -186,6 +186,32 @@ describe('bad requests get a clear status and change nothing', () => {
     );
   });
 
+  test('a run id that is not a UUID is INVALID_ARGUMENT "Invalid RunId." (as Temporal answers), wherever a run id is taken', async () => {
+    const w = new RawWorker(env.connection, uid('tq'));
+    const id = uid('wf');
+    await w.start(id);
+    const svc = env.connection.workflowService;
+    const execution = { workflowId: id, runId: 'not-a-uuid' };
+    const calls: [string, Promise<unknown>][] = [
+      ['DescribeWorkflowExecution', svc.describeWorkflowExecution({ namespace: 'default', execution })],
+      ['GetWorkflowExecutionHistory', svc.getWorkflowExecutionHistory({ namespace: 'default', execution })],
+      ['SignalWorkflowExecution', svc.signalWorkflowExecution({ namespace: 'default', workflowExecution: execution, signalName: 's' })],
+      ['RequestCancelWorkflowExecution', svc.requestCancelWorkflowExecution({ namespace: 'default', workflowExecution: execution })],
+      ['TerminateWorkflowExecution', svc.terminateWorkflowExecution({ namespace: 'default', workflowExecution: execution })],
+      ['QueryWorkflow', svc.queryWorkflow({ namespace: 'default', execution, query: { queryType: 'q' } })],
+    ];
+    for (const [rpc, call] of calls) {
+      const answer = await call.then(
+        () => 'answered',
+        (err) => (isGrpcServiceError(err) ? { code: err.code, message: err.details } : String(err)),
+      );
+      expect({ rpc, answer }).toEqual({ rpc, answer: { code: grpcStatus.INVALID_ARGUMENT, message: 'Invalid RunId.' } });
+    }
+    // A well-formed run id that names nothing is still NOT_FOUND, and the workflow was left alone.
+    expect(await grpcCode(svc.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: id, runId: '00000000-0000-4000-8000-000000000000' } }))).toBe(grpcStatus.NOT_FOUND);
+    expect(await w.types(id)).toEqual(['WorkflowExecutionStarted', 'WorkflowTaskScheduled']);
+  });
+
   test('a signal with the same request id is applied once', async () => {
     const w = new RawWorker(env.connection, uid('tq'));
     const id = uid('wf');
