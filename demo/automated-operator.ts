@@ -36,7 +36,10 @@ function valueFor(f: Json): unknown {
   }
 }
 
-/** Drives one batch to its end (complete, stopped, aborted) or until `until()`; returns its final status. */
+/**
+ * Drives one batch to its end (complete, stopped, aborted) or until `until()`; returns its final status. An
+ * entry the batch no longer awaits (409: it moved on, or was held, meanwhile) is left; any other refusal is a bug.
+ */
 export async function operateBatch(request: Request, batch: string, o: OperatorOptions): Promise<string> {
   const sign = (user: string, meaning: string) => ({ username: user, password: o.password, meaning });
   const plan = new Map<string, Json>(((await request('qa1', 'GET', `/batches/${batch}/steps`)).body as Json[]).map((s) => [s.id, s]));
@@ -56,14 +59,14 @@ export async function operateBatch(request: Request, batch: string, o: OperatorO
         const t0 = performance.now();
         const r = await request(user, 'POST', `/batches/${batch}/steps/${s.id}/complete`, body);
         if (r.status === 200) o.onAction?.({ batch, stepId: s.id, action: 'complete', ms: performance.now() - t0 });
-        else if (r.status !== 422 && r.status !== 503) throw new Error(`completing ${batch}/${s.id}: ${r.status} ${JSON.stringify(r.body)}`);
+        else if (r.status !== 409 && r.status !== 503) throw new Error(`completing ${batch}/${s.id}: ${r.status} ${JSON.stringify(r.body)}`);
         acted = true;
       } else if (s.status === 'awaiting-verification' && live.status === 'running') {
         const role = step.signatures.verifiedBy.includes('operator') ? 'operator' : step.signatures.verifiedBy[0];
         const t0 = performance.now();
         const r = await request(VERIFIER[role], 'POST', `/batches/${batch}/steps/${s.id}/verify`, { signature: sign(VERIFIER[role], 'verified') });
         if (r.status === 200) o.onAction?.({ batch, stepId: s.id, action: 'verify', ms: performance.now() - t0 });
-        else if (r.status !== 422 && r.status !== 503) throw new Error(`verifying ${batch}/${s.id}: ${r.status} ${JSON.stringify(r.body)}`);
+        else if (r.status !== 409 && r.status !== 503) throw new Error(`verifying ${batch}/${s.id}: ${r.status} ${JSON.stringify(r.body)}`);
         acted = true;
       }
     }

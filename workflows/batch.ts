@@ -11,6 +11,7 @@
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -25,8 +26,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { Mutex } from 'async-mutex';
 import type { BatchActivities } from '../activities';
 import { checkCompletion, checkVerification, reportDeviations } from '../domain/batch/completion';
+import { REFUSALS } from '../domain/batch/failures';
 import type {
   BatchCommand,
   BatchCommandRequest,
@@ -102,6 +105,18 @@ const EQUIPMENT_RESULTS_WITH_STEP_END = 'equipment-results-with-step-end';
  */
 const VERIFIED_EQUIPMENT_AWAITS_VERIFICATION = 'verified-equipment-awaits-verification';
 
+/**
+ * From this version on, batch commands are carried out one at a time, each checked again against the ISA-88
+ * table once its turn comes (a second Hold sent while the first is being recorded is refused, not recorded
+ * as a second Hold from Running), and the batch ends only once every update handler has finished.
+ */
+const SERIALISED_COMMANDS = 'serialised-commands';
+
+/** Refusals of an update, typed so that the API can answer each with its problem (`domain/batch/failures.ts`). */
+const notAwaited = (message: string) => ApplicationFailure.create({ type: REFUSALS.stepNotAwaited, message, nonRetryable: true });
+const refused = (message: string) => ApplicationFailure.create({ type: REFUSALS.stepRefused, message, nonRetryable: true });
+const invalidTransition = (message: string) => ApplicationFailure.create({ type: REFUSALS.invalidTransition, message, nonRetryable: true });
+
 type RecordItem = { kind: EbrKind; stepId?: string | null; data: Record<string, unknown>; user?: { userId: string; fullName: string } | null; signature?: Signer };
 
 /** Entries as they happened (the causing history event, the time), not yet numbered nor written. */
@@ -134,6 +149,8 @@ interface StepState {
   equipmentState?: PhaseState;
   /** Re-runs of an equipment phase after a failure, at the operator's Restart: part of its command id. */
   reruns: number;
+  /** Workflow time at which the step last became ready for an operator's input: where a late entry's window opens. */
+  readyAt?: number;
   /** The entry that ended the step, until its runner takes it. */
   handedOver?: HandedOver;
 }
@@ -151,6 +168,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   // Decided once, at the start, so that a run keeps the way it began with through every later replay.
   const entriesEndSteps = patched(ONE_WRITE_PER_ENTRY);
   const resultsWithStepEnd = patched(EQUIPMENT_RESULTS_WITH_STEP_END);
+  const serialisedCommands = patched(SERIALISED_COMMANDS);
+  /** Batch commands take turns (since SERIALISED_COMMANDS). */
+  const commandTurns = new Mutex();
 
   /** Takes down entries (and step projections) as of now: the history event that caused them and the time. */
   function stamp(items: RecordItem[], projections: StepProjection[] = []): Stamped {
@@ -291,14 +311,16 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
       }
     },
     {
+      // Validators never run on replay: what they refuse leaves no trace in the history, so they may change freely.
       validator: (c: StepCompletion) => {
         const s = steps.get(c?.stepId);
-        if (!s) throw new Error(`this batch has no step ${c?.stepId}`);
-        if (s.busy) throw new Error(`step ${s.step.id} is being completed by someone else`);
-        if (status !== 'running') throw new Error(`the batch is ${status}: no step can be completed`);
-        if (ending) throw new Error(`the batch is ${ending === 'stop' ? 'stopping' : 'aborting'}: no step can be completed`);
-        const { problems } = checkCompletion(s.step, s.status, c, today());
-        if (problems.length > 0) throw new Error(problems.join('; '));
+        if (!s) throw refused(`this batch has no step ${c?.stepId}`);
+        if (s.busy) throw notAwaited(`step ${s.step.id} is being completed by someone else`);
+        if (status !== 'running') throw notAwaited(`the batch is ${status}: no step can be completed`);
+        if (ending) throw notAwaited(`the batch is ${ending === 'stop' ? 'stopping' : 'aborting'}: no step can be completed`);
+        const verdict = checkCompletion(s.step, s.status, c, today(), s.readyAt === undefined ? undefined : { readyAt: s.readyAt, now: Date.now() });
+        if (verdict.notAwaited) throw notAwaited(verdict.notAwaited);
+        if (verdict.problems.length > 0) throw refused(verdict.problems.join('; '));
       },
     },
   );
@@ -328,36 +350,50 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     {
       validator: (v: StepVerification) => {
         const s = steps.get(v?.stepId);
-        if (!s) throw new Error(`this batch has no step ${v?.stepId}`);
-        if (s.busy) throw new Error(`step ${s.step.id} is being recorded by someone else`);
-        if (ending) throw new Error(`the batch is ${ending === 'stop' ? 'stopping' : 'aborting'}: no step can be verified`);
-        const problems = checkVerification(s.step, s.status, s.performedBy?.userId, v);
-        if (problems.length > 0) throw new Error(problems.join('; '));
+        if (!s) throw refused(`this batch has no step ${v?.stepId}`);
+        if (s.busy) throw notAwaited(`step ${s.step.id} is being recorded by someone else`);
+        if (ending) throw notAwaited(`the batch is ${ending === 'stop' ? 'stopping' : 'aborting'}: no step can be verified`);
+        const verdict = checkVerification(s.step, s.status, s.performedBy?.userId, v);
+        if (verdict.notAwaited) throw notAwaited(verdict.notAwaited);
+        if (verdict.problems.length > 0) throw refused(verdict.problems.join('; '));
       },
     },
   );
 
+  /** Why the ISA-88 table refuses `command` to the batch as it stands now, or undefined if it allows it. */
+  function commandRefusal(command: BatchCommand): string | undefined {
+    const from: PhaseState = status === 'held' ? 'held' : status === 'running' ? 'running' : status === 'stopped' ? 'stopped' : status === 'aborted' ? 'aborted' : 'complete';
+    if (ending || !afterCommand(from, command)) return `a batch that is ${ending ? `${ending === 'stop' ? 'stopping' : 'aborting'}` : status} cannot be given ${command}`;
+    return undefined;
+  }
+
   setHandler(
     batchCommandUpdate,
     async (req: BatchCommandRequest): Promise<{ status: BatchStatus }> => {
-      const by = { userId: req.by.userId, fullName: req.by.fullName };
-      await record([{ kind: 'batch-command', data: { command: req.command, reason: req.reason, from: status }, user: by }]);
-      const active = [...steps.values()].filter((s) => s.step.kind === 'equipment' && s.status === 'active');
-      await Promise.all(active.map((s) => passCommand(s, req.command)));
-      if (req.command === 'hold') await setStatus('held', { reason: req.reason }, by);
-      if (req.command === 'restart') await setStatus('running', { reason: req.reason }, by);
-      if (req.command === 'stop' || req.command === 'abort') {
-        ending = req.command;
-        scope.cancel();
-      }
-      return { status };
+      const carryOut = async (): Promise<{ status: BatchStatus }> => {
+        // Its turn may come after another command changed the batch: the table is asked again.
+        const refusal = serialisedCommands ? commandRefusal(req.command) : undefined;
+        if (refusal) throw invalidTransition(refusal);
+        const by = { userId: req.by.userId, fullName: req.by.fullName };
+        await record([{ kind: 'batch-command', data: { command: req.command, reason: req.reason, from: status }, user: by }]);
+        const active = [...steps.values()].filter((s) => s.step.kind === 'equipment' && s.status === 'active');
+        await Promise.all(active.map((s) => passCommand(s, req.command)));
+        if (req.command === 'hold') await setStatus('held', { reason: req.reason }, by);
+        if (req.command === 'restart') await setStatus('running', { reason: req.reason }, by);
+        if (req.command === 'stop' || req.command === 'abort') {
+          ending = req.command;
+          scope.cancel();
+        }
+        return { status };
+      };
+      return serialisedCommands ? commandTurns.runExclusive(carryOut) : carryOut();
     },
     {
       validator: (req: BatchCommandRequest) => {
-        const from: PhaseState = status === 'held' ? 'held' : status === 'running' ? 'running' : status === 'stopped' ? 'stopped' : status === 'aborted' ? 'aborted' : 'complete';
-        if (!['hold', 'restart', 'stop', 'abort'].includes(req?.command)) throw new Error(`unknown batch command ${req?.command}`);
-        if (ending || !afterCommand(from, req.command)) throw new Error(`a batch that is ${ending ? `${ending === 'stop' ? 'stopping' : 'aborting'}` : status} cannot be given ${req.command}`);
-        if (!req.reason?.trim()) throw new Error('a batch command needs a reason');
+        if (!['hold', 'restart', 'stop', 'abort'].includes(req?.command)) throw refused(`unknown batch command ${req?.command}`);
+        if (!req.reason?.trim()) throw refused('a batch command needs a reason');
+        const refusal = commandRefusal(req.command);
+        if (refusal) throw invalidTransition(refusal);
       },
     },
   );
@@ -390,6 +426,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     const operatorStep = step.kind !== 'equipment' && step.kind !== 'hold';
     // An operator step is waiting for its operator from the moment it starts: one write says both.
     s.status = operatorStep ? 'awaiting-input' : 'active';
+    if (operatorStep) s.readyAt = Date.now();
     const started = stamp([{ kind: 'step-started', stepId: step.id, data: { number: step.number, name: step.name, kind: step.kind, unitProcedure: step.unitProcedureId, operation: step.operation.name } }], [projection(s)]);
     if (pending) await flush(pending, [started]);
     else await write([started]);
@@ -423,6 +460,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
 
   async function awaitOperator(s: StepState): Promise<void> {
     s.status = 'awaiting-input';
+    s.readyAt = Date.now();
     await record([], [projection(s)]);
     await condition(() => s.status !== 'awaiting-input' || s.handedOver !== undefined);
   }
@@ -500,6 +538,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
       await records.releaseUnits({ batchId: input.batchId, units: Object.values(input.units).map((u) => u.code) });
       await setStatus(end);
     });
+    if (serialisedCommands) await condition(allHandlersFinished);
     return { status: end, outputLot: null, deviations: deviations.length };
   }
 
@@ -515,5 +554,6 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   await record([{ kind: 'output-lot', data: { ...produced } }]);
   await records.releaseUnits({ batchId: input.batchId, units: Object.values(input.units).map((u) => u.code) });
   await setStatus('complete', { deviations: deviations.length });
+  if (serialisedCommands) await condition(allHandlersFinished);
   return { status: 'complete', outputLot: { lotId: produced.lotId, lotNumber: produced.lotNumber }, deviations: deviations.length };
 }

@@ -25,6 +25,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       params: batchParams,
       body: action === 'review' ? z.strictObject({ auditTrailReviewed: z.literal(true).describe('the reviewer affirms the batch’s audit trail was reviewed') }) : undefined,
       responses: { 200: { description: 'The batch, with the manifestations of QA’s signatures on it (printed name, UTC time, meaning)' } },
+      problems: ['invalid-transition', 'segregation-of-duties'],
       handler: async ({ params, signer, change, actor }) => {
         const ctx = { ...change(), actor: actor! };
         const batch = await s.batches.disposition(ctx, signer!, params.id, action);
@@ -54,6 +55,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         units: z.record(z.string(), z.string().max(64)).optional().describe('unit procedure id → equipment unit code'),
       }),
       responses: { 201: { description: 'The batch, its workflow started' } },
+      problems: ['conflict', 'invalid-transition', 'plan-integrity', 'batch-size-out-of-range', 'code-taken', 'unprocessable', 'temporal-unavailable'],
       handler: async ({ body, actor, change }) => ({ status: 201, body: header(await s.batches.launch({ ...change(), actor: actor! }, body)) }),
     }),
     route({
@@ -102,12 +104,14 @@ export function batchRoutes(s: Services): RouteSpec[] {
       path: '/batches/:id/commands',
       tag: 'batches',
       summary: 'Hold, restart, stop or abort a batch',
-      description: 'Checked against the ISA-88 state table by the batch workflow and passed to the running equipment phases. Refused (409) when not valid in the batch’s state.',
+      description:
+        'Checked against the ISA-88 state table by the batch workflow and passed to the running equipment phases. Refused (409 `invalid-transition`) when not valid in the batch’s state (Restart while Running, Hold while Held, anything once the batch has ended). Commands sent together are carried out one after another, each checked when its turn comes.',
       access: 'batches.command',
       params: batchParams,
       transaction: false,
       body: z.strictObject({ command: z.enum(['hold', 'restart', 'stop', 'abort']), reason: z.string().trim().min(1).max(2000) }),
       responses: { 200: { description: 'The batch’s status after the command' } },
+      problems: ['invalid-transition', 'temporal-unavailable'],
       handler: async ({ params, body, actor }) => ({ body: await s.batches.command(actor!, params.id, body.command, body.reason) }),
     }),
     route({
@@ -116,7 +120,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       tag: 'batches',
       summary: 'Complete an operator step',
       description:
-        'Values for the step’s fields, the lots used for a material step (quantities in the step’s unit), a comment for each value outside its limits, and an electronic signature: meaning **performed** (or the approval step’s own meaning) by a role the step allows. The workflow refuses at once what is not allowed.',
+        'Values for the step’s fields, the lots used for a material step (quantities in the step’s unit), a comment for each value outside its limits, and an electronic signature: meaning **performed** (or the approval step’s own meaning) by a role the step allows. The workflow refuses at once what is not allowed: a step that does not await input, or a batch that is held or ended, is a conflict (409 `step-not-awaited`); a value, lot or late entry that breaks the step’s rules is 422 `step-refused`. A late entry’s `performedAt` must lie between the moment the step became ready and now.',
       access: 'batches.execute',
       transaction: false,
       rateLimit: 'sign',
@@ -133,6 +137,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         signature: signatureInputSchema,
       }),
       responses: { 200: { description: 'The step’s outcome, its deviations and the signature’s manifestation; the `Server-Timing` header gives the re-authentication’s and the workflow Update’s durations' } },
+      problems: ['step-not-awaited', 'step-refused', 'lot-unusable', 'temporal-unavailable'],
       handler: async ({ params, body, actor, station }) => {
         const timing = new ServerTiming();
         const outcome = await s.batches.complete(actor!, station, params.id, params.stepId, body, timing);
@@ -151,6 +156,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       params: stepParams,
       body: z.strictObject({ signature: signatureInputSchema }),
       responses: { 200: { description: 'The step’s outcome and the signature’s manifestation; `Server-Timing` as for completion' } },
+      problems: ['step-not-awaited', 'step-refused', 'temporal-unavailable'],
       handler: async ({ params, body, actor, station }) => {
         const timing = new ServerTiming();
         const outcome = await s.batches.verify(actor!, station, params.id, params.stepId, body.signature, timing);

@@ -5,7 +5,7 @@
  * releases or rejects it (never someone who performed a step), which releases or rejects its output lot.
  */
 import { WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { AuditTrail } from '../../db/audit-trail';
 import type { ChangeContext, Station, UserActor } from '../../db/change-context';
@@ -15,6 +15,7 @@ import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
 import type { EquipmentUnitRecord } from '../../db/stores/equipment-store';
 import { brokenEbrLink } from '../../domain/batch/ebr';
+import { REFUSALS } from '../../domain/batch/failures';
 import { checkCompletion, checkVerification, completionMeaning } from '../../domain/batch/completion';
 import type { AssignedUnit, BatchCommand, BatchInput, FieldValue, LiveState, LotUse, Signer, StepCompletion, StepOutcome } from '../../domain/batch/types';
 import { canonicalHash } from '../../domain/canonical-hash';
@@ -238,8 +239,15 @@ export class BatchService {
     return b;
   }
 
-  /** The live state from the workflow (what each step awaits, from whom), or the recorded one when the workflow has closed. */
+  /**
+   * The live state from the workflow (what each step awaits, from whom), or the recorded one when the workflow
+   * has closed; each active equipment phase with the state its controller last reported.
+   */
   async live(batch: BatchRecord): Promise<LiveState> {
+    return this.withEquipmentStates(batch, await this.workflowState(batch));
+  }
+
+  private async workflowState(batch: BatchRecord): Promise<LiveState> {
     if (this.temporal && ['running', 'held', 'created'].includes(batch.status)) {
       try {
         const { client } = this.temporal;
@@ -259,12 +267,34 @@ export class BatchService {
     };
   }
 
-  /** Steps waiting for the caller's roles, in any running batch; a step the caller performed is not theirs to verify. */
+  /** Adds to each active (or failed) equipment step the last state its unit reported for this batch's command. */
+  private async withEquipmentStates(batch: BatchRecord, live: LiveState): Promise<LiveState> {
+    const running = live.steps.filter((s) => s.kind === 'equipment' && (s.status === 'active' || s.status === 'failed'));
+    if (running.length === 0) return live;
+    const byUnit = new Map<string, Awaited<ReturnType<Stores['equipment']['latestPhaseStates']>>>();
+    for (const step of running) {
+      const planned = batch.plan.steps.find((p) => p.id === step.id);
+      const unit = batch.units[step.unitProcedureId]?.code;
+      if (planned?.kind !== 'equipment' || !unit) continue;
+      if (!byUnit.has(unit)) byUnit.set(unit, await this.stores.equipment.latestPhaseStates(this.db, unit));
+      const command = `${batch.workflowId}/${step.id}`;
+      const last = byUnit.get(unit)!.find((h) => h.phase === planned.phase && (h.commandId === command || h.commandId?.startsWith(`${command}/rerun-`)));
+      if (last) step.equipment = { unit, phase: planned.phase, state: last.state, commandId: last.commandId, since: last.sourceTimestamp.toISOString() };
+    }
+    return live;
+  }
+
+  /**
+   * Steps waiting for the caller's roles, in any running or held batch, with the batch's status: only what
+   * can be done now — a step the caller performed is not theirs to verify, and a held batch's steps await no
+   * input until it is restarted (their verification may go on).
+   */
   async workQueue(actor: UserActor) {
     const waiting = await this.stores.batches.waiting(this.db, actor.roles);
     return waiting
       .filter((s) => !(s.status === 'awaiting-verification' && s.performedBy === actor.userId))
-      .map((s) => ({ batch: s.batchNumber, recipe: s.recipeCode, product: s.productCode, stepId: s.stepId, number: s.number, name: s.name, kind: s.kind, awaiting: s.status === 'awaiting-input' ? 'input' : 'verification', roles: s.awaitingRoles, since: s.updatedAt }));
+      .filter((s) => !(s.status === 'awaiting-input' && s.batchStatus !== 'running'))
+      .map((s) => ({ batch: s.batchNumber, batchStatus: s.batchStatus, recipe: s.recipeCode, product: s.productCode, stepId: s.stepId, number: s.number, name: s.name, kind: s.kind, awaiting: s.status === 'awaiting-input' ? 'input' : 'verification', roles: s.awaitingRoles, since: s.updatedAt }));
   }
 
   // ---- operators ------------------------------------------------------------------------------------
@@ -279,14 +309,16 @@ export class BatchService {
   ): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
     const batch = await this.get(idOrNumber);
     const step = this.stepOf(batch, stepId);
+    // The state first (a conflict, 409), from the recorded projection: the workflow's validator has the last word anyway.
+    if (batch.status !== 'running') throw new Problem('step-not-awaited', `batch ${batch.number} is ${batch.status}: ${batch.status === 'held' ? 'no step can be completed until it is restarted' : 'its steps take no more entries'}`);
+    const recorded = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId);
+    if (recorded?.status !== 'awaiting-input') throw new Problem('step-not-awaited', `step ${stepId} of batch ${batch.number} is ${recorded?.status ?? 'pending'}, not awaiting input`);
     const verified = await timing.measure('signature', 're-authentication', () => this.signatures.verify(actor, body.signature, { meaning: completionMeaning(step), roles: step.performedBy }, station));
     const today = await this.inventory.today(this.db);
     const lots = body.lots ? await this.lotFacts(step, body.lots, today) : undefined;
     if (body.lateEntry && Date.parse(body.lateEntry.performedAt) > Date.now()) throw new Problem('step-refused', 'a late entry cannot be performed in the future');
     const completion: StepCompletion = { stepId, signer: signerOf(verified), values: body.values, lots, deviationComments: body.deviationComments, comment: body.comment, lateEntry: body.lateEntry };
-    // The recorded projection, not a query of the workflow: the workflow's validator has the last word anyway.
-    const status = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId)?.status ?? 'pending';
-    const { problems } = checkCompletion(step, status, completion, today);
+    const { problems } = checkCompletion(step, recorded.status, completion, today);
     if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
     const outcome = await timing.measure(UPDATE_TIMING, UPDATE_TIMING_DESCRIPTION, () =>
       this.update(batch, () => this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(completeStepUpdate, { args: [completion] })),
@@ -297,10 +329,13 @@ export class BatchService {
   async verify(actor: UserActor, station: Station, idOrNumber: string, stepId: string, signature: SignatureInput | undefined, timing = new ServerTiming()): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
     const batch = await this.get(idOrNumber);
     const step = this.stepOf(batch, stepId);
+    // A held batch's steps may still be verified: the check of what was done does not wait for the restart.
+    if (batch.status !== 'running' && batch.status !== 'held') throw new Problem('step-not-awaited', `batch ${batch.number} is ${batch.status}: its steps take no more entries`);
+    const recorded = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId);
+    if (recorded?.status !== 'awaiting-verification') throw new Problem('step-not-awaited', `step ${stepId} of batch ${batch.number} is ${recorded?.status ?? 'pending'}, not awaiting verification`);
     const verified = await timing.measure('signature', 're-authentication', () => this.signatures.verify(actor, signature, { meaning: 'verified', roles: step.signatures.verifiedBy }, station));
     const v = { stepId, signer: signerOf(verified) };
-    const recorded = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId);
-    const problems = checkVerification(step, recorded?.status ?? 'pending', recorded?.performedBy ?? undefined, v);
+    const { problems } = checkVerification(step, recorded.status, recorded.performedBy ?? undefined, v);
     if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
     const outcome = await timing.measure(UPDATE_TIMING, UPDATE_TIMING_DESCRIPTION, () =>
       this.update(batch, () => this.requireTemporal().client.workflow.getHandle(batch.workflowId).executeUpdate(verifyStepUpdate, { args: [v] })),
@@ -412,16 +447,24 @@ export class BatchService {
     return s ? toManifestation(s) : null;
   }
 
-  /** Runs an Update; a refusal by the workflow's validator or handler is a clear problem, not an error. */
+  /**
+   * Runs an Update; a refusal by the workflow's validator or handler is a clear problem, not an error: a
+   * conflict with the step's or batch's state is 409, a rule the entry breaks is 422 (`domain/batch/failures.ts`).
+   */
   private async update<T>(batch: BatchRecord, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) {
-        const cause = err.cause as { message?: string; cause?: { type?: string; message?: string } } | undefined;
-        const type = cause?.cause?.type;
-        if (type === 'LotUnusable' || type === 'Inventory') throw new Problem('lot-unusable', cause?.cause?.message ?? err.message);
-        throw new Problem('step-refused', cause?.message ?? err.message);
+        const failure = err.cause;
+        // A refusal by an activity the handler ran (consuming a lot) is the activity failure's cause.
+        const inner = failure instanceof ActivityFailure ? failure.cause : undefined;
+        if (inner instanceof ApplicationFailure && (inner.type === 'LotUnusable' || inner.type === 'Inventory')) throw new Problem('lot-unusable', inner.message);
+        const type = failure instanceof ApplicationFailure ? failure.type : undefined;
+        const message = failure?.message ?? err.message;
+        if (type === REFUSALS.stepNotAwaited) throw new Problem('step-not-awaited', message);
+        if (type === REFUSALS.invalidTransition) throw new Problem('invalid-transition', message);
+        throw new Problem('step-refused', message);
       }
       throw new Problem('temporal-unavailable', `batch ${batch.number}: ${(err as Error).message}`);
     }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { PERMISSIONS } from '../auth/permissions';
 import { effectiveBodySchema } from './mount';
-import { PROBLEM_TYPES } from './problems';
+import { PROBLEM_TYPES, type ProblemSlug } from './problems';
 import type { RouteSpec } from './route';
 
 type JsonSchema = Record<string, unknown>;
@@ -61,8 +61,13 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
     for (const [status, r] of Object.entries(spec.responses)) {
       responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: toSchema(r.schema, 'output') } } } : {}) };
     }
+    const problem = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+    for (const [status, slugs] of declaredProblems(spec)) {
+      const described = slugs.map((slug) => `\`${slug}\`: ${PROBLEM_TYPES[slug].when}`).join('\n\n');
+      responses[status] ??= { description: described, content: problem };
+    }
     for (const status of problemStatuses(spec)) {
-      responses[status] ??= { description: 'A problem: see its type', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      responses[status] ??= { description: 'A problem: see its type', content: problem };
     }
     const access =
       spec.access === 'public' ? 'Public.' : spec.access === 'authenticated' ? 'Any logged-in user.' : `Permission \`${spec.access}\` (roles: ${PERMISSIONS[spec.access].join(', ')}).`;
@@ -105,6 +110,16 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
       },
     },
   };
+}
+
+/** The problems a route declares, grouped by their status. */
+function declaredProblems(spec: RouteSpec): Map<number, ProblemSlug[]> {
+  const byStatus = new Map<number, ProblemSlug[]>();
+  for (const slug of spec.problems ?? []) {
+    const status = PROBLEM_TYPES[slug].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), slug]);
+  }
+  return byStatus;
 }
 
 function problemStatuses(spec: RouteSpec): number[] {

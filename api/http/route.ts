@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { Access } from '../auth/permissions';
 import type { ChangeContext, Station, UserActor } from '../../db/change-context';
 import type { SignatureRequirement, VerifiedSigner } from '../signatures/signature-service';
+import type { ProblemSlug } from './problems';
 
 type AnyObjectSchema = z.ZodObject<z.ZodRawShape>;
 type Infer<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
@@ -78,6 +79,11 @@ export interface RouteSpec<P extends AnyObjectSchema | undefined = AnyObjectSche
   /** Rate limit class; routes with a signature are always limited as `sign`. */
   rateLimit?: 'login' | 'sign';
   responses: Record<number, ResponseSpec>;
+  /**
+   * The problems this endpoint answers with beyond the framework's own (validation, authentication,
+   * permission, reason, signature): the OpenAPI document lists each under its status.
+   */
+  problems?: ProblemSlug[];
   handler(ctx: RouteContext<Infer<P>, Infer<Q>, Infer<B>>): Promise<Reply>;
 }
 

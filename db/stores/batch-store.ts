@@ -136,15 +136,15 @@ export class BatchStore {
   }
 
   /** Steps waiting for any of `roles`, oldest first, with their batch. */
-  async waiting(db: Knex, roles: string[]): Promise<(BatchStepRecord & { batchNumber: string; recipeCode: string; productCode: string })[]> {
+  async waiting(db: Knex, roles: string[]): Promise<(BatchStepRecord & { batchNumber: string; batchStatus: BatchStatus; recipeCode: string; productCode: string })[]> {
     const rows = await db('batch_steps as s')
       .join('batches as b', 'b.id', 's.batch_id')
       .whereIn('s.status', ['awaiting-input', 'awaiting-verification'])
       .whereIn('b.status', ['running', 'held'])
       .whereRaw('s.awaiting_roles && ?::text[]', [roles])
       .orderBy('s.updated_at')
-      .select('s.*', 'b.number as batch_number', 'b.recipe_code', 'b.product_code');
-    return rows.map((r) => ({ ...toStep(r), batchNumber: r.batch_number, recipeCode: r.recipe_code, productCode: r.product_code }));
+      .select('s.*', 'b.number as batch_number', 'b.status as batch_status', 'b.recipe_code', 'b.product_code');
+    return rows.map((r) => ({ ...toStep(r), batchNumber: r.batch_number, batchStatus: r.batch_status, recipeCode: r.recipe_code, productCode: r.product_code }));
   }
 
   /**

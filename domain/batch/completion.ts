@@ -10,8 +10,16 @@ import type { PlanField, PlanStep } from '../recipe/plan';
 import type { Deviation, LotUse, Signer, StepCompletion, StepStatus, StepVerification } from './types';
 
 export interface CompletionVerdict {
+  /** Why the step takes no entry now (it is not awaiting input): a conflict with its state, not a wrong value. */
+  notAwaited?: string;
   problems: string[];
   deviations: Deviation[];
+}
+
+/** When the step became ready for input and when its entry is made (ms since the epoch): the window a late entry must lie in. */
+export interface EntryWindow {
+  readyAt: number;
+  now: number;
 }
 
 /** The signature meaning a step's completion carries. */
@@ -26,10 +34,15 @@ function roleProblems(step: PlanStep, signer: Signer, roles: readonly string[], 
   return [];
 }
 
-export function checkCompletion(step: PlanStep, status: StepStatus, c: StepCompletion, today: string): CompletionVerdict {
+/**
+ * Checks an operator's completion of `step` (whose status is `status`). With `window`, a late entry must say
+ * it was performed between the moment the step became ready and now: neither backdated before the step could
+ * be done, nor in the future.
+ */
+export function checkCompletion(step: PlanStep, status: StepStatus, c: StepCompletion, today: string, window?: EntryWindow): CompletionVerdict {
   const problems: string[] = [];
   const deviations: Deviation[] = [];
-  if (status !== 'awaiting-input') return { problems: [`step ${step.id} is ${status}, not awaiting input`], deviations };
+  if (status !== 'awaiting-input') return { notAwaited: `step ${step.id} is ${status}, not awaiting input`, problems, deviations };
   problems.push(...roleProblems(step, c.signer, step.performedBy, 'performing'));
   const meaning = completionMeaning(step);
   if (c.signer.meaning !== meaning) problems.push(`completing step ${step.id} is signed "${meaning}", not "${c.signer.meaning}"`);
@@ -54,7 +67,11 @@ export function checkCompletion(step: PlanStep, status: StepStatus, c: StepCompl
   }
   if (c.lateEntry) {
     if (!c.lateEntry.reason?.trim()) problems.push('a late entry needs a reason');
-    if (!/^\d{4}-\d\d-\d\dT/.test(c.lateEntry.performedAt ?? '') || Number.isNaN(Date.parse(c.lateEntry.performedAt))) problems.push('a late entry needs the time the step was performed (ISO 8601)');
+    const performedAt = Date.parse(c.lateEntry.performedAt ?? '');
+    if (!/^\d{4}-\d\d-\d\dT/.test(c.lateEntry.performedAt ?? '') || Number.isNaN(performedAt)) problems.push('a late entry needs the time the step was performed (ISO 8601)');
+    else if (window && (performedAt < window.readyAt || performedAt > window.now)) {
+      problems.push(`a late entry must lie between the moment step ${step.id} became ready (${new Date(window.readyAt).toISOString()}) and now (${new Date(window.now).toISOString()}): ${c.lateEntry.performedAt} does not`);
+    }
   }
   if (step.kind === 'material') {
     const verdict = lotsVerdict(step, c.lots ?? [], today, c.deviationComments?.quantity);
@@ -113,12 +130,12 @@ function lotsVerdict(step: Extract<PlanStep, { kind: 'material' }>, lots: LotUse
 }
 
 /** A second person's check: the step awaits it, the verifier has the role, and did not perform the step. */
-export function checkVerification(step: PlanStep, status: StepStatus, performedBy: string | undefined, v: StepVerification): string[] {
-  if (status !== 'awaiting-verification') return [`step ${step.id} is ${status}, not awaiting verification`];
+export function checkVerification(step: PlanStep, status: StepStatus, performedBy: string | undefined, v: StepVerification): { notAwaited?: string; problems: string[] } {
+  if (status !== 'awaiting-verification') return { notAwaited: `step ${step.id} is ${status}, not awaiting verification`, problems: [] };
   const problems = roleProblems(step, v.signer, step.signatures.verifiedBy, 'verifying');
   if (v.signer.meaning !== 'verified') problems.push(`a verification is signed "verified", not "${v.signer.meaning}"`);
   if (performedBy && v.signer.userId === performedBy) problems.push(`the person who performed step ${step.id} cannot verify it`);
-  return problems;
+  return { problems };
 }
 
 /** Equipment reports outside the limits the recipe gives them: deviations for QA's review. */

@@ -112,6 +112,8 @@ export interface LiveStep {
   /** What the step waits for, and from whom. */
   awaiting?: { what: 'input' | 'verification'; roles: Role[]; notBy?: string };
   equipmentState?: PhaseState;
+  /** An active equipment phase's state as its controller last reported it (added by the API from the unit's state history). */
+  equipment?: { unit: string; phase: string; state: string; commandId: string | null; since: string };
   performedBy?: string;
 }
 

@@ -223,7 +223,7 @@ test('the plan: compiled at approval, identical to a fresh compile, checked agai
     await owner.raw('alter table execution_plans enable always trigger execution_plans_append_only');
   });
   expect((await api.request('GET', `/recipes/${code}/versions/1/plan`, undefined, as('operator'))).body.verified).toBe(false);
-  await expect(api.services.recipes.launchPlan(code, 1, { value: 500 })).rejects.toThrow(/does not match its hash/);
+  await expect(api.services.recipes.launchPlan(code, 1, { value: 500 })).rejects.toThrow(/no longer matches the hash it was approved with/);
 });
 
 test('export and import: a file round-trips; a known code becomes a new version, a new code a new recipe', async () => {

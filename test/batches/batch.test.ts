@@ -139,7 +139,8 @@ test('a PBS batch runs from launch to release', async () => {
   const hold = await as('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'waiting for the pH meter' });
   expect(hold.body.status).toBe('held');
   const again2 = await as('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'again' });
-  expect(again2.status).toBe(422);
+  expect(again2.status).toBe(409);
+  expect(again2.body.type).toBe('/api/problems/invalid-transition');
   expect((await as('operator1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'pH meter calibrated' })).body.status).toBe('running');
 
   // A pH out of its limits is a deviation: refused without a comment, accepted with one.
@@ -154,8 +155,18 @@ test('a PBS batch runs from launch to release', async () => {
   expect(deviation.body.deviations).toEqual([expect.objectContaining({ field: 'ph', value: 7.55, comment: 'adjusted in the next step', source: 'operator' })]);
 
   await stepReaches(batch, 'ph-adjustment', 'awaiting-input');
+  // A late entry backdated before the step was ready is refused, and nothing of it is written.
+  const backdated = await as('operator2', 'POST', `/batches/${batch}/steps/ph-adjustment/complete`, {
+    values: { 'naoh-added': 0, 'hcl-added': 120, 'final-ph': 7.42 },
+    lateEntry: { performedAt: '2020-01-01T00:00:00Z', reason: 'backdated' },
+    signature: sign('operator2', 'performed'),
+  });
+  expect(backdated.status).toBe(422);
+  expect(backdated.body).toMatchObject({ type: '/api/problems/step-refused', detail: expect.stringMatching(/^a late entry must lie between the moment step ph-adjustment became ready \(.+\) and now \(.+\): 2020-01-01T00:00:00Z does not$/) });
+  expect((await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries.filter((e: Json) => e.stepId === 'ph-adjustment').map((e: Json) => e.kind)).toEqual(['step-started']);
   // Recorded late, with the time it was really done and why: the record marks it.
-  const performedAt = new Date(Date.now() - 5 * 60_000).toISOString();
+  const readyAt = Date.parse((await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries.find((e: Json) => e.stepId === 'ph-adjustment' && e.kind === 'step-started').occurredAt);
+  const performedAt = new Date(readyAt + 1).toISOString();
   const late = await as('operator2', 'POST', `/batches/${batch}/steps/ph-adjustment/complete`, {
     values: { 'naoh-added': 0, 'hcl-added': 120, 'final-ph': 7.42 },
     lateEntry: { performedAt, reason: 'the printout of the pH meter was found after the shift change' },

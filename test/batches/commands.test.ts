@@ -5,6 +5,11 @@
  * history produced joins the replay corpus when RECORD_HISTORIES is set.
  */
 import { DEMO_STOCK, operateBatch, stockMaterials, type Request } from '../../demo/automated-operator';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import { REFUSALS } from '../../domain/batch/failures';
+import { afterCommand, type PhaseState } from '../../domain/isa88';
+import { batchCommandUpdate } from '../../workflows/batch';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { keepInCorpus, replayBatch } from '../support/replay-corpus';
 
@@ -52,7 +57,8 @@ test('a refused Start fails the step and holds the batch; Restart runs the phase
   await until(async () => (await live(batch)).status === 'held');
   expect(await stepStatus(batch, 'heat-medium')).toBe('failed');
   const whileHeld = await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'again' });
-  expect(whileHeld.status).toBe(422);
+  expect(whileHeld.status).toBe(409);
+  expect(whileHeld.body).toMatchObject({ type: '/api/problems/invalid-transition', detail: 'a batch that is held cannot be given hold' });
   heat.faults.refuseCommands = false;
   const restarted = await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'controller reset by maintenance' });
   expect(restarted.body.status).toBe('running');
@@ -61,6 +67,12 @@ test('a refused Start fails the step and holds the batch; Restart runs the phase
   const cultivate = env.simulator.phase('BR-101', 'CULTIVATE');
   await until(async () => (await stepStatus(batch, 'production-phase')) === 'active' && cultivate.state === 'running');
   cultivate.faults.slowdown = 1000;
+  // The batch shows the phase's state as the controller reports it; Restart while Running is a conflict.
+  await until(async () => (await live(batch)).live.steps.find((s: Json) => s.id === 'production-phase').equipment?.state === 'running');
+  expect((await live(batch)).live.steps.find((s: Json) => s.id === 'production-phase').equipment).toEqual({ unit: 'BR-101', phase: 'CULTIVATE', state: 'running', commandId: `batch-${batch}/production-phase`, since: expect.stringMatching(/Z$/) });
+  const restartWhileRunning = await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'nothing to restart' });
+  expect(restartWhileRunning.status).toBe(409);
+  expect(restartWhileRunning.body.type).toBe('/api/problems/invalid-transition');
   const stopped = await request('qa1', 'POST', `/batches/${batch}/commands`, { command: 'stop', reason: 'contamination suspected' });
   expect(stopped.status).toBe(200);
   await until(async () => (await live(batch)).status === 'stopped');
@@ -100,9 +112,67 @@ test('Abort ends a batch that waits for operators; nothing more can be done to i
   expect((await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'abort', reason: 'wrong water system' })).status).toBe(200);
   await until(async () => (await live(batch)).status === 'aborted');
   const late = await request('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 8 }], signature: { username: 'operator1', password: DEMO_PASSWORD, meaning: 'performed' } });
-  expect(late.status).toBe(422);
+  expect(late.status).toBe(409);
+  expect(late.body).toMatchObject({ type: '/api/problems/step-not-awaited', detail: `batch ${batch} is aborted: its steps take no more entries` });
   const ebr = await finish(batch, 'pbs-abort');
   expect(ebr.entries[ebr.entries.length - 1]).toMatchObject({ kind: 'batch-ended', data: { status: 'aborted' } });
   expect((await request('qa1', 'GET', `/batches/${batch}/steps`)).body.find((s: Json) => s.id === 'add-nacl').live.status).toBe('cancelled');
   expect((await request('qa1', 'POST', `/batches/${batch}/review`, { auditTrailReviewed: true, signature: { username: 'qa1', password: DEMO_PASSWORD, meaning: 'reviewed' } })).status).toBe(409);
+}, 120_000);
+
+test('commands sent together are carried out one at a time: the record shows only sequences the ISA-88 table allows', async () => {
+  await request('operator1', 'POST', '/equipment/MX-201/status', { status: 'available', cleanliness: 'clean', reason: 'cleaned after the last batch' });
+  const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 1000, units: { 'buffer-preparation': 'MX-201' } });
+  expect(launched.status).toBe(201);
+  const batch: string = launched.body.number;
+  await until(async () => (await stepStatus(batch, 'add-nacl')) === 'awaiting-input');
+  const command = (c: string) => request('operator1', 'POST', `/batches/${batch}/commands`, { command: c, reason: `test: ${c}` });
+  // Straight to the workflow as well: Updates that reach it within a millisecond of each other.
+  const handle = env.client.workflow.getHandle(`batch-${batch}`);
+  const operator = { userId: (await request('operator1', 'GET', '/me')).body.id, fullName: 'Olivia Operator (demo)', roles: ['operator' as const] };
+  const direct = (c: 'hold' | 'restart') =>
+    handle.executeUpdate(batchCommandUpdate, { args: [{ command: c, reason: `test: ${c}, sent directly`, by: operator }] }).then(
+      () => 'done',
+      (err: Error) => (err instanceof WorkflowUpdateFailedError && (err.cause as ApplicationFailure)?.type === REFUSALS.invalidTransition ? 'refused' : `failed: ${err.message}`),
+    );
+  for (const round of [['hold', 'hold'], ['restart', 'restart'], ['hold', 'hold'], ['restart', 'restart']] as const) {
+    expect(await Promise.all(round.map(direct))).toEqual(expect.arrayContaining(['done', 'refused']));
+  }
+  // Both in flight at once, for certain: sent while no worker runs, they reach the workflow in one activation.
+  await env.stopWorker();
+  const pair = Promise.all([direct('hold'), direct('hold')]);
+  await new Promise((r) => setTimeout(r, 500));
+  await env.startWorker();
+  expect(await pair).toEqual(expect.arrayContaining(['done', 'refused']));
+  expect((await command('restart')).status).toBe(200);
+  const rounds = [['hold', 'hold'], ['restart', 'restart'], ['hold', 'hold'], ['restart', 'restart'], ['hold', 'restart'], ['hold', 'restart'], ['restart', 'hold']];
+  for (const round of rounds) {
+    const answers = await Promise.all(round.map(command));
+    // Each refused one is a conflict with the state, never an error; something of each round is done.
+    expect(answers.every((a) => a.status === 200 || (a.status === 409 && a.body.type === '/api/problems/invalid-transition'))).toBe(true);
+    if (round[0] === round[1]) expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+  }
+
+  // While held: the step awaiting input is not offered, and shows its batch's status; completing it is a conflict.
+  const held = (await live(batch)).status === 'held' ? true : (await command('hold')).status === 200;
+  expect(held).toBe(true);
+  const queue = (await request('operator1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch);
+  expect(queue).toEqual([]);
+  const whileHeld = await request('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 8 }], signature: { username: 'operator1', password: DEMO_PASSWORD, meaning: 'performed' } });
+  expect(whileHeld.status).toBe(409);
+  expect(whileHeld.body.type).toBe('/api/problems/step-not-awaited');
+  expect((await command('restart')).status).toBe(200);
+  expect((await request('operator1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch).map((w: Json) => [w.stepId, w.batchStatus])).toEqual([['add-nacl', 'running']]);
+  await Promise.all([command('stop'), command('hold')]);
+  await until(async () => (await live(batch)).status === 'stopped');
+
+  // The record, read back: each command from the state the one before left, and allowed from it.
+  const ebr = await finish(batch, 'pbs-serialised-commands');
+  let state = 'running';
+  for (const e of ebr.entries.filter((x: Json) => x.kind === 'batch-command' && x.data.command)) {
+    expect({ seq: e.seq, command: e.data.command, from: e.data.from }).toEqual({ seq: e.seq, command: e.data.command, from: state });
+    expect(afterCommand(state as PhaseState, e.data.command)).toBeDefined();
+    state = { hold: 'held', restart: 'running', stop: 'stopped', abort: 'aborted' }[e.data.command as string]!;
+  }
+  expect(state).toBe('stopped');
 }, 120_000);

@@ -26,7 +26,6 @@ test('a complete, in-limit entry passes with no deviation', () => {
 });
 
 test.each<[string, PlanStep['id'], StepCompletion, string]>([
-  ['a step that is not waiting', 'ph-conductivity', sample({ ph: 7.4, conductivity: 15.5, appearance: true }), 'step ph-conductivity is pending, not awaiting input'],
   ['the wrong role', 'ph-conductivity', sample({ ph: 7.4, conductivity: 15.5, appearance: true }, { signer: { ...operator, roles: ['planner'] } }), 'performing ph-conductivity needs the role operator'],
   ['an administrator', 'ph-conductivity', sample({ ph: 7.4, conductivity: 15.5, appearance: true }, { signer: { ...operator, roles: ['admin', 'operator'] } }), 'administrators do not perform or sign GMP steps'],
   ['the wrong meaning', 'ph-conductivity', sample({ ph: 7.4, conductivity: 15.5, appearance: true }, { signer: { ...operator, meaning: 'approved' } }), 'completing step ph-conductivity is signed "performed", not "approved"'],
@@ -46,8 +45,22 @@ test.each<[string, PlanStep['id'], StepCompletion, string]>([
   ['the same lot twice', 'add-nacl', { stepId: 'add-nacl', signer: operator, values: {}, lots: [{ ...lot, quantity: 4 }, { ...lot, quantity: 4 }] }, 'lot L1 is listed twice'],
   ['too little, no comment', 'add-nacl', { stepId: 'add-nacl', signer: operator, values: {}, lots: [{ ...lot, quantity: 7 }] }, '7 kg of NACL is outside 7.92–8.08 kg: a deviation needs a comment'],
 ])('refuses %s', (_what, id, c, problem) => {
-  const status = _what === 'a step that is not waiting' ? 'pending' : 'awaiting-input';
-  expect(checkCompletion(step(id), status, c, today).problems).toContain(problem);
+  expect(checkCompletion(step(id), 'awaiting-input', c, today).problems).toContain(problem);
+});
+
+test('a step that is not awaiting input takes no entry: a conflict with its state, not a wrong value', () => {
+  expect(checkCompletion(step('ph-conductivity'), 'pending', sample({ ph: 7.4, conductivity: 15.5, appearance: true }), today)).toEqual({ notAwaited: 'step ph-conductivity is pending, not awaiting input', problems: [], deviations: [] });
+});
+
+test('a late entry lies between the moment the step became ready and now', () => {
+  const readyAt = Date.parse('2026-11-27T08:00:00Z');
+  const now = Date.parse('2026-11-27T10:00:00Z');
+  const late = (performedAt: string) => checkCompletion(step('ph-conductivity'), 'awaiting-input', sample({ ph: 7.4, conductivity: 15.5, appearance: true }, { lateEntry: { performedAt, reason: 'printout found later' } }), today, { readyAt, now }).problems;
+  expect(late('2026-11-27T09:00:00Z')).toEqual([]);
+  expect(late('2026-11-27T08:00:00Z')).toEqual([]);
+  expect(late('2020-01-01T00:00:00Z')).toEqual(['a late entry must lie between the moment step ph-conductivity became ready (2026-11-27T08:00:00.000Z) and now (2026-11-27T10:00:00.000Z): 2020-01-01T00:00:00Z does not']);
+  expect(late('2026-11-27T07:59:59.999Z')).toHaveLength(1);
+  expect(late('2026-11-27T10:00:00.001Z')).toHaveLength(1);
 });
 
 test('a deviation with its comment is accepted and reported', () => {
@@ -58,10 +71,10 @@ test('a deviation with its comment is accepted and reported', () => {
 
 test('verification: awaiting it, by the right role, never by the performer', () => {
   const verifier = { ...operator, userId: 'u2', meaning: 'verified' as const };
-  expect(checkVerification(step('add-nacl'), 'awaiting-verification', 'u1', { stepId: 'add-nacl', signer: verifier })).toEqual([]);
-  expect(checkVerification(step('add-nacl'), 'awaiting-verification', 'u1', { stepId: 'add-nacl', signer: { ...verifier, userId: 'u1' } })).toEqual(['the person who performed step add-nacl cannot verify it']);
-  expect(checkVerification(step('add-nacl'), 'done', 'u1', { stepId: 'add-nacl', signer: verifier })).toEqual(['step add-nacl is done, not awaiting verification']);
-  expect(checkVerification(step('add-nacl'), 'awaiting-verification', 'u1', { stepId: 'add-nacl', signer: { ...verifier, roles: ['qa'] } })).toEqual(['verifying add-nacl needs the role operator']);
+  expect(checkVerification(step('add-nacl'), 'awaiting-verification', 'u1', { stepId: 'add-nacl', signer: verifier })).toEqual({ problems: [] });
+  expect(checkVerification(step('add-nacl'), 'awaiting-verification', 'u1', { stepId: 'add-nacl', signer: { ...verifier, userId: 'u1' } })).toEqual({ problems: ['the person who performed step add-nacl cannot verify it'] });
+  expect(checkVerification(step('add-nacl'), 'done', 'u1', { stepId: 'add-nacl', signer: verifier })).toEqual({ notAwaited: 'step add-nacl is done, not awaiting verification', problems: [] });
+  expect(checkVerification(step('add-nacl'), 'awaiting-verification', 'u1', { stepId: 'add-nacl', signer: { ...verifier, roles: ['qa'] } })).toEqual({ problems: ['verifying add-nacl needs the role operator'] });
 });
 
 test('equipment reports outside their limits are deviations for QA', () => {
