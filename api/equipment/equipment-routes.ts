@@ -1,4 +1,5 @@
 /** Equipment per the API contract: units with their OPC UA binding, status, and state history. */
+import type { Knex } from 'knex';
 import { z } from 'zod';
 import { unitBindingSchema } from '../../domain/equipment';
 import { route, type RouteSpec } from '../http/route';
@@ -18,6 +19,7 @@ const unitSchema = z
     cleanliness: z.enum(['clean', 'dirty']),
     createdAt: z.iso.datetime(),
     createdBy: z.uuid().nullable(),
+    rowVersion: z.int().describe('how many times the unit changed; the ETag is "v<rowVersion>"'),
   })
   .meta({ id: 'EquipmentUnit' });
 const historySchema = z.object({ id: z.int(), unitCode: z.string(), phase: z.string().nullable(), state: z.string(), commandId: z.string().nullable(), sourceTimestamp: z.iso.datetime(), recordedAt: z.iso.datetime() });
@@ -30,6 +32,8 @@ const endpoint = {
 };
 
 export function equipmentRoutes(s: Services): RouteSpec[] {
+  /** Changes to a unit honour If-Match against its row version. */
+  const lockUnit = { lock: (p: Record<string, unknown>, trx: Knex.Transaction) => s.equipment.lockedVersion(trx, p.id as string) };
   return [
     route({
       method: 'get',
@@ -65,7 +69,8 @@ export function equipmentRoutes(s: Services): RouteSpec[] {
       summary: 'One equipment unit',
       access: 'equipment.read',
       params: codeParams,
-      responses: { 200: { description: 'The unit', schema: unitSchema } },
+      responses: { 200: { description: 'The unit; its `ETag` is what a change sends as `If-Match`', schema: unitSchema } },
+      versioned: {},
       handler: async ({ params }) => ({ body: await s.equipment.get(params.id) }),
     }),
     route({
@@ -77,7 +82,9 @@ export function equipmentRoutes(s: Services): RouteSpec[] {
       reason: 'required',
       params: codeParams,
       body: z.strictObject({ name: z.string().trim().min(1).max(200).optional(), ...Object.fromEntries(Object.entries(endpoint).map(([k, v]) => [k, v.optional()])) }),
-      responses: { 200: { description: 'The unit', schema: unitSchema } },
+      responses: { 200: { description: 'The unit, with its new `ETag`', schema: unitSchema } },
+      problems: ['precondition-failed'],
+      versioned: lockUnit,
       handler: async ({ params, body, change }) => ({ body: await s.equipment.configure(change(), params.id, body as never) }),
     }),
     route({
@@ -90,7 +97,9 @@ export function equipmentRoutes(s: Services): RouteSpec[] {
       reason: 'required',
       params: codeParams,
       body: z.strictObject({ status: z.enum(['available', 'in-use', 'maintenance']).optional(), cleanliness: z.enum(['clean', 'dirty']).optional() }),
-      responses: { 200: { description: 'The unit', schema: unitSchema } },
+      responses: { 200: { description: 'The unit, with its new `ETag`', schema: unitSchema } },
+      problems: ['precondition-failed'],
+      versioned: lockUnit,
       handler: async ({ params, body, change }) => ({ body: await s.equipment.setStatus(change(), params.id, body) }),
     }),
     route({

@@ -48,6 +48,11 @@ export class EquipmentService {
     return u;
   }
 
+  /** The unit's row version, the row locked for a change: what an If-Match is checked against. */
+  async lockedVersion(trx: Knex.Transaction, code: string): Promise<number | undefined> {
+    return (await this.stores.equipment.byCode(trx, code, true))?.rowVersion;
+  }
+
   async create(ctx: ChangeContext, c: UnitConfig): Promise<EquipmentUnitRecord> {
     await this.check(ctx.trx, c);
     if (await this.stores.equipment.byCode(ctx.trx, c.code)) throw new Problem('code-taken', `the equipment unit ${c.code} exists already`);

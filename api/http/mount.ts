@@ -86,8 +86,9 @@ async function handle(spec: RouteSpec, bodySchema: z.ZodObject<z.ZodRawShape> | 
   if (requirement) signer = await deps.signatures.verify(actor!, signatureInput, requirement, station);
   else if (signatureInput) throw validationFailed([{ in: 'body', pointer: '/signature', message: 'this request needs no signature' }]);
 
-  const run = async (trx: Knex.Transaction | undefined): Promise<Reply> =>
-    spec.handler({
+  const run = async (trx: Knex.Transaction | undefined): Promise<Reply> => {
+    await checkIfMatch(spec, req, params ?? {}, trx);
+    return spec.handler({
       params: params ?? {},
       query: query ?? {},
       body: rest,
@@ -103,12 +104,38 @@ async function handle(spec: RouteSpec, bodySchema: z.ZodObject<z.ZodRawShape> | 
       req,
       res,
     });
+  };
 
   let reply: Reply;
   if (!runsInTransaction(spec)) reply = await run(undefined);
   else if (spec.idempotent && actor && req.get('Idempotency-Key')) reply = await runIdempotent(deps, req, actor, run);
   else reply = await deps.db.transaction((trx) => run(trx));
+  if (spec.versioned) setETag(reply);
   send(res, reply);
+}
+
+/** A row version as a strong ETag. */
+export function etagOf(rowVersion: number): string {
+  return `"v${rowVersion}"`;
+}
+
+/** Refuses (412) a change whose If-Match names a version the resource no longer has; the row stays locked for the change. */
+async function checkIfMatch(spec: RouteSpec, req: Request, params: Record<string, unknown>, trx: Knex.Transaction | undefined): Promise<void> {
+  const ifMatch = req.get('If-Match');
+  if (!ifMatch || !spec.versioned?.lock || !trx) return;
+  const current = await spec.versioned.lock(params, trx);
+  if (current === undefined) return; // no such resource: the handler answers 404
+  const etag = etagOf(current);
+  const listed = ifMatch.split(',').map((t) => t.trim());
+  if (!listed.includes('*') && !listed.includes(etag)) {
+    throw new Problem('precondition-failed', `the resource is at ${etag}, not ${ifMatch}: it changed since it was read`, { etag }, { ETag: etag });
+  }
+}
+
+/** The ETag of a versioned resource's representation (its `rowVersion`). */
+function setETag(reply: Reply): void {
+  const rowVersion = (reply.body as { rowVersion?: unknown } | undefined)?.rowVersion;
+  if (typeof rowVersion === 'number') reply.headers = { ...reply.headers, ETag: etagOf(rowVersion) };
 }
 
 /**

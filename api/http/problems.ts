@@ -26,6 +26,7 @@ export const PROBLEM_TYPES = {
   'reason-required': { status: 422, title: 'A reason is required', when: 'A GMP change must say why in `reason`.' },
   'password-policy': { status: 422, title: 'The password does not meet the policy', when: 'Passwords need at least 12 characters and may not contain the username.' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused with another request', when: 'An Idempotency-Key was sent again with a different method, path or body.' },
+  'precondition-failed': { status: 412, title: 'The resource changed since you read it', when: 'A change sent with `If-Match` whose ETag is no longer the resource’s: someone changed it meanwhile. Nothing was changed; read it again (its `ETag` is in `etag`) and retry.' },
   'not-found': { status: 404, title: 'Not found', when: 'No such resource, or no such endpoint.' },
   'code-taken': { status: 409, title: 'The code is taken', when: 'Codes of recipes, materials and equipment classes are unique.' },
   'recipe-invalid': { status: 422, title: 'The recipe is not valid', when: 'The recipe breaks a rule; `problems` lists each with its JSON pointer into the recipe.' },

@@ -76,6 +76,13 @@ export interface RouteSpec<P extends AnyObjectSchema | undefined = AnyObjectSche
   idempotent?: boolean;
   /** Whether the handler runs in a transaction; by default every method but GET does. */
   transaction?: boolean;
+  /**
+   * The resource is versioned (optimistic concurrency): its representation carries `rowVersion`, answered
+   * as a strong ETag. On a change, `lock` reads the current row version with the row locked, in the change's
+   * transaction (undefined: no such resource); a request whose If-Match names another is refused with 412
+   * and changes nothing.
+   */
+  versioned?: { lock?(params: Record<string, unknown>, trx: Knex.Transaction): Promise<number | undefined> };
   /** Rate limit class; routes with a signature are always limited as `sign`. */
   rateLimit?: 'login' | 'sign';
   responses: Record<number, ResponseSpec>;

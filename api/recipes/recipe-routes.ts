@@ -2,6 +2,7 @@
  * Recipe control per the API contract: recipes and versions, the lifecycle actions (submit, approve and
  * reject are electronically signed), the compiled plan, the diff between versions, export and import.
  */
+import type { Knex } from 'knex';
 import { z } from 'zod';
 import { RECIPE_STATUSES } from '../../domain/recipe/lifecycle';
 import { route, type RouteSpec } from '../http/route';
@@ -25,6 +26,7 @@ const summarySchema = z.object({
   effectiveAt: z.iso.datetime().nullable(),
   supersededAt: z.iso.datetime().nullable(),
   retiredAt: z.iso.datetime().nullable(),
+  rowVersion: z.int().describe('how many times the version changed; its ETag is "v<rowVersion>"'),
 });
 const recipeSchema = z
   .object({ id: z.uuid(), code: z.string(), name: z.string(), createdAt: z.iso.datetime(), effectiveVersion: z.int().nullable(), versions: z.array(summarySchema) })
@@ -49,6 +51,8 @@ const fileSchema = z
   .meta({ id: 'RecipeFile', description: 'A recipe exported to (or to be imported from) a JSON file.' });
 
 export function recipeRoutes(s: Services): RouteSpec[] {
+  /** A version's lifecycle and edits honour If-Match against its row version. */
+  const lockVersion = { lock: (p: Record<string, unknown>, trx: Knex.Transaction) => s.recipes.lockedVersion(trx, p.id as string, p.v as number) };
   const versionAction = (action: 'make-effective' | 'retire', summary: string, description: string, run: typeof s.recipes.retire) =>
     route({
       method: 'post',
@@ -60,6 +64,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       reason: 'required',
       params: versionParams,
       responses: { 200: { description: 'The version after the action', schema: versionSchema } },
+      versioned: lockVersion,
       handler: async ({ params, change }) => ({ body: await run.call(s.recipes, change(), params.id, params.v) }),
     });
 
@@ -133,7 +138,8 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       summary: 'One version, with its definition and signatures',
       access: 'recipes.read',
       params: versionParams,
-      responses: { 200: { description: 'The version', schema: versionSchema } },
+      responses: { 200: { description: 'The version; its `ETag` is what a change sends as `If-Match`', schema: versionSchema } },
+      versioned: {},
       handler: async ({ params }) => ({ body: await s.recipes.getVersion(params.id, params.v) }),
     }),
     route({
@@ -141,12 +147,15 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       path: '/recipes/:id/versions/:v',
       tag: 'recipes',
       summary: 'Edit a Draft',
-      description: 'Replaces the definition of a Draft version (only a Draft can be edited); the audit trail keeps every change.',
+      description:
+        'Replaces the definition of a Draft version (only a Draft can be edited); the audit trail keeps every change. Send the `ETag` you read as `If-Match`: if someone changed the version since, the edit is refused (412) and changes nothing.',
       access: 'recipes.author',
       reason: 'required',
       params: versionParams,
       body: z.strictObject({ definition }),
-      responses: { 200: { description: 'The edited version', schema: versionSchema } },
+      responses: { 200: { description: 'The edited version, with its new `ETag`', schema: versionSchema } },
+      problems: ['precondition-failed', 'invalid-transition', 'recipe-invalid'],
+      versioned: lockVersion,
       handler: async ({ params, body, change }) => ({ body: await s.recipes.edit(change(), params.id, params.v, body.definition) }),
     }),
     route({
@@ -159,6 +168,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       signature: { meaning: 'authored', roles: ['planner', 'qa'] },
       params: versionParams,
       responses: { 200: { description: 'The version, now in review', schema: versionSchema } },
+      versioned: lockVersion,
       handler: async ({ params, signer, change }) => ({ body: await s.recipes.submit(change(), signer!, params.id, params.v) }),
     }),
     route({
@@ -172,6 +182,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       signature: { meaning: 'approved', roles: ['qa'] },
       params: versionParams,
       responses: { 200: { description: 'The approved version', schema: versionSchema } },
+      versioned: lockVersion,
       handler: async ({ params, signer, change }) => ({ body: await s.recipes.approve(change(), signer!, params.id, params.v) }),
     }),
     route({
@@ -185,6 +196,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       signature: { meaning: 'rejected', roles: ['qa'] },
       params: versionParams,
       responses: { 200: { description: 'The version, a Draft again', schema: versionSchema } },
+      versioned: lockVersion,
       handler: async ({ params, signer, change }) => ({ body: await s.recipes.reject(change(), signer!, params.id, params.v) }),
     }),
     versionAction('make-effective', 'Make an approved version effective', 'Batches launch from it from now on; the version that was effective is superseded.', s.recipes.makeEffective),

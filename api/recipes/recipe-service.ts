@@ -47,6 +47,8 @@ export interface VersionSummary {
   effectiveAt: Date | null;
   supersededAt: Date | null;
   retiredAt: Date | null;
+  /** How many times the version changed: its ETag. */
+  rowVersion: number;
 }
 
 export interface RecipeView {
@@ -253,6 +255,12 @@ export class RecipeService {
 
   // ---- helpers ---------------------------------------------------------------------------------------------
 
+  /** The version's row version, the row locked for a change: what an If-Match is checked against. */
+  async lockedVersion(trx: Knex.Transaction, idOrCode: string, version: number): Promise<number | undefined> {
+    const recipe = await this.stores.recipes.recipe(trx, idOrCode);
+    return recipe ? (await this.stores.recipes.version(trx, recipe.id, version, true))?.rowVersion : undefined;
+  }
+
   private async recipe(db: Knex | Knex.Transaction, idOrCode: string): Promise<RecipeRecord> {
     const r = await this.stores.recipes.recipe(db, idOrCode);
     if (!r) throw notFound(`recipe ${idOrCode}`);
@@ -330,6 +338,7 @@ function summary(v: RecipeVersionRecord): VersionSummary {
     effectiveAt: v.effectiveAt,
     supersededAt: v.supersededAt,
     retiredAt: v.retiredAt,
+    rowVersion: v.rowVersion,
   };
 }
 

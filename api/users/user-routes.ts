@@ -21,6 +21,7 @@ export const userSchema = z
     createdAt: z.iso.datetime(),
     createdBy: z.uuid().nullable(),
     lastLoginAt: z.iso.datetime().nullable().describe('the last successful login (null: never)'),
+    rowVersion: z.int().describe('how many times the user changed; the ETag is "v<rowVersion>"'),
   })
   .meta({ id: 'User' });
 
@@ -63,7 +64,8 @@ export function userRoutes(s: Services): RouteSpec[] {
       summary: 'One user',
       access: 'users.read',
       params: idParams,
-      responses: { 200: { description: 'The user', schema: userSchema } },
+      responses: { 200: { description: 'The user; its `ETag` is what a change sends as `If-Match`', schema: userSchema } },
+      versioned: {},
       handler: async ({ params }) => ({ body: await s.users.get(params.id) }),
     }),
     route({
@@ -90,7 +92,8 @@ export function userRoutes(s: Services): RouteSpec[] {
       path: '/users/:id',
       tag: 'users',
       summary: 'Change a user',
-      description: 'Roles, printed name, email, a new password (ends their sessions), `unlock: true`, or `active: false` (deactivates: their sessions end at once).',
+      description:
+        'Roles, printed name, email, a new password (ends their sessions), `unlock: true`, or `active: false` (deactivates: their sessions end at once). With `If-Match` (the `ETag` read), refused (412) if the user changed since.',
       access: 'users.write',
       reason: 'required',
       params: idParams,
@@ -102,7 +105,9 @@ export function userRoutes(s: Services): RouteSpec[] {
         password: z.string().min(1).max(256).optional(),
         unlock: z.literal(true).optional(),
       }),
-      responses: { 200: { description: 'The changed user', schema: userSchema } },
+      responses: { 200: { description: 'The changed user, with its new `ETag`', schema: userSchema } },
+      problems: ['precondition-failed', 'password-policy', 'conflict'],
+      versioned: { lock: (p, trx) => s.users.lockedVersion(trx, p.id as string) },
       handler: async ({ params, body, change }) => ({ body: await s.users.update(change(), params.id, body) }),
     }),
   ];

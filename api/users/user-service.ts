@@ -73,6 +73,11 @@ export class UserService {
     return publicUser(u, (await this.stores.users.lastLogins(this.db, [u.id])).get(u.id));
   }
 
+  /** The user's row version, the row locked for a change: what an If-Match is checked against. */
+  async lockedVersion(trx: Knex.Transaction, id: string): Promise<number | undefined> {
+    return (await this.stores.users.byId(trx, id, true))?.rowVersion;
+  }
+
   /** Every user, active or not, with their roles, status and last login: for the periodic access review. */
   async accessReview(): Promise<AccessReviewLine[]> {
     return (await this.list()).map((u) => ({
@@ -172,6 +177,7 @@ export function publicUser(u: UserRecord, lastLoginAt: Date | undefined): Public
     createdAt: u.createdAt,
     createdBy: u.createdBy,
     lastLoginAt: lastLoginAt ?? null,
+    rowVersion: u.rowVersion,
   };
 }
 

@@ -5,5 +5,6 @@ import * as lotsAndGenealogy from './20261127010000_lots_and_genealogy';
 import * as equipment from './20261127020000_equipment';
 import * as batchesAndEbr from './20261127030000_batches_and_ebr';
 import * as gaplessBatchNumbers from './20261206000000_gapless_batch_numbers';
+import * as rowVersions from './20261206010000_row_versions';
 
-export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment, batchesAndEbr, gaplessBatchNumbers];
+export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment, batchesAndEbr, gaplessBatchNumbers, rowVersions];

@@ -18,6 +18,8 @@ export interface EquipmentUnitRecord {
   cleanliness: Cleanliness;
   createdAt: Date;
   createdBy: string | null;
+  /** How many times the unit changed: its ETag. */
+  rowVersion: number;
 }
 
 export interface StateHistoryEntry {
@@ -41,7 +43,7 @@ const COLUMNS: Record<string, string> = {
 };
 
 export class EquipmentStore {
-  async create(trx: Knex.Transaction, u: Omit<EquipmentUnitRecord, 'createdAt' | 'status' | 'cleanliness'>): Promise<EquipmentUnitRecord> {
+  async create(trx: Knex.Transaction, u: Omit<EquipmentUnitRecord, 'createdAt' | 'status' | 'cleanliness' | 'rowVersion'>): Promise<EquipmentUnitRecord> {
     const [row] = await trx('equipment_units')
       .insert({
         code: u.code,
@@ -156,6 +158,7 @@ function toUnit(r: Record<string, unknown>): EquipmentUnitRecord {
     cleanliness: r.cleanliness as Cleanliness,
     createdAt: r.created_at as Date,
     createdBy: (r.created_by as string | null) ?? null,
+    rowVersion: r.row_version as number,
   };
 }
 

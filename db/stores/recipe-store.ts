@@ -28,6 +28,8 @@ export interface RecipeVersionRecord {
   effectiveAt: Date | null;
   supersededAt: Date | null;
   retiredAt: Date | null;
+  /** How many times the row changed: the version's ETag. */
+  rowVersion: number;
 }
 
 /** The timestamp column a status sets when a version enters it. */
@@ -140,5 +142,6 @@ function toVersion(r: Record<string, unknown>): RecipeVersionRecord {
     effectiveAt: (r.effective_at as Date | null) ?? null,
     supersededAt: (r.superseded_at as Date | null) ?? null,
     retiredAt: (r.retired_at as Date | null) ?? null,
+    rowVersion: r.row_version as number,
   };
 }

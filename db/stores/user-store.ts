@@ -15,6 +15,8 @@ export interface UserRecord {
   passwordChangedAt: Date;
   createdAt: Date;
   createdBy: string | null;
+  /** How many times the user changed (failed attempts aside): the user's ETag. */
+  rowVersion: number;
 }
 
 export interface UserWithHash extends UserRecord {
@@ -150,6 +152,7 @@ function toUser(r: Record<string, unknown>): UserRecord {
     passwordChangedAt: r.password_changed_at as Date,
     createdAt: r.created_at as Date,
     createdBy: (r.created_by as string | null) ?? null,
+    rowVersion: r.row_version as number,
   };
 }
 

@@ -131,6 +131,13 @@ describe('sessions end', () => {
     const token = await api.login(u);
     expect((await api.request('GET', '/me', undefined, { token })).status).toBe(200);
 
+    // A change made on a stale read (the user changed since) is refused with 412 and changes nothing.
+    const read = await api.request('GET', `/users/${id}`, undefined, { token: adminToken });
+    expect((await api.request('PATCH', `/users/${id}`, { fullName: 'Leaver, renamed', reason: 'name change' }, { token: adminToken, headers: { 'If-Match': read.headers.get('etag')! } })).status).toBe(200);
+    const stale = await api.request('PATCH', `/users/${id}`, { roles: ['qa'], reason: 'promotion' }, { token: adminToken, headers: { 'If-Match': read.headers.get('etag')! } });
+    expect(stale.status).toBe(412);
+    expect((await api.request('GET', `/users/${id}`, undefined, { token: adminToken })).body.roles).toEqual(['operator']);
+
     const r = await api.request('PATCH', `/users/${id}`, { active: false, reason: 'left the company' }, { token: adminToken });
     expect(r.status).toBe(200);
     expect(r.body.active).toBe(false);

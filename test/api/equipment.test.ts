@@ -99,6 +99,18 @@ test('status and cleanliness: set with a reason, audited, and recorded in the st
     [{ cleanliness: 'clean' }, { cleanliness: 'dirty' }, 'batch finished'],
     [{ status: 'available' }, { status: 'maintenance' }, 'agitator seal leaking'],
   ]);
+
+  // Optimistic concurrency: a change made on a stale read is refused (412), and changes nothing.
+  const read = await api.request('GET', '/equipment/MX-202', undefined, { token: tokens.operator });
+  expect(read.headers.get('etag')).toBe(`"v${read.body.rowVersion}"`);
+  const cleaned = await api.request('POST', '/equipment/MX-202/status', { cleanliness: 'clean', reason: 'cleaned' }, { token: tokens.operator, headers: { 'If-Match': read.headers.get('etag')! } });
+  expect(cleaned.status).toBe(200);
+  expect(cleaned.headers.get('etag')).toBe(`"v${read.body.rowVersion + 1}"`);
+  const stale = await api.request('POST', '/equipment/MX-202/status', { status: 'available', reason: 'seal replaced' }, { token: tokens.operator, headers: { 'If-Match': read.headers.get('etag')! } });
+  expect(stale.status).toBe(412);
+  const renamed = await api.request('PATCH', '/equipment/MX-202', { name: 'Renamed on a stale read', reason: 'rename' }, { token: tokens.admin, headers: { 'If-Match': read.headers.get('etag')! } });
+  expect(renamed.status).toBe(412);
+  expect((await api.request('GET', '/equipment/MX-202', undefined, { token: tokens.operator })).body).toMatchObject({ status: 'maintenance', cleanliness: 'clean', rowVersion: read.body.rowVersion + 1 });
 });
 
 test('phase state changes are recorded once each, with the controller’s source timestamp', async () => {

@@ -105,6 +105,34 @@ test('an invalid recipe is refused with every problem named by its place, and no
   expect((await api.request('GET', '/recipes', undefined, as('planner'))).body.length).toBe(before);
 });
 
+test('optimistic concurrency: a Draft has a strong ETag; an edit with a stale If-Match is refused (412) and changes nothing', async () => {
+  const { code } = await createDraft();
+  const read = await api.request('GET', `/recipes/${code}/versions/1`, undefined, as('planner'));
+  const etag = read.headers.get('etag')!;
+  expect(etag).toBe(`"v${read.body.rowVersion}"`);
+  // Someone else edits it first, with the ETag they read.
+  const theirs = structuredClone(pbsFile.definition);
+  theirs.description = 'their edit';
+  const first = await api.request('PUT', `/recipes/${code}/versions/1`, { definition: theirs, reason: 'their edit' }, { ...as('qaAuthor'), headers: { 'If-Match': etag } });
+  expect(first.status).toBe(200);
+  expect(first.headers.get('etag')).toBe(`"v${read.body.rowVersion + 1}"`);
+  // My edit, based on what I read before theirs: refused, and theirs stands.
+  const mine = structuredClone(pbsFile.definition);
+  mine.description = 'my edit';
+  const stale = await api.request('PUT', `/recipes/${code}/versions/1`, { definition: mine, reason: 'my edit' }, { ...as('planner'), headers: { 'If-Match': etag } });
+  expect(stale.status).toBe(412);
+  expect(stale.body).toMatchObject({ type: '/api/problems/precondition-failed', etag: first.headers.get('etag') });
+  const now = await api.request('GET', `/recipes/${code}/versions/1`, undefined, as('planner'));
+  expect(now.body.definition.description).toBe('their edit');
+  expect(now.headers.get('etag')).toBe(first.headers.get('etag'));
+  expect((await auditOf(read.body.id)).filter((e) => e.action === 'edit' || e.action === 'update').length).toBeLessThanOrEqual(1);
+  // Read again, then it goes through; a lifecycle action honours If-Match too.
+  expect((await api.request('PUT', `/recipes/${code}/versions/1`, { definition: mine, reason: 'my edit' }, { ...as('planner'), headers: { 'If-Match': now.headers.get('etag')! } })).status).toBe(200);
+  const submit = await api.request('POST', `/recipes/${code}/versions/1/submit`, { signature: sig('planner', 'authored') }, { ...as('planner'), headers: { 'If-Match': etag } });
+  expect(submit.status).toBe(412);
+  expect((await api.request('GET', `/recipes/${code}/versions/1`, undefined, as('planner'))).body.status).toBe('draft');
+});
+
 test('only a Draft is edited; a frozen definition is refused by the database as well', async () => {
   const { code, v } = await createDraft();
   await api.request('POST', `/recipes/${code}/versions/1/submit`, { signature: sig('planner', 'authored') }, as('planner'));
