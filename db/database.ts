@@ -74,9 +74,16 @@ interface PgConnection {
   query(sql: string): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
-/** UTC for the session, and the application role where the login role may assume it. */
+/**
+ * Marks a session as Ampoule's own: its changes of GMP tables are audited by the application, so the
+ * database's trace of changes made outside Ampoule (migration 20261206020000) leaves them be.
+ */
+const APPLICATION_PATH = `set ampoule.application_path = 'on'`;
+
+/** UTC for the session, Ampoule's mark, and the application role where the login role may assume it. */
 async function prepareConnection(conn: PgConnection): Promise<boolean> {
   await conn.query(`set time zone 'UTC'`);
+  await conn.query(APPLICATION_PATH);
   const { rows } = await conn.query(`select pg_has_role(current_user, '${APP_ROLE}', 'MEMBER') as member, current_user = '${APP_ROLE}' as is_app`);
   if (rows[0].is_app) return true;
   if (!rows[0].member) return false;
@@ -95,5 +102,6 @@ async function openPGlite(dataDir?: string): Promise<Database> {
   await migrateToLatest(knex);
   await knex.raw(`set role ${APP_ROLE}`);
   await knex.raw(`set time zone 'UTC'`);
+  await knex.raw(APPLICATION_PATH);
   return { knex, kind: 'pglite', description: dataDir ? `PGlite ${dataDir}` : 'PGlite (in memory)', appRole: true, close: () => knex.destroy() };
 }

@@ -73,7 +73,8 @@ export function auditRoutes(s: Services): RouteSpec[] {
       path: '/audit/verify',
       tag: 'audit',
       summary: 'Verify the audit chain',
-      description: 'Recomputes every entry’s hash and link, and names the first entry that does not hold: the sign of a change made outside Ampoule.',
+      description:
+        'Recomputes every entry’s hash and link, and names the first entry that does not hold: the sign of a change made outside Ampoule. Also reports the changes of GMP tables the database traced as made outside Ampoule (audit entries with action `outside-ampoule`, attributed to the database user): with any, `ok` is false.',
       access: 'audit.read',
       responses: {
         200: {
@@ -85,6 +86,10 @@ export function auditRoutes(s: Services): RouteSpec[] {
             lastSeq: z.int(),
             lastHash: z.string(),
             firstBreak: z.object({ seq: z.int(), id: z.uuid().nullable(), problem: z.string() }).optional(),
+            outsideAmpoule: z.object({
+              count: z.int().describe('changes of GMP tables made outside Ampoule (GET /api/audit?action=outside-ampoule lists them)'),
+              first: z.object({ seq: z.int().nullable(), recordedAt: z.iso.datetime(), username: z.string().nullable().describe('the database user'), entityType: z.string(), entityId: z.string(), reason: z.string().nullable() }).optional(),
+            }),
           }),
         },
       },

@@ -6,5 +6,6 @@ import * as equipment from './20261127020000_equipment';
 import * as batchesAndEbr from './20261127030000_batches_and_ebr';
 import * as gaplessBatchNumbers from './20261206000000_gapless_batch_numbers';
 import * as rowVersions from './20261206010000_row_versions';
+import * as changesOutsideAmpoule from './20261206020000_changes_outside_ampoule';
 
-export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment, batchesAndEbr, gaplessBatchNumbers, rowVersions];
+export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment, batchesAndEbr, gaplessBatchNumbers, rowVersions, changesOutsideAmpoule];

@@ -51,7 +51,15 @@ export interface ChainBreak {
   problem: 'hash does not match the entry' | 'previous hash does not match the entry before' | 'entries are missing before this one' | 'entries are missing at the end of the chain';
 }
 
+/** Changes of GMP tables made outside Ampoule, as the database traced them (action `outside-ampoule`). */
+export interface OutsideChanges {
+  count: number;
+  /** The first of them: where to start looking. */
+  first?: { seq: number | null; recordedAt: Date; username: string | null; entityType: string; entityId: string; reason: string | null };
+}
+
 export interface ChainVerification {
+  /** The chain is whole and nothing was changed outside Ampoule. */
   ok: boolean;
   /** Sealed entries checked. */
   entries: number;
@@ -60,6 +68,7 @@ export interface ChainVerification {
   lastSeq: number;
   lastHash: string;
   firstBreak?: ChainBreak;
+  outsideAmpoule: OutsideChanges;
 }
 
 const GENESIS = '0'.repeat(64);
@@ -112,9 +121,18 @@ export class AuditStore {
     return rows.map(toEntry);
   }
 
+  /** How many changes the database traced as made outside Ampoule (action `outside-ampoule`), and the first of them. */
+  async outsideChanges(db: Knex): Promise<OutsideChanges> {
+    const { rows: [counted] } = await db.raw(`select count(*)::bigint as n from audit_entries where action = 'outside-ampoule'`);
+    if (counted.n === 0) return { count: 0 };
+    const first = await db('audit_entries').where('action', 'outside-ampoule').orderByRaw('seq asc nulls last, recorded_at asc').first();
+    return { count: counted.n, first: { seq: first.seq, recordedAt: first.recorded_at, username: first.username, entityType: first.entity_type, entityId: first.entity_id, reason: first.reason } };
+  }
+
   /**
    * Walks the whole sealed chain in the database: recomputes every hash with the same canonical function
-   * the sealing used, checks each link and the sequence, and compares the end with the chain head.
+   * the sealing used, checks each link and the sequence, and compares the end with the chain head. Also
+   * counts the changes the database traced as made outside Ampoule: with any, the verdict is not ok.
    */
   async verify(db: Knex): Promise<ChainVerification> {
     const broken = await db.raw(`
@@ -136,7 +154,8 @@ export class AuditStore {
         coalesce(max(seq), 0)::bigint as last_seq,
         (select hash from audit_entries where seq is not null order by seq desc limit 1) as last_hash from audit_entries`);
     const { rows: [head] } = await db.raw(`select seq, hash from audit_chain_head`);
-    const result: ChainVerification = { ok: true, entries: tail.entries, unsealed: tail.unsealed, lastSeq: tail.last_seq, lastHash: tail.last_hash ?? GENESIS };
+    const outside = await this.outsideChanges(db);
+    const result: ChainVerification = { ok: outside.count === 0, entries: tail.entries, unsealed: tail.unsealed, lastSeq: tail.last_seq, lastHash: tail.last_hash ?? GENESIS, outsideAmpoule: outside };
     if (broken.rows.length > 0) {
       const b = broken.rows[0];
       result.ok = false;

@@ -251,6 +251,8 @@ test('a PBS batch runs from launch to release', async () => {
   expect(signedPdf).toContain(`Released. Signed: Quinn Quality (demo) (qa1), ${utc(shown[1].signedAt)}, meaning: released`);
   expect((await as('qa1', 'GET', `/lots/${batch}`)).body.status).toBe('released');
   expect((await as('operator1', 'GET', '/equipment/MX-201')).body).toMatchObject({ status: 'available', cleanliness: 'dirty' });
+  // Everything the batch changed went through Ampoule's audited path: no change is traced as made outside it.
+  expect((await as('qa1', 'GET', '/audit/verify')).body).toMatchObject({ ok: true, outsideAmpoule: { count: 0 } });
 
   // The history replays against the workflow code.
   const history = await replayBatch(env.client, batch);

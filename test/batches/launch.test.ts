@@ -111,6 +111,8 @@ test('a tampered execution plan: the launch is refused (409 plan-integrity), a s
     expect([await count('batches'), await count('audit_entries')]).toEqual([batchesBefore, auditBefore]);
     expect(await db('batch_number_counters').select('year', 'last')).toEqual(counterBefore);
     expect(await env.api.services.db('equipment_units').whereIn('code', MIXERS).pluck('status')).toEqual(['available', 'available']);
+    // The intruder's change itself is in the trail, attributed to the database user.
+    expect((await as('qa1', 'GET', '/audit/verify')).body.outsideAmpoule).toMatchObject({ count: 1, first: { entityType: 'execution_plans', entityId: plan.hash } });
   } finally {
     await env.api.asOwner(async (owner) => {
       await owner.raw('alter table execution_plans disable trigger execution_plans_append_only');

@@ -119,13 +119,16 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
           await owner.destroy();
         }
       }
-      // PGlite has one connection: step out of the application role for the duration, then back in.
+      // PGlite has one connection: step out of the application role and its session's mark (a session of
+      // someone else's, as far as the database can tell) for the duration, then back in.
       const knex = database.knex;
       await knex.raw('reset role');
+      await knex.raw('reset ampoule.application_path');
       try {
         return await fn(knex);
       } finally {
         await knex.raw(`set role ${APP_ROLE}`);
+        await knex.raw(`set ampoule.application_path = 'on'`);
       }
     },
     async close() {
