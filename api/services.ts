@@ -5,6 +5,7 @@ import packageJson from '../package.json';
 import type { AppConfig } from '../config/app-config';
 import type { Database } from '../db/database';
 import { createStores, type Stores } from '../db/stores';
+import { Anchors } from './audit/anchors';
 import { AuditSealer } from './audit/audit-sealer';
 import { AuditTrail } from '../db/audit-trail';
 import { Authenticator } from './auth/authenticator';
@@ -27,6 +28,7 @@ export interface Services {
   stores: Stores;
   audit: AuditTrail;
   auditSealer: AuditSealer;
+  anchors: Anchors;
   authenticator: Authenticator;
   securityEvents: SecurityEventLog;
   sessions: SessionService;
@@ -48,6 +50,7 @@ export function createServices(database: Database, config: AppConfig, log: Logge
   const signatures = new SignatureService(stores, authenticator, securityEvents);
   const masterData = new MasterDataService(db, stores);
   const recipes = new RecipeService(db, stores, masterData, signatures);
+  const anchors = new Anchors(db, stores.audit, config.anchors, log);
   return {
     config,
     database,
@@ -57,6 +60,7 @@ export function createServices(database: Database, config: AppConfig, log: Logge
     stores,
     audit: new AuditTrail(stores.audit),
     auditSealer: new AuditSealer(db, stores.audit, log),
+    anchors,
     authenticator,
     securityEvents,
     sessions: new SessionService(db, stores, authenticator, config.session),
@@ -66,6 +70,6 @@ export function createServices(database: Database, config: AppConfig, log: Logge
     recipes,
     lots: new LotService(db, stores, signatures),
     equipment: new EquipmentService(db, stores, config.opcua.allowSecurityNone),
-    batches: new BatchService(db, stores, recipes, signatures, temporal),
+    batches: new BatchService(db, stores, recipes, signatures, anchors, temporal),
   };
 }

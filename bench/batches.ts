@@ -150,7 +150,7 @@ async function main() {
   });
   // The product's own worker settings and task queue (temporal.yaml), whichever process the worker runs in.
   const taskQueue = temporalConfig.taskQueues.batches;
-  const config = loadAppConfig({ LOG_LEVEL: 'silent', AMPOULE_LOGIN_RATE_PER_MINUTE: '1000000', AMPOULE_SIGN_RATE_PER_MINUTE: '1000000' });
+  const config = loadAppConfig({ LOG_LEVEL: 'silent', AMPOULE_DATA_DIR: path.join(dir, 'api'), AMPOULE_LOGIN_RATE_PER_MINUTE: '1000000', AMPOULE_SIGN_RATE_PER_MINUTE: '1000000' });
   const services = createServices(database, config, pino({ level: 'silent' }), { client, taskQueue });
   services.auditSealer.start();
   const api = await startApiServer(createApp(services).app, '127.0.0.1', 0);

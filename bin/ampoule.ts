@@ -148,6 +148,8 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
 
   const services = createServices(database, config, log.child({ component: 'api' }), { client, taskQueue: temporalConfig.taskQueues.batches });
   services.auditSealer.start();
+  services.anchors.start();
+  log.info({ key: config.anchors.signerModule ?? config.anchors.keyFile, log: config.anchors.logFile, everySeconds: config.anchors.intervalSeconds }, 'the hash chains are anchored outside the database (keep the key and the log off the database host)');
 
   if (config.mode === 'zero-setup') {
     const loaded = await loadDemoData(services, config.demoPassword);
@@ -186,6 +188,8 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
     await connection.close();
     await services.auditSealer.stop();
     await services.auditSealer.sealNow();
+    await services.anchors.stop();
+    await services.anchors.anchorNow('shutdown').catch((err) => log.error({ err }, 'anchoring the hash chains at shutdown failed'));
     await simulator?.stop();
     await temporal?.stop();
     await database.close();

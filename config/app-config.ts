@@ -32,6 +32,13 @@ const schema = z.object({
   /** The zero-setup mode's equipment simulator; 0 picks a free port. */
   AMPOULE_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(4840),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The Ed25519 key that signs the hash chains' anchors (created if missing); default under the data directory. */
+  AMPOULE_ANCHOR_KEY_FILE: z.string().min(1).optional(),
+  /** A module exporting createAnchorSigner(): a KMS or HSM signs the anchors instead of the key file. */
+  AMPOULE_ANCHOR_SIGNER_MODULE: z.string().min(1).optional(),
+  /** The anchor log (JSON lines), outside the database; default under the data directory. */
+  AMPOULE_ANCHOR_LOG: z.string().min(1).optional(),
+  AMPOULE_ANCHOR_INTERVAL_SECONDS: positiveInt(300),
 });
 
 export interface AppConfig {
@@ -46,6 +53,8 @@ export interface AppConfig {
   lockout: { failures: number; lockSeconds: number };
   rateLimits: { loginPerMinute: number; signPerMinute: number };
   opcua: { allowSecurityNone: boolean; simulatorPort: number };
+  /** Where the hash chains are anchored outside the database (`api/audit/anchors.ts`). */
+  anchors: { keyFile: string; signerModule?: string; logFile: string; intervalSeconds: number };
   logLevel: string;
 }
 
@@ -66,10 +75,11 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const e = result.data;
   const mode = e.AMPOULE_MODE ?? (e.NODE_ENV === 'production' ? 'production' : 'zero-setup');
+  const dataDir = path.resolve(e.AMPOULE_DATA_DIR);
   return {
     mode,
     http: { host: e.HOST, port: e.PORT, bodyLimit: e.AMPOULE_BODY_LIMIT, trustProxy: e.AMPOULE_TRUST_PROXY },
-    dataDir: path.resolve(e.AMPOULE_DATA_DIR),
+    dataDir,
     databaseUrl: e.DATABASE_URL,
     migrationDatabaseUrl: e.AMPOULE_MIGRATION_DATABASE_URL,
     demoPassword: e.AMPOULE_DEMO_PASSWORD,
@@ -77,6 +87,12 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     lockout: { failures: e.AMPOULE_LOCKOUT_FAILURES, lockSeconds: e.AMPOULE_LOCKOUT_MINUTES * 60 },
     rateLimits: { loginPerMinute: e.AMPOULE_LOGIN_RATE_PER_MINUTE, signPerMinute: e.AMPOULE_SIGN_RATE_PER_MINUTE },
     opcua: { allowSecurityNone: e.AMPOULE_OPCUA_ALLOW_SECURITY_NONE === 'true', simulatorPort: e.AMPOULE_SIMULATOR_PORT },
+    anchors: {
+      keyFile: path.resolve(e.AMPOULE_ANCHOR_KEY_FILE ?? path.join(dataDir, 'anchors', 'anchor-key.pem')),
+      signerModule: e.AMPOULE_ANCHOR_SIGNER_MODULE,
+      logFile: path.resolve(e.AMPOULE_ANCHOR_LOG ?? path.join(dataDir, 'anchors', 'anchors.jsonl')),
+      intervalSeconds: e.AMPOULE_ANCHOR_INTERVAL_SECONDS,
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

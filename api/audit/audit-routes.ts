@@ -27,6 +27,15 @@ const auditEntrySchema = z
 
 const CSV_COLUMNS = ['seq', 'recordedAt', 'userId', 'username', 'userName', 'action', 'entityType', 'entityId', 'oldValue', 'newValue', 'reason', 'clientAddress', 'requestId', 'prevHash', 'hash'] as const;
 
+const anchorVerdictSchema = z.object({
+  checked: z.int().describe('anchors whose signature verified'),
+  unverifiable: z.int().describe('anchors whose signature does not verify with the configured key'),
+  firstMismatch: z
+    .object({ chain: z.enum(['audit', 'ebr']), batch: z.string().optional(), seq: z.int(), anchoredHash: z.string(), storedHash: z.string().nullable(), anchoredAt: z.iso.datetime(), reason: z.string() })
+    .optional()
+    .describe('the first anchored head that no longer matches the chain'),
+});
+
 export function auditRoutes(s: Services): RouteSpec[] {
   return [
     route({
@@ -74,7 +83,7 @@ export function auditRoutes(s: Services): RouteSpec[] {
       tag: 'audit',
       summary: 'Verify the audit chain',
       description:
-        'Recomputes every entry’s hash and link, and names the first entry that does not hold: the sign of a change made outside Ampoule. Also reports the changes of GMP tables the database traced as made outside Ampoule (audit entries with action `outside-ampoule`, attributed to the database user): with any, `ok` is false.',
+        'Recomputes every entry’s hash and link, and names the first entry that does not hold: the sign of a change made outside Ampoule. Checks the audit chain and every batch record’s chain against their anchors — heads signed with a key held outside the database and logged outside it, at intervals and at each batch release — and names the first anchored head that no longer matches: a rewrite that recomputed every later hash. Also reports the changes of GMP tables the database traced as made outside Ampoule (audit entries with action `outside-ampoule`, attributed to the database user). With any of these, `ok` is false.',
       access: 'audit.read',
       responses: {
         200: {
@@ -90,12 +99,16 @@ export function auditRoutes(s: Services): RouteSpec[] {
               count: z.int().describe('changes of GMP tables made outside Ampoule (GET /api/audit?action=outside-ampoule lists them)'),
               first: z.object({ seq: z.int().nullable(), recordedAt: z.iso.datetime(), username: z.string().nullable().describe('the database user'), entityType: z.string(), entityId: z.string(), reason: z.string().nullable() }).optional(),
             }),
+            anchors: z.object({ audit: anchorVerdictSchema, batchRecords: anchorVerdictSchema }),
           }),
         },
       },
       handler: async () => {
         await s.auditSealer.sealNow();
-        return { body: await s.stores.audit.verify(s.db) };
+        const chain = await s.stores.audit.verify(s.db);
+        const anchors = { audit: await s.anchors.verifyAudit(), batchRecords: await s.anchors.verifyBatches() };
+        const anchored = Object.values(anchors).every((v) => !v.firstMismatch && v.unverifiable === 0);
+        return { body: { ...chain, ok: chain.ok && anchored, anchors } };
       },
     }),
   ];

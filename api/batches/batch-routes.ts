@@ -29,7 +29,9 @@ export function batchRoutes(s: Services): RouteSpec[] {
       handler: async ({ params, signer, change, actor }) => {
         const ctx = { ...change(), actor: actor! };
         const batch = await s.batches.disposition(ctx, signer!, params.id, action);
-        return { body: { ...header(batch), signatures: await s.batches.dispositionSignatures(batch, ctx.trx) } };
+        // A released or rejected record is final: its chain and the audit trail's are anchored once committed.
+        const afterCommit = action === 'review' ? undefined : () => s.anchors.anchorDisposition(batch.id, `batch ${batch.number} ${batch.status}`);
+        return { body: { ...header(batch), signatures: await s.batches.dispositionSignatures(batch, ctx.trx) }, afterCommit };
       },
     });
 

@@ -22,6 +22,7 @@ import { canonicalHash } from '../../domain/canonical-hash';
 import { effectiveStatus } from '../../domain/materials/lots';
 import type { PlanStep } from '../../domain/recipe/plan';
 import { convert } from '../../domain/units';
+import type { Anchors } from '../audit/anchors';
 import { Problem, notFound } from '../http/problems';
 import { ServerTiming } from '../http/server-timing';
 import type { RecipeService } from '../recipes/recipe-service';
@@ -83,6 +84,7 @@ export class BatchService {
     private readonly stores: Stores,
     private readonly recipes: RecipeService,
     private readonly signatures: SignatureService,
+    private readonly anchors: Anchors,
     private readonly temporal: TemporalAccess | undefined,
   ) {
     this.audit = new AuditTrail(stores.audit);
@@ -363,9 +365,12 @@ export class BatchService {
       if (s) signatures.set(id, toManifestation(s));
     }
     const broken = brokenEbrLink(rows);
+    // A chain that recomputes can still have been rewritten whole: its anchors, kept outside the database, tell.
+    const anchors = await this.anchors.verifyBatches(this.db, batch.id);
+    const anchored = !anchors.firstMismatch && anchors.unverifiable === 0;
     return {
       batch: header(batch),
-      chain: broken ? { ok: false, firstBreak: broken } : { ok: true, entries: rows.length, lastHash: rows[rows.length - 1]?.hash ?? null },
+      chain: broken ? { ok: false, firstBreak: broken, anchors } : { ok: anchored, entries: rows.length, lastHash: rows[rows.length - 1]?.hash ?? null, anchors },
       entries: rows.map((r) => ({ ...r, signature: r.signatureId ? (signatures.get(r.signatureId) ?? null) : null })),
     };
   }

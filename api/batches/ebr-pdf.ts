@@ -23,7 +23,7 @@ interface Entry {
 export interface EbrDocument {
   batch: { number: string; product: { code: string; name: string }; recipe: { code: string; version: number; name: string }; batchSize: { value: number; unit: string }; outputLot: string; status: string; planHash: string; units: Record<string, string>; startedAt: Date | null; endedAt: Date | null };
   plan: ScaledPlan;
-  chain: { ok: boolean; firstBreak?: { seq: number; problem: string } };
+  chain: { ok: boolean; firstBreak?: { seq: number; problem: string }; anchors?: { checked: number; firstMismatch?: { seq: number; anchoredAt: string } } };
   entries: Entry[];
   audit: AuditEntry[];
   /** QA's signatures on the batch as a whole: reviewed, released, rejected. */
@@ -52,7 +52,13 @@ export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
   line(`Equipment: ${Object.entries(d.batch.units).map(([up, u]) => `${up} → ${u}`).join(', ')}`);
   line(`Started ${utc(d.batch.startedAt)}; ended ${utc(d.batch.endedAt)}; generated ${utc(new Date())}`);
   line(`Execution plan SHA-256 ${d.batch.planHash}`, GREY);
-  line(d.chain.ok ? `Record integrity: the hash chain of ${d.entries.length} entries is whole.` : `Record integrity: BROKEN at entry ${d.chain.firstBreak?.seq} (${d.chain.firstBreak?.problem}).`, d.chain.ok ? 'black' : RED);
+  const anchored = d.chain.anchors?.checked ? `, and matches its ${d.chain.anchors.checked} anchor(s) kept outside the database` : '';
+  const integrity = d.chain.firstBreak
+    ? `Record integrity: BROKEN at entry ${d.chain.firstBreak.seq} (${d.chain.firstBreak.problem}).`
+    : d.chain.anchors?.firstMismatch
+      ? `Record integrity: REWRITTEN — entry ${d.chain.anchors.firstMismatch.seq} no longer has the hash anchored on ${d.chain.anchors.firstMismatch.anchoredAt}.`
+      : `Record integrity: the hash chain of ${d.entries.length} entries is whole${anchored}.`;
+  line(integrity, d.chain.ok ? 'black' : RED);
 
   const deviations = d.entries.filter((e) => e.kind === 'deviation');
   heading(`Deviations: ${deviations.length}`);

@@ -110,6 +110,7 @@ async function handle(spec: RouteSpec, bodySchema: z.ZodObject<z.ZodRawShape> | 
   if (!runsInTransaction(spec)) reply = await run(undefined);
   else if (spec.idempotent && actor && req.get('Idempotency-Key')) reply = await runIdempotent(deps, req, actor, run);
   else reply = await deps.db.transaction((trx) => run(trx));
+  if (reply.afterCommit) await reply.afterCommit().catch((err) => req.log?.error({ err }, 'a follow-up after the commit failed'));
   if (spec.versioned) setETag(reply);
   send(res, reply);
 }

@@ -47,6 +47,8 @@ export interface Reply {
   /** A non-JSON body (CSV, for instance), sent as is with its content type. */
   text?: { contentType: string; content: string | Buffer };
   headers?: Record<string, string>;
+  /** Runs once the request's transaction has committed, before the answer is sent (a failure is logged, not answered). */
+  afterCommit?: () => Promise<unknown>;
 }
 
 export interface ResponseSpec {

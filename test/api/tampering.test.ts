@@ -71,3 +71,48 @@ describe('changes made outside Ampoule', () => {
     expect((await verify()).outsideAmpoule.count).toBe(before + 4);
   });
 });
+
+describe('a consistent rewrite of the audit chain', () => {
+  test('is detected by the anchors kept outside the database, which name the first anchored head that no longer matches', async () => {
+    await receiveLot();
+    const anchored = await api.services.anchors.anchorNow('test: before the intrusion');
+    const head = anchored.find((a) => a.chain === 'audit')!;
+    expect(head).toMatchObject({ v: 1, chain: 'audit', reason: 'test: before the intrusion', sig: expect.any(String) });
+    expect((await verify()).anchors.audit).toEqual({ checked: 1, unverifiable: 0 });
+    await receiveLot();
+    const later = (await api.services.anchors.anchorNow('test: a later interval')).find((a) => a.chain === 'audit')!;
+    expect(later.seq).toBeGreaterThan(head.seq);
+
+    // The intruder edits an entry before the first anchored head and recomputes every later hash with the
+    // database's own function, then moves the chain head: the chain verifies again.
+    const target = Math.max(1, head.seq - 2);
+    await api.asOwner(async (owner) => {
+      await owner.raw('alter table audit_entries disable trigger audit_entries_append_only');
+      try {
+        await owner('audit_entries').where('seq', target).update({ reason: 'rewritten by an intruder' });
+        await owner.raw(`
+          do $$
+          declare
+            e audit_entries;
+            prev text := coalesce((select hash from audit_entries where seq = ${target} - 1), repeat('0', 64));
+          begin
+            for e in select * from audit_entries where seq >= ${target} order by seq loop
+              update audit_entries set prev_hash = prev, hash = encode(sha256(convert_to(prev || ampoule_audit_canonical(e), 'UTF8')), 'hex') where id = e.id returning hash into prev;
+            end loop;
+            update audit_chain_head set hash = prev;
+          end $$`);
+      } finally {
+        await owner.raw('alter table audit_entries enable always trigger audit_entries_append_only');
+      }
+    });
+    const verdict = await verify();
+    expect(verdict.firstBreak).toBeUndefined(); // the chain alone no longer shows it
+    expect(verdict.ok).toBe(false);
+    expect(verdict.anchors.audit).toMatchObject({ checked: 2, unverifiable: 0, firstMismatch: { chain: 'audit', seq: head.seq, anchoredHash: head.hash, anchoredAt: head.at, reason: 'test: before the intrusion' } });
+    expect(verdict.anchors.audit.firstMismatch.storedHash).not.toBe(head.hash);
+
+    // A forged line in the anchor log does not verify with the key.
+    api.services.anchors.log.append({ ...later, seq: later.seq + 1, hash: 'f'.repeat(64) });
+    expect((await verify()).anchors.audit.unverifiable).toBe(1);
+  });
+});

@@ -3,6 +3,9 @@
  * TEST_DATABASE_URL is set, else in-memory PGlite), migrated; the express app on a free loopback port;
  * and a small HTTP client. Nothing is mocked.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pino from 'pino';
 import { createApp } from '../../api/app';
@@ -51,7 +54,10 @@ export interface TestApi {
 }
 
 export async function startTestApi(opts: { env?: Record<string, string>; extraRoutes?: (s: Services) => RouteSpec[]; temporal?: TemporalAccess } = {}): Promise<TestApi> {
+  // Files of its own (the anchor key and log): never the working directory's data/.
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-api-'));
   const config = loadAppConfig({
+    AMPOULE_DATA_DIR: dataDir,
     AMPOULE_LOGIN_RATE_PER_MINUTE: '100000',
     AMPOULE_SIGN_RATE_PER_MINUTE: '100000',
     LOG_LEVEL: 'silent',
@@ -134,8 +140,10 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
     async close() {
       await server.stop();
       await services.auditSealer.stop();
+      await services.anchors.stop();
       await database.close();
       await testDb?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,252 @@
+/**
+ * The hash chains anchored outside the database. Someone with the database's owner rights can edit an
+ * audit entry (or a batch record entry) and recompute every later hash with the database's own function: the
+ * chain then verifies. What they cannot do is change what was written elsewhere: at intervals and at every
+ * batch release, Ampoule signs the head of the audit chain, and of each batch record that grew, with an
+ * Ed25519 key held outside the database, and appends the signed head to an anchor log outside the database.
+ * Verification recomputes the chains and checks every anchor against them: the first anchored head that no
+ * longer matches names the rewrite.
+ *
+ * The key is a PEM file under the data directory by default (`AMPOULE_ANCHOR_KEY_FILE`, created when
+ * missing), or whatever a module named by `AMPOULE_ANCHOR_SIGNER_MODULE` provides (a KMS, an HSM): it exports
+ * `createAnchorSigner(): Promise<AnchorSigner>`. The log is a file of JSON lines (`AMPOULE_ANCHOR_LOG`);
+ * production keeps it where the database's administrators cannot write (another host, WORM storage).
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { AuditStore } from '../../db/stores/audit-store';
+import { canonicalJson } from '../../domain/canonical-hash';
+
+/** What signs anchors: a key file, or a KMS behind a module of the operator's. */
+export interface AnchorSigner {
+  /** Names the key: the first 16 hex digits of the SHA-256 of its public key (DER). */
+  keyId: string;
+  /** The public key (SPKI PEM) that verifies the anchors. */
+  publicKeyPem: string;
+  /** Ed25519 signature of `payload`. */
+  sign(payload: Buffer): Promise<Buffer>;
+}
+
+/** A signed chain head. */
+export interface Anchor {
+  v: 1;
+  /** `audit` (the audit trail) or `ebr` (one batch's record). */
+  chain: 'audit' | 'ebr';
+  batchId?: string;
+  batch?: string;
+  seq: number;
+  hash: string;
+  /** When it was anchored (ISO 8601, UTC). */
+  at: string;
+  reason: string;
+  keyId: string;
+  /** Base64 Ed25519 signature over the canonical JSON of every other member. */
+  sig: string;
+}
+
+/** How a chain stands against its anchors. */
+export interface AnchorVerdict {
+  /** Anchors checked (with a valid signature). */
+  checked: number;
+  /** Anchors whose signature does not verify with the configured key: a log someone wrote to. */
+  unverifiable: number;
+  /** The first anchored head the chain no longer has, and what it has instead (null: the entry is gone). */
+  firstMismatch?: { chain: 'audit' | 'ebr'; batch?: string; seq: number; anchoredHash: string; storedHash: string | null; anchoredAt: string; reason: string };
+}
+
+export interface AnchorConfig {
+  keyFile: string;
+  signerModule?: string;
+  logFile: string;
+  intervalSeconds: number;
+}
+
+const keyIdOf = (publicKey: KeyObject) => createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+
+/** An Ed25519 key in a PEM file, created (readable by its owner only) if the file does not exist. */
+export function fileAnchorSigner(keyFile: string): AnchorSigner {
+  if (!existsSync(keyFile)) {
+    mkdirSync(path.dirname(keyFile), { recursive: true, mode: 0o700 });
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  }
+  const privateKey = createPrivateKey(readFileSync(keyFile));
+  const publicKey = createPublicKey(privateKey);
+  return {
+    keyId: keyIdOf(publicKey),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    sign: async (payload) => edSign(null, payload, privateKey),
+  };
+}
+
+/** The signer the configuration names: the operator's module (a KMS hook), or the key file. */
+export async function loadAnchorSigner(config: AnchorConfig): Promise<AnchorSigner> {
+  if (!config.signerModule) return fileAnchorSigner(config.keyFile);
+  const mod = (await import(pathToFileURL(path.resolve(config.signerModule)).href)) as { createAnchorSigner?: () => Promise<AnchorSigner> };
+  if (typeof mod.createAnchorSigner !== 'function') throw new Error(`${config.signerModule} exports no createAnchorSigner()`);
+  return mod.createAnchorSigner();
+}
+
+/** The anchor log: one JSON line per anchor, appended and flushed; never rewritten. */
+export class AnchorLog {
+  constructor(readonly file: string) {}
+
+  append(anchor: Anchor): void {
+    mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    appendFileSync(this.file, `${JSON.stringify(anchor)}\n`, { mode: 0o600, flush: true });
+  }
+
+  read(): Anchor[] {
+    if (!existsSync(this.file)) return [];
+    return readFileSync(this.file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Anchor);
+  }
+}
+
+type Unsigned = Omit<Anchor, 'sig'>;
+const payloadOf = (a: Unsigned) => Buffer.from(canonicalJson({ v: a.v, chain: a.chain, batchId: a.batchId, batch: a.batch, seq: a.seq, hash: a.hash, at: a.at, reason: a.reason, keyId: a.keyId }), 'utf8');
+
+export class Anchors {
+  private signer: Promise<AnchorSigner> | undefined;
+  readonly log: AnchorLog;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  /** The head last anchored of each chain (`audit`, or a batch id), so that an unchanged head is not anchored again. */
+  private last: Map<string, number> | undefined;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly audit: AuditStore,
+    private readonly config: AnchorConfig,
+    private readonly logger: Logger,
+  ) {
+    this.log = new AnchorLog(config.logFile);
+  }
+
+  private key(): Promise<AnchorSigner> {
+    this.signer ??= loadAnchorSigner(this.config);
+    return this.signer;
+  }
+
+  /** Anchors every chain whose head moved since it was last anchored: the audit trail, and each batch record. */
+  async anchorNow(reason: string): Promise<Anchor[]> {
+    await this.auditSealed();
+    const out: Anchor[] = [];
+    const audit = await this.auditHead();
+    if (audit) out.push(...(await this.append([{ chain: 'audit', ...audit }], reason)));
+    const { rows } = await this.db.raw(
+      `select distinct on (e.batch_id) e.batch_id, b.number, e.seq, e.hash from ebr_entries e join batches b on b.id = e.batch_id order by e.batch_id, e.seq desc`,
+    );
+    out.push(...(await this.append(rows.map((r: { batch_id: string; number: string; seq: number; hash: string }) => ({ chain: 'ebr' as const, batchId: r.batch_id, batch: r.number, seq: r.seq, hash: r.hash })), reason)));
+    return out;
+  }
+
+  /** Anchors the audit trail and the batch's record as they stand after its release (or rejection). */
+  async anchorDisposition(batchId: string, reason: string): Promise<Anchor[]> {
+    await this.auditSealed();
+    const heads: Omit<Unsigned, 'v' | 'at' | 'reason' | 'keyId'>[] = [];
+    const audit = await this.auditHead();
+    if (audit) heads.push({ chain: 'audit', ...audit });
+    const { rows } = await this.db.raw(`select e.batch_id, b.number, e.seq, e.hash from ebr_entries e join batches b on b.id = e.batch_id where e.batch_id = ? order by e.seq desc limit 1`, [batchId]);
+    if (rows[0]) heads.push({ chain: 'ebr', batchId: rows[0].batch_id, batch: rows[0].number, seq: rows[0].seq, hash: rows[0].hash });
+    return this.append(heads, reason, true);
+  }
+
+  /** Anchors at intervals; a failed round is logged and tried again at the next. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.anchorNow('interval')
+        .catch((err) => this.logger.error({ err }, 'anchoring the hash chains failed; trying again at the next interval'))
+        .finally(() => (this.running = undefined));
+    }, this.config.intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** The audit chain against its anchors: the first anchored head whose entry no longer has the anchored hash. */
+  async verifyAudit(db: Knex = this.db): Promise<AnchorVerdict> {
+    return this.verify((a) => a.chain === 'audit', async (seqs) => {
+      const rows = await db('audit_entries').whereIn('seq', seqs).select('seq', 'hash');
+      return new Map(rows.map((r: { seq: number; hash: string }) => [Number(r.seq), r.hash]));
+    });
+  }
+
+  /** One batch record (or, without `batchId`, every one) against its anchors. */
+  async verifyBatches(db: Knex = this.db, batchId?: string): Promise<AnchorVerdict> {
+    return this.verify(
+      (a) => a.chain === 'ebr' && (batchId === undefined || a.batchId === batchId),
+      async (_seqs, anchors) => {
+        const pairs = anchors.map((a) => [a.batchId!, a.seq] as const);
+        const rows = pairs.length === 0 ? [] : (await db.raw(`select e.batch_id, e.seq, e.hash from ebr_entries e join (select * from unnest(?::uuid[], ?::int[])) as p(batch_id, seq) using (batch_id, seq)`, [pairs.map((p) => p[0]), pairs.map((p) => p[1])])).rows;
+        return new Map(rows.map((r: { batch_id: string; seq: number; hash: string }) => [`${r.batch_id}/${r.seq}`, r.hash]));
+      },
+      (a) => `${a.batchId}/${a.seq}`,
+    );
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------------
+
+  private async auditSealed(): Promise<void> {
+    while ((await this.audit.seal(this.db)) >= 10_000);
+  }
+
+  private async auditHead(): Promise<{ seq: number; hash: string } | undefined> {
+    const { rows } = await this.db.raw(`select seq, hash from audit_chain_head`);
+    return rows[0] && rows[0].seq > 0 ? { seq: Number(rows[0].seq), hash: rows[0].hash } : undefined;
+  }
+
+  /** Signs and appends the heads that moved since they were last anchored (all of them with `always`). */
+  private async append(heads: Omit<Unsigned, 'v' | 'at' | 'reason' | 'keyId'>[], reason: string, always = false): Promise<Anchor[]> {
+    const signer = await this.key();
+    this.last ??= this.lastAnchored();
+    const out: Anchor[] = [];
+    for (const h of heads) {
+      const chainKey = h.chain === 'audit' ? 'audit' : h.batchId!;
+      if (!always && this.last.get(chainKey) === h.seq) continue;
+      const unsigned: Unsigned = { v: 1, ...h, at: new Date().toISOString(), reason, keyId: signer.keyId };
+      const anchor: Anchor = { ...unsigned, sig: (await signer.sign(payloadOf(unsigned))).toString('base64') };
+      this.log.append(anchor);
+      this.last.set(chainKey, h.seq);
+      out.push(anchor);
+    }
+    return out;
+  }
+
+  private lastAnchored(): Map<string, number> {
+    const last = new Map<string, number>();
+    for (const a of this.log.read()) last.set(a.chain === 'audit' ? 'audit' : a.batchId!, a.seq);
+    return last;
+  }
+
+  private async verify(
+    mine: (a: Anchor) => boolean,
+    stored: (seqs: number[], anchors: Anchor[]) => Promise<Map<number | string, string>>,
+    keyOf: (a: Anchor) => number | string = (a) => a.seq,
+  ): Promise<AnchorVerdict> {
+    const signer = await this.key();
+    const publicKey = createPublicKey(signer.publicKeyPem);
+    const anchors = this.log.read().filter(mine);
+    const valid = anchors.filter((a) => a.keyId === signer.keyId && edVerify(null, payloadOf(a), publicKey, Buffer.from(a.sig, 'base64')));
+    const hashes = await stored([...new Set(valid.map((a) => a.seq))], valid);
+    const verdict: AnchorVerdict = { checked: valid.length, unverifiable: anchors.length - valid.length };
+    // In the order they were written: the earliest anchor broken is where the rewrite began to show.
+    const broken = valid.find((a) => hashes.get(keyOf(a)) !== a.hash);
+    if (broken) {
+      verdict.firstMismatch = { chain: broken.chain, ...(broken.batch ? { batch: broken.batch } : {}), seq: broken.seq, anchoredHash: broken.hash, storedHash: hashes.get(keyOf(broken)) ?? null, anchoredAt: broken.at, reason: broken.reason };
+    }
+    return verdict;
+  }
+}
