@@ -103,9 +103,15 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Runs an equipment phase through the handshake, heartbeating; cancellation sends Stop (or Abort). */
+    /**
+     * Runs an equipment phase through the handshake, heartbeating; cancellation sends Stop (or Abort). An
+     * attempt after one that was cut off (a worker or the whole process died mid-phase) says how the phase was
+     * taken up again: reconciled (found running or done, watched on) or restarted (the controller had lost it,
+     * so it ran again from the start — its state history shows it running twice under one command id).
+     */
     async runEquipmentPhase(req: { batchId: string; unit: AssignedUnit; step: Extract<PlanStep, { kind: 'equipment' }>; commandId: string; onCancel: 'stop' | 'abort' }) {
       const ctx = Context.current();
+      const earlierRuns = ctx.info.attempt > 1 ? await stores.equipment.runsOf(db, req.unit.code, req.step.phase, req.commandId) : 0;
       const contract = req.unit.interfaces[req.step.phase];
       // Only a cancellation the workflow asked for ends the phase; a worker shutting down (or a timeout)
       // only stops watching it: the next attempt reconciles and watches on.
@@ -127,7 +133,13 @@ export function createActivities(deps: ActivityDeps) {
             await stores.equipment.addStateChange(db, { unitCode: c.unit, phase: c.phase, state: c.state, commandId: c.commandId, sourceTimestamp: c.sourceTimestamp });
           },
         });
-        return { parameters, reports: fromController(outcome.reports, req.step.reports, contract), reconciled: outcome.reconciled };
+        const interrupted = ctx.info.attempt > 1 && (earlierRuns > 0 || outcome.reconciled);
+        return {
+          parameters,
+          reports: fromController(outcome.reports, req.step.reports, contract),
+          reconciled: outcome.reconciled,
+          ...(interrupted ? { interruption: { attempt: ctx.info.attempt, resumed: outcome.reconciled ? ('reconciled' as const) : ('restarted' as const), earlierRuns } } : {}),
+        };
       } catch (err) {
         throw asFailure(err);
       }

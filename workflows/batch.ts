@@ -30,6 +30,7 @@ import { Mutex } from 'async-mutex';
 import type { BatchActivities } from '../activities';
 import { checkCompletion, checkVerification, reportDeviations } from '../domain/batch/completion';
 import { REFUSALS } from '../domain/batch/failures';
+import { judgeYield } from '../domain/batch/yield';
 import type {
   BatchCommand,
   BatchCommandRequest,
@@ -112,6 +113,17 @@ const VERIFIED_EQUIPMENT_AWAITS_VERIFICATION = 'verified-equipment-awaits-verifi
  */
 const SERIALISED_COMMANDS = 'serialised-commands';
 
+/**
+ * From this version on, a plan that names its yield gets an output lot of the measured yield (not the nominal
+ * batch size), and the record shows the yield against the theoretical, a yield outside its limits as a deviation.
+ */
+const MEASURED_YIELD = 'output-lot-from-measured-yield';
+/**
+ * From this version on, an equipment phase that had to be taken up again (its worker, or the whole process,
+ * died mid-phase) is recorded as interrupted, with the attempt and how it was resumed.
+ */
+const RECORD_INTERRUPTED_PHASES = 'record-interrupted-phases';
+
 /** Refusals of an update, typed so that the API can answer each with its problem (`domain/batch/failures.ts`). */
 const notAwaited = (message: string) => ApplicationFailure.create({ type: REFUSALS.stepNotAwaited, message, nonRetryable: true });
 const refused = (message: string) => ApplicationFailure.create({ type: REFUSALS.stepRefused, message, nonRetryable: true });
@@ -162,6 +174,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   let ending: 'stop' | 'abort' | null = null;
   let entries = 0;
   const deviations: Deviation[] = [];
+  const yieldPlan = input.plan.yield;
+  /** The yield as measured by the step the plan names (its report, or its operator's entry); null: not given. */
+  let measuredYield: number | null | undefined;
   const scope = new CancellationScope();
 
   let recorder = firstRecord;
@@ -296,6 +311,10 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
           s.performedBy = c.signer;
           s.status = next;
           deviations.push(...verdict.deviations);
+          if (yieldPlan?.stepId === s.step.id && 'field' in yieldPlan.source) {
+            const v = c.values[yieldPlan.source.field];
+            measuredYield = typeof v === 'number' ? v : null;
+          }
         };
         if (entriesEndSteps && next === 'done') {
           // No projection of its own: the step's end, written with it, projects the step as done.
@@ -482,7 +501,14 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         const result = await equipment.runEquipmentPhase({ batchId: input.batchId, unit, step, commandId: commandIdOf(s), onCancel: input.onCancel ?? 'stop' });
         const found = reportDeviations(step, result.reports);
         deviations.push(...found);
+        if (yieldPlan?.stepId === step.id && 'report' in yieldPlan.source) {
+          const report = yieldPlan.source.report;
+          measuredYield = result.reports.find((r) => r.id === report)?.value ?? null;
+        }
+        // Only an interrupted phase asks for the patch: every other history stays as it was.
+        const interrupted = result.interruption && patched(RECORD_INTERRUPTED_PHASES) ? [{ kind: 'phase-interrupted' as const, stepId: step.id, data: { unit: unit.code, phase: step.phase, commandId: commandIdOf(s), ...result.interruption } }] : [];
         return stamp([
+          ...interrupted,
           { kind: 'equipment-parameters', stepId: step.id, data: { unit: unit.code, phase: step.phase, commandId: commandIdOf(s), parameters: result.parameters, reconciled: result.reconciled } },
           { kind: 'equipment-reports', stepId: step.id, data: { unit: unit.code, phase: step.phase, reports: result.reports } },
           ...found.map((d) => ({ kind: 'deviation' as const, stepId: step.id, data: { ...d } })),
@@ -542,13 +568,22 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     return { status: end, outputLot: null, deviations: deviations.length };
   }
 
+  // What the batch gave: the measured yield where the plan names how it is measured (judged against the
+  // theoretical, and recorded), else, as before, the nominal batch size.
+  let quantity: { value: number; unit: string } = input.plan.scaling.batchSize;
+  if (yieldPlan && patched(MEASURED_YIELD)) {
+    const judged = judgeYield(yieldPlan, measuredYield ?? null);
+    deviations.push(...judged.deviations);
+    await record([{ kind: 'yield', data: judged.entry }, ...judged.deviations.map((d) => ({ kind: 'deviation' as const, stepId: yieldPlan.stepId, data: { ...d } }))]);
+    quantity = judged.quantity;
+  }
   const produced = await records.produceOutputLot({
     batchId: input.batchId,
     batchNumber: input.batchNumber,
     workflowId,
     material: input.outputLot.material,
     lotNumber: input.outputLot.lotNumber,
-    quantity: input.plan.scaling.batchSize,
+    quantity,
     expiryDate: input.outputLot.expiryDate,
   });
   await record([{ kind: 'output-lot', data: { ...produced } }]);

@@ -209,7 +209,8 @@ export function batchRoutes(s: Services): RouteSpec[] {
       path: '/batches/:id/review',
       tag: 'batches',
       summary: 'The review by exception',
-      description: 'What QA must look at: deviations, failed steps, batch commands, comments, late entries, the record’s integrity and the size of the batch’s audit trail.',
+      description:
+        'What QA must look at: deviations, failed steps, batch commands, comments, late entries, equipment phases interrupted (a worker or the whole process died mid-phase) and how they were taken up again, the yield against the theoretical, the record’s integrity and the size of the batch’s audit trail.',
       access: 'batches.read',
       params: batchParams,
       responses: { 200: { description: 'The exceptions' } },

@@ -375,7 +375,10 @@ export class BatchService {
     };
   }
 
-  /** What QA reviews by exception: deviations, failed steps, commands, comments, and the chain's and audit trail's state. */
+  /**
+   * What QA reviews by exception: deviations, failed steps, commands, comments, late entries, equipment phases
+   * that were interrupted and taken up again, the yield, and the chain's and audit trail's state.
+   */
   async reviewReport(idOrNumber: string) {
     const record = await this.ebr(idOrNumber);
     const batch = await this.get(idOrNumber);
@@ -389,6 +392,8 @@ export class BatchService {
       commands: pick(['batch-command']).filter((e) => (e.data as { command?: string }).command).map((e) => ({ seq: e.seq, ...(e.data as object), by: e.userName, at: e.occurredAt })),
       comments: pick(['values-entered']).filter((e) => (e.data as { comment?: string | null }).comment).map((e) => ({ seq: e.seq, stepId: e.stepId, comment: (e.data as { comment: string }).comment, by: e.userName })),
       lateEntries: pick(['values-entered']).filter((e) => (e.data as { lateEntry?: unknown }).lateEntry).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as { lateEntry: object }).lateEntry })),
+      interruptedPhases: pick(['phase-interrupted']).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as object), at: e.occurredAt })),
+      yield: pick(['yield']).map((e) => ({ seq: e.seq, ...(e.data as object) }))[0] ?? null,
       auditTrail: { entries: audit.length },
     };
   }

@@ -109,6 +109,12 @@ export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
         case 'step-failed':
           line(`  FAILED: ${String(data.message)} (${String(data.type)}), ${utc(e.occurredAt)}`, RED);
           break;
+        case 'phase-interrupted':
+          line(
+            `  INTERRUPTED: the phase was cut off and taken up again at attempt ${String(data.attempt)} — ${data.resumed === 'restarted' ? 'the controller had lost it: it ran again from the start' : 'found still running (or done) and watched on'}, ${utc(e.occurredAt)}`,
+            RED,
+          );
+          break;
         case 'step-completed':
           line(`Completed ${utc(e.occurredAt)}`);
           break;
@@ -116,6 +122,19 @@ export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
       const s = sig(e.signature);
       if (s) line(`  ${s}`);
     }
+  }
+
+  const yieldEntry = d.entries.find((e) => e.kind === 'yield');
+  if (yieldEntry) {
+    const y = yieldEntry.data as { measured: { value: number; unit: string } | null; theoretical: { value: number; unit: string }; percent: number | null; limits: { low: number; high: number } };
+    const outside = y.percent === null || y.percent < y.limits.low || y.percent > y.limits.high;
+    heading('Yield');
+    line(
+      y.measured
+        ? `${y.measured.value} ${y.measured.unit} measured against ${y.theoretical.value} ${y.theoretical.unit} theoretical: ${y.percent} % (limits ${y.limits.low}–${y.limits.high} %)${outside ? ' — OUT OF LIMITS' : ''}`
+        : `NOT MEASURED: the output lot carries the theoretical ${y.theoretical.value} ${y.theoretical.unit}`,
+      outside ? RED : 'black',
+    );
   }
 
   const batchLevel = d.entries.filter((e) => e.stepId === null);

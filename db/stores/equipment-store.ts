@@ -121,6 +121,12 @@ export class EquipmentStore {
     return rows.length > 0;
   }
 
+  /** How often a phase was seen starting to run under a command id: more than once means it ran again from the start. */
+  async runsOf(db: Knex | Knex.Transaction, unitCode: string, phase: string, commandId: string): Promise<number> {
+    const [{ n }] = await db('equipment_state_history').where({ unit_code: unitCode, phase, command_id: commandId, state: 'running' }).count({ n: '*' });
+    return Number(n);
+  }
+
   async history(db: Knex, unitCode: string, q: { from?: Date; to?: Date; limit: number }): Promise<StateHistoryEntry[]> {
     const query = db('equipment_state_history').where('unit_code', unitCode).orderBy([{ column: 'source_timestamp', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(q.limit);
     if (q.from) query.where('source_timestamp', '>=', q.from);

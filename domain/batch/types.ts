@@ -154,6 +154,8 @@ export type EbrKind =
   | 'verification'
   | 'batch-command'
   | 'output-lot'
+  | 'yield'
+  | 'phase-interrupted'
   | 'batch-ended';
 
 /** What the step projection (the work queue's table) should say about a step. */

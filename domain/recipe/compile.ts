@@ -6,8 +6,8 @@
 import { canonicalHash } from '../canonical-hash';
 import type { Role } from '../identity';
 import { QUANTITY_KINDS, convert } from '../units';
-import type { DataField, NumericParameter, Phase, RecipeDefinition } from './definition';
-import { PLAN_FORMAT, type ExecutionPlan, type PlanField, type PlanNumber, type PlanStep, type ScaledPlan } from './plan';
+import type { DataField, NumericParameter, Phase, RecipeDefinition, YieldDefinition } from './definition';
+import { PLAN_FORMAT, type ExecutionPlan, type PlanField, type PlanNumber, type PlanStep, type PlanYield, type ScaledPlan } from './plan';
 
 export interface RecipeIdentity {
   code: string;
@@ -56,7 +56,26 @@ export function compilePlan(definition: RecipeDefinition, recipe: RecipeIdentity
     batchSize: { nominal: definition.batchSize.nominal, min: definition.batchSize.min, max: definition.batchSize.max, unit: definition.batchSize.unit },
     stages,
     steps,
+    // Only where the recipe names it: plans compiled before yields existed keep their hash.
+    ...(definition.yield ? { yield: compileYield(definition.yield, definition, steps) } : {}),
   };
+}
+
+/** The yield as the workflow judges it: the measuring step and signal, the theoretical, the conversion between them. */
+function compileYield(y: YieldDefinition, definition: RecipeDefinition, steps: PlanStep[]): PlanYield {
+  const step = steps.find((s) => s.id === y.measuredBy.step)!;
+  const source = y.measuredBy.report ? { report: y.measuredBy.report } : { field: y.measuredBy.field! };
+  const unit = yieldSourceUnit(step, source)!;
+  const theoretical = y.theoretical ?? { value: definition.batchSize.nominal, unit: definition.batchSize.unit };
+  return { stepId: step.id, source, unit, theoretical: { ...theoretical }, toTheoretical: convert(1, unit, theoretical.unit)!, limits: { ...y.limits } };
+}
+
+/** The unit of the report or number field a yield is measured by, if the step has it. */
+export function yieldSourceUnit(step: PlanStep | Phase, source: { report: string } | { field: string }): string | undefined {
+  if ('report' in source) return step.kind === 'equipment' ? step.reports.find((r) => r.id === source.report)?.unit : undefined;
+  const fields = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
+  const f = fields.find((x) => x.id === source.field);
+  return f?.type === 'number' ? f.unit : undefined;
 }
 
 /** The plan's identity: hex SHA-256 of its RFC 8785 canonical JSON. */
@@ -160,5 +179,6 @@ export function scalePlan(plan: ExecutionPlan, hash: string, size: number): Scal
     if (s.kind === 'equipment') return { ...s, setpoints: s.setpoints.map(scaleNumber), reports: s.reports.map(scaleNumber) };
     return s;
   });
-  return { ...plan, steps, scaling: { planHash: hash, batchSize: { value: size, unit }, factor: round(factor) } };
+  const scaledYield = plan.yield ? { yield: { ...plan.yield, theoretical: { value: round(plan.yield.theoretical.value * factor), unit: plan.yield.theoretical.unit } } } : {};
+  return { ...plan, steps, ...scaledYield, scaling: { planHash: hash, batchSize: { value: size, unit }, factor: round(factor) } };
 }

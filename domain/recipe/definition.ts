@@ -106,10 +106,24 @@ export const unitProcedureSchema = z.strictObject({
   operations: z.array(operationSchema).min(1).max(200),
 });
 
+/**
+ * The batch's yield: where it is measured (an equipment phase's report, or a number an operator enters),
+ * what a nominal batch should give, and the accepted range. The output lot is what was measured; a yield
+ * outside its limits is a deviation for QA.
+ */
+export const yieldSchema = z.strictObject({
+  measuredBy: z.strictObject({ step: stepId, report: stepId.optional(), field: stepId.optional() }).describe('the step, and its report (equipment) or number field (operator) that gives the yield'),
+  /** Per nominal batch, scaled with the batch size; by default the nominal batch size itself. */
+  theoretical: quantitySchema.optional(),
+  /** Percent of the theoretical yield. */
+  limits: z.strictObject({ low: finite, high: finite }),
+});
+
 export const recipeDefinitionSchema = z.strictObject({
   product: z.strictObject({ code: z.string().min(1).max(64), name }),
   description: text.optional(),
   batchSize: z.strictObject({ nominal: finite, min: finite, max: finite, unit }),
+  yield: yieldSchema.optional(),
   procedure: z.strictObject({ unitProcedures: z.array(unitProcedureSchema).min(1, 'a procedure needs at least one unit procedure').max(50) }),
 });
 
@@ -122,3 +136,4 @@ export type PhaseKind = Phase['kind'];
 export type NumericParameter = z.output<typeof numericParameterSchema>;
 export type DataField = z.output<typeof dataFieldSchema>;
 export type Quantity = z.output<typeof quantitySchema>;
+export type YieldDefinition = z.output<typeof yieldSchema>;

@@ -75,6 +75,21 @@ export interface PlanStage {
   unitProcedures: PlanUnitProcedure[];
 }
 
+/** How the batch's yield is measured and judged (absent from plans of recipes that do not say). */
+export interface PlanYield {
+  stepId: string;
+  /** The equipment report, or the operator's number field, that gives it. */
+  source: { report: string } | { field: string };
+  /** The unit the measured value comes in. */
+  unit: string;
+  /** What the batch should give: per nominal batch in the approved plan, for this batch once scaled. */
+  theoretical: { value: number; unit: string };
+  /** Multiplies a measured value into the theoretical's unit (worked out when compiling: the workflow has no unit library). */
+  toTheoretical: number;
+  /** Percent of the theoretical: outside is a deviation. */
+  limits: { low: number; high: number };
+}
+
 export interface ExecutionPlan {
   format: typeof PLAN_FORMAT;
   recipe: { code: string; name: string; version: number; versionId: string };
@@ -83,6 +98,7 @@ export interface ExecutionPlan {
   stages: PlanStage[];
   /** Every step, in batch-record order. */
   steps: PlanStep[];
+  yield?: PlanYield;
 }
 
 /** A plan scaled to one batch: what a batch workflow receives. */

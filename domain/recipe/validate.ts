@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { PhaseInterface, PhaseSignal } from '../equipment';
 import { QUANTITY_KINDS, commensurable, ucumProblem, unitKindProblem, type QuantityKind } from '../units';
+import { yieldSourceUnit } from './compile';
 import { recipeDefinitionSchema, type DataField, type NumericParameter, type Phase, type RecipeDefinition } from './definition';
 
 /** What a recipe may refer to: the equipment classes and materials Ampoule knows. */
@@ -67,6 +68,7 @@ function ruleProblems(r: RecipeDefinition, catalogue: RecipeCatalogue): RecipePr
     else seen.set(id, path);
   };
 
+  const phases = new Map<string, Phase>();
   r.procedure.unitProcedures.forEach((up, u) => {
     const upPath = `/procedure/unitProcedures/${u}`;
     unique(up.id, upPath);
@@ -79,11 +81,42 @@ function ruleProblems(r: RecipeDefinition, catalogue: RecipeCatalogue): RecipePr
       op.phases.forEach((phase, p) => {
         const phasePath = `${opPath}/phases/${p}`;
         unique(phase.id, phasePath);
+        phases.set(phase.id, phase);
         phaseProblems(phase, phasePath, cls ?? { phases: [] }, up.equipmentClass, catalogue, add);
       });
     });
   });
+  if (r.yield) yieldProblems(r, phases, catalogue, add);
   return problems;
+}
+
+/** The yield is measured by a report or number field of a step of the recipe, in an amount the product is counted in. */
+function yieldProblems(r: RecipeDefinition, phases: ReadonlyMap<string, Phase>, catalogue: RecipeCatalogue, add: Add): void {
+  const y = r.yield!;
+  const { step: stepName, report, field } = y.measuredBy;
+  if ((report === undefined) === (field === undefined)) {
+    add('/yield/measuredBy', 'name either the report (of an equipment phase) or the field (of an operator step) that measures the yield');
+    return;
+  }
+  const phase = phases.get(stepName);
+  if (!phase) {
+    add('/yield/measuredBy/step', `the recipe has no step "${stepName}"`);
+    return;
+  }
+  const source = report !== undefined ? { report } : { field: field! };
+  const unit = yieldSourceUnit(phase, source);
+  if (unit === undefined) {
+    add(`/yield/measuredBy/${report !== undefined ? 'report' : 'field'}`, report !== undefined ? `step ${stepName} has no report "${report}"` : `step ${stepName} has no number field "${field}"`);
+    return;
+  }
+  const theoretical = y.theoretical ?? { value: r.batchSize.nominal, unit: r.batchSize.unit };
+  const theoreticalUnit = ucumProblem(theoretical.unit);
+  if (theoreticalUnit) add('/yield/theoretical/unit', theoreticalUnit);
+  else if (!commensurable(unit, theoretical.unit)) add('/yield/theoretical/unit', `the yield is measured in ${unit}, which cannot be converted to ${theoretical.unit}`);
+  if (!(theoretical.value > 0)) add('/yield/theoretical/value', 'the theoretical yield must be more than 0');
+  const product = catalogue.materials.get(r.product.code);
+  if (product && !commensurable(unit, product.baseUnit)) add(`/yield/measuredBy`, `the yield is measured in ${unit}, but ${r.product.code} is counted in ${product.baseUnit}`);
+  if (!(y.limits.low >= 0 && y.limits.low < y.limits.high)) add('/yield/limits', `expected 0 ≤ low < high (percent of the theoretical yield), got ${y.limits.low}–${y.limits.high}`);
 }
 
 type Add = (path: string, message: string) => void;

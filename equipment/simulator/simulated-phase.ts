@@ -99,6 +99,18 @@ export class SimulatedPhase {
     }
   }
 
+  /**
+   * The controller loses power and comes back: Idle, with no command latched and no parameters, as after a
+   * restart of a controller (or of the whole zero-setup process, simulator included) mid-phase.
+   */
+  powerCycle(): void {
+    this.commandId = '';
+    this.parameters = {};
+    this.reports = {};
+    this.progressToHold = Infinity;
+    this.move('idle');
+  }
+
   private move(state: PhaseState): void {
     this.state = state;
     this.changedAt = new Date();

@@ -187,9 +187,11 @@ test('a PBS batch runs from launch to release', async () => {
   const done = await batchReaches(batch, 'complete');
   expect(done.live.steps.every((s: Json) => s.status === 'done')).toBe(true);
 
-  // The output lot, in Quarantine, with its genealogy.
+  // The output lot, in Quarantine, with its genealogy: the yield the final fill reported (the recipe says so), against the theoretical.
   const output = await as('qa1', 'GET', `/lots/${batch}`);
-  expect(output.body).toMatchObject({ materialCode: 'PBS-1X', status: 'quarantine', quantity: 500, unit: 'L', producedByBatch: batch });
+  const finalVolume = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries.find((e: Json) => e.kind === 'equipment-reports' && e.stepId === 'qs-wfi').data.reports.find((r: Json) => r.id === 'volume').value;
+  expect(output.body).toMatchObject({ materialCode: 'PBS-1X', status: 'quarantine', quantity: finalVolume, unit: 'L', producedByBatch: batch });
+  expect((await as('qa1', 'GET', `/batches/${batch}/review`)).body.yield).toMatchObject({ measured: { value: finalVolume, unit: 'L' }, theoretical: { value: 500, unit: 'L' }, percent: (finalVolume / 500) * 100, limits: { low: 98, high: 102 }, source: { step: 'qs-wfi', report: 'volume' }, outputLot: 'measured' });
   const genealogy = await as('qa1', 'GET', `/lots/${batch}/genealogy?direction=backward`);
   expect(genealogy.body.root.producedBy[0].inputs.map((i: Json) => [i.material, i.consumed.value]).sort()).toEqual([
     ['KCL', 0.1],
@@ -276,6 +278,7 @@ test('an equipment phase verified by a second person, performed by no one, await
     definition: {
       product: { code: 'PBS-1X', name: 'Phosphate-buffered saline 1X, pH 7.4' },
       batchSize: { nominal: 1000, min: 200, max: 2000, unit: 'L' },
+      yield: { measuredBy: { step: 'level', field: 'volume' }, limits: { low: 95, high: 105 } },
       procedure: {
         unitProcedures: [
           {
@@ -288,7 +291,17 @@ test('an equipment phase verified by a second person, performed by no one, await
                 name: 'Fill',
                 phases: [
                   { id: 'fill-wfi', name: 'Fill the WFI', kind: 'equipment', phase: 'FILL', setpoints: [{ id: 'volume', name: 'WFI volume', quantity: 'volume', unit: 'L', target: 800 }], reports: [], signatures: { verified: true } },
-                  { id: 'level', name: 'Level check', kind: 'instruction', text: 'Check the level.', fields: [{ type: 'passFail', id: 'ok', label: 'Level as required' }], signatures: { performed: true } },
+                  {
+                    id: 'level',
+                    name: 'Level check',
+                    kind: 'instruction',
+                    text: 'Check the level.',
+                    fields: [
+                      { type: 'passFail', id: 'ok', label: 'Level as required' },
+                      { type: 'number', id: 'volume', label: 'Volume read on the sight glass', quantity: 'volume', unit: 'L', min: 0, max: 2500 },
+                    ],
+                    signatures: { performed: true },
+                  },
                 ],
               },
             ],
@@ -310,12 +323,18 @@ test('an equipment phase verified by a second person, performed by no one, await
   expect((await as('operator2', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch).map((w: Json) => [w.stepId, w.awaiting])).toEqual([['fill-wfi', 'verification']]);
   expect((await as('operator2', 'POST', `/batches/${batch}/steps/fill-wfi/verify`, { signature: sign('operator2', 'verified') })).status).toBe(200);
   await stepReaches(batch, 'level', 'awaiting-input');
-  expect((await as('operator1', 'POST', `/batches/${batch}/steps/level/complete`, { values: { ok: true }, signature: sign('operator1', 'performed') })).status).toBe(200);
+  expect((await as('operator1', 'POST', `/batches/${batch}/steps/level/complete`, { values: { ok: true, volume: 940 }, signature: sign('operator1', 'performed') })).status).toBe(200);
   await batchReaches(batch, 'complete');
+  // The output lot holds what the operator read, not the nominal 1000 L; 94 % of the theoretical is a deviation.
+  expect((await as('qa1', 'GET', `/lots/${batch}`)).body).toMatchObject({ quantity: 940, unit: 'L' });
+  const review = (await as('qa1', 'GET', `/batches/${batch}/review`)).body;
+  expect(review.yield).toMatchObject({ measured: { value: 940, unit: 'L' }, theoretical: { value: 1000, unit: 'L' }, percent: 94, source: { step: 'level', field: 'volume' } });
+  expect(review.deviations).toEqual([expect.objectContaining({ stepId: 'level', field: 'yield', value: 94, unit: '%', low: 95, high: 105, source: 'operator' })]);
 
   const ebr = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
   expect(ebr.chain.ok).toBe(true);
   expect(ebr.entries.filter((e: Json) => e.stepId === 'fill-wfi').map((e: Json) => e.kind)).toEqual(['step-started', 'equipment-parameters', 'equipment-reports', 'verification', 'step-completed']);
+  expect(ebr.entries.slice(-4).map((e: Json) => e.kind)).toEqual(['yield', 'deviation', 'output-lot', 'batch-ended']);
   expect(ebr.entries.find((e: Json) => e.kind === 'verification').signature).toMatchObject({ username: 'operator2', meaning: 'verified' });
   keepInCorpus('pbs-checked-fill', await replayBatch(env.client, batch));
 }, 120_000);

@@ -88,7 +88,31 @@ describe('the worker goes away mid-phase and another takes over', () => {
     mix.faults.slowdown = undefined;
     const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
     expect(ebr.entries.find((e: Json) => e.kind === 'equipment-parameters' && e.stepId === 'mix').data.reconciled).toBe(true);
+    // The record says the phase was interrupted, and taken up again by watching it on.
+    expect(ebr.entries.filter((e: Json) => e.kind === 'phase-interrupted').map((e: Json) => [e.stepId, e.data.attempt, e.data.resumed])).toEqual([['mix', 2, 'reconciled']]);
     keepInCorpus('pbs-worker-restart', await assertClean(env, request, batch, starts));
+  }, 180_000);
+
+  test('a controller that lost the phase while no worker watched: the phase runs again from the start, and the record and the review say so', async () => {
+    const request = requester(env);
+    expect((await request('operator1', 'POST', '/equipment/MX-201/status', { cleanliness: 'clean', reason: 'cleaned after the last batch' })).status).toBe(200);
+    const { batch, operating, mix, starts } = await longMixBatch(env, request);
+    await env.stopWorker();
+    // The whole process went down, simulator included: the controller comes back Idle, with nothing latched.
+    mix.powerCycle();
+    await env.startWorker();
+    expect(await operating).toBe('complete');
+    mix.faults.slowdown = undefined;
+    expect(mix.executed.start - starts.mix).toBe(2);
+    const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+    expect(ebr.chain.ok).toBe(true);
+    const interrupted = ebr.entries.filter((e: Json) => e.kind === 'phase-interrupted');
+    expect(interrupted).toEqual([expect.objectContaining({ stepId: 'mix', data: { unit: 'MX-201', phase: 'MIX', commandId: `batch-${batch}/mix`, attempt: 2, resumed: 'restarted', earlierRuns: 1 } })]);
+    // Its state history shows it running twice under one command id.
+    const history = (await request('qa1', 'GET', '/equipment/MX-201/state?limit=1000')).body.history;
+    expect(history.filter((h: Json) => h.commandId === `batch-${batch}/mix` && h.state === 'running')).toHaveLength(2);
+    expect((await request('qa1', 'GET', `/batches/${batch}/review`)).body.interruptedPhases).toEqual([expect.objectContaining({ stepId: 'mix', attempt: 2, resumed: 'restarted' })]);
+    keepInCorpus('pbs-phase-restarted', await replayBatch(env.client, batch));
   }, 180_000);
 });
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BatchSizeOutOfRange, compilePlan, planHash, scalePlan } from '../../domain/recipe/compile';
 import { diffRecipes } from '../../domain/recipe/diff';
+import { judgeYield } from '../../domain/batch/yield';
 import type { RecipeDefinition } from '../../domain/recipe/definition';
 import { RECIPE_ACTIONS, RECIPE_STATUSES, launchable, transition, type RecipeAction, type RecipeStatus } from '../../domain/recipe/lifecycle';
 import { validateRecipe, type RecipeCatalogue } from '../../domain/recipe/validate';
@@ -160,6 +161,48 @@ describe('scaling', () => {
     expect(() => scalePlan(plan, hash, 199)).toThrow(BatchSizeOutOfRange);
     expect(() => scalePlan(plan, hash, 2001)).toThrow(/outside the recipe's range 200–2000 L/);
     expect(() => scalePlan(plan, hash, NaN)).toThrow(BatchSizeOutOfRange);
+  });
+});
+
+describe('yield', () => {
+  test('a recipe names where its yield is measured; the plan carries it, scaled with the batch, with the conversion to the theoretical', () => {
+    const m = compilePlan(validateOk(mab().definition), identity);
+    expect(m.yield).toEqual({ stepId: 'transfer', source: { report: 'transferred' }, unit: 'L', theoretical: { value: 1650, unit: 'L' }, toTheoretical: 1, limits: { low: 85, high: 105 } });
+    expect(scalePlan(m, planHash(m), 1500).yield).toMatchObject({ theoretical: { value: 1237.5, unit: 'L' } });
+    // By default the theoretical yield is the batch size; a measurement in mL converts.
+    const p = structuredClone(pbs().definition);
+    p.procedure.unitProcedures[0].operations[2].phases[0] = { ...p.procedure.unitProcedures[0].operations[2].phases[0], results: [...(p.procedure.unitProcedures[0].operations[2].phases[0] as { results: unknown[] }).results, { type: 'number', id: 'final-volume', label: 'Final volume', quantity: 'volume', unit: 'mL' }] } as never;
+    p.yield = { measuredBy: { step: 'ph-conductivity', field: 'final-volume' }, limits: { low: 95, high: 105 } };
+    expect(compilePlan(validateOk(p), identity).yield).toEqual({ stepId: 'ph-conductivity', source: { field: 'final-volume' }, unit: 'mL', theoretical: { value: 1000, unit: 'L' }, toTheoretical: 0.001, limits: { low: 95, high: 105 } });
+    // A recipe without a yield compiles as before: no member, the same hash as before yields existed.
+    const without = structuredClone(pbs().definition);
+    delete without.yield;
+    expect(compilePlan(validateOk(without), identity)).not.toHaveProperty('yield');
+  });
+
+  test.each<[string, (d: any) => void, string]>([ // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['neither report nor field', (d) => (d.yield.measuredBy = { step: 'qs-wfi' }), '/yield/measuredBy: name either the report (of an equipment phase) or the field (of an operator step) that measures the yield'],
+    ['both', (d) => (d.yield.measuredBy = { step: 'qs-wfi', report: 'volume', field: 'x' }), '/yield/measuredBy: name either the report (of an equipment phase) or the field (of an operator step) that measures the yield'],
+    ['an unknown step', (d) => (d.yield.measuredBy.step = 'nowhere'), '/yield/measuredBy/step: the recipe has no step "nowhere"'],
+    ['an unknown report', (d) => (d.yield.measuredBy.report = 'weight'), '/yield/measuredBy/report: step qs-wfi has no report "weight"'],
+    ['a report of another kind', (d) => (d.yield.measuredBy = { step: 'mix', report: 'time' }), '/yield/theoretical/unit: the yield is measured in min, which cannot be converted to L'],
+    ['limits out of order', (d) => (d.yield.limits = { low: 105, high: 95 }), '/yield/limits: expected 0 ≤ low < high (percent of the theoretical yield), got 105–95'],
+    ['a theoretical of nothing', (d) => (d.yield.theoretical = { value: 0, unit: 'L' }), '/yield/theoretical/value: the theoretical yield must be more than 0'],
+  ])('refuses %s', (_what, mutate, problem) => {
+    expect(problemsAfter(mutate)).toContain(problem);
+  });
+
+  test('judged at the batch’s end: in percent of the theoretical, a deviation outside the limits, the output lot what was measured', () => {
+    const y = { stepId: 'transfer', source: { report: 'transferred' }, unit: 'L', theoretical: { value: 1650, unit: 'L' }, toTheoretical: 1, limits: { low: 85, high: 105 } };
+    expect(judgeYield(y, 1600)).toEqual({
+      entry: { measured: { value: 1600, unit: 'L' }, theoretical: { value: 1650, unit: 'L' }, percent: 96.97, limits: { low: 85, high: 105 }, source: { step: 'transfer', report: 'transferred' }, outputLot: 'measured' },
+      deviations: [],
+      quantity: { value: 1600, unit: 'L' },
+    });
+    expect(judgeYield(y, 1300).deviations).toEqual([{ stepId: 'transfer', field: 'yield', value: 78.79, unit: '%', low: 85, high: 105, comment: null, source: 'equipment' }]);
+    const unmeasured = judgeYield(y, null);
+    expect(unmeasured).toMatchObject({ entry: { measured: null, percent: null, outputLot: 'theoretical' }, quantity: { value: 1650, unit: 'L' } });
+    expect(unmeasured.deviations).toHaveLength(1);
   });
 });
 
