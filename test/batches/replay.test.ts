@@ -4,7 +4,8 @@
  * behind `patched()`. Record new histories with `RECORD_HISTORIES=1 npm test -- test/batches` (on
  * PostgreSQL, for the worker-process test). Keep the older ones, batches the earlier code started:
  * `v1-*` were recorded before the patch `one-write-between-steps`, `v2-*` before `one-write-per-entry`, `v3-*`
- * before `equipment-results-with-step-end`.
+ * before `equipment-results-with-step-end`, `v4-*` before `serialised-commands`, `output-lot-from-measured-yield`
+ * and `record-interrupted-phases`.
  */
 import { Worker } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../worker/batch-worker';
