@@ -141,6 +141,12 @@ export function createActivities(deps: ActivityDeps) {
           ...(interrupted ? { interruption: { attempt: ctx.info.attempt, resumed: outcome.reconciled ? ('reconciled' as const) : ('restarted' as const), earlierRuns } } : {}),
         };
       } catch (err) {
+        // A phase taken up again that then failed (stopped, aborted, refused): its failure says it was interrupted
+        // too, and whether it had run again from the start by then.
+        if (err instanceof PhaseFailure && ctx.info.attempt > 1 && earlierRuns > 0) {
+          const runsNow = await stores.equipment.runsOf(db, req.unit.code, req.step.phase, req.commandId);
+          err.details.interruption = { attempt: ctx.info.attempt, resumed: runsNow > earlierRuns ? 'restarted' : 'reconciled', earlierRuns };
+        }
         throw asFailure(err);
       }
     },
@@ -190,15 +196,17 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Gives the batch's units back: available again (unless someone put one into maintenance meanwhile), and dirty until cleaned. */
+    /**
+     * Gives the batch's units back: available again, and dirty until cleaned. Only a unit this batch still
+     * holds: one forced free meanwhile (and perhaps claimed by another batch) is no longer its to give back.
+     */
     async releaseUnits(req: { batchId: string; units: string[] }): Promise<void> {
       await db.transaction(async (trx) => {
         const batch = await stores.batches.find(trx, req.batchId);
         const number = batch?.number ?? req.batchId;
         const ctx = asSystem(trx, `batch ${number} ended`);
         for (const code of new Set(req.units)) {
-          const released = await units.change(ctx, code, { status: 'available', cleanliness: 'dirty' }, { expect: { status: 'in-use' }, batch: number });
-          if (!released) await units.change(ctx, code, { cleanliness: 'dirty' }, { batch: number });
+          await units.change(ctx, code, { status: 'available', cleanliness: 'dirty', heldByBatch: null }, { expect: { status: 'in-use', heldByBatch: number }, batch: number });
         }
       });
     },

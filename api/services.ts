@@ -7,6 +7,7 @@ import type { Database } from '../db/database';
 import { createStores, type Stores } from '../db/stores';
 import { Anchors } from './audit/anchors';
 import { AuditSealer } from './audit/audit-sealer';
+import { OutsideChanges } from './audit/outside-changes';
 import { AuditTrail } from '../db/audit-trail';
 import { Authenticator } from './auth/authenticator';
 import { SessionService } from './auth/session-service';
@@ -29,6 +30,7 @@ export interface Services {
   audit: AuditTrail;
   auditSealer: AuditSealer;
   anchors: Anchors;
+  outsideChanges: OutsideChanges;
   authenticator: Authenticator;
   securityEvents: SecurityEventLog;
   sessions: SessionService;
@@ -61,6 +63,7 @@ export function createServices(database: Database, config: AppConfig, log: Logge
     audit: new AuditTrail(stores.audit),
     auditSealer: new AuditSealer(db, stores.audit, log),
     anchors,
+    outsideChanges: new OutsideChanges(stores, signatures),
     authenticator,
     securityEvents,
     sessions: new SessionService(db, stores, authenticator, config.session),

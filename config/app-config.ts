@@ -39,6 +39,8 @@ const schema = z.object({
   /** The anchor log (JSON lines), outside the database; default under the data directory. */
   AMPOULE_ANCHOR_LOG: z.string().min(1).optional(),
   AMPOULE_ANCHOR_INTERVAL_SECONDS: positiveInt(300),
+  /** Public keys (PEM) of earlier anchor keys, whose anchors still verify. */
+  AMPOULE_ANCHOR_TRUSTED_KEYS_DIR: z.string().min(1).optional(),
 });
 
 export interface AppConfig {
@@ -54,7 +56,7 @@ export interface AppConfig {
   rateLimits: { loginPerMinute: number; signPerMinute: number };
   opcua: { allowSecurityNone: boolean; simulatorPort: number };
   /** Where the hash chains are anchored outside the database (`api/audit/anchors.ts`). */
-  anchors: { keyFile: string; signerModule?: string; logFile: string; intervalSeconds: number };
+  anchors: { keyFile: string; signerModule?: string; logFile: string; intervalSeconds: number; trustedKeysDir: string };
   logLevel: string;
 }
 
@@ -92,6 +94,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       signerModule: e.AMPOULE_ANCHOR_SIGNER_MODULE,
       logFile: path.resolve(e.AMPOULE_ANCHOR_LOG ?? path.join(dataDir, 'anchors', 'anchors.jsonl')),
       intervalSeconds: e.AMPOULE_ANCHOR_INTERVAL_SECONDS,
+      trustedKeysDir: path.resolve(e.AMPOULE_ANCHOR_TRUSTED_KEYS_DIR ?? path.join(dataDir, 'anchors', 'trusted-keys')),
     },
     logLevel: e.LOG_LEVEL,
   };

@@ -75,20 +75,21 @@ interface PgConnection {
 }
 
 /**
- * Marks a session as Ampoule's own: its changes of GMP tables are audited by the application, so the
- * database's trace of changes made outside Ampoule (migration 20261206020000) leaves them be.
+ * Marks a session as Ampoule's own with the secret token only the application role may read: its changes of
+ * GMP tables are audited by the application, so the database's trace of changes made outside Ampoule
+ * (migration 20261206020000) leaves them be.
  */
-const APPLICATION_PATH = `set ampoule.application_path = 'on'`;
+export const MARK_APPLICATION_SESSION = `select set_config('ampoule.application_path', token, false) from ampoule_application_token`;
 
-/** UTC for the session, Ampoule's mark, and the application role where the login role may assume it. */
+/** UTC for the session, the application role where the login role may assume it, and Ampoule's mark. */
 async function prepareConnection(conn: PgConnection): Promise<boolean> {
   await conn.query(`set time zone 'UTC'`);
-  await conn.query(APPLICATION_PATH);
   const { rows } = await conn.query(`select pg_has_role(current_user, '${APP_ROLE}', 'MEMBER') as member, current_user = '${APP_ROLE}' as is_app`);
-  if (rows[0].is_app) return true;
-  if (!rows[0].member) return false;
-  await conn.query(`set role ${APP_ROLE}`);
-  return true;
+  const assumed = rows[0].is_app || rows[0].member;
+  if (!rows[0].is_app && rows[0].member) await conn.query(`set role ${APP_ROLE}`);
+  // A login that is not the application role cannot read the token: its changes are traced as outside Ampoule.
+  if (assumed) await conn.query(MARK_APPLICATION_SESSION);
+  return Boolean(assumed);
 }
 
 async function openPGlite(dataDir?: string): Promise<Database> {
@@ -102,6 +103,6 @@ async function openPGlite(dataDir?: string): Promise<Database> {
   await migrateToLatest(knex);
   await knex.raw(`set role ${APP_ROLE}`);
   await knex.raw(`set time zone 'UTC'`);
-  await knex.raw(APPLICATION_PATH);
+  await knex.raw(MARK_APPLICATION_SESSION);
   return { knex, kind: 'pglite', description: dataDir ? `PGlite ${dataDir}` : 'PGlite (in memory)', appRole: true, close: () => knex.destroy() };
 }

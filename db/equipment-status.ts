@@ -1,18 +1,27 @@
 /**
- * A unit's status (available, in use, maintenance) and cleanliness change here and nowhere else: for
- * operators and QA (the API), for a launch claiming units for its batch, and for the batch's end giving them
- * back. Each change is a guarded update — the unit is taken only from the state the caller expects, so two
- * launches never claim one unit — with its audit entry and a row of the state history for each field that
- * changed, all in the caller's transaction.
+ * A unit's status (available, in use, maintenance), cleanliness and holding batch change here and nowhere
+ * else: for operators and QA (the API), for a launch claiming units for its batch, and for the batch's end
+ * giving them back. Each change is a guarded update — the unit is taken only from the state the caller
+ * expects, so two launches never claim one unit and a batch gives back only a unit it holds — with its audit
+ * entry and a row of the state history for each of status and cleanliness that changed, all in the caller's
+ * transaction.
  */
 import { AuditTrail } from './audit-trail';
 import type { ChangeContext } from './change-context';
 import type { Stores } from './stores';
-import type { Cleanliness, EquipmentUnitRecord, UnitStatus } from './stores/equipment-store';
+import type { EquipmentUnitRecord, UnitCondition } from './stores/equipment-store';
 
-export interface UnitCondition {
-  status?: UnitStatus;
-  cleanliness?: Cleanliness;
+export type { UnitCondition } from './stores/equipment-store';
+
+export interface UnitChangeOptions {
+  /** What the unit must stand as for the change to be made. */
+  expect?: UnitCondition;
+  /** The batch (number) on whose account the change is made: named in the audit entry and the state history. */
+  batch?: string;
+  /** Don't wait for a unit another transaction is changing: it counts as not standing as expected. */
+  skipLocked?: boolean;
+  /** A person forced a held unit free: the audit entry says so. */
+  forced?: boolean;
 }
 
 export class UnitStatusKeeper {
@@ -23,25 +32,25 @@ export class UnitStatusKeeper {
   }
 
   /**
-   * Changes the unit `code` to `to`, provided it stands as `expect` says. Returns the unit after the change
-   * (unchanged, and nothing recorded, if it already stood so), or undefined if it does not exist or does not
-   * stand as expected. `batch` (a batch number) is named in the audit entry and the state history.
+   * Changes the unit `code` to `to`, provided it stands as `opts.expect` says. Returns the unit after the
+   * change (unchanged, and nothing recorded, if it already stood so), or undefined if it does not exist or
+   * does not stand as expected.
    */
-  async change(ctx: ChangeContext, code: string, to: UnitCondition, opts: { expect?: UnitCondition; batch?: string } = {}): Promise<EquipmentUnitRecord | undefined> {
-    const changed = await this.stores.equipment.setStatusIf(ctx.trx, code, to, opts.expect);
+  async change(ctx: ChangeContext, code: string, to: UnitCondition, opts: UnitChangeOptions = {}): Promise<EquipmentUnitRecord | undefined> {
+    const changed = await this.stores.equipment.setStatusIf(ctx.trx, code, to, opts.expect, opts.skipLocked);
     if (!changed) return undefined;
     const { before, after } = changed;
-    const fields = (['status', 'cleanliness'] as const).filter((f) => before[f] !== after[f]);
+    const fields = (['status', 'cleanliness', 'heldByBatch'] as const).filter((f) => before[f] !== after[f]);
     if (fields.length === 0) return after;
     await this.audit.record(ctx, {
       action: 'status',
       entityType: 'equipment-unit',
       entityId: after.code,
       oldValue: Object.fromEntries(fields.map((f) => [f, before[f]])),
-      newValue: { ...Object.fromEntries(fields.map((f) => [f, after[f]])), ...(opts.batch ? { batch: opts.batch } : {}) },
+      newValue: { ...Object.fromEntries(fields.map((f) => [f, after[f]])), ...(opts.batch ? { batch: opts.batch } : {}), ...(opts.forced ? { forced: true } : {}) },
     });
     const { rows } = await ctx.trx.raw('select clock_timestamp() as now');
-    for (const f of fields) {
+    for (const f of (['status', 'cleanliness'] as const).filter((x) => fields.includes(x))) {
       await this.stores.equipment.addStateChange(ctx.trx, { unitCode: after.code, phase: null, state: after[f], commandId: opts.batch ? `batch-${opts.batch}` : null, sourceTimestamp: rows[0].now });
     }
     return after;

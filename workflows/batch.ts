@@ -517,7 +517,10 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         if (isCancellation(err) || ending) throw err;
         const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
         s.status = 'failed';
-        await record([{ kind: 'step-failed', stepId: step.id, data: { type: failure?.type ?? 'unknown', message: failure?.message ?? String(err) } }], [projection(s)]);
+        // A phase taken up again after an interruption, then failed: the failure says so too (since RECORD_INTERRUPTED_PHASES).
+        const interruption = (failure?.details?.[0] as { interruption?: object } | undefined)?.interruption;
+        const interrupted = interruption && patched(RECORD_INTERRUPTED_PHASES) ? { interruption } : {};
+        await record([{ kind: 'step-failed', stepId: step.id, data: { type: failure?.type ?? 'unknown', message: failure?.message ?? String(err), ...interrupted } }], [projection(s)]);
         await setStatus('held', { reason: `step ${step.id} failed: ${failure?.message ?? String(err)}` });
         await condition(() => status === 'running' || ending !== null);
         if (ending) throw err;
@@ -538,6 +541,20 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     for (const id of up.steps) await runStep(steps.get(id)!, pending);
     await flush(pending);
     pendingEnds.delete(pending);
+  }
+
+  /**
+   * Waits for every update handler to finish before the workflow returns. An entry accepted just before the
+   * end — its lots consumed after the last step runner had gone — is handed over with no runner to take it:
+   * it is written here (the lots were taken; the record says so), and its handler answered.
+   */
+  async function settleHandlers(): Promise<void> {
+    for (;;) {
+      await condition(() => allHandlersFinished() || [...steps.values()].some((s) => s.handedOver !== undefined));
+      const late = [...steps.values()].flatMap(takeHandedOver);
+      if (late.length === 0) return;
+      await write(late);
+    }
   }
 
   // ---- the batch ----------------------------------------------------------------------------------
@@ -564,7 +581,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
       await records.releaseUnits({ batchId: input.batchId, units: Object.values(input.units).map((u) => u.code) });
       await setStatus(end);
     });
-    if (serialisedCommands) await condition(allHandlersFinished);
+    if (serialisedCommands) await CancellationScope.nonCancellable(settleHandlers);
     return { status: end, outputLot: null, deviations: deviations.length };
   }
 
@@ -589,6 +606,6 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   await record([{ kind: 'output-lot', data: { ...produced } }]);
   await records.releaseUnits({ batchId: input.batchId, units: Object.values(input.units).map((u) => u.code) });
   await setStatus('complete', { deviations: deviations.length });
-  if (serialisedCommands) await condition(allHandlersFinished);
+  if (serialisedCommands) await settleHandlers();
   return { status: 'complete', outputLot: { lotId: produced.lotId, lotNumber: produced.lotNumber }, deviations: deviations.length };
 }

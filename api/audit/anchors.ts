@@ -9,11 +9,14 @@
  *
  * The key is a PEM file under the data directory by default (`AMPOULE_ANCHOR_KEY_FILE`, created when
  * missing), or whatever a module named by `AMPOULE_ANCHOR_SIGNER_MODULE` provides (a KMS, an HSM): it exports
- * `createAnchorSigner(): Promise<AnchorSigner>`. The log is a file of JSON lines (`AMPOULE_ANCHOR_LOG`);
- * production keeps it where the database's administrators cannot write (another host, WORM storage).
+ * `createAnchorSigner(): Promise<AnchorSigner>`. When the key is replaced, the earlier key's public key goes
+ * into the trusted-keys folder (`AMPOULE_ANCHOR_TRUSTED_KEYS_DIR`) so that its anchors still verify. The log is
+ * a file of JSON lines (`AMPOULE_ANCHOR_LOG`); production keeps it where the database's administrators cannot
+ * write (another host, WORM storage). A log removed or cut short shows: entries older than three intervals
+ * that no anchor covers.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
@@ -56,6 +59,11 @@ export interface AnchorVerdict {
   unverifiable: number;
   /** The first anchored head the chain no longer has, and what it has instead (null: the entry is gone). */
   firstMismatch?: { chain: 'audit' | 'ebr'; batch?: string; seq: number; anchoredHash: string; storedHash: string | null; anchoredAt: string; reason: string };
+  /**
+   * (Audit chain only.) Entries older than three anchoring intervals that no anchor covers: anchoring stopped,
+   * or the anchor log was removed or cut short.
+   */
+  behind?: { anchoredUpTo: number; firstUnanchored: { seq: number; recordedAt: string } };
 }
 
 export interface AnchorConfig {
@@ -63,6 +71,8 @@ export interface AnchorConfig {
   signerModule?: string;
   logFile: string;
   intervalSeconds: number;
+  /** Public keys (PEM files) of earlier signing keys, whose anchors still verify after the key was replaced. */
+  trustedKeysDir: string;
 }
 
 const keyIdOf = (publicKey: KeyObject) => createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
@@ -91,8 +101,14 @@ export async function loadAnchorSigner(config: AnchorConfig): Promise<AnchorSign
   return mod.createAnchorSigner();
 }
 
-/** The anchor log: one JSON line per anchor, appended and flushed; never rewritten. */
+/**
+ * The anchor log: one JSON line per anchor, appended and flushed; never rewritten. Reading keeps what it has
+ * read and parses only what was appended since (the log grows by a few lines an interval, for years).
+ */
 export class AnchorLog {
+  private anchors: Anchor[] = [];
+  private readBytes = 0;
+
   constructor(readonly file: string) {}
 
   append(anchor: Anchor): void {
@@ -100,17 +116,48 @@ export class AnchorLog {
     appendFileSync(this.file, `${JSON.stringify(anchor)}\n`, { mode: 0o600, flush: true });
   }
 
-  read(): Anchor[] {
-    if (!existsSync(this.file)) return [];
-    return readFileSync(this.file, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as Anchor);
+  /** Every anchor, oldest first. */
+  read(): readonly Anchor[] {
+    if (!existsSync(this.file)) return (this.anchors = []);
+    const size = statSync(this.file).size;
+    if (size < this.readBytes) [this.anchors, this.readBytes] = [[], 0]; // replaced by a shorter file: read it anew
+    if (size > this.readBytes) {
+      const fd = openSync(this.file, 'r');
+      try {
+        const fresh = Buffer.alloc(size - this.readBytes);
+        readSync(fd, fresh, 0, fresh.length, this.readBytes);
+        // Only whole lines: a line being appended right now is read next time.
+        const text = fresh.toString('utf8');
+        const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+        this.readBytes += Buffer.byteLength(whole);
+        for (const line of whole.split('\n')) if (line.trim() !== '') this.anchors.push(parseLine(line));
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return this.anchors;
+  }
+}
+
+/** A line of the log; one that is not an anchor at all is kept as one that cannot verify. */
+function parseLine(line: string): Anchor {
+  try {
+    return JSON.parse(line) as Anchor;
+  } catch {
+    return { v: 1, chain: 'audit', seq: -1, hash: '', at: '', reason: 'an unreadable line of the anchor log', keyId: '', sig: '' };
   }
 }
 
 type Unsigned = Omit<Anchor, 'sig'>;
 const payloadOf = (a: Unsigned) => Buffer.from(canonicalJson({ v: a.v, chain: a.chain, batchId: a.batchId, batch: a.batch, seq: a.seq, hash: a.hash, at: a.at, reason: a.reason, keyId: a.keyId }), 'utf8');
+
+function verifies(a: Anchor, publicKey: KeyObject): boolean {
+  try {
+    return edVerify(null, payloadOf(a), publicKey, Buffer.from(a.sig, 'base64'));
+  } catch {
+    return false; // a line so malformed that it cannot even be checked
+  }
+}
 
 export class Anchors {
   private signer: Promise<AnchorSigner> | undefined;
@@ -119,6 +166,8 @@ export class Anchors {
   private running: Promise<unknown> | undefined;
   /** The head last anchored of each chain (`audit`, or a batch id), so that an unchanged head is not anchored again. */
   private last: Map<string, number> | undefined;
+  /** Whether each anchor read so far carries a valid signature of the configured key (checked once each). */
+  private readonly signatureValid = new WeakMap<Anchor, boolean>();
 
   constructor(
     private readonly db: Knex,
@@ -140,8 +189,11 @@ export class Anchors {
     const out: Anchor[] = [];
     const audit = await this.auditHead();
     if (audit) out.push(...(await this.append([{ chain: 'audit', ...audit }], reason)));
+    // Each batch's head by its primary key; one anchored already (at its release, say) is skipped, one whose
+    // anchor at release failed is anchored now.
     const { rows } = await this.db.raw(
-      `select distinct on (e.batch_id) e.batch_id, b.number, e.seq, e.hash from ebr_entries e join batches b on b.id = e.batch_id order by e.batch_id, e.seq desc`,
+      `select b.id as batch_id, b.number, h.seq, h.hash from batches b
+         cross join lateral (select seq, hash from ebr_entries e where e.batch_id = b.id order by seq desc limit 1) h`,
     );
     out.push(...(await this.append(rows.map((r: { batch_id: string; number: string; seq: number; hash: string }) => ({ chain: 'ebr' as const, batchId: r.batch_id, batch: r.number, seq: r.seq, hash: r.hash })), reason)));
     return out;
@@ -178,10 +230,15 @@ export class Anchors {
 
   /** The audit chain against its anchors: the first anchored head whose entry no longer has the anchored hash. */
   async verifyAudit(db: Knex = this.db): Promise<AnchorVerdict> {
-    return this.verify((a) => a.chain === 'audit', async (seqs) => {
-      const rows = await db('audit_entries').whereIn('seq', seqs).select('seq', 'hash');
+    const verdict = await this.verify((a) => a.chain === 'audit', async (seqs) => {
+      const { rows } = await db.raw(`select seq, hash from audit_entries where seq = any(?::bigint[])`, [seqs]);
       return new Map(rows.map((r: { seq: number; hash: string }) => [Number(r.seq), r.hash]));
     });
+    // What no anchor covers yet, and should by now: three intervals (one to anchor it, two of grace).
+    const anchoredUpTo = Math.max(0, ...this.log.read().filter((a) => a.chain === 'audit' && this.signatureValid.get(a)).map((a) => a.seq));
+    const { rows } = await db.raw(`select seq, recorded_at from audit_entries where seq > ? and recorded_at < now() - make_interval(secs => ?) order by seq limit 1`, [anchoredUpTo, this.config.intervalSeconds * 3]);
+    if (rows[0]) verdict.behind = { anchoredUpTo, firstUnanchored: { seq: Number(rows[0].seq), recordedAt: new Date(rows[0].recorded_at).toISOString() } };
+    return verdict;
   }
 
   /** One batch record (or, without `batchId`, every one) against its anchors. */
@@ -198,6 +255,20 @@ export class Anchors {
   }
 
   // ---- helpers ---------------------------------------------------------------------------------------
+
+  /** The signing key's public key and those of earlier keys put in the trusted-keys folder, by key id. */
+  private async verificationKeys(): Promise<Map<string, KeyObject>> {
+    const keys = new Map<string, KeyObject>();
+    if (existsSync(this.config.trustedKeysDir)) {
+      for (const f of readdirSync(this.config.trustedKeysDir).filter((n) => n.endsWith('.pem'))) {
+        const key = createPublicKey(readFileSync(path.join(this.config.trustedKeysDir, f)));
+        keys.set(keyIdOf(key), key);
+      }
+    }
+    const signer = await this.key();
+    keys.set(signer.keyId, createPublicKey(signer.publicKeyPem));
+    return keys;
+  }
 
   private async auditSealed(): Promise<void> {
     while ((await this.audit.seal(this.db)) >= 10_000);
@@ -236,10 +307,17 @@ export class Anchors {
     stored: (seqs: number[], anchors: Anchor[]) => Promise<Map<number | string, string>>,
     keyOf: (a: Anchor) => number | string = (a) => a.seq,
   ): Promise<AnchorVerdict> {
-    const signer = await this.key();
-    const publicKey = createPublicKey(signer.publicKeyPem);
+    const keys = await this.verificationKeys();
     const anchors = this.log.read().filter(mine);
-    const valid = anchors.filter((a) => a.keyId === signer.keyId && edVerify(null, payloadOf(a), publicKey, Buffer.from(a.sig, 'base64')));
+    const valid = anchors.filter((a) => {
+      let ok = this.signatureValid.get(a);
+      if (ok === undefined) {
+        const key = keys.get(a.keyId);
+        ok = key !== undefined && verifies(a, key);
+        this.signatureValid.set(a, ok);
+      }
+      return ok;
+    });
     const hashes = await stored([...new Set(valid.map((a) => a.seq))], valid);
     const verdict: AnchorVerdict = { checked: valid.length, unverifiable: anchors.length - valid.length };
     // In the order they were written: the earliest anchor broken is where the rewrite began to show.

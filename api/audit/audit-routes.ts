@@ -34,6 +34,10 @@ const anchorVerdictSchema = z.object({
     .object({ chain: z.enum(['audit', 'ebr']), batch: z.string().optional(), seq: z.int(), anchoredHash: z.string(), storedHash: z.string().nullable(), anchoredAt: z.iso.datetime(), reason: z.string() })
     .optional()
     .describe('the first anchored head that no longer matches the chain'),
+  behind: z
+    .object({ anchoredUpTo: z.int(), firstUnanchored: z.object({ seq: z.int(), recordedAt: z.iso.datetime() }) })
+    .optional()
+    .describe('audit entries older than three anchoring intervals that no anchor covers: anchoring stopped, or the log was removed or cut short'),
 });
 
 export function auditRoutes(s: Services): RouteSpec[] {
@@ -78,12 +82,27 @@ export function auditRoutes(s: Services): RouteSpec[] {
       },
     }),
     route({
+      method: 'post',
+      path: '/audit/outside-changes/:id/acknowledge',
+      tag: 'audit',
+      summary: 'Acknowledge a change made outside Ampoule',
+      description:
+        'QA has reviewed a change of a GMP table that the database traced as made outside Ampoule (an audit entry with action `outside-ampoule`) — a sanctioned data fix, say — and acknowledges it with a signature meaning **reviewed** and a reason. The trace stays in the trail; the verification no longer counts it.',
+      access: 'audit.acknowledge',
+      reason: 'required',
+      signature: { meaning: 'reviewed', roles: ['qa'] },
+      params: z.strictObject({ id: z.uuid().describe('the audit entry of the change') }),
+      responses: { 200: { description: 'The acknowledgement’s signature' } },
+      problems: ['conflict'],
+      handler: async ({ params, signer, change }) => ({ body: await s.outsideChanges.acknowledge(change(), signer!, params.id) }),
+    }),
+    route({
       method: 'get',
       path: '/audit/verify',
       tag: 'audit',
       summary: 'Verify the audit chain',
       description:
-        'Recomputes every entry’s hash and link, and names the first entry that does not hold: the sign of a change made outside Ampoule. Checks the audit chain and every batch record’s chain against their anchors — heads signed with a key held outside the database and logged outside it, at intervals and at each batch release — and names the first anchored head that no longer matches: a rewrite that recomputed every later hash. Also reports the changes of GMP tables the database traced as made outside Ampoule (audit entries with action `outside-ampoule`, attributed to the database user). With any of these, `ok` is false.',
+        'Recomputes every entry’s hash and link, and names the first entry that does not hold: the sign of a change made outside Ampoule. Checks the audit chain and every batch record’s chain against their anchors — heads signed with a key held outside the database and logged outside it, at intervals and at each batch release — and names the first anchored head that no longer matches: a rewrite that recomputed every later hash. Also reports the changes of GMP tables the database traced as made outside Ampoule (audit entries with action `outside-ampoule`, attributed to the database user) that QA has not acknowledged. With any of these, `ok` is false.',
       access: 'audit.read',
       responses: {
         200: {
@@ -96,7 +115,8 @@ export function auditRoutes(s: Services): RouteSpec[] {
             lastHash: z.string(),
             firstBreak: z.object({ seq: z.int(), id: z.uuid().nullable(), problem: z.string() }).optional(),
             outsideAmpoule: z.object({
-              count: z.int().describe('changes of GMP tables made outside Ampoule (GET /api/audit?action=outside-ampoule lists them)'),
+              count: z.int().describe('changes of GMP tables made outside Ampoule that QA has not acknowledged (GET /api/audit?action=outside-ampoule lists them all)'),
+              acknowledged: z.int().optional().describe('those QA acknowledged, each signed'),
               first: z.object({ seq: z.int().nullable(), recordedAt: z.iso.datetime(), username: z.string().nullable().describe('the database user'), entityType: z.string(), entityId: z.string(), reason: z.string().nullable() }).optional(),
             }),
             anchors: z.object({ audit: anchorVerdictSchema, batchRecords: anchorVerdictSchema }),
@@ -107,7 +127,7 @@ export function auditRoutes(s: Services): RouteSpec[] {
         await s.auditSealer.sealNow();
         const chain = await s.stores.audit.verify(s.db);
         const anchors = { audit: await s.anchors.verifyAudit(), batchRecords: await s.anchors.verifyBatches() };
-        const anchored = Object.values(anchors).every((v) => !v.firstMismatch && v.unverifiable === 0);
+        const anchored = Object.values(anchors).every((v) => !v.firstMismatch && v.unverifiable === 0 && !v.behind);
         return { body: { ...chain, ok: chain.ok && anchored, anchors } };
       },
     }),

@@ -13,6 +13,8 @@ export const PERMISSIONS = {
   /** Export the access review: every user, their roles, status and last login. */
   'users.access-review': ['admin', 'qa'],
   'audit.read': ['admin', 'qa'],
+  /** Acknowledge, signed, a change the database traced as made outside Ampoule. */
+  'audit.acknowledge': ['qa'],
   'security-events.read': ['admin', 'qa'],
   'signatures.read': ['admin', 'planner', 'operator', 'qa'],
   'master-data.read': ['admin', 'planner', 'operator', 'qa'],

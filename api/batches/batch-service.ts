@@ -69,6 +69,19 @@ const LIVE_STATE_WAIT_MS = 3_000;
 export const UPDATE_TIMING = 'update';
 const UPDATE_TIMING_DESCRIPTION = 'workflow Update, until the entry and the next step are recorded';
 
+/** Why a batch in each status takes no operator entry. */
+const STEP_ENTRY_REFUSED: Record<BatchRecord['status'], string> = {
+  created: 'it has not started yet',
+  running: 'its step does not await this entry',
+  held: 'no step can be completed until it is restarted',
+  complete: 'its steps take no more entries',
+  stopped: 'its steps take no more entries',
+  aborted: 'its steps take no more entries',
+  reviewed: 'its steps take no more entries',
+  released: 'its steps take no more entries',
+  rejected: 'its steps take no more entries',
+};
+
 /** What each disposition makes of the batch. */
 const DISPOSITIONS = { review: 'reviewed', release: 'released', reject: 'rejected' } as const;
 
@@ -215,7 +228,8 @@ export class BatchService {
       const candidates = all.filter((u) => u.classCode === up.equipmentClass && !taken.has(u.code) && (code ? u.code === code.toUpperCase() : true) && u.status === 'available' && u.cleanliness === 'clean');
       let unit: EquipmentUnitRecord | undefined;
       for (const c of candidates) {
-        unit = await this.units.change(ctx, c.code, { status: 'in-use' }, { expect: { status: 'available', cleanliness: 'clean' }, batch: number });
+        // Not waiting for a unit another launch is claiming: two launches never wait for each other's units.
+        unit = await this.units.change(ctx, c.code, { status: 'in-use', heldByBatch: number }, { expect: { status: 'available', cleanliness: 'clean', heldByBatch: null }, batch: number, skipLocked: true });
         if (unit) break;
       }
       if (!unit) {
@@ -312,7 +326,7 @@ export class BatchService {
     const batch = await this.get(idOrNumber);
     const step = this.stepOf(batch, stepId);
     // The state first (a conflict, 409), from the recorded projection: the workflow's validator has the last word anyway.
-    if (batch.status !== 'running') throw new Problem('step-not-awaited', `batch ${batch.number} is ${batch.status}: ${batch.status === 'held' ? 'no step can be completed until it is restarted' : 'its steps take no more entries'}`);
+    if (batch.status !== 'running') throw new Problem('step-not-awaited', `batch ${batch.number} is ${batch.status}: ${STEP_ENTRY_REFUSED[batch.status]}`);
     const recorded = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId);
     if (recorded?.status !== 'awaiting-input') throw new Problem('step-not-awaited', `step ${stepId} of batch ${batch.number} is ${recorded?.status ?? 'pending'}, not awaiting input`);
     const verified = await timing.measure('signature', 're-authentication', () => this.signatures.verify(actor, body.signature, { meaning: completionMeaning(step), roles: step.performedBy }, station));
@@ -332,7 +346,7 @@ export class BatchService {
     const batch = await this.get(idOrNumber);
     const step = this.stepOf(batch, stepId);
     // A held batch's steps may still be verified: the check of what was done does not wait for the restart.
-    if (batch.status !== 'running' && batch.status !== 'held') throw new Problem('step-not-awaited', `batch ${batch.number} is ${batch.status}: its steps take no more entries`);
+    if (batch.status !== 'running' && batch.status !== 'held') throw new Problem('step-not-awaited', `batch ${batch.number} is ${batch.status}: ${STEP_ENTRY_REFUSED[batch.status]}`);
     const recorded = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId);
     if (recorded?.status !== 'awaiting-verification') throw new Problem('step-not-awaited', `step ${stepId} of batch ${batch.number} is ${recorded?.status ?? 'pending'}, not awaiting verification`);
     const verified = await timing.measure('signature', 're-authentication', () => this.signatures.verify(actor, signature, { meaning: 'verified', roles: step.signatures.verifiedBy }, station));
@@ -392,7 +406,12 @@ export class BatchService {
       commands: pick(['batch-command']).filter((e) => (e.data as { command?: string }).command).map((e) => ({ seq: e.seq, ...(e.data as object), by: e.userName, at: e.occurredAt })),
       comments: pick(['values-entered']).filter((e) => (e.data as { comment?: string | null }).comment).map((e) => ({ seq: e.seq, stepId: e.stepId, comment: (e.data as { comment: string }).comment, by: e.userName })),
       lateEntries: pick(['values-entered']).filter((e) => (e.data as { lateEntry?: unknown }).lateEntry).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as { lateEntry: object }).lateEntry })),
-      interruptedPhases: pick(['phase-interrupted']).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as object), at: e.occurredAt })),
+      interruptedPhases: [
+        ...pick(['phase-interrupted']).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as object), at: e.occurredAt })),
+        ...pick(['step-failed'])
+          .filter((e) => (e.data as { interruption?: object }).interruption)
+          .map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as { interruption: object }).interruption, failed: true, at: e.occurredAt })),
+      ].sort((a, b) => a.seq - b.seq),
       yield: pick(['yield']).map((e) => ({ seq: e.seq, ...(e.data as object) }))[0] ?? null,
       auditTrail: { entries: audit.length },
     };

@@ -63,8 +63,8 @@ export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
   const deviations = d.entries.filter((e) => e.kind === 'deviation');
   heading(`Deviations: ${deviations.length}`);
   for (const e of deviations) {
-    const x = e.data as { stepId: string; field: string; value: number; unit: string; low?: number; high?: number; comment: string | null; source: string };
-    line(`Step ${x.stepId}, ${x.field}: ${x.value} ${x.unit} outside ${x.low ?? '−∞'}–${x.high ?? '∞'} (${x.source})${x.comment ? ` — comment: ${x.comment}` : ''} — ${e.userName ?? 'equipment'}, ${utc(e.occurredAt)}`, RED);
+    const x = e.data as { stepId: string; field: string; value: number | null; unit: string; low?: number; high?: number; comment: string | null; source: string };
+    line(`Step ${x.stepId}, ${x.field}: ${x.value === null ? 'not measured, limits' : `${x.value} ${x.unit} outside`} ${x.low ?? '−∞'}–${x.high ?? '∞'} (${x.source})${x.comment ? ` — comment: ${x.comment}` : ''} — ${e.userName ?? 'equipment'}, ${utc(e.occurredAt)}`, RED);
   }
 
   heading('Steps');

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { AuditTrail, changedFields } from '../../db/audit-trail';
-import type { ChangeContext } from '../../db/change-context';
+import type { ChangeContext, UserActor } from '../../db/change-context';
 import { UnitStatusKeeper } from '../../db/equipment-status';
 import type { Stores } from '../../db/stores';
 import type { Cleanliness, EquipmentUnitRecord, StateHistoryEntry, UnitStatus } from '../../db/stores/equipment-store';
@@ -72,12 +72,22 @@ export class EquipmentService {
     return after;
   }
 
-  /** Sets the unit's status (available, in use, maintenance) and cleanliness; each change enters the state history. */
-  async setStatus(ctx: ChangeContext, code: string, s: { status?: UnitStatus; cleanliness?: Cleanliness }): Promise<EquipmentUnitRecord> {
+  /**
+   * Sets the unit's status (available, maintenance) and cleanliness; each change enters the state history.
+   * In use is a batch's doing: a launch claims the unit, the batch's end gives it back. A unit a batch holds
+   * changes status only when forced (`force`, QA), which frees it of its batch with the reason on the record.
+   */
+  async setStatus(ctx: ChangeContext & { actor: UserActor }, code: string, s: { status?: UnitStatus; cleanliness?: Cleanliness; force?: boolean }): Promise<EquipmentUnitRecord> {
     if (s.status === undefined && s.cleanliness === undefined) throw validationFailed([{ in: 'body', pointer: '', message: 'give status or cleanliness' }]);
-    const after = await this.units.change(ctx, code, s);
-    if (!after) throw notFound(`equipment unit ${code}`);
-    return after;
+    if (s.status === 'in-use') throw new Problem('conflict', `a unit is put in use only by the launch that claims it for its batch`);
+    const unit = await this.locked(ctx.trx, code);
+    const freeing = s.status !== undefined && unit.heldByBatch !== null;
+    if (freeing && !s.force) {
+      throw new Problem('conflict', `unit ${unit.code} is in use by batch ${unit.heldByBatch}: it is given back when the batch ends (QA may force it free, with the reason on the record)`, { heldByBatch: unit.heldByBatch });
+    }
+    if (freeing && !ctx.actor.roles.includes('qa')) throw new Problem('forbidden', `forcing unit ${unit.code} free of batch ${unit.heldByBatch} is for QA`);
+    const to = { status: s.status, cleanliness: s.cleanliness, ...(freeing ? { heldByBatch: null } : {}) };
+    return (await this.units.change(ctx, unit.code, to, freeing ? { batch: unit.heldByBatch!, forced: true } : {}))!;
   }
 
   async state(code: string, q: { from?: Date; to?: Date; limit: number }): Promise<{ unit: EquipmentUnitRecord; phases: StateHistoryEntry[]; history: StateHistoryEntry[] }> {

@@ -1,8 +1,14 @@
 /** RFC 4180 CSV for exports: a header row of column names, then one row per record; CRLF line ends. */
 
-/** A cell: empty for null, ISO 8601 for dates, JSON for objects and arrays, quoted where it must be. */
+/**
+ * A cell: empty for null, ISO 8601 for dates, JSON for objects and arrays, quoted where it must be. Text a
+ * spreadsheet would take for a formula (starting with =, +, -, @, a tab or a carriage return) is prefixed
+ * with a quote mark, so that a printed name such as `=HYPERLINK(…)` stays text (OWASP's CSV injection advice).
+ * Numbers stay numbers.
+ */
 function cell(v: unknown): string {
-  const text = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let text = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

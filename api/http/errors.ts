@@ -30,6 +30,8 @@ export function toProblem(err: unknown): Problem | undefined {
   }
   // A unique constraint that a service's own check raced with.
   if (e?.code === '23505') return new Problem('conflict', 'a record with the same unique value already exists');
+  // Two changes that crossed (a deadlock, a serialization failure): one was undone; a retry goes through.
+  if (e?.code === '40P01' || e?.code === '40001') return new Problem('conflict', 'a concurrent change crossed this one, which was undone: retry it');
   return undefined;
 }
 

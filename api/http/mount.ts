@@ -44,7 +44,14 @@ export function mountRoutes(router: Router, routes: RouteSpec[], deps: MountDeps
     const limiter = spec.signature ? deps.rateLimiters.sign : spec.rateLimit ? deps.rateLimiters[spec.rateLimit] : undefined;
     const handlers: RequestHandler[] = [authorize(spec)];
     if (limiter) handlers.push(limiter);
-    handlers.push((req, res, next) => handle(spec, bodySchema, deps, req, res).catch((err) => raiseSecurityEvent(deps, req, err).then(() => next(err), next)));
+    handlers.push((req, res, next) =>
+      handle(spec, bodySchema, deps, req, res).catch((err) =>
+        raiseSecurityEvent(deps, req, err)
+          // The refusal is still the answer; the event that could not be written is logged.
+          .catch((eventErr) => req.log?.error({ err: eventErr }, 'a security event could not be written'))
+          .then(() => next(err)),
+      ),
+    );
     router[spec.method](spec.path, ...handlers);
   }
 }

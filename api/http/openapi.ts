@@ -115,7 +115,9 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
 /** The problems a route declares, grouped by their status. */
 function declaredProblems(spec: RouteSpec): Map<number, ProblemSlug[]> {
   const byStatus = new Map<number, ProblemSlug[]>();
-  for (const slug of spec.problems ?? []) {
+  // A versioned resource's changes honour If-Match: a stale one is 412.
+  const slugs: ProblemSlug[] = [...(spec.problems ?? []), ...(spec.versioned?.lock && !spec.problems?.includes('precondition-failed') ? (['precondition-failed'] as const) : [])];
+  for (const slug of slugs) {
     const status = PROBLEM_TYPES[slug].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), slug]);
   }

@@ -64,6 +64,7 @@ export function lotRoutes(s: Services): RouteSpec[] {
         receivedDate: isoDate.optional().describe('defaults to today'),
       }),
       responses: { 201: { description: 'The lot, in Quarantine', schema: lotSchema } },
+      problems: ['code-taken', 'unprocessable'],
       handler: async ({ body, change }) => ({
         status: 201,
         body: await s.lots.receive(change(), { ...body, quantity: { value: body.quantity, unit: body.unit } }),
@@ -97,6 +98,7 @@ export function lotRoutes(s: Services): RouteSpec[] {
       params: lotParams,
       body: z.strictObject({ status: z.enum(LOT_STATUSES) }),
       responses: { 200: { description: 'The lot', schema: lotSchema } },
+      problems: ['invalid-transition', 'lot-expired', 'lot-unusable', 'unprocessable'],
       handler: async ({ params, body, signer, change }) => ({ body: await s.lots.changeStatus(change(), params.id, body.status, signer) }),
     }),
     route({
@@ -110,6 +112,7 @@ export function lotRoutes(s: Services): RouteSpec[] {
       params: lotParams,
       body: z.strictObject(amount),
       responses: { 200: { description: 'The lot', schema: lotSchema } },
+      problems: ['lot-unusable', 'unprocessable'],
       handler: async ({ params, body, change }) => ({ body: await s.lots.adjust(change(), params.id, { value: body.quantity, unit: body.unit }) }),
     }),
     route({

@@ -39,6 +39,8 @@ export async function up(knex: Knex): Promise<void> {
     await run(knex, [
       `alter table ${table} add column row_version integer not null default 1`,
       `comment on column ${table}.row_version is 'How many times the row changed (from 1): the resource''s ETag. Kept by a trigger.'`,
+      // Before-update triggers fire in name order: a guard that refuses the change (recipe_versions_guard)
+      // runs before this one, so a refused change counts no version.
       `create trigger ${table}_row_version before update on ${table} for each row execute function ampoule_bump_row_version(${ignored.map((c) => `'${c}'`).join(', ')})`,
       `alter table ${table} enable always trigger ${table}_row_version`,
     ]);

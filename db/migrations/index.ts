@@ -5,7 +5,9 @@ import * as lotsAndGenealogy from './20261127010000_lots_and_genealogy';
 import * as equipment from './20261127020000_equipment';
 import * as batchesAndEbr from './20261127030000_batches_and_ebr';
 import * as gaplessBatchNumbers from './20261206000000_gapless_batch_numbers';
+import * as unitsHeldByBatch from './20261206003000_units_held_by_batch';
+import * as loginEventsIndex from './20261206004000_login_events_index';
 import * as rowVersions from './20261206010000_row_versions';
 import * as changesOutsideAmpoule from './20261206020000_changes_outside_ampoule';
 
-export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment, batchesAndEbr, gaplessBatchNumbers, rowVersions, changesOutsideAmpoule];
+export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment, batchesAndEbr, gaplessBatchNumbers, unitsHeldByBatch, loginEventsIndex, rowVersions, changesOutsideAmpoule];

@@ -53,7 +53,10 @@ export interface ChainBreak {
 
 /** Changes of GMP tables made outside Ampoule, as the database traced them (action `outside-ampoule`). */
 export interface OutsideChanges {
+  /** Not yet acknowledged by QA. */
   count: number;
+  /** Acknowledged by QA, each with a signed review and a reason. */
+  acknowledged?: number;
   /** The first of them: where to start looking. */
   first?: { seq: number | null; recordedAt: Date; username: string | null; entityType: string; entityId: string; reason: string | null };
 }
@@ -72,6 +75,9 @@ export interface ChainVerification {
 }
 
 const GENESIS = '0'.repeat(64);
+
+/** The entity type under which QA's acknowledgement of a change made outside Ampoule is audited (its id: the trace's). */
+export const OUTSIDE_CHANGE = 'outside-change';
 
 function jsonOrNull(v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(v);
@@ -121,12 +127,26 @@ export class AuditStore {
     return rows.map(toEntry);
   }
 
-  /** How many changes the database traced as made outside Ampoule (action `outside-ampoule`), and the first of them. */
+  /**
+   * How many changes the database traced as made outside Ampoule (action `outside-ampoule`) QA has not yet
+   * acknowledged, the first of them, and how many were acknowledged.
+   */
   async outsideChanges(db: Knex): Promise<OutsideChanges> {
-    const { rows: [counted] } = await db.raw(`select count(*)::bigint as n from audit_entries where action = 'outside-ampoule'`);
-    if (counted.n === 0) return { count: 0 };
-    const first = await db('audit_entries').where('action', 'outside-ampoule').orderByRaw('seq asc nulls last, recorded_at asc').first();
-    return { count: counted.n, first: { seq: first.seq, recordedAt: first.recorded_at, username: first.username, entityType: first.entity_type, entityId: first.entity_id, reason: first.reason } };
+    const unacknowledged = () =>
+      db('audit_entries as o')
+        .where('o.action', 'outside-ampoule')
+        .whereNotExists((q) => q.select(db.raw('1')).from('audit_entries as a').where({ 'a.action': 'acknowledge', 'a.entity_type': OUTSIDE_CHANGE }).whereRaw('a.entity_id = o.id::text'));
+    const [{ n }] = await unacknowledged().count({ n: '*' });
+    const [{ n: acknowledged }] = await db('audit_entries').where({ action: 'acknowledge', entity_type: OUTSIDE_CHANGE }).count({ n: '*' });
+    const result: OutsideChanges = { count: Number(n), ...(Number(acknowledged) > 0 ? { acknowledged: Number(acknowledged) } : {}) };
+    if (result.count === 0) return result;
+    const first = await unacknowledged().orderByRaw('o.seq asc nulls last, o.recorded_at asc').first('o.*');
+    return { ...result, first: { seq: first.seq, recordedAt: first.recorded_at, username: first.username, entityType: first.entity_type, entityId: first.entity_id, reason: first.reason } };
+  }
+
+  async byId(db: Knex | Knex.Transaction, id: string): Promise<AuditEntry | undefined> {
+    const row = await db('audit_entries').where('id', id).first();
+    return row ? toEntry(row) : undefined;
   }
 
   /**

@@ -16,6 +16,8 @@ export interface EquipmentUnitRecord {
   binding: UnitBinding;
   status: UnitStatus;
   cleanliness: Cleanliness;
+  /** The batch (number) that claimed the unit and holds it while in use. */
+  heldByBatch: string | null;
   createdAt: Date;
   createdBy: string | null;
   /** How many times the unit changed: its ETag. */
@@ -33,6 +35,19 @@ export interface StateHistoryEntry {
   recordedAt: Date;
 }
 
+/** What a status change sets or expects: status, cleanliness, and the batch holding the unit (null: none). */
+export interface UnitCondition {
+  status?: UnitStatus;
+  cleanliness?: Cleanliness;
+  heldByBatch?: string | null;
+}
+
+const UNIT_CONDITION_COLUMNS = [
+  ['status', 'status'],
+  ['cleanliness', 'cleanliness'],
+  ['heldByBatch', 'held_by_batch'],
+] as const;
+
 const COLUMNS: Record<string, string> = {
   name: 'name',
   endpointUrl: 'endpoint_url',
@@ -43,7 +58,7 @@ const COLUMNS: Record<string, string> = {
 };
 
 export class EquipmentStore {
-  async create(trx: Knex.Transaction, u: Omit<EquipmentUnitRecord, 'createdAt' | 'status' | 'cleanliness' | 'rowVersion'>): Promise<EquipmentUnitRecord> {
+  async create(trx: Knex.Transaction, u: Omit<EquipmentUnitRecord, 'createdAt' | 'status' | 'cleanliness' | 'heldByBatch' | 'rowVersion'>): Promise<EquipmentUnitRecord> {
     const [row] = await trx('equipment_units')
       .insert({
         code: u.code,
@@ -82,32 +97,41 @@ export class EquipmentStore {
   }
 
   /**
-   * Sets a unit's status and/or cleanliness if it stands as `expect` says (a field not given is not checked),
-   * in one statement that locks the row and re-checks it: of two transactions guarded alike, the second waits
-   * for the first and, once it commits, no longer finds the unit as expected. Returns the unit before and
-   * after the change, or undefined if there is no such unit standing so.
+   * Sets a unit's status, cleanliness and holding batch if it stands as `expect` says (a field not given is
+   * not checked; `heldByBatch: null` expects none), in one statement that locks the row and re-checks it: of two
+   * transactions guarded alike, the second waits for the first and, once it commits, no longer finds the unit
+   * as expected. With `skipLocked` it does not wait: a unit another transaction is changing counts as not
+   * standing so (a launch then tries the next; no two launches wait for each other's units). Returns the unit
+   * before and after the change, or undefined if there is no such unit standing so.
    */
-  async setStatusIf(
-    trx: Knex.Transaction,
-    code: string,
-    to: { status?: UnitStatus; cleanliness?: Cleanliness },
-    expect: { status?: UnitStatus; cleanliness?: Cleanliness } = {},
-  ): Promise<{ before: Pick<EquipmentUnitRecord, 'status' | 'cleanliness'>; after: EquipmentUnitRecord } | undefined> {
+  async setStatusIf(trx: Knex.Transaction, code: string, to: UnitCondition, expect: UnitCondition = {}, skipLocked = false): Promise<{ before: Required<UnitCondition>; after: EquipmentUnitRecord } | undefined> {
+    const where = ['code = ?'];
+    const bindings: Knex.RawBinding[] = [code.toUpperCase()];
+    const sets: string[] = [];
+    const values: Knex.RawBinding[] = [];
+    for (const [key, column] of UNIT_CONDITION_COLUMNS) {
+      const expected = expect[key];
+      if (expected === null) where.push(`${column} is null`);
+      else if (expected !== undefined) {
+        where.push(`${column} = ?`);
+        bindings.push(expected);
+      }
+      if (to[key] !== undefined) {
+        sets.push(`${column} = ?`);
+        values.push(to[key]);
+      }
+    }
+    if (sets.length === 0) throw new Error('setStatusIf: nothing to set');
     const { rows } = await trx.raw(
-      `with before as (
-         select code, status, cleanliness from equipment_units
-          where code = ? and (?::text is null or status = ?) and (?::text is null or cleanliness = ?)
-          for update
-       )
-       update equipment_units u
-          set status = coalesce(?, u.status), cleanliness = coalesce(?, u.cleanliness)
+      `with before as (select code, status, cleanliness, held_by_batch from equipment_units where ${where.join(' and ')} for update${skipLocked ? ' skip locked' : ''})
+       update equipment_units u set ${sets.join(', ')}
          from before
         where u.code = before.code
-       returning before.status as before_status, before.cleanliness as before_cleanliness, u.*`,
-      [code.toUpperCase(), expect.status ?? null, expect.status ?? null, expect.cleanliness ?? null, expect.cleanliness ?? null, to.status ?? null, to.cleanliness ?? null],
+       returning before.status as before_status, before.cleanliness as before_cleanliness, before.held_by_batch as before_held_by_batch, u.*`,
+      [...bindings, ...values],
     );
     if (rows.length === 0) return undefined;
-    return { before: { status: rows[0].before_status, cleanliness: rows[0].before_cleanliness }, after: toUnit(rows[0]) };
+    return { before: { status: rows[0].before_status, cleanliness: rows[0].before_cleanliness, heldByBatch: rows[0].before_held_by_batch }, after: toUnit(rows[0]) };
   }
 
   /** Records a state change once: the same observation recorded twice (an activity retried) is stored once. */
@@ -162,6 +186,7 @@ function toUnit(r: Record<string, unknown>): EquipmentUnitRecord {
     binding: r.binding as UnitBinding,
     status: r.status as UnitStatus,
     cleanliness: r.cleanliness as Cleanliness,
+    heldByBatch: (r.held_by_batch as string | null) ?? null,
     createdAt: r.created_at as Date,
     createdBy: (r.created_by as string | null) ?? null,
     rowVersion: r.row_version as number,

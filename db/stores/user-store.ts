@@ -80,9 +80,9 @@ export class UserStore {
     return row ? toUserWithHash(row) : undefined;
   }
 
-  /** When each user last logged in successfully (the start of their newest session); users who never did are absent. */
+  /** When each user last logged in successfully (their newest `login` security event); users who never did are absent. */
   async lastLogins(db: Knex | Knex.Transaction, userIds?: string[]): Promise<Map<string, Date>> {
-    const q = db('sessions').select('user_id').max({ last: 'created_at' }).groupBy('user_id');
+    const q = db('security_events').where('kind', 'login').whereNotNull('user_id').select('user_id').max({ last: 'at' }).groupBy('user_id');
     if (userIds) q.whereIn('user_id', userIds);
     const rows = (await q) as unknown as { user_id: string; last: Date }[];
     return new Map(rows.map((r) => [r.user_id, r.last]));

@@ -85,7 +85,8 @@ export interface BatchCommandRequest {
 export interface Deviation {
   stepId: string;
   field: string;
-  value: number;
+  /** The value found; null when it should have been measured and was not (a yield nobody measured). */
+  value: number | null;
   unit: string;
   low?: number;
   high?: number;

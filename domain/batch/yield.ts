@@ -28,7 +28,7 @@ export function judgeYield(y: PlanYield, measured: number | null): YieldJudgemen
   if (measured === null || !Number.isFinite(measured)) {
     return {
       entry: { measured: null, theoretical: y.theoretical, percent: null, limits: y.limits, source, outputLot: 'theoretical' },
-      deviations: [{ stepId: y.stepId, field: 'yield', value: 0, unit: '%', low: y.limits.low, high: y.limits.high, comment: 'the yield was not measured: the output lot carries the theoretical quantity', source: from }],
+      deviations: [{ stepId: y.stepId, field: 'yield', value: null, unit: '%', low: y.limits.low, high: y.limits.high, comment: 'the yield was not measured: the output lot carries the theoretical quantity', source: from }],
       quantity: y.theoretical,
     };
   }

@@ -109,6 +109,10 @@ function yieldProblems(r: RecipeDefinition, phases: ReadonlyMap<string, Phase>, 
     add(`/yield/measuredBy/${report !== undefined ? 'report' : 'field'}`, report !== undefined ? `step ${stepName} has no report "${report}"` : `step ${stepName} has no number field "${field}"`);
     return;
   }
+  if (field !== undefined && phase.kind !== 'equipment') {
+    const f = (phase.kind === 'instruction' ? phase.fields : phase.kind === 'sample' ? phase.results : []).find((x) => x.id === field);
+    if (f && !f.required) add('/yield/measuredBy/field', `the field "${field}" of step ${stepName} measures the yield: it must be required`);
+  }
   const theoretical = y.theoretical ?? { value: r.batchSize.nominal, unit: r.batchSize.unit };
   const theoreticalUnit = ucumProblem(theoretical.unit);
   if (theoreticalUnit) add('/yield/theoretical/unit', theoreticalUnit);

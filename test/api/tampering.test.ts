@@ -3,7 +3,9 @@
  * GMP table is traced in the audit trail as made outside Ampoule, attributed to the database user, and the
  * verification says so; Ampoule's own changes leave no such trace.
  */
+import { writeFileSync } from 'node:fs';
 import { NO_STATION, SYSTEM_ACTOR } from '../../db/change-context';
+import { TRACED_TABLES } from '../../db/migrations/20261206020000_changes_outside_ampoule';
 import { DEMO_EQUIPMENT_CLASSES, DEMO_MATERIALS } from '../../demo/master-data';
 import { PASSWORD, startTestApi, uname, type TestApi } from '../support/api';
 
@@ -51,24 +53,57 @@ describe('changes made outside Ampoule', () => {
     // The entry is part of the chain like any other, and cannot be removed.
     expect(trail.body.entries[0].seq).toBeGreaterThan(0);
     await expect(api.asOwner((owner) => owner('audit_entries').where('action', 'outside-ampoule').delete())).rejects.toThrow(/append-only/);
+
+    // QA reviews it (a sanctioned fix, say) and acknowledges it, signed: the trace stays, the verification no longer counts it.
+    const traceId = trail.body.entries[0].id;
+    const ack = await api.request('POST', `/audit/outside-changes/${traceId}/acknowledge`, { reason: 'data fix approved in change control CC-42', signature: { username: qa.name, password: PASSWORD, meaning: 'reviewed' } }, { token: qa.token });
+    expect(ack.status).toBe(200);
+    expect(ack.body).toMatchObject({ entry: traceId, signature: { meaning: 'reviewed', username: qa.name } });
+    expect(await verify()).toMatchObject({ ok: true, outsideAmpoule: { count: 0, acknowledged: 1 } });
+    const again = await api.request('POST', `/audit/outside-changes/${traceId}/acknowledge`, { reason: 'twice', signature: { username: qa.name, password: PASSWORD, meaning: 'reviewed' } }, { token: qa.token });
+    expect(again.status).toBe(409);
+    expect((await api.request('GET', `/audit?action=outside-ampoule`, undefined, { token: qa.token })).body.entries).toHaveLength(1);
   });
 
-  test('inserts, deletes and truncates are traced too, on every GMP table', async () => {
+  test('a session that claims to be Ampoule’s without its token is still outside it; nor can it write the audit trail', async () => {
     const before = (await verify()).outsideAmpoule.count;
+    const lot = await receiveLot();
+    await api.asOwner(async (owner) =>
+      owner.transaction(async (trx) => {
+        await trx.raw(`set local ampoule.application_path = 'on'`);
+        await trx.raw(`update lots set status = 'released' where id = ?`, [lot.id]);
+      }),
+    );
+    expect((await verify()).outsideAmpoule.count).toBe(before + 1);
+    // A forged audit entry, attributed to a real user, is refused; only the trace of an outside change may come from outside.
+    await expect(api.asOwner((owner) => owner('audit_entries').insert({ user_name: qa.name, username: qa.name, action: 'approve', entity_type: 'lots', entity_id: lot.id }))).rejects.toThrow(/written by Ampoule only/);
+  });
+
+  test('every GMP table carries the trace, enabled always', async () => {
+    const { rows } = await api.services.db.raw(`select c.relname as table, t.tgname as trigger, t.tgenabled as enabled from pg_trigger t join pg_class c on c.oid = t.tgrelid where t.tgname like '%_outside_ampoule%'`);
+    for (const table of Object.keys(TRACED_TABLES)) {
+      expect({ table, triggers: rows.filter((r: { table: string }) => r.table === table).map((r: { trigger: string; enabled: string }) => `${r.trigger}:${r.enabled}`).sort() }).toEqual({ table, triggers: [`${table}_outside_ampoule:A`, `${table}_outside_ampoule_truncate:A`] });
+    }
+  });
+
+  test('inserts, deletes and truncates are traced too', async () => {
+    const traces = async () => (await api.request('GET', `/audit?action=outside-ampoule&limit=1000`, undefined, { token: qa.token })).body.entries;
+    const before = (await traces()).length;
+    const unacknowledged = (await verify()).outsideAmpoule.count;
     await api.asOwner(async (owner) => {
       await owner('users').insert({ username: uname('ghost'), full_name: 'Ghost', roles: ['qa'], password_hash: 'x' });
       await owner('materials').insert({ code: 'SMUGGLED', name: 'Not in the catalogue', type: 'raw', base_unit: 'kg' });
       await owner('materials').where('code', 'SMUGGLED').delete();
       await owner.raw('truncate batch_steps');
     });
-    const trail = (await api.request('GET', `/audit?action=outside-ampoule&limit=100`, undefined, { token: qa.token })).body.entries.slice(before);
+    const trail = (await traces()).slice(before);
     expect(trail.map((e: { entityType: string; reason: string }) => [e.entityType, e.reason.split(':')[1].trim().split(' ')[0]])).toEqual([
       ['users', 'INSERT'],
       ['materials', 'INSERT'],
       ['materials', 'DELETE'],
       ['batch_steps', 'TRUNCATE'],
     ]);
-    expect((await verify()).outsideAmpoule.count).toBe(before + 4);
+    expect((await verify()).outsideAmpoule.count).toBe(unacknowledged + 4);
   });
 });
 
@@ -114,5 +149,32 @@ describe('a consistent rewrite of the audit chain', () => {
     // A forged line in the anchor log does not verify with the key.
     api.services.anchors.log.append({ ...later, seq: later.seq + 1, hash: 'f'.repeat(64) });
     expect((await verify()).anchors.audit.unverifiable).toBe(1);
+  });
+});
+
+describe('the anchor log removed or cut short', () => {
+  let short: TestApi;
+  beforeAll(async () => {
+    // Anchoring every second: what "no anchor covers it after three intervals" means shows in seconds.
+    short = await startTestApi({ env: { AMPOULE_ANCHOR_INTERVAL_SECONDS: '1' } });
+    short.services.anchors.start();
+  });
+  afterAll(async () => short?.close());
+
+  test('shows: entries older than three intervals that no anchor covers', async () => {
+    const admin = uname('adm');
+    await short.createUser(admin, ['admin']);
+    const token = await short.login(admin);
+    const check = async () => (await short.request('GET', '/audit/verify', undefined, { token })).body;
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(await check()).toMatchObject({ ok: true, anchors: { audit: { unverifiable: 0 } } });
+    expect((await check()).anchors.audit.checked).toBeGreaterThan(0);
+    // The intruder removes the log, and anchoring stops (the process was stopped, say).
+    await short.services.anchors.stop();
+    writeFileSync(short.config.anchors.logFile, '');
+    await new Promise((r) => setTimeout(r, 3_500));
+    const verdict = await check();
+    expect(verdict.ok).toBe(false);
+    expect(verdict.anchors.audit).toMatchObject({ checked: 0, behind: { anchoredUpTo: 0, firstUnanchored: { seq: 1 } } });
   });
 });

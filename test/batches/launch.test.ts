@@ -1,9 +1,11 @@
 /**
  * Launching batches from outside, as planners racing each other would: concurrent launches never claim one
- * unit twice; batch numbers have no gaps (a refused launch gives its number back, a number lost to a launch
+ * unit twice (on PostgreSQL; PGlite's one connection runs the launches one after another anyway), and a unit is
+ * given back only by the batch that holds it; batch numbers have no gaps (a refused launch gives its number back, a number lost to a launch
  * that never committed is voided with its reason); a tampered execution plan is refused with a problem and a
  * security event, and nothing is written. No worker runs: the workflows started here only wait.
  */
+import { createActivities } from '../../activities';
 import { startBatchEnv, type BatchEnv } from '../support/batch-env';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -21,10 +23,10 @@ async function as(user: string, method: string, path: string, body?: unknown): P
 
 const MIXERS = ['MX-201', 'MX-202'];
 
-/** Both mixers clean and available again (the batches that took them never run here). */
+/** Both mixers clean and available again: QA forces them free of the batches that took them (which never run here). */
 async function freeMixers(): Promise<void> {
   for (const code of MIXERS) {
-    const r = await as('operator1', 'POST', `/equipment/${code}/status`, { status: 'available', cleanliness: 'clean', reason: 'test: the unit is free again' });
+    const r = await as('qa1', 'POST', `/equipment/${code}/status`, { status: 'available', cleanliness: 'clean', force: true, reason: 'test: the batch holding it never runs' });
     expect(r.status).toBe(200);
   }
 }
@@ -50,6 +52,29 @@ test('20 concurrent launches for the two mixers: each mixer is claimed by one ba
   const bound = (await env.api.services.db('batches').where('number', 'like', 'RACE-%').select('units')).map((b) => b.units['buffer-preparation'].code);
   expect(bound.sort()).toEqual(MIXERS);
 }, 120_000);
+
+test('a unit a batch holds is given back only by that batch: not set free by hand unless forced by QA, not by a retried release of an earlier batch', async () => {
+  await freeMixers();
+  const first = await as('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 500, units: { 'buffer-preparation': 'MX-201' } });
+  expect(first.status).toBe(201);
+  expect((await as('qa1', 'GET', '/equipment/MX-201')).body).toMatchObject({ status: 'in-use', heldByBatch: first.body.number });
+  // By hand: refused while the batch holds it; nor does anyone put a unit in use.
+  const byHand = await as('operator1', 'POST', '/equipment/MX-201/status', { status: 'available', reason: 'looks free to me' });
+  expect(byHand).toMatchObject({ status: 409, body: { heldByBatch: first.body.number } });
+  expect((await as('operator1', 'POST', '/equipment/MX-202/status', { status: 'in-use', reason: 'reserving it' })).status).toBe(409);
+  expect((await as('operator1', 'POST', '/equipment/MX-201/status', { status: 'available', force: true, reason: 'an operator may not force' })).status).toBe(403);
+  // QA forces it free; a second batch claims it; the first batch's end (its release retried late) leaves it to the second.
+  expect((await as('qa1', 'POST', '/equipment/MX-201/status', { status: 'available', force: true, reason: 'batch stuck before its first step' })).status).toBe(200);
+  const second = await as('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 500, units: { 'buffer-preparation': 'MX-201' } });
+  expect(second.status).toBe(201);
+  const activities = createActivities({ db: env.api.services.db, stores: env.api.services.stores, driver: undefined as never });
+  await activities.releaseUnits({ batchId: first.body.id, units: ['MX-201'] });
+  expect((await as('qa1', 'GET', '/equipment/MX-201')).body).toMatchObject({ status: 'in-use', heldByBatch: second.body.number, cleanliness: 'clean' });
+  await activities.releaseUnits({ batchId: second.body.id, units: ['MX-201'] });
+  expect((await as('qa1', 'GET', '/equipment/MX-201')).body).toMatchObject({ status: 'available', heldByBatch: null, cleanliness: 'dirty' });
+  const forced = (await as('qa1', 'GET', '/audit?entity=equipment-unit&entityId=MX-201&action=status&limit=1000')).body.entries.filter((e: Json) => e.newValue.forced);
+  expect(forced.at(-1)).toMatchObject({ username: 'qa1', reason: 'batch stuck before its first step', oldValue: { heldByBatch: first.body.number }, newValue: { heldByBatch: null, forced: true } });
+});
 
 test('batch numbers have no gaps: a refused launch gives its number back, and concurrent launches take consecutive ones', async () => {
   await freeMixers();

@@ -188,6 +188,14 @@ describe('yield', () => {
     ['a report of another kind', (d) => (d.yield.measuredBy = { step: 'mix', report: 'time' }), '/yield/theoretical/unit: the yield is measured in min, which cannot be converted to L'],
     ['limits out of order', (d) => (d.yield.limits = { low: 105, high: 95 }), '/yield/limits: expected 0 ≤ low < high (percent of the theoretical yield), got 105–95'],
     ['a theoretical of nothing', (d) => (d.yield.theoretical = { value: 0, unit: 'L' }), '/yield/theoretical/value: the theoretical yield must be more than 0'],
+    [
+      'a field that may be left empty',
+      (d) => {
+        d.procedure.unitProcedures[0].operations[2].phases[0].results.push({ type: 'number', id: 'final-volume', label: 'Final volume', quantity: 'volume', unit: 'L', required: false });
+        d.yield.measuredBy = { step: 'ph-conductivity', field: 'final-volume' };
+      },
+      '/yield/measuredBy/field: the field "final-volume" of step ph-conductivity measures the yield: it must be required',
+    ],
   ])('refuses %s', (_what, mutate, problem) => {
     expect(problemsAfter(mutate)).toContain(problem);
   });
@@ -202,7 +210,7 @@ describe('yield', () => {
     expect(judgeYield(y, 1300).deviations).toEqual([{ stepId: 'transfer', field: 'yield', value: 78.79, unit: '%', low: 85, high: 105, comment: null, source: 'equipment' }]);
     const unmeasured = judgeYield(y, null);
     expect(unmeasured).toMatchObject({ entry: { measured: null, percent: null, outputLot: 'theoretical' }, quantity: { value: 1650, unit: 'L' } });
-    expect(unmeasured.deviations).toHaveLength(1);
+    expect(unmeasured.deviations).toEqual([expect.objectContaining({ field: 'yield', value: null, comment: expect.stringMatching(/not measured/) })]);
   });
 });
 

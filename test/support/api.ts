@@ -15,7 +15,7 @@ import { startApiServer, type ApiServer } from '../../api/server';
 import type { TemporalAccess } from '../../api/batches/batch-service';
 import { createServices, type Services } from '../../api/services';
 import { loadAppConfig, type AppConfig } from '../../config/app-config';
-import { APP_ROLE, openDatabase, type Database } from '../../db/database';
+import { APP_ROLE, MARK_APPLICATION_SESSION, openDatabase, type Database } from '../../db/database';
 import type { Role } from '../../domain/identity';
 import { POSTGRES_URL, createTestDatabase, type TestDatabase } from './postgres';
 
@@ -134,7 +134,7 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
         return await fn(knex);
       } finally {
         await knex.raw(`set role ${APP_ROLE}`);
-        await knex.raw(`set ampoule.application_path = 'on'`);
+        await knex.raw(MARK_APPLICATION_SESSION);
       }
     },
     async close() {
