@@ -15,6 +15,7 @@ import type { Stores } from '../db/stores';
 import type { NewEbrEntry } from '../db/stores/batch-store';
 import type { NewSignature } from '../db/stores/signature-store';
 import { canonicalHash } from '../domain/canonical-hash';
+import { ACTIVITY_FAILURES, BATCH_MISSING } from '../domain/batch/failures';
 import type { AssignedUnit, BatchCommand, BatchStatus, EbrEntryInput, StepProjection } from '../domain/batch/types';
 import type { PlanStep } from '../domain/recipe/plan';
 import { AuditTrail } from '../db/audit-trail';
@@ -34,8 +35,11 @@ const STATION = { clientAddress: null, userAgent: 'ampoule worker', requestId: n
 /** Business refusals as non-retryable failures the workflow (and the batch record) can name. */
 function asFailure(err: unknown): unknown {
   if (err instanceof PhaseFailure) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: true, details: [err.details] });
-  if (err instanceof UnitConversionError) return ApplicationFailure.create({ message: err.message, type: 'UnitConversion', nonRetryable: true });
-  if (err instanceof InventoryError) return ApplicationFailure.create({ message: err.message, type: err.code === 'lot-unusable' ? 'LotUnusable' : 'Inventory', nonRetryable: true, details: [{ code: err.code, problems: err.problems }] });
+  if (err instanceof UnitConversionError) return ApplicationFailure.create({ message: err.message, type: ACTIVITY_FAILURES.unitConversion, nonRetryable: true });
+  if (err instanceof InventoryError) {
+    const type = err.code === 'lot-unusable' ? ACTIVITY_FAILURES.lotUnusable : ACTIVITY_FAILURES.inventory;
+    return ApplicationFailure.create({ message: err.message, type, nonRetryable: true, details: [{ code: err.code, problems: err.problems }] });
+  }
   return err;
 }
 
@@ -56,7 +60,7 @@ export function createActivities(deps: ActivityDeps) {
         const keyOf = (no: number) => `${req.workflowId}/${no}`;
         const start = await stores.batches.lockForRecord(trx, req.batchId, req.entries.map((e) => keyOf(e.no)));
         // Retryable: the launch starts the workflow just before it commits the batch.
-        if (!start) throw ApplicationFailure.create({ message: `no batch ${req.batchId} (yet)`, type: 'BatchMissing' });
+        if (!start) throw ApplicationFailure.create({ message: `no batch ${req.batchId} (yet)`, type: BATCH_MISSING });
         const { batch } = start;
         const signatures: NewSignature[] = [];
         const entries: NewEbrEntry[] = [];

@@ -13,14 +13,10 @@ export class EquipmentUnavailable extends Error {
   }
 }
 
-export type PhaseFailureType =
-  | 'PhaseStopped'
-  | 'PhaseAborted'
-  | 'CommandRefused'
-  | 'ParametersRefused'
-  | 'ParameterReadbackMismatch'
-  | 'EquipmentNotIdle'
-  | 'BindingInvalid';
+import type { PhaseFailureType } from '../domain/batch/failures';
+
+/** The business failures' names are the batch domain's (`domain/batch/failures.ts`): the workflow does not retry them. */
+export type { PhaseFailureType };
 
 /** The phase cannot (or did not) complete, for a reason no retry will change. */
 export class PhaseFailure extends Error {

@@ -1,2 +1,2 @@
 /** The workflows Ampoule's worker runs. */
-export { batchWorkflow, batchCommandUpdate, batchStateQuery, completeStepUpdate, verifyStepUpdate, type BatchResult } from './batch';
+export { batchWorkflow } from './batch/workflow';

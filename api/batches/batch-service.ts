@@ -5,7 +5,7 @@
  * releases or rejects it (never someone who performed a step), which releases or rejects its output lot.
  */
 import { WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { AuditTrail } from '../../db/audit-trail';
 import type { ChangeContext, Station, UserActor } from '../../db/change-context';
@@ -15,7 +15,7 @@ import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
 import type { EquipmentUnitRecord } from '../../db/stores/equipment-store';
 import { brokenEbrLink } from '../../domain/batch/ebr';
-import { REFUSALS } from '../../domain/batch/failures';
+import { ACTIVITY_FAILURES, REFUSALS } from '../../domain/batch/failures';
 import { checkCompletion, checkVerification, completionMeaning } from '../../domain/batch/completion';
 import type { AssignedUnit, BatchCommand, BatchInput, FieldValue, LiveState, LotUse, Signer, StepCompletion, StepOutcome } from '../../domain/batch/types';
 import { canonicalHash } from '../../domain/canonical-hash';
@@ -27,7 +27,7 @@ import { Problem, notFound } from '../http/problems';
 import { ServerTiming } from '../http/server-timing';
 import type { RecipeService } from '../recipes/recipe-service';
 import { toManifestation, type SignatureInput, type SignatureManifestation, type SignatureService, type VerifiedSigner } from '../signatures/signature-service';
-import { batchCommandUpdate, batchStateQuery, completeStepUpdate, verifyStepUpdate } from '../../workflows/batch';
+import { BATCH_SEARCH_ATTRIBUTES as SA, BATCH_WORKFLOW, batchCommandUpdate, batchStateQuery, completeStepUpdate, verifyStepUpdate } from '../../workflows/batch/messages';
 
 export interface TemporalAccess {
   client: Client;
@@ -46,13 +46,6 @@ export interface LaunchRequest {
   /** Unit procedure id → equipment unit code; unit procedures not named get the first clean, available unit of their class. */
   units?: Record<string, string>;
 }
-
-const SA = {
-  batch: defineSearchAttributeKey('AmpouleBatch', SearchAttributeType.KEYWORD),
-  recipe: defineSearchAttributeKey('AmpouleRecipe', SearchAttributeType.KEYWORD),
-  product: defineSearchAttributeKey('AmpouleProduct', SearchAttributeType.KEYWORD),
-  status: defineSearchAttributeKey('AmpouleStatus', SearchAttributeType.KEYWORD),
-};
 
 /**
  * How long a reader waits for a batch's live state before being shown the recorded one. The worker may
@@ -196,7 +189,7 @@ export class BatchService {
       launchedBy: { userId: launchedBy.userId, fullName: launchedBy.fullName },
     };
     try {
-      await temporal.client.workflow.start('batchWorkflow', {
+      await temporal.client.workflow.start(BATCH_WORKFLOW, {
         workflowId: batch.workflowId,
         taskQueue: temporal.taskQueue,
         args: [input],
@@ -488,7 +481,7 @@ export class BatchService {
         const failure = err.cause;
         // A refusal by an activity the handler ran (consuming a lot) is the activity failure's cause.
         const inner = failure instanceof ActivityFailure ? failure.cause : undefined;
-        if (inner instanceof ApplicationFailure && (inner.type === 'LotUnusable' || inner.type === 'Inventory')) throw new Problem('lot-unusable', inner.message);
+        if (inner instanceof ApplicationFailure && (inner.type === ACTIVITY_FAILURES.lotUnusable || inner.type === ACTIVITY_FAILURES.inventory)) throw new Problem('lot-unusable', inner.message);
         const type = failure instanceof ApplicationFailure ? failure.type : undefined;
         const message = failure?.message ?? err.message;
         if (type === REFUSALS.stepNotAwaited) throw new Problem('step-not-awaited', message);

@@ -9,7 +9,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { REFUSALS } from '../../domain/batch/failures';
 import { afterCommand, type PhaseState } from '../../domain/isa88';
-import { batchCommandUpdate } from '../../workflows/batch';
+import { batchCommandUpdate } from '../../workflows/batch/messages';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { keepInCorpus, replayBatch } from '../support/replay-corpus';
 

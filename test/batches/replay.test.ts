@@ -1,15 +1,16 @@
 /**
- * The replay corpus: recorded batch histories (test/histories) replayed against today's workflow code.
- * A change to the batch workflow that would break a batch in flight fails here; such a change belongs
- * behind `patched()`. Record new histories with `RECORD_HISTORIES=1 npm test -- test/batches` (on
- * PostgreSQL, for the worker-process test). Keep the older ones, batches the earlier code started:
- * `v1-*` were recorded before the patch `one-write-between-steps`, `v2-*` before `one-write-per-entry`, `v3-*`
- * before `equipment-results-with-step-end`, `v4-*` before `serialised-commands`, `output-lot-from-measured-yield`
- * and `record-interrupted-phases`.
+ * The replay corpus: recorded batch histories (test/histories) replayed against today's workflow code, bundled
+ * once. A change to the batch workflow that would break a batch in flight fails here; such a change belongs
+ * behind `patched()` (`workflows/batch/patches.ts`). Record new histories with `RECORD_HISTORIES=1 npm test --
+ * test/batches` (on PostgreSQL, for the worker-process test). Keep the older ones, batches the earlier code
+ * started: `v1-*` were recorded before the patch `one-write-between-steps`, `v2-*` before `one-write-per-entry`,
+ * `v3-*` before `equipment-results-with-step-end`, `v4-*` before `serialised-commands`,
+ * `output-lot-from-measured-yield` and `record-interrupted-phases`. And the replay itself is checked: a history
+ * the code would not have written fails.
  */
 import { Worker } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../worker/batch-worker';
 import { corpusFiles, readFromCorpus } from '../support/replay-corpus';
+import { workflowBundle } from '../support/workflow-bundle';
 
 const files = corpusFiles();
 
@@ -20,5 +21,13 @@ test('the corpus is not empty', () => {
 test.each(files)('%s replays without non-determinism', async (file) => {
   const { workflowId, history } = readFromCorpus(file);
   expect(history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name).toBe('batchWorkflow');
-  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, workflowId);
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+});
+
+test('a history the code would not have written fails its replay with a DeterminismViolationError', async () => {
+  const { workflowId, history } = readFromCorpus('pbs-full-release.json');
+  // The first equipment phase, scheduled as another activity than the code asks for.
+  const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runEquipmentPhase')!;
+  scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'commandEquipmentPhase';
+  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId)).rejects.toMatchObject({ name: 'DeterminismViolationError' });
 });

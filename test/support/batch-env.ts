@@ -20,6 +20,7 @@ import { startSimulator, type EquipmentSimulator } from '../../equipment/simulat
 import { startBatchWorker, type BatchWorker } from '../../worker/batch-worker';
 import { startTestApi, type TestApi } from './api';
 import { freePort, spawnServer, type ServerProcess } from './server-process';
+import { workflowBundle } from './workflow-bundle';
 
 export const DEMO_PASSWORD = 'ampoule-demo-password';
 
@@ -84,7 +85,15 @@ export async function startBatchEnv(options: { temporalProcess?: boolean; timeSc
     taskQueue,
     worker: undefined,
     async startWorker(o = {}) {
-      env.worker = await startBatchWorker({ address, namespace: 'default', taskQueue, deps: { db: api.services.db, stores: api.services.stores, driver, log }, maxCachedWorkflows: o.maxCachedWorkflows, shutdownGraceTimeMs: 2_000 });
+      env.worker = await startBatchWorker({
+        address,
+        namespace: 'default',
+        taskQueue,
+        deps: { db: api.services.db, stores: api.services.stores, driver, log },
+        workflowBundle: await workflowBundle(),
+        maxCachedWorkflows: o.maxCachedWorkflows,
+        shutdownGraceTimeMs: 2_000,
+      });
       return env.worker;
     },
     async stopWorker() {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../worker/batch-worker';
+import { workflowBundle } from './workflow-bundle';
 
 export const CORPUS_DIR = path.resolve(__dirname, '../histories');
 const FORMAT = 'temporal.api.history.v1.History, protobuf, base64';
@@ -16,7 +16,7 @@ const FORMAT = 'temporal.api.history.v1.History, protobuf, base64';
 /** Fetches batch `number`'s history and replays it against today's workflow code (throws on non-determinism). */
 export async function replayBatch(client: Client, number: string): Promise<temporal.api.history.v1.IHistory> {
   const history = await client.workflow.getHandle(`batch-${number}`).fetchHistory();
-  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH }, history, `batch-${number}`);
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `batch-${number}`);
   return history;
 }
 
