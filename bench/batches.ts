@@ -30,7 +30,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import { Client as PgClient } from 'pg';
 import pino from 'pino';
 import { createApp } from '../api/app';
 import { UPDATE_TIMING } from '../api/batches/batch-service';
@@ -44,6 +43,7 @@ import { loadDemoData, loadDemoEquipment } from '../demo/load';
 import { Connections } from '../equipment/driver/connections';
 import { PhaseDriver } from '../equipment/driver/phase-driver';
 import { openPki } from '../equipment/pki';
+import { createDatabaseOn } from '../test/support/postgres';
 import { freePort, spawnServer, spawnWorker, type WorkerProcess } from '../test/support/server-process';
 import { startBatchWorker } from '../worker/batch-worker';
 import { simulatorProcess } from './simulator-process';
@@ -116,17 +116,8 @@ async function main() {
   if (workerMode === 'process' && !base) throw new Error('--worker process needs PostgreSQL (BENCH_DATABASE_URL): PGlite is one process’s database');
   Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-batches-'));
-  const dbName = `bench_batches_${Date.now()}`;
-  let dbUrl: string | undefined;
-  if (base) {
-    const admin = new PgClient({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${dbName}`);
-    await admin.end();
-    const u = new URL(base);
-    u.pathname = `/${dbName}`;
-    dbUrl = u.toString();
-  }
+  const scratch = base ? await createDatabaseOn(base, 'bench_batches') : undefined;
+  const dbUrl = scratch?.url;
   const temporalConfig = loadTemporalConfig(undefined, {});
   const store = dbUrl ? ['--db-url', dbUrl] : ['--db-filename', path.join(dir, 'temporal')];
   const server = await spawnServer([...store, ...Object.entries(temporalConfig.searchAttributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`])], await freePort());
@@ -336,12 +327,7 @@ async function main() {
   await connection.close();
   await database.close();
   await server.kill('SIGTERM');
-  if (base) {
-    const admin = new PgClient({ connectionString: base });
-    await admin.connect();
-    await admin.query(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
-  }
+  await scratch?.drop();
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }

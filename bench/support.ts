@@ -1,12 +1,13 @@
 /** Shared pieces of the benchmarks: percentiles, a server process per store, bounded concurrency. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { APP_ROLE, openDatabase, type Database } from '../db/database';
+import { createDatabaseOn } from '../test/support/postgres';
+import { freePort } from '../test/support/server-process';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -17,17 +18,6 @@ export function percentile(sorted: number[], p: number): number {
 export function argValue(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 export interface BenchServer {
@@ -49,21 +39,10 @@ export async function startServer(store: 'memory' | 'pglite' | 'postgres'): Prom
   } else if (store === 'postgres') {
     const base = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
     if (!base) throw new Error('set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to benchmark on PostgreSQL');
-    const name = `bench_et_${Date.now()}`;
-    const admin = new PgClient({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    args.push('--db-url', url.toString());
-    label = `postgres (${url.host})`;
-    cleanup = async () => {
-      const c = new PgClient({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    };
+    const db = await createDatabaseOn(base, 'bench_et');
+    args.push('--db-url', db.url);
+    label = `postgres (${new URL(base).host})`;
+    cleanup = db.drop;
   }
   const bin = path.resolve(__dirname, '../bin/embedded-temporal');
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -122,20 +101,17 @@ export interface BenchDatabase {
   cleanup(): Promise<void>;
 }
 
-/** A throwaway database `<prefix>_<time>` on the PostgreSQL server at `base`, dropped by cleanup. */
+/** A throwaway database `<prefix>_<random>` on the PostgreSQL server at `base`, dropped by cleanup. */
 export async function postgresBenchDatabase(base: string, prefix: string, poolSize?: number): Promise<BenchDatabase> {
-  const name = `${prefix}_${Date.now()}`;
-  await asPostgresOwner(base, [`create database ${name}`]);
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ kind: 'postgres', url: url.toString(), ...(poolSize ? { poolSize } : {}) });
+  const db = await createDatabaseOn(base, prefix);
+  const database = await openDatabase({ kind: 'postgres', url: db.url, ...(poolSize ? { poolSize } : {}) });
   return {
-    label: `PostgreSQL (${url.host})`,
+    label: `PostgreSQL (${new URL(base).host})`,
     database,
-    asOwner: (statements) => asPostgresOwner(url.toString(), statements),
+    asOwner: (statements) => asPostgresOwner(db.url, statements),
     cleanup: async () => {
       await database.close();
-      await asPostgresOwner(base, [`drop database if exists ${name} with (force)`]);
+      await db.drop();
     },
   };
 }

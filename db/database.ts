@@ -27,11 +27,11 @@ export interface Database {
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; migrationUrl?: string; poolSize?: number }
-  | { kind: 'pglite'; dataDir?: string /* absent: in memory */ };
+  | { kind: 'pglite'; dataDir?: string /* absent: in memory */; template?: Blob /* a dump of a migrated database to start from */ };
 
 /** Opens the database, brings its schema up to date, and switches to the application role. */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  return target.kind === 'postgres' ? openPostgres(target) : openPGlite(target.dataDir);
+  return target.kind === 'postgres' ? openPostgres(target) : openPGlite(target.dataDir, target.template);
 }
 
 async function openPostgres(target: { url: string; migrationUrl?: string; poolSize?: number }): Promise<Database> {
@@ -92,11 +92,11 @@ async function prepareConnection(conn: PgConnection): Promise<boolean> {
   return Boolean(assumed);
 }
 
-async function openPGlite(dataDir?: string): Promise<Database> {
+async function openPGlite(dataDir?: string, template?: Blob): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const ClientPgLite = (await import('knex-pglite')).default;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (v: string) => Number(v) } });
+  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (v: string) => Number(v) }, ...(template ? { loadDataDir: template } : {}) });
   // PGlite is one connection: knex-pglite keeps a pool of exactly one, so every query and transaction
   // queues behind the one before it.
   const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, dialect: 'postgres', connection: () => ({ pglite }) as never });

@@ -1,5 +1,5 @@
 /** Bad input gets a clear problem+json and changes nothing; the API's cross-cutting behaviour. */
-import { startTestApi, uname, type TestApi } from '../support/api';
+import { checkAgainstDeclaredSchema, startTestApi, uname, type TestApi } from '../support/api';
 
 let api: TestApi;
 let token: string;
@@ -126,6 +126,13 @@ describe('every response', () => {
 });
 
 describe('the OpenAPI document', () => {
+  test('documents what the API answers: every answer tests get is checked against the schema its route declares', async () => {
+    const user = await api.request('GET', '/users', undefined, { token });
+    expect(user.status).toBe(200); // checked, and it holds
+    expect(() => checkAgainstDeclaredSchema(api.routes, 'GET', '/users/00000000-0000-4000-8000-000000000000', 200, { ...user.body[0], roles: 'admin' })).toThrow(/declared schema refuses: roles/);
+    expect(() => checkAgainstDeclaredSchema(api.routes, 'GET', '/users/00000000-0000-4000-8000-000000000000', 200, user.body[0])).not.toThrow();
+  });
+
   test('is OpenAPI 3.1, lists every declared route with its access, and documents request schemas', async () => {
     const r = await api.request('GET', '/openapi.json');
     expect(r.status).toBe(200);

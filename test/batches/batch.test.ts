@@ -13,8 +13,6 @@ import { ebrEntryHash } from '../../domain/batch/ebr';
 import { keepInCorpus, replayBatch } from '../support/replay-corpus';
 
 let env: BatchEnv;
-/** The batch the first test releases: the last test tampers with its record. */
-let releasedBatch: string | undefined;
 
 beforeAll(async () => {
   env = await startBatchEnv();
@@ -83,6 +81,40 @@ async function addSalt(batch: string, stepId: string, lot: string, quantity: num
   expect({ step: stepId, status: done.status, body: done.body.status }).toEqual({ step: stepId, status: 200, body: 'awaiting-verification' });
   const verified = await as('operator2', 'POST', `/batches/${batch}/steps/${stepId}/verify`, { signature: sign('operator2', 'verified') });
   expect(verified.status).toBe(200);
+}
+
+/**
+ * Rewrites a released batch's record as an intruder with the owner's rights would — one entered value
+ * changed, every later hash recomputed — and expects the anchor taken at its release to catch it.
+ */
+async function expectRewriteCaughtByAnchor(batch: string): Promise<void> {
+  const before = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+  const target = before.entries.find((e: Json) => e.kind === 'values-entered' && e.stepId === 'ph-conductivity');
+  // The intruder changes the pH entered and recomputes the batch's chain from that entry on, as Ampoule would.
+  await env.api.asOwner(async (owner) => {
+    await owner.raw('alter table ebr_entries disable trigger ebr_entries_append_only');
+    try {
+      const rows = await owner('ebr_entries').where('batch_id', before.batch.id).where('seq', '>=', target.seq).orderBy('seq');
+      let prev = target.prevHash as string;
+      for (const r of rows) {
+        const data = r.seq === target.seq ? { ...r.data, values: { ...r.data.values, ph: 7.4 } } : r.data;
+        const stored = { batchId: r.batch_id, seq: r.seq, entryKey: r.entry_key, kind: r.kind, stepId: r.step_id, data, workflowId: r.workflow_id, runId: r.run_id, eventId: Number(r.event_id), occurredAt: r.occurred_at.toISOString(), userId: r.user_id, userName: r.user_name, signatureId: r.signature_id };
+        const hash = ebrEntryHash(prev, stored);
+        await owner('ebr_entries').where({ batch_id: r.batch_id, seq: r.seq }).update({ data: JSON.stringify(data), prev_hash: prev, hash });
+        prev = hash;
+      }
+    } finally {
+      await owner.raw('alter table ebr_entries enable always trigger ebr_entries_append_only');
+    }
+  });
+  const after = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+  expect(after.entries.find((e: Json) => e.seq === target.seq).data.values.ph).toBe(7.4);
+  expect(after.chain.firstBreak).toBeUndefined(); // the chain recomputes: only the anchor tells
+  expect(after.chain).toMatchObject({ ok: false, anchors: { checked: 1, firstMismatch: { chain: 'ebr', batch, seq: before.chain.entries, anchoredHash: before.chain.lastHash, reason: `batch ${batch} released` } } });
+  const verdict = (await as('qa1', 'GET', '/audit/verify')).body;
+  expect(verdict).toMatchObject({ ok: false, anchors: { batchRecords: { firstMismatch: { batch, seq: before.chain.entries } } } });
+  const pdf = pdfText(Buffer.from(await (await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, { headers: { Authorization: `Bearer ${await env.token('qa1')}` } })).arrayBuffer()));
+  expect(pdf).toContain(`Record integrity: REWRITTEN — entry ${before.chain.entries} no longer has the hash anchored on`);
 }
 
 test('a PBS batch runs from launch to release', async () => {
@@ -246,7 +278,6 @@ test('a PBS batch runs from launch to release', async () => {
   expect(byPerformer.body.detail).toMatch(/performed, verified or approved a step/);
   const released = await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') });
   expect(released.body.status).toBe('released');
-  releasedBatch = batch;
   // The release anchored the record's head outside the database.
   expect((await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.chain).toMatchObject({ ok: true, anchors: { checked: 1, unverifiable: 0 } });
   // Each signature shown with what it signs: in the response, the batch, and the PDF.
@@ -268,6 +299,10 @@ test('a PBS batch runs from launch to release', async () => {
   // An equipment phase with no signature to wait for: its results are written in one batch-record write with
   // its end and the next step's start — the first write after the first phase (fill-wfi) stored those four.
   expect(recordWritesAfterFirstPhase(history)[0]).toBe(4);
+
+  // Released, the record is final: rewritten in the database, every later hash recomputed, it is caught by the
+  // anchor taken at its release.
+  await expectRewriteCaughtByAnchor(batch);
 }, 240_000);
 
 test('an equipment phase verified by a second person, performed by no one, awaits its verification once it has run', async () => {
@@ -338,35 +373,3 @@ test('an equipment phase verified by a second person, performed by no one, await
   expect(ebr.entries.find((e: Json) => e.kind === 'verification').signature).toMatchObject({ username: 'operator2', meaning: 'verified' });
   keepInCorpus('pbs-checked-fill', await replayBatch(env.client, batch));
 }, 120_000);
-
-test('a released record rewritten in the database, every later hash recomputed, is caught by the anchor taken at its release', async () => {
-  expect(releasedBatch).toBeDefined();
-  const batch = releasedBatch!;
-  const before = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
-  const target = before.entries.find((e: Json) => e.kind === 'values-entered' && e.stepId === 'ph-conductivity');
-  // The intruder changes the pH entered and recomputes the batch's chain from that entry on, as Ampoule would.
-  await env.api.asOwner(async (owner) => {
-    await owner.raw('alter table ebr_entries disable trigger ebr_entries_append_only');
-    try {
-      const rows = await owner('ebr_entries').where('batch_id', before.batch.id).where('seq', '>=', target.seq).orderBy('seq');
-      let prev = target.prevHash as string;
-      for (const r of rows) {
-        const data = r.seq === target.seq ? { ...r.data, values: { ...r.data.values, ph: 7.4 } } : r.data;
-        const stored = { batchId: r.batch_id, seq: r.seq, entryKey: r.entry_key, kind: r.kind, stepId: r.step_id, data, workflowId: r.workflow_id, runId: r.run_id, eventId: Number(r.event_id), occurredAt: r.occurred_at.toISOString(), userId: r.user_id, userName: r.user_name, signatureId: r.signature_id };
-        const hash = ebrEntryHash(prev, stored);
-        await owner('ebr_entries').where({ batch_id: r.batch_id, seq: r.seq }).update({ data: JSON.stringify(data), prev_hash: prev, hash });
-        prev = hash;
-      }
-    } finally {
-      await owner.raw('alter table ebr_entries enable always trigger ebr_entries_append_only');
-    }
-  });
-  const after = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
-  expect(after.entries.find((e: Json) => e.seq === target.seq).data.values.ph).toBe(7.4);
-  expect(after.chain.firstBreak).toBeUndefined(); // the chain recomputes: only the anchor tells
-  expect(after.chain).toMatchObject({ ok: false, anchors: { checked: 1, firstMismatch: { chain: 'ebr', batch, seq: before.chain.entries, anchoredHash: before.chain.lastHash, reason: `batch ${batch} released` } } });
-  const verdict = (await as('qa1', 'GET', '/audit/verify')).body;
-  expect(verdict).toMatchObject({ ok: false, anchors: { batchRecords: { firstMismatch: { batch, seq: before.chain.entries } } } });
-  const pdf = pdfText(Buffer.from(await (await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, { headers: { Authorization: `Bearer ${await env.token('qa1')}` } })).arrayBuffer()));
-  expect(pdf).toContain(`Record integrity: REWRITTEN — entry ${before.chain.entries} no longer has the hash anchored on`);
-});

@@ -12,6 +12,7 @@ import { afterCommand, type PhaseState } from '../../domain/isa88';
 import { batchCommandUpdate } from '../../workflows/batch/messages';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { keepInCorpus, replayBatch } from '../support/replay-corpus';
+import { until } from '../support/wait';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -28,13 +29,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => env?.close());
 
-async function until(fn: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const live = async (batch: string) => (await request('qa1', 'GET', `/batches/${batch}`)).body;
 const stepStatus = async (batch: string, stepId: string) => (await live(batch)).live.steps.find((s: Json) => s.id === stepId)?.status;
@@ -101,6 +95,7 @@ test('a refused Start fails the step and holds the batch; Restart runs the phase
 }, 120_000);
 
 test('Abort ends a batch that waits for operators; nothing more can be done to it', async () => {
+  await request('operator1', 'POST', '/equipment/MX-201/status', { cleanliness: 'dirty', reason: 'test: left dirty by the last batch' });
   const dirty = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 1000, units: { 'buffer-preparation': 'MX-201' } });
   expect(dirty.status).toBe(409); // a dirty unit is not given to a batch
   await request('operator1', 'POST', '/equipment/MX-201/status', { cleanliness: 'clean', reason: 'cleaned after the last batch' });

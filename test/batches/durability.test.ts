@@ -15,6 +15,7 @@ import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-en
 import { POSTGRES_URL } from '../support/postgres';
 import { keepInCorpus, replayBatch } from '../support/replay-corpus';
 import { spawnWorker, type WorkerProcess } from '../support/server-process';
+import { until } from '../support/wait';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -22,13 +23,6 @@ function requester(env: BatchEnv): Request {
   return async (user, method, p, body) => env.api.request(method, p, body, { token: await env.token(user) });
 }
 
-async function until(fn: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Launches a PBS batch whose mixing runs long enough to be interrupted, and drives it with automated operators. */
 async function longMixBatch(env: BatchEnv, request: Request) {

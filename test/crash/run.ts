@@ -15,7 +15,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString } from '@temporalio/worker';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { Client as PgClient } from 'pg';
+import { createDatabaseOn } from '../support/postgres';
 import { freePort, spawnServer, type ServerProcess } from '../support/server-process';
 import * as activities from './activities';
 import type { MixResult } from './workflows';
@@ -61,23 +61,8 @@ async function openStore(kind: string): Promise<Store> {
   if (kind === 'postgres') {
     const base = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
     if (!base) throw new Error('--store postgres needs TEST_DATABASE_URL');
-    const name = `crash_${Date.now()}`;
-    const admin = new PgClient({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    return {
-      label: `PostgreSQL (${url.host})`,
-      args: ['--db-url', url.toString()],
-      cleanup: async () => {
-        const c = new PgClient({ connectionString: base });
-        await c.connect();
-        await c.query(`drop database if exists ${name} with (force)`);
-        await c.end();
-      },
-    };
+    const db = await createDatabaseOn(base, 'crash');
+    return { label: `PostgreSQL (${new URL(base).host})`, args: ['--db-url', db.url], cleanup: db.drop };
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'crash-et-'));
   return { label: 'PGlite', args: ['--db-filename', dir], cleanup: async () => rmSync(dir, { recursive: true, force: true }) };

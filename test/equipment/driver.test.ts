@@ -12,6 +12,7 @@ import { PhaseDriver, type StateChange } from '../../equipment/driver/phase-driv
 import { EquipmentUnavailable, PhaseFailure } from '../../equipment/errors';
 import { openPki, type ApplicationPki } from '../../equipment/pki';
 import { startSimulator, type EquipmentSimulator } from '../../equipment/simulator/simulator';
+import { until } from '../support/wait';
 
 let dir: string;
 let simulator: EquipmentSimulator;
@@ -276,10 +277,3 @@ describe('security', () => {
   });
 });
 
-async function until(fn: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

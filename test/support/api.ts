@@ -17,7 +17,7 @@ import { createServices, type Services } from '../../api/services';
 import { loadAppConfig, type AppConfig } from '../../config/app-config';
 import { APP_ROLE, MARK_APPLICATION_SESSION, openDatabase, type Database } from '../../db/database';
 import type { Role } from '../../domain/identity';
-import { POSTGRES_URL, createTestDatabase, type TestDatabase } from './postgres';
+import { POSTGRES_URL, createTestDatabase, pgliteTemplate, type TestDatabase } from './postgres';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -67,10 +67,10 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
   let testDb: TestDatabase | undefined;
   let database: Database;
   if (POSTGRES_URL) {
-    testDb = await createTestDatabase('ampoule_api');
+    testDb = await createTestDatabase('ampoule_api', { migrated: true });
     database = await openDatabase({ kind: 'postgres', url: testDb.url, poolSize: 5 });
   } else {
-    database = await openDatabase({ kind: 'pglite' });
+    database = await openDatabase({ kind: 'pglite', template: await pgliteTemplate() });
   }
   const services = createServices(database, config, pino({ level: 'silent' }), opts.temporal);
   services.auditSealer.start();
@@ -94,6 +94,7 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
     } catch {
       parsed = undefined;
     }
+    checkAgainstDeclaredSchema(routes, method, path, res.status, parsed);
     return { status: res.status, headers: res.headers, body: parsed, text };
   };
 
@@ -146,6 +147,23 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Every answer a test gets is checked against the schema its route declares for that status, if it declares
+ * one: the OpenAPI document (made from the same schemas) says what clients get, and this keeps it so.
+ */
+export function checkAgainstDeclaredSchema(routes: RouteSpec[], method: string, path: string, status: number, body: unknown): void {
+  const pathname = path.split('?')[0];
+  const spec = routes.find((r) => r.method === method.toLowerCase() && pathPattern(r.path).test(pathname));
+  const schema = spec?.responses[status]?.schema;
+  if (!schema || body === undefined) return;
+  const r = schema.safeParse(body);
+  if (!r.success) throw new Error(`${method} ${path} answered ${status} with a body its declared schema refuses: ${r.error.issues.map((i) => `${i.path.join('/')}: ${i.message}`).join('; ')}`);
+}
+
+function pathPattern(routePath: string): RegExp {
+  return new RegExp(`^${routePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+')}$`);
 }
 
 /** A unique username for a test (usernames are never reused, even across tests of one suite). */

@@ -1,9 +1,17 @@
 /**
- * PostgreSQL for tests: when TEST_DATABASE_URL (or DATABASE_URL) names a server, each suite gets its own
- * freshly created database on it; otherwise tests fall back to PGlite.
+ * Databases for tests. With TEST_DATABASE_URL (or DATABASE_URL) naming a PostgreSQL server, each suite gets a
+ * database of its own on it — empty, or cloned from a template migrated once for every suite (`CREATE
+ * DATABASE … TEMPLATE`); otherwise Ampoule's suites run on in-memory PGlite, each started from a dump of a
+ * migrated database made once and kept in the system's temporary folder. Either template is named by a hash
+ * of the migrations: a changed migration makes a new one.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import knexFactory from 'knex';
 import { Client } from 'pg';
+import { migrateToLatest } from '../../db/migrate';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || '';
 
@@ -12,29 +20,94 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates an empty database on the configured server (and drops it afterwards). */
-export async function createTestDatabase(prefix = 'ampoule_test'): Promise<TestDatabase> {
-  if (!POSTGRES_URL) throw new Error('no PostgreSQL configured (TEST_DATABASE_URL)');
-  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  const admin = new Client({ connectionString: POSTGRES_URL });
+/** A short hash of every migration's source: what a template was migrated with. */
+function migrationsHash(): string {
+  const dir = path.resolve(__dirname, '../../db/migrations');
+  const h = createHash('sha256');
+  for (const f of readdirSync(dir).sort()) h.update(f).update(readFileSync(path.join(dir, f)));
+  return h.digest('hex').slice(0, 12);
+}
+
+function urlOf(name: string, server = POSTGRES_URL): string {
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Runs `fn` with a connection to the server's maintenance database. */
+async function asAdmin<T>(fn: (admin: Client) => Promise<T>, server = POSTGRES_URL): Promise<T> {
+  const admin = new Client({ connectionString: server });
   await admin.connect();
   try {
-    await admin.query(`create database ${name}`);
+    return await fn(admin);
   } finally {
     await admin.end();
   }
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new Client({ connectionString: POSTGRES_URL });
-      await c.connect();
+}
+
+/** The migrated template database, created (under an advisory lock, so concurrent suites make it once) if missing. */
+async function migratedTemplate(): Promise<string> {
+  const name = `ampoule_template_${migrationsHash()}`;
+  await asAdmin(async (admin) => {
+    await admin.query(`select pg_advisory_lock(hashtext('ampoule test template'))`);
+    try {
+      const { rows } = await admin.query(`select 1 from pg_database where datname = $1`, [name]);
+      if (rows.length > 0) return;
+      // Migrated under a name of its own, renamed once done: a template is never seen half-migrated.
+      const building = `${name}_building`;
+      await admin.query(`drop database if exists ${building} with (force)`);
+      await admin.query(`create database ${building}`);
+      const owner = knexFactory({ client: 'pg', connection: urlOf(building), pool: { min: 0, max: 1 } });
       try {
-        await c.query(`drop database if exists ${name} with (force)`);
+        await migrateToLatest(owner);
       } finally {
-        await c.end();
+        await owner.destroy();
       }
-    },
+      await admin.query(`alter database ${building} rename to ${name}`);
+    } finally {
+      await admin.query(`select pg_advisory_unlock(hashtext('ampoule test template'))`);
+    }
+  });
+  return name;
+}
+
+/**
+ * Creates a database of the suite's own on the configured server (and drops it afterwards): a clone of the
+ * migrated template with `migrated`, else empty.
+ */
+export async function createTestDatabase(prefix = 'ampoule_test', o: { migrated?: boolean } = {}): Promise<TestDatabase> {
+  if (!POSTGRES_URL) throw new Error('no PostgreSQL configured (TEST_DATABASE_URL)');
+  return createDatabaseOn(POSTGRES_URL, prefix, o.migrated ? await migratedTemplate() : undefined);
+}
+
+/** An empty (or `template`'s clone) database `<prefix>_<random>` on the server at `server` (a URL): for tests, benchmarks and the crash harness. */
+export async function createDatabaseOn(server: string, prefix: string, template?: string): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await asAdmin((admin) => admin.query(`create database ${name}${template ? ` template ${template}` : ''}`), server);
+  return {
+    url: urlOf(name, server),
+    drop: () => asAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`), server).then(() => undefined),
   };
+}
+
+/** A dump of a migrated PGlite database, made once (per set of migrations) and kept in the temporary folder. */
+export async function pgliteTemplate(): Promise<Blob> {
+  const file = path.join(tmpdir(), `ampoule-pglite-template-${migrationsHash()}.tar.gz`);
+  if (!existsSync(file)) {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const ClientPgLite = (await import('knex-pglite')).default;
+    const pglite = await PGlite.create();
+    const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, dialect: 'postgres', connection: () => ({ pglite }) as never });
+    try {
+      await migrateToLatest(knex);
+      const dump = await pglite.dumpDataDir('gzip');
+      // Written aside and renamed: a suite running beside never reads half a file.
+      const partial = `${file}.${process.pid}`;
+      writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+      renameSync(partial, file);
+    } finally {
+      await knex.destroy();
+    }
+  }
+  return new Blob([readFileSync(file)]);
 }
