@@ -8,6 +8,7 @@ import { NO_STATION, SYSTEM_ACTOR } from '../../db/change-context';
 import { TRACED_TABLES } from '../../db/migrations/20261206020000_changes_outside_ampoule';
 import { DEMO_EQUIPMENT_CLASSES, DEMO_MATERIALS } from '../../demo/master-data';
 import { PASSWORD, startTestApi, uname, type TestApi } from '../support/api';
+import { until } from '../support/wait';
 
 let api: TestApi;
 let qa: { name: string; token: string };
@@ -166,14 +167,18 @@ describe('the anchor log removed or cut short', () => {
     await short.createUser(admin, ['admin']);
     const token = await short.login(admin);
     const check = async () => (await short.request('GET', '/audit/verify', undefined, { token })).body;
-    await new Promise((r) => setTimeout(r, 3_500));
-    expect(await check()).toMatchObject({ ok: true, anchors: { audit: { unverifiable: 0 } } });
-    expect((await check()).anchors.audit.checked).toBeGreaterThan(0);
+    const anchored = await until(async () => {
+      const v = await check();
+      return v.anchors.audit.checked > 0 && v;
+    }, 20_000, 'a first anchor');
+    expect(anchored).toMatchObject({ ok: true, anchors: { audit: { unverifiable: 0 } } });
     // The intruder removes the log, and anchoring stops (the process was stopped, say).
     await short.services.anchors.stop();
     writeFileSync(short.config.anchors.logFile, '');
-    await new Promise((r) => setTimeout(r, 3_500));
-    const verdict = await check();
+    const verdict = await until(async () => {
+      const v = await check();
+      return v.anchors.audit.behind && v;
+    }, 20_000, 'the unanchored entries shown');
     expect(verdict.ok).toBe(false);
     expect(verdict.anchors.audit).toMatchObject({ checked: 0, behind: { anchoredUpTo: 0, firstUnanchored: { seq: 1 } } });
   });
