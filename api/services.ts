@@ -12,7 +12,8 @@ import { AuditTrail } from '../db/audit-trail';
 import { Authenticator } from './auth/authenticator';
 import { SessionService } from './auth/session-service';
 import { SecurityEventLog } from './security/security-event-log';
-import { BatchService, type TemporalAccess } from './batches/batch-service';
+import { createBatchFeature, type BatchFeature } from './batches/feature';
+import type { TemporalAccess } from './batches/temporal-gateway';
 import { EquipmentService } from './equipment/equipment-service';
 import { LotService } from './lots/lot-service';
 import { MasterDataService } from './master-data/master-data-service';
@@ -40,7 +41,7 @@ export interface Services {
   recipes: RecipeService;
   lots: LotService;
   equipment: EquipmentService;
-  batches: BatchService;
+  batches: BatchFeature;
 }
 
 /** `temporal` connects the batch endpoints to Temporal; without it they answer 503. */
@@ -73,6 +74,6 @@ export function createServices(database: Database, config: AppConfig, log: Logge
     recipes,
     lots: new LotService(db, stores, signatures),
     equipment: new EquipmentService(db, stores, config.opcua.allowSecurityNone),
-    batches: new BatchService(db, stores, recipes, signatures, anchors, temporal),
+    batches: createBatchFeature({ db, stores, recipes, signatures, anchors, temporal }),
   };
 }

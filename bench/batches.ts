@@ -32,7 +32,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import pino from 'pino';
 import { createApp } from '../api/app';
-import { UPDATE_TIMING } from '../api/batches/batch-service';
+import { UPDATE_TIMING } from '../api/batches/execution-service';
 import { ServerTiming } from '../api/http/server-timing';
 import { startApiServer } from '../api/server';
 import { createServices } from '../api/services';

@@ -5,7 +5,7 @@ import { route, type RouteSpec } from '../http/route';
 import { ServerTiming } from '../http/server-timing';
 import type { Services } from '../services';
 import { renderEbrPdf } from './ebr-pdf';
-import { header } from './batch-service';
+import { header } from './record-service';
 
 const batchParams = z.strictObject({ id: z.string().min(1).max(64).describe('batch id or number') });
 const stepParams = batchParams.extend({ stepId: z.string().min(1).max(64) });
@@ -28,10 +28,10 @@ export function batchRoutes(s: Services): RouteSpec[] {
       problems: ['invalid-transition', 'segregation-of-duties'],
       handler: async ({ params, signer, change, actor }) => {
         const ctx = { ...change(), actor: actor! };
-        const batch = await s.batches.disposition(ctx, signer!, params.id, action);
+        const batch = await s.batches.disposition.disposition(ctx, signer!, params.id, action);
         // A released or rejected record is final: its chain and the audit trail's are anchored once committed.
         const afterCommit = action === 'review' ? undefined : () => s.anchors.anchorDisposition(batch.id, `batch ${batch.number} ${batch.status}`);
-        return { body: { ...header(batch), signatures: await s.batches.dispositionSignatures(batch, ctx.trx) }, afterCommit };
+        return { body: { ...header(batch), signatures: await s.batches.records.dispositionSignatures(batch, ctx.trx) }, afterCommit };
       },
     });
 
@@ -58,7 +58,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       }),
       responses: { 201: { description: 'The batch, its workflow started' } },
       problems: ['conflict', 'invalid-transition', 'plan-integrity', 'batch-size-out-of-range', 'code-taken', 'unprocessable', 'temporal-unavailable'],
-      handler: async ({ body, actor, change }) => ({ status: 201, body: header(await s.batches.launch({ ...change(), actor: actor! }, body)) }),
+      handler: async ({ body, actor, change }) => ({ status: 201, body: header(await s.batches.launch.launch({ ...change(), actor: actor! }, body)) }),
     }),
     route({
       method: 'get',
@@ -71,7 +71,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
       responses: { 200: { description: 'Newest first' } },
-      handler: async ({ query }) => ({ body: (await s.batches.list(query)).map(header) }),
+      handler: async ({ query }) => ({ body: (await s.batches.records.list(query)).map(header) }),
     }),
     route({
       method: 'get',
@@ -82,8 +82,8 @@ export function batchRoutes(s: Services): RouteSpec[] {
       params: batchParams,
       responses: { 200: { description: 'The batch, what each step is doing or waiting for, and QA’s signatures on it (reviewed, released, rejected) as manifestations' } },
       handler: async ({ params }) => {
-        const batch = await s.batches.get(params.id);
-        return { body: { ...header(batch), live: await s.batches.live(batch), signatures: await s.batches.dispositionSignatures(batch) } };
+        const batch = await s.batches.records.get(params.id);
+        return { body: { ...header(batch), live: await s.batches.execution.live(batch), signatures: await s.batches.records.dispositionSignatures(batch) } };
       },
     }),
     route({
@@ -96,8 +96,8 @@ export function batchRoutes(s: Services): RouteSpec[] {
       params: batchParams,
       responses: { 200: { description: 'Steps in order' } },
       handler: async ({ params }) => {
-        const batch = await s.batches.get(params.id);
-        const live = await s.batches.live(batch);
+        const batch = await s.batches.records.get(params.id);
+        const live = await s.batches.execution.live(batch);
         return { body: batch.plan.steps.map((step) => ({ ...step, live: live.steps.find((x) => x.id === step.id) ?? null })) };
       },
     }),
@@ -114,7 +114,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       body: z.strictObject({ command: z.enum(['hold', 'restart', 'stop', 'abort']), reason: z.string().trim().min(1).max(2000) }),
       responses: { 200: { description: 'The batch’s status after the command' } },
       problems: ['invalid-transition', 'temporal-unavailable'],
-      handler: async ({ params, body, actor }) => ({ body: await s.batches.command(actor!, params.id, body.command, body.reason) }),
+      handler: async ({ params, body, actor }) => ({ body: await s.batches.execution.command(actor!, params.id, body.command, body.reason) }),
     }),
     route({
       method: 'post',
@@ -142,7 +142,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       problems: ['step-not-awaited', 'step-refused', 'lot-unusable', 'temporal-unavailable'],
       handler: async ({ params, body, actor, station }) => {
         const timing = new ServerTiming();
-        const outcome = await s.batches.complete(actor!, station, params.id, params.stepId, body, timing);
+        const outcome = await s.batches.execution.complete(actor!, station, params.id, params.stepId, body, timing);
         return { body: outcome, headers: { 'Server-Timing': timing.header() } };
       },
     }),
@@ -161,7 +161,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       problems: ['step-not-awaited', 'step-refused', 'temporal-unavailable'],
       handler: async ({ params, body, actor, station }) => {
         const timing = new ServerTiming();
-        const outcome = await s.batches.verify(actor!, station, params.id, params.stepId, body.signature, timing);
+        const outcome = await s.batches.execution.verify(actor!, station, params.id, params.stepId, body.signature, timing);
         return { body: outcome, headers: { 'Server-Timing': timing.header() } };
       },
     }),
@@ -173,7 +173,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       description: 'Every step of a running batch that waits for input or verification from one of the caller’s roles (not the verification of a step the caller performed).',
       access: 'authenticated',
       responses: { 200: { description: 'Oldest first' } },
-      handler: async ({ actor }) => ({ body: await s.batches.workQueue(actor!) }),
+      handler: async ({ actor }) => ({ body: await s.batches.execution.workQueue(actor!) }),
     }),
     route({
       method: 'get',
@@ -184,7 +184,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       access: 'batches.read',
       params: batchParams,
       responses: { 200: { description: 'The record' } },
-      handler: async ({ params }) => ({ body: await s.batches.ebr(params.id) }),
+      handler: async ({ params }) => ({ body: await s.batches.records.ebr(params.id) }),
     }),
     route({
       method: 'get',
@@ -195,10 +195,10 @@ export function batchRoutes(s: Services): RouteSpec[] {
       params: batchParams,
       responses: { 200: { description: 'application/pdf' } },
       handler: async ({ params, res }) => {
-        const batch = await s.batches.get(params.id);
-        const record = await s.batches.ebr(params.id);
+        const batch = await s.batches.records.get(params.id);
+        const record = await s.batches.records.ebr(params.id);
         const audit = await s.stores.audit.find(s.db, { entityType: 'batch', entityId: batch.id, limit: 10_000 });
-        const signatures = await s.batches.dispositionSignatures(batch);
+        const signatures = await s.batches.records.dispositionSignatures(batch);
         const pdf = await renderEbrPdf({ batch: { ...record.batch, startedAt: batch.startedAt, endedAt: batch.endedAt }, plan: batch.plan, chain: record.chain, entries: record.entries, audit, signatures });
         res.setHeader('Content-Disposition', `inline; filename="batch-record-${batch.number}.pdf"`);
         return { text: { contentType: 'application/pdf', content: pdf } };
@@ -214,7 +214,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       access: 'batches.read',
       params: batchParams,
       responses: { 200: { description: 'The exceptions' } },
-      handler: async ({ params }) => ({ body: await s.batches.reviewReport(params.id) }),
+      handler: async ({ params }) => ({ body: await s.batches.records.reviewReport(params.id) }),
     }),
     disposition('review', 'reviewed', 'Review a complete batch', 'QA signs **reviewed**, affirming the batch’s audit trail was reviewed (`auditTrailReviewed: true`).'),
     disposition('release', 'released', 'Release a reviewed batch', 'QA signs **released**, never someone who performed or verified a step; the output lot is released.'),

@@ -5,7 +5,7 @@
  * review and release. And an equipment phase that a second person verifies when no one performs it.
  */
 import type { temporal } from '@temporalio/proto';
-import { UPDATE_TIMING } from '../../api/batches/batch-service';
+import { UPDATE_TIMING } from '../../api/batches/execution-service';
 import { ServerTiming } from '../../api/http/server-timing';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { pdfText } from '../support/pdf-text';

@@ -12,7 +12,7 @@ import { createApp } from '../../api/app';
 import { NO_STATION, SYSTEM_ACTOR } from '../../db/change-context';
 import type { RouteSpec } from '../../api/http/route';
 import { startApiServer, type ApiServer } from '../../api/server';
-import type { TemporalAccess } from '../../api/batches/batch-service';
+import type { TemporalAccess } from '../../api/batches/temporal-gateway';
 import { createServices, type Services } from '../../api/services';
 import { loadAppConfig, type AppConfig } from '../../config/app-config';
 import { APP_ROLE, MARK_APPLICATION_SESSION, openDatabase, type Database } from '../../db/database';

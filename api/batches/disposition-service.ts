@@ -1,0 +1,55 @@
+/**
+ * QA's disposition of a batch: the review, signed "reviewed" (the batch's audit trail was reviewed), then the
+ * release or the rejection, signed — which releases or rejects its output lot. None of the three by anyone
+ * who performed, verified or approved a step of the batch: whoever executed a batch does not judge it.
+ */
+import { AuditTrail } from '../../db/audit-trail';
+import type { ChangeContext, UserActor } from '../../db/change-context';
+import { Inventory } from '../../db/inventory';
+import type { Stores } from '../../db/stores';
+import type { BatchRecord } from '../../db/stores/batch-store';
+import { Problem, notFound } from '../http/problems';
+import type { SignatureService, VerifiedSigner } from '../signatures/signature-service';
+
+/** What each disposition makes of the batch, and from which statuses. */
+const DISPOSITIONS = {
+  review: { to: 'reviewed', from: ['complete'] },
+  release: { to: 'released', from: ['reviewed'] },
+  reject: { to: 'rejected', from: ['reviewed', 'complete', 'stopped', 'aborted'] },
+} as const;
+
+export type Disposition = keyof typeof DISPOSITIONS;
+
+export class DispositionService {
+  private readonly audit: AuditTrail;
+  private readonly inventory: Inventory;
+
+  constructor(
+    private readonly stores: Stores,
+    private readonly signatures: SignatureService,
+  ) {
+    this.audit = new AuditTrail(stores.audit);
+    this.inventory = new Inventory(stores);
+  }
+
+  async disposition(ctx: ChangeContext & { actor: UserActor }, signer: VerifiedSigner, idOrNumber: string, action: Disposition): Promise<BatchRecord> {
+    const batch = await this.stores.batches.find(ctx.trx, idOrNumber, true);
+    if (!batch) throw notFound(`batch ${idOrNumber}`);
+    const { to: next, from } = DISPOSITIONS[action];
+    if (!(from as readonly string[]).includes(batch.status)) throw new Problem('invalid-transition', `batch ${batch.number} is ${batch.status}: it cannot be ${next} (only from ${from.join(' or ')})`);
+    const record = await this.stores.batches.ebr(ctx.trx, batch.id);
+    const steps = await this.stores.batches.steps(ctx.trx, batch.id);
+    // Everyone who signed an entry of the record (performed, verified, approved a step), and the projections' performers and verifiers.
+    const executors = [...record.filter((e) => e.signatureId !== null).map((e) => e.userId), ...steps.flatMap((s) => [s.performedBy, s.verifiedBy])].filter((x): x is string => x !== null);
+    const content = { batch: batch.number, action, planHash: batch.planHash, ebrHead: record[record.length - 1]?.hash ?? null };
+    const rule = `whoever performed, verified or approved a step of the batch cannot ${action} it`;
+    const manifestation = await this.signatures.record(ctx, signer, { entityType: 'batch', entityId: batch.id, content }, [{ userIds: executors, rule }]);
+    await this.stores.batches.setStatus(ctx.trx, batch.id, next);
+    await this.audit.record(ctx, { action, entityType: 'batch', entityId: batch.id, oldValue: { status: batch.status }, newValue: { status: next, signature: manifestation.id } });
+    if (action !== 'review') {
+      const lot = await this.stores.lots.byNumber(ctx.trx, batch.outputLotNumber);
+      if (lot) await this.inventory.changeStatus({ ...ctx, reason: ctx.reason ?? `batch ${batch.number} ${next}` }, lot.id, next === 'released' ? 'released' : 'rejected', manifestation.id);
+    }
+    return (await this.stores.batches.find(ctx.trx, batch.id))!;
+  }
+}

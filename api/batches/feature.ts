@@ -1,0 +1,33 @@
+/**
+ * The batches feature, put together: launching, executing (operators' entries, commands, the work queue, the
+ * live state), the record and its review, QA's disposition — each a service of its own, for its own reason to
+ * change — and the Temporal gateway they share, the feature's one way to the batch workflows.
+ */
+import type { Knex } from 'knex';
+import type { Stores } from '../../db/stores';
+import type { Anchors } from '../audit/anchors';
+import type { RecipeService } from '../recipes/recipe-service';
+import type { SignatureService } from '../signatures/signature-service';
+import { DispositionService } from './disposition-service';
+import { ExecutionService } from './execution-service';
+import { LaunchService } from './launch-service';
+import { BatchRecordService } from './record-service';
+import { BatchTemporalGateway, type TemporalAccess } from './temporal-gateway';
+
+export interface BatchFeature {
+  launch: LaunchService;
+  execution: ExecutionService;
+  records: BatchRecordService;
+  disposition: DispositionService;
+}
+
+export function createBatchFeature(d: { db: Knex; stores: Stores; recipes: RecipeService; signatures: SignatureService; anchors: Anchors; temporal: TemporalAccess | undefined }): BatchFeature {
+  const temporal = new BatchTemporalGateway(d.temporal);
+  const records = new BatchRecordService(d.db, d.stores, d.anchors);
+  return {
+    launch: new LaunchService(d.stores, d.recipes, temporal),
+    execution: new ExecutionService(d.db, d.stores, records, d.signatures, temporal),
+    records,
+    disposition: new DispositionService(d.stores, d.signatures),
+  };
+}
