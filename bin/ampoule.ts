@@ -146,7 +146,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   const connection = await Connection.connect({ address, ...security });
   const client = new Client({ connection, namespace: temporalConfig.namespace });
 
-  const services = createServices(database, config, log.child({ component: 'api' }), { client, taskQueue: temporalConfig.taskQueues.batches });
+  const services = createServices(database, config, log.child({ component: 'api' }), { client, taskQueue: temporalConfig.taskQueues.batches, equipmentHeartbeatTimeout: temporalConfig.batches.equipmentHeartbeatTimeout });
   services.auditSealer.start();
   services.anchors.start();
   log.info({ key: config.anchors.signerModule ?? config.anchors.keyFile, log: config.anchors.logFile, everySeconds: config.anchors.intervalSeconds }, 'the hash chains are anchored outside the database (keep the key and the log off the database host)');

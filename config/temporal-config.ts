@@ -41,6 +41,12 @@ const schema = z.strictObject({
       shutdownGraceTime: durationString.default('10s'),
     })
     .default({ maxConcurrentWorkflowTaskExecutions: 40, maxConcurrentActivityTaskExecutions: 100, maxCachedWorkflows: 1000, shutdownGraceTime: '10s' }),
+  batches: z
+    .strictObject({
+      /** How long an equipment phase's activity may go without a heartbeat before another worker takes the phase over. */
+      equipmentHeartbeatTimeout: durationString.default('30s'),
+    })
+    .default({ equipmentHeartbeatTimeout: '30s' }),
   embedded: z
     .strictObject({
       ip: z.string().min(1).default('127.0.0.1'),

@@ -50,7 +50,7 @@ export class LaunchService {
    * the next launch voids).
    */
   async launch(ctx: ChangeContext & { actor: UserActor }, r: LaunchRequest): Promise<BatchRecord> {
-    this.temporal.requireTemporal();
+    const { equipmentHeartbeatTimeout } = this.temporal.requireTemporal();
     const recipe = await this.recipes.get(r.recipe, ctx.trx);
     const version = r.version ?? recipe.effectiveVersion;
     if (!version) throw new Problem('invalid-transition', `recipe ${recipe.code} has no effective version: only an effective version launches batches`);
@@ -97,6 +97,7 @@ export class LaunchService {
       units: batch.units,
       outputLot: { lotNumber: batch.outputLotNumber, material: batch.outputMaterial, expiryDate: null },
       launchedBy: { userId: ctx.actor.userId, fullName: ctx.actor.fullName },
+      ...(equipmentHeartbeatTimeout ? { equipmentHeartbeatTimeout } : {}),
     };
     await this.temporal.start(input, { workflowId: batch.workflowId, number: batch.number, recipe: `${batch.recipeCode}/v${batch.recipeVersion}`, product: batch.productCode });
     return batch;

@@ -15,6 +15,8 @@ import { Problem } from '../http/problems';
 export interface TemporalAccess {
   client: Client;
   taskQueue: string;
+  /** How long an equipment phase may go without a heartbeat before another worker takes it over (temporal.yaml). */
+  equipmentHeartbeatTimeout?: string;
 }
 
 /**

@@ -28,6 +28,8 @@ export interface BatchInput {
   launchedBy: { userId: string; fullName: string };
   /** How equipment phases are ended when the batch is cancelled from outside. */
   onCancel?: 'stop' | 'abort';
+  /** How long a phase's activity may go without a heartbeat before another worker takes it over (default 30 s). */
+  equipmentHeartbeatTimeout?: string;
 }
 
 /** Someone whose password the API checked just now, signing with this meaning. */

@@ -123,7 +123,8 @@ describe('the worker goes away mid-phase and another takes over', () => {
   };
   beforeAll(async () => {
     // bin/ampoule worker polls the task queue temporal.yaml names.
-    env = await startBatchEnv({ taskQueue: loadTemporalConfig(undefined, {}).taskQueues.batches });
+    // A dead worker's phase is taken over once its heartbeat is 5 s overdue (30 s by default): the test waits that long.
+    env = await startBatchEnv({ taskQueue: loadTemporalConfig(undefined, {}).taskQueues.batches, equipmentHeartbeatTimeout: '5s' });
     dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-worker-'));
     const pki = await openPki(path.join(dataDir, 'pki', 'ampoule'), 'ampoule');
     await env.simulator.pki.trust(pki.certificate());
@@ -139,7 +140,7 @@ describe('the worker goes away mid-phase and another takes over', () => {
     const request = requester(env);
     const first = await spawnProcessWorker();
     const { batch, operating, mix, starts } = await longMixBatch(env, request);
-    await first.kill('SIGKILL'); // no shutdown, no activity cancelled: the server learns only from the heartbeat timeout
+    await first.kill('SIGKILL'); // no shutdown, no activity cancelled: the server learns only from the heartbeat timeout (5 s here)
     expect(mix.state).toBe('running');
     await spawnProcessWorker();
     expect(await operating).toBe('complete');

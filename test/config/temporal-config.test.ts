@@ -8,6 +8,7 @@ test('the shipped temporal.yaml loads', () => {
   expect(config.searchAttributes.AmpouleBatch).toBe('Keyword');
   expect(config.embedded.store).toBe('pglite');
   expect(durationToMs(config.worker.shutdownGraceTime)).toBe(10_000);
+  expect(durationToMs(config.batches.equipmentHeartbeatTimeout)).toBe(30_000);
 });
 
 test('defaults fill what is left out', () => {
@@ -15,6 +16,7 @@ test('defaults fill what is left out', () => {
   expect(config.namespace).toBe('default');
   expect(config.worker.maxCachedWorkflows).toBe(1000);
   expect(config.embedded.port).toBe(7233);
+  expect(config.batches.equipmentHeartbeatTimeout).toBe('30s');
 });
 
 test('TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE override the file', () => {
@@ -28,6 +30,7 @@ test.each([
   ['taskQueues: { batches: q }\nworker: { maxCachedWorkflow: 5 }', /worker: unknown key\(s\) maxCachedWorkflow/],
   ['taskQueues: { batches: q }\nworker: { maxCachedWorkflows: -1 }', /worker.maxCachedWorkflows/],
   ['taskQueues: { batches: q }\nworker: { shutdownGraceTime: soon }', /worker.shutdownGraceTime: expected a duration/],
+  ['taskQueues: { batches: q }\nbatches: { equipmentHeartbeatTimeout: later }', /batches.equipmentHeartbeatTimeout: expected a duration/],
   ['taskQueues: { batches: q }\nembedded: { store: sqlite }', /embedded.store/],
   ['taskQueues: { batches: q }\nembedded: { port: 70000 }', /embedded.port/],
   ['taskQueues: { batches: q }\nsearchAttributes: { Batch: Colour }', /searchAttributes.Batch/],

@@ -43,7 +43,7 @@ export interface BatchEnv {
   close(): Promise<void>;
 }
 
-export async function startBatchEnv(options: { temporalProcess?: boolean; timeScale?: number; env?: Record<string, string>; taskQueue?: string } = {}): Promise<BatchEnv> {
+export async function startBatchEnv(options: { temporalProcess?: boolean; timeScale?: number; env?: Record<string, string>; taskQueue?: string; equipmentHeartbeatTimeout?: string } = {}): Promise<BatchEnv> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
     runtimeInstalled = true;
@@ -65,7 +65,7 @@ export async function startBatchEnv(options: { temporalProcess?: boolean; timeSc
   const client = new Client({ connection });
   const taskQueue = options.taskQueue ?? `batches-${Date.now().toString(36)}`;
 
-  const api = await startTestApi({ env: options.env, temporal: { client, taskQueue } });
+  const api = await startTestApi({ env: options.env, temporal: { client, taskQueue, equipmentHeartbeatTimeout: options.equipmentHeartbeatTimeout } });
   const simulator = await startSimulator({ pkiFolder: path.join(dir, 'simulator'), timeScale: options.timeScale ?? 7200, tickMs: 20 });
   const pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
   await simulator.pki.trust(pki.certificate());

@@ -16,10 +16,15 @@ export const firstWrite = proxyLocalActivities<BatchActivities>({ startToCloseTi
 /** Commands to equipment go through the server like the phases they act on. */
 export const equipmentCommands = proxyActivities<BatchActivities>({ startToCloseTimeout: '1 minute', retry: { initialInterval: '500 ms', maximumInterval: '30 seconds', nonRetryableErrorTypes: BUSINESS_FAILURES } });
 
-/** Equipment phases: a phase may run for days; the heartbeat says it is alive. */
-export const equipmentPhases = proxyActivities<BatchActivities>({
-  startToCloseTimeout: '30 days',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: BUSINESS_FAILURES },
-  cancellationType: 'WAIT_CANCELLATION_COMPLETED' as never,
-});
+/**
+ * Equipment phases: a phase may run for days; the heartbeat says it is alive, and its absence for
+ * `heartbeatTimeout` (the batch's input says how long; 30 s unless configured) hands the phase to another worker.
+ */
+export function equipmentPhases(heartbeatTimeout = '30 seconds') {
+  return proxyActivities<BatchActivities>({
+    startToCloseTimeout: '30 days',
+    heartbeatTimeout,
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: BUSINESS_FAILURES },
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED' as never,
+  });
+}

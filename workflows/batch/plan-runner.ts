@@ -14,12 +14,16 @@ import type { Entries, HeldBackEnd, RecordWriter } from './record-writer';
 import { takeHandedOver, type BatchState, type StepState } from './state';
 
 export class PlanRunner {
+  private readonly phases: ReturnType<typeof equipmentPhases>;
+
   constructor(
     private readonly state: BatchState,
     private readonly writer: RecordWriter,
     /** Since `equipment-results-with-step-end`, decided at the batch's start. */
     private readonly resultsWithStepEnd: boolean,
-  ) {}
+  ) {
+    this.phases = equipmentPhases(state.input.equipmentHeartbeatTimeout);
+  }
 
   /** Every stage in turn, in `scope` (cancelled by a Stop or Abort). */
   async run(scope: CancellationScope): Promise<void> {
@@ -121,7 +125,7 @@ export class PlanRunner {
     const unit = state.input.units[step.unitProcedureId];
     for (;;) {
       try {
-        const result = await equipmentPhases.runEquipmentPhase({ batchId: state.input.batchId, unit, step, commandId: state.commandIdOf(s), onCancel: state.input.onCancel ?? 'stop' });
+        const result = await this.phases.runEquipmentPhase({ batchId: state.input.batchId, unit, step, commandId: state.commandIdOf(s), onCancel: state.input.onCancel ?? 'stop' });
         const found = reportDeviations(step, result.reports);
         state.deviations.push(...found);
         state.noteYieldReport(step.id, result.reports);
