@@ -1,14 +1,9 @@
-/** The API's services, wired once per process from the database, the stores and the configuration. */
-import type { Knex } from 'knex';
-import type { Logger } from 'pino';
+/** The API's services, wired once per process on the platform (database, stores, audit sealer) and the configuration. */
 import packageJson from '../package.json';
-import type { AppConfig } from '../config/app-config';
-import type { Database } from '../db/database';
-import { createStores, type Stores } from '../db/stores';
+import type { Platform } from '../composition/platform';
 import { Anchors } from './audit/anchors';
-import { AuditSealer } from './audit/audit-sealer';
 import { OutsideChanges } from './audit/outside-changes';
-import { AuditTrail } from '../db/audit-trail';
+import { AuditTrail } from './audit/audit-trail';
 import { Authenticator } from './auth/authenticator';
 import { SessionService } from './auth/session-service';
 import { SecurityEventLog } from './security/security-event-log';
@@ -21,15 +16,9 @@ import { RecipeService } from './recipes/recipe-service';
 import { SignatureService } from './signatures/signature-service';
 import { UserService } from './users/user-service';
 
-export interface Services {
-  config: AppConfig;
-  database: Database;
-  db: Knex;
-  log: Logger;
+export interface Services extends Platform {
   version: string;
-  stores: Stores;
   audit: AuditTrail;
-  auditSealer: AuditSealer;
   anchors: Anchors;
   outsideChanges: OutsideChanges;
   authenticator: Authenticator;
@@ -45,9 +34,8 @@ export interface Services {
 }
 
 /** `temporal` connects the batch endpoints to Temporal; without it they answer 503. */
-export function createServices(database: Database, config: AppConfig, log: Logger, temporal?: TemporalAccess): Services {
-  const db = database.knex;
-  const stores = createStores();
+export function createServices(platform: Platform, temporal?: TemporalAccess): Services {
+  const { db, stores, config, log } = platform;
   const securityEvents = new SecurityEventLog(db, stores.securityEvents, log);
   const authenticator = new Authenticator(db, stores, config.lockout, securityEvents);
   const signatures = new SignatureService(stores, authenticator, securityEvents);
@@ -55,14 +43,9 @@ export function createServices(database: Database, config: AppConfig, log: Logge
   const recipes = new RecipeService(db, stores, masterData, signatures);
   const anchors = new Anchors(db, stores.audit, config.anchors, log);
   return {
-    config,
-    database,
-    db,
-    log,
+    ...platform,
     version: packageJson.version,
-    stores,
     audit: new AuditTrail(stores.audit),
-    auditSealer: new AuditSealer(db, stores.audit, log),
     anchors,
     outsideChanges: new OutsideChanges(stores, signatures),
     authenticator,

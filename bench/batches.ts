@@ -36,6 +36,7 @@ import { UPDATE_TIMING } from '../api/batches/execution-service';
 import { ServerTiming } from '../api/http/server-timing';
 import { startApiServer } from '../api/server';
 import { createServices } from '../api/services';
+import { activityDeps, createPlatform } from '../composition/platform';
 import { loadAppConfig } from '../config/app-config';
 import { loadTemporalConfig } from '../config/temporal-config';
 import { openDatabase, type Database } from '../db/database';
@@ -142,7 +143,7 @@ async function main() {
   // The product's own worker settings and task queue (temporal.yaml), whichever process the worker runs in.
   const taskQueue = temporalConfig.taskQueues.batches;
   const config = loadAppConfig({ LOG_LEVEL: 'silent', AMPOULE_DATA_DIR: path.join(dir, 'api'), AMPOULE_LOGIN_RATE_PER_MINUTE: '1000000', AMPOULE_SIGN_RATE_PER_MINUTE: '1000000' });
-  const services = createServices(database, config, pino({ level: 'silent' }), { client, taskQueue });
+  const services = createServices(createPlatform(database, config, pino({ level: 'silent' })), { client, taskQueue });
   services.auditSealer.start();
   const api = await startApiServer(createApp(services).app, '127.0.0.1', 0);
 
@@ -166,7 +167,7 @@ async function main() {
   } else {
     const connections = new Connections(workerPki);
     const { maxConcurrentWorkflowTaskExecutions, maxConcurrentActivityTaskExecutions, maxCachedWorkflows } = temporalConfig.worker;
-    const w = await startBatchWorker({ address: server.address, namespace: 'default', taskQueue, deps: { db: services.db, stores: services.stores, driver: new PhaseDriver(connections) }, maxConcurrentActivityTaskExecutions, maxConcurrentWorkflowTaskExecutions, maxCachedWorkflows });
+    const w = await startBatchWorker({ address: server.address, namespace: 'default', taskQueue, deps: activityDeps(services, new PhaseDriver(connections)), maxConcurrentActivityTaskExecutions, maxConcurrentWorkflowTaskExecutions, maxCachedWorkflows });
     stopWorker = async () => {
       await w.stop();
       await connections.close();

@@ -8,6 +8,7 @@
  */
 import pino from 'pino';
 import { createServices } from '../api/services';
+import { createPlatform } from '../composition/platform';
 import { loadAppConfig } from '../config/app-config';
 import { argValue, machine, percentile, pgliteBenchDatabase, postgresBenchDatabase } from './support';
 
@@ -79,7 +80,7 @@ async function main() {
       const t0 = performance.now();
       await target.asOwner(buildTrees(fanout, levels));
       const built = ((performance.now() - t0) / 1000).toFixed(1);
-      const services = createServices(target.database, loadAppConfig({}), pino({ level: 'silent' }));
+      const services = createServices(createPlatform(target.database, loadAppConfig({}), pino({ level: 'silent' })));
       const top = (await services.stores.lots.byNumber(services.db, 'GB-0-0'))!;
       const root = (await services.stores.lots.byNumber(services.db, 'GF-0-0'))!;
       const figures: [string, { p50: number; max: number }, number][] = [];

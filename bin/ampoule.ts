@@ -21,7 +21,8 @@ import { createApp } from '../api/app';
 import { NO_STATION, SYSTEM_ACTOR } from '../db/change-context';
 import { Problem } from '../api/http/problems';
 import { startApiServer } from '../api/server';
-import { createServices, type Services } from '../api/services';
+import { createServices } from '../api/services';
+import { activityDeps, createPlatform, type Platform } from '../composition/platform';
 import { AppConfigError, loadAppConfig, maskUrl, type AppConfig } from '../config/app-config';
 import { ConfigError, durationToMs, loadTemporalConfig, type TemporalConfig } from '../config/temporal-config';
 import { openDatabase, type Database } from '../db/database';
@@ -35,6 +36,7 @@ import { startSimulator, type EquipmentSimulator } from '../equipment/simulator/
 import { ROLES } from '../domain/identity';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '../embedded-temporal';
 import { startBatchWorker } from '../worker/batch-worker';
+import { stopOnSignals } from './shutdown';
 
 function fail(log: Logger, message: string): never {
   log.fatal(message);
@@ -76,14 +78,14 @@ async function openAmpoulePki(config: AppConfig, log: Logger): Promise<Applicati
 }
 
 /** The batch worker: batch workflows and their activities, equipment reached through `pki`. Exits the process if it fails. */
-async function runBatchWorker(temporalConfig: TemporalConfig, address: string, services: Services, pki: ApplicationPki, log: Logger) {
+async function runBatchWorker(temporalConfig: TemporalConfig, address: string, platform: Platform, pki: ApplicationPki, log: Logger) {
   const connections = new Connections(pki, log.child({ component: 'opcua' }));
   const worker = await startBatchWorker({
     address,
     connection: temporalSecurity(temporalConfig),
     namespace: temporalConfig.namespace,
     taskQueue: temporalConfig.taskQueues.batches,
-    deps: { db: services.db, stores: services.stores, driver: new PhaseDriver(connections), log },
+    deps: activityDeps(platform, new PhaseDriver(connections)),
     maxConcurrentWorkflowTaskExecutions: temporalConfig.worker.maxConcurrentWorkflowTaskExecutions,
     maxConcurrentActivityTaskExecutions: temporalConfig.worker.maxConcurrentActivityTaskExecutions,
     maxCachedWorkflows: temporalConfig.worker.maxCachedWorkflows,
@@ -146,7 +148,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   const connection = await Connection.connect({ address, ...security });
   const client = new Client({ connection, namespace: temporalConfig.namespace });
 
-  const services = createServices(database, config, log.child({ component: 'api' }), { client, taskQueue: temporalConfig.taskQueues.batches, equipmentHeartbeatTimeout: temporalConfig.batches.equipmentHeartbeatTimeout });
+  const services = createServices(createPlatform(database, config, log.child({ component: 'api' })), { client, taskQueue: temporalConfig.taskQueues.batches, equipmentHeartbeatTimeout: temporalConfig.batches.equipmentHeartbeatTimeout });
   services.auditSealer.start();
   services.anchors.start();
   log.info({ key: config.anchors.signerModule ?? config.anchors.keyFile, log: config.anchors.logFile, everySeconds: config.anchors.intervalSeconds }, 'the hash chains are anchored outside the database (keep the key and the log off the database host)');
@@ -180,23 +182,33 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
     );
   }
 
-  const stop = async () => {
-    log.info('stopping');
-    await server.stop();
-    await worker.stop();
-    await connections.close();
-    await connection.close();
-    await services.auditSealer.stop();
-    await services.auditSealer.sealNow();
-    await services.anchors.stop();
-    await services.anchors.anchorNow('shutdown').catch((err) => log.error({ err }, 'anchoring the hash chains at shutdown failed'));
-    await simulator?.stop();
-    await temporal?.stop();
-    await database.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  stopOnSignals(log, [
+    { name: 'the API server', stop: () => server.stop() },
+    ...stopWorkerSteps(worker, connections),
+    { name: 'the Temporal client', stop: () => connection.close() },
+    ...sealSteps(services),
+    { name: 'the anchor timer', stop: () => services.anchors.stop() },
+    { name: 'the shutdown anchor', stop: () => services.anchors.anchorNow('shutdown') },
+    simulator && { name: 'the equipment simulator', stop: () => simulator.stop() },
+    temporal && { name: 'the embedded Temporal server', stop: () => temporal.stop() },
+    { name: 'the database', stop: () => database.close() },
+  ]);
+}
+
+/** A batch worker stops before its equipment connections: its running phases get their grace time first. */
+function stopWorkerSteps(worker: { stop(): Promise<void> }, connections: Connections) {
+  return [
+    { name: 'the batch worker', stop: () => worker.stop() },
+    { name: 'the OPC UA connections', stop: () => connections.close() },
+  ];
+}
+
+/** The audit sealer's last seal, so that no entry written before the stop is left out of the chain. */
+function sealSteps(platform: Platform) {
+  return [
+    { name: 'the audit sealer', stop: () => platform.auditSealer.stop() },
+    { name: 'the last audit seal', stop: () => platform.auditSealer.sealNow() },
+  ];
 }
 
 /**
@@ -210,21 +222,11 @@ async function runWorker(config: AppConfig, log: Logger): Promise<void> {
   if (!config.databaseUrl) fail(log, 'bin/ampoule worker needs DATABASE_URL (PostgreSQL): an embedded PGlite database belongs to the one process that opened it');
   mkdirSync(config.dataDir, { recursive: true });
   const database = await openAppDatabase(config, log);
-  const services = createServices(database, config, log.child({ component: 'worker' }));
-  services.auditSealer.start();
+  const platform = createPlatform(database, config, log.child({ component: 'worker' }));
+  platform.auditSealer.start();
   const pki = await openAmpoulePki(config, log);
-  const { worker, connections } = await runBatchWorker(temporalConfig, temporalConfig.address, services, pki, log);
-  const stop = async () => {
-    log.info('stopping');
-    await worker.stop();
-    await connections.close();
-    await services.auditSealer.stop();
-    await services.auditSealer.sealNow();
-    await database.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  const { worker, connections } = await runBatchWorker(temporalConfig, temporalConfig.address, platform, pki, log);
+  stopOnSignals(log, [...stopWorkerSteps(worker, connections), ...sealSteps(platform), { name: 'the database', stop: () => database.close() }]);
 }
 
 /** `create-user`: the way to the first administrator of a production database, without default passwords. */
@@ -239,7 +241,7 @@ async function createUser(config: AppConfig, log: Logger, args: string[]): Promi
   if (!input.success) fail(log, `usage: bin/ampoule create-user --username NAME --full-name "Printed Name" --roles ${ROLES.join(',')}\n${input.error.message}`);
   const password = process.env.AMPOULE_NEW_PASSWORD ?? readFileSync(0, 'utf8').trim();
   const database = await openAppDatabase(config, log);
-  const services = createServices(database, config, log);
+  const services = createServices(createPlatform(database, config, log));
   try {
     const user = await services.db.transaction((trx) =>
       services.users.create({ trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'created with bin/ampoule create-user' }, { ...input.data, password }),

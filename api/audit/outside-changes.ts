@@ -5,7 +5,7 @@
  * trace stays, the verification stops counting it, and the acknowledgement is audited like any change.
  */
 import type { Knex } from 'knex';
-import { AuditTrail } from '../../db/audit-trail';
+import { AuditTrail } from './audit-trail';
 import type { ChangeContext } from '../../db/change-context';
 import type { Stores } from '../../db/stores';
 import { OUTSIDE_CHANGE } from '../../db/stores/audit-store';

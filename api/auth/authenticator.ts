@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import type { Stores } from '../../db/stores';
 import type { UserWithHash } from '../../db/stores/user-store';
-import { AuditTrail } from '../../db/audit-trail';
+import { AuditTrail } from '../audit/audit-trail';
 import { SYSTEM_ACTOR, type Station } from '../../db/change-context';
 import { Problem } from '../http/problems';
 import type { SecurityEventLog } from '../security/security-event-log';

@@ -3,9 +3,9 @@
  * release or the rejection, signed — which releases or rejects its output lot. None of the three by anyone
  * who performed, verified or approved a step of the batch: whoever executed a batch does not judge it.
  */
-import { AuditTrail } from '../../db/audit-trail';
+import { AuditTrail } from '../audit/audit-trail';
 import type { ChangeContext, UserActor } from '../../db/change-context';
-import { Inventory } from '../../db/inventory';
+import { Inventory } from '../lots/inventory';
 import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
 import { Problem, notFound } from '../http/problems';

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import type { Station, UserActor } from '../../db/change-context';
-import { Inventory } from '../../db/inventory';
+import { Inventory } from '../lots/inventory';
 import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
 import { checkCompletion, checkVerification, completionMeaning } from '../../domain/batch/completion';

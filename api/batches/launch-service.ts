@@ -4,10 +4,10 @@
  * entry — then its workflow `batch-<number>`, started before the launch's transaction commits (its first
  * write waits until the batch row is visible). A refused launch writes nothing and gives its number back.
  */
-import { AuditTrail } from '../../db/audit-trail';
+import { AuditTrail } from '../audit/audit-trail';
 import type { ChangeContext, UserActor } from '../../db/change-context';
-import { UnitStatusKeeper } from '../../db/equipment-status';
-import { Inventory } from '../../db/inventory';
+import { UnitStatusKeeper } from '../equipment/unit-status';
+import { Inventory } from '../lots/inventory';
 import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
 import type { EquipmentUnitRecord } from '../../db/stores/equipment-store';

@@ -82,11 +82,11 @@ export function equipmentRoutes(s: Services): RouteSpec[] {
       access: 'equipment.configure',
       reason: 'required',
       params: codeParams,
-      body: z.strictObject({ name: z.string().trim().min(1).max(200).optional(), ...Object.fromEntries(Object.entries(endpoint).map(([k, v]) => [k, v.optional()])) }),
+      body: z.strictObject({ name: z.string().trim().min(1).max(200), ...endpoint }).partial(),
       responses: { 200: { description: 'The unit, with its new `ETag`', schema: unitSchema } },
       problems: ['precondition-failed'],
       versioned: lockUnit,
-      handler: async ({ params, body, change }) => ({ body: await s.equipment.configure(change(), params.id, body as never) }),
+      handler: async ({ params, body, change }) => ({ body: await s.equipment.configure(change(), params.id, body) }),
     }),
     route({
       method: 'post',

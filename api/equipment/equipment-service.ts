@@ -1,13 +1,13 @@
 /**
  * Equipment units: their OPC UA endpoint and binding (configuration, by administrators), their status
- * and cleanliness (kept by operators and QA, through `db/equipment-status.ts` like every status change), and
+ * and cleanliness (kept by operators and QA, through `api/equipment/unit-status.ts` like every status change), and
  * their state history. Every change is audited with its reason; a status change is also a row of the state
  * history.
  */
 import type { Knex } from 'knex';
-import { AuditTrail, changedFields } from '../../db/audit-trail';
+import { AuditTrail, changedFields } from '../audit/audit-trail';
 import type { ChangeContext, UserActor } from '../../db/change-context';
-import { UnitStatusKeeper } from '../../db/equipment-status';
+import { UnitStatusKeeper } from './unit-status';
 import type { Stores } from '../../db/stores';
 import type { Cleanliness, EquipmentUnitRecord, StateHistoryEntry, UnitStatus } from '../../db/stores/equipment-store';
 import { Problem, notFound, validationFailed, type FieldError } from '../http/problems';

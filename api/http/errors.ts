@@ -5,7 +5,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { InventoryError } from '../../db/inventory';
+import { InventoryError } from '../lots/inventory';
 import { Problem } from './problems';
 
 interface ParserError {

@@ -1,12 +1,12 @@
 /**
  * Lots over HTTP: receipt into Quarantine, QA disposition (release and reject are signed), adjustments,
  * the ledger and status history, and genealogy — what went into a lot, where a lot went, and the
- * recall impact of a lot. The operations themselves are the inventory ledger's (`db/inventory.ts`),
+ * recall impact of a lot. The operations themselves are the inventory ledger's (`api/lots/inventory.ts`),
  * shared with the batch workflow's activities.
  */
 import type { Knex } from 'knex';
 import type { ChangeContext } from '../../db/change-context';
-import { Inventory, InventoryError, type Amount } from '../../db/inventory';
+import { Inventory, InventoryError, type Amount } from './inventory';
 import { inventoryProblem } from '../http/errors';
 import type { Stores } from '../../db/stores';
 import type { GenealogyEdge, LotRecord, LotTransaction, StatusChange } from '../../db/stores/lot-store';

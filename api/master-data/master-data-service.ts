@@ -8,7 +8,7 @@ import type { EquipmentClassRecord, MaterialRecord, MaterialType } from '../../d
 import type { PhaseInterface } from '../../domain/equipment';
 import type { RecipeCatalogue } from '../../domain/recipe/validate';
 import { QUANTITY_KINDS, unitKindProblem, type QuantityKind } from '../../domain/units';
-import { AuditTrail } from '../../db/audit-trail';
+import { AuditTrail } from '../audit/audit-trail';
 import type { ChangeContext } from '../../db/change-context';
 import { Problem, notFound, validationFailed, type FieldError } from '../http/problems';
 

@@ -16,7 +16,7 @@ import type { ExecutionPlan, ScaledPlan } from '../../domain/recipe/plan';
 import { validateRecipe } from '../../domain/recipe/validate';
 import { canonicalHash } from '../../domain/canonical-hash';
 import { convert } from '../../domain/units';
-import { AuditTrail } from '../../db/audit-trail';
+import { AuditTrail } from '../audit/audit-trail';
 import type { ChangeContext } from '../../db/change-context';
 import { Problem, notFound } from '../http/problems';
 import type { MasterDataService } from '../master-data/master-data-service';

@@ -10,7 +10,7 @@ import type { Stores } from '../../db/stores';
 import type { SignatureRecord } from '../../db/stores/signature-store';
 import { canonicalHash } from '../../domain/canonical-hash';
 import { SIGNATURE_MEANINGS, type Role, type SignatureMeaning } from '../../domain/identity';
-import { AuditTrail } from '../../db/audit-trail';
+import { AuditTrail } from '../audit/audit-trail';
 import type { Authenticator } from '../auth/authenticator';
 import type { ChangeContext, Station, UserActor } from '../../db/change-context';
 import { Problem } from '../http/problems';

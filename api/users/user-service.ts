@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Stores } from '../../db/stores';
 import type { UserRecord } from '../../db/stores/user-store';
 import type { Role } from '../../domain/identity';
-import { AuditTrail, changedFields } from '../../db/audit-trail';
+import { AuditTrail, changedFields } from '../audit/audit-trail';
 import type { Authenticator } from '../auth/authenticator';
 import { assertPasswordPolicy, hashPassword } from '../auth/passwords';
 import type { ChangeContext, Station, UserActor } from '../../db/change-context';

@@ -1,6 +1,6 @@
 /** Lots: receipt, disposition with signatures, the ledger, consumption and production for batches, genealogy. */
 import { NO_STATION, SYSTEM_ACTOR, type ChangeContext } from '../../db/change-context';
-import { InventoryError } from '../../db/inventory';
+import { InventoryError } from '../../api/lots/inventory';
 import { DEMO_EQUIPMENT_CLASSES, DEMO_MATERIALS } from '../../demo/master-data';
 import { PASSWORD, startTestApi, uname, type TestApi } from '../support/api';
 

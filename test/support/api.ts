@@ -14,6 +14,7 @@ import type { RouteSpec } from '../../api/http/route';
 import { startApiServer, type ApiServer } from '../../api/server';
 import type { TemporalAccess } from '../../api/batches/temporal-gateway';
 import { createServices, type Services } from '../../api/services';
+import { createPlatform } from '../../composition/platform';
 import { loadAppConfig, type AppConfig } from '../../config/app-config';
 import { APP_ROLE, MARK_APPLICATION_SESSION, openDatabase, type Database } from '../../db/database';
 import type { Role } from '../../domain/identity';
@@ -72,7 +73,7 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
   } else {
     database = await openDatabase({ kind: 'pglite', template: await pgliteTemplate() });
   }
-  const services = createServices(database, config, pino({ level: 'silent' }), opts.temporal);
+  const services = createServices(createPlatform(database, config, pino({ level: 'silent' })), opts.temporal);
   services.auditSealer.start();
   const { app, routes } = createApp(services, opts.extraRoutes?.(services) ?? []);
   const server: ApiServer = await startApiServer(app, '127.0.0.1', 0);

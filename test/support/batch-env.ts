@@ -18,6 +18,7 @@ import { PhaseDriver } from '../../equipment/driver/phase-driver';
 import { openPki } from '../../equipment/pki';
 import { startSimulator, type EquipmentSimulator } from '../../equipment/simulator/simulator';
 import { startBatchWorker, type BatchWorker } from '../../worker/batch-worker';
+import { activityDeps } from '../../composition/platform';
 import { startTestApi, type TestApi } from './api';
 import { freePort, spawnServer, type ServerProcess } from './server-process';
 import { workflowBundle } from './workflow-bundle';
@@ -89,7 +90,7 @@ export async function startBatchEnv(options: { temporalProcess?: boolean; timeSc
         address,
         namespace: 'default',
         taskQueue,
-        deps: { db: api.services.db, stores: api.services.stores, driver, log },
+        deps: { ...activityDeps(api.services, driver), log },
         workflowBundle: await workflowBundle(),
         maxCachedWorkflows: o.maxCachedWorkflows,
         shutdownGraceTimeMs: 2_000,

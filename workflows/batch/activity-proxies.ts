@@ -25,6 +25,6 @@ export function equipmentPhases(heartbeatTimeout = '30 seconds') {
     startToCloseTimeout: '30 days',
     heartbeatTimeout,
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: BUSINESS_FAILURES },
-    cancellationType: 'WAIT_CANCELLATION_COMPLETED' as never,
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   });
 }

@@ -6,12 +6,12 @@
  * entry and a row of the state history for each of status and cleanliness that changed, all in the caller's
  * transaction.
  */
-import { AuditTrail } from './audit-trail';
-import type { ChangeContext } from './change-context';
-import type { Stores } from './stores';
-import type { EquipmentUnitRecord, UnitCondition } from './stores/equipment-store';
+import { AuditTrail } from '../audit/audit-trail';
+import type { ChangeContext } from '../../db/change-context';
+import type { Stores } from '../../db/stores';
+import type { EquipmentUnitRecord, UnitCondition } from '../../db/stores/equipment-store';
 
-export type { UnitCondition } from './stores/equipment-store';
+export type { UnitCondition } from '../../db/stores/equipment-store';
 
 export interface UnitChangeOptions {
   /** What the unit must stand as for the change to be made. */

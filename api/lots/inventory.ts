@@ -5,12 +5,12 @@
  * operations are idempotent by key: the same key twice moves material once.
  */
 import type { Knex } from 'knex';
-import { AuditTrail } from './audit-trail';
-import type { ChangeContext } from './change-context';
-import type { Stores } from './stores';
-import type { LotRecord, LotTransaction } from './stores/lot-store';
-import { isExpired, lotProblems, roundQuantity, statusChange, type LotStatus } from '../domain/materials/lots';
-import { convert } from '../domain/units';
+import { AuditTrail } from '../audit/audit-trail';
+import type { ChangeContext } from '../../db/change-context';
+import type { Stores } from '../../db/stores';
+import type { LotRecord, LotTransaction } from '../../db/stores/lot-store';
+import { isExpired, lotProblems, roundQuantity, statusChange, type LotStatus } from '../../domain/materials/lots';
+import { convert } from '../../domain/units';
 
 export type InventoryErrorCode =
   | 'not-found'

@@ -2,8 +2,8 @@
  * Writes the audit trail: one entry per create, change or void, in the transaction of the change, with
  * who (id and printed name), what (entity, old and new values), why (reason) and from where.
  */
-import type { AuditStore } from './stores/audit-store';
-import type { ChangeContext } from './change-context';
+import type { AuditStore } from '../../db/stores/audit-store';
+import type { ChangeContext } from '../../db/change-context';
 
 export interface AuditedChange {
   action: string;
