@@ -99,7 +99,7 @@ async function openPGlite(dataDir?: string, template?: Blob): Promise<Database> 
   const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (v: string) => Number(v) }, ...(template ? { loadDataDir: template } : {}) });
   // PGlite is one connection: knex-pglite keeps a pool of exactly one, so every query and transaction
   // queues behind the one before it.
-  const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, dialect: 'postgres', connection: () => ({ pglite }) as never });
+  const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) as never });
   await migrateToLatest(knex);
   await knex.raw(`set role ${APP_ROLE}`);
   await knex.raw(`set time zone 'UTC'`);

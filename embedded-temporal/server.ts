@@ -95,7 +95,7 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
-      server!.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      server.bindAsync(`${host}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
         err ? reject(err) : resolve(bound),
       );
     });
@@ -117,10 +117,10 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
         await engine.stop();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => {
-            server!.forceShutdown();
+            server.forceShutdown();
             resolve();
           }, 2000);
-          server!.tryShutdown(() => {
+          server.tryShutdown(() => {
             clearTimeout(force);
             resolve();
           });

@@ -100,7 +100,7 @@ export interface RouteSpec<P extends AnyObjectSchema | undefined = AnyObjectSche
 export function route<P extends AnyObjectSchema | undefined = undefined, Q extends AnyObjectSchema | undefined = undefined, B extends AnyObjectSchema | undefined = undefined>(
   spec: RouteSpec<P, Q, B>,
 ): RouteSpec {
-  return spec as unknown as RouteSpec;
+  return spec;
 }
 
 /** Whether a route changes state (and so runs in a transaction unless it says otherwise). */

@@ -234,7 +234,7 @@ function toEbrRow(r: Record<string, unknown>): EbrRow {
     entryKey: r.entry_key as string,
     kind: r.kind as EbrRow['kind'],
     stepId: r.step_id as string | null,
-    data: r.data as EbrRow['data'],
+    data: r.data,
     workflowId: r.workflow_id as string,
     runId: r.run_id as string,
     eventId: Number(r.event_id),

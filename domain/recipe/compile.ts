@@ -131,7 +131,7 @@ function planNumber(p: NumericParameter): PlanNumber {
 
 function planField(f: DataField): PlanField {
   if (f.type === 'number') return { type: 'number', id: f.id, label: f.label, quantity: f.quantity, unit: f.unit, ...limitsOf(f), required: f.required };
-  return { ...f } as PlanField;
+  return { ...f };
 }
 
 function limitsOf(p: { target?: number; low?: number; high?: number; min?: number; max?: number }) {
@@ -168,7 +168,7 @@ export function scalePlan(plan: ExecutionPlan, hash: string, size: number): Scal
   const scaleNumber = (n: PlanNumber): PlanNumber => {
     if (n.scaling !== 'linear') return n;
     const out: PlanNumber = { ...n };
-    for (const k of ['target', 'low', 'high', 'min', 'max'] as const) if (n[k] !== undefined) out[k] = round(n[k]! * factor);
+    for (const k of ['target', 'low', 'high', 'min', 'max'] as const) if (n[k] !== undefined) out[k] = round(n[k] * factor);
     return out;
   };
   const steps = plan.steps.map((s): PlanStep => {

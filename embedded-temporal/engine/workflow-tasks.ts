@@ -296,7 +296,7 @@ export class WorkflowTasks {
     this.engine.enforceHistoryLimits(run);
 
     let workflowTask: PollResponse | null = null;
-    const next = run.wft as WorkflowTaskInfo | null; // reassigned by schedule() above
+    const next = run.wft; // reassigned by schedule() above
     if (req.returnNewWorkflowTask && run.isOpen && next && !next.started) {
       workflowTask = this.start(run, identity);
     }

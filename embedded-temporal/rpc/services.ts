@@ -207,7 +207,7 @@ export function workflowService(engine: Engine): Record<string, Handler> {
       return {};
     },
   };
-  return h as unknown as Record<string, Handler>;
+  return h;
 }
 
 /** Sticky queues are not used: a sticky poller is served from its normal queue, with full history. */
@@ -250,7 +250,7 @@ export function operatorService(engine: Engine): Record<string, Handler> {
       };
     },
   };
-  return h as unknown as Record<string, Handler>;
+  return h;
 }
 
 /** temporal.api.testservice.v1.TestService: the time-skipping controls of Temporal's test server. */
@@ -287,7 +287,7 @@ export function testService(engine: Engine): Record<string, Handler> {
       return {};
     },
     GetCurrentTime: async () => ({ time: timestamp(engine.now()) }),
-  } as unknown as Record<string, Handler>;
+  };
 }
 
 export function healthService(): Record<string, Handler> {

@@ -22,12 +22,12 @@ function toNumber(v: Long | number | string | null | undefined): number {
 /** Milliseconds of a Duration; undefined when the field is unset. Negative durations are returned as such. */
 export function durationMs(d: IDuration | null | undefined): number | undefined {
   if (!d) return undefined;
-  return toNumber(d.seconds as Long) * 1000 + Math.floor((d.nanos ?? 0) / 1e6);
+  return toNumber(d.seconds) * 1000 + Math.floor((d.nanos ?? 0) / 1e6);
 }
 
 export function timestampMs(t: ITimestamp | null | undefined): number | undefined {
   if (!t) return undefined;
-  return toNumber(t.seconds as Long) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
+  return toNumber(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
 }
 
 /** A Long/number/string int64 as a JS number. */

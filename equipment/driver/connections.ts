@@ -69,7 +69,7 @@ export class Connections {
       certificateFile: this.pki.certificateFile,
       privateKeyFile: this.pki.privateKeyFile,
       securityMode: MODES[u.securityMode],
-      securityPolicy: (u.securityMode === 'None' ? SecurityPolicy.None : u.securityPolicy) as SecurityPolicy,
+      securityPolicy: (u.securityMode === 'None' ? SecurityPolicy.None : u.securityPolicy),
       endpointMustExist: false,
       keepSessionAlive: true,
       requestedSessionTimeout: 60_000,

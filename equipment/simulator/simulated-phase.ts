@@ -53,7 +53,7 @@ export class SimulatedPhase {
     if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) return 'invalid-argument';
     const entries = Object.entries(parameters);
     if (entries.some(([k, v]) => !this.parameterNames.includes(k) || typeof v !== 'number' || !Number.isFinite(v))) return 'invalid-argument';
-    this.parameters = Object.fromEntries(entries) as Record<string, number>;
+    this.parameters = Object.fromEntries(entries);
     return 'good';
   }
 

@@ -186,7 +186,7 @@ describe('consumption and production for batches', () => {
       Array.from({ length: 8 }, (_, i) => asBatch((ctx) => inventory().consume(ctx, { lotId: lot.id, batchId: 'B-RACE', stepId: `s${i}`, material: 'KCL', quantity: { value: 3, unit: 'kg' }, key: `race/${i}` }))),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
-    expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof InventoryError)).toBe(true);
+    expect(results.filter((r) => r.status === 'rejected').every((r) => (r).reason instanceof InventoryError)).toBe(true);
     const detail = await api.request('GET', `/lots/${lot.id}`, undefined, as('qa'));
     expect(detail.body.quantity).toBe(1);
     await ledgerConsistent(lot.id);

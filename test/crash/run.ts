@@ -129,7 +129,7 @@ async function main() {
               namespace: 'default',
               workflowExecution: { workflowId },
               signalName: 'add',
-              input: { payloads: [defaultPayloadConverter.toPayload(s)!] },
+              input: { payloads: [defaultPayloadConverter.toPayload(s)] },
               requestId: `${workflowId}-signal-${s}`,
               identity: 'crash-driver',
             }),

@@ -15,7 +15,7 @@ const valid = validateRecipe(file.definition, {
 });
 if (!valid.ok) throw new Error('the example recipe is invalid');
 const plan = compilePlan(valid.definition, { code: 'PBS-1X', name: 'PBS', version: 1, versionId: 'v1' });
-const step = (id: string) => plan.steps.find((s) => s.id === id)! as PlanStep;
+const step = (id: string): PlanStep => plan.steps.find((s) => s.id === id)!;
 const today = '2026-11-27';
 const operator: Signer = { userId: 'u1', username: 'op1', fullName: 'Op One', roles: ['operator'], meaning: 'performed', comment: null };
 const sample = (values: StepCompletion['values'], extra: Partial<StepCompletion> = {}): StepCompletion => ({ stepId: 'ph-conductivity', signer: operator, values, ...extra });

@@ -4,7 +4,7 @@
  * by TEMPORAL_ADDRESS so the same suite can be checked against a real Temporal server.
  */
 import { randomUUID } from 'node:crypto';
-import { defineSearchAttributeKey, type SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   DefaultLogger,
@@ -24,8 +24,8 @@ export const EXTERNAL_ADDRESS = process.env.TEMPORAL_ADDRESS;
 export const embeddedOnly = EXTERNAL_ADDRESS ? describe.skip : describe;
 
 export const SEARCH_ATTRIBUTES = [
-  defineSearchAttributeKey('CustomKeywordField', 'KEYWORD_LIST' as SearchAttributeType),
-  defineSearchAttributeKey('CustomIntField', 'INT' as SearchAttributeType),
+  defineSearchAttributeKey('CustomKeywordField', 'KEYWORD_LIST'),
+  defineSearchAttributeKey('CustomIntField', 'INT'),
 ];
 
 let runtimeInstalled = false;

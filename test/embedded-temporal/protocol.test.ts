@@ -227,7 +227,7 @@ describe('workflow task failures and timeouts', () => {
     const id = uid('wf');
     await w.start(id);
     const task = await w.pollWorkflowTask();
-    const err = await grpcError(w.complete(task, commands as temporal.api.command.v1.ICommand[]));
+    const err = await grpcError(w.complete(task, commands));
     expect(err.code).toBe(grpcStatus.INVALID_ARGUMENT);
     expect(err.details).toMatch(message);
     expect((await w.types(id)).pop()).toBe('WorkflowTaskFailed');
@@ -278,7 +278,7 @@ describe('queries around workflow tasks', () => {
     await w.complete(task, []);
     const next = await w.pollWorkflowTask();
     const [queryId] = Object.keys(next.queries ?? {});
-    expect(next.queries![queryId].queryType).toBe('state');
+    expect(next.queries[queryId].queryType).toBe('state');
     expect(next.query).toBeFalsy();
     await w.complete(next, [], {
       queryResults: {

@@ -19,7 +19,7 @@ type ActivityPoll = temporal.api.workflowservice.v1.PollActivityTaskQueueRespons
 type ICommand = temporal.api.command.v1.ICommand;
 
 export const payloads = (...values: unknown[]): temporal.api.common.v1.IPayloads => ({
-  payloads: values.map((v) => defaultPayloadConverter.toPayload(v)!),
+  payloads: values.map((v) => defaultPayloadConverter.toPayload(v)),
 });
 
 export const decode = (p: temporal.api.common.v1.IPayloads | null | undefined): unknown =>

@@ -55,7 +55,7 @@ describe('start', () => {
     expect(existing.started).toBe(false);
     const replaced = await w.start(id, { requestId: 'r3', workflowIdConflictPolicy: ConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING });
     expect(replaced.runId).not.toBe(first.runId);
-    const old = await env.client.workflow.getHandle(id, first.runId!).describe();
+    const old = await env.client.workflow.getHandle(id, first.runId).describe();
     expect(old.status.name).toBe('TERMINATED');
   });
 
@@ -71,7 +71,7 @@ describe('start', () => {
     );
     expect(failedOnly).toBe(grpcStatus.ALREADY_EXISTS);
     const again = await w.start(id, { requestId: 'r4' });
-    await env.client.workflow.getHandle(id, again.runId!).terminate();
+    await env.client.workflow.getHandle(id, again.runId).terminate();
     const afterTerminate = await w.start(id, { requestId: 'r5', workflowIdReusePolicy: ReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY });
     expect(afterTerminate.started).toBe(true);
   });
@@ -250,7 +250,7 @@ describe('namespaces and system info', () => {
     let token: Uint8Array | undefined | null;
     do {
       const page = await svc.listNamespaces({ pageSize: 2, nextPageToken: token });
-      names.push(...page.namespaces!.map((n) => n.namespaceInfo!.name!));
+      names.push(...page.namespaces.map((n) => n.namespaceInfo!.name!));
       token = page.nextPageToken;
     } while (token?.length);
     expect(names).toEqual(expect.arrayContaining(['default', name]));
@@ -316,14 +316,14 @@ describe('visibility queries', () => {
       query: `TaskQueue = '${tq}' ORDER BY StartTime ASC`,
       pageSize: 2,
     });
-    expect(page.executions!.map((e) => e.execution!.workflowId)).toEqual([ids.alpha, ids.beta]);
+    expect(page.executions.map((e) => e.execution!.workflowId)).toEqual([ids.alpha, ids.beta]);
     const rest = await env.connection.workflowService.listWorkflowExecutions({
       namespace: 'default',
       query: `TaskQueue = '${tq}' ORDER BY StartTime ASC`,
       pageSize: 2,
       nextPageToken: page.nextPageToken,
     });
-    expect(rest.executions!.map((e) => e.execution!.workflowId)).toEqual([ids.gamma]);
+    expect(rest.executions.map((e) => e.execution!.workflowId)).toEqual([ids.gamma]);
   });
 
   test.each([`NoSuchField = 'x'`, `WorkflowId = `, `WorkflowId == 'x'`, `(WorkflowId = 'x'`, `StartTime > 'yesterday'`])(

@@ -45,7 +45,7 @@ const accept = (u: temporal.api.protocol.v1.IMessage) => ({
   protocolInstanceId: u.protocolInstanceId,
   body: any(
     'temporal.api.update.v1.Acceptance',
-    temporal.api.update.v1.Acceptance.encode({ acceptedRequestMessageId: u.id, acceptedRequestSequencingEventId: u.eventId as Long }).finish(),
+    temporal.api.update.v1.Acceptance.encode({ acceptedRequestMessageId: u.id, acceptedRequestSequencingEventId: u.eventId }).finish(),
   ),
 });
 const respond = (u: temporal.api.protocol.v1.IMessage, value: unknown) => ({
@@ -76,7 +76,7 @@ test('an update to an idle workflow rides a speculative task; accepted and compl
   // Speculative: its Scheduled/Started events exist only in the poll response.
   expect(await w.types(id)).toHaveLength(5);
   expect(eventTypes(task.history!).slice(5)).toEqual(['WorkflowTaskScheduled', 'WorkflowTaskStarted']);
-  const [request] = task.messages!;
+  const [request] = task.messages;
   expect(request.protocolInstanceId).toBe('u1');
   expect(request.id).toBe('u1/request');
   expect(Number(request.eventId)).toBe(Number(task.startedEventId) - 1);
@@ -112,7 +112,7 @@ test('a rejection on a speculative task writes nothing; the response resets hist
   const { w, id } = await idleWorkflow();
   const update = sendUpdate(w, id, 'bad');
   const task = await w.pollWorkflowTask();
-  const res = await w.complete(task, [], { messages: [reject(task.messages![0], 'no thanks')] });
+  const res = await w.complete(task, [], { messages: [reject(task.messages[0], 'no thanks')] });
   expect(Number(res.resetHistoryEventId)).toBe(3);
   expect((await update).outcome?.failure?.message).toBe('no thanks');
   expect(await w.types(id)).toHaveLength(5);
@@ -136,8 +136,8 @@ test('an update admitted during a task forbids closing the run (UnhandledCommand
   const err = await w.complete(task, [cmd.complete()]).catch((e: unknown) => e);
   expect(isGrpcServiceError(err) && err.details).toBe('UnhandledCommand');
   const next = await w.pollWorkflowTask();
-  expect(next.messages!.map((m) => m.protocolInstanceId)).toEqual(['late']);
-  await w.complete(next, [protocolCommand('late/accept'), cmd.complete()], { messages: [accept(next.messages![0])] });
+  expect(next.messages.map((m) => m.protocolInstanceId)).toEqual(['late']);
+  await w.complete(next, [protocolCommand('late/accept'), cmd.complete()], { messages: [accept(next.messages[0])] });
   expect((await update).stage).toBeGreaterThanOrEqual(Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED);
   // Accepted but never completed when the run closed: the update fails with the server's failure.
   const polled = await w.service.pollWorkflowExecutionUpdate({ namespace: 'default', updateRef: { workflowExecution: { workflowId: id }, updateId: 'late' } });
@@ -202,7 +202,7 @@ test('an update is answered only once the completion that carries its outcome is
     let answered = false;
     const update = sendUpdate(w, id, 'u-held').then((r) => ((answered = true), r));
     const task = await w.pollWorkflowTask();
-    const [request] = task.messages!;
+    const [request] = task.messages;
     const completion = w.complete(task, [protocolCommand('u-held/accept'), protocolCommand('u-held/complete')], { messages: [accept(request), respond(request, 'kept')] });
     await eventually(() => heldCommits > 0);
     await sleep(300);

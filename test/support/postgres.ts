@@ -97,7 +97,7 @@ export async function pgliteTemplate(): Promise<Blob> {
     const { PGlite } = await import('@electric-sql/pglite');
     const ClientPgLite = (await import('knex-pglite')).default;
     const pglite = await PGlite.create();
-    const knex = knexFactory({ client: ClientPgLite as unknown as typeof knexFactory.Client, dialect: 'postgres', connection: () => ({ pglite }) as never });
+    const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) as never });
     try {
       await migrateToLatest(knex);
       const dump = await pglite.dumpDataDir('gzip');

@@ -27,8 +27,8 @@ export async function spawnServer(args: string[], port: number, timeoutMs = 60_0
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  child.stdout!.resume();
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.resume();
   const address = `127.0.0.1:${port}`;
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -81,8 +81,8 @@ export async function spawnWorker(env: Record<string, string>, timeoutMs = 60_00
   const child = spawn(AMPOULE_BIN, ['worker'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
   let output = '';
   const collect = (d: Buffer) => (output += d.toString());
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   const kill = (signal: NodeJS.Signals = 'SIGKILL') =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
