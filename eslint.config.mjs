@@ -14,7 +14,7 @@ const NON_DETERMINISTIC_MODULES = [
 
 const IO_PACKAGES = [
   'knex', 'pg', '@electric-sql/pglite', 'node-opcua', 'express', 'pino', 'pdfkit', 'argon2',
-  '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing',
+  '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing', '@ampoule/embedded-temporal',
 ];
 
 export const workflowBoundary = {
@@ -74,17 +74,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js', '**/*.mjs', 'bin/*'],
+    files: ['**/*.js', '**/*.mjs', 'bin/*', 'embedded-temporal/bin/*'],
     ignores: ['bin/*.ts'],
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['**/*.js', 'bin/*'],
+    files: ['**/*.js', 'bin/*', 'embedded-temporal/bin/*'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // The determinism boundary: Ampoule's workflows and the test fixtures' workflows.
-    files: ['workflows/**/*.ts', 'test/**/fixtures/workflows*.ts', 'test/**/fixtures/workflows/**/*.ts', 'test/crash/workflows.ts', 'bench/workflows.ts'],
+    files: ['workflows/**/*.ts', 'test/**/fixtures/workflows*.ts', 'test/**/fixtures/workflows/**/*.ts', 'embedded-temporal/test/fixtures/workflows*.ts', 'test/crash/workflows.ts', 'bench/workflows.ts'],
     rules: workflowBoundary,
   },
 );

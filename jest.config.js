@@ -1,7 +1,8 @@
 /** jest: TypeScript through SWC; integration tests talk to real servers, so timeouts are generous. */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  // Ampoule's tests, and those of the embedded Temporal server (a workspace package of its own).
+  roots: ['<rootDir>/test', '<rootDir>/embedded-temporal/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],

@@ -1,13 +1,10 @@
 /** Shared pieces of the benchmarks: percentiles, a server process per store, bounded concurrency. */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { APP_ROLE, openDatabase, type Database } from '../db/database';
-import { createDatabaseOn } from '../test/support/postgres';
-import { freePort } from '../test/support/server-process';
+import { createDatabaseOn, freePort, spawnServer } from '@ampoule/embedded-temporal/testing';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -29,7 +26,7 @@ export interface BenchServer {
 /** The embedded server as its own process (as users run it), on the given store. */
 export async function startServer(store: 'memory' | 'pglite' | 'postgres'): Promise<BenchServer> {
   const port = await freePort();
-  const args = ['server', 'start-dev', '--port', String(port), '--headless', '--log-level', 'error', '--log-format', 'json'];
+  const args: string[] = [];
   let cleanup = async () => {};
   let label: string = store;
   if (store === 'pglite') {
@@ -44,28 +41,12 @@ export async function startServer(store: 'memory' | 'pglite' | 'postgres'): Prom
     label = `postgres (${new URL(base).host})`;
     cleanup = db.drop;
   }
-  const bin = path.resolve(__dirname, '../bin/embedded-temporal');
-  const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  const address = `127.0.0.1:${port}`;
-  const until = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const c = await Connection.connect({ address, connectTimeout: 500 });
-      await c.close();
-      break;
-    } catch {
-      if (Date.now() > until) throw new Error('server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const server = await spawnServer(args, port);
   return {
     label,
-    address,
+    address: server.address,
     async stop() {
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      });
+      await server.kill('SIGTERM');
       await cleanup();
     },
   };

@@ -34,7 +34,7 @@ import { PhaseDriver } from '../equipment/driver/phase-driver';
 import { openPki, type ApplicationPki } from '../equipment/pki';
 import { startSimulator, type EquipmentSimulator } from '../equipment/simulator/simulator';
 import { ROLES } from '../domain/identity';
-import { startEmbeddedTemporal, type EmbeddedTemporal } from '../embedded-temporal';
+import { startEmbeddedTemporal, type EmbeddedTemporal } from '@ampoule/embedded-temporal';
 import { startBatchWorker } from '../worker/batch-worker';
 import { stopOnSignals } from './shutdown';
 

@@ -12,7 +12,7 @@ import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/w
 import pino from 'pino';
 import { loadTemporalConfig } from '../../config/temporal-config';
 import { loadDemoData, loadDemoEquipment } from '../../demo/load';
-import { startEmbeddedTemporal, type EmbeddedTemporal } from '../../embedded-temporal';
+import { startEmbeddedTemporal, type EmbeddedTemporal } from '@ampoule/embedded-temporal';
 import { Connections } from '../../equipment/driver/connections';
 import { PhaseDriver } from '../../equipment/driver/phase-driver';
 import { openPki } from '../../equipment/pki';

@@ -5,20 +5,20 @@
  * migrated database made once and kept in the system's temporary folder. Either template is named by a hash
  * of the migrations: a changed migration makes a new one.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import knexFactory from 'knex';
 import { Client } from 'pg';
+import { createDatabaseOn, type ScratchDatabase } from '@ampoule/embedded-temporal/testing';
 import { migrateToLatest } from '../../db/migrate';
+
+export { createDatabaseOn };
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || '';
 
-export interface TestDatabase {
-  url: string;
-  drop(): Promise<void>;
-}
+export type TestDatabase = ScratchDatabase;
 
 /** A short hash of every migration's source: what a template was migrated with. */
 function migrationsHash(): string {
@@ -78,16 +78,6 @@ async function migratedTemplate(): Promise<string> {
 export async function createTestDatabase(prefix = 'ampoule_test', o: { migrated?: boolean } = {}): Promise<TestDatabase> {
   if (!POSTGRES_URL) throw new Error('no PostgreSQL configured (TEST_DATABASE_URL)');
   return createDatabaseOn(POSTGRES_URL, prefix, o.migrated ? await migratedTemplate() : undefined);
-}
-
-/** An empty (or `template`'s clone) database `<prefix>_<random>` on the server at `server` (a URL): for tests, benchmarks and the crash harness. */
-export async function createDatabaseOn(server: string, prefix: string, template?: string): Promise<TestDatabase> {
-  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  await asAdmin((admin) => admin.query(`create database ${name}${template ? ` template ${template}` : ''}`), server);
-  return {
-    url: urlOf(name, server),
-    drop: () => asAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`), server).then(() => undefined),
-  };
 }
 
 /** A dump of a migrated PGlite database, made once (per set of migrations) and kept in the temporary folder. */

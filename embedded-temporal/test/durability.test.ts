@@ -11,7 +11,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from './fixtures/activities';
 import * as wf from './fixtures/workflows';
 import { embeddedOnly, eventTypes, eventually, freePort, quietRuntime, replay, spawnServer, uid, workflowBundle, type ServerProcess } from './harness';
-import { POSTGRES_URL, createTestDatabase, type TestDatabase } from '../support/postgres';
+import { POSTGRES_URL, createDatabaseOn } from '../testing';
 
 interface Store {
   name: string;
@@ -25,7 +25,7 @@ async function pgliteStore(): Promise<Store> {
 }
 
 async function postgresStore(): Promise<Store> {
-  const db: TestDatabase = await createTestDatabase('et_durability');
+  const db = await createDatabaseOn(POSTGRES_URL, 'et_durability');
   return { name: 'postgres', args: ['--db-url', db.url], cleanup: () => db.drop() };
 }
 

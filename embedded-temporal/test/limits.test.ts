@@ -6,8 +6,8 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { startEmbeddedTemporal, type EmbeddedTemporal } from '../../embedded-temporal';
-import { DEFAULT_LIMITS } from '../../embedded-temporal/engine/limits';
+import { startEmbeddedTemporal, type EmbeddedTemporal } from '..';
+import { DEFAULT_LIMITS } from '../engine/limits';
 import { embeddedOnly, eventTypes, uid } from './harness';
 import { RawWorker, cmd, payloads, seconds } from './raw-worker';
 

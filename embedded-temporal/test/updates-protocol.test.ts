@@ -12,8 +12,8 @@ import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import Long from 'long';
-import { startEmbeddedTemporal } from '../../embedded-temporal/server';
-import type { Store } from '../../embedded-temporal/store/store';
+import { startEmbeddedTemporal } from '../server';
+import type { Store } from '../store/store';
 import { createEnv, eventTypes, eventually, uid } from './harness';
 import { CommandType, RawWorker, cmd, decode, payloads, sleep } from './raw-worker';
 

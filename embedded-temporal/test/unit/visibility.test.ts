@@ -1,5 +1,5 @@
 /** The visibility query parser and evaluator, on hand-made records. */
-import { comparator, evaluate, parseQuery, type Record_ } from '../../../embedded-temporal/engine/visibility';
+import { comparator, evaluate, parseQuery, type Record_ } from '../../engine/visibility';
 
 const custom = { Amount: 'Double', Tags: 'KeywordList', Note: 'Text' };
 

@@ -1,7 +1,7 @@
 /** Retry policy defaults and next-attempt decisions, as the real server computes them. */
 import { temporal } from '@temporalio/proto';
-import { nextRetry, normalizeRetryPolicy, retryPolicyProblem } from '../../../embedded-temporal/engine/retry';
-import { duration, durationMs } from '../../../embedded-temporal/util/time';
+import { nextRetry, normalizeRetryPolicy, retryPolicyProblem } from '../../engine/retry';
+import { duration, durationMs } from '../../util/time';
 
 const RetryState = temporal.api.enums.v1.RetryState;
 

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import * as activities from './fixtures/activities';
-import { EMBEDDED_TEMPORAL_BIN } from '../support/server-process';
+import { EMBEDDED_TEMPORAL_BIN } from '../testing';
 
 export const BIN = EMBEDDED_TEMPORAL_BIN;
 export const EXTERNAL_ADDRESS = process.env.TEMPORAL_ADDRESS;
@@ -132,4 +132,4 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false> | T
   }
 }
 
-export { spawnServer, freePort, type ServerProcess } from '../support/server-process';
+export { spawnServer, freePort, type ServerProcess } from '../testing';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { parseArgs } from '../../embedded-temporal/cli';
+import { parseArgs } from '../cli';
 import { BIN, embeddedOnly, freePort, spawnServer } from './harness';
 
 describe('parseArgs', () => {

@@ -1,5 +1,5 @@
 /** The timer wheel every deadline of the engine goes through. */
-import { TimerService, type Clock } from '../../../embedded-temporal/engine/timers';
+import { TimerService, type Clock } from '../../engine/timers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
