@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { invalidArgument, notFound } from '../errors';
 import { EventType, temporal, type IFailure, type IPayloads } from '../proto';
 import { duration, durationMs, long, timestamp } from '../util/time';
-import type { Engine, Req, Res } from './engine';
+import type { EngineContext } from './context';
+import type { Req, Res } from './types';
 import { payloadsSize } from './limits';
 import { normalizeRetryPolicy, nextRetry } from './retry';
 import { FailureCodec, Run, int, type ActivityInfo } from './run';
@@ -38,7 +39,7 @@ const TIMEOUT_NAMES: Record<number, string> = {
 };
 
 export class Activities {
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: EngineContext) {}
 
   /**
    * Timeouts as srv's activity validator normalises them: schedule-to-start and start-to-close are capped
@@ -213,7 +214,7 @@ export class Activities {
   revertStart(response: Res<'PollActivityTaskQueueResponse'>): void {
     const t = decodeToken(response.taskToken);
     if (t.t !== 'a') return;
-    const run = this.engine.runById(t.r);
+    const run = this.engine.runs.byId(t.r);
     const info = run?.activities.get(t.s);
     if (!run || !run.isOpen || !info || info.state !== 'started' || info.attempt !== t.a) return;
     this.clearDeadlines(run, info, ['stc', 'hb']);
@@ -229,7 +230,7 @@ export class Activities {
   private runningAttempt(token: Uint8Array | null | undefined): { run: Run; info: ActivityInfo } {
     const t = decodeToken(token);
     if (t.t !== 'a') throw invalidArgument('Task token is not an activity task token.');
-    return this.running(this.engine.runById(t.r), t.s, t.a);
+    return this.running(this.engine.runs.byId(t.r), t.s, t.a);
   }
 
   private running(run: Run | undefined, scheduledEventId: number, attempt?: number): { run: Run; info: ActivityInfo } {
@@ -243,9 +244,9 @@ export class Activities {
 
   /** The running attempt of an activity named by workflow id, run id and activity id (the *ById calls). */
   private runningById(req: { namespace?: string | null; workflowId?: string | null; runId?: string | null; activityId?: string | null }) {
-    const ns = this.engine.namespace(req.namespace);
+    const ns = this.engine.namespaces.get(req.namespace);
     if (!req.activityId) throw invalidArgument('ActivityId is not set on request.');
-    const run = this.engine.resolveRun(ns.name, { workflowId: req.workflowId, runId: req.runId });
+    const run = this.engine.runs.resolve(ns.name, { workflowId: req.workflowId, runId: req.runId });
     const info = [...run.activities.values()].find((a) => a.activityId === req.activityId);
     return this.running(run, info?.scheduledEventId ?? -1);
   }

@@ -6,7 +6,7 @@
 import { EventType, temporal } from '../proto';
 import { long } from '../util/time';
 import { RpcError } from '../errors';
-import type { Engine } from './engine';
+import type { EngineContext } from './context';
 import { Run, int, type ChildInfo } from './run';
 
 const ExecutionStatus = temporal.api.enums.v1.WorkflowExecutionStatus;
@@ -18,7 +18,7 @@ type SignalAttributes = temporal.api.history.v1.ISignalExternalWorkflowExecution
 type CancelAttributes = temporal.api.history.v1.IRequestCancelExternalWorkflowExecutionInitiatedEventAttributes;
 
 export class Children {
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: EngineContext) {}
 
   /** Starts the child named by StartChildWorkflowExecutionInitiated, or records why it could not start. */
   start(parent: Run, initiatedEventId: number, a: ChildAttributes): void {
@@ -38,13 +38,13 @@ export class Children {
       this.engine.workflowTasks.schedule(parent);
       parent.touch();
     };
-    const ns = this.engine.listNamespaces().find((n) => n.name === info.namespace);
+    const ns = this.engine.namespaces.list().find((n) => n.name === info.namespace);
     if (!ns) return failed(temporal.api.enums.v1.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND);
     // A request id derived from the parent makes the start idempotent.
     const requestId = `${parent.runId}/${initiatedEventId}`;
     let child: Run;
     try {
-      const params = this.engine.validateStart(ns, {
+      const params = this.engine.executions.validateStart(ns, {
         workflowId: a.workflowId,
         workflowType: a.workflowType,
         taskQueue: a.taskQueue,
@@ -59,7 +59,7 @@ export class Children {
         memo: a.memo,
         searchAttributes: a.searchAttributes,
       });
-      const existing = this.engine.checkWorkflowIdPolicies(
+      const existing = this.engine.executions.checkWorkflowIdPolicies(
         ns,
         params.workflowId,
         requestId,
@@ -68,7 +68,7 @@ export class Children {
       );
       child =
         existing?.run ??
-        this.engine.startRun({
+        this.engine.executions.startRun({
           ...params,
           parent: { namespace: parent.namespace, namespaceId: parent.namespaceId, workflowId: parent.workflowId, runId: parent.runId, initiatedEventId },
           rootExecution: parent.rootExecution ?? { workflowId: parent.workflowId, runId: parent.runId },
@@ -109,22 +109,22 @@ export class Children {
 
   private applyParentClosePolicy(parent: Run, info: ChildInfo): void {
     if (!info.runId) return;
-    const child = this.engine.currentRun(info.namespace, info.workflowId);
+    const child = this.engine.runs.current(info.namespace, info.workflowId);
     if (!child || !child.isOpen || child.parent?.runId !== parent.runId) return;
     switch (info.parentClosePolicy) {
       case ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON:
         return;
       case ParentClosePolicy.PARENT_CLOSE_POLICY_REQUEST_CANCEL:
-        this.engine.requestCancelRun(child, 'by parent close policy', 'history-service', '');
+        this.engine.executions.requestCancelRun(child, 'by parent close policy', 'history-service', '');
         return;
       default:
-        this.engine.terminateRun(child, 'by parent close policy', null, 'history-service');
+        this.engine.executions.terminateRun(child, 'by parent close policy', null, 'history-service');
     }
   }
 
   private notifyParent(child: Run): void {
     const p = child.parent!;
-    const parent = this.engine.runById(p.runId);
+    const parent = this.engine.runs.byId(p.runId);
     const info = parent?.children.get(p.initiatedEventId);
     if (!parent || !parent.isOpen || !info) return;
     const close = child.closeEvent;
@@ -173,7 +173,7 @@ export class Children {
   private target(source: Run, namespace: string | null | undefined, execution: temporal.api.common.v1.IWorkflowExecution | null | undefined, childOnly: boolean): Run | undefined {
     const ns = namespace || source.namespace;
     const workflowId = execution?.workflowId ?? '';
-    const run = execution?.runId ? this.engine.runById(execution.runId) : this.engine.currentRun(ns, workflowId);
+    const run = execution?.runId ? this.engine.runs.byId(execution.runId) : this.engine.runs.current(ns, workflowId);
     if (!run || run.namespace !== ns || run.workflowId !== workflowId || !run.isOpen) return undefined;
     if (childOnly && run.parent?.runId !== source.runId) return undefined;
     return run;
@@ -185,7 +185,7 @@ export class Children {
     let delivered = false;
     if (target) {
       try {
-        this.engine.signalRun(target, a.signalName ?? '', a.input, a.header, '', `${source.runId}/${initiatedEventId}`, {
+        this.engine.executions.signalRun(target, a.signalName ?? '', a.input, a.header, '', `${source.runId}/${initiatedEventId}`, {
           workflowId: source.workflowId,
           runId: source.runId,
         });
@@ -222,7 +222,7 @@ export class Children {
     const target = this.target(source, a.namespace, a.workflowExecution, !!a.childWorkflowOnly);
     const common = { namespace: a.namespace || source.namespace, namespaceId: source.namespaceId, initiatedEventId };
     if (target) {
-      this.engine.requestCancelRun(target, a.reason ?? '', '', `${source.runId}/${initiatedEventId}`, {
+      this.engine.executions.requestCancelRun(target, a.reason ?? '', '', `${source.runId}/${initiatedEventId}`, {
         initiatedEventId,
         execution: { workflowId: source.workflowId, runId: source.runId },
       });

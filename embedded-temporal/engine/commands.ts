@@ -5,7 +5,7 @@
  */
 import { EventType, temporal, type ICommand } from '../proto';
 import { durationMs } from '../util/time';
-import type { Engine } from './engine';
+import type { EngineContext } from './context';
 import { checkBlobProblem, memoProblem } from './limits';
 import { retryPolicyProblem } from './retry';
 import { Run, int, MemoCodec, type ChildInfo } from './run';
@@ -80,14 +80,14 @@ function attrs<T>(c: ICommand): T {
 }
 
 /** Finds the first command (or protocol message) the server would refuse, with the cause it fails the task with. */
-export function validateCommands(engine: Engine, run: Run, commands: ICommand[], messages: IMessage[]): CommandProblem | undefined {
+export function validateCommands(engine: EngineContext, run: Run, commands: ICommand[], messages: IMessage[]): CommandProblem | undefined {
   const activityIds = new Set([...run.activities.values()].map((a) => a.activityId));
   const timerIds = new Set([...run.timers.values()].filter((t) => !t.firedBuffered).map((t) => t.timerId));
   const firedTimerIds = new Set([...run.timers.values()].filter((t) => t.firedBuffered).map((t) => t.timerId));
   const messageIds = new Set(messages.map((m) => m.id));
   const messageOrder: string[] = [];
   const limits = engine.limits;
-  const searchAttributes = engine.namespace(run.namespace).searchAttributes;
+  const searchAttributes = engine.namespaces.get(run.namespace).searchAttributes;
 
   for (let i = 0; i < commands.length; i++) {
     const c = commands[i];
@@ -222,7 +222,7 @@ export function validateCommands(engine: Engine, run: Run, commands: ICommand[],
         if (!s.workflowId) return bad('Required field WorkflowId is not set on StartChildWorkflowExecutionCommand.');
         if (s.workflowId.length > limits.maxIdLength) return bad('WorkflowId exceeds length limit.');
         if (!s.workflowType?.name) return bad('Required field WorkflowType is not set on StartChildWorkflowExecutionCommand.');
-        if (s.namespace && !engine.listNamespaces().some((n) => n.name === s.namespace)) return bad(`Namespace ${s.namespace} is not found.`);
+        if (s.namespace && !engine.namespaces.list().some((n) => n.name === s.namespace)) return bad(`Namespace ${s.namespace} is not found.`);
         if (s.cronSchedule) return bad('CronSchedule is not supported by embedded-temporal.');
         for (const d of [s.workflowExecutionTimeout, s.workflowRunTimeout, s.workflowTaskTimeout]) {
           if ((durationMs(d) ?? 0) < 0) return bad('A negative timeout is set on StartChildWorkflowExecutionCommand.');
@@ -257,7 +257,7 @@ export function validateCommands(engine: Engine, run: Run, commands: ICommand[],
 }
 
 /** Applies one (already validated) command. */
-export function applyCommand(engine: Engine, run: Run, c: ICommand, ctx: CommandContext): void {
+export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: CommandContext): void {
   if (!run.isOpen) return;
   const completedId = ctx.completedEventId;
   switch (c.commandType) {
@@ -301,20 +301,20 @@ export function applyCommand(engine: Engine, run: Run, c: ICommand, ctx: Command
     case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
       const s = attrs<A.ICompleteWorkflowExecutionCommandAttributes>(c);
       run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, { result: s.result ?? null, workflowTaskCompletedEventId: completedId });
-      engine.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED);
+      engine.executions.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED);
       return;
     }
     case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
-      engine.failRun(run, attrs<A.IFailWorkflowExecutionCommandAttributes>(c).failure ?? null, completedId);
+      engine.executions.failRun(run, attrs<A.IFailWorkflowExecutionCommandAttributes>(c).failure ?? null, completedId);
       return;
     case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: {
       const s = attrs<A.ICancelWorkflowExecutionCommandAttributes>(c);
       run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, { details: s.details ?? null, workflowTaskCompletedEventId: completedId });
-      engine.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED);
+      engine.executions.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED);
       return;
     }
     case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
-      engine.continueAsNew(run, attrs<A.IContinueAsNewWorkflowExecutionCommandAttributes>(c), completedId);
+      engine.executions.continueAsNew(run, attrs<A.IContinueAsNewWorkflowExecutionCommandAttributes>(c), completedId);
       return;
     case CommandType.COMMAND_TYPE_RECORD_MARKER: {
       const s = attrs<A.IRecordMarkerCommandAttributes>(c);
@@ -329,7 +329,7 @@ export function applyCommand(engine: Engine, run: Run, c: ICommand, ctx: Command
     }
     case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
       const s = attrs<A.IUpsertWorkflowSearchAttributesCommandAttributes>(c);
-      const normalised = validateSearchAttributes(s.searchAttributes, engine.namespace(run.namespace).searchAttributes);
+      const normalised = validateSearchAttributes(s.searchAttributes, engine.namespaces.get(run.namespace).searchAttributes);
       run.addEvent(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, {
         workflowTaskCompletedEventId: completedId,
         searchAttributes: s.searchAttributes,
@@ -360,7 +360,7 @@ export function applyCommand(engine: Engine, run: Run, c: ICommand, ctx: Command
     }
     case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: {
       const s = attrs<A.IStartChildWorkflowExecutionCommandAttributes>(c);
-      const ns = s.namespace ? engine.namespace(s.namespace) : engine.namespace(run.namespace);
+      const ns = s.namespace ? engine.namespaces.get(s.namespace) : engine.namespaces.get(run.namespace);
       const initiated: temporal.api.history.v1.IStartChildWorkflowExecutionInitiatedEventAttributes & { control?: string } = {
         namespace: ns.name,
         namespaceId: ns.id,

@@ -8,7 +8,8 @@ import { RpcError, invalidArgument, notFound } from '../errors';
 import { EventType, messageCodec, packAny, temporal } from '../proto';
 import { long } from '../util/time';
 import type { CommandProblem } from './commands';
-import type { Engine, Req, Res } from './engine';
+import type { EngineContext } from './context';
+import type { Req, Res } from './types';
 import { checkBlob, checkBlobProblem } from './limits';
 import { Run, int, type UpdateInfo } from './run';
 
@@ -53,7 +54,7 @@ function stageOf(u: UpdateInfo): number {
 }
 
 export class Updates {
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: EngineContext) {}
 
   // ---- inside workflow tasks --------------------------------------------------------------------------------
 
@@ -159,7 +160,7 @@ export class Updates {
       u.outcome = { failure: decoded.body.failure ?? { message: 'rejected' } };
     }
     run.touch();
-    this.engine.notify(`update:${run.runId}`);
+    this.engine.polls.notify(`update:${run.runId}`);
   }
 
   /** Updates delivered on this task that the worker neither accepted nor rejected are rejected by the server. */
@@ -174,7 +175,7 @@ export class Updates {
     }
     if (changed) {
       run.touch();
-      this.engine.notify(`update:${run.runId}`);
+      this.engine.polls.notify(`update:${run.runId}`);
     }
   }
 
@@ -189,7 +190,7 @@ export class Updates {
    */
   onRunClosed(run: Run): void {
     const next = run.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW && run.newExecutionRunId
-      ? this.engine.runById(run.newExecutionRunId)
+      ? this.engine.runs.byId(run.newExecutionRunId)
       : undefined;
     for (const u of [...run.updates.values()]) {
       if (u.state === 'accepted') {
@@ -200,7 +201,7 @@ export class Updates {
         if (next?.isOpen) this.admit(next, u.updateId, u.request);
       }
     }
-    this.engine.notify(`update:${run.runId}`);
+    this.engine.polls.notify(`update:${run.runId}`);
   }
 
   private admit(run: Run, updateId: string, request: temporal.api.update.v1.IRequest): UpdateInfo {
@@ -218,7 +219,7 @@ export class Updates {
       const update = current.updates.get(updateId);
       if (update) return { run: current, update };
       if (current.isOpen || current.status !== ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW) return undefined;
-      current = current.newExecutionRunId ? this.engine.runById(current.newExecutionRunId) : undefined;
+      current = current.newExecutionRunId ? this.engine.runs.byId(current.newExecutionRunId) : undefined;
     }
     return undefined;
   }
@@ -234,7 +235,7 @@ export class Updates {
       const found = this.locate(run, updateId);
       return !found || stageOf(found.update) >= stage;
     };
-    await this.engine.waitFor(() => this.keysOf(run, updateId), reached, call, UPDATE_LONG_POLL_MS);
+    await this.engine.polls.waitFor(() => this.keysOf(run, updateId), reached, call, UPDATE_LONG_POLL_MS);
     // The stage is reached in memory when the worker's completion is applied; answer only once that
     // completion is committed, or a crash in between would lose an outcome the caller was given (the real
     // server completes updates in its registry after the transaction commits).
@@ -280,19 +281,19 @@ export class Updates {
   }
 
   async update(req: Req<'UpdateWorkflowExecutionRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<Res<'UpdateWorkflowExecutionResponse'>> {
-    const ns = this.engine.namespace(req.namespace);
+    const ns = this.engine.namespaces.get(req.namespace);
     const { updateId, stage } = this.validateRequest(req);
-    const run = this.engine.resolveRun(ns.name, req.workflowExecution, req.firstExecutionRunId);
+    const run = this.engine.runs.resolve(ns.name, req.workflowExecution, req.firstExecutionRunId);
     this.admitOrFind(run, updateId, req.request!);
     await this.engine.persistence.barrier();
     return this.response(await this.waitForStage(run, updateId, stage, call));
   }
 
   async poll(req: Req<'PollWorkflowExecutionUpdateRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<Res<'PollWorkflowExecutionUpdateResponse'>> {
-    const ns = this.engine.namespace(req.namespace);
+    const ns = this.engine.namespaces.get(req.namespace);
     const updateId = req.updateRef?.updateId ?? '';
     if (!updateId) throw invalidArgument('Update ID is not set on request.');
-    const run = this.engine.resolveRun(ns.name, req.updateRef?.workflowExecution);
+    const run = this.engine.runs.resolve(ns.name, req.updateRef?.workflowExecution);
     if (!this.locate(run, updateId)) throw notFound(`update ${updateId} not found`);
     await this.engine.persistence.barrier();
     const stage = req.waitPolicy?.lifecycleStage || Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
@@ -303,7 +304,7 @@ export class Updates {
 
   /** Update-with-start: start the workflow (or use the running one, per its conflict policy) and update it. */
   async multiOperation(req: Req<'ExecuteMultiOperationRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<Res<'ExecuteMultiOperationResponse'>> {
-    const ns = this.engine.namespace(req.namespace);
+    const ns = this.engine.namespaces.get(req.namespace);
     const ops = req.operations ?? [];
     if (ops.length !== 2 || !ops[0].startWorkflow || !ops[1].updateWorkflow) {
       throw invalidArgument('ExecuteMultiOperation supports exactly [StartWorkflow, UpdateWorkflow].');
@@ -313,7 +314,7 @@ export class Updates {
     let phase = 0;
     try {
       if (start.namespace && start.namespace !== ns.name) throw invalidArgument('Operations must use the request namespace.');
-      const params = this.engine.validateStart(ns, start);
+      const params = this.engine.executions.validateStart(ns, start);
       if (start.cronSchedule) throw invalidArgument('CronSchedule is not supported with update-with-start.');
       phase = 1;
       const { updateId, stage } = this.validateRequest(upd);
@@ -321,8 +322,8 @@ export class Updates {
       if (upd.workflowExecution?.runId || upd.firstExecutionRunId) throw invalidArgument('The update of update-with-start may not name a run.');
       phase = 0;
       const conflict = start.workflowIdConflictPolicy ?? 0;
-      const existing = this.engine.checkWorkflowIdPolicies(ns, params.workflowId, params.requestId, start.workflowIdReusePolicy ?? 0, conflict);
-      const run = existing?.run ?? this.engine.startRun(params);
+      const existing = this.engine.executions.checkWorkflowIdPolicies(ns, params.workflowId, params.requestId, start.workflowIdReusePolicy ?? 0, conflict);
+      const run = existing?.run ?? this.engine.executions.startRun(params);
       phase = 1;
       this.admitOrFind(run, updateId, upd.request!);
       await this.engine.persistence.barrier();

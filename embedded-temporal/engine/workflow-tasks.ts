@@ -9,7 +9,8 @@ import { deadlineExceeded, failedPrecondition, invalidArgument, notFound, queryF
 import { EventType, temporal, type HistoryEvent, type IFailure } from '../proto';
 import { duration, long, timestamp } from '../util/time';
 import { applyCommand, causeName, isCloseCommand, validateCommands, type CommandContext, type CommandProblem } from './commands';
-import type { Engine, Req, Res } from './engine';
+import type { EngineContext } from './context';
+import type { Req, Res } from './types';
 import { Run, int, makeEvent, type TimerInfo, type WorkflowTaskInfo, type WorkflowTaskKind } from './run';
 import { decodeToken, encodeToken } from './tokens';
 
@@ -41,7 +42,7 @@ export class WorkflowTasks {
   private readonly queries = new Map<string, PendingQuery>();
   private stampCounter = Math.floor(Math.random() * 1e9);
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: EngineContext) {}
 
   // ---- scheduling -------------------------------------------------------------------------------------------
 
@@ -214,7 +215,7 @@ export class WorkflowTasks {
   private startedTask(token: Uint8Array | null | undefined): { run: Run; wft: WorkflowTaskInfo } {
     const t = decodeToken(token);
     if (t.t !== 'w') throw invalidArgument('Task token is not a workflow task token.');
-    const run = this.engine.runById(t.r);
+    const run = this.engine.runs.byId(t.r);
     const wft = run?.wft;
     if (!run || !run.isOpen || !wft?.started || wft.started.stamp !== t.x || wft.scheduledEventId !== t.s) {
       throw notFound('Workflow task not found.');
@@ -293,7 +294,7 @@ export class WorkflowTasks {
     // transfer tasks do; their results arrive as new events.
     for (const action of o.postActions ?? []) action();
     this.releaseWaitingQueries(run);
-    this.engine.enforceHistoryLimits(run);
+    this.engine.executions.enforceHistoryLimits(run);
 
     let workflowTask: PollResponse | null = null;
     const next = run.wft; // reassigned by schedule() above
@@ -330,7 +331,7 @@ export class WorkflowTasks {
       this.writeFailed(run, wft, problem.cause, failure, identity);
       run.wft = null;
       this.engine.timers.clear(`wft:${run.runId}`);
-      this.engine.terminateRun(run, message, null, 'history-service');
+      this.engine.executions.terminateRun(run, message, null, 'history-service');
     } else {
       this.failTask(run, wft, problem.cause, failure, identity, !unhandled);
     }
@@ -445,9 +446,9 @@ export class WorkflowTasks {
   }
 
   async query(req: Req<'QueryWorkflowRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<Res<'QueryWorkflowResponse'>> {
-    const ns = this.engine.namespace(req.namespace);
+    const ns = this.engine.namespaces.get(req.namespace);
     if (!req.query?.queryType) throw invalidArgument('QueryType is not set on request.');
-    const run = this.engine.resolveRun(ns.name, req.execution);
+    const run = this.engine.runs.resolve(ns.name, req.execution);
     await this.engine.persistence.barrier();
     const condition = req.queryRejectCondition ?? 0;
     if (!run.isOpen) {

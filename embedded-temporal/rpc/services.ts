@@ -1,14 +1,12 @@
 /**
- * The gRPC surface: thin handlers for WorkflowService, OperatorService and Health, mapping requests to the
- * engine. Every handler answers with a status the SDK understands; nothing ever escapes as UNKNOWN.
+ * The gRPC surface: WorkflowService, OperatorService, Temporal's TestService and Health, each RPC one line
+ * naming the engine's method for it (the protocol's constant answers, server and cluster info, are here). Every handler answers with a status the SDK understands; nothing ever escapes as UNKNOWN.
  */
 import * as grpc from '@grpc/grpc-js';
-import { RpcError, invalidArgument, namespaceNotFound, unavailable, unimplemented } from '../errors';
+import { RpcError, unavailable, unimplemented } from '../errors';
 import type { Engine, Logger, Req, Res } from '../engine/engine';
-import { INDEXED_VALUE_TYPE, SEARCH_ATTRIBUTE_TYPES, SYSTEM_SEARCH_ATTRIBUTES, type SearchAttributeType } from '../engine/search-attributes';
 import { temporal } from '../proto';
-import { duration, durationMs, long, timestamp, timestampMs } from '../util/time';
-import type { NamespaceRecord } from '../store/store';
+import { durationMs, timestamp, timestampMs } from '../util/time';
 
 export const SERVER_VERSION = '1.27.0';
 
@@ -45,38 +43,6 @@ export function implement(engine: Engine, log: Logger, handlers: Record<string, 
   return impl;
 }
 
-function namespaceDescription(ns: NamespaceRecord): Res<'DescribeNamespaceResponse'> {
-  return {
-    namespaceInfo: {
-      name: ns.name,
-      state: temporal.api.enums.v1.NamespaceState.NAMESPACE_STATE_REGISTERED,
-      description: ns.description,
-      ownerEmail: ns.ownerEmail,
-      data: ns.data,
-      id: ns.id,
-      capabilities: { eagerWorkflowStart: false, syncUpdate: true, asyncUpdate: true },
-      supportsSchedules: false,
-    },
-    config: {
-      workflowExecutionRetentionTtl: duration(ns.retentionDays * 24 * 3600 * 1000),
-      historyArchivalState: temporal.api.enums.v1.ArchivalState.ARCHIVAL_STATE_DISABLED,
-      visibilityArchivalState: temporal.api.enums.v1.ArchivalState.ARCHIVAL_STATE_DISABLED,
-      customSearchAttributeAliases: {},
-    },
-    replicationConfig: {
-      activeClusterName: 'active',
-      clusters: [{ clusterName: 'active' }],
-      state: temporal.api.enums.v1.ReplicationState.REPLICATION_STATE_NORMAL,
-    },
-    failoverVersion: long(0),
-    isGlobalNamespace: false,
-  };
-}
-
-function searchAttributeTypes(attrs: Record<string, string>): Record<string, number> {
-  return Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, INDEXED_VALUE_TYPE[v as SearchAttributeType]]));
-}
-
 export function workflowService(engine: Engine): Record<string, Handler> {
   const h = {
     GetSystemInfo: async (): Promise<Res<'GetSystemInfoResponse'>> => ({
@@ -106,151 +72,52 @@ export function workflowService(engine: Engine): Record<string, Handler> {
       visibilityStore: 'embedded',
     }),
 
-    DescribeNamespace: async (req: Req<'DescribeNamespaceRequest'>): Promise<Res<'DescribeNamespaceResponse'>> => {
-      let ns: NamespaceRecord | undefined;
-      if (req.id) {
-        ns = engine.namespaceById(req.id);
-        if (!ns) throw namespaceNotFound(req.id);
-      } else {
-        ns = engine.namespace(req.namespace);
-      }
-      return namespaceDescription(ns);
-    },
-
-    ListNamespaces: async (req: Req<'ListNamespacesRequest'>): Promise<Res<'ListNamespacesResponse'>> => {
-      const all = engine.listNamespaces();
-      const pageSize = req.pageSize && req.pageSize > 0 ? req.pageSize : 100;
-      const offset = req.nextPageToken?.length ? Number(Buffer.from(req.nextPageToken).toString()) : 0;
-      if (!Number.isInteger(offset) || offset < 0) throw invalidArgument('Invalid NextPageToken.');
-      const page = all.slice(offset, offset + pageSize);
-      const next = offset + page.length;
-      return { namespaces: page.map(namespaceDescription), nextPageToken: next < all.length ? Buffer.from(String(next)) : null };
-    },
-
-    RegisterNamespace: async (req: Req<'RegisterNamespaceRequest'>): Promise<Res<'RegisterNamespaceResponse'>> => {
-      if (!req.namespace) throw invalidArgument('Namespace is not set on request.');
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(req.namespace)) {
-        throw invalidArgument('Namespace name may only contain letters, digits, ".", "_" and "-", and must start with a letter or digit.');
-      }
-      const retention = req.workflowExecutionRetentionPeriod;
-      const retentionDays = retention ? Math.max(1, Math.round(Number(retention.seconds ?? 0) / 86400)) : 1;
-      engine.createNamespace({
-        name: req.namespace,
-        description: req.description ?? '',
-        ownerEmail: req.ownerEmail ?? '',
-        data: (req.data as Record<string, string>) ?? {},
-        retentionDays,
-        searchAttributes: {},
-      });
-      await engine.persistence.barrier();
-      return {};
-    },
-
-    GetSearchAttributes: async (): Promise<Res<'GetSearchAttributesResponse'>> => {
-      const custom = Object.assign({}, ...engine.listNamespaces().map((n) => n.searchAttributes)) as Record<string, string>;
-      return { keys: { ...searchAttributeTypes(SYSTEM_SEARCH_ATTRIBUTES), ...searchAttributeTypes(custom) } };
-    },
+    DescribeNamespace: async (req: Req<'DescribeNamespaceRequest'>) => engine.describeNamespace(req),
+    ListNamespaces: async (req: Req<'ListNamespacesRequest'>) => engine.listNamespaces(req),
+    RegisterNamespace: (req: Req<'RegisterNamespaceRequest'>) => engine.registerNamespace(req),
+    GetSearchAttributes: async () => engine.getSearchAttributes(),
 
     StartWorkflowExecution: (req: Req<'StartWorkflowExecutionRequest'>) => engine.startWorkflowExecution(req),
     SignalWorkflowExecution: (req: Req<'SignalWorkflowExecutionRequest'>) => engine.signalWorkflowExecution(req),
     SignalWithStartWorkflowExecution: (req: Req<'SignalWithStartWorkflowExecutionRequest'>) => engine.signalWithStartWorkflowExecution(req),
-    UpdateWorkflowExecution: (req: Req<'UpdateWorkflowExecutionRequest'>, call: Call) => engine.updates.update(req, call),
-    PollWorkflowExecutionUpdate: (req: Req<'PollWorkflowExecutionUpdateRequest'>, call: Call) => engine.updates.poll(req, call),
+    UpdateWorkflowExecution: (req: Req<'UpdateWorkflowExecutionRequest'>, call: Call) => engine.updateWorkflowExecution(req, call),
+    PollWorkflowExecutionUpdate: (req: Req<'PollWorkflowExecutionUpdateRequest'>, call: Call) => engine.pollWorkflowExecutionUpdate(req, call),
     ExecuteMultiOperation: (req: Req<'ExecuteMultiOperationRequest'>, call: Call) => engine.executeMultiOperation(req, call),
     RequestCancelWorkflowExecution: (req: Req<'RequestCancelWorkflowExecutionRequest'>) => engine.requestCancelWorkflowExecution(req),
     TerminateWorkflowExecution: (req: Req<'TerminateWorkflowExecutionRequest'>) => engine.terminateWorkflowExecution(req),
     DescribeWorkflowExecution: (req: Req<'DescribeWorkflowExecutionRequest'>) => engine.describeWorkflowExecution(req),
     GetWorkflowExecutionHistory: (req: Req<'GetWorkflowExecutionHistoryRequest'>, call: Call) => engine.getWorkflowExecutionHistory(req, call),
     ListWorkflowExecutions: (req: Req<'ListWorkflowExecutionsRequest'>) => engine.listWorkflowExecutions(req),
-    ScanWorkflowExecutions: (req: Req<'ScanWorkflowExecutionsRequest'>) => engine.listWorkflowExecutions(req),
+    ScanWorkflowExecutions: (req: Req<'ScanWorkflowExecutionsRequest'>) => engine.scanWorkflowExecutions(req),
     CountWorkflowExecutions: (req: Req<'CountWorkflowExecutionsRequest'>) => engine.countWorkflowExecutions(req),
 
-    PollWorkflowTaskQueue: async (req: Req<'PollWorkflowTaskQueueRequest'>, call: Call): Promise<Res<'PollWorkflowTaskQueueResponse'>> => {
-      const ns = engine.namespace(req.namespace);
-      const taskQueue = pollQueueName(req.taskQueue);
-      const task = await engine.waitForTask(engine.workflowQueues, ns.name, taskQueue, req.identity ?? '', call);
-      if (!task) return {};
-      await engine.persistence.barrier();
-      return task;
-    },
+    PollWorkflowTaskQueue: (req: Req<'PollWorkflowTaskQueueRequest'>, call: Call) => engine.pollWorkflowTaskQueue(req, call),
+    RespondWorkflowTaskCompleted: (req: Req<'RespondWorkflowTaskCompletedRequest'>) => engine.respondWorkflowTaskCompleted(req),
+    RespondWorkflowTaskFailed: (req: Req<'RespondWorkflowTaskFailedRequest'>) => engine.respondWorkflowTaskFailed(req),
+    QueryWorkflow: (req: Req<'QueryWorkflowRequest'>, call: Call) => engine.queryWorkflow(req, call),
+    RespondQueryTaskCompleted: (req: Req<'RespondQueryTaskCompletedRequest'>) => engine.respondQueryTaskCompleted(req),
 
-    RespondWorkflowTaskCompleted: (req: Req<'RespondWorkflowTaskCompletedRequest'>) => engine.workflowTasks.complete(req),
-    RespondWorkflowTaskFailed: (req: Req<'RespondWorkflowTaskFailedRequest'>) => engine.workflowTasks.fail(req),
-    QueryWorkflow: (req: Req<'QueryWorkflowRequest'>, call: Call) => engine.workflowTasks.query(req, call),
-    RespondQueryTaskCompleted: (req: Req<'RespondQueryTaskCompletedRequest'>) => engine.workflowTasks.respondQuery(req),
+    PollActivityTaskQueue: (req: Req<'PollActivityTaskQueueRequest'>, call: Call) => engine.pollActivityTaskQueue(req, call),
+    RespondActivityTaskCompleted: (req: Req<'RespondActivityTaskCompletedRequest'>) => engine.respondActivityTaskCompleted(req),
+    RespondActivityTaskCompletedById: (req: Req<'RespondActivityTaskCompletedByIdRequest'>) => engine.respondActivityTaskCompletedById(req),
+    RespondActivityTaskFailed: (req: Req<'RespondActivityTaskFailedRequest'>) => engine.respondActivityTaskFailed(req),
+    RespondActivityTaskFailedById: (req: Req<'RespondActivityTaskFailedByIdRequest'>) => engine.respondActivityTaskFailedById(req),
+    RespondActivityTaskCanceled: (req: Req<'RespondActivityTaskCanceledRequest'>) => engine.respondActivityTaskCanceled(req),
+    RespondActivityTaskCanceledById: (req: Req<'RespondActivityTaskCanceledByIdRequest'>) => engine.respondActivityTaskCanceledById(req),
+    RecordActivityTaskHeartbeat: (req: Req<'RecordActivityTaskHeartbeatRequest'>) => engine.recordActivityTaskHeartbeat(req),
+    RecordActivityTaskHeartbeatById: (req: Req<'RecordActivityTaskHeartbeatByIdRequest'>) => engine.recordActivityTaskHeartbeatById(req),
 
-    PollActivityTaskQueue: async (req: Req<'PollActivityTaskQueueRequest'>, call: Call): Promise<Res<'PollActivityTaskQueueResponse'>> => {
-      const ns = engine.namespace(req.namespace);
-      const taskQueue = pollQueueName(req.taskQueue);
-      const task = await engine.waitForTask(engine.activityQueues, ns.name, taskQueue, req.identity ?? '', call);
-      if (!task) return {};
-      await engine.persistence.barrier();
-      if (call.cancelled) {
-        // The poller went away while the start was being committed: give the attempt to another worker.
-        engine.activities.revertStart(task);
-        return {};
-      }
-      return task;
-    },
-
-    RespondActivityTaskCompleted: (req: Req<'RespondActivityTaskCompletedRequest'>) => engine.activities.completed(req),
-    RespondActivityTaskCompletedById: (req: Req<'RespondActivityTaskCompletedByIdRequest'>) => engine.activities.completedById(req),
-    RespondActivityTaskFailed: (req: Req<'RespondActivityTaskFailedRequest'>) => engine.activities.failed(req),
-    RespondActivityTaskFailedById: (req: Req<'RespondActivityTaskFailedByIdRequest'>) => engine.activities.failedById(req),
-    RespondActivityTaskCanceled: (req: Req<'RespondActivityTaskCanceledRequest'>) => engine.activities.canceled(req),
-    RespondActivityTaskCanceledById: (req: Req<'RespondActivityTaskCanceledByIdRequest'>) => engine.activities.canceledById(req),
-    RecordActivityTaskHeartbeat: (req: Req<'RecordActivityTaskHeartbeatRequest'>) => engine.activities.heartbeat(req),
-    RecordActivityTaskHeartbeatById: (req: Req<'RecordActivityTaskHeartbeatByIdRequest'>) => engine.activities.heartbeatById(req),
-
-    ShutdownWorker: async (req: Req<'ShutdownWorkerRequest'>): Promise<Res<'ShutdownWorkerResponse'>> => {
-      engine.namespace(req.namespace);
-      return {};
-    },
+    ShutdownWorker: async (req: Req<'ShutdownWorkerRequest'>) => engine.shutdownWorker(req),
   };
   return h;
-}
-
-/** Sticky queues are not used: a sticky poller is served from its normal queue, with full history. */
-function pollQueueName(tq: temporal.api.taskqueue.v1.ITaskQueue | null | undefined): string {
-  if (!tq?.name) throw invalidArgument('TaskQueue is not set on request.');
-  if (tq.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY) {
-    if (!tq.normalName) throw invalidArgument('A sticky TaskQueue needs its NormalName.');
-    return tq.normalName;
-  }
-  return tq.name;
 }
 
 export function operatorService(engine: Engine): Record<string, Handler> {
-  const typeName = (n: number): SearchAttributeType => {
-    const entry = Object.entries(INDEXED_VALUE_TYPE).find(([, v]) => v === n);
-    if (!entry) throw invalidArgument(`Unknown search attribute type ${n}; use one of ${SEARCH_ATTRIBUTE_TYPES.join(', ')}.`);
-    return entry[0] as SearchAttributeType;
+  return {
+    AddSearchAttributes: (req: temporal.api.operatorservice.v1.IAddSearchAttributesRequest) => engine.addSearchAttributes(req),
+    RemoveSearchAttributes: (req: temporal.api.operatorservice.v1.IRemoveSearchAttributesRequest) => engine.removeSearchAttributes(req),
+    ListSearchAttributes: async (req: temporal.api.operatorservice.v1.IListSearchAttributesRequest) => engine.listSearchAttributes(req),
   };
-  const h = {
-    AddSearchAttributes: async (req: temporal.api.operatorservice.v1.IAddSearchAttributesRequest) => {
-      const ns = engine.namespace(req.namespace || 'default');
-      const attrs = Object.fromEntries(Object.entries(req.searchAttributes ?? {}).map(([k, v]) => [k, typeName(v as number)]));
-      if (Object.keys(attrs).length === 0) throw invalidArgument('SearchAttributes are not set on request.');
-      engine.addSearchAttributes(ns, attrs);
-      await engine.persistence.barrier();
-      return {};
-    },
-    RemoveSearchAttributes: async (req: temporal.api.operatorservice.v1.IRemoveSearchAttributesRequest) => {
-      const ns = engine.namespace(req.namespace || 'default');
-      engine.removeSearchAttributes(ns, req.searchAttributes ?? []);
-      await engine.persistence.barrier();
-      return {};
-    },
-    ListSearchAttributes: async (req: temporal.api.operatorservice.v1.IListSearchAttributesRequest) => {
-      const ns = engine.namespace(req.namespace || 'default');
-      return {
-        customAttributes: searchAttributeTypes(ns.searchAttributes),
-        systemAttributes: searchAttributeTypes(SYSTEM_SEARCH_ATTRIBUTES),
-        storageSchema: {},
-      };
-    },
-  };
-  return h;
 }
 
 /** temporal.api.testservice.v1.TestService: the time-skipping controls of Temporal's test server. */

@@ -4,14 +4,13 @@
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { isGrpcServiceError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createEnv, eventTypes, uid } from './harness';
-import { RawWorker, RetryState, TimeoutType, cmd, decode, payloads, seconds, sleep } from './raw-worker';
+import { createClockedServer, eventTypes, uid, type ClockedServer } from './harness';
+import { RawWorker, RetryState, TimeoutType, cmd, decode, payloads, seconds } from './raw-worker';
 
-let env: TestWorkflowEnvironment;
+let env: ClockedServer;
 
 beforeAll(async () => {
-  env = await createEnv();
+  env = await createClockedServer();
 });
 afterAll(async () => {
   await env?.teardown();
@@ -101,7 +100,7 @@ test("the failure's next_retry_delay overrides the policy's backoff", async () =
 
 test('schedule-to-start timeout: TimedOut without Started, never retried', async () => {
   const { w, id } = await withActivity({ taskQueue: { name: uid('nobody-polls') }, scheduleToStartTimeout: seconds(200) });
-  await sleep(500);
+  await env.passTime(500);
   const history = await w.history(id);
   expect(eventTypes(history).slice(4)).toEqual(['ActivityTaskScheduled', 'ActivityTaskTimedOut', 'WorkflowTaskScheduled']);
   const timedOut = history.events![5].activityTaskTimedOutEventAttributes!;
@@ -124,7 +123,7 @@ test('start-to-close timeout is retried; heartbeat details reach the next attemp
   // The first attempt's token is dead now.
   const late = await w.service.recordActivityTaskHeartbeat({ namespace: 'default', taskToken: first.taskToken }).catch((e: unknown) => e);
   expect(isGrpcServiceError(late) && late.code).toBe(grpcStatus.NOT_FOUND);
-  await sleep(600);
+  await env.passTime(600);
   const history = await w.history(id);
   expect(eventTypes(history).slice(4, 7)).toEqual(['ActivityTaskScheduled', 'ActivityTaskStarted', 'ActivityTaskTimedOut']);
   expect(history.events![5].activityTaskStartedEventAttributes!.attempt).toBe(2);
@@ -137,7 +136,7 @@ test('start-to-close timeout is retried; heartbeat details reach the next attemp
 test('heartbeat timeout', async () => {
   const { w, id } = await withActivity({ heartbeatTimeout: seconds(200), retryPolicy: { maximumAttempts: 1 } });
   await w.pollActivityTask();
-  await sleep(500);
+  await env.passTime(500);
   const history = await w.history(id);
   const timedOut = history.events![6].activityTaskTimedOutEventAttributes!;
   expect(timedOut.failure!.timeoutFailureInfo!.timeoutType).toBe(TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
@@ -146,7 +145,7 @@ test('heartbeat timeout', async () => {
 test('schedule-to-close timeout is final, and stops retries whose backoff would pass it', async () => {
   const { w, id } = await withActivity({ scheduleToCloseTimeout: seconds(400), startToCloseTimeout: seconds(100) });
   await w.pollActivityTask(); // attempt 1 times out after 100 ms, retried after 1 s: past the deadline
-  await sleep(700);
+  await env.passTime(700);
   const history = await w.history(id);
   const timedOut = history.events![6].activityTaskTimedOutEventAttributes!;
   expect(timedOut.retryState).toBe(RetryState.RETRY_STATE_TIMEOUT);

@@ -1,9 +1,11 @@
 /**
  * Test harness for the embedded server: starts it exactly as SDK users do
- * (`TestWorkflowEnvironment.createLocal` spawning `bin/embedded-temporal`), or connects to the server named
- * by TEMPORAL_ADDRESS so the same suite can be checked against a real Temporal server.
+ * (`TestWorkflowEnvironment.createLocal` spawning `bin/embedded-temporal`), or in this process on a clock the
+ * protocol tests move, or connects to the server named by TEMPORAL_ADDRESS so the same suite can be checked
+ * against a real Temporal server.
  */
 import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
@@ -16,6 +18,8 @@ import {
 } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import * as activities from './fixtures/activities';
+import { startEmbeddedTemporal } from '../server';
+import type { Clock } from '../engine/timers';
 import { EMBEDDED_TEMPORAL_BIN } from '../testing';
 
 export const BIN = EMBEDDED_TEMPORAL_BIN;
@@ -49,6 +53,61 @@ export async function createEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: BIN }, searchAttributes: SEARCH_ATTRIBUTES, log: { format: 'json', level: 'error' } },
   });
+}
+
+/** The server's clock in the protocol tests: real time, plus whatever the test has let pass. */
+class SteppedClock implements Clock {
+  private offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}
+
+export interface ClockedServer {
+  connection: Connection;
+  client: Client;
+  /**
+   * Lets `ms` pass for the server at once: the deadlines that fall due (task and activity timeouts, timers,
+   * backoffs) fire as they would after a real wait. Against an external server (TEMPORAL_ADDRESS), a real wait.
+   */
+  passTime(ms: number): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+/**
+ * For the protocol tests, whose subject is what the server does when a deadline passes: the embedded server in
+ * this process on a clock the test moves, so no test sleeps past a real timeout.
+ */
+export async function createClockedServer(): Promise<ClockedServer> {
+  if (EXTERNAL_ADDRESS) {
+    const connection = await Connection.connect({ address: EXTERNAL_ADDRESS });
+    return {
+      connection,
+      client: new Client({ connection }),
+      passTime: (ms) => new Promise((r) => setTimeout(r, ms)),
+      teardown: () => connection.close(),
+    };
+  }
+  const clock = new SteppedClock();
+  const server = await startEmbeddedTemporal({ clock });
+  const connection = await Connection.connect({ address: server.address });
+  return {
+    connection,
+    client: new Client({ connection }),
+    async passTime(ms) {
+      clock.advance(ms);
+      server.engine.timers.poke();
+      // The due deadlines fire on the next turn of the event loop; the reads that follow wait for their commit.
+      await new Promise((r) => setTimeout(r, 10));
+    },
+    async teardown() {
+      await connection.close();
+      await server.stop();
+    },
+  };
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

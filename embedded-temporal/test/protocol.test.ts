@@ -6,14 +6,13 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { isGrpcServiceError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createEnv, eventTypes, uid } from './harness';
+import { createClockedServer, eventTypes, uid, type ClockedServer } from './harness';
 import { Cause, CommandType, RawWorker, cmd, decode, payloads, seconds, sleep, TimeoutType } from './raw-worker';
 
-let env: TestWorkflowEnvironment;
+let env: ClockedServer;
 
 beforeAll(async () => {
-  env = await createEnv();
+  env = await createClockedServer();
 });
 afterAll(async () => {
   await env?.teardown();
@@ -107,7 +106,7 @@ describe('events arriving around a workflow task', () => {
     await w.complete(await w.pollWorkflowTask(), [cmd.startTimer('t1', 150)]);
     await w.signal(id); // a second task, held open while the timer fires
     const task = await w.pollWorkflowTask();
-    await sleep(400);
+    await env.passTime(400);
     await w.complete(task, [cmd.cancelTimer('t1')]);
     const types = await w.types(id);
     expect(types.slice(-2)).toEqual(['WorkflowTaskCompleted', 'TimerCanceled']);
@@ -132,7 +131,7 @@ describe('workflow task failures and timeouts', () => {
     await w.start(id, { workflowTaskTimeout: seconds(1000) });
     const first = await w.pollWorkflowTask();
     expect(first.attempt).toBe(1);
-    await sleep(1300);
+    await env.passTime(1300);
     expect(await w.types(id)).toEqual(['WorkflowExecutionStarted', 'WorkflowTaskScheduled', 'WorkflowTaskStarted', 'WorkflowTaskTimedOut']);
     const timedOut = (await w.history(id)).events![3].workflowTaskTimedOutEventAttributes!;
     expect(timedOut.timeoutType).toBe(TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE);
@@ -143,7 +142,7 @@ describe('workflow task failures and timeouts', () => {
     expect(second.history!.events![4].workflowTaskScheduledEventAttributes!.attempt).toBe(2);
     // Nothing of the transient attempt is persisted.
     expect(await w.types(id)).toHaveLength(4);
-    await sleep(1300); // the second attempt times out too, silently
+    await env.passTime(1300); // the second attempt times out too, silently
 
     const third = await w.pollWorkflowTask();
     expect(third.attempt).toBe(3);
@@ -169,7 +168,7 @@ describe('workflow task failures and timeouts', () => {
     const id = uid('wf');
     await w.start(id, { workflowTaskTimeout: seconds(1000) });
     await w.pollWorkflowTask();
-    await sleep(1300);
+    await env.passTime(1300);
     await w.signal(id);
     expect((await w.types(id)).slice(3)).toEqual(['WorkflowTaskTimedOut', 'WorkflowExecutionSignaled']);
     const task = await w.pollWorkflowTask();

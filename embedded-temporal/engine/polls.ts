@@ -1,0 +1,147 @@
+/**
+ * Long polls: workers polling task queues (PollWorkflowTaskQueue, PollActivityTaskQueue), and callers waiting for
+ * a change of a run (history pages, update outcomes). A wait ends with its answer, its own limit, a little before
+ * the caller's deadline, when the caller goes away, or when the server stops.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { invalidArgument } from '../errors';
+import { temporal } from '../proto';
+import type { EngineContext } from './context';
+import type { TaskQueues } from './matching';
+import type { Req, Res } from './types';
+
+type Call = grpc.ServerUnaryCall<unknown, unknown>;
+
+/** Longest wait of a task-queue poll before an empty answer (real server: 60 s, minus a 1 s budget). */
+const MAX_POLL_WAIT_MS = 60_000;
+const POLL_DEADLINE_MARGIN_MS = 1_000;
+
+export class Polls {
+  /** Long polls waiting for a change: `history:<runId>` and `update:<runId>`. */
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private stopped = false;
+
+  constructor(private readonly engine: EngineContext) {}
+
+  async pollWorkflowTaskQueue(req: Req<'PollWorkflowTaskQueueRequest'>, call: Call): Promise<Res<'PollWorkflowTaskQueueResponse'>> {
+    const ns = this.engine.namespaces.get(req.namespace);
+    const task = await this.waitForTask(this.engine.workflowQueues, ns.name, pollQueueName(req.taskQueue), req.identity ?? '', call);
+    if (!task) return {};
+    await this.engine.persistence.barrier();
+    return task;
+  }
+
+  async pollActivityTaskQueue(req: Req<'PollActivityTaskQueueRequest'>, call: Call): Promise<Res<'PollActivityTaskQueueResponse'>> {
+    const ns = this.engine.namespaces.get(req.namespace);
+    const task = await this.waitForTask(this.engine.activityQueues, ns.name, pollQueueName(req.taskQueue), req.identity ?? '', call);
+    if (!task) return {};
+    await this.engine.persistence.barrier();
+    if (call.cancelled) {
+      // The poller went away while the start was being committed: give the attempt to another worker.
+      this.engine.activities.revertStart(task);
+      return {};
+    }
+    return task;
+  }
+
+  /** Wakes the long polls waiting on `key`; they re-check their condition after the current mutation. */
+  notify(key: string): void {
+    const waiters = this.waiters.get(key);
+    if (!waiters || waiters.size === 0) return;
+    this.waiters.delete(key);
+    queueMicrotask(() => waiters.forEach((w) => w()));
+  }
+
+  /**
+   * Waits until `done()`, re-checked whenever one of `keys()` is notified, or until `maxMs` (or the caller's
+   * deadline) passes, or the caller goes away.
+   */
+  waitFor(keys: () => string[], done: () => boolean, call: Call | undefined, maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const limit = Math.min(maxMs, remainingMs(call) - POLL_DEADLINE_MARGIN_MS);
+      if (done() || limit <= 0 || this.stopped) return resolve();
+      let finished = false;
+      const registered = new Set<string>();
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        call?.removeListener('cancelled', finish);
+        for (const key of registered) this.waiters.get(key)?.delete(check);
+        resolve();
+      };
+      const register = () => {
+        for (const key of keys()) {
+          let set = this.waiters.get(key);
+          if (!set) this.waiters.set(key, (set = new Set()));
+          set.add(check);
+          registered.add(key);
+        }
+      };
+      const check = () => {
+        if (done() || this.stopped) finish();
+        else register();
+      };
+      const timer = setTimeout(finish, limit);
+      call?.on('cancelled', finish);
+      register();
+    });
+  }
+
+  /** Long-polls a task queue: a started task, or null when the wait ends (deadline, cancel, shutdown). */
+  private waitForTask<T, R>(queues: TaskQueues<T, R>, namespace: string, taskQueue: string, identity: string, call: Call | undefined): Promise<R | null> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve(null);
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const onCancel = () => {
+        queues.removePoller(namespace, taskQueue, poller);
+        poller.resolve(null);
+      };
+      const poller = {
+        identity,
+        isAlive: () => !done && !call?.cancelled,
+        resolve: (r: R | null) => {
+          if (done) return;
+          done = true;
+          if (timer) clearTimeout(timer);
+          call?.removeListener('cancelled', onCancel);
+          resolve(r);
+        },
+      };
+      const immediate = queues.takeOrWait(namespace, taskQueue, poller);
+      if (immediate !== null) {
+        done = true;
+        return resolve(immediate);
+      }
+      const wait = Math.min(MAX_POLL_WAIT_MS, remainingMs(call) - POLL_DEADLINE_MARGIN_MS);
+      timer = setTimeout(onCancel, Math.max(0, wait));
+      call?.on('cancelled', onCancel);
+    });
+  }
+
+  /** The server stops: every waiting poll answers now. */
+  stop(): void {
+    this.stopped = true;
+    for (const waiters of this.waiters.values()) waiters.forEach((w) => w());
+    this.waiters.clear();
+  }
+}
+
+/** Sticky queues are not used: a sticky poller is served from its normal queue, with full history. */
+function pollQueueName(tq: temporal.api.taskqueue.v1.ITaskQueue | null | undefined): string {
+  if (!tq?.name) throw invalidArgument('TaskQueue is not set on request.');
+  if (tq.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY) {
+    if (!tq.normalName) throw invalidArgument('A sticky TaskQueue needs its NormalName.');
+    return tq.normalName;
+  }
+  return tq.name;
+}
+
+function remainingMs(call: Call | undefined): number {
+  const deadline = call?.getDeadline?.();
+  if (deadline === undefined || deadline === Infinity) return MAX_POLL_WAIT_MS + POLL_DEADLINE_MARGIN_MS;
+  const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  if (!Number.isFinite(at)) return MAX_POLL_WAIT_MS + POLL_DEADLINE_MARGIN_MS;
+  return at - Date.now();
+}
