@@ -7,14 +7,51 @@ import tseslint from 'typescript-eslint';
 
 /** Node built-ins and I/O libraries that must never reach workflow code (it runs in Temporal's sandbox). */
 const NON_DETERMINISTIC_MODULES = [
-  'assert', 'async_hooks', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs',
-  'fs/promises', 'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream',
-  'timers', 'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib',
+  'assert',
+  'async_hooks',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ].flatMap((m) => [m, `node:${m}`]);
 
 const IO_PACKAGES = [
-  'knex', 'pg', '@electric-sql/pglite', 'node-opcua', 'express', 'pino', 'pdfkit', 'argon2',
-  '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing', '@ampoule/embedded-temporal',
+  'knex',
+  'pg',
+  '@electric-sql/pglite',
+  'node-opcua',
+  'express',
+  'pino',
+  'pdfkit',
+  'argon2',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+  '@temporalio/testing',
+  '@ampoule/embedded-temporal',
 ];
 
 export const workflowBoundary = {
@@ -27,7 +64,15 @@ export const workflowBoundary = {
       })),
       patterns: [
         {
-          group: ['**/activities', '**/activities/**', '**/db/**', '**/api/**', '**/equipment/**', '**/worker/**', '**/embedded-temporal/**'],
+          group: [
+            '**/activities',
+            '**/activities/**',
+            '**/db/**',
+            '**/api/**',
+            '**/equipment/**',
+            '**/worker/**',
+            '**/embedded-temporal/**',
+          ],
           allowTypeImports: true,
           message: 'Workflows may import activities (and other I/O modules) as types only.',
         },
@@ -36,10 +81,12 @@ export const workflowBoundary = {
   ],
   'no-restricted-globals': [
     'error',
-    ...['process', 'require', 'fetch', 'crypto', 'performance', 'Buffer', 'setImmediate', 'queueMicrotask'].map((name) => ({
-      name,
-      message: 'Not available (or not deterministic) in the workflow sandbox.',
-    })),
+    ...['process', 'require', 'fetch', 'crypto', 'performance', 'Buffer', 'setImmediate', 'queueMicrotask'].map(
+      (name) => ({
+        name,
+        message: 'Not available (or not deterministic) in the workflow sandbox.',
+      }),
+    ),
   ],
 };
 
@@ -50,7 +97,22 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
-      globals: { console: 'readonly', process: 'readonly', require: 'readonly', module: 'writable', __dirname: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly', URL: 'readonly', AbortController: 'readonly' },
+      globals: {
+        console: 'readonly',
+        process: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        queueMicrotask: 'readonly',
+        URL: 'readonly',
+        AbortController: 'readonly',
+      },
     },
     plugins: { 'import-x': importX },
     settings: {
@@ -84,7 +146,14 @@ export default tseslint.config(
   },
   {
     // The determinism boundary: Ampoule's workflows and the test fixtures' workflows.
-    files: ['workflows/**/*.ts', 'test/**/fixtures/workflows*.ts', 'test/**/fixtures/workflows/**/*.ts', 'embedded-temporal/test/fixtures/workflows*.ts', 'test/crash/workflows.ts', 'bench/workflows.ts'],
+    files: [
+      'workflows/**/*.ts',
+      'test/**/fixtures/workflows*.ts',
+      'test/**/fixtures/workflows/**/*.ts',
+      'embedded-temporal/test/fixtures/workflows*.ts',
+      'test/crash/workflows.ts',
+      'bench/workflows.ts',
+    ],
     rules: workflowBoundary,
   },
 );

@@ -34,11 +34,27 @@ const STATION = { clientAddress: null, userAgent: 'ampoule worker', requestId: n
 
 /** Business refusals as non-retryable failures the workflow (and the batch record) can name. */
 function asFailure(err: unknown): unknown {
-  if (err instanceof PhaseFailure) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: true, details: [err.details] });
-  if (err instanceof UnitConversionError) return ApplicationFailure.create({ message: err.message, type: ACTIVITY_FAILURES.unitConversion, nonRetryable: true });
+  if (err instanceof PhaseFailure)
+    return ApplicationFailure.create({
+      message: err.message,
+      type: err.type,
+      nonRetryable: true,
+      details: [err.details],
+    });
+  if (err instanceof UnitConversionError)
+    return ApplicationFailure.create({
+      message: err.message,
+      type: ACTIVITY_FAILURES.unitConversion,
+      nonRetryable: true,
+    });
   if (err instanceof InventoryError) {
     const type = err.code === 'lot-unusable' ? ACTIVITY_FAILURES.lotUnusable : ACTIVITY_FAILURES.inventory;
-    return ApplicationFailure.create({ message: err.message, type, nonRetryable: true, details: [{ code: err.code, problems: err.problems }] });
+    return ApplicationFailure.create({
+      message: err.message,
+      type,
+      nonRetryable: true,
+      details: [{ code: err.code, problems: err.problems }],
+    });
   }
   return err;
 }
@@ -48,17 +64,33 @@ export function createActivities(deps: ActivityDeps) {
   const inventory = new Inventory(stores);
   const audit = new AuditTrail(stores.audit);
   const units = new UnitStatusKeeper(stores);
-  const asSystem = (trx: Knex.Transaction, reason: string | null = null): ChangeContext => ({ trx, actor: SYSTEM_ACTOR, station: STATION, reason });
+  const asSystem = (trx: Knex.Transaction, reason: string | null = null): ChangeContext => ({
+    trx,
+    actor: SYSTEM_ACTOR,
+    station: STATION,
+    reason,
+  });
 
   return {
     /**
      * Writes entries into the batch record (each once, by its key), the signatures they carry, the step
      * projection the work queue reads, and the batch's status — all in one transaction.
      */
-    async recordEbr(req: { batchId: string; workflowId: string; runId: string; entries: EbrEntryInput[]; steps?: StepProjection[]; batchStatus?: BatchStatus }): Promise<{ written: number }> {
+    async recordEbr(req: {
+      batchId: string;
+      workflowId: string;
+      runId: string;
+      entries: EbrEntryInput[];
+      steps?: StepProjection[];
+      batchStatus?: BatchStatus;
+    }): Promise<{ written: number }> {
       return db.transaction(async (trx) => {
         const keyOf = (no: number) => `${req.workflowId}/${no}`;
-        const start = await stores.batches.lockForRecord(trx, req.batchId, req.entries.map((e) => keyOf(e.no)));
+        const start = await stores.batches.lockForRecord(
+          trx,
+          req.batchId,
+          req.entries.map((e) => keyOf(e.no)),
+        );
         // Retryable: the launch starts the workflow just before it commits the batch.
         if (!start) throw ApplicationFailure.create({ message: `no batch ${req.batchId} (yet)`, type: BATCH_MISSING });
         const { batch } = start;
@@ -101,7 +133,13 @@ export function createActivities(deps: ActivityDeps) {
         const written = await stores.batches.writeRecord(trx, start, { signatures, entries, steps: req.steps });
         if (req.batchStatus && req.batchStatus !== batch.status) {
           await stores.batches.setStatus(trx, req.batchId, req.batchStatus);
-          await audit.record(asSystem(trx, 'the batch workflow'), { action: 'status', entityType: 'batch', entityId: batch.id, oldValue: { status: batch.status }, newValue: { status: req.batchStatus } });
+          await audit.record(asSystem(trx, 'the batch workflow'), {
+            action: 'status',
+            entityType: 'batch',
+            entityId: batch.id,
+            oldValue: { status: batch.status },
+            newValue: { status: req.batchStatus },
+          });
         }
         return { written };
       });
@@ -113,15 +151,26 @@ export function createActivities(deps: ActivityDeps) {
      * taken up again: reconciled (found running or done, watched on) or restarted (the controller had lost it,
      * so it ran again from the start — its state history shows it running twice under one command id).
      */
-    async runEquipmentPhase(req: { batchId: string; unit: AssignedUnit; step: Extract<PlanStep, { kind: 'equipment' }>; commandId: string; onCancel: 'stop' | 'abort' }) {
+    async runEquipmentPhase(req: {
+      batchId: string;
+      unit: AssignedUnit;
+      step: Extract<PlanStep, { kind: 'equipment' }>;
+      commandId: string;
+      onCancel: 'stop' | 'abort';
+    }) {
       const ctx = Context.current();
-      const earlierRuns = ctx.info.attempt > 1 ? await stores.equipment.runsOf(db, req.unit.code, req.step.phase, req.commandId) : 0;
+      const earlierRuns =
+        ctx.info.attempt > 1 ? await stores.equipment.runsOf(db, req.unit.code, req.step.phase, req.commandId) : 0;
       const contract = req.unit.interfaces[req.step.phase];
       // Only a cancellation the workflow asked for ends the phase; a worker shutting down (or a timeout)
       // only stops watching it: the next attempt reconciles and watches on.
       const stopPhase = new AbortController();
       const abandon = new AbortController();
-      ctx.cancellationSignal.addEventListener('abort', () => (ctx.cancellationDetails?.cancelRequested ? stopPhase : abandon).abort(ctx.cancellationSignal.reason), { once: true });
+      ctx.cancellationSignal.addEventListener(
+        'abort',
+        () => (ctx.cancellationDetails?.cancelRequested ? stopPhase : abandon).abort(ctx.cancellationSignal.reason),
+        { once: true },
+      );
       try {
         const parameters = toController(req.step.setpoints, contract);
         const outcome = await driver.run({
@@ -134,7 +183,13 @@ export function createActivities(deps: ActivityDeps) {
           abandon: abandon.signal,
           onCancel: req.onCancel,
           onStateChange: async (c) => {
-            await stores.equipment.addStateChange(db, { unitCode: c.unit, phase: c.phase, state: c.state, commandId: c.commandId, sourceTimestamp: c.sourceTimestamp });
+            await stores.equipment.addStateChange(db, {
+              unitCode: c.unit,
+              phase: c.phase,
+              state: c.state,
+              commandId: c.commandId,
+              sourceTimestamp: c.sourceTimestamp,
+            });
           },
         });
         const interrupted = ctx.info.attempt > 1 && (earlierRuns > 0 || outcome.reconciled);
@@ -142,21 +197,38 @@ export function createActivities(deps: ActivityDeps) {
           parameters,
           reports: fromController(outcome.reports, req.step.reports, contract),
           reconciled: outcome.reconciled,
-          ...(interrupted ? { interruption: { attempt: ctx.info.attempt, resumed: outcome.reconciled ? ('reconciled' as const) : ('restarted' as const), earlierRuns } } : {}),
+          ...(interrupted
+            ? {
+                interruption: {
+                  attempt: ctx.info.attempt,
+                  resumed: outcome.reconciled ? ('reconciled' as const) : ('restarted' as const),
+                  earlierRuns,
+                },
+              }
+            : {}),
         };
       } catch (err) {
         // A phase taken up again that then failed (stopped, aborted, refused): its failure says it was interrupted
         // too, and whether it had run again from the start by then.
         if (err instanceof PhaseFailure && ctx.info.attempt > 1 && earlierRuns > 0) {
           const runsNow = await stores.equipment.runsOf(db, req.unit.code, req.step.phase, req.commandId);
-          err.details.interruption = { attempt: ctx.info.attempt, resumed: runsNow > earlierRuns ? 'restarted' : 'reconciled', earlierRuns };
+          err.details.interruption = {
+            attempt: ctx.info.attempt,
+            resumed: runsNow > earlierRuns ? 'restarted' : 'reconciled',
+            earlierRuns,
+          };
         }
         throw asFailure(err);
       }
     },
 
     /** Passes a batch command (hold, restart, stop, abort) to an equipment phase. */
-    async commandEquipmentPhase(req: { unit: AssignedUnit; phase: string; command: BatchCommand; commandId: string }): Promise<void> {
+    async commandEquipmentPhase(req: {
+      unit: AssignedUnit;
+      phase: string;
+      command: BatchCommand;
+      commandId: string;
+    }): Promise<void> {
       try {
         await driver.command(req.unit, req.phase, req.command, req.commandId);
       } catch (err) {
@@ -165,13 +237,34 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Consumes the lots of a material step, each once per `<workflowId>/<stepId>/<lot>`. */
-    async consumeLots(req: { batchId: string; batchNumber: string; workflowId: string; stepId: string; material: string; unit: string; lots: { lotId: string; quantity: number }[] }) {
+    async consumeLots(req: {
+      batchId: string;
+      batchNumber: string;
+      workflowId: string;
+      stepId: string;
+      material: string;
+      unit: string;
+      lots: { lotId: string; quantity: number }[];
+    }) {
       try {
         return await db.transaction(async (trx) => {
           const out = [];
           for (const l of req.lots) {
-            const r = await inventory.consume(asSystem(trx), { lotId: l.lotId, batchId: req.batchNumber, stepId: req.stepId, material: req.material, quantity: { value: l.quantity, unit: req.unit }, key: `${req.workflowId}/${req.stepId}/${l.lotId}` });
-            out.push({ lotId: l.lotId, lotNumber: r.lot.lotNumber, consumed: -r.transaction.quantity, unit: r.lot.unit, replayed: r.replayed });
+            const r = await inventory.consume(asSystem(trx), {
+              lotId: l.lotId,
+              batchId: req.batchNumber,
+              stepId: req.stepId,
+              material: req.material,
+              quantity: { value: l.quantity, unit: req.unit },
+              key: `${req.workflowId}/${req.stepId}/${l.lotId}`,
+            });
+            out.push({
+              lotId: l.lotId,
+              lotNumber: r.lot.lotNumber,
+              consumed: -r.transaction.quantity,
+              unit: r.lot.unit,
+              replayed: r.replayed,
+            });
           }
           return out;
         });
@@ -181,7 +274,15 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Creates the batch's output lot in Quarantine, once. */
-    async produceOutputLot(req: { batchId: string; batchNumber: string; workflowId: string; material: string; lotNumber: string; quantity: { value: number; unit: string }; expiryDate: string | null }) {
+    async produceOutputLot(req: {
+      batchId: string;
+      batchNumber: string;
+      workflowId: string;
+      material: string;
+      lotNumber: string;
+      quantity: { value: number; unit: string };
+      expiryDate: string | null;
+    }) {
       try {
         return await db.transaction(async (trx) => {
           const { lot } = await inventory.produce(asSystem(trx, `output of batch ${req.batchNumber}`), {
@@ -193,7 +294,13 @@ export function createActivities(deps: ActivityDeps) {
             expiryDate: req.expiryDate,
             key: `${req.workflowId}/output`,
           });
-          return { lotId: lot.id, lotNumber: lot.lotNumber, quantity: lot.quantity, unit: lot.unit, status: lot.status };
+          return {
+            lotId: lot.id,
+            lotNumber: lot.lotNumber,
+            quantity: lot.quantity,
+            unit: lot.unit,
+            status: lot.status,
+          };
         });
       } catch (err) {
         throw asFailure(err);
@@ -210,7 +317,12 @@ export function createActivities(deps: ActivityDeps) {
         const number = batch?.number ?? req.batchId;
         const ctx = asSystem(trx, `batch ${number} ended`);
         for (const code of new Set(req.units)) {
-          await units.change(ctx, code, { status: 'available', cleanliness: 'dirty', heldByBatch: null }, { expect: { status: 'in-use', heldByBatch: number }, batch: number });
+          await units.change(
+            ctx,
+            code,
+            { status: 'available', cleanliness: 'dirty', heldByBatch: null },
+            { expect: { status: 'in-use', heldByBatch: number }, batch: number },
+          );
         }
       });
     },

@@ -50,14 +50,23 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
       customProps: (req) => ({ user: (req as express.Request).actor?.username }),
       // Never headers (cookies, bearer tokens) or bodies (passwords, signatures).
       serializers: {
-        req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+          remoteAddress: req.remoteAddress,
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
   // Browsers ignore HSTS over plain HTTP; upgrade-insecure-requests would break the zero-setup mode's
   // http://127.0.0.1 pages, so it is only sent in production (behind TLS).
-  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: config.mode === 'production' ? [] : null } } }));
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: config.mode === 'production' ? [] : null } },
+    }),
+  );
 
   const routes: RouteSpec[] = [
     ...systemRoutes(services),
@@ -86,10 +95,25 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     }),
   );
 
-  const tooMany = (what: string) => (_req: express.Request, _res: express.Response, next: express.NextFunction, options: { windowMs: number }) =>
-    next(new Problem('rate-limited', `too many ${what}; try again later`, {}, { 'Retry-After': String(Math.ceil(options.windowMs / 1000)) }));
+  const tooMany =
+    (what: string) =>
+    (_req: express.Request, _res: express.Response, next: express.NextFunction, options: { windowMs: number }) =>
+      next(
+        new Problem(
+          'rate-limited',
+          `too many ${what}; try again later`,
+          {},
+          { 'Retry-After': String(Math.ceil(options.windowMs / 1000)) },
+        ),
+      );
   const rateLimiters = {
-    login: rateLimit({ windowMs: 60_000, limit: config.rateLimits.loginPerMinute, standardHeaders: 'draft-8', legacyHeaders: false, handler: tooMany('login attempts') }),
+    login: rateLimit({
+      windowMs: 60_000,
+      limit: config.rateLimits.loginPerMinute,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: tooMany('login attempts'),
+    }),
     sign: rateLimit({
       windowMs: 60_000,
       limit: config.rateLimits.signPerMinute,
@@ -105,9 +129,17 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
   api.use(express.json({ limit: config.http.bodyLimit, strict: true }));
   api.use(guardBody);
   api.use(resolveSession(services.sessions));
-  mountRoutes(api, routes, { db: services.db, signatures: services.signatures, securityEvents: services.securityEvents, idempotency: services.stores.idempotency, rateLimiters });
+  mountRoutes(api, routes, {
+    db: services.db,
+    signatures: services.signatures,
+    securityEvents: services.securityEvents,
+    idempotency: services.stores.idempotency,
+    rateLimiters,
+  });
   api.use('/docs', docsRouter());
-  api.use((req, _res, next) => next(new Problem('not-found', `no endpoint ${req.method} ${req.originalUrl.split('?')[0]}`)));
+  api.use((req, _res, next) =>
+    next(new Problem('not-found', `no endpoint ${req.method} ${req.originalUrl.split('?')[0]}`)),
+  );
   app.use('/api', api);
   app.use(errorHandler(log));
   return { app, routes };

@@ -15,9 +15,6 @@ import { APP_ROLE } from '../db/database';
 import { AuditStore } from '../db/stores/audit-store';
 import { argValue, machine, percentile, pgliteBenchDatabase, postgresBenchDatabase, runBounded } from './support';
 
-
-
-
 const audit = new AuditStore();
 const sealers = new Map<Knex, AuditSealer>();
 function sealer(db: Knex): AuditSealer {
@@ -40,7 +37,9 @@ async function plainWrite(db: Knex): Promise<void> {
 async function auditedWrite(db: Knex): Promise<void> {
   await db.transaction(async (trx) => {
     const p = payload();
-    const [row] = await trx('bench_records').insert({ data: JSON.stringify(p) }).returning('id');
+    const [row] = await trx('bench_records')
+      .insert({ data: JSON.stringify(p) })
+      .returning('id');
     await audit.append(trx, {
       userId: null,
       username: 'bench',
@@ -72,9 +71,13 @@ async function main() {
   const stores = argValue('stores', base ? 'postgres,pglite' : 'pglite').split(',');
   console.log(`bench:audit — ${writes} transactions per figure; ${machine()}`);
   for (const store of stores) {
-    const target = store === 'postgres' ? await postgresBenchDatabase(base!, 'bench_audit', 10) : await pgliteBenchDatabase();
+    const target =
+      store === 'postgres' ? await postgresBenchDatabase(base!, 'bench_audit', 10) : await pgliteBenchDatabase();
     try {
-      await target.asOwner([`create table bench_records (id bigint generated always as identity primary key, data jsonb not null)`, `grant select, insert on bench_records to ${APP_ROLE}`]);
+      await target.asOwner([
+        `create table bench_records (id bigint generated always as identity primary key, data jsonb not null)`,
+        `grant select, insert on bench_records to ${APP_ROLE}`,
+      ]);
       const db = target.database.knex;
       sealer(db).start();
       for (const concurrency of [1, 8]) {
@@ -92,7 +95,9 @@ async function main() {
       }
       await sealer(db).stop();
       const chain = await audit.verify(db);
-      console.log(`${target.label.padEnd(28)} chain verified: ${chain.ok ? 'intact' : `BROKEN at ${chain.firstBreak?.seq}`}, ${chain.entries} entries`);
+      console.log(
+        `${target.label.padEnd(28)} chain verified: ${chain.ok ? 'intact' : `BROKEN at ${chain.firstBreak?.seq}`}, ${chain.entries} entries`,
+      );
     } finally {
       await target.cleanup();
     }

@@ -62,17 +62,57 @@ function benchRecipe() {
     text: `Check ${n}: confirm the line is as the SOP requires.`,
     fields: [
       { type: 'passFail', id: 'ok', label: 'As required' },
-      { type: 'number', id: 'reading', label: 'Reading', quantity: 'temperature', unit: 'Cel', low: 15, target: 20, high: 25, min: 0, max: 100 },
+      {
+        type: 'number',
+        id: 'reading',
+        label: 'Reading',
+        quantity: 'temperature',
+        unit: 'Cel',
+        low: 15,
+        target: 20,
+        high: 25,
+        min: 0,
+        max: 100,
+      },
     ],
     signatures: { performed: true },
   });
-  const add = (id: string, material: string, value: number, verified: boolean) => ({ id, name: `Add ${material}`, kind: 'material', material, quantity: { value, unit: 'kg' }, tolerancePercent: 2, weighed: true, signatures: { performed: true, verified } });
-  const equipment = (id: string, phase: string, setpoints: Json[]) => ({ id, name: `${phase} ${id}`, kind: 'equipment', phase, setpoints, reports: [] });
+  const add = (id: string, material: string, value: number, verified: boolean) => ({
+    id,
+    name: `Add ${material}`,
+    kind: 'material',
+    material,
+    quantity: { value, unit: 'kg' },
+    tolerancePercent: 2,
+    weighed: true,
+    signatures: { performed: true, verified },
+  });
+  const equipment = (id: string, phase: string, setpoints: Json[]) => ({
+    id,
+    name: `${phase} ${id}`,
+    kind: 'equipment',
+    phase,
+    setpoints,
+    reports: [],
+  });
   const sample = (id: string) => ({
     id,
     name: `Sample ${id}`,
     kind: 'sample',
-    results: [{ type: 'number', id: 'ph', label: 'pH', quantity: 'pH', unit: '[pH]', low: 7.3, target: 7.4, high: 7.5, min: 0, max: 14 }],
+    results: [
+      {
+        type: 'number',
+        id: 'ph',
+        label: 'pH',
+        quantity: 'pH',
+        unit: '[pH]',
+        low: 7.3,
+        target: 7.4,
+        high: 7.5,
+        min: 0,
+        max: 14,
+      },
+    ],
     signatures: { performed: true },
   });
   const phases = [
@@ -87,7 +127,9 @@ function benchRecipe() {
     ]),
     sample('ipc-1'),
     ...Array.from({ length: 8 }, (_, i) => check(`check-${i + 1}`, i + 1)),
-    equipment('heat', 'HEAT', [{ id: 'temperature', name: 'Temperature', quantity: 'temperature', unit: 'Cel', target: 22 }]),
+    equipment('heat', 'HEAT', [
+      { id: 'temperature', name: 'Temperature', quantity: 'temperature', unit: 'Cel', target: 22 },
+    ]),
     check('check-9', 9),
     sample('ipc-2'),
     equipment('transfer', 'TRANSFER', [{ id: 'volume', name: 'Volume', quantity: 'volume', unit: 'L', target: 90 }]),
@@ -100,7 +142,16 @@ function benchRecipe() {
     definition: {
       product: { code: 'PBS-1X', name: 'Benchmark buffer' },
       batchSize: { nominal: 100, min: 10, max: 1000, unit: 'L' },
-      procedure: { unitProcedures: [{ id: 'prep', name: 'Preparation', equipmentClass: 'MIXER', operations: [{ id: 'all', name: 'All', phases }] }] },
+      procedure: {
+        unitProcedures: [
+          {
+            id: 'prep',
+            name: 'Preparation',
+            equipmentClass: 'MIXER',
+            operations: [{ id: 'all', name: 'All', phases }],
+          },
+        ],
+      },
     },
   };
 }
@@ -114,15 +165,27 @@ async function main() {
   const base = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
   const workerMode = argValue('worker', base ? 'process' : 'inline');
   if (workerMode !== 'process' && workerMode !== 'inline') throw new Error('--worker: process or inline');
-  if (workerMode === 'process' && !base) throw new Error('--worker process needs PostgreSQL (BENCH_DATABASE_URL): PGlite is one process’s database');
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+  if (workerMode === 'process' && !base)
+    throw new Error('--worker process needs PostgreSQL (BENCH_DATABASE_URL): PGlite is one process’s database');
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  });
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-batches-'));
   const scratch = base ? await createDatabaseOn(base, 'bench_batches') : undefined;
   const dbUrl = scratch?.url;
   const temporalConfig = loadTemporalConfig(undefined, {});
   const store = dbUrl ? ['--db-url', dbUrl] : ['--db-filename', path.join(dir, 'temporal')];
-  const server = await spawnServer([...store, ...Object.entries(temporalConfig.searchAttributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`])], await freePort());
-  const database: Database = dbUrl ? await openDatabase({ kind: 'postgres', url: dbUrl, poolSize: 20 }) : await openDatabase({ kind: 'pglite' });
+  const server = await spawnServer(
+    [
+      ...store,
+      ...Object.entries(temporalConfig.searchAttributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+    ],
+    await freePort(),
+  );
+  const database: Database = dbUrl
+    ? await openDatabase({ kind: 'postgres', url: dbUrl, poolSize: 20 })
+    : await openDatabase({ kind: 'pglite' });
   const connection = await Connection.connect({ address: server.address });
   // The moment the API sends each batch's Update (after the re-authentication), seen by a client interceptor:
   // the start of the step latency the issue asks for.
@@ -142,7 +205,12 @@ async function main() {
   });
   // The product's own worker settings and task queue (temporal.yaml), whichever process the worker runs in.
   const taskQueue = temporalConfig.taskQueues.batches;
-  const config = loadAppConfig({ LOG_LEVEL: 'silent', AMPOULE_DATA_DIR: path.join(dir, 'api'), AMPOULE_LOGIN_RATE_PER_MINUTE: '1000000', AMPOULE_SIGN_RATE_PER_MINUTE: '1000000' });
+  const config = loadAppConfig({
+    LOG_LEVEL: 'silent',
+    AMPOULE_DATA_DIR: path.join(dir, 'api'),
+    AMPOULE_LOGIN_RATE_PER_MINUTE: '1000000',
+    AMPOULE_SIGN_RATE_PER_MINUTE: '1000000',
+  });
   const services = createServices(createPlatform(database, config, pino({ level: 'silent' })), { client, taskQueue });
   services.auditSealer.start();
   const api = await startApiServer(createApp(services).app, '127.0.0.1', 0);
@@ -151,7 +219,11 @@ async function main() {
     pkiFolder: path.join(dir, 'simulator'),
     timeScale: 36_000,
     tickMs: 50,
-    units: Array.from({ length: count }, (_, i) => ({ code: `BM-${String(i + 1).padStart(3, '0')}`, name: `Bench mixer ${i + 1}`, equipmentClass: 'MIXER' })),
+    units: Array.from({ length: count }, (_, i) => ({
+      code: `BM-${String(i + 1).padStart(3, '0')}`,
+      name: `Bench mixer ${i + 1}`,
+      equipmentClass: 'MIXER',
+    })),
   });
   await loadDemoData(services, PASSWORD);
   await loadDemoEquipment(services, simulator);
@@ -162,12 +234,25 @@ async function main() {
   await workerPki.trust(simulator.certificate);
   let stopWorker: () => Promise<void>;
   if (workerMode === 'process') {
-    const w: WorkerProcess = await spawnWorker({ DATABASE_URL: dbUrl!, TEMPORAL_ADDRESS: server.address, AMPOULE_DATA_DIR: workerDir });
+    const w: WorkerProcess = await spawnWorker({
+      DATABASE_URL: dbUrl!,
+      TEMPORAL_ADDRESS: server.address,
+      AMPOULE_DATA_DIR: workerDir,
+    });
     stopWorker = () => w.kill('SIGTERM');
   } else {
     const connections = new Connections(workerPki);
-    const { maxConcurrentWorkflowTaskExecutions, maxConcurrentActivityTaskExecutions, maxCachedWorkflows } = temporalConfig.worker;
-    const w = await startBatchWorker({ address: server.address, namespace: 'default', taskQueue, deps: activityDeps(services, new PhaseDriver(connections)), maxConcurrentActivityTaskExecutions, maxConcurrentWorkflowTaskExecutions, maxCachedWorkflows });
+    const { maxConcurrentWorkflowTaskExecutions, maxConcurrentActivityTaskExecutions, maxCachedWorkflows } =
+      temporalConfig.worker;
+    const w = await startBatchWorker({
+      address: server.address,
+      namespace: 'default',
+      taskQueue,
+      deps: activityDeps(services, new PhaseDriver(connections)),
+      maxConcurrentActivityTaskExecutions,
+      maxConcurrentWorkflowTaskExecutions,
+      maxCachedWorkflows,
+    });
     stopWorker = async () => {
       await w.stop();
       await connections.close();
@@ -178,11 +263,23 @@ async function main() {
   const tokens = new Map<string, string>();
   const request = async (user: string, method: string, p: string, body?: unknown) => {
     if (!tokens.has(user)) {
-      const r = await fetch(`${api.url}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: user, password: PASSWORD }) });
+      const r = await fetch(`${api.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: user, password: PASSWORD }),
+      });
       tokens.set(user, ((await r.json()) as Json).token);
     }
-    const r = await fetch(`${api.url}/api${p}`, { method, headers: { Authorization: `Bearer ${tokens.get(user)}`, ...(body ? { 'Content-Type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
-    return { status: r.status, body: (await r.json().catch(() => ({}))) as Json, timing: r.headers.get('server-timing') };
+    const r = await fetch(`${api.url}/api${p}`, {
+      method,
+      headers: { Authorization: `Bearer ${tokens.get(user)}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return {
+      status: r.status,
+      body: (await r.json().catch(() => ({}))) as Json,
+      timing: r.headers.get('server-timing'),
+    };
   };
   const sign = (user: string, meaning: string) => ({ username: user, password: PASSWORD, meaning });
 
@@ -195,18 +292,40 @@ async function main() {
   await request('qa1', 'POST', '/recipes/BENCH-20/versions/1/make-effective', { reason: 'benchmark' });
   const lots: Record<string, string> = {};
   for (const m of ['NACL', 'KCL', 'NA2HPO4', 'KH2PO4']) {
-    const r = await request('operator1', 'POST', '/lots', { material: m, quantity: 100_000, unit: 'kg', expiryDate: '2099-12-31', supplier: 'Bench', supplierLot: 'B1' });
-    await request('qa1', 'POST', `/lots/${r.body.id}/status`, { status: 'released', reason: 'benchmark', signature: sign('qa1', 'released') });
+    const r = await request('operator1', 'POST', '/lots', {
+      material: m,
+      quantity: 100_000,
+      unit: 'kg',
+      expiryDate: '2099-12-31',
+      supplier: 'Bench',
+      supplierLot: 'B1',
+    });
+    await request('qa1', 'POST', `/lots/${r.body.id}/status`, {
+      status: 'released',
+      reason: 'benchmark',
+      signature: sign('qa1', 'released'),
+    });
     lots[m] = r.body.lotNumber;
   }
-  const plan = new Map<string, Json>(((await request('qa1', 'GET', '/recipes/BENCH-20/versions/1/plan')).body.plan.steps as Json[]).map((s) => [s.id, s]));
+  const plan = new Map<string, Json>(
+    ((await request('qa1', 'GET', '/recipes/BENCH-20/versions/1/plan')).body.plan.steps as Json[]).map((s) => [
+      s.id,
+      s,
+    ]),
+  );
 
-  console.log(`bench:batches — ${count} concurrent batches of a 20-step recipe, ${operators} operators at work${thinkMs ? `, each taking ${thinkMs} ms per entry` : ' as fast as they can'}; Temporal and Ampoule on ${database.description.split(' ')[0]}, the batch worker ${workerMode === 'process' ? 'in a process of its own' : 'in the API’s process'}; ${machine()}`);
+  console.log(
+    `bench:batches — ${count} concurrent batches of a 20-step recipe, ${operators} operators at work${thinkMs ? `, each taking ${thinkMs} ms per entry` : ' as fast as they can'}; Temporal and Ampoule on ${database.description.split(' ')[0]}, the batch worker ${workerMode === 'process' ? 'in a process of its own' : 'in the API’s process'}; ${machine()}`,
+  );
   const started = performance.now();
   const startedWall = Date.now();
   const batches: string[] = [];
   for (let i = 0; i < count; i++) {
-    const r = await request('planner', 'POST', '/batches', { recipe: 'BENCH-20', batchSize: 100, units: { prep: `BM-${String(i + 1).padStart(3, '0')}` } });
+    const r = await request('planner', 'POST', '/batches', {
+      recipe: 'BENCH-20',
+      batchSize: 100,
+      units: { prep: `BM-${String(i + 1).padStart(3, '0')}` },
+    });
     if (r.status !== 201) throw new Error(`launch ${i}: ${JSON.stringify(r.body)}`);
     batches.push(r.body.number);
   }
@@ -254,7 +373,9 @@ async function main() {
         signature: sign(user, step.kind === 'approval' ? 'approved' : 'performed'),
       });
     } else {
-      r = await request('operator2', 'POST', `/batches/${w.batch}/steps/${w.stepId}/verify`, { signature: sign('operator2', 'verified') });
+      r = await request('operator2', 'POST', `/batches/${w.batch}/steps/${w.stepId}/verify`, {
+        signature: sign('operator2', 'verified'),
+      });
     }
     if (r.status !== 200) throw new Error(`${key}: ${r.status} ${JSON.stringify(r.body)}`);
     roundTrips.push(performance.now() - t0);
@@ -267,7 +388,11 @@ async function main() {
     while (done < count) {
       // operator1 performs, operator2 verifies (a performer never sees their own step to verify), qa2 approves.
       const queues = await Promise.all(['operator1', 'operator2', 'qa2'].map((u) => request(u, 'GET', '/work-queue')));
-      const queue = [...new Map(queues.flatMap((q) => q.body as Json[]).map((w) => [`${w.batch}/${w.stepId}/${w.awaiting}`, w])).values()];
+      const queue = [
+        ...new Map(
+          queues.flatMap((q) => q.body as Json[]).map((w) => [`${w.batch}/${w.stepId}/${w.awaiting}`, w]),
+        ).values(),
+      ];
       // The moment a step shows up in the queue is when it is ready, whether or not an operator is free.
       for (const w of queue) {
         const key = `${w.batch}/${w.stepId}/${w.awaiting}`;
@@ -280,12 +405,21 @@ async function main() {
           const updateSent = updateSentAt.get(`batch-${w.batch}`);
           if (updateSent !== undefined && updateSent >= last.wall) {
             readyLatencies.push(Date.parse(w.since) - updateSent);
-            transitions.push({ at: (updateSent - startedWall) / 1000, sentAt: updateSent, batch: w.batch, step: `${w.stepId}/${w.awaiting}`, ms: Date.parse(w.since) - updateSent });
+            transitions.push({
+              at: (updateSent - startedWall) / 1000,
+              sentAt: updateSent,
+              batch: w.batch,
+              step: `${w.stepId}/${w.awaiting}`,
+              ms: Date.parse(w.since) - updateSent,
+            });
           }
           seenLatencies.push(performance.now() - last.t);
         }
       }
-      const items = queue.filter((w) => !inFlight.has(`${w.batch}/${w.stepId}/${w.awaiting}`) && !handled.has(`${w.batch}/${w.stepId}/${w.awaiting}`));
+      const items = queue.filter(
+        (w) =>
+          !inFlight.has(`${w.batch}/${w.stepId}/${w.awaiting}`) && !handled.has(`${w.batch}/${w.stepId}/${w.awaiting}`),
+      );
       for (const w of items.slice(0, operators - inFlight.size)) {
         const key = `${w.batch}/${w.stepId}/${w.awaiting}`;
         inFlight.add(key);
@@ -299,7 +433,11 @@ async function main() {
             handled.add(key);
           });
       }
-      const complete = await services.db('batches').whereIn('number', batches).andWhere('status', 'complete').pluck('number');
+      const complete = await services
+        .db('batches')
+        .whereIn('number', batches)
+        .andWhere('status', 'complete')
+        .pluck('number');
       for (const b of complete) finished.add(b);
       done = finished.size;
       await new Promise((r) => setTimeout(r, pollMs));
@@ -307,17 +445,31 @@ async function main() {
   };
   await loop();
   const seconds = (performance.now() - started) / 1000;
-  const [{ n: entries }] = await services.db('ebr_entries').whereIn('batch_id', services.db('batches').select('id').whereIn('number', batches)).count({ n: '*' });
+  const [{ n: entries }] = await services
+    .db('ebr_entries')
+    .whereIn('batch_id', services.db('batches').select('id').whereIn('number', batches))
+    .count({ n: '*' });
 
   if (transitionsFile) writeFileSync(transitionsFile, transitions.map((t) => JSON.stringify(t)).join('\n') + '\n');
-  for (const list of [roundTrips, updateLatencies, signatureTimes, readyLatencies, stepLatencies, seenLatencies]) list.sort((a, b) => a - b);
-  console.log(`${count} batches complete in ${seconds.toFixed(1)} s (launching took ${launchSeconds.toFixed(1)} s): ${((count / seconds) * 3600).toFixed(0)} batches/hour`);
+  for (const list of [roundTrips, updateLatencies, signatureTimes, readyLatencies, stepLatencies, seenLatencies])
+    list.sort((a, b) => a - b);
+  console.log(
+    `${count} batches complete in ${seconds.toFixed(1)} s (launching took ${launchSeconds.toFixed(1)} s): ${((count / seconds) * 3600).toFixed(0)} batches/hour`,
+  );
   const p = (list: number[]) => `p50 ${percentile(list, 50).toFixed(0)} ms, p99 ${percentile(list, 99).toFixed(0)} ms`;
-  console.log(`step latency (Update sent → next operator step ready): ${p(readyLatencies)} (${readyLatencies.length} transitions)`);
-  console.log(`  the Update's round trip (the workflow answers once the next step is recorded, the server once that is committed): ${p(updateLatencies)}`);
-  console.log(`  from the operator's entry sent (+ re-authentication and API): ${p(stepLatencies)} (${stepLatencies.length} transitions)`);
+  console.log(
+    `step latency (Update sent → next operator step ready): ${p(readyLatencies)} (${readyLatencies.length} transitions)`,
+  );
+  console.log(
+    `  the Update's round trip (the workflow answers once the next step is recorded, the server once that is committed): ${p(updateLatencies)}`,
+  );
+  console.log(
+    `  from the operator's entry sent (+ re-authentication and API): ${p(stepLatencies)} (${stepLatencies.length} transitions)`,
+  );
   console.log(`  … → shown in a work queue read every ${pollMs} ms: ${p(seenLatencies)}`);
-  console.log(`completion round trip (re-authentication, Update, batch-record write): ${p(roundTrips)} (${roundTrips.length} entries)`);
+  console.log(
+    `completion round trip (re-authentication, Update, batch-record write): ${p(roundTrips)} (${roundTrips.length} entries)`,
+  );
   console.log(`re-authentication (argon2id) alone: ${p(signatureTimes)}`);
   console.log(`batch record: ${Number(entries)} entries, ${(Number(entries) / seconds).toFixed(0)} entries/s`);
 

@@ -12,16 +12,15 @@ import { createPlatform } from '../composition/platform';
 import { loadAppConfig } from '../config/app-config';
 import { argValue, machine, percentile, pgliteBenchDatabase, postgresBenchDatabase } from './support';
 
-
-
-
 /**
  * Two trees in SQL (as the owner, in bulk): `GB-<level>-<i>` where each lot of a level was produced by a
  * batch from ten lots of the next level; `GF-<level>-<i>` where each lot was consumed by a batch that made
  * ten lots of the next level.
  */
 function buildTrees(fanout: number, levels: number): string[] {
-  const statements = [`insert into materials (code, name, type, base_unit) values ('BENCH', 'Benchmark material', 'raw', 'kg')`];
+  const statements = [
+    `insert into materials (code, name, type, base_unit) values ('BENCH', 'Benchmark material', 'raw', 'kg')`,
+  ];
   for (const tree of ['GB', 'GF']) {
     for (let level = 0; level <= levels; level++) {
       statements.push(
@@ -37,8 +36,14 @@ function buildTrees(fanout: number, levels: number): string[] {
       const batch = `'${tree}-B-${level}-' || i`;
       // Backward tree: the upper lot is produced from the lower ones; forward tree: the upper lot is consumed into them.
       const [made, used] = tree === 'GB' ? [upper, lower] : [lower, upper];
-      const madeSeries = tree === 'GB' ? `generate_series(0, ${fanout ** level - 1}) i` : `generate_series(0, ${fanout ** level - 1}) i cross join generate_series(0, ${fanout - 1}) k`;
-      const usedSeries = tree === 'GB' ? `generate_series(0, ${fanout ** level - 1}) i cross join generate_series(0, ${fanout - 1}) k` : `generate_series(0, ${fanout ** level - 1}) i`;
+      const madeSeries =
+        tree === 'GB'
+          ? `generate_series(0, ${fanout ** level - 1}) i`
+          : `generate_series(0, ${fanout ** level - 1}) i cross join generate_series(0, ${fanout - 1}) k`;
+      const usedSeries =
+        tree === 'GB'
+          ? `generate_series(0, ${fanout ** level - 1}) i cross join generate_series(0, ${fanout - 1}) k`
+          : `generate_series(0, ${fanout ** level - 1}) i`;
       statements.push(
         `insert into lot_transactions (lot_id, kind, quantity, entered_quantity, entered_unit, batch_id, user_name)
          select l.id, 'production', 100, 100, 'kg', ${batch}, 'bench' from ${madeSeries} join lots l on l.lot_number = ${made}`,
@@ -73,9 +78,12 @@ async function main() {
   const base = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
   const stores = argValue('stores', base ? 'postgres,pglite' : 'pglite').split(',');
   const perTree = Array.from({ length: levels + 1 }, (_, l) => fanout ** l).reduce((a, b) => a + b, 0);
-  console.log(`bench:genealogy — two trees of ${perTree} lots (${levels} generations, ${fanout} lots per batch), ${runs} runs each; ${machine()}`);
+  console.log(
+    `bench:genealogy — two trees of ${perTree} lots (${levels} generations, ${fanout} lots per batch), ${runs} runs each; ${machine()}`,
+  );
   for (const store of stores) {
-    const target = store === 'postgres' ? await postgresBenchDatabase(base!, 'bench_genealogy') : await pgliteBenchDatabase();
+    const target =
+      store === 'postgres' ? await postgresBenchDatabase(base!, 'bench_genealogy') : await pgliteBenchDatabase();
     try {
       const t0 = performance.now();
       await target.asOwner(buildTrees(fanout, levels));
@@ -85,15 +93,34 @@ async function main() {
       const root = (await services.stores.lots.byNumber(services.db, 'GF-0-0'))!;
       const figures: [string, { p50: number; max: number }, number][] = [];
       const backwardWalk = await services.stores.lots.genealogy(services.db, top.id, 'backward');
-      figures.push(['backward walk (SQL)', await time(runs, () => services.stores.lots.genealogy(services.db, top.id, 'backward')), backwardWalk.length + 1]);
+      figures.push([
+        'backward walk (SQL)',
+        await time(runs, () => services.stores.lots.genealogy(services.db, top.id, 'backward')),
+        backwardWalk.length + 1,
+      ]);
       const backward = await services.lots.genealogy(top.lotNumber, 'backward');
-      figures.push(['backward tree (API answer)', await time(runs, () => services.lots.genealogy(top.lotNumber, 'backward')), backward.lots]);
+      figures.push([
+        'backward tree (API answer)',
+        await time(runs, () => services.lots.genealogy(top.lotNumber, 'backward')),
+        backward.lots,
+      ]);
       const forward = await services.lots.genealogy(root.lotNumber, 'forward');
-      figures.push(['forward tree (API answer)', await time(runs, () => services.lots.genealogy(root.lotNumber, 'forward')), forward.lots]);
+      figures.push([
+        'forward tree (API answer)',
+        await time(runs, () => services.lots.genealogy(root.lotNumber, 'forward')),
+        forward.lots,
+      ]);
       const impact = await services.lots.recallImpact(root.lotNumber);
-      figures.push(['recall impact (API answer)', await time(runs, () => services.lots.recallImpact(root.lotNumber)), impact.affectedLots.length + 1]);
+      figures.push([
+        'recall impact (API answer)',
+        await time(runs, () => services.lots.recallImpact(root.lotNumber)),
+        impact.affectedLots.length + 1,
+      ]);
       console.log(`${target.label}: built in ${built} s`);
-      for (const [what, t, lots] of figures) console.log(`  ${what.padEnd(28)} ${String(lots).padStart(6)} lots  p50 ${t.p50.toFixed(0).padStart(5)} ms  max ${t.max.toFixed(0).padStart(5)} ms`);
+      for (const [what, t, lots] of figures)
+        console.log(
+          `  ${what.padEnd(28)} ${String(lots).padStart(6)} lots  p50 ${t.p50.toFixed(0).padStart(5)} ms  max ${t.max.toFixed(0).padStart(5)} ms`,
+        );
     } finally {
       await target.cleanup();
     }

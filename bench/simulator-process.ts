@@ -11,7 +11,12 @@ import { startSimulator, type SimulatorOptions } from '../equipment/simulator/si
 
 type Start = { type: 'start'; options: Omit<SimulatorOptions, 'log'> };
 type Trust = { type: 'trust'; certificate: string };
-type Started = { type: 'started'; endpointUrl: string; units: { code: string; name: string; equipmentClass: string; binding: UnitBinding }[]; certificate: string };
+type Started = {
+  type: 'started';
+  endpointUrl: string;
+  units: { code: string; name: string; equipmentClass: string; binding: UnitBinding }[];
+  certificate: string;
+};
 
 export interface SimulatorProcess {
   readonly endpointUrl: string;
@@ -24,7 +29,10 @@ export interface SimulatorProcess {
 
 /** Forks this file and starts a simulator in it. */
 export async function simulatorProcess(options: Start['options']): Promise<SimulatorProcess> {
-  const child: ChildProcess = fork(__filename, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(__filename, [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const next = <T>(type: string) =>
     new Promise<T>((resolve, reject) => {
       const onMessage = (m: { type: string }) => {
@@ -69,7 +77,12 @@ if (process.send && require.main === module) {
       process.send!({
         type: 'started',
         endpointUrl: sim.endpointUrl,
-        units: sim.units.map((u) => ({ code: u.code, name: u.name, equipmentClass: u.equipmentClass, binding: sim.bindingFor(u.code) })),
+        units: sim.units.map((u) => ({
+          code: u.code,
+          name: u.name,
+          equipmentClass: u.equipmentClass,
+          binding: sim.bindingFor(u.code),
+        })),
         certificate: sim.pki.certificate().toString('base64'),
       } satisfies Started);
     } else if (m.type === 'trust') {

@@ -53,7 +53,11 @@ export async function startServer(store: 'memory' | 'pglite' | 'postgres'): Prom
 }
 
 /** Runs `total` jobs with at most `concurrency` in flight; returns each job's latency in ms. */
-export async function runBounded(total: number, concurrency: number, job: (i: number) => Promise<void>): Promise<number[]> {
+export async function runBounded(
+  total: number,
+  concurrency: number,
+  job: (i: number) => Promise<void>,
+): Promise<number[]> {
   const latencies: number[] = [];
   let next = 0;
   async function lane() {

@@ -11,7 +11,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  makeTelemetryFilterString,
+} from '@temporalio/worker';
 import * as activities from './activities';
 import { argValue, machine, percentile, runBounded, startServer } from './support';
 
@@ -21,7 +28,15 @@ function line(label: string, store: string, parts: string[]): void {
   console.log([`${label.padEnd(16)} ${store.padEnd(26)}`, ...parts].join('  '));
 }
 
-async function workflowsRun(client: Client, taskQueue: string, type: string, activitiesPerWorkflow: number, total: number, concurrency: number, store: string) {
+async function workflowsRun(
+  client: Client,
+  taskQueue: string,
+  type: string,
+  activitiesPerWorkflow: number,
+  total: number,
+  concurrency: number,
+  store: string,
+) {
   const started = performance.now();
   const latencies = await runBounded(total, concurrency, async (i) => {
     const r = await client.workflow.execute(type, { taskQueue, workflowId: `${type}-${i}-${taskQueue}`, args: [i] });
@@ -55,11 +70,19 @@ async function signalRun(client: Client, connection: Connection, taskQueue: stri
   const received = await handle.result();
   if (received !== count + 50) throw new Error(`the workflow saw ${received} signals of ${count + 50}`);
   latencies.sort((a, b) => a - b);
-  line('signal', store, [`round trip p50 ${percentile(latencies, 50).toFixed(2)} ms`, `p99 ${percentile(latencies, 99).toFixed(2)} ms`, `(${count} signals, one at a time)`]);
+  line('signal', store, [
+    `round trip p50 ${percentile(latencies, 50).toFixed(2)} ms`,
+    `p99 ${percentile(latencies, 99).toFixed(2)} ms`,
+    `(${count} signals, one at a time)`,
+  ]);
 }
 
 async function updateRun(client: Client, taskQueue: string, localActivities: number, count: number, store: string) {
-  const handle = await client.workflow.start('updateSink', { taskQueue, workflowId: `update-sink-${localActivities}-${taskQueue}`, args: [localActivities] });
+  const handle = await client.workflow.start('updateSink', {
+    taskQueue,
+    workflowId: `update-sink-${localActivities}-${taskQueue}`,
+    args: [localActivities],
+  });
   const latencies: number[] = [];
   const cpuBefore = process.cpuUsage();
   for (let i = 0; i < count + 20; i++) {
@@ -81,14 +104,23 @@ async function updateRun(client: Client, taskQueue: string, localActivities: num
 }
 
 async function main() {
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  });
   const total = Number(argValue('workflows', '2000'));
   const concurrency = Number(argValue('concurrency', '100'));
   const signals = Number(argValue('signals', '1000'));
   const updates = Number(argValue('updates', '200'));
-  const defaultStores = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL ? 'memory,postgres' : 'memory,pglite';
+  const defaultStores =
+    process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL
+      ? 'memory,postgres'
+      : 'memory,pglite';
   const stores = argValue('stores', defaultStores).split(',') as Store[];
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('ERROR') });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    logger: new DefaultLogger('ERROR'),
+  });
 
   console.log(`bench:temporal — ${total} workflows per workload, ${concurrency} in flight, one worker; ${machine()}`);
   for (const store of stores) {

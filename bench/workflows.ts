@@ -1,5 +1,12 @@
 /** Workflows the benchmarks run. */
-import { condition, defineSignal, defineUpdate, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type * as activities from './activities';
 
 const { echo } = proxyActivities<typeof activities>({ startToCloseTimeout: '30s' });
@@ -14,7 +21,6 @@ export async function threeActivities(n: number): Promise<number> {
   const b = await echo(a + 1);
   return await echo(b + 1);
 }
-
 
 export const tick = defineSignal('tick');
 export const stop = defineSignal('stop');

@@ -45,7 +45,10 @@ function fail(log: Logger, message: string): never {
 
 /** temporal.yaml, validated (a bad file exits with its message), and the Temporal SDK's own logging set to warnings. */
 function loadTemporalConfigOrFail(log: Logger): TemporalConfig {
-  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
   try {
     return loadTemporalConfig();
   } catch (err) {
@@ -62,7 +65,8 @@ function temporalSecurity(temporalConfig: TemporalConfig) {
       ? {
           serverNameOverride: tc.serverName,
           serverRootCACertificate: tc.caFile ? readFileSync(tc.caFile) : undefined,
-          clientCertPair: tc.certFile && tc.keyFile ? { crt: readFileSync(tc.certFile), key: readFileSync(tc.keyFile) } : undefined,
+          clientCertPair:
+            tc.certFile && tc.keyFile ? { crt: readFileSync(tc.certFile), key: readFileSync(tc.keyFile) } : undefined,
         }
       : undefined,
     apiKey: temporalConfig.apiKeyEnv ? process.env[temporalConfig.apiKeyEnv] : undefined,
@@ -71,14 +75,26 @@ function temporalSecurity(temporalConfig: TemporalConfig) {
 
 /** Ampoule's OPC UA application certificate, shared by every process on this data directory. */
 async function openAmpoulePki(config: AppConfig, log: Logger): Promise<ApplicationPki> {
-  routeOpcuaLogs((m) => log.debug({ component: 'node-opcua' }, m), (m) => log.error({ component: 'node-opcua' }, m));
+  routeOpcuaLogs(
+    (m) => log.debug({ component: 'node-opcua' }, m),
+    (m) => log.error({ component: 'node-opcua' }, m),
+  );
   const pki = await openPki(path.join(config.dataDir, 'pki', 'ampoule'), 'ampoule');
-  log.info({ certificate: pki.certificateFile, trusted: path.join(config.dataDir, 'pki', 'ampoule', 'trusted', 'certs') }, 'OPC UA certificate of Ampoule (trust it on each controller; put each controller’s certificate in the trusted folder)');
+  log.info(
+    { certificate: pki.certificateFile, trusted: path.join(config.dataDir, 'pki', 'ampoule', 'trusted', 'certs') },
+    'OPC UA certificate of Ampoule (trust it on each controller; put each controller’s certificate in the trusted folder)',
+  );
   return pki;
 }
 
 /** The batch worker: batch workflows and their activities, equipment reached through `pki`. Exits the process if it fails. */
-async function runBatchWorker(temporalConfig: TemporalConfig, address: string, platform: Platform, pki: ApplicationPki, log: Logger) {
+async function runBatchWorker(
+  temporalConfig: TemporalConfig,
+  address: string,
+  platform: Platform,
+  pki: ApplicationPki,
+  log: Logger,
+) {
   const connections = new Connections(pki, log.child({ component: 'opcua' }));
   const worker = await startBatchWorker({
     address,
@@ -95,7 +111,10 @@ async function runBatchWorker(temporalConfig: TemporalConfig, address: string, p
     log.fatal({ err: (err as Error).message }, 'the batch worker failed; stopping');
     process.exit(1);
   });
-  log.info({ taskQueue: temporalConfig.taskQueues.batches, namespace: temporalConfig.namespace }, 'batch worker running');
+  log.info(
+    { taskQueue: temporalConfig.taskQueues.batches, namespace: temporalConfig.namespace },
+    'batch worker running',
+  );
   return { worker, connections };
 }
 
@@ -104,7 +123,8 @@ async function openAppDatabase(config: AppConfig, log: Logger): Promise<Database
     log.info({ database: maskUrl(config.databaseUrl) }, 'opening PostgreSQL');
     return openDatabase({ kind: 'postgres', url: config.databaseUrl, migrationUrl: config.migrationDatabaseUrl });
   }
-  if (config.mode === 'production') fail(log, 'production mode needs DATABASE_URL (PostgreSQL); PGlite is for the zero-setup mode');
+  if (config.mode === 'production')
+    fail(log, 'production mode needs DATABASE_URL (PostgreSQL); PGlite is for the zero-setup mode');
   return openDatabase({ kind: 'pglite', dataDir: path.join(config.dataDir, 'db') });
 }
 
@@ -114,16 +134,23 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
 
   const database = await openAppDatabase(config, log);
   log.info({ database: database.description, appRole: database.appRole }, 'database ready (migrations applied)');
-  if (!database.appRole) log.warn('the database login role cannot assume ampoule_app: the append-only tables rely on their triggers alone');
+  if (!database.appRole)
+    log.warn('the database login role cannot assume ampoule_app: the append-only tables rely on their triggers alone');
   if (config.mode === 'production') {
     const demo = await new UserStore().countActiveDemoUsers(database.knex);
-    if (demo > 0) fail(log, `production mode refuses to start: ${demo} demo user(s) are active. Deactivate them (PATCH /api/users/:id {active:false}) from a zero-setup start on this database, or use a database without demo data.`);
+    if (demo > 0)
+      fail(
+        log,
+        `production mode refuses to start: ${demo} demo user(s) are active. Deactivate them (PATCH /api/users/:id {active:false}) from a zero-setup start on this database, or use a database without demo data.`,
+      );
   }
   let temporal: EmbeddedTemporal | undefined;
   if (!temporalConfig.address) {
-    if (config.mode === 'production') fail(log, 'production mode needs a Temporal cluster: set TEMPORAL_ADDRESS or address in temporal.yaml');
+    if (config.mode === 'production')
+      fail(log, 'production mode needs a Temporal cluster: set TEMPORAL_ADDRESS or address in temporal.yaml');
     const store = temporalConfig.embedded.store;
-    if (store === 'postgres' && !config.databaseUrl) fail(log, 'temporal.yaml asks for embedded.store: postgres but DATABASE_URL is not set');
+    if (store === 'postgres' && !config.databaseUrl)
+      fail(log, 'temporal.yaml asks for embedded.store: postgres but DATABASE_URL is not set');
     temporal = await startEmbeddedTemporal({
       ip: temporalConfig.embedded.ip,
       port: temporalConfig.embedded.port,
@@ -137,9 +164,15 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
         process.exit(1);
       },
     });
-    log.info({ address: temporal.address, store: temporal.storeDescription }, 'embedded Temporal server ready (zero-setup mode; not for production)');
+    log.info(
+      { address: temporal.address, store: temporal.storeDescription },
+      'embedded Temporal server ready (zero-setup mode; not for production)',
+    );
   } else {
-    log.info({ address: temporalConfig.address, namespace: temporalConfig.namespace }, 'using the Temporal cluster from temporal.yaml / TEMPORAL_ADDRESS');
+    log.info(
+      { address: temporalConfig.address, namespace: temporalConfig.namespace },
+      'using the Temporal cluster from temporal.yaml / TEMPORAL_ADDRESS',
+    );
   }
 
   // A Temporal client for the API (launch, updates, queries) and the batch worker's connection.
@@ -148,10 +181,21 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   const connection = await Connection.connect({ address, ...security });
   const client = new Client({ connection, namespace: temporalConfig.namespace });
 
-  const services = createServices(createPlatform(database, config, log.child({ component: 'api' })), { client, taskQueue: temporalConfig.taskQueues.batches, equipmentHeartbeatTimeout: temporalConfig.batches.equipmentHeartbeatTimeout });
+  const services = createServices(createPlatform(database, config, log.child({ component: 'api' })), {
+    client,
+    taskQueue: temporalConfig.taskQueues.batches,
+    equipmentHeartbeatTimeout: temporalConfig.batches.equipmentHeartbeatTimeout,
+  });
   services.auditSealer.start();
   services.anchors.start();
-  log.info({ key: config.anchors.signerModule ?? config.anchors.keyFile, log: config.anchors.logFile, everySeconds: config.anchors.intervalSeconds }, 'the hash chains are anchored outside the database (keep the key and the log off the database host)');
+  log.info(
+    {
+      key: config.anchors.signerModule ?? config.anchors.keyFile,
+      log: config.anchors.logFile,
+      everySeconds: config.anchors.intervalSeconds,
+    },
+    'the hash chains are anchored outside the database (keep the key and the log off the database host)',
+  );
 
   if (config.mode === 'zero-setup') {
     const loaded = await loadDemoData(services, config.demoPassword);
@@ -162,7 +206,12 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   const pki = await openAmpoulePki(config, log);
   let simulator: EquipmentSimulator | undefined;
   if (config.mode === 'zero-setup') {
-    simulator = await startSimulator({ port: config.opcua.simulatorPort, pkiFolder: path.join(config.dataDir, 'pki', 'simulator'), timeScale: 3600, log: log.child({ component: 'simulator' }) });
+    simulator = await startSimulator({
+      port: config.opcua.simulatorPort,
+      pkiFolder: path.join(config.dataDir, 'pki', 'simulator'),
+      timeScale: 3600,
+      log: log.child({ component: 'simulator' }),
+    });
     // Both ends are this process's own: each trusts the other's certificate explicitly, nothing unknown is accepted.
     await simulator.pki.trust(pki.certificate());
     await pki.trust(simulator.pki.certificate());
@@ -218,15 +267,27 @@ function sealSteps(platform: Platform) {
  */
 async function runWorker(config: AppConfig, log: Logger): Promise<void> {
   const temporalConfig = loadTemporalConfigOrFail(log);
-  if (!temporalConfig.address) fail(log, 'bin/ampoule worker joins a running Temporal: set TEMPORAL_ADDRESS (or address in temporal.yaml); the embedded server of `bin/ampoule` listens on 127.0.0.1:7233');
-  if (!config.databaseUrl) fail(log, 'bin/ampoule worker needs DATABASE_URL (PostgreSQL): an embedded PGlite database belongs to the one process that opened it');
+  if (!temporalConfig.address)
+    fail(
+      log,
+      'bin/ampoule worker joins a running Temporal: set TEMPORAL_ADDRESS (or address in temporal.yaml); the embedded server of `bin/ampoule` listens on 127.0.0.1:7233',
+    );
+  if (!config.databaseUrl)
+    fail(
+      log,
+      'bin/ampoule worker needs DATABASE_URL (PostgreSQL): an embedded PGlite database belongs to the one process that opened it',
+    );
   mkdirSync(config.dataDir, { recursive: true });
   const database = await openAppDatabase(config, log);
   const platform = createPlatform(database, config, log.child({ component: 'worker' }));
   platform.auditSealer.start();
   const pki = await openAmpoulePki(config, log);
   const { worker, connections } = await runBatchWorker(temporalConfig, temporalConfig.address, platform, pki, log);
-  stopOnSignals(log, [...stopWorkerSteps(worker, connections), ...sealSteps(platform), { name: 'the database', stop: () => database.close() }]);
+  stopOnSignals(log, [
+    ...stopWorkerSteps(worker, connections),
+    ...sealSteps(platform),
+    { name: 'the database', stop: () => database.close() },
+  ]);
 }
 
 /** `create-user`: the way to the first administrator of a production database, without default passwords. */
@@ -238,13 +299,20 @@ async function createUser(config: AppConfig, log: Logger, args: string[]): Promi
   const input = z
     .object({ username: z.string().min(3), fullName: z.string().min(1), roles: z.array(z.enum(ROLES)).min(1) })
     .safeParse({ username: flag('username'), fullName: flag('full-name'), roles: flag('roles')?.split(',') });
-  if (!input.success) fail(log, `usage: bin/ampoule create-user --username NAME --full-name "Printed Name" --roles ${ROLES.join(',')}\n${input.error.message}`);
+  if (!input.success)
+    fail(
+      log,
+      `usage: bin/ampoule create-user --username NAME --full-name "Printed Name" --roles ${ROLES.join(',')}\n${input.error.message}`,
+    );
   const password = process.env.AMPOULE_NEW_PASSWORD ?? readFileSync(0, 'utf8').trim();
   const database = await openAppDatabase(config, log);
   const services = createServices(createPlatform(database, config, log));
   try {
     const user = await services.db.transaction((trx) =>
-      services.users.create({ trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'created with bin/ampoule create-user' }, { ...input.data, password }),
+      services.users.create(
+        { trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'created with bin/ampoule create-user' },
+        { ...input.data, password },
+      ),
     );
     await services.auditSealer.sealNow();
     log.info({ id: user.id, username: user.username, roles: user.roles }, 'user created');

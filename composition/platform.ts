@@ -24,7 +24,14 @@ export interface Platform {
 
 export function createPlatform(database: Database, config: AppConfig, log: Logger): Platform {
   const stores = createStores();
-  return { config, database, db: database.knex, log, stores, auditSealer: new AuditSealer(database.knex, stores.audit, log) };
+  return {
+    config,
+    database,
+    db: database.knex,
+    log,
+    stores,
+    auditSealer: new AuditSealer(database.knex, stores.audit, log),
+  };
 }
 
 /** The batch activities' dependencies: the platform's database and stores, and the driver that reaches the equipment. */

@@ -14,9 +14,15 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   AMPOULE_DATA_DIR: z.string().min(1).default('data'),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .optional(),
   /** A URL of the owning role for migrations, when DATABASE_URL is a login role with only the app's privileges. */
-  AMPOULE_MIGRATION_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+  AMPOULE_MIGRATION_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .optional(),
   AMPOULE_DEMO_PASSWORD: z.string().min(12, 'at least 12 characters').default('ampoule-demo'),
   AMPOULE_SESSION_IDLE_MINUTES: positiveInt(15),
   AMPOULE_SESSION_ABSOLUTE_HOURS: positiveInt(12),
@@ -24,7 +30,10 @@ const schema = z.object({
   AMPOULE_LOCKOUT_MINUTES: positiveInt(30),
   AMPOULE_LOGIN_RATE_PER_MINUTE: positiveInt(30),
   AMPOULE_SIGN_RATE_PER_MINUTE: positiveInt(30),
-  AMPOULE_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/, 'expected a size such as 256kb').default('256kb'),
+  AMPOULE_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/, 'expected a size such as 256kb')
+    .default('256kb'),
   /** Express's `trust proxy`: the number of proxies in front of Ampoule (0: use the socket address). */
   AMPOULE_TRUST_PROXY: z.coerce.number().int().min(0).default(0),
   /** Allow equipment units whose OPC UA endpoint is configured with security mode None. */
@@ -85,10 +94,16 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: e.DATABASE_URL,
     migrationDatabaseUrl: e.AMPOULE_MIGRATION_DATABASE_URL,
     demoPassword: e.AMPOULE_DEMO_PASSWORD,
-    session: { idleSeconds: e.AMPOULE_SESSION_IDLE_MINUTES * 60, absoluteSeconds: e.AMPOULE_SESSION_ABSOLUTE_HOURS * 3600 },
+    session: {
+      idleSeconds: e.AMPOULE_SESSION_IDLE_MINUTES * 60,
+      absoluteSeconds: e.AMPOULE_SESSION_ABSOLUTE_HOURS * 3600,
+    },
     lockout: { failures: e.AMPOULE_LOCKOUT_FAILURES, lockSeconds: e.AMPOULE_LOCKOUT_MINUTES * 60 },
     rateLimits: { loginPerMinute: e.AMPOULE_LOGIN_RATE_PER_MINUTE, signPerMinute: e.AMPOULE_SIGN_RATE_PER_MINUTE },
-    opcua: { allowSecurityNone: e.AMPOULE_OPCUA_ALLOW_SECURITY_NONE === 'true', simulatorPort: e.AMPOULE_SIMULATOR_PORT },
+    opcua: {
+      allowSecurityNone: e.AMPOULE_OPCUA_ALLOW_SECURITY_NONE === 'true',
+      simulatorPort: e.AMPOULE_SIMULATOR_PORT,
+    },
     anchors: {
       keyFile: path.resolve(e.AMPOULE_ANCHOR_KEY_FILE ?? path.join(dataDir, 'anchors', 'anchor-key.pem')),
       signerModule: e.AMPOULE_ANCHOR_SIGNER_MODULE,

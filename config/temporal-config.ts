@@ -10,9 +10,7 @@ import { z } from 'zod';
 const SEARCH_ATTRIBUTE_TYPES = ['Text', 'Keyword', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList'] as const;
 
 /** A duration such as `500ms`, `10s`, `5m`, `1h`. */
-const durationString = z
-  .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'expected a duration such as 500ms, 10s, 5m or 1h');
+const durationString = z.string().regex(/^\d+(ms|s|m|h)$/, 'expected a duration such as 500ms, 10s, 5m or 1h');
 
 const schema = z.strictObject({
   address: z
@@ -30,9 +28,17 @@ const schema = z.strictObject({
     })
     .refine((t) => !t.certFile === !t.keyFile, 'certFile and keyFile go together')
     .default({ enabled: false }),
-  apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name').optional(),
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name')
+    .optional(),
   taskQueues: z.strictObject({ batches: z.string().min(1) }),
-  searchAttributes: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a search attribute name'), z.enum(SEARCH_ATTRIBUTE_TYPES)).default({}),
+  searchAttributes: z
+    .record(
+      z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a search attribute name'),
+      z.enum(SEARCH_ATTRIBUTE_TYPES),
+    )
+    .default({}),
   worker: z
     .strictObject({
       maxConcurrentWorkflowTaskExecutions: z.int().min(2).max(10_000).default(40),
@@ -40,7 +46,12 @@ const schema = z.strictObject({
       maxCachedWorkflows: z.int().min(0).max(1_000_000).default(1000),
       shutdownGraceTime: durationString.default('10s'),
     })
-    .default({ maxConcurrentWorkflowTaskExecutions: 40, maxConcurrentActivityTaskExecutions: 100, maxCachedWorkflows: 1000, shutdownGraceTime: '10s' }),
+    .default({
+      maxConcurrentWorkflowTaskExecutions: 40,
+      maxConcurrentActivityTaskExecutions: 100,
+      maxCachedWorkflows: 1000,
+      shutdownGraceTime: '10s',
+    }),
   batches: z
     .strictObject({
       /** How long an equipment phase's activity may go without a heartbeat before another worker takes the phase over. */
@@ -70,7 +81,11 @@ export class ConfigError extends Error {
  * Parses and validates temporal.yaml text; `env` supplies the TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and
  * AMPOULE_TEMPORAL_PORT (the embedded server's port) overrides.
  */
-export function parseTemporalConfig(text: string, source = 'temporal.yaml', env: NodeJS.ProcessEnv = {}): TemporalConfig {
+export function parseTemporalConfig(
+  text: string,
+  source = 'temporal.yaml',
+  env: NodeJS.ProcessEnv = {},
+): TemporalConfig {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) throw new ConfigError(`${source}: ${doc.errors[0].message}`);
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
@@ -78,7 +93,8 @@ export function parseTemporalConfig(text: string, source = 'temporal.yaml', env:
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-      if (issue.code === 'unrecognized_keys') return `${where === '(top level)' ? '' : `${where}: `}unknown key(s) ${issue.keys.join(', ')}`;
+      if (issue.code === 'unrecognized_keys')
+        return `${where === '(top level)' ? '' : `${where}: `}unknown key(s) ${issue.keys.join(', ')}`;
       return `${where}: ${issue.message}`;
     });
     throw new ConfigError(`${source} is invalid:\n  - ${problems.join('\n  - ')}`);
@@ -88,14 +104,18 @@ export function parseTemporalConfig(text: string, source = 'temporal.yaml', env:
   if (env.TEMPORAL_NAMESPACE) config.namespace = env.TEMPORAL_NAMESPACE;
   if (env.AMPOULE_TEMPORAL_PORT !== undefined) {
     const port = Number(env.AMPOULE_TEMPORAL_PORT);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`AMPOULE_TEMPORAL_PORT: expected a port number, got ${env.AMPOULE_TEMPORAL_PORT}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new ConfigError(`AMPOULE_TEMPORAL_PORT: expected a port number, got ${env.AMPOULE_TEMPORAL_PORT}`);
     config.embedded.port = port;
   }
   return config;
 }
 
 /** Reads temporal.yaml (by default from the project root) and validates it. */
-export function loadTemporalConfig(file = path.resolve(__dirname, '..', 'temporal.yaml'), env: NodeJS.ProcessEnv = process.env): TemporalConfig {
+export function loadTemporalConfig(
+  file = path.resolve(__dirname, '..', 'temporal.yaml'),
+  env: NodeJS.ProcessEnv = process.env,
+): TemporalConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -27,7 +27,11 @@ export interface Database {
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; migrationUrl?: string; poolSize?: number }
-  | { kind: 'pglite'; dataDir?: string /* absent: in memory */; template?: Blob /* a dump of a migrated database to start from */ };
+  | {
+      kind: 'pglite';
+      dataDir?: string /* absent: in memory */;
+      template?: Blob; /* a dump of a migrated database to start from */
+    };
 
 /** Opens the database, brings its schema up to date, and switches to the application role. */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
@@ -67,7 +71,15 @@ async function openPostgres(target: { url: string; migrationUrl?: string; poolSi
   await knex.raw('select 1'); // fail now, not on the first request, if the database is unreachable
   const u = new URL(target.url);
   if (u.password) u.password = '***';
-  return { knex, kind: 'postgres', description: `PostgreSQL ${u.host}${u.pathname}`, get appRole() { return appRole; }, close: () => knex.destroy() };
+  return {
+    knex,
+    kind: 'postgres',
+    description: `PostgreSQL ${u.host}${u.pathname}`,
+    get appRole() {
+      return appRole;
+    },
+    close: () => knex.destroy(),
+  };
 }
 
 interface PgConnection {
@@ -84,7 +96,9 @@ export const MARK_APPLICATION_SESSION = `select set_config('ampoule.application_
 /** UTC for the session, the application role where the login role may assume it, and Ampoule's mark. */
 async function prepareConnection(conn: PgConnection): Promise<boolean> {
   await conn.query(`set time zone 'UTC'`);
-  const { rows } = await conn.query(`select pg_has_role(current_user, '${APP_ROLE}', 'MEMBER') as member, current_user = '${APP_ROLE}' as is_app`);
+  const { rows } = await conn.query(
+    `select pg_has_role(current_user, '${APP_ROLE}', 'MEMBER') as member, current_user = '${APP_ROLE}' as is_app`,
+  );
   const assumed = rows[0].is_app || rows[0].member;
   if (!rows[0].is_app && rows[0].member) await conn.query(`set role ${APP_ROLE}`);
   // A login that is not the application role cannot read the token: its changes are traced as outside Ampoule.
@@ -96,7 +110,10 @@ async function openPGlite(dataDir?: string, template?: Blob): Promise<Database> 
   const { PGlite } = await import('@electric-sql/pglite');
   const ClientPgLite = (await import('knex-pglite')).default;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir, { parsers: { [INT8_OID]: (v: string) => Number(v) }, ...(template ? { loadDataDir: template } : {}) });
+  const pglite = await PGlite.create(dataDir, {
+    parsers: { [INT8_OID]: (v: string) => Number(v) },
+    ...(template ? { loadDataDir: template } : {}),
+  });
   // PGlite is one connection: knex-pglite keeps a pool of exactly one, so every query and transaction
   // queues behind the one before it.
   const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) as never });
@@ -104,5 +121,11 @@ async function openPGlite(dataDir?: string, template?: Blob): Promise<Database> 
   await knex.raw(`set role ${APP_ROLE}`);
   await knex.raw(`set time zone 'UTC'`);
   await knex.raw(MARK_APPLICATION_SESSION);
-  return { knex, kind: 'pglite', description: dataDir ? `PGlite ${dataDir}` : 'PGlite (in memory)', appRole: true, close: () => knex.destroy() };
+  return {
+    knex,
+    kind: 'pglite',
+    description: dataDir ? `PGlite ${dataDir}` : 'PGlite (in memory)',
+    appRole: true,
+    close: () => knex.destroy(),
+  };
 }

@@ -6,7 +6,12 @@
  */
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-export type Request = (user: string, method: string, path: string, body?: unknown) => Promise<{ status: number; body: Json }>;
+export type Request = (
+  user: string,
+  method: string,
+  path: string,
+  body?: unknown,
+) => Promise<{ status: number; body: Json }>;
 
 /** Who does what: performers and verifiers by role (a verifier is never the performer). */
 const PERFORMER: Record<string, string> = { operator: 'operator1', qa: 'qa2' };
@@ -42,7 +47,9 @@ function valueFor(f: Json): unknown {
  */
 export async function operateBatch(request: Request, batch: string, o: OperatorOptions): Promise<string> {
   const sign = (user: string, meaning: string) => ({ username: user, password: o.password, meaning });
-  const plan = new Map<string, Json>(((await request('qa1', 'GET', `/batches/${batch}/steps`)).body as Json[]).map((s) => [s.id, s]));
+  const plan = new Map<string, Json>(
+    ((await request('qa1', 'GET', `/batches/${batch}/steps`)).body as Json[]).map((s) => [s.id, s]),
+  );
   for (;;) {
     if (o.until?.()) return 'interrupted';
     const live = (await request('qa1', 'GET', `/batches/${batch}`)).body.live as Json;
@@ -54,19 +61,26 @@ export async function operateBatch(request: Request, batch: string, o: OperatorO
         const role = step.performedBy.includes('operator') ? 'operator' : step.performedBy[0];
         const user = PERFORMER[role];
         const fields: Json[] = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
-        const body: Json = { values: Object.fromEntries(fields.map((f) => [f.id, valueFor(f)])), signature: sign(user, step.kind === 'approval' ? step.meaning : 'performed') };
+        const body: Json = {
+          values: Object.fromEntries(fields.map((f) => [f.id, valueFor(f)])),
+          signature: sign(user, step.kind === 'approval' ? step.meaning : 'performed'),
+        };
         if (step.kind === 'material') body.lots = [{ lot: o.lots[step.material], quantity: step.quantity.value }];
         const t0 = performance.now();
         const r = await request(user, 'POST', `/batches/${batch}/steps/${s.id}/complete`, body);
         if (r.status === 200) o.onAction?.({ batch, stepId: s.id, action: 'complete', ms: performance.now() - t0 });
-        else if (r.status !== 409 && r.status !== 503) throw new Error(`completing ${batch}/${s.id}: ${r.status} ${JSON.stringify(r.body)}`);
+        else if (r.status !== 409 && r.status !== 503)
+          throw new Error(`completing ${batch}/${s.id}: ${r.status} ${JSON.stringify(r.body)}`);
         acted = true;
       } else if (s.status === 'awaiting-verification' && live.status === 'running') {
         const role = step.signatures.verifiedBy.includes('operator') ? 'operator' : step.signatures.verifiedBy[0];
         const t0 = performance.now();
-        const r = await request(VERIFIER[role], 'POST', `/batches/${batch}/steps/${s.id}/verify`, { signature: sign(VERIFIER[role], 'verified') });
+        const r = await request(VERIFIER[role], 'POST', `/batches/${batch}/steps/${s.id}/verify`, {
+          signature: sign(VERIFIER[role], 'verified'),
+        });
         if (r.status === 200) o.onAction?.({ batch, stepId: s.id, action: 'verify', ms: performance.now() - t0 });
-        else if (r.status !== 409 && r.status !== 503) throw new Error(`verifying ${batch}/${s.id}: ${r.status} ${JSON.stringify(r.body)}`);
+        else if (r.status !== 409 && r.status !== 503)
+          throw new Error(`verifying ${batch}/${s.id}: ${r.status} ${JSON.stringify(r.body)}`);
         acted = true;
       }
     }
@@ -75,12 +89,27 @@ export async function operateBatch(request: Request, batch: string, o: OperatorO
 }
 
 /** Receives and releases a generous lot of each material a recipe consumes; returns material → lot number. */
-export async function stockMaterials(request: Request, materials: { code: string; unit: string; quantity: number }[], password: string): Promise<Record<string, string>> {
+export async function stockMaterials(
+  request: Request,
+  materials: { code: string; unit: string; quantity: number }[],
+  password: string,
+): Promise<Record<string, string>> {
   const lots: Record<string, string> = {};
   for (const m of materials) {
-    const r = await request('operator1', 'POST', '/lots', { material: m.code, quantity: m.quantity, unit: m.unit, expiryDate: '2099-12-31', supplier: 'Test supplier', supplierLot: `T-${m.code}` });
+    const r = await request('operator1', 'POST', '/lots', {
+      material: m.code,
+      quantity: m.quantity,
+      unit: m.unit,
+      expiryDate: '2099-12-31',
+      supplier: 'Test supplier',
+      supplierLot: `T-${m.code}`,
+    });
     if (r.status !== 201) throw new Error(`receiving ${m.code}: ${JSON.stringify(r.body)}`);
-    const released = await request('qa1', 'POST', `/lots/${r.body.id}/status`, { status: 'released', reason: 'CoA reviewed', signature: { username: 'qa1', password, meaning: 'released' } });
+    const released = await request('qa1', 'POST', `/lots/${r.body.id}/status`, {
+      status: 'released',
+      reason: 'CoA reviewed',
+      signature: { username: 'qa1', password, meaning: 'released' },
+    });
     if (released.status !== 200) throw new Error(`releasing ${m.code}: ${JSON.stringify(released.body)}`);
     lots[m.code] = r.body.lotNumber;
   }

@@ -37,8 +37,15 @@ const DEMO_LOTS = [
 ];
 
 export async function loadDemoData(s: Services, password: string): Promise<DemoSummary> {
-  const summary: DemoSummary = { users: await ensureDemoUsers(s, password), equipmentClasses: [], materials: [], recipes: [], lots: [] };
-  const asSystem = <T>(fn: (ctx: ChangeContext) => Promise<T>) => s.db.transaction((trx) => fn({ trx, actor: SYSTEM_ACTOR, station: STATION, reason: REASON }));
+  const summary: DemoSummary = {
+    users: await ensureDemoUsers(s, password),
+    equipmentClasses: [],
+    materials: [],
+    recipes: [],
+    lots: [],
+  };
+  const asSystem = <T>(fn: (ctx: ChangeContext) => Promise<T>) =>
+    s.db.transaction((trx) => fn({ trx, actor: SYSTEM_ACTOR, station: STATION, reason: REASON }));
 
   const classes = new Set((await s.masterData.equipmentClasses()).map((c) => c.code));
   for (const c of DEMO_EQUIPMENT_CLASSES.filter((c) => !classes.has(c.code))) {
@@ -53,12 +60,15 @@ export async function loadDemoData(s: Services, password: string): Promise<DemoS
 
   const planner = await actor(s, 'planner');
   const qa = await actor(s, 'qa1');
-  const as = <T>(who: UserActor, fn: (ctx: ChangeContext) => Promise<T>) => s.db.transaction((trx) => fn({ trx, actor: who, station: STATION, reason: REASON }));
+  const as = <T>(who: UserActor, fn: (ctx: ChangeContext) => Promise<T>) =>
+    s.db.transaction((trx) => fn({ trx, actor: who, station: STATION, reason: REASON }));
   const sign = (who: UserActor, meaning: SignatureMeaning, roles: ('planner' | 'qa' | 'operator')[]) =>
     s.signatures.verify(who, { username: who.username, password, meaning }, { meaning, roles }, STATION);
 
   const dir = path.join(__dirname, 'recipes');
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const recipe = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as RecipeFile;
     if ((await s.recipes.list()).some((r) => r.code === recipe.code)) continue;
     const draft = await as(planner, (ctx) => s.recipes.importFile(ctx, recipe));
@@ -74,9 +84,24 @@ export async function loadDemoData(s: Services, password: string): Promise<DemoS
   const operator = await actor(s, 'operator1');
   for (const l of DEMO_LOTS) {
     if ((await s.lots.list({ material: l.material, limit: 1 })).length > 0) continue;
-    const lot = await as(operator, (ctx) => s.lots.receive(ctx, { material: l.material, quantity: { value: l.quantity, unit: l.unit }, expiryDate: '2030-12-31', supplier: 'Demo Supplies Ltd', supplierLot: `DEMO-${l.material}` }));
+    const lot = await as(operator, (ctx) =>
+      s.lots.receive(ctx, {
+        material: l.material,
+        quantity: { value: l.quantity, unit: l.unit },
+        expiryDate: '2030-12-31',
+        supplier: 'Demo Supplies Ltd',
+        supplierLot: `DEMO-${l.material}`,
+      }),
+    );
     const released = await sign(qa, 'released', ['qa']);
-    await s.db.transaction((trx) => s.lots.changeStatus({ trx, actor: qa, station: STATION, reason: 'certificate of analysis reviewed (demo data)' }, lot.id, 'released', released));
+    await s.db.transaction((trx) =>
+      s.lots.changeStatus(
+        { trx, actor: qa, station: STATION, reason: 'certificate of analysis reviewed (demo data)' },
+        lot.id,
+        'released',
+        released,
+      ),
+    );
     summary.lots.push(lot.lotNumber);
   }
   return summary;
@@ -86,21 +111,54 @@ export async function loadDemoData(s: Services, password: string): Promise<DemoS
 async function actor(s: Services, username: string): Promise<UserActor> {
   const u = await s.stores.users.byUsername(s.db, username);
   if (!u) throw new Error(`demo user ${username} is missing`);
-  return { kind: 'user', userId: u.id, username: u.username, fullName: u.fullName, roles: u.roles, sessionId: '00000000-0000-0000-0000-000000000000' };
+  return {
+    kind: 'user',
+    userId: u.id,
+    username: u.username,
+    fullName: u.fullName,
+    roles: u.roles,
+    sessionId: '00000000-0000-0000-0000-000000000000',
+  };
 }
 
 /** The simulator's units, registered (or re-pointed at the simulator's current endpoint) as equipment. */
-export async function loadDemoEquipment(s: Services, simulator: { endpointUrl: string; units: readonly { code: string; name: string; equipmentClass: string }[]; bindingFor(code: string): UnitBinding }): Promise<string[]> {
+export async function loadDemoEquipment(
+  s: Services,
+  simulator: {
+    endpointUrl: string;
+    units: readonly { code: string; name: string; equipmentClass: string }[];
+    bindingFor(code: string): UnitBinding;
+  },
+): Promise<string[]> {
   const changed: string[] = [];
   const policy = 'http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256';
   for (const u of simulator.units) {
     const existing = await s.stores.equipment.byCode(s.db, u.code);
-    const config = { endpointUrl: simulator.endpointUrl, securityMode: 'SignAndEncrypt' as const, securityPolicy: policy, binding: simulator.bindingFor(u.code) };
+    const config = {
+      endpointUrl: simulator.endpointUrl,
+      securityMode: 'SignAndEncrypt' as const,
+      securityPolicy: policy,
+      binding: simulator.bindingFor(u.code),
+    };
     if (!existing) {
-      await s.db.transaction((trx) => s.equipment.create({ trx, actor: SYSTEM_ACTOR, station: STATION, reason: REASON }, { code: u.code, name: u.name, classCode: u.equipmentClass, ...config }));
+      await s.db.transaction((trx) =>
+        s.equipment.create(
+          { trx, actor: SYSTEM_ACTOR, station: STATION, reason: REASON },
+          { code: u.code, name: u.name, classCode: u.equipmentClass, ...config },
+        ),
+      );
       changed.push(u.code);
-    } else if (existing.endpointUrl !== config.endpointUrl || JSON.stringify(existing.binding) !== JSON.stringify(config.binding)) {
-      await s.db.transaction((trx) => s.equipment.configure({ trx, actor: SYSTEM_ACTOR, station: STATION, reason: 'the zero-setup simulator listens elsewhere now' }, u.code, config));
+    } else if (
+      existing.endpointUrl !== config.endpointUrl ||
+      JSON.stringify(existing.binding) !== JSON.stringify(config.binding)
+    ) {
+      await s.db.transaction((trx) =>
+        s.equipment.configure(
+          { trx, actor: SYSTEM_ACTOR, station: STATION, reason: 'the zero-setup simulator listens elsewhere now' },
+          u.code,
+          config,
+        ),
+      );
       changed.push(u.code);
     }
   }

@@ -7,7 +7,12 @@ const perMinute = { quantity: 'rotationalSpeed', unit: '/min' } as const;
 const pH = { quantity: 'pH', unit: '[pH]' } as const;
 const percent = { quantity: 'fraction', unit: '%' } as const;
 
-export const DEMO_EQUIPMENT_CLASSES: { code: string; name: string; phases: string[]; interfaces: Record<string, PhaseInterface> }[] = [
+export const DEMO_EQUIPMENT_CLASSES: {
+  code: string;
+  name: string;
+  phases: string[];
+  interfaces: Record<string, PhaseInterface>;
+}[] = [
   {
     code: 'BIOREACTOR',
     name: 'Single-use stirred-tank bioreactor',
@@ -29,7 +34,10 @@ export const DEMO_EQUIPMENT_CLASSES: { code: string; name: string; phases: strin
     phases: ['FILL', 'MIX', 'HEAT', 'TRANSFER'],
     interfaces: {
       FILL: { parameters: { volume: litres }, reports: { volume: litres, temperature: celsius } },
-      MIX: { parameters: { speed: perMinute, time: { quantity: 'time', unit: 'min' } }, reports: { time: { quantity: 'time', unit: 'min' } } },
+      MIX: {
+        parameters: { speed: perMinute, time: { quantity: 'time', unit: 'min' } },
+        reports: { time: { quantity: 'time', unit: 'min' } },
+      },
       HEAT: { parameters: { temperature: celsius }, reports: { temperature: celsius } },
       TRANSFER: { parameters: { volume: litres }, reports: { transferred: litres } },
     },
@@ -39,7 +47,10 @@ export const DEMO_EQUIPMENT_CLASSES: { code: string; name: string; phases: strin
     name: 'Floor scale',
     phases: ['WEIGH', 'TARE'],
     interfaces: {
-      WEIGH: { parameters: { target: { quantity: 'mass', unit: 'kg' } }, reports: { net: { quantity: 'mass', unit: 'kg' } } },
+      WEIGH: {
+        parameters: { target: { quantity: 'mass', unit: 'kg' } },
+        reports: { net: { quantity: 'mass', unit: 'kg' } },
+      },
       TARE: { parameters: {}, reports: {} },
     },
   },

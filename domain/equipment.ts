@@ -29,7 +29,10 @@ export const phaseInterfaceSchema = z.strictObject({
   reports: z.record(signalName, signal).default({}),
 });
 
-export const phaseInterfacesSchema = z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected an equipment phase name such as HEAT'), phaseInterfaceSchema);
+export const phaseInterfacesSchema = z.record(
+  z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected an equipment phase name such as HEAT'),
+  phaseInterfaceSchema,
+);
 
 const nodeRef = z.union([
   z.strictObject({ nodeId: z.string().min(1).max(500) }),

@@ -4,5 +4,13 @@ export const ROLES = ['admin', 'planner', 'operator', 'qa'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** 21 CFR 11.50(a)(3): the meaning of a signature, from a fixed list. */
-export const SIGNATURE_MEANINGS = ['authored', 'reviewed', 'approved', 'performed', 'verified', 'released', 'rejected'] as const;
+export const SIGNATURE_MEANINGS = [
+  'authored',
+  'reviewed',
+  'approved',
+  'performed',
+  'verified',
+  'released',
+  'rejected',
+] as const;
 export type SignatureMeaning = (typeof SIGNATURE_MEANINGS)[number];

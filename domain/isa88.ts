@@ -4,7 +4,22 @@
  * The same table governs equipment phases and whole batches. Pure: workflow code may import it.
  */
 
-export const STATES = ['unknown', 'idle', 'running', 'complete', 'restarting', 'resetting', 'pausing', 'paused', 'holding', 'held', 'stopping', 'stopped', 'aborting', 'aborted'] as const;
+export const STATES = [
+  'unknown',
+  'idle',
+  'running',
+  'complete',
+  'restarting',
+  'resetting',
+  'pausing',
+  'paused',
+  'holding',
+  'held',
+  'stopping',
+  'stopped',
+  'aborting',
+  'aborted',
+] as const;
 export type PhaseState = (typeof STATES)[number];
 
 export const COMMANDS = ['none', 'start', 'pause', 'resume', 'hold', 'restart', 'stop', 'reset', 'abort'] as const;
@@ -22,7 +37,21 @@ export const COMMAND_TABLE: Record<Exclude<PhaseCommand, 'none'>, { from: readon
   hold: { from: ['running', 'pausing', 'paused', 'restarting'], to: 'holding' },
   restart: { from: ['held'], to: 'restarting' },
   stop: { from: ['running', 'pausing', 'paused', 'holding', 'held', 'restarting'], to: 'stopping' },
-  abort: { from: ['running', 'restarting', 'resetting', 'pausing', 'paused', 'holding', 'held', 'stopping', 'stopped', 'complete'], to: 'aborting' },
+  abort: {
+    from: [
+      'running',
+      'restarting',
+      'resetting',
+      'pausing',
+      'paused',
+      'holding',
+      'held',
+      'stopping',
+      'stopped',
+      'complete',
+    ],
+    to: 'aborting',
+  },
   reset: { from: ['complete', 'stopped', 'aborted'], to: 'idle' },
   pause: { from: ['running'], to: 'pausing' },
   resume: { from: ['paused'], to: 'running' },
@@ -42,7 +71,16 @@ export const SETTLES_TO: Partial<Record<PhaseState, PhaseState>> = {
 export const FINAL_STATES: readonly PhaseState[] = ['complete', 'stopped', 'aborted'];
 
 /** States in which a started phase is still under way (it may be held, but it has not finished). */
-export const ACTIVE_STATES: readonly PhaseState[] = ['running', 'restarting', 'pausing', 'paused', 'holding', 'held', 'stopping', 'aborting'];
+export const ACTIVE_STATES: readonly PhaseState[] = [
+  'running',
+  'restarting',
+  'pausing',
+  'paused',
+  'holding',
+  'held',
+  'stopping',
+  'aborting',
+];
 
 /** The state a command moves to from `state`, or undefined if it is not valid there. */
 export function afterCommand(state: PhaseState, command: Exclude<PhaseCommand, 'none'>): PhaseState | undefined {

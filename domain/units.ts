@@ -62,9 +62,11 @@ export function unitKindProblem(unit: string, kind: QuantityKind): string | unde
   const invalid = ucumProblem(unit);
   if (invalid) return invalid;
   // UCUM counts moles as numbers, so [pH] converts to any concentration: pH is [pH], and [pH] only pH.
-  if ((kind === 'pH') !== (unit === '[pH]')) return kind === 'pH' ? `a pH is given in [pH], not "${unit}"` : `"${unit}" is only for a pH`;
+  if ((kind === 'pH') !== (unit === '[pH]'))
+    return kind === 'pH' ? `a pH is given in [pH], not "${unit}"` : `"${unit}" is only for a pH`;
   const reference = QUANTITY_KINDS[kind].unit;
-  if (!commensurable(unit, reference)) return `"${unit}" is not a unit of ${kind} (for example ${QUANTITY_KINDS[kind].example})`;
+  if (!commensurable(unit, reference))
+    return `"${unit}" is not a unit of ${kind} (for example ${QUANTITY_KINDS[kind].example})`;
   return undefined;
 }
 

@@ -65,7 +65,8 @@ const BOOLEAN_FLAGS: Record<string, string> = {
 
 function parsePort(raw: string, flag: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${flag} must be a port number (0-65535), got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`${flag} must be a port number (0-65535), got "${raw}"`);
   return n;
 }
 
@@ -126,18 +127,23 @@ export function parseArgs(argv: string[]): CliOptions {
         opts.dbFilename = value;
         break;
       case 'db-url':
-        if (!/^postgres(ql)?:\/\//.test(value)) throw new UsageError(`--db-url must be a postgres:// URL, got "${value}"`);
+        if (!/^postgres(ql)?:\/\//.test(value))
+          throw new UsageError(`--db-url must be a postgres:// URL, got "${value}"`);
         opts.dbUrl = value;
         break;
       case 'search-attribute': {
         const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(value);
         const type = m && parseSearchAttributeType(m[2]);
-        if (!m || !type) throw new UsageError(`--search-attribute must be Name=Type (Text, Keyword, Int, Double, Bool, Datetime, KeywordList), got "${value}"`);
+        if (!m || !type)
+          throw new UsageError(
+            `--search-attribute must be Name=Type (Text, Keyword, Int, Double, Bool, Datetime, KeywordList), got "${value}"`,
+          );
         (opts.searchAttributes as Record<string, SearchAttributeType>)[m[1]] = type;
         break;
       }
       case 'log-format':
-        if (value !== 'json' && value !== 'pretty' && value !== 'text') throw new UsageError(`--log-format must be json or pretty, got "${value}"`);
+        if (value !== 'json' && value !== 'pretty' && value !== 'text')
+          throw new UsageError(`--log-format must be json or pretty, got "${value}"`);
         opts.logFormat = value === 'json' ? 'json' : 'pretty';
         break;
       case 'log-level':

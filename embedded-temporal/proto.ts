@@ -75,7 +75,10 @@ export const HistoryEventCodec = messageCodec<HistoryEvent>('temporal.api.histor
 /** The attribute field name of each event type, e.g. `workflowExecutionStartedEventAttributes`. */
 export function attributesFieldOf(eventType: EventType): string {
   const name = EventType[eventType]; // EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
-  const words = name.replace(/^EVENT_TYPE_/, '').toLowerCase().split('_');
+  const words = name
+    .replace(/^EVENT_TYPE_/, '')
+    .toLowerCase()
+    .split('_');
   return words.map((w, i) => (i === 0 ? w : w[0].toUpperCase() + w.slice(1))).join('') + 'EventAttributes';
 }
 

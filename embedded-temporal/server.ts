@@ -83,11 +83,20 @@ export async function startEmbeddedTemporal(options: EmbeddedTemporalOptions = {
     'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  server.addService(serviceDefinition('temporal.api.workflowservice.v1.WorkflowService'), implement(engine, log, workflowService(engine)));
-  server.addService(serviceDefinition('temporal.api.operatorservice.v1.OperatorService'), implement(engine, log, operatorService(engine)));
+  server.addService(
+    serviceDefinition('temporal.api.workflowservice.v1.WorkflowService'),
+    implement(engine, log, workflowService(engine)),
+  );
+  server.addService(
+    serviceDefinition('temporal.api.operatorservice.v1.OperatorService'),
+    implement(engine, log, operatorService(engine)),
+  );
   server.addService(serviceDefinition('grpc.health.v1.Health'), implement(engine, log, healthService()));
   if (options.timeSkipping) {
-    server.addService(serviceDefinition('temporal.api.testservice.v1.TestService'), implement(engine, log, testService(engine)));
+    server.addService(
+      serviceDefinition('temporal.api.testservice.v1.TestService'),
+      implement(engine, log, testService(engine)),
+    );
   }
 
   const ip = options.ip ?? '127.0.0.1';

@@ -51,7 +51,18 @@ async function answers(address: string): Promise<boolean> {
 export async function spawnServer(args: string[], port: number, timeoutMs = 60_000): Promise<ServerProcess> {
   const child = spawn(
     EMBEDDED_TEMPORAL_BIN,
-    ['server', 'start-dev', '--port', String(port), '--headless', '--log-format', 'json', '--log-level', 'error', ...args],
+    [
+      'server',
+      'start-dev',
+      '--port',
+      String(port),
+      '--headless',
+      '--log-format',
+      'json',
+      '--log-level',
+      'error',
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -41,7 +41,8 @@ export function fromController(
   return expected.map((r) => {
     const rawUnit = contract?.reports[r.id]?.unit ?? r.unit;
     const raw = reports[r.id];
-    const value = typeof raw === 'number' && Number.isFinite(raw) ? change(raw, rawUnit, r.unit, `report ${r.id}`) : null;
+    const value =
+      typeof raw === 'number' && Number.isFinite(raw) ? change(raw, rawUnit, r.unit, `report ${r.id}`) : null;
     return { id: r.id, value, unit: r.unit, raw: raw ?? null, rawUnit };
   });
 }

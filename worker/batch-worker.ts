@@ -4,7 +4,12 @@
  * activities get the grace time to finish, then Temporal retries them elsewhere.
  */
 import path from 'node:path';
-import { NativeConnection, Worker, type NativeConnectionOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  type NativeConnectionOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
 export interface BatchWorkerOptions {

@@ -15,8 +15,27 @@
  * write (another host, WORM storage). A log removed or cut short shows: entries older than three intervals
  * that no anchor covers.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign as edSign,
+  verify as edVerify,
+  type KeyObject,
+} from 'node:crypto';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Knex } from 'knex';
@@ -58,7 +77,15 @@ export interface AnchorVerdict {
   /** Anchors whose signature does not verify with the configured key: a log someone wrote to. */
   unverifiable: number;
   /** The first anchored head the chain no longer has, and what it has instead (null: the entry is gone). */
-  firstMismatch?: { chain: 'audit' | 'ebr'; batch?: string; seq: number; anchoredHash: string; storedHash: string | null; anchoredAt: string; reason: string };
+  firstMismatch?: {
+    chain: 'audit' | 'ebr';
+    batch?: string;
+    seq: number;
+    anchoredHash: string;
+    storedHash: string | null;
+    anchoredAt: string;
+    reason: string;
+  };
   /**
    * (Audit chain only.) Entries older than three anchoring intervals that no anchor covers: anchoring stopped,
    * or the anchor log was removed or cut short.
@@ -75,7 +102,11 @@ export interface AnchorConfig {
   trustedKeysDir: string;
 }
 
-const keyIdOf = (publicKey: KeyObject) => createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+const keyIdOf = (publicKey: KeyObject) =>
+  createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 
 /** An Ed25519 key in a PEM file, created (readable by its owner only) if the file does not exist. */
 export function fileAnchorSigner(keyFile: string): AnchorSigner {
@@ -96,8 +127,11 @@ export function fileAnchorSigner(keyFile: string): AnchorSigner {
 /** The signer the configuration names: the operator's module (a KMS hook), or the key file. */
 export async function loadAnchorSigner(config: AnchorConfig): Promise<AnchorSigner> {
   if (!config.signerModule) return fileAnchorSigner(config.keyFile);
-  const mod = (await import(pathToFileURL(path.resolve(config.signerModule)).href)) as { createAnchorSigner?: () => Promise<AnchorSigner> };
-  if (typeof mod.createAnchorSigner !== 'function') throw new Error(`${config.signerModule} exports no createAnchorSigner()`);
+  const mod = (await import(pathToFileURL(path.resolve(config.signerModule)).href)) as {
+    createAnchorSigner?: () => Promise<AnchorSigner>;
+  };
+  if (typeof mod.createAnchorSigner !== 'function')
+    throw new Error(`${config.signerModule} exports no createAnchorSigner()`);
   return mod.createAnchorSigner();
 }
 
@@ -144,12 +178,35 @@ function parseLine(line: string): Anchor {
   try {
     return JSON.parse(line) as Anchor;
   } catch {
-    return { v: 1, chain: 'audit', seq: -1, hash: '', at: '', reason: 'an unreadable line of the anchor log', keyId: '', sig: '' };
+    return {
+      v: 1,
+      chain: 'audit',
+      seq: -1,
+      hash: '',
+      at: '',
+      reason: 'an unreadable line of the anchor log',
+      keyId: '',
+      sig: '',
+    };
   }
 }
 
 type Unsigned = Omit<Anchor, 'sig'>;
-const payloadOf = (a: Unsigned) => Buffer.from(canonicalJson({ v: a.v, chain: a.chain, batchId: a.batchId, batch: a.batch, seq: a.seq, hash: a.hash, at: a.at, reason: a.reason, keyId: a.keyId }), 'utf8');
+const payloadOf = (a: Unsigned) =>
+  Buffer.from(
+    canonicalJson({
+      v: a.v,
+      chain: a.chain,
+      batchId: a.batchId,
+      batch: a.batch,
+      seq: a.seq,
+      hash: a.hash,
+      at: a.at,
+      reason: a.reason,
+      keyId: a.keyId,
+    }),
+    'utf8',
+  );
 
 function verifies(a: Anchor, publicKey: KeyObject): boolean {
   try {
@@ -195,7 +252,18 @@ export class Anchors {
       `select b.id as batch_id, b.number, h.seq, h.hash from batches b
          cross join lateral (select seq, hash from ebr_entries e where e.batch_id = b.id order by seq desc limit 1) h`,
     );
-    out.push(...(await this.append(rows.map((r: { batch_id: string; number: string; seq: number; hash: string }) => ({ chain: 'ebr' as const, batchId: r.batch_id, batch: r.number, seq: r.seq, hash: r.hash })), reason)));
+    out.push(
+      ...(await this.append(
+        rows.map((r: { batch_id: string; number: string; seq: number; hash: string }) => ({
+          chain: 'ebr' as const,
+          batchId: r.batch_id,
+          batch: r.number,
+          seq: r.seq,
+          hash: r.hash,
+        })),
+        reason,
+      )),
+    );
     return out;
   }
 
@@ -205,8 +273,18 @@ export class Anchors {
     const heads: Omit<Unsigned, 'v' | 'at' | 'reason' | 'keyId'>[] = [];
     const audit = await this.auditHead();
     if (audit) heads.push({ chain: 'audit', ...audit });
-    const { rows } = await this.db.raw(`select e.batch_id, b.number, e.seq, e.hash from ebr_entries e join batches b on b.id = e.batch_id where e.batch_id = ? order by e.seq desc limit 1`, [batchId]);
-    if (rows[0]) heads.push({ chain: 'ebr', batchId: rows[0].batch_id, batch: rows[0].number, seq: rows[0].seq, hash: rows[0].hash });
+    const { rows } = await this.db.raw(
+      `select e.batch_id, b.number, e.seq, e.hash from ebr_entries e join batches b on b.id = e.batch_id where e.batch_id = ? order by e.seq desc limit 1`,
+      [batchId],
+    );
+    if (rows[0])
+      heads.push({
+        chain: 'ebr',
+        batchId: rows[0].batch_id,
+        batch: rows[0].number,
+        seq: rows[0].seq,
+        hash: rows[0].hash,
+      });
     return this.append(heads, reason, true);
   }
 
@@ -216,7 +294,9 @@ export class Anchors {
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = this.anchorNow('interval')
-        .catch((err) => this.logger.error({ err }, 'anchoring the hash chains failed; trying again at the next interval'))
+        .catch((err) =>
+          this.logger.error({ err }, 'anchoring the hash chains failed; trying again at the next interval'),
+        )
         .finally(() => (this.running = undefined));
     }, this.config.intervalSeconds * 1000);
     this.timer.unref();
@@ -230,14 +310,30 @@ export class Anchors {
 
   /** The audit chain against its anchors: the first anchored head whose entry no longer has the anchored hash. */
   async verifyAudit(db: Knex = this.db): Promise<AnchorVerdict> {
-    const verdict = await this.verify((a) => a.chain === 'audit', async (seqs) => {
-      const { rows } = await db.raw(`select seq, hash from audit_entries where seq = any(?::bigint[])`, [seqs]);
-      return new Map(rows.map((r: { seq: number; hash: string }) => [Number(r.seq), r.hash]));
-    });
+    const verdict = await this.verify(
+      (a) => a.chain === 'audit',
+      async (seqs) => {
+        const { rows } = await db.raw(`select seq, hash from audit_entries where seq = any(?::bigint[])`, [seqs]);
+        return new Map(rows.map((r: { seq: number; hash: string }) => [Number(r.seq), r.hash]));
+      },
+    );
     // What no anchor covers yet, and should by now: three intervals (one to anchor it, two of grace).
-    const anchoredUpTo = Math.max(0, ...this.log.read().filter((a) => a.chain === 'audit' && this.signatureValid.get(a)).map((a) => a.seq));
-    const { rows } = await db.raw(`select seq, recorded_at from audit_entries where seq > ? and recorded_at < now() - make_interval(secs => ?) order by seq limit 1`, [anchoredUpTo, this.config.intervalSeconds * 3]);
-    if (rows[0]) verdict.behind = { anchoredUpTo, firstUnanchored: { seq: Number(rows[0].seq), recordedAt: new Date(rows[0].recorded_at).toISOString() } };
+    const anchoredUpTo = Math.max(
+      0,
+      ...this.log
+        .read()
+        .filter((a) => a.chain === 'audit' && this.signatureValid.get(a))
+        .map((a) => a.seq),
+    );
+    const { rows } = await db.raw(
+      `select seq, recorded_at from audit_entries where seq > ? and recorded_at < now() - make_interval(secs => ?) order by seq limit 1`,
+      [anchoredUpTo, this.config.intervalSeconds * 3],
+    );
+    if (rows[0])
+      verdict.behind = {
+        anchoredUpTo,
+        firstUnanchored: { seq: Number(rows[0].seq), recordedAt: new Date(rows[0].recorded_at).toISOString() },
+      };
     return verdict;
   }
 
@@ -247,8 +343,18 @@ export class Anchors {
       (a) => a.chain === 'ebr' && (batchId === undefined || a.batchId === batchId),
       async (_seqs, anchors) => {
         const pairs = anchors.map((a) => [a.batchId!, a.seq] as const);
-        const rows = pairs.length === 0 ? [] : (await db.raw(`select e.batch_id, e.seq, e.hash from ebr_entries e join (select * from unnest(?::uuid[], ?::int[])) as p(batch_id, seq) using (batch_id, seq)`, [pairs.map((p) => p[0]), pairs.map((p) => p[1])])).rows;
-        return new Map(rows.map((r: { batch_id: string; seq: number; hash: string }) => [`${r.batch_id}/${r.seq}`, r.hash]));
+        const rows =
+          pairs.length === 0
+            ? []
+            : (
+                await db.raw(
+                  `select e.batch_id, e.seq, e.hash from ebr_entries e join (select * from unnest(?::uuid[], ?::int[])) as p(batch_id, seq) using (batch_id, seq)`,
+                  [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
+                )
+              ).rows;
+        return new Map(
+          rows.map((r: { batch_id: string; seq: number; hash: string }) => [`${r.batch_id}/${r.seq}`, r.hash]),
+        );
       },
       (a) => `${a.batchId}/${a.seq}`,
     );
@@ -280,7 +386,11 @@ export class Anchors {
   }
 
   /** Signs and appends the heads that moved since they were last anchored (all of them with `always`). */
-  private async append(heads: Omit<Unsigned, 'v' | 'at' | 'reason' | 'keyId'>[], reason: string, always = false): Promise<Anchor[]> {
+  private async append(
+    heads: Omit<Unsigned, 'v' | 'at' | 'reason' | 'keyId'>[],
+    reason: string,
+    always = false,
+  ): Promise<Anchor[]> {
     const signer = await this.key();
     this.last ??= this.lastAnchored();
     const out: Anchor[] = [];
@@ -323,7 +433,15 @@ export class Anchors {
     // In the order they were written: the earliest anchor broken is where the rewrite began to show.
     const broken = valid.find((a) => hashes.get(keyOf(a)) !== a.hash);
     if (broken) {
-      verdict.firstMismatch = { chain: broken.chain, ...(broken.batch ? { batch: broken.batch } : {}), seq: broken.seq, anchoredHash: broken.hash, storedHash: hashes.get(keyOf(broken)) ?? null, anchoredAt: broken.at, reason: broken.reason };
+      verdict.firstMismatch = {
+        chain: broken.chain,
+        ...(broken.batch ? { batch: broken.batch } : {}),
+        seq: broken.seq,
+        anchoredHash: broken.hash,
+        storedHash: hashes.get(keyOf(broken)) ?? null,
+        anchoredAt: broken.at,
+        reason: broken.reason,
+      };
     }
     return verdict;
   }

@@ -25,19 +25,45 @@ const auditEntrySchema = z
   })
   .meta({ id: 'AuditEntry' });
 
-const CSV_COLUMNS = ['seq', 'recordedAt', 'userId', 'username', 'userName', 'action', 'entityType', 'entityId', 'oldValue', 'newValue', 'reason', 'clientAddress', 'requestId', 'prevHash', 'hash'] as const;
+const CSV_COLUMNS = [
+  'seq',
+  'recordedAt',
+  'userId',
+  'username',
+  'userName',
+  'action',
+  'entityType',
+  'entityId',
+  'oldValue',
+  'newValue',
+  'reason',
+  'clientAddress',
+  'requestId',
+  'prevHash',
+  'hash',
+] as const;
 
 const anchorVerdictSchema = z.object({
   checked: z.int().describe('anchors whose signature verified'),
   unverifiable: z.int().describe('anchors whose signature does not verify with the configured key'),
   firstMismatch: z
-    .object({ chain: z.enum(['audit', 'ebr']), batch: z.string().optional(), seq: z.int(), anchoredHash: z.string(), storedHash: z.string().nullable(), anchoredAt: z.iso.datetime(), reason: z.string() })
+    .object({
+      chain: z.enum(['audit', 'ebr']),
+      batch: z.string().optional(),
+      seq: z.int(),
+      anchoredHash: z.string(),
+      storedHash: z.string().nullable(),
+      anchoredAt: z.iso.datetime(),
+      reason: z.string(),
+    })
     .optional()
     .describe('the first anchored head that no longer matches the chain'),
   behind: z
     .object({ anchoredUpTo: z.int(), firstUnanchored: z.object({ seq: z.int(), recordedAt: z.iso.datetime() }) })
     .optional()
-    .describe('audit entries older than three anchoring intervals that no anchor covers: anchoring stopped, or the log was removed or cut short'),
+    .describe(
+      'audit entries older than three anchoring intervals that no anchor covers: anchoring stopped, or the log was removed or cut short',
+    ),
 });
 
 export function auditRoutes(s: Services): RouteSpec[] {
@@ -47,7 +73,8 @@ export function auditRoutes(s: Services): RouteSpec[] {
       path: '/audit',
       tag: 'audit',
       summary: 'Search the audit trail',
-      description: 'Entries in chain order. Page with `after` (the last `seq` you have); `next` gives it. `format=csv` exports the page as CSV (one row per entry, values as JSON).',
+      description:
+        'Entries in chain order. Page with `after` (the last `seq` you have); `next` gives it. `format=csv` exports the page as CSV (one row per entry, values as JSON).',
       access: 'audit.read',
       query: z.strictObject({
         entity: z.string().max(64).optional().describe('entity type, e.g. user'),
@@ -60,7 +87,12 @@ export function auditRoutes(s: Services): RouteSpec[] {
         limit: z.coerce.number().int().min(1).max(10_000).default(100),
         format: z.enum(['json', 'csv']).default('json'),
       }),
-      responses: { 200: { description: 'Matching entries (or text/csv)', schema: z.object({ entries: z.array(auditEntrySchema), next: z.int().nullable() }) } },
+      responses: {
+        200: {
+          description: 'Matching entries (or text/csv)',
+          schema: z.object({ entries: z.array(auditEntrySchema), next: z.int().nullable() }),
+        },
+      },
       handler: async ({ query }) => {
         await s.auditSealer.sealNow();
         const entries = await s.stores.audit.find(s.db, {
@@ -76,7 +108,13 @@ export function auditRoutes(s: Services): RouteSpec[] {
         const last = entries[entries.length - 1];
         const next = entries.length === query.limit && last.seq !== null ? last.seq : null;
         if (query.format === 'csv') {
-          return { text: { contentType: 'text/csv; charset=utf-8', content: toCsv(CSV_COLUMNS, entries) }, headers: { 'Content-Disposition': 'attachment; filename="audit-trail.csv"', ...(next ? { 'X-Next-After': String(next) } : {}) } };
+          return {
+            text: { contentType: 'text/csv; charset=utf-8', content: toCsv(CSV_COLUMNS, entries) },
+            headers: {
+              'Content-Disposition': 'attachment; filename="audit-trail.csv"',
+              ...(next ? { 'X-Next-After': String(next) } : {}),
+            },
+          };
         }
         return { body: { entries, next } };
       },
@@ -94,7 +132,9 @@ export function auditRoutes(s: Services): RouteSpec[] {
       params: z.strictObject({ id: z.uuid().describe('the audit entry of the change') }),
       responses: { 200: { description: 'The acknowledgement’s signature' } },
       problems: ['conflict'],
-      handler: async ({ params, signer, change }) => ({ body: await s.outsideChanges.acknowledge(change(), signer!, params.id) }),
+      handler: async ({ params, signer, change }) => ({
+        body: await s.outsideChanges.acknowledge(change(), signer!, params.id),
+      }),
     }),
     route({
       method: 'get',
@@ -115,9 +155,22 @@ export function auditRoutes(s: Services): RouteSpec[] {
             lastHash: z.string(),
             firstBreak: z.object({ seq: z.int(), id: z.uuid().nullable(), problem: z.string() }).optional(),
             outsideAmpoule: z.object({
-              count: z.int().describe('changes of GMP tables made outside Ampoule that QA has not acknowledged (GET /api/audit?action=outside-ampoule lists them all)'),
+              count: z
+                .int()
+                .describe(
+                  'changes of GMP tables made outside Ampoule that QA has not acknowledged (GET /api/audit?action=outside-ampoule lists them all)',
+                ),
               acknowledged: z.int().optional().describe('those QA acknowledged, each signed'),
-              first: z.object({ seq: z.int().nullable(), recordedAt: z.iso.datetime(), username: z.string().nullable().describe('the database user'), entityType: z.string(), entityId: z.string(), reason: z.string().nullable() }).optional(),
+              first: z
+                .object({
+                  seq: z.int().nullable(),
+                  recordedAt: z.iso.datetime(),
+                  username: z.string().nullable().describe('the database user'),
+                  entityType: z.string(),
+                  entityId: z.string(),
+                  reason: z.string().nullable(),
+                })
+                .optional(),
             }),
             anchors: z.object({ audit: anchorVerdictSchema, batchRecords: anchorVerdictSchema }),
           }),

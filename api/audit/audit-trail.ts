@@ -37,7 +37,11 @@ export class AuditTrail {
  * The fields that differ between two versions of a record, as the old and new values an audit entry
  * keeps. Dates compare by instant; arrays and objects by their JSON.
  */
-export function changedFields<T extends object>(before: T, after: T, fields: readonly (keyof T)[]): { oldValue: Partial<T>; newValue: Partial<T> } | undefined {
+export function changedFields<T extends object>(
+  before: T,
+  after: T,
+  fields: readonly (keyof T)[],
+): { oldValue: Partial<T>; newValue: Partial<T> } | undefined {
   const oldValue: Partial<T> = {};
   const newValue: Partial<T> = {};
   for (const f of fields) {

@@ -23,20 +23,41 @@ export class OutsideChanges {
   }
 
   /** Acknowledges the traced change `id` (an audit entry with action `outside-ampoule`), once. */
-  async acknowledge(ctx: ChangeContext, signer: VerifiedSigner, id: string): Promise<{ entry: string; signature: SignatureManifestation }> {
+  async acknowledge(
+    ctx: ChangeContext,
+    signer: VerifiedSigner,
+    id: string,
+  ): Promise<{ entry: string; signature: SignatureManifestation }> {
     const entry = await this.stores.audit.byId(ctx.trx, id);
     if (!entry || entry.action !== 'outside-ampoule') throw notFound(`change made outside Ampoule ${id}`);
-    if (await this.acknowledged(ctx.trx, id)) throw new Problem('conflict', `the change ${id} was acknowledged already`);
+    if (await this.acknowledged(ctx.trx, id))
+      throw new Problem('conflict', `the change ${id} was acknowledged already`);
     const signature = await this.signatures.record(ctx, signer, {
       entityType: OUTSIDE_CHANGE,
       entityId: id,
-      content: { entry: id, entityType: entry.entityType, entityId: entry.entityId, old: entry.oldValue, new: entry.newValue, recordedAt: entry.recordedAt.toISOString() },
+      content: {
+        entry: id,
+        entityType: entry.entityType,
+        entityId: entry.entityId,
+        old: entry.oldValue,
+        new: entry.newValue,
+        recordedAt: entry.recordedAt.toISOString(),
+      },
     });
-    await this.audit.record(ctx, { action: 'acknowledge', entityType: OUTSIDE_CHANGE, entityId: id, newValue: { acknowledged: true, signature: signature.id } });
+    await this.audit.record(ctx, {
+      action: 'acknowledge',
+      entityType: OUTSIDE_CHANGE,
+      entityId: id,
+      newValue: { acknowledged: true, signature: signature.id },
+    });
     return { entry: id, signature };
   }
 
   private async acknowledged(trx: Knex.Transaction, id: string): Promise<boolean> {
-    return (await trx('audit_entries').where({ action: 'acknowledge', entity_type: OUTSIDE_CHANGE, entity_id: id }).first()) !== undefined;
+    return (
+      (await trx('audit_entries')
+        .where({ action: 'acknowledge', entity_type: OUTSIDE_CHANGE, entity_id: id })
+        .first()) !== undefined
+    );
   }
 }

@@ -17,7 +17,13 @@ const meSchema = z
   })
   .meta({ id: 'Me' });
 
-function me(actor: { userId: string; username: string; fullName: string; roles: (typeof ROLES)[number][]; sessionId: string }) {
+function me(actor: {
+  userId: string;
+  username: string;
+  fullName: string;
+  roles: (typeof ROLES)[number][];
+  sessionId: string;
+}) {
   return {
     id: actor.userId,
     username: actor.username,
@@ -35,7 +41,8 @@ export function authRoutes(s: Services): RouteSpec[] {
       path: '/auth/login',
       tag: 'auth',
       summary: 'Log in',
-      description: 'Starts a server-side session. The answer sets an HttpOnly, SameSite=Strict cookie and returns the same token for `Authorization: Bearer`. Consecutive failures lock the account.',
+      description:
+        'Starts a server-side session. The answer sets an HttpOnly, SameSite=Strict cookie and returns the same token for `Authorization: Bearer`. Consecutive failures lock the account.',
       access: 'public',
       rateLimit: 'login',
       transaction: false,
@@ -43,7 +50,12 @@ export function authRoutes(s: Services): RouteSpec[] {
       responses: {
         200: {
           description: 'Logged in',
-          schema: z.object({ token: z.string(), expiresAt: z.iso.datetime(), idleTimeoutSeconds: z.int(), user: meSchema }),
+          schema: z.object({
+            token: z.string(),
+            expiresAt: z.iso.datetime(),
+            idleTimeoutSeconds: z.int(),
+            user: meSchema,
+          }),
         },
       },
       handler: async ({ body, station, res }) => {
@@ -56,7 +68,12 @@ export function authRoutes(s: Services): RouteSpec[] {
           maxAge: s.sessions.policy.absoluteSeconds * 1000,
         });
         return {
-          body: { token: session.token, expiresAt: session.expiresAt.toISOString(), idleTimeoutSeconds: s.sessions.policy.idleSeconds, user: me(session.actor) },
+          body: {
+            token: session.token,
+            expiresAt: session.expiresAt.toISOString(),
+            idleTimeoutSeconds: s.sessions.policy.idleSeconds,
+            user: me(session.actor),
+          },
           headers: { 'Cache-Control': 'no-store' },
         };
       },
@@ -90,7 +107,8 @@ export function authRoutes(s: Services): RouteSpec[] {
       path: '/me/password',
       tag: 'auth',
       summary: 'Change my password',
-      description: 'Proves the current password (a failure counts towards the lockout); other sessions of the user end.',
+      description:
+        'Proves the current password (a failure counts towards the lockout); other sessions of the user end.',
       access: 'authenticated',
       rateLimit: 'login',
       transaction: false,

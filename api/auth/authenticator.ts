@@ -32,16 +32,29 @@ export class Authenticator {
   }
 
   /** The user, if `password` is theirs and the account is active and not locked; otherwise a Problem. */
-  async authenticate(username: string, password: string, purpose: AuthenticationPurpose, station: Station): Promise<UserWithHash> {
-    const failed = purpose === 'login' ? new Problem('invalid-credentials') : new Problem('signature-invalid', 'the password given with the signature is not correct');
+  async authenticate(
+    username: string,
+    password: string,
+    purpose: AuthenticationPurpose,
+    station: Station,
+  ): Promise<UserWithHash> {
+    const failed =
+      purpose === 'login'
+        ? new Problem('invalid-credentials')
+        : new Problem('signature-invalid', 'the password given with the signature is not correct');
     const user = await this.stores.users.forAuthentication(this.db, username);
     if (!user || !user.active) {
       await verifyPassword(undefined, password);
-      await this.event(purpose === 'login' ? 'login_failed' : 'signature_failed', user ?? null, username, station, { cause: user ? 'deactivated user' : 'unknown user' });
+      await this.event(purpose === 'login' ? 'login_failed' : 'signature_failed', user ?? null, username, station, {
+        cause: user ? 'deactivated user' : 'unknown user',
+      });
       throw failed;
     }
     if (user.lockedNow && user.lockedUntil) {
-      await this.event('login_refused_locked', user, username, station, { purpose, lockedUntil: user.lockedUntil.toISOString() });
+      await this.event('login_refused_locked', user, username, station, {
+        purpose,
+        lockedUntil: user.lockedUntil.toISOString(),
+      });
       throw lockedProblem(user.lockedUntil);
     }
     if (await verifyPassword(user.passwordHash, password)) {
@@ -56,15 +69,39 @@ export class Authenticator {
   }
 
   /** Counts the failure; returns until when the account is now locked, if this failure locked it. */
-  private async recordFailure(user: UserWithHash, purpose: AuthenticationPurpose, station: Station): Promise<Date | null> {
+  private async recordFailure(
+    user: UserWithHash,
+    purpose: AuthenticationPurpose,
+    station: Station,
+  ): Promise<Date | null> {
     return this.db.transaction(async (trx) => {
       const r = await this.stores.users.recordFailure(trx, user.id, this.policy.failures, this.policy.lockSeconds);
-      await this.event(purpose === 'login' ? 'login_failed' : 'signature_failed', user, user.username, station, { cause: 'wrong password', failedAttempts: r.failedAttempts }, trx);
+      await this.event(
+        purpose === 'login' ? 'login_failed' : 'signature_failed',
+        user,
+        user.username,
+        station,
+        { cause: 'wrong password', failedAttempts: r.failedAttempts },
+        trx,
+      );
       if (r.lockedUntil) {
-        await this.event('account_locked', user, user.username, station, { failedAttempts: r.failedAttempts, lockedUntil: r.lockedUntil.toISOString() }, trx);
+        await this.event(
+          'account_locked',
+          user,
+          user.username,
+          station,
+          { failedAttempts: r.failedAttempts, lockedUntil: r.lockedUntil.toISOString() },
+          trx,
+        );
         await this.audit.record(
           { trx, actor: SYSTEM_ACTOR, station, reason: `${r.failedAttempts} consecutive failed logins or signings` },
-          { action: 'lock', entityType: 'user', entityId: user.id, oldValue: { lockedUntil: null }, newValue: { lockedUntil: r.lockedUntil.toISOString() } },
+          {
+            action: 'lock',
+            entityType: 'user',
+            entityId: user.id,
+            oldValue: { lockedUntil: null },
+            newValue: { lockedUntil: r.lockedUntil.toISOString() },
+          },
         );
       }
       return r.lockedUntil;
@@ -84,5 +121,7 @@ export class Authenticator {
 }
 
 export function lockedProblem(lockedUntil: Date): Problem {
-  return new Problem('account-locked', `the account is locked until ${lockedUntil.toISOString()}`, { lockedUntil: lockedUntil.toISOString() });
+  return new Problem('account-locked', `the account is locked until ${lockedUntil.toISOString()}`, {
+    lockedUntil: lockedUntil.toISOString(),
+  });
 }

@@ -7,7 +7,8 @@ export class ConcurrencyLimit {
   private readonly waiting: (() => void)[] = [];
 
   constructor(readonly max: number) {
-    if (!Number.isInteger(max) || max < 1) throw new RangeError(`a concurrency limit must be a positive integer, not ${max}`);
+    if (!Number.isInteger(max) || max < 1)
+      throw new RangeError(`a concurrency limit must be a positive integer, not ${max}`);
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {

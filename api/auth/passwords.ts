@@ -42,7 +42,10 @@ export async function verifyPassword(hash: string | undefined, password: string)
 
 /** Refuses a password that breaks the policy (422 password-policy). */
 export function assertPasswordPolicy(password: string, username: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) throw new Problem('password-policy', `a password needs at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (password.length > MAX_PASSWORD_LENGTH) throw new Problem('password-policy', `a password may have at most ${MAX_PASSWORD_LENGTH} characters`);
-  if (password.toLowerCase().includes(username.toLowerCase())) throw new Problem('password-policy', 'a password may not contain the username');
+  if (password.length < MIN_PASSWORD_LENGTH)
+    throw new Problem('password-policy', `a password needs at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw new Problem('password-policy', `a password may have at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (password.toLowerCase().includes(username.toLowerCase()))
+    throw new Problem('password-policy', 'a password may not contain the username');
 }

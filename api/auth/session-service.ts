@@ -34,13 +34,31 @@ export class SessionService {
     const user = await this.authenticator.authenticate(username, password, 'login', station);
     const token = randomBytes(32).toString('base64url');
     const session = await this.db.transaction(async (trx) => {
-      const s = await this.stores.sessions.create(trx, { tokenHash: sha256Hex(token), userId: user.id, clientAddress: station.clientAddress, userAgent: station.userAgent });
-      await this.stores.securityEvents.append(trx, { kind: 'login', userId: user.id, username: user.username, clientAddress: station.clientAddress, detail: { sessionId: s.id } });
+      const s = await this.stores.sessions.create(trx, {
+        tokenHash: sha256Hex(token),
+        userId: user.id,
+        clientAddress: station.clientAddress,
+        userAgent: station.userAgent,
+      });
+      await this.stores.securityEvents.append(trx, {
+        kind: 'login',
+        userId: user.id,
+        username: user.username,
+        clientAddress: station.clientAddress,
+        detail: { sessionId: s.id },
+      });
       return s;
     });
     return {
       token,
-      actor: { kind: 'user', userId: user.id, username: user.username, fullName: user.fullName, roles: user.roles, sessionId: session.id },
+      actor: {
+        kind: 'user',
+        userId: user.id,
+        username: user.username,
+        fullName: user.fullName,
+        roles: user.roles,
+        sessionId: session.id,
+      },
       expiresAt: new Date(session.createdAt.getTime() + this.policy.absoluteSeconds * 1000),
     };
   }
@@ -48,14 +66,34 @@ export class SessionService {
   /** The actor of a live session (touching it), or undefined. */
   async resolve(token: string): Promise<UserActor | undefined> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
-    const s = await this.stores.sessions.touch(this.db, sha256Hex(token), this.policy.idleSeconds, this.policy.absoluteSeconds);
-    return s && { kind: 'user', userId: s.userId, username: s.username, fullName: s.fullName, roles: s.roles, sessionId: s.sessionId };
+    const s = await this.stores.sessions.touch(
+      this.db,
+      sha256Hex(token),
+      this.policy.idleSeconds,
+      this.policy.absoluteSeconds,
+    );
+    return (
+      s && {
+        kind: 'user',
+        userId: s.userId,
+        username: s.username,
+        fullName: s.fullName,
+        roles: s.roles,
+        sessionId: s.sessionId,
+      }
+    );
   }
 
   async logout(actor: UserActor, station: Station): Promise<void> {
     await this.db.transaction(async (trx) => {
       await this.stores.sessions.end(trx, actor.sessionId, 'logout');
-      await this.stores.securityEvents.append(trx, { kind: 'logout', userId: actor.userId, username: actor.username, clientAddress: station.clientAddress, detail: { sessionId: actor.sessionId } });
+      await this.stores.securityEvents.append(trx, {
+        kind: 'logout',
+        userId: actor.userId,
+        username: actor.username,
+        clientAddress: station.clientAddress,
+        detail: { sessionId: actor.sessionId },
+      });
     });
   }
 }

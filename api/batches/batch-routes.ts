@@ -12,7 +12,12 @@ const stepParams = batchParams.extend({ stepId: z.string().min(1).max(64) });
 const fieldValue = z.union([z.number(), z.string().max(5000), z.boolean()]);
 
 export function batchRoutes(s: Services): RouteSpec[] {
-  const disposition = (action: 'review' | 'release' | 'reject', meaning: 'reviewed' | 'released' | 'rejected', summary: string, description: string) =>
+  const disposition = (
+    action: 'review' | 'release' | 'reject',
+    meaning: 'reviewed' | 'released' | 'rejected',
+    summary: string,
+    description: string,
+  ) =>
     route({
       method: 'post',
       path: `/batches/:id/${action}`,
@@ -23,15 +28,30 @@ export function batchRoutes(s: Services): RouteSpec[] {
       reason: action === 'reject' ? 'required' : 'optional',
       signature: { meaning, roles: ['qa'] },
       params: batchParams,
-      body: action === 'review' ? z.strictObject({ auditTrailReviewed: z.literal(true).describe('the reviewer affirms the batch’s audit trail was reviewed') }) : undefined,
-      responses: { 200: { description: 'The batch, with the manifestations of QA’s signatures on it (printed name, UTC time, meaning)' } },
+      body:
+        action === 'review'
+          ? z.strictObject({
+              auditTrailReviewed: z.literal(true).describe('the reviewer affirms the batch’s audit trail was reviewed'),
+            })
+          : undefined,
+      responses: {
+        200: {
+          description: 'The batch, with the manifestations of QA’s signatures on it (printed name, UTC time, meaning)',
+        },
+      },
       problems: ['invalid-transition', 'segregation-of-duties'],
       handler: async ({ params, signer, change, actor }) => {
         const ctx = { ...change(), actor: actor! };
         const batch = await s.batches.disposition.disposition(ctx, signer!, params.id, action);
         // A released or rejected record is final: its chain and the audit trail's are anchored once committed.
-        const afterCommit = action === 'review' ? undefined : () => s.anchors.anchorDisposition(batch.id, `batch ${batch.number} ${batch.status}`);
-        return { body: { ...header(batch), signatures: await s.batches.records.dispositionSignatures(batch, ctx.trx) }, afterCommit };
+        const afterCommit =
+          action === 'review'
+            ? undefined
+            : () => s.anchors.anchorDisposition(batch.id, `batch ${batch.number} ${batch.status}`);
+        return {
+          body: { ...header(batch), signatures: await s.batches.records.dispositionSignatures(batch, ctx.trx) },
+          afterCommit,
+        };
       },
     });
 
@@ -51,14 +71,31 @@ export function batchRoutes(s: Services): RouteSpec[] {
         version: z.int().min(1).optional(),
         batchSize: z.number().positive(),
         unit: z.string().max(64).optional().describe('UCUM; defaults to the recipe’s batch size unit'),
-        number: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
-        outputLotNumber: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/).optional(),
+        number: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+          .optional(),
+        outputLotNumber: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/)
+          .optional(),
         plannedStart: z.iso.datetime({ offset: true }).optional(),
         units: z.record(z.string(), z.string().max(64)).optional().describe('unit procedure id → equipment unit code'),
       }),
       responses: { 201: { description: 'The batch, its workflow started' } },
-      problems: ['conflict', 'invalid-transition', 'plan-integrity', 'batch-size-out-of-range', 'code-taken', 'unprocessable', 'temporal-unavailable'],
-      handler: async ({ body, actor, change }) => ({ status: 201, body: header(await s.batches.launch.launch({ ...change(), actor: actor! }, body)) }),
+      problems: [
+        'conflict',
+        'invalid-transition',
+        'plan-integrity',
+        'batch-size-out-of-range',
+        'code-taken',
+        'unprocessable',
+        'temporal-unavailable',
+      ],
+      handler: async ({ body, actor, change }) => ({
+        status: 201,
+        body: header(await s.batches.launch.launch({ ...change(), actor: actor! }, body)),
+      }),
     }),
     route({
       method: 'get',
@@ -67,7 +104,9 @@ export function batchRoutes(s: Services): RouteSpec[] {
       summary: 'List batches',
       access: 'batches.read',
       query: z.strictObject({
-        status: z.enum(['created', 'running', 'held', 'complete', 'stopped', 'aborted', 'reviewed', 'released', 'rejected']).optional(),
+        status: z
+          .enum(['created', 'running', 'held', 'complete', 'stopped', 'aborted', 'reviewed', 'released', 'rejected'])
+          .optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
       responses: { 200: { description: 'Newest first' } },
@@ -80,10 +119,21 @@ export function batchRoutes(s: Services): RouteSpec[] {
       summary: 'A batch and its live state',
       access: 'batches.read',
       params: batchParams,
-      responses: { 200: { description: 'The batch, what each step is doing or waiting for, and QA’s signatures on it (reviewed, released, rejected) as manifestations' } },
+      responses: {
+        200: {
+          description:
+            'The batch, what each step is doing or waiting for, and QA’s signatures on it (reviewed, released, rejected) as manifestations',
+        },
+      },
       handler: async ({ params }) => {
         const batch = await s.batches.records.get(params.id);
-        return { body: { ...header(batch), live: await s.batches.execution.live(batch), signatures: await s.batches.records.dispositionSignatures(batch) } };
+        return {
+          body: {
+            ...header(batch),
+            live: await s.batches.execution.live(batch),
+            signatures: await s.batches.records.dispositionSignatures(batch),
+          },
+        };
       },
     }),
     route({
@@ -98,7 +148,9 @@ export function batchRoutes(s: Services): RouteSpec[] {
       handler: async ({ params }) => {
         const batch = await s.batches.records.get(params.id);
         const live = await s.batches.execution.live(batch);
-        return { body: batch.plan.steps.map((step) => ({ ...step, live: live.steps.find((x) => x.id === step.id) ?? null })) };
+        return {
+          body: batch.plan.steps.map((step) => ({ ...step, live: live.steps.find((x) => x.id === step.id) ?? null })),
+        };
       },
     }),
     route({
@@ -111,10 +163,15 @@ export function batchRoutes(s: Services): RouteSpec[] {
       access: 'batches.command',
       params: batchParams,
       transaction: false,
-      body: z.strictObject({ command: z.enum(['hold', 'restart', 'stop', 'abort']), reason: z.string().trim().min(1).max(2000) }),
+      body: z.strictObject({
+        command: z.enum(['hold', 'restart', 'stop', 'abort']),
+        reason: z.string().trim().min(1).max(2000),
+      }),
       responses: { 200: { description: 'The batch’s status after the command' } },
       problems: ['invalid-transition', 'temporal-unavailable'],
-      handler: async ({ params, body, actor }) => ({ body: await s.batches.execution.command(actor!, params.id, body.command, body.reason) }),
+      handler: async ({ params, body, actor }) => ({
+        body: await s.batches.execution.command(actor!, params.id, body.command, body.reason),
+      }),
     }),
     route({
       method: 'post',
@@ -129,7 +186,10 @@ export function batchRoutes(s: Services): RouteSpec[] {
       params: stepParams,
       body: z.strictObject({
         values: z.record(z.string().max(64), fieldValue).default({}),
-        lots: z.array(z.strictObject({ lot: z.string().min(1).max(64).describe('lot id or number'), quantity: z.number() })).max(50).optional(),
+        lots: z
+          .array(z.strictObject({ lot: z.string().min(1).max(64).describe('lot id or number'), quantity: z.number() }))
+          .max(50)
+          .optional(),
         deviationComments: z.record(z.string().max(64), z.string().trim().min(1).max(2000)).optional(),
         comment: z.string().trim().max(2000).optional(),
         lateEntry: z
@@ -138,7 +198,12 @@ export function batchRoutes(s: Services): RouteSpec[] {
           .describe('when the step was really performed, and why it is recorded late: the record marks it late'),
         signature: signatureInputSchema,
       }),
-      responses: { 200: { description: 'The step’s outcome, its deviations and the signature’s manifestation; the `Server-Timing` header gives the re-authentication’s and the workflow Update’s durations' } },
+      responses: {
+        200: {
+          description:
+            'The step’s outcome, its deviations and the signature’s manifestation; the `Server-Timing` header gives the re-authentication’s and the workflow Update’s durations',
+        },
+      },
       problems: ['step-not-awaited', 'step-refused', 'lot-unusable', 'temporal-unavailable'],
       handler: async ({ params, body, actor, station }) => {
         const timing = new ServerTiming();
@@ -157,11 +222,20 @@ export function batchRoutes(s: Services): RouteSpec[] {
       rateLimit: 'sign',
       params: stepParams,
       body: z.strictObject({ signature: signatureInputSchema }),
-      responses: { 200: { description: 'The step’s outcome and the signature’s manifestation; `Server-Timing` as for completion' } },
+      responses: {
+        200: { description: 'The step’s outcome and the signature’s manifestation; `Server-Timing` as for completion' },
+      },
       problems: ['step-not-awaited', 'step-refused', 'temporal-unavailable'],
       handler: async ({ params, body, actor, station }) => {
         const timing = new ServerTiming();
-        const outcome = await s.batches.execution.verify(actor!, station, params.id, params.stepId, body.signature, timing);
+        const outcome = await s.batches.execution.verify(
+          actor!,
+          station,
+          params.id,
+          params.stepId,
+          body.signature,
+          timing,
+        );
         return { body: outcome, headers: { 'Server-Timing': timing.header() } };
       },
     }),
@@ -170,7 +244,8 @@ export function batchRoutes(s: Services): RouteSpec[] {
       path: '/work-queue',
       tag: 'batches',
       summary: 'Steps waiting for me',
-      description: 'Every step of a running batch that waits for input or verification from one of the caller’s roles (not the verification of a step the caller performed).',
+      description:
+        'Every step of a running batch that waits for input or verification from one of the caller’s roles (not the verification of a step the caller performed).',
       access: 'authenticated',
       responses: { 200: { description: 'Oldest first' } },
       handler: async ({ actor }) => ({ body: await s.batches.execution.workQueue(actor!) }),
@@ -180,7 +255,8 @@ export function batchRoutes(s: Services): RouteSpec[] {
       path: '/batches/:id/ebr',
       tag: 'batches',
       summary: 'The electronic batch record',
-      description: 'Every entry in order, with the workflow id, run id and history event that caused it, its signature’s manifestation, and whether the hash chain is whole.',
+      description:
+        'Every entry in order, with the workflow id, run id and history event that caused it, its signature’s manifestation, and whether the hash chain is whole.',
       access: 'batches.read',
       params: batchParams,
       responses: { 200: { description: 'The record' } },
@@ -199,7 +275,14 @@ export function batchRoutes(s: Services): RouteSpec[] {
         const record = await s.batches.records.ebr(params.id);
         const audit = await s.stores.audit.find(s.db, { entityType: 'batch', entityId: batch.id, limit: 10_000 });
         const signatures = await s.batches.records.dispositionSignatures(batch);
-        const pdf = await renderEbrPdf({ batch: { ...record.batch, startedAt: batch.startedAt, endedAt: batch.endedAt }, plan: batch.plan, chain: record.chain, entries: record.entries, audit, signatures });
+        const pdf = await renderEbrPdf({
+          batch: { ...record.batch, startedAt: batch.startedAt, endedAt: batch.endedAt },
+          plan: batch.plan,
+          chain: record.chain,
+          entries: record.entries,
+          audit,
+          signatures,
+        });
         res.setHeader('Content-Disposition', `inline; filename="batch-record-${batch.number}.pdf"`);
         return { text: { contentType: 'application/pdf', content: pdf } };
       },
@@ -216,8 +299,23 @@ export function batchRoutes(s: Services): RouteSpec[] {
       responses: { 200: { description: 'The exceptions' } },
       handler: async ({ params }) => ({ body: await s.batches.records.reviewReport(params.id) }),
     }),
-    disposition('review', 'reviewed', 'Review a complete batch', 'QA signs **reviewed**, affirming the batch’s audit trail was reviewed (`auditTrailReviewed: true`).'),
-    disposition('release', 'released', 'Release a reviewed batch', 'QA signs **released**, never someone who performed or verified a step; the output lot is released.'),
-    disposition('reject', 'rejected', 'Reject a batch', 'QA signs **rejected** with a reason, never someone who performed or verified a step; the output lot is rejected.'),
+    disposition(
+      'review',
+      'reviewed',
+      'Review a complete batch',
+      'QA signs **reviewed**, affirming the batch’s audit trail was reviewed (`auditTrailReviewed: true`).',
+    ),
+    disposition(
+      'release',
+      'released',
+      'Release a reviewed batch',
+      'QA signs **released**, never someone who performed or verified a step; the output lot is released.',
+    ),
+    disposition(
+      'reject',
+      'rejected',
+      'Reject a batch',
+      'QA signs **rejected** with a reason, never someone who performed or verified a step; the output lot is rejected.',
+    ),
   ];
 }

@@ -32,23 +32,57 @@ export class DispositionService {
     this.inventory = new Inventory(stores);
   }
 
-  async disposition(ctx: ChangeContext & { actor: UserActor }, signer: VerifiedSigner, idOrNumber: string, action: Disposition): Promise<BatchRecord> {
+  async disposition(
+    ctx: ChangeContext & { actor: UserActor },
+    signer: VerifiedSigner,
+    idOrNumber: string,
+    action: Disposition,
+  ): Promise<BatchRecord> {
     const batch = await this.stores.batches.find(ctx.trx, idOrNumber, true);
     if (!batch) throw notFound(`batch ${idOrNumber}`);
     const { to: next, from } = DISPOSITIONS[action];
-    if (!(from as readonly string[]).includes(batch.status)) throw new Problem('invalid-transition', `batch ${batch.number} is ${batch.status}: it cannot be ${next} (only from ${from.join(' or ')})`);
+    if (!(from as readonly string[]).includes(batch.status))
+      throw new Problem(
+        'invalid-transition',
+        `batch ${batch.number} is ${batch.status}: it cannot be ${next} (only from ${from.join(' or ')})`,
+      );
     const record = await this.stores.batches.ebr(ctx.trx, batch.id);
     const steps = await this.stores.batches.steps(ctx.trx, batch.id);
     // Everyone who signed an entry of the record (performed, verified, approved a step), and the projections' performers and verifiers.
-    const executors = [...record.filter((e) => e.signatureId !== null).map((e) => e.userId), ...steps.flatMap((s) => [s.performedBy, s.verifiedBy])].filter((x): x is string => x !== null);
-    const content = { batch: batch.number, action, planHash: batch.planHash, ebrHead: record[record.length - 1]?.hash ?? null };
+    const executors = [
+      ...record.filter((e) => e.signatureId !== null).map((e) => e.userId),
+      ...steps.flatMap((s) => [s.performedBy, s.verifiedBy]),
+    ].filter((x): x is string => x !== null);
+    const content = {
+      batch: batch.number,
+      action,
+      planHash: batch.planHash,
+      ebrHead: record[record.length - 1]?.hash ?? null,
+    };
     const rule = `whoever performed, verified or approved a step of the batch cannot ${action} it`;
-    const manifestation = await this.signatures.record(ctx, signer, { entityType: 'batch', entityId: batch.id, content }, [{ userIds: executors, rule }]);
+    const manifestation = await this.signatures.record(
+      ctx,
+      signer,
+      { entityType: 'batch', entityId: batch.id, content },
+      [{ userIds: executors, rule }],
+    );
     await this.stores.batches.setStatus(ctx.trx, batch.id, next);
-    await this.audit.record(ctx, { action, entityType: 'batch', entityId: batch.id, oldValue: { status: batch.status }, newValue: { status: next, signature: manifestation.id } });
+    await this.audit.record(ctx, {
+      action,
+      entityType: 'batch',
+      entityId: batch.id,
+      oldValue: { status: batch.status },
+      newValue: { status: next, signature: manifestation.id },
+    });
     if (action !== 'review') {
       const lot = await this.stores.lots.byNumber(ctx.trx, batch.outputLotNumber);
-      if (lot) await this.inventory.changeStatus({ ...ctx, reason: ctx.reason ?? `batch ${batch.number} ${next}` }, lot.id, next === 'released' ? 'released' : 'rejected', manifestation.id);
+      if (lot)
+        await this.inventory.changeStatus(
+          { ...ctx, reason: ctx.reason ?? `batch ${batch.number} ${next}` },
+          lot.id,
+          next === 'released' ? 'released' : 'rejected',
+          manifestation.id,
+        );
     }
     return (await this.stores.batches.find(ctx.trx, batch.id))!;
   }

@@ -21,9 +21,24 @@ interface Entry {
 }
 
 export interface EbrDocument {
-  batch: { number: string; product: { code: string; name: string }; recipe: { code: string; version: number; name: string }; batchSize: { value: number; unit: string }; outputLot: string; status: string; planHash: string; units: Record<string, string>; startedAt: Date | null; endedAt: Date | null };
+  batch: {
+    number: string;
+    product: { code: string; name: string };
+    recipe: { code: string; version: number; name: string };
+    batchSize: { value: number; unit: string };
+    outputLot: string;
+    status: string;
+    planHash: string;
+    units: Record<string, string>;
+    startedAt: Date | null;
+    endedAt: Date | null;
+  };
   plan: ScaledPlan;
-  chain: { ok: boolean; firstBreak?: { seq: number; problem: string }; anchors?: { checked: number; firstMismatch?: { seq: number; anchoredAt: string } } };
+  chain: {
+    ok: boolean;
+    firstBreak?: { seq: number; problem: string };
+    anchors?: { checked: number; firstMismatch?: { seq: number; anchoredAt: string } };
+  };
   entries: Entry[];
   audit: AuditEntry[];
   /** QA's signatures on the batch as a whole: reviewed, released, rejected. */
@@ -34,25 +49,42 @@ const RED = '#b00020';
 const GREY = '#555555';
 
 export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
-  const doc = new PDFDocument({ size: 'A4', margin: 48, info: { Title: `Batch record ${d.batch.number}`, Author: 'Ampoule', Subject: d.batch.product.name } });
+  const doc = new PDFDocument({
+    size: 'A4',
+    margin: 48,
+    info: { Title: `Batch record ${d.batch.number}`, Author: 'Ampoule', Subject: d.batch.product.name },
+  });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve) => doc.on('end', () => resolve(Buffer.concat(chunks))));
 
-  const heading = (text: string, size = 13) => doc.moveDown(0.6).font('Helvetica-Bold').fontSize(size).fillColor('black').text(text).font('Helvetica').fontSize(9);
+  const heading = (text: string, size = 13) =>
+    doc.moveDown(0.6).font('Helvetica-Bold').fontSize(size).fillColor('black').text(text).font('Helvetica').fontSize(9);
   const line = (text: string, color = 'black') => doc.fillColor(color).text(text).fillColor('black');
-  const utc = (iso: string | Date | null) => (iso ? `${new Date(iso).toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—');
-  const sig = (s: SignatureManifestation | null) => (s ? `Signed: ${s.signedBy} (${s.username}), ${utc(s.signedAt)}, meaning: ${s.meaning}${s.comment ? `, comment: ${s.comment}` : ''}` : null);
+  const utc = (iso: string | Date | null) =>
+    iso ? `${new Date(iso).toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—';
+  const sig = (s: SignatureManifestation | null) =>
+    s
+      ? `Signed: ${s.signedBy} (${s.username}), ${utc(s.signedAt)}, meaning: ${s.meaning}${s.comment ? `, comment: ${s.comment}` : ''}`
+      : null;
 
   doc.font('Helvetica-Bold').fontSize(18).text('Electronic batch record');
   doc.font('Helvetica').fontSize(9).moveDown(0.3);
   line(`Batch ${d.batch.number} — ${d.batch.product.name} (${d.batch.product.code})`);
   line(`Recipe ${d.batch.recipe.code} version ${d.batch.recipe.version}: ${d.batch.recipe.name}`);
-  line(`Batch size ${d.batch.batchSize.value} ${d.batch.batchSize.unit}; output lot ${d.batch.outputLot}; status ${d.batch.status}`);
-  line(`Equipment: ${Object.entries(d.batch.units).map(([up, u]) => `${up} → ${u}`).join(', ')}`);
+  line(
+    `Batch size ${d.batch.batchSize.value} ${d.batch.batchSize.unit}; output lot ${d.batch.outputLot}; status ${d.batch.status}`,
+  );
+  line(
+    `Equipment: ${Object.entries(d.batch.units)
+      .map(([up, u]) => `${up} → ${u}`)
+      .join(', ')}`,
+  );
   line(`Started ${utc(d.batch.startedAt)}; ended ${utc(d.batch.endedAt)}; generated ${utc(new Date())}`);
   line(`Execution plan SHA-256 ${d.batch.planHash}`, GREY);
-  const anchored = d.chain.anchors?.checked ? `, and matches its ${d.chain.anchors.checked} anchor(s) kept outside the database` : '';
+  const anchored = d.chain.anchors?.checked
+    ? `, and matches its ${d.chain.anchors.checked} anchor(s) kept outside the database`
+    : '';
   const integrity = d.chain.firstBreak
     ? `Record integrity: BROKEN at entry ${d.chain.firstBreak.seq} (${d.chain.firstBreak.problem}).`
     : d.chain.anchors?.firstMismatch
@@ -63,15 +95,36 @@ export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
   const deviations = d.entries.filter((e) => e.kind === 'deviation');
   heading(`Deviations: ${deviations.length}`);
   for (const e of deviations) {
-    const x = e.data as { stepId: string; field: string; value: number | null; unit: string; low?: number; high?: number; comment: string | null; source: string };
-    line(`Step ${x.stepId}, ${x.field}: ${x.value === null ? 'not measured, limits' : `${x.value} ${x.unit} outside`} ${x.low ?? '−∞'}–${x.high ?? '∞'} (${x.source})${x.comment ? ` — comment: ${x.comment}` : ''} — ${e.userName ?? 'equipment'}, ${utc(e.occurredAt)}`, RED);
+    const x = e.data as {
+      stepId: string;
+      field: string;
+      value: number | null;
+      unit: string;
+      low?: number;
+      high?: number;
+      comment: string | null;
+      source: string;
+    };
+    line(
+      `Step ${x.stepId}, ${x.field}: ${x.value === null ? 'not measured, limits' : `${x.value} ${x.unit} outside`} ${x.low ?? '−∞'}–${x.high ?? '∞'} (${x.source})${x.comment ? ` — comment: ${x.comment}` : ''} — ${e.userName ?? 'equipment'}, ${utc(e.occurredAt)}`,
+      RED,
+    );
   }
 
   heading('Steps');
   for (const step of d.plan.steps) {
     const mine = d.entries.filter((e) => e.stepId === step.id);
-    doc.moveDown(0.4).font('Helvetica-Bold').fontSize(10).text(`${step.number}. ${step.name}`).font('Helvetica').fontSize(9);
-    line(`${step.kind} — unit procedure ${step.unitProcedureId}, operation ${step.operation.name}; performed by ${step.performedBy.join('/')}${step.signatures.verified ? `, verified by ${step.signatures.verifiedBy.join('/')}` : ''}`, GREY);
+    doc
+      .moveDown(0.4)
+      .font('Helvetica-Bold')
+      .fontSize(10)
+      .text(`${step.number}. ${step.name}`)
+      .font('Helvetica')
+      .fontSize(9);
+    line(
+      `${step.kind} — unit procedure ${step.unitProcedureId}, operation ${step.operation.name}; performed by ${step.performedBy.join('/')}${step.signatures.verified ? `, verified by ${step.signatures.verifiedBy.join('/')}` : ''}`,
+      GREY,
+    );
     if (mine.length === 0) line('Not started.', GREY);
     for (const e of mine) {
       const data = e.data as Record<string, unknown>;
@@ -84,16 +137,22 @@ export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
             const text = describeValue(step, field, value);
             line(`  ${text}`, text.endsWith('OUT OF LIMITS') ? RED : 'black');
           }
-          for (const l of (data.lots ?? []) as { lotNumber: string; quantity: number }[]) line(`  Lot ${l.lotNumber}: ${l.quantity} ${step.kind === 'material' ? step.quantity.unit : ''}`);
+          for (const l of (data.lots ?? []) as { lotNumber: string; quantity: number }[])
+            line(`  Lot ${l.lotNumber}: ${l.quantity} ${step.kind === 'material' ? step.quantity.unit : ''}`);
           if (data.comment) line(`  Comment: ${data.comment}`);
           if (data.lateEntry) {
             const late = data.lateEntry as { performedAt: string; reason: string };
-            line(`  LATE ENTRY: performed ${utc(late.performedAt)}, recorded ${utc(e.occurredAt)} — ${late.reason}`, RED);
+            line(
+              `  LATE ENTRY: performed ${utc(late.performedAt)}, recorded ${utc(e.occurredAt)} — ${late.reason}`,
+              RED,
+            );
           }
           line(`  Entered by ${e.userName}, ${utc(e.occurredAt)}`);
           break;
         case 'equipment-parameters':
-          line(`  Equipment ${data.unit} phase ${data.phase}, command ${data.commandId}: parameters ${JSON.stringify(data.parameters)}${data.reconciled ? ' (reconciled after a restart)' : ''}`);
+          line(
+            `  Equipment ${data.unit} phase ${data.phase}, command ${data.commandId}: parameters ${JSON.stringify(data.parameters)}${data.reconciled ? ' (reconciled after a restart)' : ''}`,
+          );
           break;
         case 'equipment-reports':
           for (const r of (data.reports ?? []) as { id: string; value: number | null; unit: string }[]) {
@@ -126,7 +185,12 @@ export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
 
   const yieldEntry = d.entries.find((e) => e.kind === 'yield');
   if (yieldEntry) {
-    const y = yieldEntry.data as { measured: { value: number; unit: string } | null; theoretical: { value: number; unit: string }; percent: number | null; limits: { low: number; high: number } };
+    const y = yieldEntry.data as {
+      measured: { value: number; unit: string } | null;
+      theoretical: { value: number; unit: string };
+      percent: number | null;
+      limits: { low: number; high: number };
+    };
     const outside = y.percent === null || y.percent < y.limits.low || y.percent > y.limits.high;
     heading('Yield');
     line(
@@ -139,14 +203,22 @@ export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
 
   const batchLevel = d.entries.filter((e) => e.stepId === null);
   heading('Batch events');
-  for (const e of batchLevel) line(`${utc(e.occurredAt)} — ${e.kind}: ${JSON.stringify(e.data)}${e.userName ? ` — ${e.userName}` : ''}`);
+  for (const e of batchLevel)
+    line(`${utc(e.occurredAt)} — ${e.kind}: ${JSON.stringify(e.data)}${e.userName ? ` — ${e.userName}` : ''}`);
 
   heading('QA review and disposition');
   if (d.signatures.length === 0) line('Not reviewed yet.', GREY);
-  for (const s of d.signatures) line(`${s.meaning === 'reviewed' ? 'Reviewed (audit trail reviewed)' : s.meaning === 'released' ? 'Released' : s.meaning === 'rejected' ? 'Rejected' : s.meaning}. ${sig(s)}`, s.meaning === 'rejected' ? RED : 'black');
+  for (const s of d.signatures)
+    line(
+      `${s.meaning === 'reviewed' ? 'Reviewed (audit trail reviewed)' : s.meaning === 'released' ? 'Released' : s.meaning === 'rejected' ? 'Rejected' : s.meaning}. ${sig(s)}`,
+      s.meaning === 'rejected' ? RED : 'black',
+    );
 
   heading(`Audit trail of the batch (${d.audit.length} entries)`);
-  for (const a of d.audit) line(`#${a.seq ?? '…'} ${utc(a.recordedAt)} ${a.userName}: ${a.action} ${JSON.stringify(a.oldValue)} → ${JSON.stringify(a.newValue)}${a.reason ? ` — reason: ${a.reason}` : ''}`);
+  for (const a of d.audit)
+    line(
+      `#${a.seq ?? '…'} ${utc(a.recordedAt)} ${a.userName}: ${a.action} ${JSON.stringify(a.oldValue)} → ${JSON.stringify(a.newValue)}${a.reason ? ` — reason: ${a.reason}` : ''}`,
+    );
 
   doc.end();
   return done;
@@ -161,7 +233,8 @@ function describeValue(step: PlanStep, id: string, value: unknown): string {
   const f = fieldOf(step, id);
   if (!f) return `${id}: ${String(value)}`;
   if (f.type === 'number') {
-    const outside = typeof value === 'number' && ((f.low !== undefined && value < f.low) || (f.high !== undefined && value > f.high));
+    const outside =
+      typeof value === 'number' && ((f.low !== undefined && value < f.low) || (f.high !== undefined && value > f.high));
     return `${f.label}: ${String(value)} ${f.unit} (limits ${f.low ?? '−∞'}–${f.high ?? '∞'}${f.target !== undefined ? `, target ${f.target}` : ''})${outside ? ' — OUT OF LIMITS' : ''}`;
   }
   if (f.type === 'passFail') return `${f.label}: ${value === true ? 'pass' : 'FAIL'}`;
@@ -170,6 +243,10 @@ function describeValue(step: PlanStep, id: string, value: unknown): string {
 
 function describeReport(step: PlanStep, r: { id: string; value: number | null; unit: string }): string {
   const expected = step.kind === 'equipment' ? step.reports.find((x) => x.id === r.id) : undefined;
-  const outside = expected && r.value !== null && ((expected.low !== undefined && r.value < expected.low) || (expected.high !== undefined && r.value > expected.high));
+  const outside =
+    expected &&
+    r.value !== null &&
+    ((expected.low !== undefined && r.value < expected.low) ||
+      (expected.high !== undefined && r.value > expected.high));
   return `${expected?.name ?? r.id}: ${r.value ?? '—'} ${r.unit}${expected ? ` (limits ${expected.low ?? '−∞'}–${expected.high ?? '∞'})` : ''}${outside ? ' — OUT OF LIMITS' : ''}`;
 }

@@ -10,13 +10,27 @@ import { Inventory } from '../lots/inventory';
 import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
 import { checkCompletion, checkVerification, completionMeaning } from '../../domain/batch/completion';
-import type { BatchCommand, FieldValue, LiveState, LotUse, Signer, StepCompletion, StepOutcome } from '../../domain/batch/types';
+import type {
+  BatchCommand,
+  FieldValue,
+  LiveState,
+  LotUse,
+  Signer,
+  StepCompletion,
+  StepOutcome,
+} from '../../domain/batch/types';
 import { effectiveStatus } from '../../domain/materials/lots';
 import type { PlanStep } from '../../domain/recipe/plan';
 import { convert } from '../../domain/units';
 import { Problem, notFound } from '../http/problems';
 import { ServerTiming } from '../http/server-timing';
-import { toManifestation, type SignatureInput, type SignatureManifestation, type SignatureService, type VerifiedSigner } from '../signatures/signature-service';
+import {
+  toManifestation,
+  type SignatureInput,
+  type SignatureManifestation,
+  type SignatureService,
+  type VerifiedSigner,
+} from '../signatures/signature-service';
 import type { BatchRecordService } from './record-service';
 import type { BatchTemporalGateway } from './temporal-gateway';
 
@@ -63,44 +77,106 @@ export class ExecutionService {
     this.inventory = new Inventory(stores);
   }
 
-  async complete(actor: UserActor, station: Station, idOrNumber: string, stepId: string, body: CompletionBody, timing = new ServerTiming()): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
+  async complete(
+    actor: UserActor,
+    station: Station,
+    idOrNumber: string,
+    stepId: string,
+    body: CompletionBody,
+    timing = new ServerTiming(),
+  ): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
     const batch = await this.records.get(idOrNumber);
     const step = stepOf(batch, stepId);
     // The state first (a conflict, 409), from the recorded projection: the workflow's validator has the last word anyway.
-    if (batch.status !== 'running') throw new Problem('step-not-awaited', `batch ${batch.number} is ${batch.status}: ${STEP_ENTRY_REFUSED[batch.status]}`);
+    if (batch.status !== 'running')
+      throw new Problem(
+        'step-not-awaited',
+        `batch ${batch.number} is ${batch.status}: ${STEP_ENTRY_REFUSED[batch.status]}`,
+      );
     const recorded = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId);
-    if (recorded?.status !== 'awaiting-input') throw new Problem('step-not-awaited', `step ${stepId} of batch ${batch.number} is ${recorded?.status ?? 'pending'}, not awaiting input`);
-    const verified = await timing.measure('signature', 're-authentication', () => this.signatures.verify(actor, body.signature, { meaning: completionMeaning(step), roles: step.performedBy }, station));
+    if (recorded?.status !== 'awaiting-input')
+      throw new Problem(
+        'step-not-awaited',
+        `step ${stepId} of batch ${batch.number} is ${recorded?.status ?? 'pending'}, not awaiting input`,
+      );
+    const verified = await timing.measure('signature', 're-authentication', () =>
+      this.signatures.verify(
+        actor,
+        body.signature,
+        { meaning: completionMeaning(step), roles: step.performedBy },
+        station,
+      ),
+    );
     const today = await this.inventory.today(this.db);
     const lots = body.lots ? await this.lotFacts(step, body.lots, today) : undefined;
-    if (body.lateEntry && Date.parse(body.lateEntry.performedAt) > Date.now()) throw new Problem('step-refused', 'a late entry cannot be performed in the future');
-    const completion: StepCompletion = { stepId, signer: signerOf(verified), values: body.values, lots, deviationComments: body.deviationComments, comment: body.comment, lateEntry: body.lateEntry };
+    if (body.lateEntry && Date.parse(body.lateEntry.performedAt) > Date.now())
+      throw new Problem('step-refused', 'a late entry cannot be performed in the future');
+    const completion: StepCompletion = {
+      stepId,
+      signer: signerOf(verified),
+      values: body.values,
+      lots,
+      deviationComments: body.deviationComments,
+      comment: body.comment,
+      lateEntry: body.lateEntry,
+    };
     const { problems } = checkCompletion(step, recorded.status, completion, today);
     if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
-    const outcome = await timing.measure(UPDATE_TIMING, UPDATE_TIMING_DESCRIPTION, () => this.temporal.complete(batch.workflowId, completion));
+    const outcome = await timing.measure(UPDATE_TIMING, UPDATE_TIMING_DESCRIPTION, () =>
+      this.temporal.complete(batch.workflowId, completion),
+    );
     return { ...outcome, signature: await this.signatureOf(batch, outcome.signatureEntry) };
   }
 
-  async verify(actor: UserActor, station: Station, idOrNumber: string, stepId: string, signature: SignatureInput | undefined, timing = new ServerTiming()): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
+  async verify(
+    actor: UserActor,
+    station: Station,
+    idOrNumber: string,
+    stepId: string,
+    signature: SignatureInput | undefined,
+    timing = new ServerTiming(),
+  ): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
     const batch = await this.records.get(idOrNumber);
     const step = stepOf(batch, stepId);
     // A held batch's steps may still be verified: the check of what was done does not wait for the restart.
-    if (batch.status !== 'running' && batch.status !== 'held') throw new Problem('step-not-awaited', `batch ${batch.number} is ${batch.status}: ${STEP_ENTRY_REFUSED[batch.status]}`);
+    if (batch.status !== 'running' && batch.status !== 'held')
+      throw new Problem(
+        'step-not-awaited',
+        `batch ${batch.number} is ${batch.status}: ${STEP_ENTRY_REFUSED[batch.status]}`,
+      );
     const recorded = (await this.stores.batches.steps(this.db, batch.id)).find((s) => s.stepId === stepId);
-    if (recorded?.status !== 'awaiting-verification') throw new Problem('step-not-awaited', `step ${stepId} of batch ${batch.number} is ${recorded?.status ?? 'pending'}, not awaiting verification`);
-    const verified = await timing.measure('signature', 're-authentication', () => this.signatures.verify(actor, signature, { meaning: 'verified', roles: step.signatures.verifiedBy }, station));
+    if (recorded?.status !== 'awaiting-verification')
+      throw new Problem(
+        'step-not-awaited',
+        `step ${stepId} of batch ${batch.number} is ${recorded?.status ?? 'pending'}, not awaiting verification`,
+      );
+    const verified = await timing.measure('signature', 're-authentication', () =>
+      this.signatures.verify(actor, signature, { meaning: 'verified', roles: step.signatures.verifiedBy }, station),
+    );
     const v = { stepId, signer: signerOf(verified) };
     const { problems } = checkVerification(step, recorded.status, recorded.performedBy ?? undefined, v);
     if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
-    const outcome = await timing.measure(UPDATE_TIMING, UPDATE_TIMING_DESCRIPTION, () => this.temporal.verify(batch.workflowId, v));
+    const outcome = await timing.measure(UPDATE_TIMING, UPDATE_TIMING_DESCRIPTION, () =>
+      this.temporal.verify(batch.workflowId, v),
+    );
     return { ...outcome, signature: await this.signatureOf(batch, outcome.signatureEntry) };
   }
 
   /** Hold, Restart, Stop or Abort, checked by the workflow against the ISA-88 table. */
-  async command(actor: UserActor, idOrNumber: string, command: BatchCommand, reason: string): Promise<{ status: string }> {
+  async command(
+    actor: UserActor,
+    idOrNumber: string,
+    command: BatchCommand,
+    reason: string,
+  ): Promise<{ status: string }> {
     const batch = await this.records.get(idOrNumber);
-    if (!['running', 'held'].includes(batch.status)) throw new Problem('invalid-transition', `batch ${batch.number} is ${batch.status}: it takes no more commands`);
-    return this.temporal.command(batch.workflowId, { command, reason, by: { userId: actor.userId, fullName: actor.fullName, roles: actor.roles } });
+    if (!['running', 'held'].includes(batch.status))
+      throw new Problem('invalid-transition', `batch ${batch.number} is ${batch.status}: it takes no more commands`);
+    return this.temporal.command(batch.workflowId, {
+      command,
+      reason,
+      by: { userId: actor.userId, fullName: actor.fullName, roles: actor.roles },
+    });
   }
 
   /**
@@ -113,7 +189,19 @@ export class ExecutionService {
     return waiting
       .filter((s) => !(s.status === 'awaiting-verification' && s.performedBy === actor.userId))
       .filter((s) => !(s.status === 'awaiting-input' && s.batchStatus !== 'running'))
-      .map((s) => ({ batch: s.batchNumber, batchStatus: s.batchStatus, recipe: s.recipeCode, product: s.productCode, stepId: s.stepId, number: s.number, name: s.name, kind: s.kind, awaiting: s.status === 'awaiting-input' ? 'input' : 'verification', roles: s.awaitingRoles, since: s.updatedAt }));
+      .map((s) => ({
+        batch: s.batchNumber,
+        batchStatus: s.batchStatus,
+        recipe: s.recipeCode,
+        product: s.productCode,
+        stepId: s.stepId,
+        number: s.number,
+        name: s.name,
+        kind: s.kind,
+        awaiting: s.status === 'awaiting-input' ? 'input' : 'verification',
+        roles: s.awaitingRoles,
+        since: s.updatedAt,
+      }));
   }
 
   /**
@@ -123,7 +211,8 @@ export class ExecutionService {
   async live(batch: BatchRecord): Promise<LiveState> {
     const open = ['running', 'held', 'created'].includes(batch.status);
     // Closed, slow or not reachable: the recorded projection says the same, a moment late.
-    const live = (open ? await this.temporal.liveState(batch.workflowId) : undefined) ?? (await this.recordedState(batch));
+    const live =
+      (open ? await this.temporal.liveState(batch.workflowId) : undefined) ?? (await this.recordedState(batch));
     return this.withEquipmentStates(batch, live);
   }
 
@@ -133,13 +222,22 @@ export class ExecutionService {
       batchNumber: batch.number,
       status: batch.status,
       deviations: (await this.stores.batches.ebr(this.db, batch.id)).filter((e) => e.kind === 'deviation').length,
-      steps: steps.map((s) => ({ id: s.stepId, number: s.number, name: s.name, kind: s.kind, unitProcedureId: s.unitProcedureId, status: s.status })),
+      steps: steps.map((s) => ({
+        id: s.stepId,
+        number: s.number,
+        name: s.name,
+        kind: s.kind,
+        unitProcedureId: s.unitProcedureId,
+        status: s.status,
+      })),
     };
   }
 
   /** Adds to each active (or failed) equipment step the last state its unit reported for this batch's command. */
   private async withEquipmentStates(batch: BatchRecord, live: LiveState): Promise<LiveState> {
-    const running = live.steps.filter((s) => s.kind === 'equipment' && (s.status === 'active' || s.status === 'failed'));
+    const running = live.steps.filter(
+      (s) => s.kind === 'equipment' && (s.status === 'active' || s.status === 'failed'),
+    );
     if (running.length === 0) return live;
     const byUnit = new Map<string, Awaited<ReturnType<Stores['equipment']['latestPhaseStates']>>>();
     for (const step of running) {
@@ -148,8 +246,19 @@ export class ExecutionService {
       if (planned?.kind !== 'equipment' || !unit) continue;
       if (!byUnit.has(unit)) byUnit.set(unit, await this.stores.equipment.latestPhaseStates(this.db, unit));
       const command = `${batch.workflowId}/${step.id}`;
-      const last = byUnit.get(unit)!.find((h) => h.phase === planned.phase && (h.commandId === command || h.commandId?.startsWith(`${command}/rerun-`)));
-      if (last) step.equipment = { unit, phase: planned.phase, state: last.state, commandId: last.commandId, since: last.sourceTimestamp.toISOString() };
+      const last = byUnit
+        .get(unit)!
+        .find(
+          (h) => h.phase === planned.phase && (h.commandId === command || h.commandId?.startsWith(`${command}/rerun-`)),
+        );
+      if (last)
+        step.equipment = {
+          unit,
+          phase: planned.phase,
+          state: last.state,
+          commandId: last.commandId,
+          since: last.sourceTimestamp.toISOString(),
+        };
     }
     return live;
   }
@@ -159,11 +268,25 @@ export class ExecutionService {
     if (step.kind !== 'material') throw new Problem('step-refused', `step ${step.id} uses no material`);
     const out: LotUse[] = [];
     for (const l of lots) {
-      const lot = /^[0-9a-f-]{36}$/i.test(l.lot) ? await this.stores.lots.byId(this.db, l.lot) : await this.stores.lots.byNumber(this.db, l.lot);
+      const lot = /^[0-9a-f-]{36}$/i.test(l.lot)
+        ? await this.stores.lots.byId(this.db, l.lot)
+        : await this.stores.lots.byNumber(this.db, l.lot);
       if (!lot) throw new Problem('step-refused', `no lot ${l.lot}`);
       const available = convert(lot.quantity, lot.unit, step.quantity.unit);
-      if (available === undefined) throw new Problem('step-refused', `lot ${lot.lotNumber} is counted in ${lot.unit}, which cannot be converted to ${step.quantity.unit}`);
-      out.push({ lotId: lot.id, lotNumber: lot.lotNumber, material: lot.materialCode, status: effectiveStatus(lot, today), expiryDate: lot.expiryDate, available: Number(available.toPrecision(12)), quantity: l.quantity });
+      if (available === undefined)
+        throw new Problem(
+          'step-refused',
+          `lot ${lot.lotNumber} is counted in ${lot.unit}, which cannot be converted to ${step.quantity.unit}`,
+        );
+      out.push({
+        lotId: lot.id,
+        lotNumber: lot.lotNumber,
+        material: lot.materialCode,
+        status: effectiveStatus(lot, today),
+        expiryDate: lot.expiryDate,
+        available: Number(available.toPrecision(12)),
+        quantity: l.quantity,
+      });
     }
     return out;
   }
@@ -181,5 +304,12 @@ function stepOf(batch: BatchRecord, stepId: string): PlanStep {
 }
 
 function signerOf(v: VerifiedSigner): Signer {
-  return { userId: v.userId, username: v.username, fullName: v.fullName, roles: v.roles, meaning: v.meaning, comment: v.comment };
+  return {
+    userId: v.userId,
+    username: v.username,
+    fullName: v.fullName,
+    roles: v.roles,
+    meaning: v.meaning,
+    comment: v.comment,
+  };
 }

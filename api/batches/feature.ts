@@ -21,7 +21,14 @@ export interface BatchFeature {
   disposition: DispositionService;
 }
 
-export function createBatchFeature(d: { db: Knex; stores: Stores; recipes: RecipeService; signatures: SignatureService; anchors: Anchors; temporal: TemporalAccess | undefined }): BatchFeature {
+export function createBatchFeature(d: {
+  db: Knex;
+  stores: Stores;
+  recipes: RecipeService;
+  signatures: SignatureService;
+  anchors: Anchors;
+  temporal: TemporalAccess | undefined;
+}): BatchFeature {
   const temporal = new BatchTemporalGateway(d.temporal);
   const records = new BatchRecordService(d.db, d.stores, d.anchors);
   return {

@@ -53,17 +53,39 @@ export class LaunchService {
     const { equipmentHeartbeatTimeout } = this.temporal.requireTemporal();
     const recipe = await this.recipes.get(r.recipe, ctx.trx);
     const version = r.version ?? recipe.effectiveVersion;
-    if (!version) throw new Problem('invalid-transition', `recipe ${recipe.code} has no effective version: only an effective version launches batches`);
-    const { versionId, plan } = await this.recipes.launchPlan(recipe.code, version, { value: r.batchSize, unit: r.unit }, ctx.trx);
+    if (!version)
+      throw new Problem(
+        'invalid-transition',
+        `recipe ${recipe.code} has no effective version: only an effective version launches batches`,
+      );
+    const { versionId, plan } = await this.recipes.launchPlan(
+      recipe.code,
+      version,
+      { value: r.batchSize, unit: r.unit },
+      ctx.trx,
+    );
     const today = await this.inventory.today(ctx.trx);
     const number = r.number ?? (await this.nextFreeNumber(ctx, Number(today.slice(0, 4))));
     const existing = await this.stores.batches.find(ctx.trx, number);
-    if (existing) throw new Problem('conflict', `batch ${number} exists already (it is ${existing.status})`, { batch: existing.number });
+    if (existing)
+      throw new Problem('conflict', `batch ${number} exists already (it is ${existing.status})`, {
+        batch: existing.number,
+      });
     const material = await this.stores.masterData.material(ctx.trx, plan.product.code);
-    if (!material) throw new Problem('unprocessable', `the product ${plan.product.code} is not a material: its output lot cannot be recorded`);
+    if (!material)
+      throw new Problem(
+        'unprocessable',
+        `the product ${plan.product.code} is not a material: its output lot cannot be recorded`,
+      );
     const outputLotNumber = r.outputLotNumber ?? number;
-    if (await this.stores.lots.byNumber(ctx.trx, outputLotNumber)) throw new Problem('code-taken', `the lot number ${outputLotNumber} is taken`);
-    const units = await this.allocate(ctx, plan.stages.flatMap((s) => s.unitProcedures), r.units ?? {}, number);
+    if (await this.stores.lots.byNumber(ctx.trx, outputLotNumber))
+      throw new Problem('code-taken', `the lot number ${outputLotNumber} is taken`);
+    const units = await this.allocate(
+      ctx,
+      plan.stages.flatMap((s) => s.unitProcedures),
+      r.units ?? {},
+      number,
+    );
 
     const batch = await this.stores.batches.create(ctx.trx, {
       number,
@@ -87,7 +109,15 @@ export class LaunchService {
       action: 'launch',
       entityType: 'batch',
       entityId: batch.id,
-      newValue: { number, recipe: recipe.code, version, batchSize: plan.scaling.batchSize, outputLot: outputLotNumber, units: Object.fromEntries(Object.entries(units).map(([up, u]) => [up, u.code])), planHash: batch.planHash },
+      newValue: {
+        number,
+        recipe: recipe.code,
+        version,
+        batchSize: plan.scaling.batchSize,
+        outputLot: outputLotNumber,
+        units: Object.fromEntries(Object.entries(units).map(([up, u]) => [up, u.code])),
+        planHash: batch.planHash,
+      },
     });
     const input: BatchInput = {
       batchId: batch.id,
@@ -99,7 +129,12 @@ export class LaunchService {
       launchedBy: { userId: ctx.actor.userId, fullName: ctx.actor.fullName },
       ...(equipmentHeartbeatTimeout ? { equipmentHeartbeatTimeout } : {}),
     };
-    await this.temporal.start(input, { workflowId: batch.workflowId, number: batch.number, recipe: `${batch.recipeCode}/v${batch.recipeVersion}`, product: batch.productCode });
+    await this.temporal.start(input, {
+      workflowId: batch.workflowId,
+      number: batch.number,
+      recipe: `${batch.recipeCode}/v${batch.recipeVersion}`,
+      product: batch.productCode,
+    });
     return batch;
   }
 
@@ -116,7 +151,12 @@ export class LaunchService {
       if (!(await this.temporal.exists(`batch-${number}`))) return number;
       const reason = `a workflow batch-${number} exists but no batch: a launch started it and did not commit`;
       await this.stores.batches.voidNumber(ctx.trx, number, reason, ctx.actor.userId);
-      await this.audit.record(ctx, { action: 'void', entityType: 'batch-number', entityId: number, newValue: { number, voided: true, reason } });
+      await this.audit.record(ctx, {
+        action: 'void',
+        entityType: 'batch-number',
+        entityId: number,
+        newValue: { number, voided: true, reason },
+      });
     }
   }
 
@@ -125,27 +165,54 @@ export class LaunchService {
    * Each is claimed with a guarded update (available and clean, or not at all), so two launches never get
    * the same unit: the one that comes second tries the next candidate, and is refused (409) when none is left.
    */
-  private async allocate(ctx: ChangeContext, ups: { id: string; equipmentClass: string }[], asked: Record<string, string>, number: string): Promise<Record<string, AssignedUnit>> {
-    for (const up of Object.keys(asked)) if (!ups.some((u) => u.id === up)) throw new Problem('unprocessable', `the recipe has no unit procedure ${up}`);
+  private async allocate(
+    ctx: ChangeContext,
+    ups: { id: string; equipmentClass: string }[],
+    asked: Record<string, string>,
+    number: string,
+  ): Promise<Record<string, AssignedUnit>> {
+    for (const up of Object.keys(asked))
+      if (!ups.some((u) => u.id === up)) throw new Problem('unprocessable', `the recipe has no unit procedure ${up}`);
     const all = await this.stores.equipment.list(ctx.trx);
     const taken = new Set<string>();
     const out: Record<string, AssignedUnit> = {};
     for (const up of ups) {
       const code = asked[up.id];
-      const candidates = all.filter((u) => u.classCode === up.equipmentClass && !taken.has(u.code) && (code ? u.code === code.toUpperCase() : true) && u.status === 'available' && u.cleanliness === 'clean');
+      const candidates = all.filter(
+        (u) =>
+          u.classCode === up.equipmentClass &&
+          !taken.has(u.code) &&
+          (code ? u.code === code.toUpperCase() : true) &&
+          u.status === 'available' &&
+          u.cleanliness === 'clean',
+      );
       let unit: EquipmentUnitRecord | undefined;
       for (const c of candidates) {
         // Not waiting for a unit another launch is claiming: two launches never wait for each other's units.
-        unit = await this.units.change(ctx, c.code, { status: 'in-use', heldByBatch: number }, { expect: { status: 'available', cleanliness: 'clean', heldByBatch: null }, batch: number, skipLocked: true });
+        unit = await this.units.change(
+          ctx,
+          c.code,
+          { status: 'in-use', heldByBatch: number },
+          { expect: { status: 'available', cleanliness: 'clean', heldByBatch: null }, batch: number, skipLocked: true },
+        );
         if (unit) break;
       }
       if (!unit) {
-        const why = code ? `unit ${code} is not a clean, available ${up.equipmentClass}` : `no clean, available ${up.equipmentClass} is left`;
+        const why = code
+          ? `unit ${code} is not a clean, available ${up.equipmentClass}`
+          : `no clean, available ${up.equipmentClass} is left`;
         throw new Problem('conflict', `unit procedure ${up.id}: ${why}`);
       }
       taken.add(unit.code);
       const cls = await this.stores.masterData.equipmentClass(ctx.trx, unit.classCode);
-      out[up.id] = { code: unit.code, endpointUrl: unit.endpointUrl, securityMode: unit.securityMode, securityPolicy: unit.securityPolicy, binding: unit.binding, interfaces: cls?.interfaces ?? {} };
+      out[up.id] = {
+        code: unit.code,
+        endpointUrl: unit.endpointUrl,
+        securityMode: unit.securityMode,
+        securityPolicy: unit.securityPolicy,
+        binding: unit.binding,
+        interfaces: cls?.interfaces ?? {},
+      };
     }
     return out;
   }

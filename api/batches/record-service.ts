@@ -42,7 +42,9 @@ export class BatchRecordService {
     const anchored = !anchors.firstMismatch && anchors.unverifiable === 0;
     return {
       batch: header(batch),
-      chain: broken ? { ok: false, firstBreak: broken, anchors } : { ok: anchored, entries: rows.length, lastHash: rows[rows.length - 1]?.hash ?? null, anchors },
+      chain: broken
+        ? { ok: false, firstBreak: broken, anchors }
+        : { ok: anchored, entries: rows.length, lastHash: rows[rows.length - 1]?.hash ?? null, anchors },
       entries: rows.map((r) => ({ ...r, signature: r.signatureId ? (signatures.get(r.signatureId) ?? null) : null })),
     };
   }
@@ -53,21 +55,58 @@ export class BatchRecordService {
    */
   async reviewReport(idOrNumber: string) {
     const record = await this.ebr(idOrNumber);
-    const audit = await this.stores.audit.find(this.db, { entityType: 'batch', entityId: record.batch.id, limit: 10_000 });
+    const audit = await this.stores.audit.find(this.db, {
+      entityType: 'batch',
+      entityId: record.batch.id,
+      limit: 10_000,
+    });
     const pick = (kinds: string[]) => record.entries.filter((e) => kinds.includes(e.kind));
     return {
       batch: record.batch,
       chain: record.chain,
-      deviations: pick(['deviation']).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as object), by: e.userName, at: e.occurredAt })),
-      failedSteps: pick(['step-failed']).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as object), at: e.occurredAt })),
-      commands: pick(['batch-command']).filter((e) => (e.data as { command?: string }).command).map((e) => ({ seq: e.seq, ...(e.data as object), by: e.userName, at: e.occurredAt })),
-      comments: pick(['values-entered']).filter((e) => (e.data as { comment?: string | null }).comment).map((e) => ({ seq: e.seq, stepId: e.stepId, comment: (e.data as { comment: string }).comment, by: e.userName })),
-      lateEntries: pick(['values-entered']).filter((e) => (e.data as { lateEntry?: unknown }).lateEntry).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as { lateEntry: object }).lateEntry })),
+      deviations: pick(['deviation']).map((e) => ({
+        seq: e.seq,
+        stepId: e.stepId,
+        ...(e.data as object),
+        by: e.userName,
+        at: e.occurredAt,
+      })),
+      failedSteps: pick(['step-failed']).map((e) => ({
+        seq: e.seq,
+        stepId: e.stepId,
+        ...(e.data as object),
+        at: e.occurredAt,
+      })),
+      commands: pick(['batch-command'])
+        .filter((e) => (e.data as { command?: string }).command)
+        .map((e) => ({ seq: e.seq, ...(e.data as object), by: e.userName, at: e.occurredAt })),
+      comments: pick(['values-entered'])
+        .filter((e) => (e.data as { comment?: string | null }).comment)
+        .map((e) => ({
+          seq: e.seq,
+          stepId: e.stepId,
+          comment: (e.data as { comment: string }).comment,
+          by: e.userName,
+        })),
+      lateEntries: pick(['values-entered'])
+        .filter((e) => (e.data as { lateEntry?: unknown }).lateEntry)
+        .map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as { lateEntry: object }).lateEntry })),
       interruptedPhases: [
-        ...pick(['phase-interrupted']).map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as object), at: e.occurredAt })),
+        ...pick(['phase-interrupted']).map((e) => ({
+          seq: e.seq,
+          stepId: e.stepId,
+          ...(e.data as object),
+          at: e.occurredAt,
+        })),
         ...pick(['step-failed'])
           .filter((e) => (e.data as { interruption?: object }).interruption)
-          .map((e) => ({ seq: e.seq, stepId: e.stepId, ...(e.data as { interruption: object }).interruption, failed: true, at: e.occurredAt })),
+          .map((e) => ({
+            seq: e.seq,
+            stepId: e.stepId,
+            ...(e.data as { interruption: object }).interruption,
+            failed: true,
+            at: e.occurredAt,
+          })),
       ].sort((a, b) => a.seq - b.seq),
       yield: pick(['yield']).map((e) => ({ seq: e.seq, ...(e.data as object) }))[0] ?? null,
       auditTrail: { entries: audit.length },
@@ -75,7 +114,10 @@ export class BatchRecordService {
   }
 
   /** QA's signatures on the batch as a whole (reviewed, released, rejected), oldest first, as their manifestations. */
-  async dispositionSignatures(batch: BatchRecord, db: Knex | Knex.Transaction = this.db): Promise<SignatureManifestation[]> {
+  async dispositionSignatures(
+    batch: BatchRecord,
+    db: Knex | Knex.Transaction = this.db,
+  ): Promise<SignatureManifestation[]> {
     return (await this.stores.signatures.forEntity(db, 'batch', batch.id)).map(toManifestation);
   }
 }

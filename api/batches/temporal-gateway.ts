@@ -5,11 +5,32 @@
  * (`domain/batch/failures.ts`) — a conflict with the state 409, a broken rule 422 — and an unreachable Temporal
  * is 503.
  */
-import { WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowClient,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { ACTIVITY_FAILURES, REFUSALS } from '../../domain/batch/failures';
-import type { BatchCommandRequest, BatchInput, BatchStatus, LiveState, StepCompletion, StepOutcome, StepVerification } from '../../domain/batch/types';
-import { BATCH_SEARCH_ATTRIBUTES as SA, BATCH_WORKFLOW, batchCommandUpdate, batchStateQuery, completeStepUpdate, verifyStepUpdate } from '../../workflows/batch/messages';
+import type {
+  BatchCommandRequest,
+  BatchInput,
+  BatchStatus,
+  LiveState,
+  StepCompletion,
+  StepOutcome,
+  StepVerification,
+} from '../../domain/batch/types';
+import {
+  BATCH_SEARCH_ATTRIBUTES as SA,
+  BATCH_WORKFLOW,
+  batchCommandUpdate,
+  batchStateQuery,
+  completeStepUpdate,
+  verifyStepUpdate,
+} from '../../workflows/batch/messages';
 import { Problem } from '../http/problems';
 
 export interface TemporalAccess {
@@ -62,8 +83,12 @@ export class BatchTemporalGateway {
         ]),
       });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Problem('conflict', `a workflow ${labels.workflowId} exists already`);
-      throw new Problem('temporal-unavailable', `the workflow of batch ${labels.number} could not be started, so nothing was recorded: ${(err as Error).message}`);
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new Problem('conflict', `a workflow ${labels.workflowId} exists already`);
+      throw new Problem(
+        'temporal-unavailable',
+        `the workflow of batch ${labels.number} could not be started, so nothing was recorded: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -73,7 +98,10 @@ export class BatchTemporalGateway {
       return true;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return false;
-      throw new Problem('temporal-unavailable', `Temporal could not be asked whether ${workflowId} exists, so nothing was recorded: ${(err as Error).message}`);
+      throw new Problem(
+        'temporal-unavailable',
+        `Temporal could not be asked whether ${workflowId} exists, so nothing was recorded: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -82,7 +110,11 @@ export class BatchTemporalGateway {
     if (!this.temporal) return undefined;
     try {
       const { client } = this.temporal;
-      this.liveQueries ??= new WorkflowClient({ connection: client.connection, namespace: client.options.namespace, queryRejectCondition: 'NOT_OPEN' });
+      this.liveQueries ??= new WorkflowClient({
+        connection: client.connection,
+        namespace: client.options.namespace,
+        queryRejectCondition: 'NOT_OPEN',
+      });
       const handle = this.liveQueries.getHandle(workflowId);
       return await client.connection.withDeadline(Date.now() + LIVE_STATE_WAIT_MS, () => handle.query(batchStateQuery));
     } catch {
@@ -91,15 +123,27 @@ export class BatchTemporalGateway {
   }
 
   complete(workflowId: string, c: StepCompletion): Promise<StepOutcome> {
-    return this.update(workflowId, () => this.requireTemporal().client.workflow.getHandle(workflowId).executeUpdate(completeStepUpdate, { args: [c] }));
+    return this.update(workflowId, () =>
+      this.requireTemporal()
+        .client.workflow.getHandle(workflowId)
+        .executeUpdate(completeStepUpdate, { args: [c] }),
+    );
   }
 
   verify(workflowId: string, v: StepVerification): Promise<StepOutcome> {
-    return this.update(workflowId, () => this.requireTemporal().client.workflow.getHandle(workflowId).executeUpdate(verifyStepUpdate, { args: [v] }));
+    return this.update(workflowId, () =>
+      this.requireTemporal()
+        .client.workflow.getHandle(workflowId)
+        .executeUpdate(verifyStepUpdate, { args: [v] }),
+    );
   }
 
   command(workflowId: string, req: BatchCommandRequest): Promise<{ status: BatchStatus }> {
-    return this.update(workflowId, () => this.requireTemporal().client.workflow.getHandle(workflowId).executeUpdate(batchCommandUpdate, { args: [req] }));
+    return this.update(workflowId, () =>
+      this.requireTemporal()
+        .client.workflow.getHandle(workflowId)
+        .executeUpdate(batchCommandUpdate, { args: [req] }),
+    );
   }
 
   /** Runs an Update; a refusal by the workflow's validator or handler becomes its problem. */
@@ -111,7 +155,11 @@ export class BatchTemporalGateway {
         const failure = err.cause;
         // A refusal by an activity the handler ran (consuming a lot) is the activity failure's cause.
         const inner = failure instanceof ActivityFailure ? failure.cause : undefined;
-        if (inner instanceof ApplicationFailure && (inner.type === ACTIVITY_FAILURES.lotUnusable || inner.type === ACTIVITY_FAILURES.inventory)) throw new Problem('lot-unusable', inner.message);
+        if (
+          inner instanceof ApplicationFailure &&
+          (inner.type === ACTIVITY_FAILURES.lotUnusable || inner.type === ACTIVITY_FAILURES.inventory)
+        )
+          throw new Problem('lot-unusable', inner.message);
         const type = failure instanceof ApplicationFailure ? failure.type : undefined;
         const message = failure?.message ?? err.message;
         if (type === REFUSALS.stepNotAwaited) throw new Problem('step-not-awaited', message);

@@ -23,7 +23,15 @@ const unitSchema = z
     rowVersion: z.int().describe('how many times the unit changed; the ETag is "v<rowVersion>"'),
   })
   .meta({ id: 'EquipmentUnit' });
-const historySchema = z.object({ id: z.int(), unitCode: z.string(), phase: z.string().nullable(), state: z.string(), commandId: z.string().nullable(), sourceTimestamp: z.iso.datetime(), recordedAt: z.iso.datetime() });
+const historySchema = z.object({
+  id: z.int(),
+  unitCode: z.string(),
+  phase: z.string().nullable(),
+  state: z.string(),
+  commandId: z.string().nullable(),
+  sourceTimestamp: z.iso.datetime(),
+  recordedAt: z.iso.datetime(),
+});
 const codeParams = z.strictObject({ id: z.string().min(1).max(64).describe('unit code') });
 const endpoint = {
   endpointUrl: z.string().regex(/^opc\.tcp:\/\/[^\s]+$/, 'expected opc.tcp://host:port'),
@@ -34,7 +42,9 @@ const endpoint = {
 
 export function equipmentRoutes(s: Services): RouteSpec[] {
   /** Changes to a unit honour If-Match against its row version. */
-  const lockUnit = { lock: (p: Record<string, unknown>, trx: Knex.Transaction) => s.equipment.lockedVersion(trx, p.id as string) };
+  const lockUnit = {
+    lock: (p: Record<string, unknown>, trx: Knex.Transaction) => s.equipment.lockedVersion(trx, p.id as string),
+  };
   return [
     route({
       method: 'get',
@@ -50,12 +60,15 @@ export function equipmentRoutes(s: Services): RouteSpec[] {
       path: '/equipment',
       tag: 'equipment',
       summary: 'Register an equipment unit',
-      description: 'Its class, its controller’s OPC UA endpoint and security, and the binding: where each phase interface lives in the controller’s address space (node ids or browse paths). Security mode None only where the server is configured to allow it.',
+      description:
+        'Its class, its controller’s OPC UA endpoint and security, and the binding: where each phase interface lives in the controller’s address space (node ids or browse paths). Security mode None only where the server is configured to allow it.',
       access: 'equipment.configure',
       reason: 'required',
       idempotent: true,
       body: z.strictObject({
-        code: z.string().regex(/^[A-Z0-9][A-Z0-9._-]{0,63}$/, 'expected upper-case letters, digits, dots, dashes and underscores'),
+        code: z
+          .string()
+          .regex(/^[A-Z0-9][A-Z0-9._-]{0,63}$/, 'expected upper-case letters, digits, dots, dashes and underscores'),
         name: z.string().trim().min(1).max(200),
         classCode: z.string().min(1).max(64),
         ...endpoint,
@@ -70,7 +83,9 @@ export function equipmentRoutes(s: Services): RouteSpec[] {
       summary: 'One equipment unit',
       access: 'equipment.read',
       params: codeParams,
-      responses: { 200: { description: 'The unit; its `ETag` is what a change sends as `If-Match`', schema: unitSchema } },
+      responses: {
+        200: { description: 'The unit; its `ETag` is what a change sends as `If-Match`', schema: unitSchema },
+      },
       versioned: {},
       handler: async ({ params }) => ({ body: await s.equipment.get(params.id) }),
     }),
@@ -106,14 +121,17 @@ export function equipmentRoutes(s: Services): RouteSpec[] {
       responses: { 200: { description: 'The unit, with its new `ETag`', schema: unitSchema } },
       problems: ['precondition-failed', 'conflict'],
       versioned: lockUnit,
-      handler: async ({ params, body, change, actor }) => ({ body: await s.equipment.setStatus({ ...change(), actor: actor! }, params.id, body) }),
+      handler: async ({ params, body, change, actor }) => ({
+        body: await s.equipment.setStatus({ ...change(), actor: actor! }, params.id, body),
+      }),
     }),
     route({
       method: 'get',
       path: '/equipment/:id/state',
       tag: 'equipment',
       summary: 'A unit’s state and state history',
-      description: 'The unit, the last recorded state of each phase, and the history of phase and unit state changes with their source timestamps (newest first).',
+      description:
+        'The unit, the last recorded state of each phase, and the history of phase and unit state changes with their source timestamps (newest first).',
       access: 'equipment.read',
       params: codeParams,
       query: z.strictObject({
@@ -121,9 +139,18 @@ export function equipmentRoutes(s: Services): RouteSpec[] {
         to: z.iso.datetime({ offset: true }).optional(),
         limit: z.coerce.number().int().min(1).max(10_000).default(200),
       }),
-      responses: { 200: { description: 'State', schema: z.object({ unit: unitSchema, phases: z.array(historySchema), history: z.array(historySchema) }) } },
+      responses: {
+        200: {
+          description: 'State',
+          schema: z.object({ unit: unitSchema, phases: z.array(historySchema), history: z.array(historySchema) }),
+        },
+      },
       handler: async ({ params, query }) => ({
-        body: await s.equipment.state(params.id, { from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined, limit: query.limit }),
+        body: await s.equipment.state(params.id, {
+          from: query.from ? new Date(query.from) : undefined,
+          to: query.to ? new Date(query.to) : undefined,
+          limit: query.limit,
+        }),
       }),
     }),
   ];

@@ -13,7 +13,10 @@ import type { Cleanliness, EquipmentUnitRecord, StateHistoryEntry, UnitStatus } 
 import { Problem, notFound, validationFailed, type FieldError } from '../http/problems';
 
 /** What registering a unit sets: its identity, class, OPC UA endpoint, security and binding. */
-export type UnitConfig = Pick<EquipmentUnitRecord, 'code' | 'name' | 'classCode' | 'endpointUrl' | 'securityMode' | 'securityPolicy' | 'binding'>;
+export type UnitConfig = Pick<
+  EquipmentUnitRecord,
+  'code' | 'name' | 'classCode' | 'endpointUrl' | 'securityMode' | 'securityPolicy' | 'binding'
+>;
 
 const SECURITY_POLICIES = {
   None: 'http://opcfoundation.org/UA/SecurityPolicy#None',
@@ -55,20 +58,37 @@ export class EquipmentService {
 
   async create(ctx: ChangeContext, c: UnitConfig): Promise<EquipmentUnitRecord> {
     await this.check(ctx.trx, c);
-    if (await this.stores.equipment.byCode(ctx.trx, c.code)) throw new Problem('code-taken', `the equipment unit ${c.code} exists already`);
+    if (await this.stores.equipment.byCode(ctx.trx, c.code))
+      throw new Problem('code-taken', `the equipment unit ${c.code} exists already`);
     const unit = await this.stores.equipment.create(ctx.trx, { ...c, createdBy: ctx.actor.userId });
-    await this.audit.record(ctx, { action: 'create', entityType: 'equipment-unit', entityId: unit.code, newValue: { ...c } });
-    await this.stores.equipment.addStateChange(ctx.trx, { unitCode: unit.code, phase: null, state: unit.status, commandId: null, sourceTimestamp: await this.now(ctx.trx) });
+    await this.audit.record(ctx, {
+      action: 'create',
+      entityType: 'equipment-unit',
+      entityId: unit.code,
+      newValue: { ...c },
+    });
+    await this.stores.equipment.addStateChange(ctx.trx, {
+      unitCode: unit.code,
+      phase: null,
+      state: unit.status,
+      commandId: null,
+      sourceTimestamp: await this.now(ctx.trx),
+    });
     return unit;
   }
 
   /** Changes the configuration: endpoint, security, binding, name. */
-  async configure(ctx: ChangeContext, code: string, changes: Partial<Omit<UnitConfig, 'code' | 'classCode'>>): Promise<EquipmentUnitRecord> {
+  async configure(
+    ctx: ChangeContext,
+    code: string,
+    changes: Partial<Omit<UnitConfig, 'code' | 'classCode'>>,
+  ): Promise<EquipmentUnitRecord> {
     const before = await this.locked(ctx.trx, code);
     await this.check(ctx.trx, { ...before, ...changes });
     const after = await this.stores.equipment.update(ctx.trx, before.code, changes);
     const diff = changedFields(before, after, CONFIG_FIELDS);
-    if (diff) await this.audit.record(ctx, { action: 'update', entityType: 'equipment-unit', entityId: before.code, ...diff });
+    if (diff)
+      await this.audit.record(ctx, { action: 'update', entityType: 'equipment-unit', entityId: before.code, ...diff });
     return after;
   }
 
@@ -77,20 +97,34 @@ export class EquipmentService {
    * In use is a batch's doing: a launch claims the unit, the batch's end gives it back. A unit a batch holds
    * changes status only when forced (`force`, QA), which frees it of its batch with the reason on the record.
    */
-  async setStatus(ctx: ChangeContext & { actor: UserActor }, code: string, s: { status?: UnitStatus; cleanliness?: Cleanliness; force?: boolean }): Promise<EquipmentUnitRecord> {
-    if (s.status === undefined && s.cleanliness === undefined) throw validationFailed([{ in: 'body', pointer: '', message: 'give status or cleanliness' }]);
-    if (s.status === 'in-use') throw new Problem('conflict', `a unit is put in use only by the launch that claims it for its batch`);
+  async setStatus(
+    ctx: ChangeContext & { actor: UserActor },
+    code: string,
+    s: { status?: UnitStatus; cleanliness?: Cleanliness; force?: boolean },
+  ): Promise<EquipmentUnitRecord> {
+    if (s.status === undefined && s.cleanliness === undefined)
+      throw validationFailed([{ in: 'body', pointer: '', message: 'give status or cleanliness' }]);
+    if (s.status === 'in-use')
+      throw new Problem('conflict', `a unit is put in use only by the launch that claims it for its batch`);
     const unit = await this.locked(ctx.trx, code);
     const freeing = s.status !== undefined && unit.heldByBatch !== null;
     if (freeing && !s.force) {
-      throw new Problem('conflict', `unit ${unit.code} is in use by batch ${unit.heldByBatch}: it is given back when the batch ends (QA may force it free, with the reason on the record)`, { heldByBatch: unit.heldByBatch });
+      throw new Problem(
+        'conflict',
+        `unit ${unit.code} is in use by batch ${unit.heldByBatch}: it is given back when the batch ends (QA may force it free, with the reason on the record)`,
+        { heldByBatch: unit.heldByBatch },
+      );
     }
-    if (freeing && !ctx.actor.roles.includes('qa')) throw new Problem('forbidden', `forcing unit ${unit.code} free of batch ${unit.heldByBatch} is for QA`);
+    if (freeing && !ctx.actor.roles.includes('qa'))
+      throw new Problem('forbidden', `forcing unit ${unit.code} free of batch ${unit.heldByBatch} is for QA`);
     const to = { status: s.status, cleanliness: s.cleanliness, ...(freeing ? { heldByBatch: null } : {}) };
     return (await this.units.change(ctx, unit.code, to, freeing ? { batch: unit.heldByBatch!, forced: true } : {}))!;
   }
 
-  async state(code: string, q: { from?: Date; to?: Date; limit: number }): Promise<{ unit: EquipmentUnitRecord; phases: StateHistoryEntry[]; history: StateHistoryEntry[] }> {
+  async state(
+    code: string,
+    q: { from?: Date; to?: Date; limit: number },
+  ): Promise<{ unit: EquipmentUnitRecord; phases: StateHistoryEntry[]; history: StateHistoryEntry[] }> {
     const unit = await this.get(code);
     return {
       unit,
@@ -106,17 +140,34 @@ export class EquipmentService {
   }
 
   /** The class exists and offers every bound phase; security None only where configured. */
-  private async check(db: Knex | Knex.Transaction, c: Pick<UnitConfig, 'classCode' | 'securityMode' | 'securityPolicy' | 'binding'>): Promise<void> {
+  private async check(
+    db: Knex | Knex.Transaction,
+    c: Pick<UnitConfig, 'classCode' | 'securityMode' | 'securityPolicy' | 'binding'>,
+  ): Promise<void> {
     const problems: FieldError[] = [];
     const cls = await this.stores.masterData.equipmentClass(db, c.classCode);
     if (!cls) problems.push({ in: 'body', pointer: '/classCode', message: `unknown equipment class ${c.classCode}` });
     for (const phase of Object.keys(c.binding.phases)) {
-      if (cls && cls.phases.length > 0 && !cls.phases.includes(phase)) problems.push({ in: 'body', pointer: `/binding/phases/${phase}`, message: `class ${cls.code} has no phase ${phase}` });
+      if (cls && cls.phases.length > 0 && !cls.phases.includes(phase))
+        problems.push({
+          in: 'body',
+          pointer: `/binding/phases/${phase}`,
+          message: `class ${cls.code} has no phase ${phase}`,
+        });
     }
     if (c.securityMode === 'None' && !this.allowSecurityNone) {
-      problems.push({ in: 'body', pointer: '/securityMode', message: 'security mode None is refused unless AMPOULE_OPCUA_ALLOW_SECURITY_NONE=true' });
+      problems.push({
+        in: 'body',
+        pointer: '/securityMode',
+        message: 'security mode None is refused unless AMPOULE_OPCUA_ALLOW_SECURITY_NONE=true',
+      });
     }
-    if (c.securityMode !== 'None' && c.securityPolicy === SECURITY_POLICIES.None) problems.push({ in: 'body', pointer: '/securityPolicy', message: 'Sign and SignAndEncrypt need a security policy other than None' });
+    if (c.securityMode !== 'None' && c.securityPolicy === SECURITY_POLICIES.None)
+      problems.push({
+        in: 'body',
+        pointer: '/securityPolicy',
+        message: 'Sign and SignAndEncrypt need a security policy other than None',
+      });
     if (problems.length > 0) throw validationFailed(problems);
   }
 

@@ -36,7 +36,12 @@ export class UnitStatusKeeper {
    * change (unchanged, and nothing recorded, if it already stood so), or undefined if it does not exist or
    * does not stand as expected.
    */
-  async change(ctx: ChangeContext, code: string, to: UnitCondition, opts: UnitChangeOptions = {}): Promise<EquipmentUnitRecord | undefined> {
+  async change(
+    ctx: ChangeContext,
+    code: string,
+    to: UnitCondition,
+    opts: UnitChangeOptions = {},
+  ): Promise<EquipmentUnitRecord | undefined> {
     const changed = await this.stores.equipment.setStatusIf(ctx.trx, code, to, opts.expect, opts.skipLocked);
     if (!changed) return undefined;
     const { before, after } = changed;
@@ -47,11 +52,21 @@ export class UnitStatusKeeper {
       entityType: 'equipment-unit',
       entityId: after.code,
       oldValue: Object.fromEntries(fields.map((f) => [f, before[f]])),
-      newValue: { ...Object.fromEntries(fields.map((f) => [f, after[f]])), ...(opts.batch ? { batch: opts.batch } : {}), ...(opts.forced ? { forced: true } : {}) },
+      newValue: {
+        ...Object.fromEntries(fields.map((f) => [f, after[f]])),
+        ...(opts.batch ? { batch: opts.batch } : {}),
+        ...(opts.forced ? { forced: true } : {}),
+      },
     });
     const { rows } = await ctx.trx.raw('select clock_timestamp() as now');
     for (const f of (['status', 'cleanliness'] as const).filter((x) => fields.includes(x))) {
-      await this.stores.equipment.addStateChange(ctx.trx, { unitCode: after.code, phase: null, state: after[f], commandId: opts.batch ? `batch-${opts.batch}` : null, sourceTimestamp: rows[0].now });
+      await this.stores.equipment.addStateChange(ctx.trx, {
+        unitCode: after.code,
+        phase: null,
+        state: after[f],
+        commandId: opts.batch ? `batch-${opts.batch}` : null,
+        sourceTimestamp: rows[0].now,
+      });
     }
     return after;
   }

@@ -12,7 +12,13 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
   const length = req.headers['content-length'];
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-  if (hasBody && !req.is('application/json')) return next(new Problem('unsupported-media-type', `send the body as application/json, not ${req.get('Content-Type') ?? 'without a Content-Type'}`));
+  if (hasBody && !req.is('application/json'))
+    return next(
+      new Problem(
+        'unsupported-media-type',
+        `send the body as application/json, not ${req.get('Content-Type') ?? 'without a Content-Type'}`,
+      ),
+    );
   next();
 }
 
@@ -25,10 +31,12 @@ export function guardBody(req: Request, _res: Response, next: NextFunction): voi
 
 function inspect(value: unknown, depth: number, pointer: string): Problem | undefined {
   if (value === null || typeof value !== 'object') return undefined;
-  if (depth > MAX_BODY_DEPTH) return new Problem('body-too-deep', `the body nests deeper than ${MAX_BODY_DEPTH} levels (at ${pointer})`);
+  if (depth > MAX_BODY_DEPTH)
+    return new Problem('body-too-deep', `the body nests deeper than ${MAX_BODY_DEPTH} levels (at ${pointer})`);
   for (const key of Object.keys(value)) {
     const at = `${pointer}/${key}`;
-    if (FORBIDDEN_KEYS.has(key)) return new Problem('forbidden-key', `the key "${key}" is not allowed (at ${at})`, { pointer: at });
+    if (FORBIDDEN_KEYS.has(key))
+      return new Problem('forbidden-key', `the key "${key}" is not allowed (at ${at})`, { pointer: at });
     const p = inspect((value as Record<string, unknown>)[key], depth + 1, at);
     if (p) return p;
   }

@@ -31,7 +31,8 @@ export function toProblem(err: unknown): Problem | undefined {
   // A unique constraint that a service's own check raced with.
   if (e?.code === '23505') return new Problem('conflict', 'a record with the same unique value already exists');
   // Two changes that crossed (a deadlock, a serialization failure): one was undone; a retry goes through.
-  if (e?.code === '40P01' || e?.code === '40001') return new Problem('conflict', 'a concurrent change crossed this one, which was undone: retry it');
+  if (e?.code === '40P01' || e?.code === '40001')
+    return new Problem('conflict', 'a concurrent change crossed this one, which was undone: retry it');
   return undefined;
 }
 
@@ -59,7 +60,10 @@ export function inventoryProblem(err: InventoryError): Problem {
 
 export function sendProblem(res: Response, req: Request, problem: Problem): void {
   for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
-  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toJSON(req.originalUrl, req.requestId)));
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problem.toJSON(req.originalUrl, req.requestId)));
 }
 
 export function errorHandler(log: Logger) {

@@ -22,7 +22,10 @@ const problemSchema: JsonSchema = {
     requestId: { type: 'string' },
     errors: {
       type: 'array',
-      items: { type: 'object', properties: { in: { type: 'string' }, pointer: { type: 'string' }, message: { type: 'string' } } },
+      items: {
+        type: 'object',
+        properties: { in: { type: 'string' }, pointer: { type: 'string' }, message: { type: 'string' } },
+      },
     },
   },
   required: ['type', 'title', 'status'],
@@ -36,7 +39,8 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
     const defs = (json.$defs ?? {}) as Record<string, JsonSchema>;
     delete json.$defs;
     // Named schemas (`.meta({ id })`) become shared components.
-    const rewrite = (v: JsonSchema) => JSON.parse(JSON.stringify(v).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+    const rewrite = (v: JsonSchema) =>
+      JSON.parse(JSON.stringify(v).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
     for (const [id, def] of Object.entries(defs)) components[id] = rewrite(def);
     return rewrite(json);
   };
@@ -45,21 +49,39 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
   for (const spec of routes) {
     const path = `/api${spec.path}`.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
     const parameters: unknown[] = [];
-    for (const [where, schema] of [['path', spec.params], ['query', spec.query]] as const) {
+    for (const [where, schema] of [
+      ['path', spec.params],
+      ['query', spec.query],
+    ] as const) {
       if (!schema) continue;
       const json = toSchema(schema, 'input');
       const required = new Set((json.required as string[] | undefined) ?? []);
       for (const [name, prop] of Object.entries((json.properties ?? {}) as Record<string, JsonSchema>)) {
-        parameters.push({ name, in: where, required: where === 'path' || required.has(name), schema: prop, ...(prop.description ? { description: prop.description } : {}) });
+        parameters.push({
+          name,
+          in: where,
+          required: where === 'path' || required.has(name),
+          schema: prop,
+          ...(prop.description ? { description: prop.description } : {}),
+        });
       }
     }
     if (spec.idempotent) {
-      parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 200 }, description: 'Repeat a create safely: the same key and request replay the first answer.' });
+      parameters.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', maxLength: 200 },
+        description: 'Repeat a create safely: the same key and request replay the first answer.',
+      });
     }
     const body = effectiveBodySchema(spec, true);
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
-      responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: toSchema(r.schema, 'output') } } } : {}) };
+      responses[status] = {
+        description: r.description,
+        ...(r.schema ? { content: { 'application/json': { schema: toSchema(r.schema, 'output') } } } : {}),
+      };
     }
     const problem = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
     for (const [status, slugs] of declaredProblems(spec)) {
@@ -70,7 +92,11 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
       responses[status] ??= { description: 'A problem: see its type', content: problem };
     }
     const access =
-      spec.access === 'public' ? 'Public.' : spec.access === 'authenticated' ? 'Any logged-in user.' : `Permission \`${spec.access}\` (roles: ${PERMISSIONS[spec.access].join(', ')}).`;
+      spec.access === 'public'
+        ? 'Public.'
+        : spec.access === 'authenticated'
+          ? 'Any logged-in user.'
+          : `Permission \`${spec.access}\` (roles: ${PERMISSIONS[spec.access].join(', ')}).`;
     const signature = !spec.signature
       ? ''
       : 'when' in spec.signature
@@ -86,7 +112,9 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
       'x-access': spec.access,
       ...(spec.access === 'public' ? { security: [] } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(body, 'input') } } } } : {}),
+      ...(body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(body, 'input') } } } }
+        : {}),
       responses,
     };
   }
@@ -116,7 +144,12 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
 function declaredProblems(spec: RouteSpec): Map<number, ProblemSlug[]> {
   const byStatus = new Map<number, ProblemSlug[]>();
   // A versioned resource's changes honour If-Match: a stale one is 412.
-  const slugs: ProblemSlug[] = [...(spec.problems ?? []), ...(spec.versioned?.lock && !spec.problems?.includes('precondition-failed') ? (['precondition-failed'] as const) : [])];
+  const slugs: ProblemSlug[] = [
+    ...(spec.problems ?? []),
+    ...(spec.versioned?.lock && !spec.problems?.includes('precondition-failed')
+      ? (['precondition-failed'] as const)
+      : []),
+  ];
   for (const slug of slugs) {
     const status = PROBLEM_TYPES[slug].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), slug]);

@@ -56,7 +56,11 @@ export interface ResponseSpec {
   schema?: z.ZodType;
 }
 
-export interface RouteSpec<P extends AnyObjectSchema | undefined = AnyObjectSchema | undefined, Q extends AnyObjectSchema | undefined = AnyObjectSchema | undefined, B extends AnyObjectSchema | undefined = AnyObjectSchema | undefined> {
+export interface RouteSpec<
+  P extends AnyObjectSchema | undefined = AnyObjectSchema | undefined,
+  Q extends AnyObjectSchema | undefined = AnyObjectSchema | undefined,
+  B extends AnyObjectSchema | undefined = AnyObjectSchema | undefined,
+> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** An express path under /api, e.g. `/users/:id`. */
   path: string;
@@ -97,9 +101,11 @@ export interface RouteSpec<P extends AnyObjectSchema | undefined = AnyObjectSche
 }
 
 /** Declares a route, keeping the handler's types tied to the schemas. */
-export function route<P extends AnyObjectSchema | undefined = undefined, Q extends AnyObjectSchema | undefined = undefined, B extends AnyObjectSchema | undefined = undefined>(
-  spec: RouteSpec<P, Q, B>,
-): RouteSpec {
+export function route<
+  P extends AnyObjectSchema | undefined = undefined,
+  Q extends AnyObjectSchema | undefined = undefined,
+  B extends AnyObjectSchema | undefined = undefined,
+>(spec: RouteSpec<P, Q, B>): RouteSpec {
   return spec;
 }
 

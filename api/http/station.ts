@@ -26,5 +26,9 @@ export function requestId(req: Request, res: Response, next: NextFunction): void
 }
 
 export function stationOf(req: Request): Station {
-  return { clientAddress: req.ip ?? req.socket.remoteAddress ?? null, userAgent: req.get('User-Agent')?.slice(0, 300) ?? null, requestId: req.requestId };
+  return {
+    clientAddress: req.ip ?? req.socket.remoteAddress ?? null,
+    userAgent: req.get('User-Agent')?.slice(0, 300) ?? null,
+    requestId: req.requestId,
+  };
 }

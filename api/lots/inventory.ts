@@ -57,7 +57,15 @@ export class Inventory {
   /** Receives a lot into Quarantine. */
   async receive(
     ctx: ChangeContext,
-    r: { material: string; lotNumber?: string; quantity: Amount; expiryDate: string | null; supplier: string; supplierLot: string; receivedDate?: string },
+    r: {
+      material: string;
+      lotNumber?: string;
+      quantity: Amount;
+      expiryDate: string | null;
+      supplier: string;
+      supplierLot: string;
+      receivedDate?: string;
+    },
   ): Promise<LotRecord> {
     const material = await this.stores.masterData.material(ctx.trx, r.material);
     if (!material) throw new InventoryError('unknown-material', `unknown material ${r.material}`);
@@ -65,9 +73,11 @@ export class Inventory {
     if (!(quantity > 0)) throw new InventoryError('invalid-quantity', 'a receipt must be of more than 0');
     const today = await this.today(ctx.trx);
     const receivedDate = r.receivedDate ?? today;
-    if (receivedDate > today) throw new InventoryError('invalid-quantity', `a receipt cannot be dated in the future (${receivedDate})`);
+    if (receivedDate > today)
+      throw new InventoryError('invalid-quantity', `a receipt cannot be dated in the future (${receivedDate})`);
     const lotNumber = r.lotNumber ?? (await this.stores.lots.nextLotNumber(ctx.trx, Number(today.slice(0, 4))));
-    if (await this.stores.lots.byNumber(ctx.trx, lotNumber)) throw new InventoryError('lot-number-taken', `the lot number ${lotNumber} is taken`);
+    if (await this.stores.lots.byNumber(ctx.trx, lotNumber))
+      throw new InventoryError('lot-number-taken', `the lot number ${lotNumber} is taken`);
     const lot = await this.stores.lots.create(ctx.trx, {
       lotNumber,
       materialCode: material.code,
@@ -79,9 +89,21 @@ export class Inventory {
       createdBy: ctx.actor.userId,
     });
     await this.append(ctx, lot, { kind: 'receipt', quantity, entered: r.quantity });
-    await this.stores.lots.addStatusChange(ctx.trx, lot.id, { fromStatus: null, toStatus: 'quarantine', reason: ctx.reason ?? 'received', signatureId: null, userId: ctx.actor.userId, userName: ctx.actor.fullName });
+    await this.stores.lots.addStatusChange(ctx.trx, lot.id, {
+      fromStatus: null,
+      toStatus: 'quarantine',
+      reason: ctx.reason ?? 'received',
+      signatureId: null,
+      userId: ctx.actor.userId,
+      userName: ctx.actor.fullName,
+    });
     const created = (await this.stores.lots.byId(ctx.trx, lot.id))!;
-    await this.audit.record(ctx, { action: 'receive', entityType: 'lot', entityId: lot.id, newValue: lotValues(created) });
+    await this.audit.record(ctx, {
+      action: 'receive',
+      entityType: 'lot',
+      entityId: lot.id,
+      newValue: lotValues(created),
+    });
     return created;
   }
 
@@ -91,10 +113,20 @@ export class Inventory {
     const lot = await this.lot(ctx, lotId);
     const quantity = this.inUnit(change, lot.unit);
     if (quantity === 0) throw new InventoryError('invalid-quantity', 'an adjustment of 0 changes nothing');
-    if (lot.quantity + quantity < -1e-9) throw new InventoryError('insufficient-quantity', `lot ${lot.lotNumber} holds ${lot.quantity} ${lot.unit}: it cannot go below zero`);
+    if (lot.quantity + quantity < -1e-9)
+      throw new InventoryError(
+        'insufficient-quantity',
+        `lot ${lot.lotNumber} holds ${lot.quantity} ${lot.unit}: it cannot go below zero`,
+      );
     await this.append(ctx, lot, { kind: 'adjustment', quantity, entered: change });
     const after = (await this.stores.lots.byId(ctx.trx, lot.id))!;
-    await this.audit.record(ctx, { action: 'adjust', entityType: 'lot', entityId: lot.id, oldValue: { quantity: lot.quantity }, newValue: { quantity: after.quantity, change: quantity, unit: lot.unit } });
+    await this.audit.record(ctx, {
+      action: 'adjust',
+      entityType: 'lot',
+      entityId: lot.id,
+      oldValue: { quantity: lot.quantity },
+      newValue: { quantity: after.quantity, change: quantity, unit: lot.unit },
+    });
     return after;
   }
 
@@ -106,17 +138,42 @@ export class Inventory {
     const lot = await this.lot(ctx, lotId);
     const change = statusChange(lot.status, to);
     if (!change.ok) throw new InventoryError('invalid-status-change', `lot ${lot.lotNumber}: ${change.reason}`);
-    if (change.signature && !signatureId) throw new InventoryError('invalid-status-change', `making a lot ${to} needs a signature meaning "${change.signature}"`);
-    if (to === 'released' && isExpired(lot, await this.today(ctx.trx))) throw new InventoryError('lot-expired', `lot ${lot.lotNumber} expired on ${lot.expiryDate}: a lot past its expiry date cannot be released`);
+    if (change.signature && !signatureId)
+      throw new InventoryError(
+        'invalid-status-change',
+        `making a lot ${to} needs a signature meaning "${change.signature}"`,
+      );
+    if (to === 'released' && isExpired(lot, await this.today(ctx.trx)))
+      throw new InventoryError(
+        'lot-expired',
+        `lot ${lot.lotNumber} expired on ${lot.expiryDate}: a lot past its expiry date cannot be released`,
+      );
     if (!ctx.reason) throw new InventoryError('invalid-status-change', 'a status change needs a reason');
     await this.stores.lots.setStatus(ctx.trx, lot.id, to);
-    await this.stores.lots.addStatusChange(ctx.trx, lot.id, { fromStatus: lot.status, toStatus: to, reason: ctx.reason, signatureId, userId: ctx.actor.userId, userName: ctx.actor.fullName });
-    await this.audit.record(ctx, { action: 'status', entityType: 'lot', entityId: lot.id, oldValue: { status: lot.status }, newValue: { status: to, ...(signatureId ? { signatureId } : {}) } });
+    await this.stores.lots.addStatusChange(ctx.trx, lot.id, {
+      fromStatus: lot.status,
+      toStatus: to,
+      reason: ctx.reason,
+      signatureId,
+      userId: ctx.actor.userId,
+      userName: ctx.actor.fullName,
+    });
+    await this.audit.record(ctx, {
+      action: 'status',
+      entityType: 'lot',
+      entityId: lot.id,
+      oldValue: { status: lot.status },
+      newValue: { status: to, ...(signatureId ? { signatureId } : {}) },
+    });
     return (await this.stores.lots.byId(ctx.trx, lot.id))!;
   }
 
   /** Why a lot cannot supply a material step now (empty when it can). */
-  async check(ctx: Pick<ChangeContext, 'trx'>, lotId: string, need: { material: string; quantity: Amount }): Promise<string[]> {
+  async check(
+    ctx: Pick<ChangeContext, 'trx'>,
+    lotId: string,
+    need: { material: string; quantity: Amount },
+  ): Promise<string[]> {
     const lot = await this.stores.lots.byId(ctx.trx, lotId);
     if (!lot) return [`no lot ${lotId}`];
     return lotProblems(lot, need, await this.today(ctx.trx));
@@ -132,11 +189,23 @@ export class Inventory {
   ): Promise<{ transaction: LotTransaction; lot: LotRecord; replayed: boolean }> {
     const lot = await this.lot(ctx, c.lotId);
     const earlier = await this.stores.lots.transactionByKey(ctx.trx, c.key);
-    if (earlier) return { transaction: this.sameAs(earlier, c.lotId, -this.inUnit(c.quantity, lot.unit), c.key), lot, replayed: true };
+    if (earlier)
+      return {
+        transaction: this.sameAs(earlier, c.lotId, -this.inUnit(c.quantity, lot.unit), c.key),
+        lot,
+        replayed: true,
+      };
     const problems = lotProblems(lot, { material: c.material, quantity: c.quantity }, await this.today(ctx.trx));
     if (problems.length > 0) throw new InventoryError('lot-unusable', problems.join('; '), problems);
     const quantity = -this.inUnit(c.quantity, lot.unit);
-    const transaction = await this.append(ctx, lot, { kind: 'consumption', quantity, entered: c.quantity, batchId: c.batchId, stepId: c.stepId, key: c.key });
+    const transaction = await this.append(ctx, lot, {
+      kind: 'consumption',
+      quantity,
+      entered: c.quantity,
+      batchId: c.batchId,
+      stepId: c.stepId,
+      key: c.key,
+    });
     const after = (await this.stores.lots.byId(ctx.trx, lot.id))!;
     await this.audit.record(ctx, {
       action: 'consume',
@@ -151,7 +220,15 @@ export class Inventory {
   /** Creates a batch's output lot in Quarantine, once per key. */
   async produce(
     ctx: ChangeContext,
-    p: { batchId: string; stepId: string | null; material: string; lotNumber: string; quantity: Amount; expiryDate: string | null; key: string },
+    p: {
+      batchId: string;
+      stepId: string | null;
+      material: string;
+      lotNumber: string;
+      quantity: Amount;
+      expiryDate: string | null;
+      key: string;
+    },
   ): Promise<{ lot: LotRecord; replayed: boolean }> {
     const earlier = await this.stores.lots.transactionByKey(ctx.trx, p.key);
     if (earlier) {
@@ -163,7 +240,8 @@ export class Inventory {
     if (!material) throw new InventoryError('unknown-material', `unknown material ${p.material}`);
     const quantity = this.inUnit(p.quantity, material.baseUnit);
     if (!(quantity > 0)) throw new InventoryError('invalid-quantity', 'a batch must produce more than 0');
-    if (await this.stores.lots.byNumber(ctx.trx, p.lotNumber)) throw new InventoryError('lot-number-taken', `the lot number ${p.lotNumber} is taken`);
+    if (await this.stores.lots.byNumber(ctx.trx, p.lotNumber))
+      throw new InventoryError('lot-number-taken', `the lot number ${p.lotNumber} is taken`);
     const lot = await this.stores.lots.create(ctx.trx, {
       lotNumber: p.lotNumber,
       materialCode: material.code,
@@ -173,10 +251,29 @@ export class Inventory {
       receivedDate: await this.today(ctx.trx),
       createdBy: ctx.actor.userId,
     });
-    await this.append(ctx, lot, { kind: 'production', quantity, entered: p.quantity, batchId: p.batchId, stepId: p.stepId, key: p.key });
-    await this.stores.lots.addStatusChange(ctx.trx, lot.id, { fromStatus: null, toStatus: 'quarantine', reason: `produced by batch ${p.batchId}`, signatureId: null, userId: ctx.actor.userId, userName: ctx.actor.fullName });
+    await this.append(ctx, lot, {
+      kind: 'production',
+      quantity,
+      entered: p.quantity,
+      batchId: p.batchId,
+      stepId: p.stepId,
+      key: p.key,
+    });
+    await this.stores.lots.addStatusChange(ctx.trx, lot.id, {
+      fromStatus: null,
+      toStatus: 'quarantine',
+      reason: `produced by batch ${p.batchId}`,
+      signatureId: null,
+      userId: ctx.actor.userId,
+      userName: ctx.actor.fullName,
+    });
     const created = (await this.stores.lots.byId(ctx.trx, lot.id))!;
-    await this.audit.record(ctx, { action: 'produce', entityType: 'lot', entityId: lot.id, newValue: { ...lotValues(created), batch: p.batchId } });
+    await this.audit.record(ctx, {
+      action: 'produce',
+      entityType: 'lot',
+      entityId: lot.id,
+      newValue: { ...lotValues(created), batch: p.batchId },
+    });
     return { lot: created, replayed: false };
   }
 
@@ -190,7 +287,8 @@ export class Inventory {
 
   /** `amount` in `unit`, or a clear refusal if the units do not convert. */
   private inUnit(amount: Amount, unit: string): number {
-    if (!Number.isFinite(amount.value)) throw new InventoryError('invalid-quantity', 'a quantity must be a finite number');
+    if (!Number.isFinite(amount.value))
+      throw new InventoryError('invalid-quantity', 'a quantity must be a finite number');
     const v = convert(amount.value, amount.unit, unit);
     if (v === undefined) throw new InventoryError('unit-mismatch', `${amount.unit} cannot be converted to ${unit}`);
     return roundQuantity(v);
@@ -198,7 +296,10 @@ export class Inventory {
 
   private sameAs(earlier: LotTransaction, lotId: string, quantity: number, key: string): LotTransaction {
     if (earlier.lotId !== lotId || Math.abs(earlier.quantity - quantity) > 1e-9) {
-      throw new InventoryError('idempotency-mismatch', `the key ${key} was used for another movement (${earlier.quantity} of lot ${earlier.lotId})`);
+      throw new InventoryError(
+        'idempotency-mismatch',
+        `the key ${key} was used for another movement (${earlier.quantity} of lot ${earlier.lotId})`,
+      );
     }
     return earlier;
   }
@@ -206,7 +307,14 @@ export class Inventory {
   private async append(
     ctx: ChangeContext,
     lot: LotRecord,
-    t: { kind: LotTransaction['kind']; quantity: number; entered: Amount; batchId?: string; stepId?: string | null; key?: string },
+    t: {
+      kind: LotTransaction['kind'];
+      quantity: number;
+      entered: Amount;
+      batchId?: string;
+      stepId?: string | null;
+      key?: string;
+    },
   ): Promise<LotTransaction> {
     const transaction = await this.stores.lots.addTransaction(ctx.trx, {
       lotId: lot.id,
@@ -222,7 +330,11 @@ export class Inventory {
       userName: ctx.actor.fullName,
     });
     // A concurrent twin with the same key won the race: its transaction stands, ours must not.
-    if (!transaction) throw new InventoryError('idempotency-mismatch', `the key ${t.key} was used concurrently; retry to read its outcome`);
+    if (!transaction)
+      throw new InventoryError(
+        'idempotency-mismatch',
+        `the key ${t.key} was used concurrently; retry to read its outcome`,
+      );
     return transaction;
   }
 }

@@ -6,7 +6,10 @@ import type { Services } from '../services';
 
 const lotParams = z.strictObject({ id: z.string().min(1).max(64).describe('lot id or lot number') });
 const isoDate = z.iso.date().describe('YYYY-MM-DD');
-const amount = { quantity: z.number().describe('a finite number'), unit: z.string().min(1).max(64).describe('UCUM code') };
+const amount = {
+  quantity: z.number().describe('a finite number'),
+  unit: z.string().min(1).max(64).describe('UCUM code'),
+};
 
 const lotSchema = z
   .object({
@@ -50,13 +53,20 @@ export function lotRoutes(s: Services): RouteSpec[] {
       path: '/lots',
       tag: 'lots',
       summary: 'Receive a lot',
-      description: 'The lot starts in Quarantine with one receipt transaction. The quantity may be given in any unit of the material’s kind; it is kept in the material’s base unit. Without `lotNumber`, one is assigned.',
+      description:
+        'The lot starts in Quarantine with one receipt transaction. The quantity may be given in any unit of the material’s kind; it is kept in the material’s base unit. Without `lotNumber`, one is assigned.',
       access: 'lots.receive',
       reason: 'optional',
       idempotent: true,
       body: z.strictObject({
         material: z.string().min(1).max(64),
-        lotNumber: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/, 'expected letters, digits, dots, dashes, slashes and underscores').optional(),
+        lotNumber: z
+          .string()
+          .regex(
+            /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/,
+            'expected letters, digits, dots, dashes, slashes and underscores',
+          )
+          .optional(),
         ...amount,
         expiryDate: isoDate.nullable(),
         supplier: z.string().trim().min(1).max(200),
@@ -77,7 +87,12 @@ export function lotRoutes(s: Services): RouteSpec[] {
       summary: 'One lot, with its ledger and status history',
       access: 'lots.read',
       params: lotParams,
-      responses: { 200: { description: 'The lot', schema: lotSchema.extend({ transactions: z.array(z.unknown()), statusHistory: z.array(z.unknown()) }) } },
+      responses: {
+        200: {
+          description: 'The lot',
+          schema: lotSchema.extend({ transactions: z.array(z.unknown()), statusHistory: z.array(z.unknown()) }),
+        },
+      },
       handler: async ({ params }) => ({ body: await s.lots.get(params.id) }),
     }),
     route({
@@ -85,7 +100,8 @@ export function lotRoutes(s: Services): RouteSpec[] {
       path: '/lots/:id/status',
       tag: 'lots',
       summary: 'Change a lot’s status (QA disposition)',
-      description: 'Quarantine → Released or Rejected; Released → Quarantine (on hold) or Rejected; any → Expired. Always with a reason.',
+      description:
+        'Quarantine → Released or Rejected; Released → Quarantine (on hold) or Rejected; any → Expired. Always with a reason.',
       access: 'lots.disposition',
       reason: 'required',
       signature: {
@@ -93,13 +109,16 @@ export function lotRoutes(s: Services): RouteSpec[] {
           const meaning = signatureFor(body.status as LotStatus);
           return meaning ? { meaning, roles: ['qa'] } : undefined;
         },
-        describe: 'Releasing needs an electronic signature meaning **released**, rejecting one meaning **rejected**, by qa.',
+        describe:
+          'Releasing needs an electronic signature meaning **released**, rejecting one meaning **rejected**, by qa.',
       },
       params: lotParams,
       body: z.strictObject({ status: z.enum(LOT_STATUSES) }),
       responses: { 200: { description: 'The lot', schema: lotSchema } },
       problems: ['invalid-transition', 'lot-expired', 'lot-unusable', 'unprocessable'],
-      handler: async ({ params, body, signer, change }) => ({ body: await s.lots.changeStatus(change(), params.id, body.status, signer) }),
+      handler: async ({ params, body, signer, change }) => ({
+        body: await s.lots.changeStatus(change(), params.id, body.status, signer),
+      }),
     }),
     route({
       method: 'post',
@@ -113,7 +132,9 @@ export function lotRoutes(s: Services): RouteSpec[] {
       body: z.strictObject(amount),
       responses: { 200: { description: 'The lot', schema: lotSchema } },
       problems: ['lot-unusable', 'unprocessable'],
-      handler: async ({ params, body, change }) => ({ body: await s.lots.adjust(change(), params.id, { value: body.quantity, unit: body.unit }) }),
+      handler: async ({ params, body, change }) => ({
+        body: await s.lots.adjust(change(), params.id, { value: body.quantity, unit: body.unit }),
+      }),
     }),
     route({
       method: 'get',
@@ -125,7 +146,12 @@ export function lotRoutes(s: Services): RouteSpec[] {
       access: 'lots.read',
       params: lotParams,
       query: z.strictObject({ direction: z.enum(['backward', 'forward']).default('backward') }),
-      responses: { 200: { description: 'The tree', schema: z.object({ direction: z.string(), lots: z.int(), batches: z.int(), root: z.unknown() }) } },
+      responses: {
+        200: {
+          description: 'The tree',
+          schema: z.object({ direction: z.string(), lots: z.int(), batches: z.int(), root: z.unknown() }),
+        },
+      },
       handler: async ({ params, query }) => ({ body: await s.lots.genealogy(params.id, query.direction) }),
     }),
     route({
@@ -133,10 +159,21 @@ export function lotRoutes(s: Services): RouteSpec[] {
       path: '/lots/:id/recall-impact',
       tag: 'lots',
       summary: 'Recall impact of a lot',
-      description: 'Every lot downstream of this one, nearest first, with the batches it came through, and how many still hold material.',
+      description:
+        'Every lot downstream of this one, nearest first, with the batches it came through, and how many still hold material.',
       access: 'lots.read',
       params: lotParams,
-      responses: { 200: { description: 'The affected lots', schema: z.object({ lot: z.unknown(), batches: z.array(z.string()), affectedLots: z.array(z.unknown()), stillAvailable: z.int() }) } },
+      responses: {
+        200: {
+          description: 'The affected lots',
+          schema: z.object({
+            lot: z.unknown(),
+            batches: z.array(z.string()),
+            affectedLots: z.array(z.unknown()),
+            stillAvailable: z.int(),
+          }),
+        },
+      },
       handler: async ({ params }) => ({ body: await s.lots.recallImpact(params.id) }),
     }),
   ];

@@ -12,7 +12,12 @@ import type { Stores } from '../../db/stores';
 import type { GenealogyEdge, LotRecord, LotTransaction, StatusChange } from '../../db/stores/lot-store';
 import { effectiveStatus, statusChange, type LotStatus } from '../../domain/materials/lots';
 import { Problem, notFound } from '../http/problems';
-import { toManifestation, type SignatureManifestation, type SignatureService, type VerifiedSigner } from '../signatures/signature-service';
+import {
+  toManifestation,
+  type SignatureManifestation,
+  type SignatureService,
+  type VerifiedSigner,
+} from '../signatures/signature-service';
 
 export interface LotView extends LotRecord {
   /** `expired` once past the expiry date, whatever `status` says. */
@@ -62,7 +67,14 @@ export class LotService {
 
   async list(q: { material?: string; status?: LotStatus; limit: number; after?: string }): Promise<LotView[]> {
     const today = await this.inventory.today(this.db);
-    return (await this.stores.lots.list(this.db, { material: q.material, status: q.status, limit: q.limit, afterNumber: q.after })).map((l) => ({ ...l, effectiveStatus: effectiveStatus(l, today) }));
+    return (
+      await this.stores.lots.list(this.db, {
+        material: q.material,
+        status: q.status,
+        limit: q.limit,
+        afterNumber: q.after,
+      })
+    ).map((l) => ({ ...l, effectiveStatus: effectiveStatus(l, today) }));
   }
 
   async get(idOrNumber: string): Promise<LotDetail> {
@@ -74,7 +86,12 @@ export class LotService {
       const sig = h.signatureId ? await this.stores.signatures.byId(this.db, h.signatureId) : undefined;
       statusHistory.push({ ...h, signature: sig ? toManifestation(sig) : null });
     }
-    return { ...lot, effectiveStatus: effectiveStatus(lot, today), transactions: await this.stores.lots.transactions(this.db, lot.id), statusHistory };
+    return {
+      ...lot,
+      effectiveStatus: effectiveStatus(lot, today),
+      transactions: await this.stores.lots.transactions(this.db, lot.id),
+      statusHistory,
+    };
   }
 
   async receive(ctx: ChangeContext, r: Parameters<Inventory['receive']>[1]): Promise<LotDetail> {
@@ -88,14 +105,28 @@ export class LotService {
   }
 
   /** QA disposition. Releasing and rejecting are signed, bound to the lot as it stands. */
-  async changeStatus(ctx: ChangeContext, idOrNumber: string, to: LotStatus, signer: VerifiedSigner | null): Promise<LotDetail> {
+  async changeStatus(
+    ctx: ChangeContext,
+    idOrNumber: string,
+    to: LotStatus,
+    signer: VerifiedSigner | null,
+  ): Promise<LotDetail> {
     const lot = await this.find(ctx.trx, idOrNumber, true);
     const change = statusChange(lot.status, to);
     if (!change.ok) throw new Problem('invalid-transition', `lot ${lot.lotNumber}: ${change.reason}`);
     let signatureId: string | null = null;
     if (change.signature) {
-      if (!signer) throw new Problem('signature-required', `making a lot ${to} needs a signature meaning "${change.signature}"`);
-      const content = { lot: lot.lotNumber, material: lot.materialCode, quantity: lot.quantity, unit: lot.unit, expiryDate: lot.expiryDate, from: lot.status, to };
+      if (!signer)
+        throw new Problem('signature-required', `making a lot ${to} needs a signature meaning "${change.signature}"`);
+      const content = {
+        lot: lot.lotNumber,
+        material: lot.materialCode,
+        quantity: lot.quantity,
+        unit: lot.unit,
+        expiryDate: lot.expiryDate,
+        from: lot.status,
+        to,
+      };
       const m = await this.signatures.record(ctx, signer, { entityType: 'lot', entityId: lot.id, content });
       signatureId = m.id;
     }
@@ -103,22 +134,36 @@ export class LotService {
   }
 
   /** The genealogy tree from a lot, backward (what went into it) or forward (where it went), with quantities. */
-  async genealogy(idOrNumber: string, direction: 'backward' | 'forward'): Promise<{ direction: string; lots: number; batches: number; root: BackwardNode | ForwardNode }> {
+  async genealogy(
+    idOrNumber: string,
+    direction: 'backward' | 'forward',
+  ): Promise<{ direction: string; lots: number; batches: number; root: BackwardNode | ForwardNode }> {
     const lot = await this.find(this.db, idOrNumber);
     const edges = await this.stores.lots.genealogy(this.db, lot.id, direction);
-    const lots = new Map((await this.stores.lots.byIds(this.db, [lot.id, ...new Set(edges.map((e) => e.lotId))])).map((l) => [l.id, l]));
+    const lots = new Map(
+      (await this.stores.lots.byIds(this.db, [lot.id, ...new Set(edges.map((e) => e.lotId))])).map((l) => [l.id, l]),
+    );
     const today = await this.inventory.today(this.db);
     const below = groupBy(edges, (e) => e.parentLotId);
     const expanded = new Set<string>();
 
     const node = (id: string): BackwardNode | ForwardNode => {
       const l = lots.get(id)!;
-      const base: GenealogyLot = { id: l.id, lotNumber: l.lotNumber, material: l.materialCode, quantity: l.quantity, unit: l.unit, status: l.status, effectiveStatus: effectiveStatus(l, today) };
+      const base: GenealogyLot = {
+        id: l.id,
+        lotNumber: l.lotNumber,
+        material: l.materialCode,
+        quantity: l.quantity,
+        unit: l.unit,
+        status: l.status,
+        effectiveStatus: effectiveStatus(l, today),
+      };
       const repeated = expanded.has(id);
       expanded.add(id);
       const byBatch = groupBy(repeated ? [] : (below.get(id) ?? []), (e) => e.batchId);
       const batches = [...byBatch].sort(([a], [b]) => a.localeCompare(b));
-      const byLotNumber = (a: GenealogyEdge, b: GenealogyEdge) => lots.get(a.lotId)!.lotNumber.localeCompare(lots.get(b.lotId)!.lotNumber);
+      const byLotNumber = (a: GenealogyEdge, b: GenealogyEdge) =>
+        lots.get(a.lotId)!.lotNumber.localeCompare(lots.get(b.lotId)!.lotNumber);
       const amountOf = (lotId: string, value: number): Amount => ({ value, unit: lots.get(lotId)!.unit });
       const flag = repeated ? { repeated: true as const } : {};
       if (direction === 'backward') {
@@ -128,7 +173,9 @@ export class LotService {
           producedBy: batches.map(([batchId, es]) => ({
             batchId,
             produced: amountOf(id, es[0].produced),
-            inputs: es.sort(byLotNumber).map((e) => ({ ...(node(e.lotId) as BackwardNode), consumed: amountOf(e.lotId, e.consumed) })),
+            inputs: es
+              .sort(byLotNumber)
+              .map((e) => ({ ...(node(e.lotId) as BackwardNode), consumed: amountOf(e.lotId, e.consumed) })),
           })),
         };
       }
@@ -138,7 +185,9 @@ export class LotService {
         consumedBy: batches.map(([batchId, es]) => ({
           batchId,
           consumed: amountOf(id, es[0].consumed),
-          outputs: es.sort(byLotNumber).map((e) => ({ ...(node(e.lotId) as ForwardNode), produced: amountOf(e.lotId, e.produced) })),
+          outputs: es
+            .sort(byLotNumber)
+            .map((e) => ({ ...(node(e.lotId) as ForwardNode), produced: amountOf(e.lotId, e.produced) })),
         })),
       };
     };
@@ -165,9 +214,22 @@ export class LotService {
       }
       frontier = next;
     }
-    const lots = await this.stores.lots.byIds(this.db, [...depth.keys()].filter((id) => id !== lot.id));
+    const lots = await this.stores.lots.byIds(
+      this.db,
+      [...depth.keys()].filter((id) => id !== lot.id),
+    );
     const affected = lots
-      .map((l) => ({ id: l.id, lotNumber: l.lotNumber, material: l.materialCode, quantity: l.quantity, unit: l.unit, status: l.status, effectiveStatus: effectiveStatus(l, today), depth: depth.get(l.id)!, viaBatches: [...via.get(l.id)!].sort() }))
+      .map((l) => ({
+        id: l.id,
+        lotNumber: l.lotNumber,
+        material: l.materialCode,
+        quantity: l.quantity,
+        unit: l.unit,
+        status: l.status,
+        effectiveStatus: effectiveStatus(l, today),
+        depth: depth.get(l.id)!,
+        viaBatches: [...via.get(l.id)!].sort(),
+      }))
       .sort((a, b) => a.depth - b.depth || a.lotNumber.localeCompare(b.lotNumber));
     return {
       lot: { id: lot.id, lotNumber: lot.lotNumber, material: lot.materialCode },
@@ -180,7 +242,9 @@ export class LotService {
   // ---- helpers ----------------------------------------------------------------------------------------
 
   private async find(db: Knex | Knex.Transaction, idOrNumber: string, forUpdate = false): Promise<LotRecord> {
-    const lot = UUID.test(idOrNumber) ? await this.stores.lots.byId(db, idOrNumber, forUpdate) : await this.stores.lots.byNumber(db, idOrNumber);
+    const lot = UUID.test(idOrNumber)
+      ? await this.stores.lots.byId(db, idOrNumber, forUpdate)
+      : await this.stores.lots.byNumber(db, idOrNumber);
     if (!lot) throw notFound(`lot ${idOrNumber}`);
     return lot;
   }
@@ -189,10 +253,17 @@ export class LotService {
     const today = await this.inventory.today(trx);
     const statusHistory = [];
     for (const h of await this.stores.lots.statusHistory(trx, lot.id)) {
-      const sig = h.signatureId ? (await this.stores.signatures.forEntity(trx, 'lot', lot.id)).find((s) => s.id === h.signatureId) : undefined;
+      const sig = h.signatureId
+        ? (await this.stores.signatures.forEntity(trx, 'lot', lot.id)).find((s) => s.id === h.signatureId)
+        : undefined;
       statusHistory.push({ ...h, signature: sig ? toManifestation(sig) : null });
     }
-    return { ...lot, effectiveStatus: effectiveStatus(lot, today), transactions: await this.stores.lots.transactions(trx, lot.id), statusHistory };
+    return {
+      ...lot,
+      effectiveStatus: effectiveStatus(lot, today),
+      transactions: await this.stores.lots.transactions(trx, lot.id),
+      statusHistory,
+    };
   }
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {

@@ -5,10 +5,24 @@ import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
 const equipmentClassSchema = z
-  .object({ code: z.string(), name: z.string(), phases: z.array(z.string()), interfaces: z.record(z.string(), z.unknown()), createdAt: z.iso.datetime(), createdBy: z.uuid().nullable() })
+  .object({
+    code: z.string(),
+    name: z.string(),
+    phases: z.array(z.string()),
+    interfaces: z.record(z.string(), z.unknown()),
+    createdAt: z.iso.datetime(),
+    createdBy: z.uuid().nullable(),
+  })
   .meta({ id: 'EquipmentClass' });
 const materialSchema = z
-  .object({ code: z.string(), name: z.string(), type: z.enum(['raw', 'intermediate', 'product']), baseUnit: z.string(), createdAt: z.iso.datetime(), createdBy: z.uuid().nullable() })
+  .object({
+    code: z.string(),
+    name: z.string(),
+    type: z.enum(['raw', 'intermediate', 'product']),
+    baseUnit: z.string(),
+    createdAt: z.iso.datetime(),
+    createdBy: z.uuid().nullable(),
+  })
   .meta({ id: 'Material' });
 
 export function masterDataRoutes(s: Services): RouteSpec[] {
@@ -31,13 +45,23 @@ export function masterDataRoutes(s: Services): RouteSpec[] {
       reason: 'required',
       idempotent: true,
       body: z.strictObject({
-        code: z.string().regex(/^[A-Z][A-Z0-9_-]{0,63}$/, 'expected upper-case letters, digits, dashes and underscores'),
+        code: z
+          .string()
+          .regex(/^[A-Z][A-Z0-9_-]{0,63}$/, 'expected upper-case letters, digits, dashes and underscores'),
         name: z.string().trim().min(1).max(200),
-        phases: z.array(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected an equipment phase name such as HEAT')).max(100).default([]),
-        interfaces: phaseInterfacesSchema.optional().describe('per phase: its parameters and reports, each with quantity kind and controller unit'),
+        phases: z
+          .array(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, 'expected an equipment phase name such as HEAT'))
+          .max(100)
+          .default([]),
+        interfaces: phaseInterfacesSchema
+          .optional()
+          .describe('per phase: its parameters and reports, each with quantity kind and controller unit'),
       }),
       responses: { 201: { description: 'Created', schema: equipmentClassSchema } },
-      handler: async ({ body, change }) => ({ status: 201, body: await s.masterData.createEquipmentClass(change(), body) }),
+      handler: async ({ body, change }) => ({
+        status: 201,
+        body: await s.masterData.createEquipmentClass(change(), body),
+      }),
     }),
     route({
       method: 'get',
@@ -67,7 +91,9 @@ export function masterDataRoutes(s: Services): RouteSpec[] {
       reason: 'required',
       idempotent: true,
       body: z.strictObject({
-        code: z.string().regex(/^[A-Z0-9][A-Z0-9._-]{0,63}$/, 'expected upper-case letters, digits, dots, dashes and underscores'),
+        code: z
+          .string()
+          .regex(/^[A-Z0-9][A-Z0-9._-]{0,63}$/, 'expected upper-case letters, digits, dots, dashes and underscores'),
         name: z.string().trim().min(1).max(200),
         type: z.enum(['raw', 'intermediate', 'product']),
         baseUnit: z.string().min(1).max(64).describe('UCUM code of mass, volume or amount, e.g. kg or L'),

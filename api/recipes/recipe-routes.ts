@@ -11,8 +11,13 @@ import type { Services } from '../services';
 import { RECIPE_FILE_FORMAT } from './recipe-service';
 
 const recipeParams = z.strictObject({ id: z.string().min(1).max(64).describe('recipe id or code') });
-const versionParams = z.strictObject({ id: z.string().min(1).max(64).describe('recipe id or code'), v: z.coerce.number().int().min(1).max(1_000_000) });
-const definition = z.unknown().describe('the recipe definition (see the example recipes); validated with every problem named by its JSON pointer');
+const versionParams = z.strictObject({
+  id: z.string().min(1).max(64).describe('recipe id or code'),
+  v: z.coerce.number().int().min(1).max(1_000_000),
+});
+const definition = z
+  .unknown()
+  .describe('the recipe definition (see the example recipes); validated with every problem named by its JSON pointer');
 
 const summarySchema = z.object({
   version: z.int(),
@@ -29,19 +34,32 @@ const summarySchema = z.object({
   rowVersion: z.int().describe('how many times the version changed; its ETag is "v<rowVersion>"'),
 });
 const recipeSchema = z
-  .object({ id: z.uuid(), code: z.string(), name: z.string(), createdAt: z.iso.datetime(), effectiveVersion: z.int().nullable(), versions: z.array(summarySchema) })
+  .object({
+    id: z.uuid(),
+    code: z.string(),
+    name: z.string(),
+    createdAt: z.iso.datetime(),
+    effectiveVersion: z.int().nullable(),
+    versions: z.array(summarySchema),
+  })
   .meta({ id: 'Recipe' });
 const versionSchema = summarySchema
   .extend({
     recipe: z.object({ id: z.uuid(), code: z.string(), name: z.string() }),
     definition: z.unknown(),
-    signatures: z.array(signatureManifestationSchema.extend({ covers: z.boolean().describe('false once the record no longer matches what was signed') })),
+    signatures: z.array(
+      signatureManifestationSchema.extend({
+        covers: z.boolean().describe('false once the record no longer matches what was signed'),
+      }),
+    ),
   })
   .meta({ id: 'RecipeVersion' });
 const fileSchema = z
   .strictObject({
     format: z.literal(RECIPE_FILE_FORMAT),
-    code: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected letters, digits, dots, dashes and underscores'),
+    code: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected letters, digits, dots, dashes and underscores'),
     name: z.string().trim().min(1).max(200),
     version: z.int().optional(),
     status: z.string().optional(),
@@ -52,8 +70,16 @@ const fileSchema = z
 
 export function recipeRoutes(s: Services): RouteSpec[] {
   /** A version's lifecycle and edits honour If-Match against its row version. */
-  const lockVersion = { lock: (p: Record<string, unknown>, trx: Knex.Transaction) => s.recipes.lockedVersion(trx, p.id as string, p.v as number) };
-  const versionAction = (action: 'make-effective' | 'retire', summary: string, description: string, run: typeof s.recipes.retire) =>
+  const lockVersion = {
+    lock: (p: Record<string, unknown>, trx: Knex.Transaction) =>
+      s.recipes.lockedVersion(trx, p.id as string, p.v as number),
+  };
+  const versionAction = (
+    action: 'make-effective' | 'retire',
+    summary: string,
+    description: string,
+    run: typeof s.recipes.retire,
+  ) =>
     route({
       method: 'post',
       path: `/recipes/:id/versions/:v/${action}`,
@@ -88,7 +114,9 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       reason: 'required',
       idempotent: true,
       body: z.strictObject({
-        code: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected letters, digits, dots, dashes and underscores'),
+        code: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'expected letters, digits, dots, dashes and underscores'),
         name: z.string().trim().min(1).max(200),
         definition,
       }),
@@ -123,7 +151,8 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       path: '/recipes/:id/versions',
       tag: 'recipes',
       summary: 'Start a new version',
-      description: 'A new Draft, as a copy of the latest version. A recipe has at most one Draft or In-review version at a time.',
+      description:
+        'A new Draft, as a copy of the latest version. A recipe has at most one Draft or In-review version at a time.',
       access: 'recipes.author',
       reason: 'required',
       idempotent: true,
@@ -138,7 +167,9 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       summary: 'One version, with its definition and signatures',
       access: 'recipes.read',
       params: versionParams,
-      responses: { 200: { description: 'The version; its `ETag` is what a change sends as `If-Match`', schema: versionSchema } },
+      responses: {
+        200: { description: 'The version; its `ETag` is what a change sends as `If-Match`', schema: versionSchema },
+      },
       versioned: {},
       handler: async ({ params }) => ({ body: await s.recipes.getVersion(params.id, params.v) }),
     }),
@@ -156,7 +187,9 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       responses: { 200: { description: 'The edited version, with its new `ETag`', schema: versionSchema } },
       problems: ['precondition-failed', 'invalid-transition', 'recipe-invalid'],
       versioned: lockVersion,
-      handler: async ({ params, body, change }) => ({ body: await s.recipes.edit(change(), params.id, params.v, body.definition) }),
+      handler: async ({ params, body, change }) => ({
+        body: await s.recipes.edit(change(), params.id, params.v, body.definition),
+      }),
     }),
     route({
       method: 'post',
@@ -169,21 +202,26 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       params: versionParams,
       responses: { 200: { description: 'The version, now in review', schema: versionSchema } },
       versioned: lockVersion,
-      handler: async ({ params, signer, change }) => ({ body: await s.recipes.submit(change(), signer!, params.id, params.v) }),
+      handler: async ({ params, signer, change }) => ({
+        body: await s.recipes.submit(change(), signer!, params.id, params.v),
+      }),
     }),
     route({
       method: 'post',
       path: '/recipes/:id/versions/:v/approve',
       tag: 'recipes',
       summary: 'Approve a version in review',
-      description: 'Never by one of its authors. Compiles the version into its execution plan, stored under its SHA-256.',
+      description:
+        'Never by one of its authors. Compiles the version into its execution plan, stored under its SHA-256.',
       access: 'recipes.review',
       reason: 'optional',
       signature: { meaning: 'approved', roles: ['qa'] },
       params: versionParams,
       responses: { 200: { description: 'The approved version', schema: versionSchema } },
       versioned: lockVersion,
-      handler: async ({ params, signer, change }) => ({ body: await s.recipes.approve(change(), signer!, params.id, params.v) }),
+      handler: async ({ params, signer, change }) => ({
+        body: await s.recipes.approve(change(), signer!, params.id, params.v),
+      }),
     }),
     route({
       method: 'post',
@@ -197,22 +235,42 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       params: versionParams,
       responses: { 200: { description: 'The version, a Draft again', schema: versionSchema } },
       versioned: lockVersion,
-      handler: async ({ params, signer, change }) => ({ body: await s.recipes.reject(change(), signer!, params.id, params.v) }),
+      handler: async ({ params, signer, change }) => ({
+        body: await s.recipes.reject(change(), signer!, params.id, params.v),
+      }),
     }),
-    versionAction('make-effective', 'Make an approved version effective', 'Batches launch from it from now on; the version that was effective is superseded.', s.recipes.makeEffective),
+    versionAction(
+      'make-effective',
+      'Make an approved version effective',
+      'Batches launch from it from now on; the version that was effective is superseded.',
+      s.recipes.makeEffective,
+    ),
     versionAction('retire', 'Retire a version', 'A retired version never launches again.', s.recipes.retire),
     route({
       method: 'get',
       path: '/recipes/:id/versions/:v/plan',
       tag: 'recipes',
       summary: 'The compiled execution plan',
-      description: 'The plan the version compiled into at approval, its hash checked against its content (`verified`). With `batchSize`, scaled to that batch (`unit` defaults to the recipe’s).',
+      description:
+        'The plan the version compiled into at approval, its hash checked against its content (`verified`). With `batchSize`, scaled to that batch (`unit` defaults to the recipe’s).',
       access: 'recipes.read',
       params: versionParams,
-      query: z.strictObject({ batchSize: z.coerce.number().positive().optional(), unit: z.string().max(64).optional() }),
-      responses: { 200: { description: 'The plan', schema: z.object({ hash: z.string(), verified: z.boolean(), plan: z.unknown() }) } },
+      query: z.strictObject({
+        batchSize: z.coerce.number().positive().optional(),
+        unit: z.string().max(64).optional(),
+      }),
+      responses: {
+        200: {
+          description: 'The plan',
+          schema: z.object({ hash: z.string(), verified: z.boolean(), plan: z.unknown() }),
+        },
+      },
       handler: async ({ params, query }) => ({
-        body: await s.recipes.plan(params.id, params.v, query.batchSize === undefined ? undefined : { value: query.batchSize, unit: query.unit }),
+        body: await s.recipes.plan(
+          params.id,
+          params.v,
+          query.batchSize === undefined ? undefined : { value: query.batchSize, unit: query.unit },
+        ),
       }),
     }),
     route({
@@ -228,7 +286,15 @@ export function recipeRoutes(s: Services): RouteSpec[] {
           schema: z.object({
             from: z.int(),
             to: z.int(),
-            changes: z.array(z.object({ kind: z.enum(['added', 'removed', 'changed', 'moved']), path: z.string(), where: z.string(), before: z.unknown(), after: z.unknown() })),
+            changes: z.array(
+              z.object({
+                kind: z.enum(['added', 'removed', 'changed', 'moved']),
+                path: z.string(),
+                where: z.string(),
+                before: z.unknown(),
+                after: z.unknown(),
+              }),
+            ),
           }),
         },
       },
@@ -244,7 +310,10 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       responses: { 200: { description: 'The file', schema: fileSchema } },
       handler: async ({ params }) => {
         const file = await s.recipes.exportFile(params.id, params.v);
-        return { body: file, headers: { 'Content-Disposition': `attachment; filename="${file.code}-v${file.version}.json"` } };
+        return {
+          body: file,
+          headers: { 'Content-Disposition': `attachment; filename="${file.code}-v${file.version}.json"` },
+        };
       },
     }),
   ];

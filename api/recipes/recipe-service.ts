@@ -20,7 +20,13 @@ import { AuditTrail } from '../audit/audit-trail';
 import type { ChangeContext } from '../../db/change-context';
 import { Problem, notFound } from '../http/problems';
 import type { MasterDataService } from '../master-data/master-data-service';
-import { signatureCovers, toManifestation, type SignatureManifestation, type SignatureService, type VerifiedSigner } from '../signatures/signature-service';
+import {
+  signatureCovers,
+  toManifestation,
+  type SignatureManifestation,
+  type SignatureService,
+  type VerifiedSigner,
+} from '../signatures/signature-service';
 
 export const RECIPE_FILE_FORMAT = 'ampoule-recipe/1';
 
@@ -71,7 +77,12 @@ const ENTITY = 'recipe-version';
 
 /** What a signature on a version signs: the recipe, the version and its definition (and, once approved, its plan). */
 function signedContent(recipe: RecipeRecord, v: RecipeVersionRecord, planHashValue?: string | null) {
-  return { recipe: recipe.code, version: v.version, definition: v.definition, ...(planHashValue ? { planHash: planHashValue } : {}) };
+  return {
+    recipe: recipe.code,
+    version: v.version,
+    definition: v.definition,
+    ...(planHashValue ? { planHash: planHashValue } : {}),
+  };
 }
 
 export class RecipeService {
@@ -88,8 +99,16 @@ export class RecipeService {
 
   async list(): Promise<RecipeView[]> {
     const recipes = await this.stores.recipes.recipes(this.db);
-    const versions = await this.stores.recipes.versions(this.db, recipes.map((r) => r.id));
-    return recipes.map((r) => view(r, versions.filter((v) => v.recipeId === r.id)));
+    const versions = await this.stores.recipes.versions(
+      this.db,
+      recipes.map((r) => r.id),
+    );
+    return recipes.map((r) =>
+      view(
+        r,
+        versions.filter((v) => v.recipeId === r.id),
+      ),
+    );
   }
 
   /** `db`: the caller's transaction, when it has one (PGlite has a single connection to share). */
@@ -106,12 +125,32 @@ export class RecipeService {
   /** Creates a master recipe with its first version, a Draft. */
   async create(ctx: ChangeContext, input: { code: string; name: string; definition: unknown }): Promise<VersionView> {
     const code = input.code.toUpperCase();
-    if (await this.stores.recipes.recipe(ctx.trx, code)) throw new Problem('code-taken', `the recipe ${code} exists already; import or add a version to it instead`);
+    if (await this.stores.recipes.recipe(ctx.trx, code))
+      throw new Problem('code-taken', `the recipe ${code} exists already; import or add a version to it instead`);
     const definition = await this.validated(ctx.trx, input.definition);
-    const recipe = await this.stores.recipes.createRecipe(ctx.trx, { code, name: input.name, createdBy: ctx.actor.userId });
-    await this.audit.record(ctx, { action: 'create', entityType: 'recipe', entityId: recipe.id, newValue: { code, name: input.name } });
-    const v = await this.stores.recipes.createVersion(ctx.trx, { recipeId: recipe.id, version: 1, definition, createdBy: ctx.actor.userId });
-    await this.audit.record(ctx, { action: 'create', entityType: ENTITY, entityId: v.id, newValue: { recipe: code, version: 1, status: 'draft', definition } });
+    const recipe = await this.stores.recipes.createRecipe(ctx.trx, {
+      code,
+      name: input.name,
+      createdBy: ctx.actor.userId,
+    });
+    await this.audit.record(ctx, {
+      action: 'create',
+      entityType: 'recipe',
+      entityId: recipe.id,
+      newValue: { code, name: input.name },
+    });
+    const v = await this.stores.recipes.createVersion(ctx.trx, {
+      recipeId: recipe.id,
+      version: 1,
+      definition,
+      createdBy: ctx.actor.userId,
+    });
+    await this.audit.record(ctx, {
+      action: 'create',
+      entityType: ENTITY,
+      entityId: v.id,
+      newValue: { recipe: code, version: 1, status: 'draft', definition },
+    });
     return this.viewIn(ctx.trx, recipe, v);
   }
 
@@ -120,15 +159,30 @@ export class RecipeService {
     const recipe = await this.recipe(ctx.trx, idOrCode);
     const versions = await this.stores.recipes.versions(ctx.trx, [recipe.id]);
     const open = versions.find((v) => OPEN_STATUSES.includes(v.status));
-    if (open) throw new Problem('invalid-transition', `version ${open.version} of ${recipe.code} is still ${open.status}: finish or retire it before starting another`);
+    if (open)
+      throw new Problem(
+        'invalid-transition',
+        `version ${open.version} of ${recipe.code} is still ${open.status}: finish or retire it before starting another`,
+      );
     const latest = versions[versions.length - 1];
     const content = definition === undefined ? latest.definition : await this.validated(ctx.trx, definition);
-    const v = await this.stores.recipes.createVersion(ctx.trx, { recipeId: recipe.id, version: latest.version + 1, definition: content, createdBy: ctx.actor.userId });
+    const v = await this.stores.recipes.createVersion(ctx.trx, {
+      recipeId: recipe.id,
+      version: latest.version + 1,
+      definition: content,
+      createdBy: ctx.actor.userId,
+    });
     await this.audit.record(ctx, {
       action: 'create',
       entityType: ENTITY,
       entityId: v.id,
-      newValue: { recipe: recipe.code, version: v.version, status: 'draft', basedOn: latest.version, definition: content },
+      newValue: {
+        recipe: recipe.code,
+        version: v.version,
+        status: 'draft',
+        basedOn: latest.version,
+        definition: content,
+      },
     });
     return this.viewIn(ctx.trx, recipe, v);
   }
@@ -139,7 +193,13 @@ export class RecipeService {
     const next = await this.validated(ctx.trx, definition);
     const changes = diffRecipes(v.definition as RecipeDefinition, next);
     const after = await this.stores.recipes.updateDefinition(ctx.trx, v.id, next, ctx.actor.userId);
-    await this.audit.record(ctx, { action: 'update', entityType: ENTITY, entityId: v.id, oldValue: { changes: changes.map((c) => ({ path: c.path, kind: c.kind, value: c.before })) }, newValue: { changes: changes.map((c) => ({ path: c.path, kind: c.kind, value: c.after })) } });
+    await this.audit.record(ctx, {
+      action: 'update',
+      entityType: ENTITY,
+      entityId: v.id,
+      oldValue: { changes: changes.map((c) => ({ path: c.path, kind: c.kind, value: c.before })) },
+      newValue: { changes: changes.map((c) => ({ path: c.path, kind: c.kind, value: c.after })) },
+    });
     return this.viewIn(ctx.trx, recipe, after);
   }
 
@@ -147,7 +207,11 @@ export class RecipeService {
   async submit(ctx: ChangeContext, signer: VerifiedSigner, idOrCode: string, version: number): Promise<VersionView> {
     const { recipe, v } = await this.forAction(ctx, idOrCode, version, 'submit');
     await this.validated(ctx.trx, v.definition);
-    await this.signatures.record(ctx, signer, { entityType: ENTITY, entityId: v.id, content: signedContent(recipe, v) });
+    await this.signatures.record(ctx, signer, {
+      entityType: ENTITY,
+      entityId: v.id,
+      content: signedContent(recipe, v),
+    });
     const after = await this.stores.recipes.setStatus(ctx.trx, v.id, 'in-review', { author: signer.userId });
     await this.recordTransition(ctx, v, after);
     return this.viewIn(ctx.trx, recipe, after);
@@ -162,9 +226,12 @@ export class RecipeService {
     const definition = await this.validated(ctx.trx, v.definition);
     const plan = compilePlan(definition, { code: recipe.code, name: recipe.name, version: v.version, versionId: v.id });
     const hash = planHash(plan);
-    await this.signatures.record(ctx, signer, { entityType: ENTITY, entityId: v.id, content: signedContent(recipe, v, hash) }, [
-      { userIds: v.authors, rule: 'the author of a recipe version cannot approve it' },
-    ]);
+    await this.signatures.record(
+      ctx,
+      signer,
+      { entityType: ENTITY, entityId: v.id, content: signedContent(recipe, v, hash) },
+      [{ userIds: v.authors, rule: 'the author of a recipe version cannot approve it' }],
+    );
     await this.stores.recipes.savePlan(ctx.trx, hash, v.id, plan);
     const after = await this.stores.recipes.setStatus(ctx.trx, v.id, 'approved', { planHash: hash });
     await this.recordTransition(ctx, v, after);
@@ -174,9 +241,12 @@ export class RecipeService {
   /** QA sends a version in review back to Draft, signing "rejected" with a reason. */
   async reject(ctx: ChangeContext, signer: VerifiedSigner, idOrCode: string, version: number): Promise<VersionView> {
     const { recipe, v } = await this.forAction(ctx, idOrCode, version, 'reject');
-    await this.signatures.record(ctx, signer, { entityType: ENTITY, entityId: v.id, content: signedContent(recipe, v) }, [
-      { userIds: v.authors, rule: 'the author of a recipe version cannot reject it' },
-    ]);
+    await this.signatures.record(
+      ctx,
+      signer,
+      { entityType: ENTITY, entityId: v.id, content: signedContent(recipe, v) },
+      [{ userIds: v.authors, rule: 'the author of a recipe version cannot reject it' }],
+    );
     const after = await this.stores.recipes.setStatus(ctx.trx, v.id, 'draft');
     await this.recordTransition(ctx, v, after);
     return this.viewIn(ctx.trx, recipe, after);
@@ -206,10 +276,19 @@ export class RecipeService {
    * The approved version's execution plan, its hash checked against its content; scaled to `batchSize`
    * (in `unit`, by default the recipe's) when asked.
    */
-  async plan(idOrCode: string, version: number, batchSize?: { value: number; unit?: string }, db: Knex | Knex.Transaction = this.db): Promise<{ hash: string; verified: boolean; plan: ExecutionPlan | ScaledPlan }> {
+  async plan(
+    idOrCode: string,
+    version: number,
+    batchSize?: { value: number; unit?: string },
+    db: Knex | Knex.Transaction = this.db,
+  ): Promise<{ hash: string; verified: boolean; plan: ExecutionPlan | ScaledPlan }> {
     const recipe = await this.recipe(db, idOrCode);
     const v = await this.version(db, recipe, version);
-    if (!v.planHash) throw new Problem('invalid-transition', `version ${v.version} of ${recipe.code} is ${v.status}: it has no execution plan until it is approved`);
+    if (!v.planHash)
+      throw new Problem(
+        'invalid-transition',
+        `version ${v.version} of ${recipe.code} is ${v.status}: it has no execution plan until it is approved`,
+      );
     const plan = await this.stores.recipes.plan(db, v.planHash);
     if (!plan) throw new Error(`the execution plan ${v.planHash} of ${recipe.code} v${v.version} is missing`);
     const verified = canonicalHash(plan) === v.planHash;
@@ -221,20 +300,39 @@ export class RecipeService {
    * The plan a batch launches with: the Effective version's, scaled. Refuses any other version (a Draft,
    * a Retired one) and a size outside the recipe's range. For the batch feature.
    */
-  async launchPlan(idOrCode: string, version: number, batchSize: { value: number; unit?: string }, db: Knex | Knex.Transaction = this.db): Promise<{ versionId: string; plan: ScaledPlan }> {
+  async launchPlan(
+    idOrCode: string,
+    version: number,
+    batchSize: { value: number; unit?: string },
+    db: Knex | Knex.Transaction = this.db,
+  ): Promise<{ versionId: string; plan: ScaledPlan }> {
     const recipe = await this.recipe(db, idOrCode);
     const v = await this.version(db, recipe, version);
-    if (!launchable(v.status)) throw new Problem('invalid-transition', `version ${v.version} of ${recipe.code} is ${v.status}: only an effective version launches batches`);
+    if (!launchable(v.status))
+      throw new Problem(
+        'invalid-transition',
+        `version ${v.version} of ${recipe.code} is ${v.status}: only an effective version launches batches`,
+      );
     const { plan, verified } = await this.plan(idOrCode, version, batchSize, db);
     if (!verified) {
-      const refusal = new Problem('plan-integrity', `the execution plan of ${recipe.code} v${v.version} no longer matches the hash it was approved with (${v.planHash}): it was changed outside Ampoule, and no batch launches from it`);
-      refusal.securityEvent = { kind: 'plan_integrity_failed', detail: { recipe: recipe.code, version: v.version, planHash: v.planHash } };
+      const refusal = new Problem(
+        'plan-integrity',
+        `the execution plan of ${recipe.code} v${v.version} no longer matches the hash it was approved with (${v.planHash}): it was changed outside Ampoule, and no batch launches from it`,
+      );
+      refusal.securityEvent = {
+        kind: 'plan_integrity_failed',
+        detail: { recipe: recipe.code, version: v.version, planHash: v.planHash },
+      };
       throw refusal;
     }
     return { versionId: v.id, plan: plan as ScaledPlan };
   }
 
-  async diff(idOrCode: string, from: number, to: number): Promise<{ from: number; to: number; changes: RecipeChange[] }> {
+  async diff(
+    idOrCode: string,
+    from: number,
+    to: number,
+  ): Promise<{ from: number; to: number; changes: RecipeChange[] }> {
     const recipe = await this.recipe(this.db, idOrCode);
     const [a, b] = [await this.version(this.db, recipe, from), await this.version(this.db, recipe, to)];
     return { from, to, changes: diffRecipes(a.definition as RecipeDefinition, b.definition as RecipeDefinition) };
@@ -243,7 +341,15 @@ export class RecipeService {
   async exportFile(idOrCode: string, version: number): Promise<RecipeFile> {
     const recipe = await this.recipe(this.db, idOrCode);
     const v = await this.version(this.db, recipe, version);
-    return { format: RECIPE_FILE_FORMAT, code: recipe.code, name: recipe.name, version: v.version, status: v.status, planHash: v.planHash, definition: v.definition };
+    return {
+      format: RECIPE_FILE_FORMAT,
+      code: recipe.code,
+      name: recipe.name,
+      version: v.version,
+      status: v.status,
+      planHash: v.planHash,
+      definition: v.definition,
+    };
   }
 
   /** Imports a recipe file: a new recipe, or a new Draft version of the recipe with that code. */
@@ -267,7 +373,12 @@ export class RecipeService {
     return r;
   }
 
-  private async version(db: Knex | Knex.Transaction, recipe: RecipeRecord, version: number, forUpdate = false): Promise<RecipeVersionRecord> {
+  private async version(
+    db: Knex | Knex.Transaction,
+    recipe: RecipeRecord,
+    version: number,
+    forUpdate = false,
+  ): Promise<RecipeVersionRecord> {
     const v = await this.stores.recipes.version(db, recipe.id, version, forUpdate);
     if (!v) throw notFound(`version ${version} of recipe ${recipe.code}`);
     return v;
@@ -278,7 +389,8 @@ export class RecipeService {
     const recipe = await this.recipe(ctx.trx, idOrCode);
     const v = await this.version(ctx.trx, recipe, version, true);
     const t = transition(v.status, action);
-    if (!t.ok) throw new Problem('invalid-transition', `${recipe.code} v${v.version}: ${t.reason}`, { versionStatus: v.status });
+    if (!t.ok)
+      throw new Problem('invalid-transition', `${recipe.code} v${v.version}: ${t.reason}`, { versionStatus: v.status });
     return { recipe, v };
   }
 
@@ -286,22 +398,39 @@ export class RecipeService {
     const r = validateRecipe(definition, await this.masterData.catalogue(db));
     if (!r.ok) {
       const first = r.problems[0];
-      throw new Problem('recipe-invalid', r.problems.length === 1 ? `${first.path}: ${first.message}` : `${r.problems.length} problems; see problems`, { problems: r.problems });
+      throw new Problem(
+        'recipe-invalid',
+        r.problems.length === 1 ? `${first.path}: ${first.message}` : `${r.problems.length} problems; see problems`,
+        { problems: r.problems },
+      );
     }
     return r.definition;
   }
 
-  private async recordTransition(ctx: ChangeContext, before: RecipeVersionRecord, after: RecipeVersionRecord, extra: Record<string, unknown> = {}): Promise<void> {
+  private async recordTransition(
+    ctx: ChangeContext,
+    before: RecipeVersionRecord,
+    after: RecipeVersionRecord,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.audit.record(ctx, {
       action: 'transition',
       entityType: ENTITY,
       entityId: before.id,
       oldValue: { status: before.status },
-      newValue: { status: after.status, ...(after.planHash && !before.planHash ? { planHash: after.planHash } : {}), ...extra },
+      newValue: {
+        status: after.status,
+        ...(after.planHash && !before.planHash ? { planHash: after.planHash } : {}),
+        ...extra,
+      },
     });
   }
 
-  private async viewIn(db: Knex | Knex.Transaction, recipe: RecipeRecord, v: RecipeVersionRecord): Promise<VersionView> {
+  private async viewIn(
+    db: Knex | Knex.Transaction,
+    recipe: RecipeRecord,
+    v: RecipeVersionRecord,
+  ): Promise<VersionView> {
     const content = signedContent(recipe, v, v.planHash);
     const withoutPlan = signedContent(recipe, v);
     const signatures = (await this.stores.signatures.forEntity(db, ENTITY, v.id)).map((s) => ({
@@ -309,18 +438,32 @@ export class RecipeService {
       // An approval signs the plan too; a submission signed the version before it had one.
       covers: signatureCovers(s, content) || signatureCovers(s, withoutPlan),
     }));
-    return { ...summary(v), recipe: { id: recipe.id, code: recipe.code, name: recipe.name }, definition: v.definition, signatures };
+    return {
+      ...summary(v),
+      recipe: { id: recipe.id, code: recipe.code, name: recipe.name },
+      definition: v.definition,
+      signatures,
+    };
   }
 }
 
 function scaleTo(plan: ExecutionPlan, hash: string, batchSize: { value: number; unit?: string }): ScaledPlan {
   const unit = batchSize.unit ?? plan.batchSize.unit;
   const size = convert(batchSize.value, unit, plan.batchSize.unit);
-  if (size === undefined) throw new Problem('batch-size-out-of-range', `a batch size in ${unit} cannot be converted to the recipe's ${plan.batchSize.unit}`);
+  if (size === undefined)
+    throw new Problem(
+      'batch-size-out-of-range',
+      `a batch size in ${unit} cannot be converted to the recipe's ${plan.batchSize.unit}`,
+    );
   try {
     return scalePlan(plan, hash, size);
   } catch (err) {
-    if (err instanceof BatchSizeOutOfRange) throw new Problem('batch-size-out-of-range', err.message, { min: plan.batchSize.min, max: plan.batchSize.max, unit: plan.batchSize.unit });
+    if (err instanceof BatchSizeOutOfRange)
+      throw new Problem('batch-size-out-of-range', err.message, {
+        min: plan.batchSize.min,
+        max: plan.batchSize.max,
+        unit: plan.batchSize.unit,
+      });
     throw err;
   }
 }

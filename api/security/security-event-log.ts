@@ -27,8 +27,20 @@ export class SecurityEventLog {
 
   async raise(kind: SecurityEventKind, e: RaisedEvent, db: Knex | Knex.Transaction = this.db): Promise<void> {
     const username = e.username ? e.username.toLowerCase().slice(0, 200) : null;
-    await this.store.append(db, { kind, userId: e.userId ?? null, username, clientAddress: e.station.clientAddress, detail: e.detail });
-    const fields = { securityEvent: kind, username, clientAddress: e.station.clientAddress, requestId: e.station.requestId, ...e.detail };
+    await this.store.append(db, {
+      kind,
+      userId: e.userId ?? null,
+      username,
+      clientAddress: e.station.clientAddress,
+      detail: e.detail,
+    });
+    const fields = {
+      securityEvent: kind,
+      username,
+      clientAddress: e.station.clientAddress,
+      requestId: e.station.requestId,
+      ...e.detail,
+    };
     if (ALARMING.includes(kind)) this.log.warn(fields, 'security event');
     else this.log.info(fields, 'security event');
   }

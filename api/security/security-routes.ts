@@ -25,7 +25,15 @@ export function securityRoutes(s: Services): RouteSpec[] {
           description: 'Matching events, oldest first',
           schema: z.object({
             events: z.array(
-              z.object({ id: z.int(), at: z.iso.datetime(), kind: z.string(), userId: z.uuid().nullable(), username: z.string().nullable(), clientAddress: z.string().nullable(), detail: z.unknown() }),
+              z.object({
+                id: z.int(),
+                at: z.iso.datetime(),
+                kind: z.string(),
+                userId: z.uuid().nullable(),
+                username: z.string().nullable(),
+                clientAddress: z.string().nullable(),
+                detail: z.unknown(),
+              }),
             ),
             next: z.int().nullable(),
           }),

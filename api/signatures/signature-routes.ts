@@ -14,7 +14,9 @@ export function signatureRoutes(s: Services): RouteSpec[] {
       access: 'signatures.read',
       query: z.strictObject({ entityType: z.string().min(1).max(64), entityId: z.string().min(1).max(200) }),
       responses: { 200: { description: 'Oldest first', schema: z.array(signatureManifestationSchema) } },
-      handler: async ({ query }) => ({ body: (await s.stores.signatures.forEntity(s.db, query.entityType, query.entityId)).map(toManifestation) }),
+      handler: async ({ query }) => ({
+        body: (await s.stores.signatures.forEntity(s.db, query.entityType, query.entityId)).map(toManifestation),
+      }),
     }),
   ];
 }

@@ -30,7 +30,10 @@ export const signatureInputSchema = z
     meaning: z.enum(SIGNATURE_MEANINGS),
     comment: z.string().max(2000).optional(),
   })
-  .meta({ id: 'SignatureInput', description: 'An electronic signature: the signer re-enters their username and password and states the meaning.' });
+  .meta({
+    id: 'SignatureInput',
+    description: 'An electronic signature: the signer re-enters their username and password and states the meaning.',
+  });
 
 export type SignatureInput = z.infer<typeof signatureInputSchema>;
 
@@ -88,22 +91,55 @@ export class SignatureService {
    * Re-authenticates the signer for `requirement`, before any change is made. A wrong password counts
    * towards the lockout; a session token alone never signs.
    */
-  async verify(actor: UserActor, input: SignatureInput | undefined, requirement: SignatureRequirement, station: Station): Promise<VerifiedSigner> {
-    if (!input) throw new Problem('signature-required', `this action needs an electronic signature meaning "${requirement.meaning}"`, { meaning: requirement.meaning });
+  async verify(
+    actor: UserActor,
+    input: SignatureInput | undefined,
+    requirement: SignatureRequirement,
+    station: Station,
+  ): Promise<VerifiedSigner> {
+    if (!input)
+      throw new Problem(
+        'signature-required',
+        `this action needs an electronic signature meaning "${requirement.meaning}"`,
+        { meaning: requirement.meaning },
+      );
     if (input.meaning !== requirement.meaning) {
-      throw new Problem('signature-meaning', `this action needs the meaning "${requirement.meaning}", not "${input.meaning}"`, { meaning: requirement.meaning });
+      throw new Problem(
+        'signature-meaning',
+        `this action needs the meaning "${requirement.meaning}", not "${input.meaning}"`,
+        { meaning: requirement.meaning },
+      );
     }
     if (input.username.toLowerCase() !== actor.username) {
       // Someone signing in another's name: refused, and raised for whoever watches the security events.
-      await this.events.raise('signature_wrong_user', { userId: actor.userId, username: actor.username, station, detail: { signatureNames: input.username.slice(0, 200), meaning: input.meaning } });
-      throw new Problem('signer-not-session-user', `the signature names ${input.username}, but ${actor.username} is logged in`);
+      await this.events.raise('signature_wrong_user', {
+        userId: actor.userId,
+        username: actor.username,
+        station,
+        detail: { signatureNames: input.username.slice(0, 200), meaning: input.meaning },
+      });
+      throw new Problem(
+        'signer-not-session-user',
+        `the signature names ${input.username}, but ${actor.username} is logged in`,
+      );
     }
-    if (actor.roles.includes('admin')) throw new Problem('segregation-of-duties', 'administrators do not sign GMP records');
+    if (actor.roles.includes('admin'))
+      throw new Problem('segregation-of-duties', 'administrators do not sign GMP records');
     if (!actor.roles.some((r) => requirement.roles.includes(r))) {
-      throw new Problem('signer-role', `a signature meaning "${requirement.meaning}" needs the role ${requirement.roles.join(' or ')}`);
+      throw new Problem(
+        'signer-role',
+        `a signature meaning "${requirement.meaning}" needs the role ${requirement.roles.join(' or ')}`,
+      );
     }
     const user = await this.authenticator.authenticate(input.username, input.password, 'signature', station);
-    return { userId: user.id, username: user.username, fullName: user.fullName, roles: user.roles, meaning: input.meaning, comment: input.comment ?? null };
+    return {
+      userId: user.id,
+      username: user.username,
+      fullName: user.fullName,
+      roles: user.roles,
+      meaning: input.meaning,
+      comment: input.comment ?? null,
+    };
   }
 
   /**
@@ -130,13 +166,26 @@ export class SignatureService {
       requestId: ctx.station.requestId,
     });
     const manifestation = toManifestation(rec);
-    await this.audit.record(ctx, { action: 'sign', entityType: subject.entityType, entityId: subject.entityId, newValue: { signature: manifestation } });
+    await this.audit.record(ctx, {
+      action: 'sign',
+      entityType: subject.entityType,
+      entityId: subject.entityId,
+      newValue: { signature: manifestation },
+    });
     return manifestation;
   }
 }
 
 export function toManifestation(s: SignatureRecord): SignatureManifestation {
-  return { id: s.id, signedBy: s.printedName, username: s.username, meaning: s.meaning, signedAt: s.signedAt.toISOString(), comment: s.comment, contentHash: s.contentHash };
+  return {
+    id: s.id,
+    signedBy: s.printedName,
+    username: s.username,
+    meaning: s.meaning,
+    signedAt: s.signedAt.toISOString(),
+    comment: s.comment,
+    contentHash: s.contentHash,
+  };
 }
 
 /** Whether a signature still covers `content`: false once the record changed after signing. */

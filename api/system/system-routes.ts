@@ -4,7 +4,9 @@ import { PROBLEM_TYPES, notFound, problemTypeUri, type ProblemSlug } from '../ht
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
-const problemTypeSchema = z.object({ type: z.string(), status: z.int(), title: z.string(), when: z.string() }).meta({ id: 'ProblemType' });
+const problemTypeSchema = z
+  .object({ type: z.string(), status: z.int(), title: z.string(), when: z.string() })
+  .meta({ id: 'ProblemType' });
 
 function describe(slug: ProblemSlug) {
   const p = PROBLEM_TYPES[slug];
@@ -21,7 +23,10 @@ export function systemRoutes(s: Services): RouteSpec[] {
       description: 'Whether the API can reach its database. 503 if it cannot.',
       access: 'public',
       responses: {
-        200: { description: 'Healthy', schema: z.object({ status: z.literal('ok'), database: z.string(), version: z.string() }) },
+        200: {
+          description: 'Healthy',
+          schema: z.object({ status: z.literal('ok'), database: z.string(), version: z.string() }),
+        },
         503: { description: 'The database is unreachable' },
       },
       handler: async () => {

@@ -22,7 +22,10 @@ export async function ensureDemoUsers(s: Services, password: string): Promise<st
   for (const u of DEMO_USERS) {
     if (await s.stores.users.byUsername(s.db, u.username)) continue;
     await s.db.transaction(async (trx) => {
-      await s.users.create({ trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'demo data of the zero-setup mode' }, { ...u, password, demo: true });
+      await s.users.create(
+        { trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'demo data of the zero-setup mode' },
+        { ...u, password, demo: true },
+      );
     });
     created.push(u.username);
   }

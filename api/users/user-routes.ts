@@ -54,7 +54,10 @@ export function userRoutes(s: Services): RouteSpec[] {
       handler: async ({ query }) => {
         const lines = await s.users.accessReview();
         if (query.format === 'json') return { body: lines };
-        return { text: { contentType: 'text/csv; charset=utf-8', content: toCsv(ACCESS_REVIEW_COLUMNS, lines) }, headers: { 'Content-Disposition': 'attachment; filename="access-review.csv"' } };
+        return {
+          text: { contentType: 'text/csv; charset=utf-8', content: toCsv(ACCESS_REVIEW_COLUMNS, lines) },
+          headers: { 'Content-Disposition': 'attachment; filename="access-review.csv"' },
+        };
       },
     }),
     route({
@@ -64,7 +67,9 @@ export function userRoutes(s: Services): RouteSpec[] {
       summary: 'One user',
       access: 'users.read',
       params: idParams,
-      responses: { 200: { description: 'The user; its `ETag` is what a change sends as `If-Match`', schema: userSchema } },
+      responses: {
+        200: { description: 'The user; its `ETag` is what a change sends as `If-Match`', schema: userSchema },
+      },
       versioned: {},
       handler: async ({ params }) => ({ body: await s.users.get(params.id) }),
     }),
@@ -78,7 +83,12 @@ export function userRoutes(s: Services): RouteSpec[] {
       reason: 'required',
       idempotent: true,
       body: z.strictObject({
-        username: z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{2,63}$/, 'expected 3 to 64 letters, digits, dots, dashes or underscores, starting with a letter'),
+        username: z
+          .string()
+          .regex(
+            /^[A-Za-z][A-Za-z0-9._-]{2,63}$/,
+            'expected 3 to 64 letters, digits, dots, dashes or underscores, starting with a letter',
+          ),
         fullName,
         email: email.optional(),
         roles: rolesField,

@@ -47,7 +47,16 @@ export interface AccessReviewLine {
   createdAt: Date;
 }
 
-export const ACCESS_REVIEW_COLUMNS = ['username', 'fullName', 'roles', 'status', 'demo', 'lastLoginAt', 'passwordChangedAt', 'createdAt'] as const;
+export const ACCESS_REVIEW_COLUMNS = [
+  'username',
+  'fullName',
+  'roles',
+  'status',
+  'demo',
+  'lastLoginAt',
+  'passwordChangedAt',
+  'createdAt',
+] as const;
 
 const AUDITED_FIELDS = ['fullName', 'email', 'roles', 'active'] as const;
 
@@ -96,7 +105,10 @@ export class UserService {
     const username = input.username.toLowerCase();
     assertPasswordPolicy(input.password, username);
     if (await this.stores.users.byUsername(ctx.trx, username)) {
-      throw new Problem('username-taken', `the username ${username} is taken (usernames are never reused, even after deactivation)`);
+      throw new Problem(
+        'username-taken',
+        `the username ${username} is taken (usernames are never reused, even after deactivation)`,
+      );
     }
     const user = await this.stores.users.create(ctx.trx, {
       username,
@@ -111,13 +123,21 @@ export class UserService {
       action: 'create',
       entityType: 'user',
       entityId: user.id,
-      newValue: { username: user.username, fullName: user.fullName, email: user.email, roles: user.roles, active: user.active, demo: user.demo },
+      newValue: {
+        username: user.username,
+        fullName: user.fullName,
+        email: user.email,
+        roles: user.roles,
+        active: user.active,
+        demo: user.demo,
+      },
     });
     return publicUser(user, undefined);
   }
 
   async update(ctx: ChangeContext, id: string, input: UpdateUser): Promise<PublicUser> {
-    if (Object.values(input).every((v) => v === undefined)) throw validationFailed([{ in: 'body', pointer: '', message: 'nothing to change' }]);
+    if (Object.values(input).every((v) => v === undefined))
+      throw validationFailed([{ in: 'body', pointer: '', message: 'nothing to change' }]);
     const before = await this.stores.users.byId(ctx.trx, id, true);
     if (!before) throw notFound(`user ${id}`);
     if (ctx.actor.userId === id && (input.active === false || (input.roles && !input.roles.includes('admin')))) {
@@ -133,13 +153,30 @@ export class UserService {
       lockedUntil: input.unlock ? null : undefined,
     });
     const diff = changedFields(before, after, AUDITED_FIELDS);
-    if (diff) await this.audit.record(ctx, { action: input.active === false && before.active ? 'deactivate' : 'update', entityType: 'user', entityId: id, ...diff });
+    if (diff)
+      await this.audit.record(ctx, {
+        action: input.active === false && before.active ? 'deactivate' : 'update',
+        entityType: 'user',
+        entityId: id,
+        ...diff,
+      });
     if (input.password !== undefined) {
-      await this.audit.record(ctx, { action: 'reset-password', entityType: 'user', entityId: id, newValue: { passwordChangedAt: after.passwordChangedAt.toISOString() } });
+      await this.audit.record(ctx, {
+        action: 'reset-password',
+        entityType: 'user',
+        entityId: id,
+        newValue: { passwordChangedAt: after.passwordChangedAt.toISOString() },
+      });
       await this.stores.sessions.endAllOf(ctx.trx, id, 'password reset');
     }
     if (input.unlock && before.lockedUntil) {
-      await this.audit.record(ctx, { action: 'unlock', entityType: 'user', entityId: id, oldValue: { lockedUntil: before.lockedUntil.toISOString() }, newValue: { lockedUntil: null } });
+      await this.audit.record(ctx, {
+        action: 'unlock',
+        entityType: 'user',
+        entityId: id,
+        oldValue: { lockedUntil: before.lockedUntil.toISOString() },
+        newValue: { lockedUntil: null },
+      });
     }
     if (input.active === false && before.active) await this.stores.sessions.endAllOf(ctx.trx, id, 'deactivated');
     return publicUser(after, (await this.stores.users.lastLogins(ctx.trx, [id])).get(id));
@@ -156,7 +193,15 @@ export class UserService {
     const passwordHash = await hashPassword(next);
     await this.db.transaction(async (trx) => {
       const after = await this.stores.users.update(trx, actor.userId, { passwordHash });
-      await this.audit.record({ trx, actor, station, reason: 'password changed by the user' }, { action: 'change-password', entityType: 'user', entityId: actor.userId, newValue: { passwordChangedAt: after.passwordChangedAt.toISOString() } });
+      await this.audit.record(
+        { trx, actor, station, reason: 'password changed by the user' },
+        {
+          action: 'change-password',
+          entityType: 'user',
+          entityId: actor.userId,
+          newValue: { passwordChangedAt: after.passwordChangedAt.toISOString() },
+        },
+      );
       await this.stores.sessions.endAllOf(trx, actor.userId, 'password changed', actor.sessionId);
     });
   }

@@ -59,5 +59,8 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await run(knex, [`drop table if exists equipment_state_history, equipment_units cascade`, `alter table equipment_classes drop column if exists phase_interfaces`]);
+  await run(knex, [
+    `drop table if exists equipment_state_history, equipment_units cascade`,
+    `alter table equipment_classes drop column if exists phase_interfaces`,
+  ]);
 }

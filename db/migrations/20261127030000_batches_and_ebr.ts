@@ -103,5 +103,8 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await run(knex, [`drop table if exists ebr_entries, batch_steps, batches cascade`, `drop sequence if exists batch_number_seq`]);
+  await run(knex, [
+    `drop table if exists ebr_entries, batch_steps, batches cascade`,
+    `drop sequence if exists batch_number_seq`,
+  ]);
 }

@@ -43,5 +43,9 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   // The sequence comes back past every number the counters gave, so that none is given twice.
   const { rows } = await knex.raw(`select coalesce(max(last), 0) + 1 as next from batch_number_counters`);
-  await run(knex, [`drop table if exists batch_number_voids, batch_number_counters`, `create sequence batch_number_seq start ${Number(rows[0].next)}`, `grant usage on sequence batch_number_seq to ampoule_app`]);
+  await run(knex, [
+    `drop table if exists batch_number_voids, batch_number_counters`,
+    `create sequence batch_number_seq start ${Number(rows[0].next)}`,
+    `grant usage on sequence batch_number_seq to ampoule_app`,
+  ]);
 }

@@ -48,6 +48,10 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of Object.keys(VERSIONED)) await run(knex, [`drop trigger if exists ${table}_row_version on ${table}`, `alter table ${table} drop column if exists row_version`]);
+  for (const table of Object.keys(VERSIONED))
+    await run(knex, [
+      `drop trigger if exists ${table}_row_version on ${table}`,
+      `alter table ${table} drop column if exists row_version`,
+    ]);
   await run(knex, [`drop function if exists ampoule_bump_row_version()`]);
 }

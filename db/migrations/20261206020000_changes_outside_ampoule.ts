@@ -120,7 +120,10 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   for (const table of Object.keys(TRACED_TABLES)) {
-    await run(knex, [`drop trigger if exists ${table}_outside_ampoule on ${table}`, `drop trigger if exists ${table}_outside_ampoule_truncate on ${table}`]);
+    await run(knex, [
+      `drop trigger if exists ${table}_outside_ampoule on ${table}`,
+      `drop trigger if exists ${table}_outside_ampoule_truncate on ${table}`,
+    ]);
   }
   await run(knex, [
     `create or replace function ampoule_audit_stamp() returns trigger language plpgsql as $$

@@ -10,4 +10,15 @@ import * as loginEventsIndex from './20261206004000_login_events_index';
 import * as rowVersions from './20261206010000_row_versions';
 import * as changesOutsideAmpoule from './20261206020000_changes_outside_ampoule';
 
-export const MIGRATIONS = [identitySignaturesAudit, masterDataAndRecipes, lotsAndGenealogy, equipment, batchesAndEbr, gaplessBatchNumbers, unitsHeldByBatch, loginEventsIndex, rowVersions, changesOutsideAmpoule];
+export const MIGRATIONS = [
+  identitySignaturesAudit,
+  masterDataAndRecipes,
+  lotsAndGenealogy,
+  equipment,
+  batchesAndEbr,
+  gaplessBatchNumbers,
+  unitsHeldByBatch,
+  loginEventsIndex,
+  rowVersions,
+  changesOutsideAmpoule,
+];

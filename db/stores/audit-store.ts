@@ -48,7 +48,11 @@ export interface AuditQuery {
 export interface ChainBreak {
   seq: number;
   id: string | null;
-  problem: 'hash does not match the entry' | 'previous hash does not match the entry before' | 'entries are missing before this one' | 'entries are missing at the end of the chain';
+  problem:
+    | 'hash does not match the entry'
+    | 'previous hash does not match the entry before'
+    | 'entries are missing before this one'
+    | 'entries are missing at the end of the chain';
 }
 
 /** Changes of GMP tables made outside Ampoule, as the database traced them (action `outside-ampoule`). */
@@ -58,7 +62,14 @@ export interface OutsideChanges {
   /** Acknowledged by QA, each with a signed review and a reason. */
   acknowledged?: number;
   /** The first of them: where to start looking. */
-  first?: { seq: number | null; recordedAt: Date; username: string | null; entityType: string; entityId: string; reason: string | null };
+  first?: {
+    seq: number | null;
+    recordedAt: Date;
+    username: string | null;
+    entityType: string;
+    entityId: string;
+    reason: string | null;
+  };
 }
 
 export interface ChainVerification {
@@ -135,13 +146,34 @@ export class AuditStore {
     const unacknowledged = () =>
       db('audit_entries as o')
         .where('o.action', 'outside-ampoule')
-        .whereNotExists((q) => q.select(db.raw('1')).from('audit_entries as a').where({ 'a.action': 'acknowledge', 'a.entity_type': OUTSIDE_CHANGE }).whereRaw('a.entity_id = o.id::text'));
+        .whereNotExists((q) =>
+          q
+            .select(db.raw('1'))
+            .from('audit_entries as a')
+            .where({ 'a.action': 'acknowledge', 'a.entity_type': OUTSIDE_CHANGE })
+            .whereRaw('a.entity_id = o.id::text'),
+        );
     const [{ n }] = await unacknowledged().count({ n: '*' });
-    const [{ n: acknowledged }] = await db('audit_entries').where({ action: 'acknowledge', entity_type: OUTSIDE_CHANGE }).count({ n: '*' });
-    const result: OutsideChanges = { count: Number(n), ...(Number(acknowledged) > 0 ? { acknowledged: Number(acknowledged) } : {}) };
+    const [{ n: acknowledged }] = await db('audit_entries')
+      .where({ action: 'acknowledge', entity_type: OUTSIDE_CHANGE })
+      .count({ n: '*' });
+    const result: OutsideChanges = {
+      count: Number(n),
+      ...(Number(acknowledged) > 0 ? { acknowledged: Number(acknowledged) } : {}),
+    };
     if (result.count === 0) return result;
     const first = await unacknowledged().orderByRaw('o.seq asc nulls last, o.recorded_at asc').first('o.*');
-    return { ...result, first: { seq: first.seq, recordedAt: first.recorded_at, username: first.username, entityType: first.entity_type, entityId: first.entity_id, reason: first.reason } };
+    return {
+      ...result,
+      first: {
+        seq: first.seq,
+        recordedAt: first.recorded_at,
+        username: first.username,
+        entityType: first.entity_type,
+        entityId: first.entity_id,
+        reason: first.reason,
+      },
+    };
   }
 
   async byId(db: Knex | Knex.Transaction, id: string): Promise<AuditEntry | undefined> {
@@ -170,12 +202,23 @@ export class AuditStore {
       where problem is not null
       order by seq
       limit 1`);
-    const { rows: [tail] } = await db.raw(`select count(seq)::bigint as entries, count(*) filter (where seq is null)::bigint as unsealed,
+    const {
+      rows: [tail],
+    } = await db.raw(`select count(seq)::bigint as entries, count(*) filter (where seq is null)::bigint as unsealed,
         coalesce(max(seq), 0)::bigint as last_seq,
         (select hash from audit_entries where seq is not null order by seq desc limit 1) as last_hash from audit_entries`);
-    const { rows: [head] } = await db.raw(`select seq, hash from audit_chain_head`);
+    const {
+      rows: [head],
+    } = await db.raw(`select seq, hash from audit_chain_head`);
     const outside = await this.outsideChanges(db);
-    const result: ChainVerification = { ok: outside.count === 0, entries: tail.entries, unsealed: tail.unsealed, lastSeq: tail.last_seq, lastHash: tail.last_hash ?? GENESIS, outsideAmpoule: outside };
+    const result: ChainVerification = {
+      ok: outside.count === 0,
+      entries: tail.entries,
+      unsealed: tail.unsealed,
+      lastSeq: tail.last_seq,
+      lastHash: tail.last_hash ?? GENESIS,
+      outsideAmpoule: outside,
+    };
     if (broken.rows.length > 0) {
       const b = broken.rows[0];
       result.ok = false;

@@ -80,11 +80,21 @@ export class BatchStore {
     await trx('batch_number_voids').insert({ number, reason, voided_by: by });
   }
 
-  async voidedNumbers(db: Knex | Knex.Transaction): Promise<{ number: string; reason: string; voidedAt: Date; voidedBy: string | null }[]> {
-    return (await db('batch_number_voids').orderBy('voided_at')).map((r) => ({ number: r.number, reason: r.reason, voidedAt: r.voided_at, voidedBy: r.voided_by }));
+  async voidedNumbers(
+    db: Knex | Knex.Transaction,
+  ): Promise<{ number: string; reason: string; voidedAt: Date; voidedBy: string | null }[]> {
+    return (await db('batch_number_voids').orderBy('voided_at')).map((r) => ({
+      number: r.number,
+      reason: r.reason,
+      voidedAt: r.voided_at,
+      voidedBy: r.voided_by,
+    }));
   }
 
-  async create(trx: Knex.Transaction, b: Omit<BatchRecord, 'id' | 'status' | 'startedAt' | 'endedAt' | 'createdAt'>): Promise<BatchRecord> {
+  async create(
+    trx: Knex.Transaction,
+    b: Omit<BatchRecord, 'id' | 'status' | 'startedAt' | 'endedAt' | 'createdAt'>,
+  ): Promise<BatchRecord> {
     const [row] = await trx('batches')
       .insert({
         number: b.number,
@@ -106,13 +116,22 @@ export class BatchStore {
       })
       .returning('*');
     await trx('batch_steps').insert(
-      b.plan.steps.map((s) => ({ batch_id: row.id, step_id: s.id, number: s.number, name: s.name, kind: s.kind, unit_procedure_id: s.unitProcedureId })),
+      b.plan.steps.map((s) => ({
+        batch_id: row.id,
+        step_id: s.id,
+        number: s.number,
+        name: s.name,
+        kind: s.kind,
+        unit_procedure_id: s.unitProcedureId,
+      })),
     );
     return toBatch(row);
   }
 
   async find(db: Knex | Knex.Transaction, idOrNumber: string, forUpdate = false): Promise<BatchRecord | undefined> {
-    const q = db('batches').where(UUID.test(idOrNumber) ? { id: idOrNumber } : { number: idOrNumber }).first();
+    const q = db('batches')
+      .where(UUID.test(idOrNumber) ? { id: idOrNumber } : { number: idOrNumber })
+      .first();
     if (forUpdate) q.forUpdate();
     const row = await q;
     return row ? toBatch(row) : undefined;
@@ -127,7 +146,8 @@ export class BatchStore {
   async setStatus(trx: Knex.Transaction, id: string, status: BatchStatus): Promise<void> {
     const values: Record<string, unknown> = { status };
     if (status === 'running') values.started_at = trx.raw('coalesce(started_at, now())');
-    if (status === 'complete' || status === 'stopped' || status === 'aborted') values.ended_at = trx.raw('coalesce(ended_at, now())');
+    if (status === 'complete' || status === 'stopped' || status === 'aborted')
+      values.ended_at = trx.raw('coalesce(ended_at, now())');
     await trx('batches').where('id', id).update(values);
   }
 
@@ -136,7 +156,12 @@ export class BatchStore {
   }
 
   /** Steps waiting for any of `roles`, oldest first, with their batch. */
-  async waiting(db: Knex, roles: string[]): Promise<(BatchStepRecord & { batchNumber: string; batchStatus: BatchStatus; recipeCode: string; productCode: string })[]> {
+  async waiting(
+    db: Knex,
+    roles: string[],
+  ): Promise<
+    (BatchStepRecord & { batchNumber: string; batchStatus: BatchStatus; recipeCode: string; productCode: string })[]
+  > {
     const rows = await db('batch_steps as s')
       .join('batches as b', 'b.id', 's.batch_id')
       .whereIn('s.status', ['awaiting-input', 'awaiting-verification'])
@@ -144,7 +169,13 @@ export class BatchStore {
       .whereRaw('s.awaiting_roles && ?::text[]', [roles])
       .orderBy('s.updated_at')
       .select('s.*', 'b.number as batch_number', 'b.status as batch_status', 'b.recipe_code', 'b.product_code');
-    return rows.map((r) => ({ ...toStep(r), batchNumber: r.batch_number, batchStatus: r.batch_status, recipeCode: r.recipe_code, productCode: r.product_code }));
+    return rows.map((r) => ({
+      ...toStep(r),
+      batchNumber: r.batch_number,
+      batchStatus: r.batch_status,
+      recipeCode: r.recipe_code,
+      productCode: r.product_code,
+    }));
   }
 
   /**
@@ -153,7 +184,11 @@ export class BatchStore {
    * own, so it sees what the writer before committed), the chain's head and which of `entryKeys` are stored
    * already (a retried write stores nothing twice).
    */
-  async lockForRecord(trx: Knex.Transaction, batchId: string, entryKeys: string[]): Promise<RecordWriteStart | undefined> {
+  async lockForRecord(
+    trx: Knex.Transaction,
+    batchId: string,
+    entryKeys: string[],
+  ): Promise<RecordWriteStart | undefined> {
     const batch = await this.find(trx, batchId, true);
     if (!batch) return undefined;
     const { rows } = await trx.raw(
@@ -170,7 +205,11 @@ export class BatchStore {
    * they carry, and sets the step projections (a step named twice takes its last) — all in one statement, the
    * write's one round trip after `lockForRecord`'s two. Returns how many entries were written.
    */
-  async writeRecord(trx: Knex.Transaction, start: RecordWriteStart, w: { signatures: NewSignature[]; entries: NewEbrEntry[]; steps?: StepProjection[] }): Promise<number> {
+  async writeRecord(
+    trx: Knex.Transaction,
+    start: RecordWriteStart,
+    w: { signatures: NewSignature[]; entries: NewEbrEntry[]; steps?: StepProjection[] },
+  ): Promise<number> {
     const batchId = start.batch.id;
     let { seq, hash: prev } = start.head;
     const rows = w.entries.map((e) => {
@@ -206,7 +245,8 @@ export class BatchStore {
       ctes.push(`${name} as (${q.sql})`);
       bindings.push(...(q.bindings as Knex.RawBinding[]));
     };
-    if (w.signatures.length > 0) add('new_signatures', trx('signatures').insert(w.signatures.map(signatureRow)).toSQL());
+    if (w.signatures.length > 0)
+      add('new_signatures', trx('signatures').insert(w.signatures.map(signatureRow)).toSQL());
     if (rows.length > 0) add('new_entries', trx('ebr_entries').insert(rows).toSQL());
     const latest = [...new Map((w.steps ?? []).map((s) => [s.stepId, s])).values()];
     let main = 'select 1';
@@ -215,7 +255,10 @@ export class BatchStore {
                  set status = v.status, awaiting_roles = v.awaiting_roles, performed_by = v.performed_by, verified_by = v.verified_by, updated_at = clock_timestamp()
                 from (values ${latest.map(() => '(?, ?, ?::text[], ?::uuid, ?::uuid)').join(', ')}) as v (step_id, status, awaiting_roles, performed_by, verified_by)
                where s.batch_id = ? and s.step_id = v.step_id`;
-      bindings.push(...latest.flatMap((s) => [s.stepId, s.status, s.awaitingRoles, s.performedBy ?? null, s.verifiedBy ?? null]), batchId);
+      bindings.push(
+        ...latest.flatMap((s) => [s.stepId, s.status, s.awaitingRoles, s.performedBy ?? null, s.verifiedBy ?? null]),
+        batchId,
+      );
     }
     if (ctes.length === 0 && latest.length === 0) return 0;
     await trx.raw(`${ctes.length > 0 ? `with ${ctes.join(', ')} ` : ''}${main}`, bindings);

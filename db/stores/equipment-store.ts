@@ -58,7 +58,10 @@ const COLUMNS: Record<string, string> = {
 };
 
 export class EquipmentStore {
-  async create(trx: Knex.Transaction, u: Omit<EquipmentUnitRecord, 'createdAt' | 'status' | 'cleanliness' | 'heldByBatch' | 'rowVersion'>): Promise<EquipmentUnitRecord> {
+  async create(
+    trx: Knex.Transaction,
+    u: Omit<EquipmentUnitRecord, 'createdAt' | 'status' | 'cleanliness' | 'heldByBatch' | 'rowVersion'>,
+  ): Promise<EquipmentUnitRecord> {
     const [row] = await trx('equipment_units')
       .insert({
         code: u.code,
@@ -85,7 +88,16 @@ export class EquipmentStore {
     return (await db('equipment_units').orderBy('code')).map(toUnit);
   }
 
-  async update(trx: Knex.Transaction, code: string, changes: Partial<Pick<EquipmentUnitRecord, 'name' | 'endpointUrl' | 'securityMode' | 'securityPolicy' | 'binding' | 'status' | 'cleanliness'>>): Promise<EquipmentUnitRecord> {
+  async update(
+    trx: Knex.Transaction,
+    code: string,
+    changes: Partial<
+      Pick<
+        EquipmentUnitRecord,
+        'name' | 'endpointUrl' | 'securityMode' | 'securityPolicy' | 'binding' | 'status' | 'cleanliness'
+      >
+    >,
+  ): Promise<EquipmentUnitRecord> {
     const values: Record<string, unknown> = {};
     for (const [k, column] of Object.entries(COLUMNS)) {
       const v = changes[k as keyof typeof changes];
@@ -104,7 +116,13 @@ export class EquipmentStore {
    * standing so (a launch then tries the next; no two launches wait for each other's units). Returns the unit
    * before and after the change, or undefined if there is no such unit standing so.
    */
-  async setStatusIf(trx: Knex.Transaction, code: string, to: UnitCondition, expect: UnitCondition = {}, skipLocked = false): Promise<{ before: Required<UnitCondition>; after: EquipmentUnitRecord } | undefined> {
+  async setStatusIf(
+    trx: Knex.Transaction,
+    code: string,
+    to: UnitCondition,
+    expect: UnitCondition = {},
+    skipLocked = false,
+  ): Promise<{ before: Required<UnitCondition>; after: EquipmentUnitRecord } | undefined> {
     const where = ['code = ?'];
     const bindings: Knex.RawBinding[] = [code.toUpperCase()];
     const sets: string[] = [];
@@ -131,14 +149,31 @@ export class EquipmentStore {
       [...bindings, ...values],
     );
     if (rows.length === 0) return undefined;
-    return { before: { status: rows[0].before_status, cleanliness: rows[0].before_cleanliness, heldByBatch: rows[0].before_held_by_batch }, after: toUnit(rows[0]) };
+    return {
+      before: {
+        status: rows[0].before_status,
+        cleanliness: rows[0].before_cleanliness,
+        heldByBatch: rows[0].before_held_by_batch,
+      },
+      after: toUnit(rows[0]),
+    };
   }
 
   /** Records a state change once: the same observation recorded twice (an activity retried) is stored once. */
-  async addStateChange(db: Knex | Knex.Transaction, c: { unitCode: string; phase: string | null; state: string; commandId: string | null; sourceTimestamp: Date }): Promise<boolean> {
+  async addStateChange(
+    db: Knex | Knex.Transaction,
+    c: { unitCode: string; phase: string | null; state: string; commandId: string | null; sourceTimestamp: Date },
+  ): Promise<boolean> {
     const dedupeKey = `${c.unitCode}/${c.phase ?? '-'}/${c.commandId ?? '-'}/${c.state}/${c.sourceTimestamp.toISOString()}`;
     const rows = await db('equipment_state_history')
-      .insert({ unit_code: c.unitCode, phase: c.phase, state: c.state, command_id: c.commandId, source_timestamp: c.sourceTimestamp, dedupe_key: dedupeKey })
+      .insert({
+        unit_code: c.unitCode,
+        phase: c.phase,
+        state: c.state,
+        command_id: c.commandId,
+        source_timestamp: c.sourceTimestamp,
+        dedupe_key: dedupeKey,
+      })
       .onConflict('dedupe_key')
       .ignore()
       .returning('id');
@@ -147,12 +182,24 @@ export class EquipmentStore {
 
   /** How often a phase was seen starting to run under a command id: more than once means it ran again from the start. */
   async runsOf(db: Knex | Knex.Transaction, unitCode: string, phase: string, commandId: string): Promise<number> {
-    const [{ n }] = await db('equipment_state_history').where({ unit_code: unitCode, phase, command_id: commandId, state: 'running' }).count({ n: '*' });
+    const [{ n }] = await db('equipment_state_history')
+      .where({ unit_code: unitCode, phase, command_id: commandId, state: 'running' })
+      .count({ n: '*' });
     return Number(n);
   }
 
-  async history(db: Knex, unitCode: string, q: { from?: Date; to?: Date; limit: number }): Promise<StateHistoryEntry[]> {
-    const query = db('equipment_state_history').where('unit_code', unitCode).orderBy([{ column: 'source_timestamp', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(q.limit);
+  async history(
+    db: Knex,
+    unitCode: string,
+    q: { from?: Date; to?: Date; limit: number },
+  ): Promise<StateHistoryEntry[]> {
+    const query = db('equipment_state_history')
+      .where('unit_code', unitCode)
+      .orderBy([
+        { column: 'source_timestamp', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(q.limit);
     if (q.from) query.where('source_timestamp', '>=', q.from);
     if (q.to) query.where('source_timestamp', '<', q.to);
     return (await query).map(toEntry);

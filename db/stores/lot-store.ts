@@ -83,7 +83,17 @@ export class LotStore {
 
   async create(
     trx: Knex.Transaction,
-    l: { lotNumber: string; materialCode: string; unit: string; expiryDate: string | null; supplier?: string | null; supplierLot?: string | null; receivedDate?: string | null; producedByBatch?: string | null; createdBy: string | null },
+    l: {
+      lotNumber: string;
+      materialCode: string;
+      unit: string;
+      expiryDate: string | null;
+      supplier?: string | null;
+      supplierLot?: string | null;
+      receivedDate?: string | null;
+      producedByBatch?: string | null;
+      createdBy: string | null;
+    },
   ): Promise<LotRecord> {
     const [row] = await trx('lots')
       .insert({
@@ -102,19 +112,31 @@ export class LotStore {
   }
 
   async byId(db: Knex | Knex.Transaction, id: string, forUpdate = false): Promise<LotRecord | undefined> {
-    const q = db('lots').select(LOT_COLUMNS.map((c) => db.raw(c))).where('id', id).first();
+    const q = db('lots')
+      .select(LOT_COLUMNS.map((c) => db.raw(c)))
+      .where('id', id)
+      .first();
     if (forUpdate) q.forUpdate();
     const row = await q;
     return row ? toLot(row) : undefined;
   }
 
   async byNumber(db: Knex | Knex.Transaction, lotNumber: string): Promise<LotRecord | undefined> {
-    const row = await db('lots').select(LOT_COLUMNS.map((c) => db.raw(c))).where('lot_number', lotNumber).first();
+    const row = await db('lots')
+      .select(LOT_COLUMNS.map((c) => db.raw(c)))
+      .where('lot_number', lotNumber)
+      .first();
     return row ? toLot(row) : undefined;
   }
 
-  async list(db: Knex, q: { material?: string; status?: LotStatus; limit: number; afterNumber?: string }): Promise<LotRecord[]> {
-    const query = db('lots').select(LOT_COLUMNS.map((c) => db.raw(c))).orderBy('lot_number').limit(q.limit);
+  async list(
+    db: Knex,
+    q: { material?: string; status?: LotStatus; limit: number; afterNumber?: string },
+  ): Promise<LotRecord[]> {
+    const query = db('lots')
+      .select(LOT_COLUMNS.map((c) => db.raw(c)))
+      .orderBy('lot_number')
+      .limit(q.limit);
     if (q.material) query.where('material_code', q.material);
     if (q.status) query.where('status', q.status);
     if (q.afterNumber) query.where('lot_number', '>', q.afterNumber);
@@ -191,7 +213,8 @@ export class LotStore {
   async genealogy(db: Knex, lotId: string, direction: 'backward' | 'forward'): Promise<GenealogyEdge[]> {
     // Backward, a lot's production names the batch, whose consumptions name the next lots; forward the reverse.
     const [from, to] = direction === 'backward' ? ['production', 'consumption'] : ['consumption', 'production'];
-    const [input, output] = direction === 'backward' ? ['w.lot_id', 'w.parent_lot_id'] : ['w.parent_lot_id', 'w.lot_id'];
+    const [input, output] =
+      direction === 'backward' ? ['w.lot_id', 'w.parent_lot_id'] : ['w.parent_lot_id', 'w.lot_id'];
     const { rows } = await db.raw(
       `with recursive walk (lot_id, parent_lot_id, batch_id) as (
          select ?::uuid, null::uuid, null::text
@@ -219,7 +242,11 @@ export class LotStore {
 
   async byIds(db: Knex, ids: string[]): Promise<LotRecord[]> {
     if (ids.length === 0) return [];
-    return (await db('lots').select(LOT_COLUMNS.map((c) => db.raw(c))).whereIn('id', ids)).map(toLot);
+    return (
+      await db('lots')
+        .select(LOT_COLUMNS.map((c) => db.raw(c)))
+        .whereIn('id', ids)
+    ).map(toLot);
   }
 }
 

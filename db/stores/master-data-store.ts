@@ -23,9 +23,18 @@ export interface MaterialRecord {
 }
 
 export class MasterDataStore {
-  async createEquipmentClass(trx: Knex.Transaction, c: Omit<EquipmentClassRecord, 'createdAt'>): Promise<EquipmentClassRecord> {
+  async createEquipmentClass(
+    trx: Knex.Transaction,
+    c: Omit<EquipmentClassRecord, 'createdAt'>,
+  ): Promise<EquipmentClassRecord> {
     const [row] = await trx('equipment_classes')
-      .insert({ code: c.code, name: c.name, phases: c.phases, phase_interfaces: JSON.stringify(c.interfaces), created_by: c.createdBy })
+      .insert({
+        code: c.code,
+        name: c.name,
+        phases: c.phases,
+        phase_interfaces: JSON.stringify(c.interfaces),
+        created_by: c.createdBy,
+      })
       .returning('*');
     return toClass(row);
   }
@@ -40,7 +49,9 @@ export class MasterDataStore {
   }
 
   async createMaterial(trx: Knex.Transaction, m: Omit<MaterialRecord, 'createdAt'>): Promise<MaterialRecord> {
-    const [row] = await trx('materials').insert({ code: m.code, name: m.name, type: m.type, base_unit: m.baseUnit, created_by: m.createdBy }).returning('*');
+    const [row] = await trx('materials')
+      .insert({ code: m.code, name: m.name, type: m.type, base_unit: m.baseUnit, created_by: m.createdBy })
+      .returning('*');
     return toMaterial(row);
   }
 

@@ -44,7 +44,10 @@ const ENTERED_AT: Partial<Record<RecipeStatus, string>> = {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class RecipeStore {
-  async createRecipe(trx: Knex.Transaction, r: { code: string; name: string; createdBy: string | null }): Promise<RecipeRecord> {
+  async createRecipe(
+    trx: Knex.Transaction,
+    r: { code: string; name: string; createdBy: string | null },
+  ): Promise<RecipeRecord> {
     const [row] = await trx('recipes').insert({ code: r.code, name: r.name, created_by: r.createdBy }).returning('*');
     return toRecipe(row);
   }
@@ -61,19 +64,36 @@ export class RecipeStore {
     return (await db('recipes').orderBy('code')).map(toRecipe);
   }
 
-  async createVersion(trx: Knex.Transaction, v: { recipeId: string; version: number; definition: unknown; createdBy: string | null }): Promise<RecipeVersionRecord> {
+  async createVersion(
+    trx: Knex.Transaction,
+    v: { recipeId: string; version: number; definition: unknown; createdBy: string | null },
+  ): Promise<RecipeVersionRecord> {
     const [row] = await trx('recipe_versions')
-      .insert({ recipe_id: v.recipeId, version: v.version, status: 'draft', definition: JSON.stringify(v.definition), authors: v.createdBy ? [v.createdBy] : [], created_by: v.createdBy })
+      .insert({
+        recipe_id: v.recipeId,
+        version: v.version,
+        status: 'draft',
+        definition: JSON.stringify(v.definition),
+        authors: v.createdBy ? [v.createdBy] : [],
+        created_by: v.createdBy,
+      })
       .returning('*');
     return toVersion(row);
   }
 
   async versions(db: Knex | Knex.Transaction, recipeIds: string[]): Promise<RecipeVersionRecord[]> {
     if (recipeIds.length === 0) return [];
-    return (await db('recipe_versions').whereIn('recipe_id', recipeIds).orderBy(['recipe_id', 'version'])).map(toVersion);
+    return (await db('recipe_versions').whereIn('recipe_id', recipeIds).orderBy(['recipe_id', 'version'])).map(
+      toVersion,
+    );
   }
 
-  async version(db: Knex | Knex.Transaction, recipeId: string, version: number, forUpdate = false): Promise<RecipeVersionRecord | undefined> {
+  async version(
+    db: Knex | Knex.Transaction,
+    recipeId: string,
+    version: number,
+    forUpdate = false,
+  ): Promise<RecipeVersionRecord | undefined> {
     const q = db('recipe_versions').where({ recipe_id: recipeId, version }).first();
     if (forUpdate) q.forUpdate();
     const row = await q;
@@ -85,7 +105,11 @@ export class RecipeStore {
     return row ? toVersion(row) : undefined;
   }
 
-  async effectiveVersion(db: Knex | Knex.Transaction, recipeId: string, forUpdate = false): Promise<RecipeVersionRecord | undefined> {
+  async effectiveVersion(
+    db: Knex | Knex.Transaction,
+    recipeId: string,
+    forUpdate = false,
+  ): Promise<RecipeVersionRecord | undefined> {
     const q = db('recipe_versions').where({ recipe_id: recipeId, status: 'effective' }).first();
     if (forUpdate) q.forUpdate();
     const row = await q;
@@ -93,7 +117,12 @@ export class RecipeStore {
   }
 
   /** Replaces a Draft's definition; `author` (null for Ampoule itself) joins the authors. */
-  async updateDefinition(trx: Knex.Transaction, id: string, definition: unknown, author: string | null): Promise<RecipeVersionRecord> {
+  async updateDefinition(
+    trx: Knex.Transaction,
+    id: string,
+    definition: unknown,
+    author: string | null,
+  ): Promise<RecipeVersionRecord> {
     const values: Record<string, unknown> = { definition: JSON.stringify(definition), updated_at: trx.fn.now() };
     if (author) values.authors = trx.raw('array(select distinct unnest(authors || ?::uuid))', [author]);
     const [row] = await trx('recipe_versions').where('id', id).update(values).returning('*');
@@ -101,7 +130,12 @@ export class RecipeStore {
   }
 
   /** Moves a version to `status`, stamping when it entered it; `author` joins the authors (a submitter). */
-  async setStatus(trx: Knex.Transaction, id: string, status: RecipeStatus, extra: { planHash?: string; author?: string } = {}): Promise<RecipeVersionRecord> {
+  async setStatus(
+    trx: Knex.Transaction,
+    id: string,
+    status: RecipeStatus,
+    extra: { planHash?: string; author?: string } = {},
+  ): Promise<RecipeVersionRecord> {
     const values: Record<string, unknown> = { status, updated_at: trx.fn.now() };
     const stamp = ENTERED_AT[status];
     if (stamp) values[stamp] = trx.fn.now();
@@ -122,7 +156,13 @@ export class RecipeStore {
 }
 
 function toRecipe(r: Record<string, unknown>): RecipeRecord {
-  return { id: r.id as string, code: r.code as string, name: r.name as string, createdAt: r.created_at as Date, createdBy: (r.created_by as string | null) ?? null };
+  return {
+    id: r.id as string,
+    code: r.code as string,
+    name: r.name as string,
+    createdAt: r.created_at as Date,
+    createdBy: (r.created_by as string | null) ?? null,
+  };
 }
 
 function toVersion(r: Record<string, unknown>): RecipeVersionRecord {

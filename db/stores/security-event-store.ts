@@ -37,7 +37,10 @@ export class SecurityEventStore {
     });
   }
 
-  async find(db: Knex, q: { kind?: string; username?: string; from?: Date; to?: Date; afterId?: number; limit: number }): Promise<SecurityEvent[]> {
+  async find(
+    db: Knex,
+    q: { kind?: string; username?: string; from?: Date; to?: Date; afterId?: number; limit: number },
+  ): Promise<SecurityEvent[]> {
     const query = db('security_events').orderBy('id', 'asc').limit(q.limit);
     if (q.kind) query.where('kind', q.kind);
     if (q.username) query.where('username', q.username.toLowerCase());

@@ -15,7 +15,10 @@ export interface SessionUser {
 }
 
 export class SessionStore {
-  async create(db: Knex, s: { tokenHash: string; userId: string; clientAddress: string | null; userAgent: string | null }): Promise<{ id: string; createdAt: Date }> {
+  async create(
+    db: Knex,
+    s: { tokenHash: string; userId: string; clientAddress: string | null; userAgent: string | null },
+  ): Promise<{ id: string; createdAt: Date }> {
     const [row] = await db('sessions')
       .insert({ token_hash: s.tokenHash, user_id: s.userId, client_address: s.clientAddress, user_agent: s.userAgent })
       .returning(['id', 'created_at']);
@@ -27,7 +30,12 @@ export class SessionStore {
    * undefined if there is none, it ended, it passed a timeout, or its user was deactivated. A timed-out
    * session is ended here.
    */
-  async touch(db: Knex, tokenHash: string, idleSeconds: number, absoluteSeconds: number): Promise<SessionUser | undefined> {
+  async touch(
+    db: Knex,
+    tokenHash: string,
+    idleSeconds: number,
+    absoluteSeconds: number,
+  ): Promise<SessionUser | undefined> {
     const { rows } = await db.raw(
       `select s.id, s.created_at, s.last_seen_at < now() - interval '15 seconds' as stale, u.id as user_id, u.username, u.full_name, u.roles
        from sessions s join users u on u.id = s.user_id
@@ -50,15 +58,30 @@ export class SessionStore {
     const r = rows[0];
     // Last seen is written at most every 15 seconds: a request is a read, not a write, most of the time.
     if (r.stale) await db('sessions').where('id', r.id).update({ last_seen_at: db.fn.now() });
-    return { sessionId: r.id, userId: r.user_id, username: r.username, fullName: r.full_name, roles: r.roles, createdAt: r.created_at };
+    return {
+      sessionId: r.id,
+      userId: r.user_id,
+      username: r.username,
+      fullName: r.full_name,
+      roles: r.roles,
+      createdAt: r.created_at,
+    };
   }
 
   async end(db: Knex | Knex.Transaction, sessionId: string, reason: string): Promise<void> {
-    await db('sessions').where('id', sessionId).whereNull('ended_at').update({ ended_at: db.fn.now(), end_reason: reason });
+    await db('sessions')
+      .where('id', sessionId)
+      .whereNull('ended_at')
+      .update({ ended_at: db.fn.now(), end_reason: reason });
   }
 
   /** Ends every open session of a user (deactivation, password reset), but `exceptSessionId`; returns how many. */
-  async endAllOf(db: Knex | Knex.Transaction, userId: string, reason: string, exceptSessionId?: string): Promise<number> {
+  async endAllOf(
+    db: Knex | Knex.Transaction,
+    userId: string,
+    reason: string,
+    exceptSessionId?: string,
+  ): Promise<number> {
     const q = db('sessions').where('user_id', userId).whereNull('ended_at');
     if (exceptSessionId) q.whereNot('id', exceptSessionId);
     return q.update({ ended_at: db.fn.now(), end_reason: reason });

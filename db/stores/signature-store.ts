@@ -16,7 +16,11 @@ export interface SignatureRecord {
 }
 
 /** A signature to store; its id may be chosen beforehand (to bind entries to it in the same statement). */
-export type NewSignature = Omit<SignatureRecord, 'id' | 'signedAt'> & { id?: string; clientAddress: string | null; requestId: string | null };
+export type NewSignature = Omit<SignatureRecord, 'id' | 'signedAt'> & {
+  id?: string;
+  clientAddress: string | null;
+  requestId: string | null;
+};
 
 /** The row of a new signature; the database stamps `signed_at`. */
 export function signatureRow(s: NewSignature): Record<string, unknown> {
@@ -42,7 +46,9 @@ export class SignatureStore {
   }
 
   async forEntity(db: Knex | Knex.Transaction, entityType: string, entityId: string): Promise<SignatureRecord[]> {
-    return (await db('signatures').where({ entity_type: entityType, entity_id: entityId }).orderBy('signed_at')).map(toSignature);
+    return (await db('signatures').where({ entity_type: entityType, entity_id: entityId }).orderBy('signed_at')).map(
+      toSignature,
+    );
   }
 
   async byId(db: Knex, id: string): Promise<SignatureRecord | undefined> {
@@ -52,7 +58,10 @@ export class SignatureStore {
 
   /** The signature a batch-record entry carries (by the entry's key), if it carries one. */
   async ofEbrEntry(db: Knex, entryKey: string): Promise<SignatureRecord | undefined> {
-    const row = await db('signatures as s').join('ebr_entries as e', 'e.signature_id', 's.id').where('e.entry_key', entryKey).first('s.*');
+    const row = await db('signatures as s')
+      .join('ebr_entries as e', 'e.signature_id', 's.id')
+      .where('e.entry_key', entryKey)
+      .first('s.*');
     return row ? toSignature(row) : undefined;
   }
 }

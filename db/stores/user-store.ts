@@ -82,7 +82,12 @@ export class UserStore {
 
   /** When each user last logged in successfully (their newest `login` security event); users who never did are absent. */
   async lastLogins(db: Knex | Knex.Transaction, userIds?: string[]): Promise<Map<string, Date>> {
-    const q = db('security_events').where('kind', 'login').whereNotNull('user_id').select('user_id').max({ last: 'at' }).groupBy('user_id');
+    const q = db('security_events')
+      .where('kind', 'login')
+      .whereNotNull('user_id')
+      .select('user_id')
+      .max({ last: 'at' })
+      .groupBy('user_id');
     if (userIds) q.whereIn('user_id', userIds);
     const rows = (await q) as unknown as { user_id: string; last: Date }[];
     return new Map(rows.map((r) => [r.user_id, r.last]));
@@ -108,7 +113,12 @@ export class UserStore {
    * Counts one failed authentication, atomically, and locks the account when the count reaches
    * `failures` (each failure past it locks it again). Returns the count and, if it locked, until when. Runs in its own statement so that a rolled-back request still counts.
    */
-  async recordFailure(db: Knex, id: string, failures: number, lockSeconds: number): Promise<{ failedAttempts: number; lockedUntil: Date | null }> {
+  async recordFailure(
+    db: Knex,
+    id: string,
+    failures: number,
+    lockSeconds: number,
+  ): Promise<{ failedAttempts: number; lockedUntil: Date | null }> {
     const { rows } = await db.raw(
       `update users set
          failed_attempts = failed_attempts + 1,

@@ -39,16 +39,25 @@ function roleProblems(step: PlanStep, signer: Signer, roles: readonly string[], 
  * it was performed between the moment the step became ready and now: neither backdated before the step could
  * be done, nor in the future.
  */
-export function checkCompletion(step: PlanStep, status: StepStatus, c: StepCompletion, today: string, window?: EntryWindow): CompletionVerdict {
+export function checkCompletion(
+  step: PlanStep,
+  status: StepStatus,
+  c: StepCompletion,
+  today: string,
+  window?: EntryWindow,
+): CompletionVerdict {
   const problems: string[] = [];
   const deviations: Deviation[] = [];
-  if (status !== 'awaiting-input') return { notAwaited: `step ${step.id} is ${status}, not awaiting input`, problems, deviations };
+  if (status !== 'awaiting-input')
+    return { notAwaited: `step ${step.id} is ${status}, not awaiting input`, problems, deviations };
   problems.push(...roleProblems(step, c.signer, step.performedBy, 'performing'));
   const meaning = completionMeaning(step);
-  if (c.signer.meaning !== meaning) problems.push(`completing step ${step.id} is signed "${meaning}", not "${c.signer.meaning}"`);
+  if (c.signer.meaning !== meaning)
+    problems.push(`completing step ${step.id} is signed "${meaning}", not "${c.signer.meaning}"`);
 
   const fields: PlanField[] = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
-  for (const key of Object.keys(c.values)) if (!fields.some((f) => f.id === key)) problems.push(`step ${step.id} has no field "${key}"`);
+  for (const key of Object.keys(c.values))
+    if (!fields.some((f) => f.id === key)) problems.push(`step ${step.id} has no field "${key}"`);
   for (const f of fields) {
     const v = c.values[f.id];
     if (v === undefined) {
@@ -60,17 +69,32 @@ export function checkCompletion(step: PlanStep, status: StepStatus, c: StepCompl
       const outside = (f.low !== undefined && v < f.low) || (f.high !== undefined && v > f.high);
       if (outside) {
         const comment = c.deviationComments?.[f.id]?.trim() || null;
-        if (!comment) problems.push(`"${f.label}" ${v} ${f.unit} is outside its limits ${f.low ?? '−∞'}–${f.high ?? '∞'}: a deviation needs a comment`);
-        deviations.push({ stepId: step.id, field: f.id, value: v, unit: f.unit, low: f.low, high: f.high, comment, source: 'operator' });
+        if (!comment)
+          problems.push(
+            `"${f.label}" ${v} ${f.unit} is outside its limits ${f.low ?? '−∞'}–${f.high ?? '∞'}: a deviation needs a comment`,
+          );
+        deviations.push({
+          stepId: step.id,
+          field: f.id,
+          value: v,
+          unit: f.unit,
+          low: f.low,
+          high: f.high,
+          comment,
+          source: 'operator',
+        });
       }
     }
   }
   if (c.lateEntry) {
     if (!c.lateEntry.reason?.trim()) problems.push('a late entry needs a reason');
     const performedAt = Date.parse(c.lateEntry.performedAt ?? '');
-    if (!/^\d{4}-\d\d-\d\dT/.test(c.lateEntry.performedAt ?? '') || Number.isNaN(performedAt)) problems.push('a late entry needs the time the step was performed (ISO 8601)');
+    if (!/^\d{4}-\d\d-\d\dT/.test(c.lateEntry.performedAt ?? '') || Number.isNaN(performedAt))
+      problems.push('a late entry needs the time the step was performed (ISO 8601)');
     else if (window && (performedAt < window.readyAt || performedAt > window.now)) {
-      problems.push(`a late entry must lie between the moment step ${step.id} became ready (${new Date(window.readyAt).toISOString()}) and now (${new Date(window.now).toISOString()}): ${c.lateEntry.performedAt} does not`);
+      problems.push(
+        `a late entry must lie between the moment step ${step.id} became ready (${new Date(window.readyAt).toISOString()}) and now (${new Date(window.now).toISOString()}): ${c.lateEntry.performedAt} does not`,
+      );
     }
   }
   if (step.kind === 'material') {
@@ -90,7 +114,8 @@ function fieldProblems(f: PlanField, v: unknown): string[] {
   switch (f.type) {
     case 'number': {
       if (typeof v !== 'number' || !Number.isFinite(v)) return [`"${f.label}" must be a number`];
-      if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) return [`"${f.label}" ${v} ${f.unit} is outside the plausible range ${f.min ?? '−∞'}–${f.max ?? '∞'}`];
+      if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max))
+        return [`"${f.label}" ${v} ${f.unit} is outside the plausible range ${f.min ?? '−∞'}–${f.max ?? '∞'}`];
       return [];
     }
     case 'text':
@@ -98,14 +123,21 @@ function fieldProblems(f: PlanField, v: unknown): string[] {
       if (f.required && v.trim() === '') return [`"${f.label}" is required`];
       return v.length > f.maxLength ? [`"${f.label}" may have at most ${f.maxLength} characters`] : [];
     case 'choice':
-      return typeof v === 'string' && f.options.includes(v) ? [] : [`"${f.label}" must be one of ${f.options.join(', ')}`];
+      return typeof v === 'string' && f.options.includes(v)
+        ? []
+        : [`"${f.label}" must be one of ${f.options.join(', ')}`];
     case 'passFail':
       return typeof v === 'boolean' ? [] : [`"${f.label}" must be true (pass) or false (fail)`];
   }
 }
 
 /** Lots for a material step: each usable, and together the quantity within its acceptance range (else a deviation). */
-function lotsVerdict(step: Extract<PlanStep, { kind: 'material' }>, lots: LotUse[], today: string, comment: string | undefined): CompletionVerdict {
+function lotsVerdict(
+  step: Extract<PlanStep, { kind: 'material' }>,
+  lots: LotUse[],
+  today: string,
+  comment: string | undefined,
+): CompletionVerdict {
   const problems: string[] = [];
   const deviations: Deviation[] = [];
   if (lots.length === 0) return { problems: [`step ${step.id} needs the lot(s) of ${step.material} used`], deviations };
@@ -117,35 +149,71 @@ function lotsVerdict(step: Extract<PlanStep, { kind: 'material' }>, lots: LotUse
     const expired = expiryProblem(l, today);
     if (expired) problems.push(expired);
     else if (l.status !== 'released') problems.push(`lot ${l.lotNumber} is ${l.status}, not released`);
-    if (!(l.quantity > 0) || !Number.isFinite(l.quantity)) problems.push(`the quantity taken from lot ${l.lotNumber} must be more than 0`);
-    else if (l.quantity > l.available + 1e-9) problems.push(`lot ${l.lotNumber} holds ${l.available} ${step.quantity.unit}, less than ${l.quantity}`);
+    if (!(l.quantity > 0) || !Number.isFinite(l.quantity))
+      problems.push(`the quantity taken from lot ${l.lotNumber} must be more than 0`);
+    else if (l.quantity > l.available + 1e-9)
+      problems.push(`lot ${l.lotNumber} holds ${l.available} ${step.quantity.unit}, less than ${l.quantity}`);
   }
   const total = Number(lots.reduce((s, l) => s + l.quantity, 0).toPrecision(12));
   if (total < step.acceptance.low || total > step.acceptance.high) {
     const note = comment?.trim() || null;
-    if (!note) problems.push(`${total} ${step.quantity.unit} of ${step.material} is outside ${step.acceptance.low}–${step.acceptance.high} ${step.quantity.unit}: a deviation needs a comment`);
-    deviations.push({ stepId: step.id, field: 'quantity', value: total, unit: step.quantity.unit, low: step.acceptance.low, high: step.acceptance.high, comment: note, source: 'operator' });
+    if (!note)
+      problems.push(
+        `${total} ${step.quantity.unit} of ${step.material} is outside ${step.acceptance.low}–${step.acceptance.high} ${step.quantity.unit}: a deviation needs a comment`,
+      );
+    deviations.push({
+      stepId: step.id,
+      field: 'quantity',
+      value: total,
+      unit: step.quantity.unit,
+      low: step.acceptance.low,
+      high: step.acceptance.high,
+      comment: note,
+      source: 'operator',
+    });
   }
   return { problems, deviations };
 }
 
 /** A second person's check: the step awaits it, the verifier has the role, and did not perform the step. */
-export function checkVerification(step: PlanStep, status: StepStatus, performedBy: string | undefined, v: StepVerification): { notAwaited?: string; problems: string[] } {
-  if (status !== 'awaiting-verification') return { notAwaited: `step ${step.id} is ${status}, not awaiting verification`, problems: [] };
+export function checkVerification(
+  step: PlanStep,
+  status: StepStatus,
+  performedBy: string | undefined,
+  v: StepVerification,
+): { notAwaited?: string; problems: string[] } {
+  if (status !== 'awaiting-verification')
+    return { notAwaited: `step ${step.id} is ${status}, not awaiting verification`, problems: [] };
   const problems = roleProblems(step, v.signer, step.signatures.verifiedBy, 'verifying');
   if (v.signer.meaning !== 'verified') problems.push(`a verification is signed "verified", not "${v.signer.meaning}"`);
-  if (performedBy && v.signer.userId === performedBy) problems.push(`the person who performed step ${step.id} cannot verify it`);
+  if (performedBy && v.signer.userId === performedBy)
+    problems.push(`the person who performed step ${step.id} cannot verify it`);
   return { problems };
 }
 
 /** Equipment reports outside the limits the recipe gives them: deviations for QA's review. */
-export function reportDeviations(step: Extract<PlanStep, { kind: 'equipment' }>, reports: { id: string; value: number | null }[]): Deviation[] {
+export function reportDeviations(
+  step: Extract<PlanStep, { kind: 'equipment' }>,
+  reports: { id: string; value: number | null }[],
+): Deviation[] {
   const out: Deviation[] = [];
   for (const r of reports) {
     const expected = step.reports.find((x) => x.id === r.id);
     if (!expected || r.value === null) continue;
-    if ((expected.low !== undefined && r.value < expected.low) || (expected.high !== undefined && r.value > expected.high)) {
-      out.push({ stepId: step.id, field: r.id, value: r.value, unit: expected.unit, low: expected.low, high: expected.high, comment: null, source: 'equipment' });
+    if (
+      (expected.low !== undefined && r.value < expected.low) ||
+      (expected.high !== undefined && r.value > expected.high)
+    ) {
+      out.push({
+        stepId: step.id,
+        field: r.id,
+        value: r.value,
+        unit: expected.unit,
+        low: expected.low,
+        high: expected.high,
+        comment: null,
+        source: 'equipment',
+      });
     }
   }
   return out;

@@ -29,7 +29,9 @@ export function ebrEntryHash(prevHash: string, e: StoredEbrEntry): string {
 }
 
 /** The first entry whose link or hash does not hold, or undefined if the chain is whole. */
-export function brokenEbrLink(entries: readonly (StoredEbrEntry & { prevHash: string; hash: string })[]): { seq: number; problem: string } | undefined {
+export function brokenEbrLink(
+  entries: readonly (StoredEbrEntry & { prevHash: string; hash: string })[],
+): { seq: number; problem: string } | undefined {
   let prev = EBR_GENESIS;
   for (const [i, e] of entries.entries()) {
     if (e.seq !== i + 1) return { seq: e.seq, problem: 'entries are missing before this one' };

@@ -16,7 +16,15 @@ export const REFUSALS = {
 export type Refusal = (typeof REFUSALS)[keyof typeof REFUSALS];
 
 /** An equipment phase that cannot (or did not) complete, for a reason no retry will change (`equipment/errors.ts`). */
-export const PHASE_FAILURES = ['PhaseStopped', 'PhaseAborted', 'CommandRefused', 'ParametersRefused', 'ParameterReadbackMismatch', 'EquipmentNotIdle', 'BindingInvalid'] as const;
+export const PHASE_FAILURES = [
+  'PhaseStopped',
+  'PhaseAborted',
+  'CommandRefused',
+  'ParametersRefused',
+  'ParameterReadbackMismatch',
+  'EquipmentNotIdle',
+  'BindingInvalid',
+] as const;
 export type PhaseFailureType = (typeof PHASE_FAILURES)[number];
 
 /** The activities' failures that no retry can mend, besides the phases': the workflow does not retry them. */

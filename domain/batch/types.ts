@@ -8,9 +8,11 @@ import type { PhaseState } from '../isa88';
 import type { Role, SignatureMeaning } from '../identity';
 import type { ScaledPlan } from '../recipe/plan';
 
-export type BatchStatus = 'created' | 'running' | 'held' | 'complete' | 'stopped' | 'aborted' | 'reviewed' | 'released' | 'rejected';
+export type BatchStatus =
+  'created' | 'running' | 'held' | 'complete' | 'stopped' | 'aborted' | 'reviewed' | 'released' | 'rejected';
 
-export type StepStatus = 'pending' | 'active' | 'awaiting-input' | 'awaiting-verification' | 'done' | 'failed' | 'cancelled';
+export type StepStatus =
+  'pending' | 'active' | 'awaiting-input' | 'awaiting-verification' | 'done' | 'failed' | 'cancelled';
 
 /** The equipment a unit procedure runs on: where its controller is, and its phases' interfaces. */
 export interface AssignedUnit extends UnitEndpoint {

@@ -27,16 +27,54 @@ export function judgeYield(y: PlanYield, measured: number | null): YieldJudgemen
   const from: Deviation['source'] = 'report' in y.source ? 'equipment' : 'operator';
   if (measured === null || !Number.isFinite(measured)) {
     return {
-      entry: { measured: null, theoretical: y.theoretical, percent: null, limits: y.limits, source, outputLot: 'theoretical' },
-      deviations: [{ stepId: y.stepId, field: 'yield', value: null, unit: '%', low: y.limits.low, high: y.limits.high, comment: 'the yield was not measured: the output lot carries the theoretical quantity', source: from }],
+      entry: {
+        measured: null,
+        theoretical: y.theoretical,
+        percent: null,
+        limits: y.limits,
+        source,
+        outputLot: 'theoretical',
+      },
+      deviations: [
+        {
+          stepId: y.stepId,
+          field: 'yield',
+          value: null,
+          unit: '%',
+          low: y.limits.low,
+          high: y.limits.high,
+          comment: 'the yield was not measured: the output lot carries the theoretical quantity',
+          source: from,
+        },
+      ],
       quantity: y.theoretical,
     };
   }
   const percent = Math.round(((measured * y.toTheoretical) / y.theoretical.value) * 100 * 100) / 100;
   const outside = percent < y.limits.low || percent > y.limits.high;
   return {
-    entry: { measured: { value: measured, unit: y.unit }, theoretical: y.theoretical, percent, limits: y.limits, source, outputLot: 'measured' },
-    deviations: outside ? [{ stepId: y.stepId, field: 'yield', value: percent, unit: '%', low: y.limits.low, high: y.limits.high, comment: null, source: from }] : [],
+    entry: {
+      measured: { value: measured, unit: y.unit },
+      theoretical: y.theoretical,
+      percent,
+      limits: y.limits,
+      source,
+      outputLot: 'measured',
+    },
+    deviations: outside
+      ? [
+          {
+            stepId: y.stepId,
+            field: 'yield',
+            value: percent,
+            unit: '%',
+            low: y.limits.low,
+            high: y.limits.high,
+            comment: null,
+            source: from,
+          },
+        ]
+      : [],
     quantity: { value: measured, unit: y.unit },
   };
 }

@@ -18,11 +18,17 @@ const CHANGES: Record<LotStatus, Partial<Record<LotStatus, SignatureMeaning | nu
 };
 
 /** The signature meaning a status change needs (null: a reason is enough), or why it is not allowed. */
-export function statusChange(from: LotStatus, to: LotStatus): { ok: true; signature: SignatureMeaning | null } | { ok: false; reason: string } {
+export function statusChange(
+  from: LotStatus,
+  to: LotStatus,
+): { ok: true; signature: SignatureMeaning | null } | { ok: false; reason: string } {
   const meaning = CHANGES[from][to];
   if (meaning === undefined) {
     const allowed = Object.keys(CHANGES[from]);
-    return { ok: false, reason: `a ${from} lot cannot become ${to}${allowed.length ? ` (only ${allowed.join(' or ')})` : ': rejected is final'}` };
+    return {
+      ok: false,
+      reason: `a ${from} lot cannot become ${to}${allowed.length ? ` (only ${allowed.join(' or ')})` : ': rejected is final'}`,
+    };
   }
   return { ok: true, signature: meaning };
 }
@@ -56,16 +62,24 @@ export function effectiveStatus(lot: Pick<LotFacts, 'status' | 'expiryDate'>, to
  * Why a lot cannot supply `quantity` to a material step, or an empty list: the right material,
  * released, not expired, and enough of it, in a unit convertible to the lot's.
  */
-export function lotProblems(lot: LotFacts, need: { material: string; quantity: { value: number; unit: string } }, today: string): string[] {
+export function lotProblems(
+  lot: LotFacts,
+  need: { material: string; quantity: { value: number; unit: string } },
+  today: string,
+): string[] {
   const problems: string[] = [];
-  if (lot.materialCode !== need.material) problems.push(`lot ${lot.lotNumber} is ${lot.materialCode}, not ${need.material}`);
+  if (lot.materialCode !== need.material)
+    problems.push(`lot ${lot.lotNumber} is ${lot.materialCode}, not ${need.material}`);
   const status = effectiveStatus(lot, today);
   const expired = expiryProblem(lot, today);
   if (expired) problems.push(expired);
   else if (status !== 'released') problems.push(`lot ${lot.lotNumber} is ${status}, not released`);
   const wanted = convert(need.quantity.value, need.quantity.unit, lot.unit);
   if (wanted === undefined) problems.push(`${need.quantity.unit} cannot be converted to the lot's unit ${lot.unit}`);
-  else if (wanted > lot.quantity + 1e-9) problems.push(`lot ${lot.lotNumber} holds ${lot.quantity} ${lot.unit}, less than the ${roundQuantity(wanted)} ${lot.unit} needed`);
+  else if (wanted > lot.quantity + 1e-9)
+    problems.push(
+      `lot ${lot.lotNumber} holds ${lot.quantity} ${lot.unit}, less than the ${roundQuantity(wanted)} ${lot.unit} needed`,
+    );
   return problems;
 }
 

@@ -7,7 +7,15 @@ import { canonicalHash } from '../canonical-hash';
 import type { Role } from '../identity';
 import { QUANTITY_KINDS, convert } from '../units';
 import type { DataField, NumericParameter, Phase, RecipeDefinition, YieldDefinition } from './definition';
-import { PLAN_FORMAT, type ExecutionPlan, type PlanField, type PlanNumber, type PlanStep, type PlanYield, type ScaledPlan } from './plan';
+import {
+  PLAN_FORMAT,
+  type ExecutionPlan,
+  type PlanField,
+  type PlanNumber,
+  type PlanStep,
+  type PlanYield,
+  type ScaledPlan,
+} from './plan';
 
 export interface RecipeIdentity {
   code: string;
@@ -53,7 +61,12 @@ export function compilePlan(definition: RecipeDefinition, recipe: RecipeIdentity
     format: PLAN_FORMAT,
     recipe: { code: recipe.code, name: recipe.name, version: recipe.version, versionId: recipe.versionId },
     product: { code: definition.product.code, name: definition.product.name },
-    batchSize: { nominal: definition.batchSize.nominal, min: definition.batchSize.min, max: definition.batchSize.max, unit: definition.batchSize.unit },
+    batchSize: {
+      nominal: definition.batchSize.nominal,
+      min: definition.batchSize.min,
+      max: definition.batchSize.max,
+      unit: definition.batchSize.unit,
+    },
     stages,
     steps,
     // Only where the recipe names it: plans compiled before yields existed keep their hash.
@@ -67,12 +80,23 @@ function compileYield(y: YieldDefinition, definition: RecipeDefinition, steps: P
   const source = y.measuredBy.report ? { report: y.measuredBy.report } : { field: y.measuredBy.field! };
   const unit = yieldSourceUnit(step, source)!;
   const theoretical = y.theoretical ?? { value: definition.batchSize.nominal, unit: definition.batchSize.unit };
-  return { stepId: step.id, source, unit, theoretical: { ...theoretical }, toTheoretical: convert(1, unit, theoretical.unit)!, limits: { ...y.limits } };
+  return {
+    stepId: step.id,
+    source,
+    unit,
+    theoretical: { ...theoretical },
+    toTheoretical: convert(1, unit, theoretical.unit)!,
+    limits: { ...y.limits },
+  };
 }
 
 /** The unit of the report or number field a yield is measured by, if the step has it. */
-export function yieldSourceUnit(step: PlanStep | Phase, source: { report: string } | { field: string }): string | undefined {
-  if ('report' in source) return step.kind === 'equipment' ? step.reports.find((r) => r.id === source.report)?.unit : undefined;
+export function yieldSourceUnit(
+  step: PlanStep | Phase,
+  source: { report: string } | { field: string },
+): string | undefined {
+  if ('report' in source)
+    return step.kind === 'equipment' ? step.reports.find((r) => r.id === source.report)?.unit : undefined;
   const fields = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
   const f = fields.find((x) => x.id === source.field);
   return f?.type === 'number' ? f.unit : undefined;
@@ -85,7 +109,13 @@ export function planHash(plan: ExecutionPlan): string {
 
 function compileStep(
   phase: Phase,
-  where: { unitProcedureId: string; operation: { id: string; name: string }; recipePath: string; number: number; equipmentClass: string },
+  where: {
+    unitProcedureId: string;
+    operation: { id: string; name: string };
+    recipePath: string;
+    number: number;
+    equipmentClass: string;
+  },
 ): PlanStep {
   const performedBy = phase.performedBy ?? DEFAULT_PERFORMERS[phase.kind];
   const base = {
@@ -97,11 +127,22 @@ function compileStep(
     recipePath: where.recipePath,
     ...(phase.instructions ? { instructions: phase.instructions } : {}),
     performedBy,
-    signatures: { performed: phase.signatures.performed, verified: phase.signatures.verified, verifiedBy: phase.signatures.verifiedBy ?? performedBy },
+    signatures: {
+      performed: phase.signatures.performed,
+      verified: phase.signatures.verified,
+      verifiedBy: phase.signatures.verifiedBy ?? performedBy,
+    },
   };
   switch (phase.kind) {
     case 'equipment':
-      return { ...base, kind: 'equipment', equipmentClass: where.equipmentClass, phase: phase.phase, setpoints: phase.setpoints.map(planNumber), reports: phase.reports.map(planNumber) };
+      return {
+        ...base,
+        kind: 'equipment',
+        equipmentClass: where.equipmentClass,
+        phase: phase.phase,
+        setpoints: phase.setpoints.map(planNumber),
+        reports: phase.reports.map(planNumber),
+      };
     case 'instruction':
       return { ...base, kind: 'instruction', text: phase.text, fields: phase.fields.map(planField) };
     case 'material':
@@ -116,9 +157,19 @@ function compileStep(
         scaling: phase.scaling,
       };
     case 'hold':
-      return { ...base, kind: 'hold', duration: { ...phase.duration }, durationMs: Math.round(convert(phase.duration.value, phase.duration.unit, 'ms')!) };
+      return {
+        ...base,
+        kind: 'hold',
+        duration: { ...phase.duration },
+        durationMs: Math.round(convert(phase.duration.value, phase.duration.unit, 'ms')!),
+      };
     case 'sample':
-      return { ...base, kind: 'sample', ...(phase.sampleType ? { sampleType: phase.sampleType } : {}), results: phase.results.map(planField) };
+      return {
+        ...base,
+        kind: 'sample',
+        ...(phase.sampleType ? { sampleType: phase.sampleType } : {}),
+        results: phase.results.map(planField),
+      };
     case 'approval':
       return { ...base, kind: 'approval', text: phase.text, meaning: phase.meaning };
   }
@@ -130,7 +181,16 @@ function planNumber(p: NumericParameter): PlanNumber {
 }
 
 function planField(f: DataField): PlanField {
-  if (f.type === 'number') return { type: 'number', id: f.id, label: f.label, quantity: f.quantity, unit: f.unit, ...limitsOf(f), required: f.required };
+  if (f.type === 'number')
+    return {
+      type: 'number',
+      id: f.id,
+      label: f.label,
+      quantity: f.quantity,
+      unit: f.unit,
+      ...limitsOf(f),
+      required: f.required,
+    };
   return { ...f };
 }
 
@@ -151,7 +211,10 @@ function round(x: number): number {
 
 /** The batch size is outside the range the recipe allows. */
 export class BatchSizeOutOfRange extends Error {
-  constructor(readonly size: number, readonly range: { min: number; max: number; unit: string }) {
+  constructor(
+    readonly size: number,
+    readonly range: { min: number; max: number; unit: string },
+  ) {
     super(`a batch of ${size} ${range.unit} is outside the recipe's range ${range.min}–${range.max} ${range.unit}`);
     this.name = 'BatchSizeOutOfRange';
   }
@@ -168,7 +231,8 @@ export function scalePlan(plan: ExecutionPlan, hash: string, size: number): Scal
   const scaleNumber = (n: PlanNumber): PlanNumber => {
     if (n.scaling !== 'linear') return n;
     const out: PlanNumber = { ...n };
-    for (const k of ['target', 'low', 'high', 'min', 'max'] as const) if (n[k] !== undefined) out[k] = round(n[k] * factor);
+    for (const k of ['target', 'low', 'high', 'min', 'max'] as const)
+      if (n[k] !== undefined) out[k] = round(n[k] * factor);
     return out;
   };
   const steps = plan.steps.map((s): PlanStep => {
@@ -176,9 +240,22 @@ export function scalePlan(plan: ExecutionPlan, hash: string, size: number): Scal
       const value = round(s.quantity.value * factor);
       return { ...s, quantity: { value, unit: s.quantity.unit }, acceptance: acceptance(value, s.tolerancePercent) };
     }
-    if (s.kind === 'equipment') return { ...s, setpoints: s.setpoints.map(scaleNumber), reports: s.reports.map(scaleNumber) };
+    if (s.kind === 'equipment')
+      return { ...s, setpoints: s.setpoints.map(scaleNumber), reports: s.reports.map(scaleNumber) };
     return s;
   });
-  const scaledYield = plan.yield ? { yield: { ...plan.yield, theoretical: { value: round(plan.yield.theoretical.value * factor), unit: plan.yield.theoretical.unit } } } : {};
-  return { ...plan, steps, ...scaledYield, scaling: { planHash: hash, batchSize: { value: size, unit }, factor: round(factor) } };
+  const scaledYield = plan.yield
+    ? {
+        yield: {
+          ...plan.yield,
+          theoretical: { value: round(plan.yield.theoretical.value * factor), unit: plan.yield.theoretical.unit },
+        },
+      }
+    : {};
+  return {
+    ...plan,
+    steps,
+    ...scaledYield,
+    scaling: { planHash: hash, batchSize: { value: size, unit }, factor: round(factor) },
+  };
 }

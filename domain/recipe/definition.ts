@@ -9,7 +9,9 @@ import { ROLES, SIGNATURE_MEANINGS } from '../identity';
 import { QUANTITY_KIND_NAMES } from '../units';
 
 /** Step, operation and unit-procedure ids: short, lower case, unique in the recipe. */
-export const stepId = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'expected an id of lower-case letters, digits and dashes, starting with a letter');
+export const stepId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,63}$/, 'expected an id of lower-case letters, digits and dashes, starting with a letter');
 const name = z.string().trim().min(1).max(200);
 const text = z.string().trim().min(1).max(5000);
 const finite = z.number(); // zod refuses NaN and ±Infinity; JSON has neither, and strings are not numbers
@@ -44,9 +46,29 @@ export const numericParameterSchema = z.strictObject({
 });
 
 export const dataFieldSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('number'), id: stepId, label: name, quantity: quantityKind, unit, ...limits, required: z.boolean().default(true) }),
-  z.strictObject({ type: z.literal('text'), id: stepId, label: name, maxLength: z.int().min(1).max(5000).default(500), required: z.boolean().default(true) }),
-  z.strictObject({ type: z.literal('choice'), id: stepId, label: name, options: z.array(name).min(2).max(50), required: z.boolean().default(true) }),
+  z.strictObject({
+    type: z.literal('number'),
+    id: stepId,
+    label: name,
+    quantity: quantityKind,
+    unit,
+    ...limits,
+    required: z.boolean().default(true),
+  }),
+  z.strictObject({
+    type: z.literal('text'),
+    id: stepId,
+    label: name,
+    maxLength: z.int().min(1).max(5000).default(500),
+    required: z.boolean().default(true),
+  }),
+  z.strictObject({
+    type: z.literal('choice'),
+    id: stepId,
+    label: name,
+    options: z.array(name).min(2).max(50),
+    required: z.boolean().default(true),
+  }),
   z.strictObject({ type: z.literal('passFail'), id: stepId, label: name, required: z.boolean().default(true) }),
 ]);
 
@@ -79,7 +101,12 @@ export const phaseSchema = z.discriminatedUnion('kind', [
     setpoints: z.array(numericParameterSchema).max(50).default([]),
     reports: z.array(numericParameterSchema).max(50).default([]),
   }),
-  z.strictObject({ ...phaseBase, kind: z.literal('instruction'), text, fields: z.array(dataFieldSchema).max(50).default([]) }),
+  z.strictObject({
+    ...phaseBase,
+    kind: z.literal('instruction'),
+    text,
+    fields: z.array(dataFieldSchema).max(50).default([]),
+  }),
   z.strictObject({
     ...phaseBase,
     kind: z.literal('material'),
@@ -91,8 +118,18 @@ export const phaseSchema = z.discriminatedUnion('kind', [
     scaling: z.enum(['linear', 'fixed']).default('linear'),
   }),
   z.strictObject({ ...phaseBase, kind: z.literal('hold'), duration: quantitySchema }),
-  z.strictObject({ ...phaseBase, kind: z.literal('sample'), sampleType: name.optional(), results: z.array(dataFieldSchema).min(1).max(50) }),
-  z.strictObject({ ...phaseBase, kind: z.literal('approval'), text, meaning: z.enum(SIGNATURE_MEANINGS).default('approved') }),
+  z.strictObject({
+    ...phaseBase,
+    kind: z.literal('sample'),
+    sampleType: name.optional(),
+    results: z.array(dataFieldSchema).min(1).max(50),
+  }),
+  z.strictObject({
+    ...phaseBase,
+    kind: z.literal('approval'),
+    text,
+    meaning: z.enum(SIGNATURE_MEANINGS).default('approved'),
+  }),
 ]);
 
 export const operationSchema = z.strictObject({ id: stepId, name, phases: z.array(phaseSchema).min(1).max(200) });
@@ -112,7 +149,9 @@ export const unitProcedureSchema = z.strictObject({
  * outside its limits is a deviation for QA.
  */
 export const yieldSchema = z.strictObject({
-  measuredBy: z.strictObject({ step: stepId, report: stepId.optional(), field: stepId.optional() }).describe('the step, and its report (equipment) or number field (operator) that gives the yield'),
+  measuredBy: z
+    .strictObject({ step: stepId, report: stepId.optional(), field: stepId.optional() })
+    .describe('the step, and its report (equipment) or number field (operator) that gives the yield'),
   /** Per nominal batch, scaled with the batch size; by default the nominal batch size itself. */
   theoretical: quantitySchema.optional(),
   /** Percent of the theoretical yield. */
@@ -124,7 +163,9 @@ export const recipeDefinitionSchema = z.strictObject({
   description: text.optional(),
   batchSize: z.strictObject({ nominal: finite, min: finite, max: finite, unit }),
   yield: yieldSchema.optional(),
-  procedure: z.strictObject({ unitProcedures: z.array(unitProcedureSchema).min(1, 'a procedure needs at least one unit procedure').max(50) }),
+  procedure: z.strictObject({
+    unitProcedures: z.array(unitProcedureSchema).min(1, 'a procedure needs at least one unit procedure').max(50),
+  }),
 });
 
 export type RecipeDefinition = z.output<typeof recipeDefinitionSchema>;

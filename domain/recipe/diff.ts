@@ -29,7 +29,8 @@ type Json = unknown;
 type Identified = { id: string; name?: string; label?: string };
 
 const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isIdentifiedArray = (v: Json): v is Identified[] => Array.isArray(v) && v.length > 0 && v.every((x) => isObject(x) && typeof x.id === 'string');
+const isIdentifiedArray = (v: Json): v is Identified[] =>
+  Array.isArray(v) && v.length > 0 && v.every((x) => isObject(x) && typeof x.id === 'string');
 const same = (a: Json, b: Json) => JSON.stringify(a) === JSON.stringify(b);
 
 /** The changes that turn `older` into `newer`, in document order. */
@@ -41,7 +42,11 @@ export function diffRecipes(older: RecipeDefinition, newer: RecipeDefinition): R
 
 function walk(a: Json, b: Json, path: string, where: string[], out: RecipeChange[]): void {
   const key = path.split('/').pop() ?? '';
-  if ((isIdentifiedArray(a) || isIdentifiedArray(b)) && (Array.isArray(a) || a === undefined) && (Array.isArray(b) || b === undefined)) {
+  if (
+    (isIdentifiedArray(a) || isIdentifiedArray(b)) &&
+    (Array.isArray(a) || a === undefined) &&
+    (Array.isArray(b) || b === undefined)
+  ) {
     diffItems((a ?? []) as Identified[], (b ?? []) as Identified[], path, where, ITEM_NAMES[key] ?? key, out);
     return;
   }
@@ -54,15 +59,30 @@ function walk(a: Json, b: Json, path: string, where: string[], out: RecipeChange
     }
     return;
   }
-  if (!same(a, b)) out.push({ kind: 'changed', path, where: where.join(' › '), ...(a !== undefined ? { before: a } : {}), ...(b !== undefined ? { after: b } : {}) });
+  if (!same(a, b))
+    out.push({
+      kind: 'changed',
+      path,
+      where: where.join(' › '),
+      ...(a !== undefined ? { before: a } : {}),
+      ...(b !== undefined ? { after: b } : {}),
+    });
 }
 
-function diffItems(a: Identified[], b: Identified[], path: string, where: string[], itemName: string, out: RecipeChange[]): void {
+function diffItems(
+  a: Identified[],
+  b: Identified[],
+  path: string,
+  where: string[],
+  itemName: string,
+  out: RecipeChange[],
+): void {
   const label = (item: Identified) => `${itemName} ‘${item.name ?? item.label ?? item.id}’`;
   const oldIndex = new Map(a.map((x, i) => [x.id, i]));
   const newIds = new Set(b.map((x) => x.id));
   for (const [i, item] of a.entries()) {
-    if (!newIds.has(item.id)) out.push({ kind: 'removed', path: `${path}/${i}`, where: [...where, label(item)].join(' › '), before: item });
+    if (!newIds.has(item.id))
+      out.push({ kind: 'removed', path: `${path}/${i}`, where: [...where, label(item)].join(' › '), before: item });
   }
   // Position among the items both versions have, so that one insertion does not "move" everything after it.
   const keptOld = a.filter((x) => newIds.has(x.id)).map((x) => x.id);
@@ -74,7 +94,8 @@ function diffItems(a: Identified[], b: Identified[], path: string, where: string
       out.push({ kind: 'added', path: `${path}/${j}`, where: at.join(' › '), after: item });
       continue;
     }
-    if (keptOld.indexOf(item.id) !== keptNew.indexOf(item.id)) out.push({ kind: 'moved', path: `${path}/${j}`, where: at.join(' › '), before: i, after: j });
+    if (keptOld.indexOf(item.id) !== keptNew.indexOf(item.id))
+      out.push({ kind: 'moved', path: `${path}/${j}`, where: at.join(' › '), before: i, after: j });
     walk(a[i], item, `${path}/${j}`, at, out);
   }
 }

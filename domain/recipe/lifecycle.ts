@@ -20,7 +20,10 @@ const TRANSITIONS: Record<RecipeAction, { from: readonly RecipeStatus[]; to: Rec
 };
 
 /** The status after `action`, or why the action is not possible from `status`. */
-export function transition(status: RecipeStatus, action: RecipeAction): { ok: true; to: RecipeStatus } | { ok: false; reason: string } {
+export function transition(
+  status: RecipeStatus,
+  action: RecipeAction,
+): { ok: true; to: RecipeStatus } | { ok: false; reason: string } {
   const t = TRANSITIONS[action];
   if (t.from.includes(status)) return { ok: true, to: t.to };
   return { ok: false, reason: `a version that is ${status} cannot be ${PAST[action]} (only ${t.from.join(' or ')})` };

@@ -46,7 +46,13 @@ interface PlanStepBase {
 }
 
 export type PlanStep =
-  | (PlanStepBase & { kind: 'equipment'; equipmentClass: string; phase: string; setpoints: PlanNumber[]; reports: PlanNumber[] })
+  | (PlanStepBase & {
+      kind: 'equipment';
+      equipmentClass: string;
+      phase: string;
+      setpoints: PlanNumber[];
+      reports: PlanNumber[];
+    })
   | (PlanStepBase & { kind: 'instruction'; text: string; fields: PlanField[] })
   | (PlanStepBase & {
       kind: 'material';

@@ -46,7 +46,10 @@ export class Activities {
    * by (and default to) schedule-to-close, which defaults to the run timeout; heartbeat is capped by
    * start-to-close.
    */
-  normalizeTimeouts(run: Run, s: ScheduleAttributes): { problem?: string; scheduleToClose: number; scheduleToStart: number; startToClose: number; heartbeat: number } {
+  normalizeTimeouts(
+    run: Run,
+    s: ScheduleAttributes,
+  ): { problem?: string; scheduleToClose: number; scheduleToStart: number; startToClose: number; heartbeat: number } {
     let scheduleToClose = durationMs(s.scheduleToCloseTimeout) ?? 0;
     let scheduleToStart = durationMs(s.scheduleToStartTimeout) ?? 0;
     let startToClose = durationMs(s.startToCloseTimeout) ?? 0;
@@ -65,7 +68,10 @@ export class Activities {
       if (scheduleToStart === 0) scheduleToStart = runTimeout;
       else if (runTimeout > 0) scheduleToStart = Math.min(scheduleToStart, runTimeout);
     } else {
-      return { ...result(), problem: 'A valid StartToClose or ScheduleToCloseTimeout is not set on ScheduleActivityTaskCommand.' };
+      return {
+        ...result(),
+        problem: 'A valid StartToClose or ScheduleToCloseTimeout is not set on ScheduleActivityTaskCommand.',
+      };
     }
     if (heartbeat > startToClose) heartbeat = startToClose;
     return result();
@@ -120,11 +126,17 @@ export class Activities {
 
   private makeReady(run: Run, info: ActivityInfo): void {
     info.state = 'scheduled';
-    this.engine.activityQueues.add(run.namespace, info.taskQueue, { run, scheduledEventId: info.scheduledEventId, attempt: info.attempt });
+    this.engine.activityQueues.add(run.namespace, info.taskQueue, {
+      run,
+      scheduledEventId: info.scheduledEventId,
+      attempt: info.attempt,
+    });
     if (info.scheduleToStartMs > 0) {
       const attempt = info.attempt;
-      this.engine.timers.set(this.key(run, info, 's2s'), info.currentAttemptScheduledTime + info.scheduleToStartMs, () =>
-        this.timeout(run, info.scheduledEventId, attempt, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START),
+      this.engine.timers.set(
+        this.key(run, info, 's2s'),
+        info.currentAttemptScheduledTime + info.scheduleToStartMs,
+        () => this.timeout(run, info.scheduledEventId, attempt, TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START),
       );
     }
   }
@@ -148,7 +160,8 @@ export class Activities {
   private armHeartbeat(run: Run, info: ActivityInfo): void {
     if (info.heartbeatMs <= 0) return;
     const attempt = info.attempt;
-    const from = info.lastHeartbeatTime && info.lastHeartbeatTime > info.startedTime! ? info.lastHeartbeatTime : info.startedTime!;
+    const from =
+      info.lastHeartbeatTime && info.lastHeartbeatTime > info.startedTime! ? info.lastHeartbeatTime : info.startedTime!;
     this.engine.timers.set(this.key(run, info, 'hb'), from + info.heartbeatMs, () =>
       this.timeout(run, info.scheduledEventId, attempt, TimeoutType.TIMEOUT_TYPE_HEARTBEAT),
     );
@@ -243,7 +256,12 @@ export class Activities {
   }
 
   /** The running attempt of an activity named by workflow id, run id and activity id (the *ById calls). */
-  private runningById(req: { namespace?: string | null; workflowId?: string | null; runId?: string | null; activityId?: string | null }) {
+  private runningById(req: {
+    namespace?: string | null;
+    workflowId?: string | null;
+    runId?: string | null;
+    activityId?: string | null;
+  }) {
     const ns = this.engine.namespaces.get(req.namespace);
     if (!req.activityId) throw invalidArgument('ActivityId is not set on request.');
     const run = this.engine.runs.resolve(ns.name, { workflowId: req.workflowId, runId: req.runId });
@@ -251,14 +269,18 @@ export class Activities {
     return this.running(run, info?.scheduledEventId ?? -1);
   }
 
-  async completed(req: Req<'RespondActivityTaskCompletedRequest'>): Promise<Res<'RespondActivityTaskCompletedResponse'>> {
+  async completed(
+    req: Req<'RespondActivityTaskCompletedRequest'>,
+  ): Promise<Res<'RespondActivityTaskCompletedResponse'>> {
     const { run, info } = this.runningAttempt(req.taskToken);
     this.complete(run, info, req.result ?? null, req.identity ?? '');
     await this.engine.persistence.barrier();
     return {};
   }
 
-  async completedById(req: Req<'RespondActivityTaskCompletedByIdRequest'>): Promise<Res<'RespondActivityTaskCompletedByIdResponse'>> {
+  async completedById(
+    req: Req<'RespondActivityTaskCompletedByIdRequest'>,
+  ): Promise<Res<'RespondActivityTaskCompletedByIdResponse'>> {
     const { run, info } = this.runningById(req);
     this.complete(run, info, req.result ?? null, req.identity ?? '');
     await this.engine.persistence.barrier();
@@ -276,14 +298,28 @@ export class Activities {
 
   async failed(req: Req<'RespondActivityTaskFailedRequest'>): Promise<Res<'RespondActivityTaskFailedResponse'>> {
     const { run, info } = this.runningAttempt(req.taskToken);
-    const failures = this.failWithinLimits(run, info, req.failure ?? null, req.lastHeartbeatDetails ?? null, req.identity ?? '');
+    const failures = this.failWithinLimits(
+      run,
+      info,
+      req.failure ?? null,
+      req.lastHeartbeatDetails ?? null,
+      req.identity ?? '',
+    );
     await this.engine.persistence.barrier();
     return { failures };
   }
 
-  async failedById(req: Req<'RespondActivityTaskFailedByIdRequest'>): Promise<Res<'RespondActivityTaskFailedByIdResponse'>> {
+  async failedById(
+    req: Req<'RespondActivityTaskFailedByIdRequest'>,
+  ): Promise<Res<'RespondActivityTaskFailedByIdResponse'>> {
     const { run, info } = this.runningById(req);
-    const failures = this.failWithinLimits(run, info, req.failure ?? null, req.lastHeartbeatDetails ?? null, req.identity ?? '');
+    const failures = this.failWithinLimits(
+      run,
+      info,
+      req.failure ?? null,
+      req.lastHeartbeatDetails ?? null,
+      req.identity ?? '',
+    );
     await this.engine.persistence.barrier();
     return { failures };
   }
@@ -292,7 +328,13 @@ export class Activities {
    * As srv's frontend: oversized heartbeat details are dropped and an oversized failure is replaced by a
    * non-retryable server failure; both are reported back in the response's `failures`.
    */
-  private failWithinLimits(run: Run, info: ActivityInfo, failure: IFailure | null, details: IPayloads | null, identity: string): IFailure[] {
+  private failWithinLimits(
+    run: Run,
+    info: ActivityInfo,
+    failure: IFailure | null,
+    details: IPayloads | null,
+    identity: string,
+  ): IFailure[] {
     const limit = this.engine.limits.blobSizeLimit;
     const reported: IFailure[] = [];
     if (payloadsSize(details) > limit) {
@@ -300,18 +342,31 @@ export class Activities {
       reported.push(serverFailure('Heartbeat details exceed size limit.'));
     }
     if (failure && FailureCodec.encode(failure).length > limit) {
-      failure = { ...serverFailure('Failure exceeds size limit.'), cause: { message: String(failure.message ?? '').slice(0, 1000), source: failure.source ?? '' } };
+      failure = {
+        ...serverFailure('Failure exceeds size limit.'),
+        cause: { message: String(failure.message ?? '').slice(0, 1000), source: failure.source ?? '' },
+      };
       reported.push(failure);
     }
     this.fail(run, info, failure, details, identity);
     return reported;
   }
 
-  private fail(run: Run, info: ActivityInfo, failure: IFailure | null, details: IPayloads | null, identity: string): void {
+  private fail(
+    run: Run,
+    info: ActivityInfo,
+    failure: IFailure | null,
+    details: IPayloads | null,
+    identity: string,
+  ): void {
     if (details) info.heartbeatDetails = details;
     const now = this.engine.now();
     if (info.cancelRequested) {
-      this.close(run, info, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, { failure, identity, retryState: RetryState.RETRY_STATE_CANCEL_REQUESTED });
+      this.close(run, info, EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED, {
+        failure,
+        identity,
+        retryState: RetryState.RETRY_STATE_CANCEL_REQUESTED,
+      });
       return;
     }
     const decision = nextRetry(info.retryPolicy, info.attempt, failure, now, this.scheduleToCloseDeadline(info));
@@ -329,7 +384,9 @@ export class Activities {
     return {};
   }
 
-  async canceledById(req: Req<'RespondActivityTaskCanceledByIdRequest'>): Promise<Res<'RespondActivityTaskCanceledByIdResponse'>> {
+  async canceledById(
+    req: Req<'RespondActivityTaskCanceledByIdRequest'>,
+  ): Promise<Res<'RespondActivityTaskCanceledByIdResponse'>> {
     const { run, info } = this.runningById(req);
     this.cancelled(run, info, req.details ?? null, req.identity ?? '');
     await this.engine.persistence.barrier();
@@ -353,7 +410,9 @@ export class Activities {
     return this.recordHeartbeat(run, info, req.details ?? null, req.identity ?? '');
   }
 
-  async heartbeatById(req: Req<'RecordActivityTaskHeartbeatByIdRequest'>): Promise<Res<'RecordActivityTaskHeartbeatByIdResponse'>> {
+  async heartbeatById(
+    req: Req<'RecordActivityTaskHeartbeatByIdRequest'>,
+  ): Promise<Res<'RecordActivityTaskHeartbeatByIdResponse'>> {
     const { run, info } = this.runningById(req);
     return this.recordHeartbeat(run, info, req.details ?? null, req.identity ?? '');
   }
@@ -396,7 +455,13 @@ export class Activities {
   private armRetry(run: Run, info: ActivityInfo): void {
     const attempt = info.attempt;
     this.engine.timers.set(this.key(run, info, 'retry'), info.retryAt ?? this.engine.now(), () => {
-      if (!run.isOpen || run.activities.get(info.scheduledEventId) !== info || info.state !== 'backoff' || info.attempt !== attempt) return;
+      if (
+        !run.isOpen ||
+        run.activities.get(info.scheduledEventId) !== info ||
+        info.state !== 'backoff' ||
+        info.attempt !== attempt
+      )
+        return;
       info.currentAttemptScheduledTime = this.engine.now();
       info.retryAt = undefined;
       this.makeReady(run, info);
@@ -410,7 +475,11 @@ export class Activities {
    * the activity and schedules a workflow task. Both events are buffered while a workflow task is in flight.
    */
   private close(run: Run, info: ActivityInfo, type: EventType, attributes: Record<string, unknown>): void {
-    const closeAttributes: Record<string, unknown> = { ...attributes, scheduledEventId: info.scheduledEventId, startedEventId: 0 };
+    const closeAttributes: Record<string, unknown> = {
+      ...attributes,
+      scheduledEventId: info.scheduledEventId,
+      startedEventId: 0,
+    };
     if (info.state === 'started') {
       run.addOrBufferEvent(
         EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED,
@@ -443,7 +512,11 @@ export class Activities {
     if (!run.isOpen || !info) return;
     if (type !== TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE && info.attempt !== attempt) return;
     if (type === TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START && info.state !== 'scheduled') return;
-    if ((type === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE || type === TimeoutType.TIMEOUT_TYPE_HEARTBEAT) && info.state !== 'started') return;
+    if (
+      (type === TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE || type === TimeoutType.TIMEOUT_TYPE_HEARTBEAT) &&
+      info.state !== 'started'
+    )
+      return;
     const failure: IFailure = {
       message: `activity ${TIMEOUT_NAMES[type]} timeout`,
       source: 'Server',

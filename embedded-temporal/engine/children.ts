@@ -39,7 +39,11 @@ export class Children {
       parent.touch();
     };
     const ns = this.engine.namespaces.list().find((n) => n.name === info.namespace);
-    if (!ns) return failed(temporal.api.enums.v1.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND);
+    if (!ns)
+      return failed(
+        temporal.api.enums.v1.StartChildWorkflowExecutionFailedCause
+          .START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND,
+      );
     // A request id derived from the parent makes the start idempotent.
     const requestId = `${parent.runId}/${initiatedEventId}`;
     let child: Run;
@@ -70,12 +74,21 @@ export class Children {
         existing?.run ??
         this.engine.executions.startRun({
           ...params,
-          parent: { namespace: parent.namespace, namespaceId: parent.namespaceId, workflowId: parent.workflowId, runId: parent.runId, initiatedEventId },
+          parent: {
+            namespace: parent.namespace,
+            namespaceId: parent.namespaceId,
+            workflowId: parent.workflowId,
+            runId: parent.runId,
+            initiatedEventId,
+          },
           rootExecution: parent.rootExecution ?? { workflowId: parent.workflowId, runId: parent.runId },
         });
     } catch (err) {
       if (err instanceof RpcError) {
-        return failed(temporal.api.enums.v1.StartChildWorkflowExecutionFailedCause.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS);
+        return failed(
+          temporal.api.enums.v1.StartChildWorkflowExecutionFailedCause
+            .START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS,
+        );
       }
       throw err;
     }
@@ -170,7 +183,12 @@ export class Children {
   }
 
   /** The target of a signal or cancel command: a run id, or the latest run of the workflow id. */
-  private target(source: Run, namespace: string | null | undefined, execution: temporal.api.common.v1.IWorkflowExecution | null | undefined, childOnly: boolean): Run | undefined {
+  private target(
+    source: Run,
+    namespace: string | null | undefined,
+    execution: temporal.api.common.v1.IWorkflowExecution | null | undefined,
+    childOnly: boolean,
+  ): Run | undefined {
     const ns = namespace || source.namespace;
     const workflowId = execution?.workflowId ?? '';
     const run = execution?.runId ? this.engine.runs.byId(execution.runId) : this.engine.runs.current(ns, workflowId);
@@ -185,10 +203,18 @@ export class Children {
     let delivered = false;
     if (target) {
       try {
-        this.engine.executions.signalRun(target, a.signalName ?? '', a.input, a.header, '', `${source.runId}/${initiatedEventId}`, {
-          workflowId: source.workflowId,
-          runId: source.runId,
-        });
+        this.engine.executions.signalRun(
+          target,
+          a.signalName ?? '',
+          a.input,
+          a.header,
+          '',
+          `${source.runId}/${initiatedEventId}`,
+          {
+            workflowId: source.workflowId,
+            runId: source.runId,
+          },
+        );
         delivered = true;
       } catch (err) {
         if (!(err instanceof RpcError)) throw err;
@@ -208,7 +234,9 @@ export class Children {
     } else {
       source.addOrBufferEvent(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, {
         ...common,
-        cause: temporal.api.enums.v1.SignalExternalWorkflowExecutionFailedCause.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+        cause:
+          temporal.api.enums.v1.SignalExternalWorkflowExecutionFailedCause
+            .SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
         workflowTaskCompletedEventId: a.workflowTaskCompletedEventId,
         workflowExecution: a.workflowExecution,
       });
@@ -233,7 +261,9 @@ export class Children {
     } else {
       source.addOrBufferEvent(EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, {
         ...common,
-        cause: temporal.api.enums.v1.CancelExternalWorkflowExecutionFailedCause.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
+        cause:
+          temporal.api.enums.v1.CancelExternalWorkflowExecutionFailedCause
+            .CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND,
         workflowTaskCompletedEventId: a.workflowTaskCompletedEventId,
         workflowExecution: a.workflowExecution,
         control: a.control ?? '',
@@ -254,7 +284,6 @@ export class Children {
     }));
   }
 }
-
 
 /** The id of ChildWorkflowExecutionStarted for an initiated child, from the parent's history. */
 function startedEventIdOf(parent: Run, initiatedEventId: number): number {

@@ -37,21 +37,66 @@ export interface CommandProblem {
 
 /** Which attributes field each command type carries, and the failure cause for bad attributes. */
 const SHAPE: Record<number, { field: string; cause: number }> = {
-  [CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK]: { field: 'scheduleActivityTaskCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK]: { field: 'requestCancelActivityTaskCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_START_TIMER]: { field: 'startTimerCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_CANCEL_TIMER]: { field: 'cancelTimerCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION]: { field: 'completeWorkflowExecutionCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION]: { field: 'failWorkflowExecutionCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION]: { field: 'cancelWorkflowExecutionCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_RECORD_MARKER]: { field: 'recordMarkerCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]: { field: 'upsertWorkflowSearchAttributesCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES]: { field: 'modifyWorkflowPropertiesCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE]: { field: 'protocolMessageCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE },
-  [CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION]: { field: 'continueAsNewWorkflowExecutionCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION]: { field: 'startChildWorkflowExecutionCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION]: { field: 'signalExternalWorkflowExecutionCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES },
-  [CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION]: { field: 'requestCancelExternalWorkflowExecutionCommandAttributes', cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES },
+  [CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK]: {
+    field: 'scheduleActivityTaskCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK]: {
+    field: 'requestCancelActivityTaskCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_START_TIMER]: {
+    field: 'startTimerCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_CANCEL_TIMER]: {
+    field: 'cancelTimerCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION]: {
+    field: 'completeWorkflowExecutionCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION]: {
+    field: 'failWorkflowExecutionCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION]: {
+    field: 'cancelWorkflowExecutionCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_RECORD_MARKER]: {
+    field: 'recordMarkerCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]: {
+    field: 'upsertWorkflowSearchAttributesCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES]: {
+    field: 'modifyWorkflowPropertiesCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE]: {
+    field: 'protocolMessageCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+  },
+  [CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION]: {
+    field: 'continueAsNewWorkflowExecutionCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION]: {
+    field: 'startChildWorkflowExecutionCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION]: {
+    field: 'signalExternalWorkflowExecutionCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+  },
+  [CommandType.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION]: {
+    field: 'requestCancelExternalWorkflowExecutionCommandAttributes',
+    cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES,
+  },
 };
 
 const CLOSE_COMMANDS = new Set<number>([
@@ -80,7 +125,12 @@ function attrs<T>(c: ICommand): T {
 }
 
 /** Finds the first command (or protocol message) the server would refuse, with the cause it fails the task with. */
-export function validateCommands(engine: EngineContext, run: Run, commands: ICommand[], messages: IMessage[]): CommandProblem | undefined {
+export function validateCommands(
+  engine: EngineContext,
+  run: Run,
+  commands: ICommand[],
+  messages: IMessage[],
+): CommandProblem | undefined {
   const activityIds = new Set([...run.activities.values()].map((a) => a.activityId));
   const timerIds = new Set([...run.timers.values()].filter((t) => !t.firedBuffered).map((t) => t.timerId));
   const firedTimerIds = new Set([...run.timers.values()].filter((t) => t.firedBuffered).map((t) => t.timerId));
@@ -94,12 +144,18 @@ export function validateCommands(engine: EngineContext, run: Run, commands: ICom
     const shape = SHAPE[c.commandType ?? 0];
     if (!shape) {
       const name = CommandType[c.commandType ?? 0] ?? String(c.commandType);
-      return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND, message: `Command type ${name} is not supported by this server.` };
+      return {
+        cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+        message: `Command type ${name} is not supported by this server.`,
+      };
     }
     const a = (c as Record<string, unknown>)[shape.field];
     const bad = (message: string): CommandProblem => ({ cause: shape.cause, message });
-    const tooBig = (message: string | undefined): CommandProblem | undefined => (message ? { cause: shape.cause, message, terminate: true } : undefined);
-    const badSearchAttributes = (sa: temporal.api.common.v1.ISearchAttributes | null | undefined): CommandProblem | undefined => {
+    const tooBig = (message: string | undefined): CommandProblem | undefined =>
+      message ? { cause: shape.cause, message, terminate: true } : undefined;
+    const badSearchAttributes = (
+      sa: temporal.api.common.v1.ISearchAttributes | null | undefined,
+    ): CommandProblem | undefined => {
       try {
         validateSearchAttributes(sa, searchAttributes);
         return undefined;
@@ -141,7 +197,10 @@ export function validateCommands(engine: EngineContext, run: Run, commands: ICom
         const ms = durationMs(s.startToFireTimeout) ?? 0;
         if (ms <= 0) return bad('A valid StartToFireTimeout is not set on StartTimerCommand.');
         if (timerIds.has(s.timerId)) {
-          return { cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID, message: `Timer with id ${s.timerId} is already started.` };
+          return {
+            cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID,
+            message: `Timer with id ${s.timerId} is already started.`,
+          };
         }
         timerIds.add(s.timerId);
         break;
@@ -155,18 +214,31 @@ export function validateCommands(engine: EngineContext, run: Run, commands: ICom
         break;
       }
       case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
-        const size = tooBig(checkBlobProblem(limits, (a as A.ICompleteWorkflowExecutionCommandAttributes).result, 'CompleteWorkflowExecutionCommandAttributes.Result'));
+        const size = tooBig(
+          checkBlobProblem(
+            limits,
+            (a as A.ICompleteWorkflowExecutionCommandAttributes).result,
+            'CompleteWorkflowExecutionCommandAttributes.Result',
+          ),
+        );
         if (size) return size;
         break;
       }
       case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION: {
         const failure = (a as A.IFailWorkflowExecutionCommandAttributes).failure;
         const bytes = failure ? temporal.api.failure.v1.Failure.encode(failure).finish().length : 0;
-        if (bytes > limits.blobSizeLimit) return { ...bad(`FailWorkflowExecutionCommandAttributes.Failure exceeds size limit.`), terminate: true };
+        if (bytes > limits.blobSizeLimit)
+          return { ...bad(`FailWorkflowExecutionCommandAttributes.Failure exceeds size limit.`), terminate: true };
         break;
       }
       case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: {
-        const size = tooBig(checkBlobProblem(limits, (a as A.ICancelWorkflowExecutionCommandAttributes).details, 'CancelWorkflowExecutionCommandAttributes.Details'));
+        const size = tooBig(
+          checkBlobProblem(
+            limits,
+            (a as A.ICancelWorkflowExecutionCommandAttributes).details,
+            'CancelWorkflowExecutionCommandAttributes.Details',
+          ),
+        );
         if (size) return size;
         break;
       }
@@ -205,7 +277,11 @@ export function validateCommands(engine: EngineContext, run: Run, commands: ICom
       case CommandType.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION: {
         const s = a as A.IContinueAsNewWorkflowExecutionCommandAttributes;
         if (s.cronSchedule) return bad('CronSchedule is not supported by embedded-temporal.');
-        if ((durationMs(s.workflowRunTimeout) ?? 0) < 0 || (durationMs(s.workflowTaskTimeout) ?? 0) < 0 || (durationMs(s.backoffStartInterval) ?? 0) < 0) {
+        if (
+          (durationMs(s.workflowRunTimeout) ?? 0) < 0 ||
+          (durationMs(s.workflowTaskTimeout) ?? 0) < 0 ||
+          (durationMs(s.backoffStartInterval) ?? 0) < 0
+        ) {
           return bad('A negative timeout is set on ContinueAsNewWorkflowExecutionCommand.');
         }
         const rp = s.retryPolicy && retryPolicyProblem(s.retryPolicy);
@@ -221,8 +297,10 @@ export function validateCommands(engine: EngineContext, run: Run, commands: ICom
         const s = a as A.IStartChildWorkflowExecutionCommandAttributes;
         if (!s.workflowId) return bad('Required field WorkflowId is not set on StartChildWorkflowExecutionCommand.');
         if (s.workflowId.length > limits.maxIdLength) return bad('WorkflowId exceeds length limit.');
-        if (!s.workflowType?.name) return bad('Required field WorkflowType is not set on StartChildWorkflowExecutionCommand.');
-        if (s.namespace && !engine.namespaces.list().some((n) => n.name === s.namespace)) return bad(`Namespace ${s.namespace} is not found.`);
+        if (!s.workflowType?.name)
+          return bad('Required field WorkflowType is not set on StartChildWorkflowExecutionCommand.');
+        if (s.namespace && !engine.namespaces.list().some((n) => n.name === s.namespace))
+          return bad(`Namespace ${s.namespace} is not found.`);
         if (s.cronSchedule) return bad('CronSchedule is not supported by embedded-temporal.');
         for (const d of [s.workflowExecutionTimeout, s.workflowRunTimeout, s.workflowTaskTimeout]) {
           if ((durationMs(d) ?? 0) < 0) return bad('A negative timeout is set on StartChildWorkflowExecutionCommand.');
@@ -240,7 +318,9 @@ export function validateCommands(engine: EngineContext, run: Run, commands: ICom
         const s = a as A.ISignalExternalWorkflowExecutionCommandAttributes;
         if (!s.execution?.workflowId) return bad('WorkflowId is not set on SignalExternalWorkflowExecutionCommand.');
         if (!s.signalName) return bad('SignalName is not set on SignalExternalWorkflowExecutionCommand.');
-        const size = tooBig(checkBlobProblem(limits, s.input, 'SignalExternalWorkflowExecutionCommandAttributes.Input'));
+        const size = tooBig(
+          checkBlobProblem(limits, s.input, 'SignalExternalWorkflowExecutionCommandAttributes.Input'),
+        );
         if (size) return size;
         break;
       }
@@ -276,7 +356,11 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
         startToFireTimeout: s.startToFireTimeout,
         workflowTaskCompletedEventId: completedId,
       });
-      const timer = { timerId: s.timerId!, startedEventId: int(ev.eventId), fireTime: engine.now() + (durationMs(s.startToFireTimeout) ?? 0) };
+      const timer = {
+        timerId: s.timerId!,
+        startedEventId: int(ev.eventId),
+        fireTime: engine.now() + (durationMs(s.startToFireTimeout) ?? 0),
+      };
       run.timers.set(timer.timerId, timer);
       engine.workflowTasks.armUserTimer(run, timer);
       return;
@@ -300,7 +384,10 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
     }
     case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
       const s = attrs<A.ICompleteWorkflowExecutionCommandAttributes>(c);
-      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, { result: s.result ?? null, workflowTaskCompletedEventId: completedId });
+      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, {
+        result: s.result ?? null,
+        workflowTaskCompletedEventId: completedId,
+      });
       engine.executions.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED);
       return;
     }
@@ -309,7 +396,10 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
       return;
     case CommandType.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION: {
       const s = attrs<A.ICancelWorkflowExecutionCommandAttributes>(c);
-      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, { details: s.details ?? null, workflowTaskCompletedEventId: completedId });
+      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, {
+        details: s.details ?? null,
+        workflowTaskCompletedEventId: completedId,
+      });
       engine.executions.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED);
       return;
     }
@@ -329,7 +419,10 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
     }
     case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
       const s = attrs<A.IUpsertWorkflowSearchAttributesCommandAttributes>(c);
-      const normalised = validateSearchAttributes(s.searchAttributes, engine.namespaces.get(run.namespace).searchAttributes);
+      const normalised = validateSearchAttributes(
+        s.searchAttributes,
+        engine.namespaces.get(run.namespace).searchAttributes,
+      );
       run.addEvent(EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, {
         workflowTaskCompletedEventId: completedId,
         searchAttributes: s.searchAttributes,
@@ -361,12 +454,17 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
     case CommandType.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION: {
       const s = attrs<A.IStartChildWorkflowExecutionCommandAttributes>(c);
       const ns = s.namespace ? engine.namespaces.get(s.namespace) : engine.namespaces.get(run.namespace);
-      const initiated: temporal.api.history.v1.IStartChildWorkflowExecutionInitiatedEventAttributes & { control?: string } = {
+      const initiated: temporal.api.history.v1.IStartChildWorkflowExecutionInitiatedEventAttributes & {
+        control?: string;
+      } = {
         namespace: ns.name,
         namespaceId: ns.id,
         workflowId: s.workflowId,
         workflowType: s.workflowType,
-        taskQueue: { name: s.taskQueue?.name || run.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueue: {
+          name: s.taskQueue?.name || run.taskQueue,
+          kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL,
+        },
         input: s.input ?? null,
         workflowExecutionTimeout: s.workflowExecutionTimeout ?? null,
         workflowRunTimeout: s.workflowRunTimeout ?? null,
@@ -374,7 +472,9 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
         parentClosePolicy: s.parentClosePolicy || temporal.api.enums.v1.ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE,
         control: s.control ?? '',
         workflowTaskCompletedEventId: completedId as never,
-        workflowIdReusePolicy: s.workflowIdReusePolicy || temporal.api.enums.v1.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+        workflowIdReusePolicy:
+          s.workflowIdReusePolicy ||
+          temporal.api.enums.v1.WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
         retryPolicy: s.retryPolicy ?? null,
         cronSchedule: s.cronSchedule ?? '',
         header: s.header ?? null,
@@ -382,7 +482,10 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
         searchAttributes: s.searchAttributes ?? null,
         priority: s.priority ?? null,
       };
-      const ev = run.addEvent(EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, initiated as Record<string, unknown>);
+      const ev = run.addEvent(
+        EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        initiated as Record<string, unknown>,
+      );
       const initiatedEventId = int(ev.eventId);
       const info: ChildInfo = {
         initiatedEventId,

@@ -207,35 +207,45 @@ export class Engine implements EngineContext {
 
   startWorkflowExecution = (req: Req<'StartWorkflowExecutionRequest'>) => this.executions.start(req);
   signalWorkflowExecution = (req: Req<'SignalWorkflowExecutionRequest'>) => this.executions.signal(req);
-  signalWithStartWorkflowExecution = (req: Req<'SignalWithStartWorkflowExecutionRequest'>) => this.executions.signalWithStart(req);
-  requestCancelWorkflowExecution = (req: Req<'RequestCancelWorkflowExecutionRequest'>) => this.executions.requestCancel(req);
+  signalWithStartWorkflowExecution = (req: Req<'SignalWithStartWorkflowExecutionRequest'>) =>
+    this.executions.signalWithStart(req);
+  requestCancelWorkflowExecution = (req: Req<'RequestCancelWorkflowExecutionRequest'>) =>
+    this.executions.requestCancel(req);
   terminateWorkflowExecution = (req: Req<'TerminateWorkflowExecutionRequest'>) => this.executions.terminate(req);
 
   updateWorkflowExecution = (req: Req<'UpdateWorkflowExecutionRequest'>, call?: Call) => this.updates.update(req, call);
-  pollWorkflowExecutionUpdate = (req: Req<'PollWorkflowExecutionUpdateRequest'>, call?: Call) => this.updates.poll(req, call);
-  executeMultiOperation = (req: Req<'ExecuteMultiOperationRequest'>, call?: Call) => this.updates.multiOperation(req, call);
+  pollWorkflowExecutionUpdate = (req: Req<'PollWorkflowExecutionUpdateRequest'>, call?: Call) =>
+    this.updates.poll(req, call);
+  executeMultiOperation = (req: Req<'ExecuteMultiOperationRequest'>, call?: Call) =>
+    this.updates.multiOperation(req, call);
 
   describeWorkflowExecution = (req: Req<'DescribeWorkflowExecutionRequest'>) => this.reads.describe(req);
-  getWorkflowExecutionHistory = (req: Req<'GetWorkflowExecutionHistoryRequest'>, call?: Call) => this.reads.history(req, call);
+  getWorkflowExecutionHistory = (req: Req<'GetWorkflowExecutionHistoryRequest'>, call?: Call) =>
+    this.reads.history(req, call);
   listWorkflowExecutions = (req: Req<'ListWorkflowExecutionsRequest'>) => this.listing.list(req);
   scanWorkflowExecutions = (req: Req<'ScanWorkflowExecutionsRequest'>) => this.listing.list(req);
   countWorkflowExecutions = (req: Req<'CountWorkflowExecutionsRequest'>) => this.listing.count(req);
 
-  pollWorkflowTaskQueue = (req: Req<'PollWorkflowTaskQueueRequest'>, call: Call) => this.polls.pollWorkflowTaskQueue(req, call);
+  pollWorkflowTaskQueue = (req: Req<'PollWorkflowTaskQueueRequest'>, call: Call) =>
+    this.polls.pollWorkflowTaskQueue(req, call);
   respondWorkflowTaskCompleted = (req: Req<'RespondWorkflowTaskCompletedRequest'>) => this.workflowTasks.complete(req);
   respondWorkflowTaskFailed = (req: Req<'RespondWorkflowTaskFailedRequest'>) => this.workflowTasks.fail(req);
   queryWorkflow = (req: Req<'QueryWorkflowRequest'>, call?: Call) => this.workflowTasks.query(req, call);
   respondQueryTaskCompleted = (req: Req<'RespondQueryTaskCompletedRequest'>) => this.workflowTasks.respondQuery(req);
 
-  pollActivityTaskQueue = (req: Req<'PollActivityTaskQueueRequest'>, call: Call) => this.polls.pollActivityTaskQueue(req, call);
+  pollActivityTaskQueue = (req: Req<'PollActivityTaskQueueRequest'>, call: Call) =>
+    this.polls.pollActivityTaskQueue(req, call);
   respondActivityTaskCompleted = (req: Req<'RespondActivityTaskCompletedRequest'>) => this.activities.completed(req);
-  respondActivityTaskCompletedById = (req: Req<'RespondActivityTaskCompletedByIdRequest'>) => this.activities.completedById(req);
+  respondActivityTaskCompletedById = (req: Req<'RespondActivityTaskCompletedByIdRequest'>) =>
+    this.activities.completedById(req);
   respondActivityTaskFailed = (req: Req<'RespondActivityTaskFailedRequest'>) => this.activities.failed(req);
   respondActivityTaskFailedById = (req: Req<'RespondActivityTaskFailedByIdRequest'>) => this.activities.failedById(req);
   respondActivityTaskCanceled = (req: Req<'RespondActivityTaskCanceledRequest'>) => this.activities.canceled(req);
-  respondActivityTaskCanceledById = (req: Req<'RespondActivityTaskCanceledByIdRequest'>) => this.activities.canceledById(req);
+  respondActivityTaskCanceledById = (req: Req<'RespondActivityTaskCanceledByIdRequest'>) =>
+    this.activities.canceledById(req);
   recordActivityTaskHeartbeat = (req: Req<'RecordActivityTaskHeartbeatRequest'>) => this.activities.heartbeat(req);
-  recordActivityTaskHeartbeatById = (req: Req<'RecordActivityTaskHeartbeatByIdRequest'>) => this.activities.heartbeatById(req);
+  recordActivityTaskHeartbeatById = (req: Req<'RecordActivityTaskHeartbeatByIdRequest'>) =>
+    this.activities.heartbeatById(req);
 
   /** Workers say they are going; their polls end on their own (sticky queues are not used). */
   shutdownWorker = (req: Req<'ShutdownWorkerRequest'>): Res<'ShutdownWorkerResponse'> => {
@@ -245,9 +255,12 @@ export class Engine implements EngineContext {
 
   // ---- OperatorService ---------------------------------------------------------------------------------------
 
-  addSearchAttributes = (req: temporal.api.operatorservice.v1.IAddSearchAttributesRequest) => this.namespaces.operatorAdd(req);
-  removeSearchAttributes = (req: temporal.api.operatorservice.v1.IRemoveSearchAttributesRequest) => this.namespaces.operatorRemove(req);
-  listSearchAttributes = (req: temporal.api.operatorservice.v1.IListSearchAttributesRequest) => this.namespaces.operatorList(req);
+  addSearchAttributes = (req: temporal.api.operatorservice.v1.IAddSearchAttributesRequest) =>
+    this.namespaces.operatorAdd(req);
+  removeSearchAttributes = (req: temporal.api.operatorservice.v1.IRemoveSearchAttributesRequest) =>
+    this.namespaces.operatorRemove(req);
+  listSearchAttributes = (req: temporal.api.operatorservice.v1.IListSearchAttributesRequest) =>
+    this.namespaces.operatorList(req);
 }
 
 export { int };

@@ -59,7 +59,13 @@ export class Executions {
   async start(req: Req<'StartWorkflowExecutionRequest'>): Promise<Res<'StartWorkflowExecutionResponse'>> {
     const ns = this.engine.namespaces.get(req.namespace);
     const params = this.validateStart(ns, req);
-    const existing = this.checkWorkflowIdPolicies(ns, params.workflowId, params.requestId, req.workflowIdReusePolicy ?? 0, req.workflowIdConflictPolicy ?? 0);
+    const existing = this.checkWorkflowIdPolicies(
+      ns,
+      params.workflowId,
+      params.requestId,
+      req.workflowIdReusePolicy ?? 0,
+      req.workflowIdConflictPolicy ?? 0,
+    );
     if (existing) {
       await this.engine.persistence.barrier();
       return { runId: existing.run.runId, started: existing.started, status: existing.run.status };
@@ -74,9 +80,21 @@ export class Executions {
     ns: NamespaceRecord,
     req: Pick<
       Req<'StartWorkflowExecutionRequest'>,
-      | 'workflowId' | 'workflowType' | 'taskQueue' | 'input' | 'header' | 'identity' | 'requestId'
-      | 'workflowExecutionTimeout' | 'workflowRunTimeout' | 'workflowTaskTimeout' | 'retryPolicy'
-      | 'cronSchedule' | 'memo' | 'searchAttributes' | 'workflowStartDelay'
+      | 'workflowId'
+      | 'workflowType'
+      | 'taskQueue'
+      | 'input'
+      | 'header'
+      | 'identity'
+      | 'requestId'
+      | 'workflowExecutionTimeout'
+      | 'workflowRunTimeout'
+      | 'workflowTaskTimeout'
+      | 'retryPolicy'
+      | 'cronSchedule'
+      | 'memo'
+      | 'searchAttributes'
+      | 'workflowStartDelay'
     >,
   ): StartParams {
     const workflowId = req.workflowId ?? '';
@@ -84,11 +102,13 @@ export class Executions {
     if (workflowId.length > this.engine.limits.maxIdLength) throw invalidArgument('WorkflowId length exceeds limit.');
     const workflowType = req.workflowType?.name ?? '';
     if (!workflowType) throw invalidArgument('WorkflowType is not set on request.');
-    if (workflowType.length > this.engine.limits.maxIdLength) throw invalidArgument('WorkflowType length exceeds limit.');
+    if (workflowType.length > this.engine.limits.maxIdLength)
+      throw invalidArgument('WorkflowType length exceeds limit.');
     const taskQueue = req.taskQueue?.name ?? '';
     if (!taskQueue) throw invalidArgument('TaskQueue is not set on request.');
     if (taskQueue.length > this.engine.limits.maxIdLength) throw invalidArgument('TaskQueue length exceeds limit.');
-    if (req.cronSchedule) throw invalidArgument('CronSchedule is not supported by embedded-temporal; use a schedule in your own code.');
+    if (req.cronSchedule)
+      throw invalidArgument('CronSchedule is not supported by embedded-temporal; use a schedule in your own code.');
     const executionTimeoutMs = durationMs(req.workflowExecutionTimeout) ?? 0;
     let runTimeoutMs = durationMs(req.workflowRunTimeout) ?? 0;
     let taskTimeoutMs = durationMs(req.workflowTaskTimeout) ?? 0;
@@ -100,7 +120,8 @@ export class Executions {
     validateRetryPolicy(req.retryPolicy, 'Invalid RetryPolicy');
     // srv: the run timeout defaults to, and is capped by, the execution timeout; the task timeout defaults
     // to 10 s, is capped at 120 s and by the run timeout.
-    if (executionTimeoutMs > 0 && (runTimeoutMs === 0 || runTimeoutMs > executionTimeoutMs)) runTimeoutMs = executionTimeoutMs;
+    if (executionTimeoutMs > 0 && (runTimeoutMs === 0 || runTimeoutMs > executionTimeoutMs))
+      runTimeoutMs = executionTimeoutMs;
     if (taskTimeoutMs === 0) taskTimeoutMs = 10_000;
     taskTimeoutMs = Math.min(taskTimeoutMs, 120_000);
     if (runTimeoutMs > 0) taskTimeoutMs = Math.min(taskTimeoutMs, runTimeoutMs);
@@ -153,7 +174,12 @@ export class Executions {
       }
       if (policy === ConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING) return { run: current, started: false };
       if (policy === ConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING) {
-        this.terminateRun(current, 'terminated by a new start (WorkflowIdConflictPolicy TERMINATE_EXISTING)', null, 'history-service');
+        this.terminateRun(
+          current,
+          'terminated by a new start (WorkflowIdConflictPolicy TERMINATE_EXISTING)',
+          null,
+          'history-service',
+        );
         return undefined;
       }
       throw workflowAlreadyStarted(
@@ -207,7 +233,10 @@ export class Executions {
     run.executionExpirationTime =
       p.executionExpirationTime ?? (p.executionTimeoutMs > 0 ? now + p.executionTimeoutMs : 0);
     run.runExpirationTime = p.runTimeoutMs > 0 ? now + p.runTimeoutMs : 0;
-    if (run.executionExpirationTime > 0 && (run.runExpirationTime === 0 || run.runExpirationTime > run.executionExpirationTime)) {
+    if (
+      run.executionExpirationTime > 0 &&
+      (run.runExpirationTime === 0 || run.runExpirationTime > run.executionExpirationTime)
+    ) {
       run.runExpirationTime = run.executionExpirationTime;
     }
     run.attempt = p.attempt ?? 1;
@@ -273,10 +302,16 @@ export class Executions {
   private timeOutRun(run: Run): void {
     if (!run.isOpen) return;
     this.forceCloseWorkflowTask(run);
-    const failure = { message: 'workflow run timeout', source: 'Server', timeoutFailureInfo: { timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE } };
+    const failure = {
+      message: 'workflow run timeout',
+      source: 'Server',
+      timeoutFailureInfo: { timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE },
+    };
     const retry = this.workflowRetry(run, failure);
     run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, {
-      retryState: retry.retry ? temporal.api.enums.v1.RetryState.RETRY_STATE_IN_PROGRESS : temporal.api.enums.v1.RetryState.RETRY_STATE_TIMEOUT,
+      retryState: retry.retry
+        ? temporal.api.enums.v1.RetryState.RETRY_STATE_IN_PROGRESS
+        : temporal.api.enums.v1.RetryState.RETRY_STATE_TIMEOUT,
       newExecutionRunId: retry.retry ? retry.runId : '',
     });
     if (retry.retry) retry.start();
@@ -305,7 +340,8 @@ export class Executions {
     run: Run,
     failure: temporal.api.failure.v1.IFailure | null,
   ): { retry: true; runId: string; start: () => void } | { retry: false; state: number } {
-    if (!run.retryPolicy) return { retry: false, state: temporal.api.enums.v1.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET };
+    if (!run.retryPolicy)
+      return { retry: false, state: temporal.api.enums.v1.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET };
     const decision = nextRetry(run.retryPolicy, run.attempt, failure, this.engine.now(), run.executionExpirationTime);
     if (!decision.retry) return { retry: false, state: decision.state };
     const runId = randomUUID();
@@ -354,7 +390,11 @@ export class Executions {
   }
 
   /** The ContinueAsNewWorkflowExecution command: the run closes and the next run of the chain starts. */
-  continueAsNew(run: Run, a: temporal.api.command.v1.IContinueAsNewWorkflowExecutionCommandAttributes, completedEventId: number): void {
+  continueAsNew(
+    run: Run,
+    a: temporal.api.command.v1.IContinueAsNewWorkflowExecutionCommandAttributes,
+    completedEventId: number,
+  ): void {
     const runId = randomUUID();
     const ns = this.engine.namespaces.get(run.namespace);
     const taskQueue = a.taskQueue?.name || run.taskQueue;
@@ -362,7 +402,9 @@ export class Executions {
     const taskTimeoutMs = durationMs(a.workflowTaskTimeout) || run.workflowTaskTimeoutMs;
     // srv: memo and search attributes carry over unless the command replaces them.
     const memo = a.memo && Object.keys(a.memo.fields ?? {}).length > 0 ? a.memo : run.memo;
-    const searchAttributes = a.searchAttributes ? validateSearchAttributes(a.searchAttributes, ns.searchAttributes) : run.searchAttributes;
+    const searchAttributes = a.searchAttributes
+      ? validateSearchAttributes(a.searchAttributes, ns.searchAttributes)
+      : run.searchAttributes;
     run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, {
       newExecutionRunId: runId,
       workflowType: { name: a.workflowType?.name || run.workflowType },
@@ -407,9 +449,13 @@ export class Executions {
     if (!run.isOpen) return;
     let reason: string | undefined;
     if (run.historySizeBytes > this.engine.limits.historySizeLimit) reason = 'Workflow history size exceeds limit.';
-    else if (run.nextEventId - 1 > this.engine.limits.historyCountLimit) reason = 'Workflow history count exceeds limit.';
+    else if (run.nextEventId - 1 > this.engine.limits.historyCountLimit)
+      reason = 'Workflow history count exceeds limit.';
     if (!reason) return;
-    this.engine.log.warn({ workflowId: run.workflowId, runId: run.runId, events: run.nextEventId - 1, bytes: run.historySizeBytes }, reason);
+    this.engine.log.warn(
+      { workflowId: run.workflowId, runId: run.runId, events: run.nextEventId - 1, bytes: run.historySizeBytes },
+      reason,
+    );
     this.terminateRun(run, reason, null, 'history-service');
   }
 
@@ -438,12 +484,19 @@ export class Executions {
       await this.engine.persistence.barrier();
       return { runId: current.runId, started: current.startRequestId === params.requestId };
     }
-    const existing = this.checkWorkflowIdPolicies(ns, params.workflowId, params.requestId, req.workflowIdReusePolicy ?? 0, conflict);
+    const existing = this.checkWorkflowIdPolicies(
+      ns,
+      params.workflowId,
+      params.requestId,
+      req.workflowIdReusePolicy ?? 0,
+      conflict,
+    );
     const run =
       existing?.run ??
       this.startRun({
         ...params,
-        beforeFirstTask: (r) => this.signalRun(r, req.signalName!, req.signalInput, req.header, params.identity, signalRequestId),
+        beforeFirstTask: (r) =>
+          this.signalRun(r, req.signalName!, req.signalInput, req.header, params.identity, signalRequestId),
       });
     await this.engine.persistence.barrier();
     return { runId: run.runId, started: existing ? existing.started : true };
@@ -493,7 +546,13 @@ export class Executions {
     return {};
   }
 
-  requestCancelRun(run: Run, reason: string, identity: string, requestId: string, external?: { initiatedEventId: number; execution: temporal.api.common.v1.IWorkflowExecution }): void {
+  requestCancelRun(
+    run: Run,
+    reason: string,
+    identity: string,
+    requestId: string,
+    external?: { initiatedEventId: number; execution: temporal.api.common.v1.IWorkflowExecution },
+  ): void {
     if (run.cancelRequested) return; // a repeated request is a no-op
     if (requestId) run.requestIds.add(requestId);
     run.cancelRequested = true;

@@ -36,7 +36,9 @@ export function payloadsSize(p: IPayloads | null | undefined): number {
 export function checkBlob(limits: Limits, p: IPayloads | null | undefined, what: string): void {
   const size = payloadsSize(p);
   if (size > limits.blobSizeLimit) {
-    throw invalidArgument(`${what} size ${size} bytes exceeds the limit of ${limits.blobSizeLimit} bytes (BlobSizeLimit).`);
+    throw invalidArgument(
+      `${what} size ${size} bytes exceeds the limit of ${limits.blobSizeLimit} bytes (BlobSizeLimit).`,
+    );
   }
 }
 
@@ -50,11 +52,15 @@ export function checkMemo(limits: Limits, memo: IMemo | null | undefined): void 
 /** The blob-limit message for payloads over the limit, or undefined. */
 export function checkBlobProblem(limits: Limits, p: IPayloads | null | undefined, what: string): string | undefined {
   const size = payloadsSize(p);
-  return size > limits.blobSizeLimit ? `${what} size ${size} bytes exceeds the limit of ${limits.blobSizeLimit} bytes (BlobSizeLimit).` : undefined;
+  return size > limits.blobSizeLimit
+    ? `${what} size ${size} bytes exceeds the limit of ${limits.blobSizeLimit} bytes (BlobSizeLimit).`
+    : undefined;
 }
 
 /** The memo-limit message for a memo over the limit, or undefined. */
 export function memoProblem(limits: Limits, memo: IMemo | null | undefined): string | undefined {
   const size = memo ? MemoCodec.encode(memo).length : 0;
-  return size > limits.memoSizeLimit ? `Memo size ${size} bytes exceeds the limit of ${limits.memoSizeLimit} bytes.` : undefined;
+  return size > limits.memoSizeLimit
+    ? `Memo size ${size} bytes exceeds the limit of ${limits.memoSizeLimit} bytes.`
+    : undefined;
 }

@@ -9,7 +9,12 @@ import { temporal } from '../proto';
 import type { NamespaceRecord } from '../store/store';
 import { duration, long } from '../util/time';
 import type { Persistence } from './persistence';
-import { INDEXED_VALUE_TYPE, SEARCH_ATTRIBUTE_TYPES, SYSTEM_SEARCH_ATTRIBUTES, type SearchAttributeType } from './search-attributes';
+import {
+  INDEXED_VALUE_TYPE,
+  SEARCH_ATTRIBUTE_TYPES,
+  SYSTEM_SEARCH_ATTRIBUTES,
+  type SearchAttributeType,
+} from './search-attributes';
 import type { Req, Res } from './types';
 
 type Operator = typeof temporal.api.operatorservice.v1;
@@ -119,7 +124,9 @@ export class Namespaces {
   async register(req: Req<'RegisterNamespaceRequest'>): Promise<Res<'RegisterNamespaceResponse'>> {
     if (!req.namespace) throw invalidArgument('Namespace is not set on request.');
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(req.namespace)) {
-      throw invalidArgument('Namespace name may only contain letters, digits, ".", "_" and "-", and must start with a letter or digit.');
+      throw invalidArgument(
+        'Namespace name may only contain letters, digits, ".", "_" and "-", and must start with a letter or digit.',
+      );
     }
     const retention = req.workflowExecutionRetentionPeriod;
     const retentionDays = retention ? Math.max(1, Math.round(Number(retention.seconds ?? 0) / 86400)) : 1;
@@ -141,23 +148,31 @@ export class Namespaces {
     return { keys: { ...searchAttributeTypes(SYSTEM_SEARCH_ATTRIBUTES), ...searchAttributeTypes(custom) } };
   }
 
-  async operatorAdd(req: temporal.api.operatorservice.v1.IAddSearchAttributesRequest): Promise<OperatorRes<'AddSearchAttributesResponse'>> {
+  async operatorAdd(
+    req: temporal.api.operatorservice.v1.IAddSearchAttributesRequest,
+  ): Promise<OperatorRes<'AddSearchAttributesResponse'>> {
     const ns = this.get(req.namespace || 'default');
-    const attrs = Object.fromEntries(Object.entries(req.searchAttributes ?? {}).map(([k, v]) => [k, typeName(v as number)]));
+    const attrs = Object.fromEntries(
+      Object.entries(req.searchAttributes ?? {}).map(([k, v]) => [k, typeName(v as number)]),
+    );
     if (Object.keys(attrs).length === 0) throw invalidArgument('SearchAttributes are not set on request.');
     this.addSearchAttributes(ns, attrs);
     await this.persistence.barrier();
     return {};
   }
 
-  async operatorRemove(req: temporal.api.operatorservice.v1.IRemoveSearchAttributesRequest): Promise<OperatorRes<'RemoveSearchAttributesResponse'>> {
+  async operatorRemove(
+    req: temporal.api.operatorservice.v1.IRemoveSearchAttributesRequest,
+  ): Promise<OperatorRes<'RemoveSearchAttributesResponse'>> {
     const ns = this.get(req.namespace || 'default');
     this.removeSearchAttributes(ns, req.searchAttributes ?? []);
     await this.persistence.barrier();
     return {};
   }
 
-  operatorList(req: temporal.api.operatorservice.v1.IListSearchAttributesRequest): OperatorRes<'ListSearchAttributesResponse'> {
+  operatorList(
+    req: temporal.api.operatorservice.v1.IListSearchAttributesRequest,
+  ): OperatorRes<'ListSearchAttributesResponse'> {
     const ns = this.get(req.namespace || 'default');
     return {
       customAttributes: searchAttributeTypes(ns.searchAttributes),
@@ -171,7 +186,8 @@ type OperatorRes<K extends keyof Operator> = Operator[K] extends { create(p?: in
 
 function typeName(n: number): SearchAttributeType {
   const entry = Object.entries(INDEXED_VALUE_TYPE).find(([, v]) => v === n);
-  if (!entry) throw invalidArgument(`Unknown search attribute type ${n}; use one of ${SEARCH_ATTRIBUTE_TYPES.join(', ')}.`);
+  if (!entry)
+    throw invalidArgument(`Unknown search attribute type ${n}; use one of ${SEARCH_ATTRIBUTE_TYPES.join(', ')}.`);
   return entry[0] as SearchAttributeType;
 }
 

@@ -23,17 +23,35 @@ export class Polls {
 
   constructor(private readonly engine: EngineContext) {}
 
-  async pollWorkflowTaskQueue(req: Req<'PollWorkflowTaskQueueRequest'>, call: Call): Promise<Res<'PollWorkflowTaskQueueResponse'>> {
+  async pollWorkflowTaskQueue(
+    req: Req<'PollWorkflowTaskQueueRequest'>,
+    call: Call,
+  ): Promise<Res<'PollWorkflowTaskQueueResponse'>> {
     const ns = this.engine.namespaces.get(req.namespace);
-    const task = await this.waitForTask(this.engine.workflowQueues, ns.name, pollQueueName(req.taskQueue), req.identity ?? '', call);
+    const task = await this.waitForTask(
+      this.engine.workflowQueues,
+      ns.name,
+      pollQueueName(req.taskQueue),
+      req.identity ?? '',
+      call,
+    );
     if (!task) return {};
     await this.engine.persistence.barrier();
     return task;
   }
 
-  async pollActivityTaskQueue(req: Req<'PollActivityTaskQueueRequest'>, call: Call): Promise<Res<'PollActivityTaskQueueResponse'>> {
+  async pollActivityTaskQueue(
+    req: Req<'PollActivityTaskQueueRequest'>,
+    call: Call,
+  ): Promise<Res<'PollActivityTaskQueueResponse'>> {
     const ns = this.engine.namespaces.get(req.namespace);
-    const task = await this.waitForTask(this.engine.activityQueues, ns.name, pollQueueName(req.taskQueue), req.identity ?? '', call);
+    const task = await this.waitForTask(
+      this.engine.activityQueues,
+      ns.name,
+      pollQueueName(req.taskQueue),
+      req.identity ?? '',
+      call,
+    );
     if (!task) return {};
     await this.engine.persistence.barrier();
     if (call.cancelled) {
@@ -89,7 +107,13 @@ export class Polls {
   }
 
   /** Long-polls a task queue: a started task, or null when the wait ends (deadline, cancel, shutdown). */
-  private waitForTask<T, R>(queues: TaskQueues<T, R>, namespace: string, taskQueue: string, identity: string, call: Call | undefined): Promise<R | null> {
+  private waitForTask<T, R>(
+    queues: TaskQueues<T, R>,
+    namespace: string,
+    taskQueue: string,
+    identity: string,
+    call: Call | undefined,
+  ): Promise<R | null> {
     return new Promise((resolve) => {
       if (this.stopped) return resolve(null);
       let done = false;

@@ -46,7 +46,6 @@ export class Reads {
     };
   }
 
-
   async history(
     req: Req<'GetWorkflowExecutionHistoryRequest'>,
     call?: grpc.ServerUnaryCall<unknown, unknown>,
@@ -62,7 +61,13 @@ export class Reads {
     const closeOnly =
       req.historyEventFilterType === temporal.api.enums.v1.HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT;
     if (closeOnly) {
-      if (run.isOpen && req.waitNewEvent) await this.engine.polls.waitFor(() => [`history:${run.runId}`], () => !run.isOpen, call, HISTORY_LONG_POLL_MS);
+      if (run.isOpen && req.waitNewEvent)
+        await this.engine.polls.waitFor(
+          () => [`history:${run.runId}`],
+          () => !run.isOpen,
+          call,
+          HISTORY_LONG_POLL_MS,
+        );
       await this.engine.persistence.barrier();
       const close = run.closeEvent;
       if (close) return { history: { events: [close] } };
@@ -70,7 +75,12 @@ export class Reads {
     }
     const from = token?.next ?? 1;
     if (req.waitNewEvent && run.isOpen && from >= run.nextEventId) {
-      await this.engine.polls.waitFor(() => [`history:${run.runId}`], () => run.nextEventId > from || !run.isOpen, call, HISTORY_LONG_POLL_MS);
+      await this.engine.polls.waitFor(
+        () => [`history:${run.runId}`],
+        () => run.nextEventId > from || !run.isOpen,
+        call,
+        HISTORY_LONG_POLL_MS,
+      );
     }
     await this.engine.persistence.barrier();
     const pageSize = req.maximumPageSize && req.maximumPageSize > 0 ? req.maximumPageSize : 1000;
@@ -89,7 +99,8 @@ function decodeHistoryToken(token: Uint8Array | null | undefined): { runId: stri
   if (!token || token.length === 0) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(token).toString('utf8')) as { r: unknown; n: unknown };
-    if (typeof parsed.r === 'string' && typeof parsed.n === 'number' && parsed.n >= 1) return { runId: parsed.r, next: parsed.n };
+    if (typeof parsed.r === 'string' && typeof parsed.n === 'number' && parsed.n >= 1)
+      return { runId: parsed.r, next: parsed.n };
   } catch {
     /* fall through */
   }

@@ -56,9 +56,11 @@ export function nextRetry(
   now: number,
   deadline: number,
 ): RetryDecision {
-  if (failure && isNonRetryable(policy, failure)) return { retry: false, state: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE };
+  if (failure && isNonRetryable(policy, failure))
+    return { retry: false, state: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE };
   const maxAttempts = policy.maximumAttempts ?? 0;
-  if (maxAttempts > 0 && attempt >= maxAttempts) return { retry: false, state: RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED };
+  if (maxAttempts > 0 && attempt >= maxAttempts)
+    return { retry: false, state: RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED };
   const explicit = durationMs(failure?.applicationFailureInfo?.nextRetryDelay);
   let delay: number;
   if (explicit !== undefined && explicit > 0) {
@@ -76,13 +78,18 @@ export function nextRetry(
 function isNonRetryable(policy: IRetryPolicy, failure: IFailure): boolean {
   if (failure.applicationFailureInfo?.nonRetryable || failure.serverFailureInfo?.nonRetryable) return true;
   if (failure.canceledFailureInfo || failure.terminatedFailureInfo) return true;
-  const type = failure.applicationFailureInfo?.type ?? (failure.timeoutFailureInfo ? timeoutTypeName(failure) : undefined);
+  const type =
+    failure.applicationFailureInfo?.type ?? (failure.timeoutFailureInfo ? timeoutTypeName(failure) : undefined);
   return !!type && (policy.nonRetryableErrorTypes ?? []).includes(type);
 }
 
 function timeoutTypeName(failure: IFailure): string {
   const t = failure.timeoutFailureInfo?.timeoutType ?? 0;
-  const names: Record<number, string> = { 1: 'StartToClose', 2: 'ScheduleToStart', 3: 'ScheduleToClose', 4: 'Heartbeat' };
+  const names: Record<number, string> = {
+    1: 'StartToClose',
+    2: 'ScheduleToStart',
+    3: 'ScheduleToClose',
+    4: 'Heartbeat',
+  };
   return `TemporalTimeout:${names[t] ?? 'Unspecified'}`;
 }
-

@@ -50,7 +50,11 @@ export class RunIndex {
    * The run named by an execution: its run id, or (when empty) the latest run of the workflow id, optionally
    * restricted to the chain that started with `firstExecutionRunId`.
    */
-  resolve(namespace: string, execution: temporal.api.common.v1.IWorkflowExecution | null | undefined, firstExecutionRunId?: string | null): Run {
+  resolve(
+    namespace: string,
+    execution: temporal.api.common.v1.IWorkflowExecution | null | undefined,
+    firstExecutionRunId?: string | null,
+  ): Run {
     const workflowId = execution?.workflowId;
     if (!workflowId) throw invalidArgument('WorkflowId is not set on request.');
     const runId = execution?.runId;
@@ -62,7 +66,9 @@ export class RunIndex {
         throw notFound(`Workflow execution not found. WorkflowId: ${workflowId}, RunId: ${runId}.`);
       }
       if (firstExecutionRunId && run.firstExecutionRunId !== firstExecutionRunId) {
-        throw notFound(`Workflow execution not found. WorkflowId: ${workflowId}, FirstExecutionRunId: ${firstExecutionRunId}.`);
+        throw notFound(
+          `Workflow execution not found. WorkflowId: ${workflowId}, FirstExecutionRunId: ${firstExecutionRunId}.`,
+        );
       }
       return run;
     }
@@ -74,7 +80,11 @@ export class RunIndex {
   }
 
   /** As `resolve`, for a run that must still be open. */
-  open(namespace: string, execution: temporal.api.common.v1.IWorkflowExecution | null | undefined, firstExecutionRunId?: string | null): Run {
+  open(
+    namespace: string,
+    execution: temporal.api.common.v1.IWorkflowExecution | null | undefined,
+    firstExecutionRunId?: string | null,
+  ): Run {
     const run = this.resolve(namespace, execution, firstExecutionRunId);
     if (!run.isOpen) throw notFound('Workflow execution already completed.');
     return run;

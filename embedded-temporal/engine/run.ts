@@ -279,7 +279,10 @@ export class Run implements RunIdentity {
     this.stateTransitions++;
     this.host.persistEvent(this, event, bytes);
     this.host.historyChanged(this);
-    if (this.isOpen && (this.nextEventId - 1 > this.limits.historyCountLimit || this.historySizeBytes > this.limits.historySizeLimit)) {
+    if (
+      this.isOpen &&
+      (this.nextEventId - 1 > this.limits.historyCountLimit || this.historySizeBytes > this.limits.historySizeLimit)
+    ) {
       this.host.historyLimitReached(this);
     }
   }
@@ -405,10 +408,17 @@ export class Run implements RunIdentity {
       });
     }
     for (const u of s.updates ?? []) {
-      run.updates.set(u.updateId, { ...u, request: UpdateRequestCodec.decode(unb64(u.request)), outcome: dec(OutcomeCodec, u.outcome) });
+      run.updates.set(u.updateId, {
+        ...u,
+        request: UpdateRequestCodec.decode(unb64(u.request)),
+        outcome: dec(OutcomeCodec, u.outcome),
+      });
     }
     for (const c of s.children ?? []) run.children.set(c.initiatedEventId, c);
-    run.buffered = s.buffered.map((b) => ({ event: HistoryEventCodec.decode(unb64(b.event)), closesTask: b.closesTask }));
+    run.buffered = s.buffered.map((b) => ({
+      event: HistoryEventCodec.decode(unb64(b.event)),
+      closesTask: b.closesTask,
+    }));
     relinkBufferedStarts(run.buffered);
     return run;
   }
@@ -478,7 +488,9 @@ function relinkBufferedStarts(buffered: BufferedEvent[]): void {
   }
 }
 
-function closeAttributes(e: HistoryEvent): { scheduledEventId?: Long | number | null; startedEventId?: Long | number | null } | undefined {
+function closeAttributes(
+  e: HistoryEvent,
+): { scheduledEventId?: Long | number | null; startedEventId?: Long | number | null } | undefined {
   return (
     e.activityTaskCompletedEventAttributes ??
     e.activityTaskFailedEventAttributes ??

@@ -74,7 +74,8 @@ function valueMatches(type: SearchAttributeType, value: unknown): boolean {
     }
   };
   if (value === null) return true;
-  if (Array.isArray(value)) return (type === 'KeywordList' || value.length <= 1 || type === 'Keyword') && value.every(scalar);
+  if (Array.isArray(value))
+    return (type === 'KeywordList' || value.length <= 1 || type === 'Keyword') && value.every(scalar);
   return scalar(value);
 }
 
@@ -92,7 +93,8 @@ export function validateSearchAttributes(
   for (const [name, payload] of Object.entries(fields)) {
     const type = name === 'TemporalChangeVersion' ? 'KeywordList' : (custom[name] as SearchAttributeType | undefined);
     if (!type) {
-      if (SYSTEM_SEARCH_ATTRIBUTES[name]) throw invalidArgument(`System search attribute ${name} cannot be set by the caller.`);
+      if (SYSTEM_SEARCH_ATTRIBUTES[name])
+        throw invalidArgument(`System search attribute ${name} cannot be set by the caller.`);
       throw invalidArgument(`Search attribute ${name} is not defined in this namespace.`);
     }
     let value: unknown;
@@ -101,7 +103,8 @@ export function validateSearchAttributes(
     } catch {
       throw invalidArgument(`Search attribute ${name} has a value that is not valid JSON.`);
     }
-    if (!valueMatches(type, value)) throw invalidArgument(`Search attribute ${name} of type ${type} has an invalid value.`);
+    if (!valueMatches(type, value))
+      throw invalidArgument(`Search attribute ${name} of type ${type} has an invalid value.`);
     out[name] = {
       metadata: { ...(payload.metadata ?? {}), encoding: Buffer.from('json/plain'), type: Buffer.from(type) },
       data: payload.data ?? new Uint8Array(),

@@ -29,7 +29,8 @@ type Decoded =
 
 /** srv update/errors_failures.go */
 const UNPROCESSED_UPDATE_FAILURE: temporal.api.failure.v1.IFailure = {
-  message: 'Workflow Update is rejected because it wasn\'t processed by worker. Probably, Workflow Update is not supported by the worker.',
+  message:
+    "Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker.",
   source: 'Server',
   applicationFailureInfo: { type: 'UnprocessedUpdate', nonRetryable: true },
 };
@@ -86,9 +87,12 @@ export class Updates {
     const typeUrl = m.body?.type_url ?? '';
     const value = m.body?.value ?? new Uint8Array();
     try {
-      if (typeUrl.endsWith('/temporal.api.update.v1.Acceptance')) return { kind: 'acceptance', body: AcceptanceCodec.decode(value) };
-      if (typeUrl.endsWith('/temporal.api.update.v1.Rejection')) return { kind: 'rejection', body: RejectionCodec.decode(value) };
-      if (typeUrl.endsWith('/temporal.api.update.v1.Response')) return { kind: 'response', body: ResponseCodec.decode(value) };
+      if (typeUrl.endsWith('/temporal.api.update.v1.Acceptance'))
+        return { kind: 'acceptance', body: AcceptanceCodec.decode(value) };
+      if (typeUrl.endsWith('/temporal.api.update.v1.Rejection'))
+        return { kind: 'rejection', body: RejectionCodec.decode(value) };
+      if (typeUrl.endsWith('/temporal.api.update.v1.Response'))
+        return { kind: 'response', body: ResponseCodec.decode(value) };
     } catch {
       return undefined;
     }
@@ -101,7 +105,10 @@ export class Updates {
 
   /** Checks the messages of a completion, in the order they will be applied, without changing anything. */
   validate(run: Run, messages: IMessage[], order: string[]): CommandProblem | undefined {
-    const bad = (message: string): CommandProblem => ({ cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, message });
+    const bad = (message: string): CommandProblem => ({
+      cause: Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+      message,
+    });
     const byId = new Map<string, IMessage>();
     for (const m of messages) {
       if (!m.id) return bad('A protocol message has no id.');
@@ -117,7 +124,10 @@ export class Updates {
       const updateId = m.protocolInstanceId ?? '';
       const u = run.updates.get(updateId);
       if (!u) return bad(`update ${updateId} wasn't found on the server.`);
-      const size = decoded.kind === 'response' ? checkBlobProblem(this.engine.limits, decoded.body.outcome?.success, `Update ${updateId} result`) : undefined;
+      const size =
+        decoded.kind === 'response'
+          ? checkBlobProblem(this.engine.limits, decoded.body.outcome?.success, `Update ${updateId} result`)
+          : undefined;
       if (size) return { ...bad(size), terminate: true };
       const state = states.get(updateId) ?? u.state;
       const next =
@@ -189,9 +199,10 @@ export class Updates {
    * accepted move to the next run of a continue-as-new, or are aborted.
    */
   onRunClosed(run: Run): void {
-    const next = run.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW && run.newExecutionRunId
-      ? this.engine.runs.byId(run.newExecutionRunId)
-      : undefined;
+    const next =
+      run.status === ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW && run.newExecutionRunId
+        ? this.engine.runs.byId(run.newExecutionRunId)
+        : undefined;
     for (const u of [...run.updates.values()]) {
       if (u.state === 'accepted') {
         u.state = 'completed';
@@ -218,7 +229,8 @@ export class Updates {
     for (let hops = 0; current && hops < 1000; hops++) {
       const update = current.updates.get(updateId);
       if (update) return { run: current, update };
-      if (current.isOpen || current.status !== ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW) return undefined;
+      if (current.isOpen || current.status !== ExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
+        return undefined;
       current = current.newExecutionRunId ? this.engine.runs.byId(current.newExecutionRunId) : undefined;
     }
     return undefined;
@@ -257,7 +269,7 @@ export class Updates {
     const { run, update } = found;
     return {
       updateRef: { workflowExecution: { workflowId: run.workflowId, runId: run.runId }, updateId: update.updateId },
-      outcome: update.state === 'completed' ? update.outcome ?? null : null,
+      outcome: update.state === 'completed' ? (update.outcome ?? null) : null,
       stage: stageOf(update),
     };
   }
@@ -280,7 +292,10 @@ export class Updates {
     this.admit(run, updateId, request);
   }
 
-  async update(req: Req<'UpdateWorkflowExecutionRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<Res<'UpdateWorkflowExecutionResponse'>> {
+  async update(
+    req: Req<'UpdateWorkflowExecutionRequest'>,
+    call?: grpc.ServerUnaryCall<unknown, unknown>,
+  ): Promise<Res<'UpdateWorkflowExecutionResponse'>> {
     const ns = this.engine.namespaces.get(req.namespace);
     const { updateId, stage } = this.validateRequest(req);
     const run = this.engine.runs.resolve(ns.name, req.workflowExecution, req.firstExecutionRunId);
@@ -289,7 +304,10 @@ export class Updates {
     return this.response(await this.waitForStage(run, updateId, stage, call));
   }
 
-  async poll(req: Req<'PollWorkflowExecutionUpdateRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<Res<'PollWorkflowExecutionUpdateResponse'>> {
+  async poll(
+    req: Req<'PollWorkflowExecutionUpdateRequest'>,
+    call?: grpc.ServerUnaryCall<unknown, unknown>,
+  ): Promise<Res<'PollWorkflowExecutionUpdateResponse'>> {
     const ns = this.engine.namespaces.get(req.namespace);
     const updateId = req.updateRef?.updateId ?? '';
     if (!updateId) throw invalidArgument('Update ID is not set on request.');
@@ -303,7 +321,10 @@ export class Updates {
   }
 
   /** Update-with-start: start the workflow (or use the running one, per its conflict policy) and update it. */
-  async multiOperation(req: Req<'ExecuteMultiOperationRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<Res<'ExecuteMultiOperationResponse'>> {
+  async multiOperation(
+    req: Req<'ExecuteMultiOperationRequest'>,
+    call?: grpc.ServerUnaryCall<unknown, unknown>,
+  ): Promise<Res<'ExecuteMultiOperationResponse'>> {
     const ns = this.engine.namespaces.get(req.namespace);
     const ops = req.operations ?? [];
     if (ops.length !== 2 || !ops[0].startWorkflow || !ops[1].updateWorkflow) {
@@ -313,16 +334,25 @@ export class Updates {
     const upd = ops[1].updateWorkflow;
     let phase = 0;
     try {
-      if (start.namespace && start.namespace !== ns.name) throw invalidArgument('Operations must use the request namespace.');
+      if (start.namespace && start.namespace !== ns.name)
+        throw invalidArgument('Operations must use the request namespace.');
       const params = this.engine.executions.validateStart(ns, start);
       if (start.cronSchedule) throw invalidArgument('CronSchedule is not supported with update-with-start.');
       phase = 1;
       const { updateId, stage } = this.validateRequest(upd);
-      if (upd.workflowExecution?.workflowId !== params.workflowId) throw invalidArgument('WorkflowId of the update must match the start.');
-      if (upd.workflowExecution?.runId || upd.firstExecutionRunId) throw invalidArgument('The update of update-with-start may not name a run.');
+      if (upd.workflowExecution?.workflowId !== params.workflowId)
+        throw invalidArgument('WorkflowId of the update must match the start.');
+      if (upd.workflowExecution?.runId || upd.firstExecutionRunId)
+        throw invalidArgument('The update of update-with-start may not name a run.');
       phase = 0;
       const conflict = start.workflowIdConflictPolicy ?? 0;
-      const existing = this.engine.executions.checkWorkflowIdPolicies(ns, params.workflowId, params.requestId, start.workflowIdReusePolicy ?? 0, conflict);
+      const existing = this.engine.executions.checkWorkflowIdPolicies(
+        ns,
+        params.workflowId,
+        params.requestId,
+        start.workflowIdReusePolicy ?? 0,
+        conflict,
+      );
       const run = existing?.run ?? this.engine.executions.startRun(params);
       phase = 1;
       this.admitOrFind(run, updateId, upd.request!);
@@ -345,7 +375,11 @@ export class Updates {
 function multiOperationFailure(failedIndex: number, err: RpcError): RpcError {
   const statuses = [0, 1].map((i) =>
     i === failedIndex
-      ? { code: err.code, message: err.message, details: err.detail ? [packAny(err.detail.type, err.detail.value)] : [] }
+      ? {
+          code: err.code,
+          message: err.message,
+          details: err.detail ? [packAny(err.detail.type, err.detail.value)] : [],
+        }
       : {
           code: grpc.status.ABORTED,
           message: 'Operation was aborted.',

@@ -8,7 +8,14 @@ import type * as grpc from '@grpc/grpc-js';
 import { deadlineExceeded, failedPrecondition, invalidArgument, notFound, queryFailed } from '../errors';
 import { EventType, temporal, type HistoryEvent, type IFailure } from '../proto';
 import { duration, long, timestamp } from '../util/time';
-import { applyCommand, causeName, isCloseCommand, validateCommands, type CommandContext, type CommandProblem } from './commands';
+import {
+  applyCommand,
+  causeName,
+  isCloseCommand,
+  validateCommands,
+  type CommandContext,
+  type CommandProblem,
+} from './commands';
 import type { EngineContext } from './context';
 import type { Req, Res } from './types';
 import { Run, int, makeEvent, type TimerInfo, type WorkflowTaskInfo, type WorkflowTaskKind } from './run';
@@ -28,12 +35,14 @@ interface PendingQuery {
   query: temporal.api.query.v1.IWorkflowQuery;
   /** waiting: for the next workflow task; attached: riding a started task; queued/dispatched: a legacy query task. */
   state: 'waiting' | 'attached' | 'queued' | 'dispatched' | 'done';
-  settle(outcome: { answer?: temporal.api.common.v1.IPayloads | null; error?: { message: string; failure?: IFailure | null } }): void;
+  settle(outcome: {
+    answer?: temporal.api.common.v1.IPayloads | null;
+    error?: { message: string; failure?: IFailure | null };
+  }): void;
 }
 
 export type WorkflowQueueTask =
-  | { kind: 'wft'; run: Run; scheduledEventId: number; attempt: number }
-  | { kind: 'query'; query: PendingQuery };
+  { kind: 'wft'; run: Run; scheduledEventId: number; attempt: number } | { kind: 'query'; query: PendingQuery };
 
 /** How long a query waits for a worker when the caller set no deadline. */
 const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
@@ -107,7 +116,13 @@ export class WorkflowTasks {
     if (task.kind === 'query') return this.startLegacyQuery(task.query);
     const { run } = task;
     const wft = run.wft;
-    if (!run.isOpen || !wft || wft.started || wft.scheduledEventId !== task.scheduledEventId || wft.attempt !== task.attempt) {
+    if (
+      !run.isOpen ||
+      !wft ||
+      wft.started ||
+      wft.scheduledEventId !== task.scheduledEventId ||
+      wft.attempt !== task.attempt
+    ) {
       return undefined;
     }
     return this.start(run, identity);
@@ -129,12 +144,21 @@ export class WorkflowTasks {
     }
     const limits = this.engine.limits;
     const reasons: number[] = [];
-    if (run.historySizeBytes >= limits.historySizeSuggestContinueAsNew) reasons.push(SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE);
-    if (run.nextEventId >= limits.historyCountSuggestContinueAsNew) reasons.push(SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS);
+    if (run.historySizeBytes >= limits.historySizeSuggestContinueAsNew)
+      reasons.push(SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_HISTORY_SIZE_TOO_LARGE);
+    if (run.nextEventId >= limits.historyCountSuggestContinueAsNew)
+      reasons.push(SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS);
     const requestId = randomUUID();
-    const startedAttrs = this.startedAttributes(wft.scheduledEventId, identity, requestId, reasons, run.historySizeBytes);
+    const startedAttrs = this.startedAttributes(
+      wft.scheduledEventId,
+      identity,
+      requestId,
+      reasons,
+      run.historySizeBytes,
+    );
     let startedEventId = wft.scheduledEventId + 1;
-    if (wft.kind === 'normal') startedEventId = int(run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now).eventId);
+    if (wft.kind === 'normal')
+      startedEventId = int(run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now).eventId);
     const stamp = ++this.stampCounter;
     wft.started = {
       eventId: startedEventId,
@@ -152,7 +176,11 @@ export class WorkflowTasks {
     const events: HistoryEvent[] = run.events.slice();
     if (wft.kind !== 'normal') {
       // Not in history yet: the poll response carries the task's own events as synthetic ones.
-      const scheduled = makeEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, wft.attempt), wft.scheduledTime);
+      const scheduled = makeEvent(
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        this.scheduledAttributes(run, wft.attempt),
+        wft.scheduledTime,
+      );
       scheduled.eventId = long(wft.scheduledEventId);
       const started = makeEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED, startedAttrs, now);
       started.eventId = long(startedEventId);
@@ -181,7 +209,13 @@ export class WorkflowTasks {
     };
   }
 
-  private startedAttributes(scheduledEventId: number, identity: string, requestId: string, reasons: number[], historySizeBytes: number) {
+  private startedAttributes(
+    scheduledEventId: number,
+    identity: string,
+    requestId: string,
+    reasons: number[],
+    historySizeBytes: number,
+  ) {
     return {
       scheduledEventId,
       identity,
@@ -196,7 +230,11 @@ export class WorkflowTasks {
   private materialize(run: Run, wft: WorkflowTaskInfo): void {
     if (wft.kind === 'normal') return;
     const s = wft.started!;
-    run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, wft.attempt), wft.scheduledTime);
+    run.addEvent(
+      EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+      this.scheduledAttributes(run, wft.attempt),
+      wft.scheduledTime,
+    );
     run.addEvent(
       EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
       this.startedAttributes(wft.scheduledEventId, s.identity, s.requestId, s.suggestReasons, s.historySizeBytes),
@@ -207,7 +245,9 @@ export class WorkflowTasks {
 
   private armTimeout(run: Run, wft: WorkflowTaskInfo): void {
     const started = wft.started!;
-    this.engine.timers.set(`wft:${run.runId}`, started.time + wft.startToCloseMs, () => this.timedOut(run, started.stamp));
+    this.engine.timers.set(`wft:${run.runId}`, started.time + wft.startToCloseMs, () =>
+      this.timedOut(run, started.stamp),
+    );
   }
 
   // ---- completion -------------------------------------------------------------------------------------------
@@ -223,7 +263,9 @@ export class WorkflowTasks {
     return { run, wft };
   }
 
-  async complete(req: Req<'RespondWorkflowTaskCompletedRequest'>): Promise<Res<'RespondWorkflowTaskCompletedResponse'>> {
+  async complete(
+    req: Req<'RespondWorkflowTaskCompletedRequest'>,
+  ): Promise<Res<'RespondWorkflowTaskCompletedResponse'>> {
     const { run, wft } = this.startedTask(req.taskToken);
     const identity = req.identity ?? '';
     const commands = req.commands ?? [];
@@ -245,7 +287,11 @@ export class WorkflowTasks {
       run.wft = null;
       this.engine.timers.clear(`wft:${run.runId}`);
       this.engine.updates.rejectUnprocessed(run, stamp);
-      return this.finishCompletion(run, req, identity, { flushed: 0, needsTask: false, resetHistoryEventId: run.lastCompletedWftStartedId });
+      return this.finishCompletion(run, req, identity, {
+        flushed: 0,
+        needsTask: false,
+        resetHistoryEventId: run.lastCompletedWftStartedId,
+      });
     }
 
     this.materialize(run, wft);
@@ -276,7 +322,11 @@ export class WorkflowTasks {
 
     this.answerAttachedQueries(run, req.queryResults ?? {});
     const flushed = run.isOpen ? this.flush(run) : 0;
-    return this.finishCompletion(run, req, identity, { flushed, needsTask: ctx.needsWorkflowTask || heartbeat, postActions: ctx.postActions });
+    return this.finishCompletion(run, req, identity, {
+      flushed,
+      needsTask: ctx.needsWorkflowTask || heartbeat,
+      postActions: ctx.postActions,
+    });
   }
 
   /** The common tail of a completion: the next task, follow-up actions, limits, and the inline task. */
@@ -307,7 +357,13 @@ export class WorkflowTasks {
   }
 
   /** A speculative task that changed nothing and only rejected updates can vanish. */
-  private canDrop(run: Run, wft: WorkflowTaskInfo, commandCount: number, messages: temporal.api.protocol.v1.IMessage[], heartbeat: boolean): boolean {
+  private canDrop(
+    run: Run,
+    wft: WorkflowTaskInfo,
+    commandCount: number,
+    messages: temporal.api.protocol.v1.IMessage[],
+    heartbeat: boolean,
+  ): boolean {
     return (
       commandCount === 0 &&
       !heartbeat &&
@@ -321,7 +377,12 @@ export class WorkflowTasks {
    * A completion the server refuses. On a retried (transient) task it is simply dropped and the task times out,
    * as on the real server; otherwise the task fails (and, for an oversized payload, the run is terminated).
    */
-  private async refuseCompletion(run: Run, wft: WorkflowTaskInfo, problem: CommandProblem, identity: string): Promise<never> {
+  private async refuseCompletion(
+    run: Run,
+    wft: WorkflowTaskInfo,
+    problem: CommandProblem,
+    identity: string,
+  ): Promise<never> {
     const message = problem.message ? `${causeName(problem.cause)}: ${problem.message}` : causeName(problem.cause);
     const unhandled = problem.cause === Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
     if (wft.attempt > 1 && !unhandled) throw invalidArgument(message);
@@ -351,7 +412,14 @@ export class WorkflowTasks {
   async fail(req: Req<'RespondWorkflowTaskFailedRequest'>): Promise<Res<'RespondWorkflowTaskFailedResponse'>> {
     const { run, wft } = this.startedTask(req.taskToken);
     const cause = req.cause || Cause.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED;
-    this.failTask(run, wft, cause, req.failure ?? null, req.identity ?? '', cause !== Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND);
+    this.failTask(
+      run,
+      wft,
+      cause,
+      req.failure ?? null,
+      req.identity ?? '',
+      cause !== Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+    );
     await this.engine.persistence.barrier();
     return {};
   }
@@ -360,13 +428,26 @@ export class WorkflowTasks {
    * WorkflowTaskFailed (not written for a transient attempt), then the buffered events, then the retry:
    * transient with attempt + 1, or a normal task when the attempt is not incremented.
    */
-  private failTask(run: Run, wft: WorkflowTaskInfo, cause: number, failure: IFailure | null, identity: string, incrementAttempt: boolean): void {
+  private failTask(
+    run: Run,
+    wft: WorkflowTaskInfo,
+    cause: number,
+    failure: IFailure | null,
+    identity: string,
+    incrementAttempt: boolean,
+  ): void {
     this.writeFailed(run, wft, cause, failure, identity);
     this.retryTask(run, incrementAttempt);
   }
 
   /** WorkflowTaskFailed: a speculative task's own events are written first; a transient one writes nothing. */
-  private writeFailed(run: Run, wft: WorkflowTaskInfo, cause: number, failure: IFailure | null, identity: string): void {
+  private writeFailed(
+    run: Run,
+    wft: WorkflowTaskInfo,
+    cause: number,
+    failure: IFailure | null,
+    identity: string,
+  ): void {
     if (wft.kind === 'speculative') this.materialize(run, wft);
     if (wft.kind !== 'normal') return;
     run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, {
@@ -400,7 +481,10 @@ export class WorkflowTasks {
         timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE,
       });
     }
-    this.engine.log.warn({ workflowId: run.workflowId, runId: run.runId, attempt: wft.attempt }, 'workflow task timed out');
+    this.engine.log.warn(
+      { workflowId: run.workflowId, runId: run.runId, attempt: wft.attempt },
+      'workflow task timed out',
+    );
     this.retryTask(run, true);
     void this.engine.persistence.barrier().catch(() => undefined);
   }
@@ -424,7 +508,10 @@ export class WorkflowTasks {
 
   private fireUserTimer(run: Run, timer: TimerInfo): void {
     if (!run.isOpen || run.timers.get(timer.timerId) !== timer) return;
-    run.addOrBufferEvent(EventType.EVENT_TYPE_TIMER_FIRED, { timerId: timer.timerId, startedEventId: timer.startedEventId });
+    run.addOrBufferEvent(EventType.EVENT_TYPE_TIMER_FIRED, {
+      timerId: timer.timerId,
+      startedEventId: timer.startedEventId,
+    });
     if (run.wftInFlight) timer.firedBuffered = true;
     else run.timers.delete(timer.timerId);
     this.schedule(run);
@@ -445,7 +532,10 @@ export class WorkflowTasks {
     return this.queries.size > 0;
   }
 
-  async query(req: Req<'QueryWorkflowRequest'>, call?: grpc.ServerUnaryCall<unknown, unknown>): Promise<Res<'QueryWorkflowResponse'>> {
+  async query(
+    req: Req<'QueryWorkflowRequest'>,
+    call?: grpc.ServerUnaryCall<unknown, unknown>,
+  ): Promise<Res<'QueryWorkflowResponse'>> {
     const ns = this.engine.namespaces.get(req.namespace);
     if (!req.query?.queryType) throw invalidArgument('QueryType is not set on request.');
     const run = this.engine.runs.resolve(ns.name, req.execution);
@@ -530,7 +620,9 @@ export class WorkflowTasks {
     const q = this.queries.get(t.id);
     if (!q || q.state !== 'dispatched') throw notFound('Query task not found, or it already timed out.');
     const answered = req.completedType === temporal.api.enums.v1.QueryResultType.QUERY_RESULT_TYPE_ANSWERED;
-    q.settle(answered ? { answer: req.queryResult } : { error: { message: req.errorMessage ?? '', failure: req.failure } });
+    q.settle(
+      answered ? { answer: req.queryResult } : { error: { message: req.errorMessage ?? '', failure: req.failure } },
+    );
     return {};
   }
 
@@ -543,7 +635,11 @@ export class WorkflowTasks {
         continue;
       }
       const answered = result.resultType === temporal.api.enums.v1.QueryResultType.QUERY_RESULT_TYPE_ANSWERED;
-      q.settle(answered ? { answer: result.answer } : { error: { message: result.errorMessage ?? '', failure: result.failure } });
+      q.settle(
+        answered
+          ? { answer: result.answer }
+          : { error: { message: result.errorMessage ?? '', failure: result.failure } },
+      );
     }
   }
 

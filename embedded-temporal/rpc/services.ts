@@ -14,7 +14,11 @@ type Call = grpc.ServerUnaryCall<unknown, unknown>;
 type Handler = (request: never, call: Call) => Promise<unknown>;
 
 /** Wraps async handlers as grpc-js unary handlers with Temporal-style error mapping. */
-export function implement(engine: Engine, log: Logger, handlers: Record<string, Handler>): grpc.UntypedServiceImplementation {
+export function implement(
+  engine: Engine,
+  log: Logger,
+  handlers: Record<string, Handler>,
+): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(handlers)) {
     impl[name] = (call: Call, callback: grpc.sendUnaryData<unknown>) => {
@@ -33,7 +37,10 @@ export function implement(engine: Engine, log: Logger, handlers: Record<string, 
             callback(err.toServiceError());
             return;
           }
-          log.error({ method: name, err: err instanceof Error ? err.stack : String(err) }, 'unexpected error in handler');
+          log.error(
+            { method: name, err: err instanceof Error ? err.stack : String(err) },
+            'unexpected error in handler',
+          );
           const message = err instanceof Error ? err.message : String(err);
           callback(new RpcError(grpc.status.INTERNAL, `Internal error: ${message}`).toServiceError());
         },
@@ -79,33 +86,50 @@ export function workflowService(engine: Engine): Record<string, Handler> {
 
     StartWorkflowExecution: (req: Req<'StartWorkflowExecutionRequest'>) => engine.startWorkflowExecution(req),
     SignalWorkflowExecution: (req: Req<'SignalWorkflowExecutionRequest'>) => engine.signalWorkflowExecution(req),
-    SignalWithStartWorkflowExecution: (req: Req<'SignalWithStartWorkflowExecutionRequest'>) => engine.signalWithStartWorkflowExecution(req),
-    UpdateWorkflowExecution: (req: Req<'UpdateWorkflowExecutionRequest'>, call: Call) => engine.updateWorkflowExecution(req, call),
-    PollWorkflowExecutionUpdate: (req: Req<'PollWorkflowExecutionUpdateRequest'>, call: Call) => engine.pollWorkflowExecutionUpdate(req, call),
-    ExecuteMultiOperation: (req: Req<'ExecuteMultiOperationRequest'>, call: Call) => engine.executeMultiOperation(req, call),
-    RequestCancelWorkflowExecution: (req: Req<'RequestCancelWorkflowExecutionRequest'>) => engine.requestCancelWorkflowExecution(req),
-    TerminateWorkflowExecution: (req: Req<'TerminateWorkflowExecutionRequest'>) => engine.terminateWorkflowExecution(req),
+    SignalWithStartWorkflowExecution: (req: Req<'SignalWithStartWorkflowExecutionRequest'>) =>
+      engine.signalWithStartWorkflowExecution(req),
+    UpdateWorkflowExecution: (req: Req<'UpdateWorkflowExecutionRequest'>, call: Call) =>
+      engine.updateWorkflowExecution(req, call),
+    PollWorkflowExecutionUpdate: (req: Req<'PollWorkflowExecutionUpdateRequest'>, call: Call) =>
+      engine.pollWorkflowExecutionUpdate(req, call),
+    ExecuteMultiOperation: (req: Req<'ExecuteMultiOperationRequest'>, call: Call) =>
+      engine.executeMultiOperation(req, call),
+    RequestCancelWorkflowExecution: (req: Req<'RequestCancelWorkflowExecutionRequest'>) =>
+      engine.requestCancelWorkflowExecution(req),
+    TerminateWorkflowExecution: (req: Req<'TerminateWorkflowExecutionRequest'>) =>
+      engine.terminateWorkflowExecution(req),
     DescribeWorkflowExecution: (req: Req<'DescribeWorkflowExecutionRequest'>) => engine.describeWorkflowExecution(req),
-    GetWorkflowExecutionHistory: (req: Req<'GetWorkflowExecutionHistoryRequest'>, call: Call) => engine.getWorkflowExecutionHistory(req, call),
+    GetWorkflowExecutionHistory: (req: Req<'GetWorkflowExecutionHistoryRequest'>, call: Call) =>
+      engine.getWorkflowExecutionHistory(req, call),
     ListWorkflowExecutions: (req: Req<'ListWorkflowExecutionsRequest'>) => engine.listWorkflowExecutions(req),
     ScanWorkflowExecutions: (req: Req<'ScanWorkflowExecutionsRequest'>) => engine.scanWorkflowExecutions(req),
     CountWorkflowExecutions: (req: Req<'CountWorkflowExecutionsRequest'>) => engine.countWorkflowExecutions(req),
 
-    PollWorkflowTaskQueue: (req: Req<'PollWorkflowTaskQueueRequest'>, call: Call) => engine.pollWorkflowTaskQueue(req, call),
-    RespondWorkflowTaskCompleted: (req: Req<'RespondWorkflowTaskCompletedRequest'>) => engine.respondWorkflowTaskCompleted(req),
+    PollWorkflowTaskQueue: (req: Req<'PollWorkflowTaskQueueRequest'>, call: Call) =>
+      engine.pollWorkflowTaskQueue(req, call),
+    RespondWorkflowTaskCompleted: (req: Req<'RespondWorkflowTaskCompletedRequest'>) =>
+      engine.respondWorkflowTaskCompleted(req),
     RespondWorkflowTaskFailed: (req: Req<'RespondWorkflowTaskFailedRequest'>) => engine.respondWorkflowTaskFailed(req),
     QueryWorkflow: (req: Req<'QueryWorkflowRequest'>, call: Call) => engine.queryWorkflow(req, call),
     RespondQueryTaskCompleted: (req: Req<'RespondQueryTaskCompletedRequest'>) => engine.respondQueryTaskCompleted(req),
 
-    PollActivityTaskQueue: (req: Req<'PollActivityTaskQueueRequest'>, call: Call) => engine.pollActivityTaskQueue(req, call),
-    RespondActivityTaskCompleted: (req: Req<'RespondActivityTaskCompletedRequest'>) => engine.respondActivityTaskCompleted(req),
-    RespondActivityTaskCompletedById: (req: Req<'RespondActivityTaskCompletedByIdRequest'>) => engine.respondActivityTaskCompletedById(req),
+    PollActivityTaskQueue: (req: Req<'PollActivityTaskQueueRequest'>, call: Call) =>
+      engine.pollActivityTaskQueue(req, call),
+    RespondActivityTaskCompleted: (req: Req<'RespondActivityTaskCompletedRequest'>) =>
+      engine.respondActivityTaskCompleted(req),
+    RespondActivityTaskCompletedById: (req: Req<'RespondActivityTaskCompletedByIdRequest'>) =>
+      engine.respondActivityTaskCompletedById(req),
     RespondActivityTaskFailed: (req: Req<'RespondActivityTaskFailedRequest'>) => engine.respondActivityTaskFailed(req),
-    RespondActivityTaskFailedById: (req: Req<'RespondActivityTaskFailedByIdRequest'>) => engine.respondActivityTaskFailedById(req),
-    RespondActivityTaskCanceled: (req: Req<'RespondActivityTaskCanceledRequest'>) => engine.respondActivityTaskCanceled(req),
-    RespondActivityTaskCanceledById: (req: Req<'RespondActivityTaskCanceledByIdRequest'>) => engine.respondActivityTaskCanceledById(req),
-    RecordActivityTaskHeartbeat: (req: Req<'RecordActivityTaskHeartbeatRequest'>) => engine.recordActivityTaskHeartbeat(req),
-    RecordActivityTaskHeartbeatById: (req: Req<'RecordActivityTaskHeartbeatByIdRequest'>) => engine.recordActivityTaskHeartbeatById(req),
+    RespondActivityTaskFailedById: (req: Req<'RespondActivityTaskFailedByIdRequest'>) =>
+      engine.respondActivityTaskFailedById(req),
+    RespondActivityTaskCanceled: (req: Req<'RespondActivityTaskCanceledRequest'>) =>
+      engine.respondActivityTaskCanceled(req),
+    RespondActivityTaskCanceledById: (req: Req<'RespondActivityTaskCanceledByIdRequest'>) =>
+      engine.respondActivityTaskCanceledById(req),
+    RecordActivityTaskHeartbeat: (req: Req<'RecordActivityTaskHeartbeatRequest'>) =>
+      engine.recordActivityTaskHeartbeat(req),
+    RecordActivityTaskHeartbeatById: (req: Req<'RecordActivityTaskHeartbeatByIdRequest'>) =>
+      engine.recordActivityTaskHeartbeatById(req),
 
     ShutdownWorker: async (req: Req<'ShutdownWorkerRequest'>) => engine.shutdownWorker(req),
   };
@@ -114,9 +138,12 @@ export function workflowService(engine: Engine): Record<string, Handler> {
 
 export function operatorService(engine: Engine): Record<string, Handler> {
   return {
-    AddSearchAttributes: (req: temporal.api.operatorservice.v1.IAddSearchAttributesRequest) => engine.addSearchAttributes(req),
-    RemoveSearchAttributes: (req: temporal.api.operatorservice.v1.IRemoveSearchAttributesRequest) => engine.removeSearchAttributes(req),
-    ListSearchAttributes: async (req: temporal.api.operatorservice.v1.IListSearchAttributesRequest) => engine.listSearchAttributes(req),
+    AddSearchAttributes: (req: temporal.api.operatorservice.v1.IAddSearchAttributesRequest) =>
+      engine.addSearchAttributes(req),
+    RemoveSearchAttributes: (req: temporal.api.operatorservice.v1.IRemoveSearchAttributesRequest) =>
+      engine.removeSearchAttributes(req),
+    ListSearchAttributes: async (req: temporal.api.operatorservice.v1.IListSearchAttributesRequest) =>
+      engine.listSearchAttributes(req),
   };
 }
 

@@ -48,7 +48,9 @@ export class SqlStore implements Store {
     const conn: SqlConnection = {
       query: async <R>(sql: string, params?: unknown[]) => (await db.query<R>(sql, params)).rows,
       transaction: async (fn) => {
-        await db.transaction(async (tx) => fn(async <R>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows));
+        await db.transaction(async (tx) =>
+          fn(async <R>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows),
+        );
       },
       close: () => db.close(),
     };
@@ -68,7 +70,9 @@ export class SqlStore implements Store {
         const client = await pool.connect();
         try {
           await client.query('begin');
-          await fn(async <R>(sql: string, params?: unknown[]) => (await client.query(sql, params as unknown[])).rows as R[]);
+          await fn(
+            async <R>(sql: string, params?: unknown[]) => (await client.query(sql, params as unknown[])).rows as R[],
+          );
           await client.query('commit');
         } catch (err) {
           await client.query('rollback').catch(() => undefined);
@@ -89,7 +93,9 @@ export class SqlStore implements Store {
       if (rows.length === 0) {
         await q(`insert into ${SCHEMA}.meta (key, value) values ('schema_version', $1)`, [String(SCHEMA_VERSION)]);
       } else if (Number(rows[0].value) > SCHEMA_VERSION) {
-        throw new Error(`the store was written by a newer embedded-temporal (schema ${rows[0].value} > ${SCHEMA_VERSION})`);
+        throw new Error(
+          `the store was written by a newer embedded-temporal (schema ${rows[0].value} > ${SCHEMA_VERSION})`,
+        );
       }
     });
     return new SqlStore(conn, description);

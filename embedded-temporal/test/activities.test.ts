@@ -34,14 +34,29 @@ test('dispatch writes nothing; completion writes Started then Completed; the pol
   expect(task.workflowNamespace).toBe('default');
   expect(task.attempt).toBe(1);
   expect(decode(task.input)).toBe('in');
-  for (const field of ['scheduledTime', 'currentAttemptScheduledTime', 'startToCloseTimeout', 'scheduleToCloseTimeout'] as const) {
+  for (const field of [
+    'scheduledTime',
+    'currentAttemptScheduledTime',
+    'startToCloseTimeout',
+    'scheduleToCloseTimeout',
+  ] as const) {
     expect(task[field]).toBeTruthy();
   }
   expect(Number(task.heartbeatTimeout!.seconds)).toBe(5);
   expect((await w.types(id)).pop()).toBe('ActivityTaskScheduled');
-  await w.service.respondActivityTaskCompleted({ namespace: 'default', taskToken: task.taskToken, result: payloads('out'), identity: 'act-worker' });
+  await w.service.respondActivityTaskCompleted({
+    namespace: 'default',
+    taskToken: task.taskToken,
+    result: payloads('out'),
+    identity: 'act-worker',
+  });
   const history = await w.history(id);
-  expect(eventTypes(history).slice(4)).toEqual(['ActivityTaskScheduled', 'ActivityTaskStarted', 'ActivityTaskCompleted', 'WorkflowTaskScheduled']);
+  expect(eventTypes(history).slice(4)).toEqual([
+    'ActivityTaskScheduled',
+    'ActivityTaskStarted',
+    'ActivityTaskCompleted',
+    'WorkflowTaskScheduled',
+  ]);
   expect(history.events![5].activityTaskStartedEventAttributes!.identity).toBe('raw-worker');
   expect(decode(history.events![6].activityTaskCompletedEventAttributes!.result)).toBe('out');
   // A second answer for the same attempt is refused.
@@ -60,15 +75,25 @@ test('server-side retries: each attempt gets attempt+1, the last failure, and ba
     const task = await w.pollActivityTask();
     times.push(Date.now());
     expect(task.attempt).toBe(attempt);
-    await w.service.respondActivityTaskFailed({ namespace: 'default', taskToken: task.taskToken, failure: { message: `fail ${attempt}`, applicationFailureInfo: { type: 'Oops' } } });
+    await w.service.respondActivityTaskFailed({
+      namespace: 'default',
+      taskToken: task.taskToken,
+      failure: { message: `fail ${attempt}`, applicationFailureInfo: { type: 'Oops' } },
+    });
   }
   expect(times[1] - times[0]).toBeGreaterThanOrEqual(90);
   expect(times[2] - times[1]).toBeGreaterThanOrEqual(190);
   const history = await w.history(id);
-  expect(eventTypes(history).slice(4, 7)).toEqual(['ActivityTaskScheduled', 'ActivityTaskStarted', 'ActivityTaskFailed']);
+  expect(eventTypes(history).slice(4, 7)).toEqual([
+    'ActivityTaskScheduled',
+    'ActivityTaskStarted',
+    'ActivityTaskFailed',
+  ]);
   expect(history.events![5].activityTaskStartedEventAttributes!.attempt).toBe(3);
   expect(history.events![5].activityTaskStartedEventAttributes!.lastFailure!.message).toBe('fail 2');
-  expect(history.events![6].activityTaskFailedEventAttributes!.retryState).toBe(RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED);
+  expect(history.events![6].activityTaskFailedEventAttributes!.retryState).toBe(
+    RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED,
+  );
 });
 
 test('a non-retryable failure and a non-retryable error type stop retries at once', async () => {
@@ -80,7 +105,9 @@ test('a non-retryable failure and a non-retryable error type stop retries at onc
     const task = await w.pollActivityTask();
     await w.service.respondActivityTaskFailed({ namespace: 'default', taskToken: task.taskToken, failure });
     const history = await w.history(id);
-    expect(history.events![6].activityTaskFailedEventAttributes!.retryState).toBe(RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE);
+    expect(history.events![6].activityTaskFailedEventAttributes!.retryState).toBe(
+      RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE,
+    );
   }
 });
 
@@ -99,10 +126,17 @@ test("the failure's next_retry_delay overrides the policy's backoff", async () =
 });
 
 test('schedule-to-start timeout: TimedOut without Started, never retried', async () => {
-  const { w, id } = await withActivity({ taskQueue: { name: uid('nobody-polls') }, scheduleToStartTimeout: seconds(200) });
+  const { w, id } = await withActivity({
+    taskQueue: { name: uid('nobody-polls') },
+    scheduleToStartTimeout: seconds(200),
+  });
   await env.passTime(500);
   const history = await w.history(id);
-  expect(eventTypes(history).slice(4)).toEqual(['ActivityTaskScheduled', 'ActivityTaskTimedOut', 'WorkflowTaskScheduled']);
+  expect(eventTypes(history).slice(4)).toEqual([
+    'ActivityTaskScheduled',
+    'ActivityTaskTimedOut',
+    'WorkflowTaskScheduled',
+  ]);
   const timedOut = history.events![5].activityTaskTimedOutEventAttributes!;
   expect(timedOut.failure!.timeoutFailureInfo!.timeoutType).toBe(TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
   expect(timedOut.retryState).toBe(RetryState.RETRY_STATE_TIMEOUT);
@@ -115,17 +149,27 @@ test('start-to-close timeout is retried; heartbeat details reach the next attemp
     retryPolicy: { initialInterval: seconds(50), maximumAttempts: 2 },
   });
   const first = await w.pollActivityTask();
-  const hb = await w.service.recordActivityTaskHeartbeat({ namespace: 'default', taskToken: first.taskToken, details: payloads('progress-1') });
+  const hb = await w.service.recordActivityTaskHeartbeat({
+    namespace: 'default',
+    taskToken: first.taskToken,
+    details: payloads('progress-1'),
+  });
   expect(hb.cancelRequested).toBe(false);
   const second = await w.pollActivityTask(5000);
   expect(second.attempt).toBe(2);
   expect(decode(second.heartbeatDetails)).toBe('progress-1');
   // The first attempt's token is dead now.
-  const late = await w.service.recordActivityTaskHeartbeat({ namespace: 'default', taskToken: first.taskToken }).catch((e: unknown) => e);
+  const late = await w.service
+    .recordActivityTaskHeartbeat({ namespace: 'default', taskToken: first.taskToken })
+    .catch((e: unknown) => e);
   expect(isGrpcServiceError(late) && late.code).toBe(grpcStatus.NOT_FOUND);
   await env.passTime(600);
   const history = await w.history(id);
-  expect(eventTypes(history).slice(4, 7)).toEqual(['ActivityTaskScheduled', 'ActivityTaskStarted', 'ActivityTaskTimedOut']);
+  expect(eventTypes(history).slice(4, 7)).toEqual([
+    'ActivityTaskScheduled',
+    'ActivityTaskStarted',
+    'ActivityTaskTimedOut',
+  ]);
   expect(history.events![5].activityTaskStartedEventAttributes!.attempt).toBe(2);
   const timedOut = history.events![6].activityTaskTimedOutEventAttributes!;
   expect(timedOut.failure!.timeoutFailureInfo!.timeoutType).toBe(TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE);
@@ -157,7 +201,12 @@ test('cancelling an activity that was never dispatched writes CancelRequested an
   await w.signal(id);
   await w.complete(await w.pollWorkflowTask(), [cmd.cancelActivity(5)]);
   const types = await w.types(id);
-  expect(types.slice(-4)).toEqual(['WorkflowTaskCompleted', 'ActivityTaskCancelRequested', 'ActivityTaskCanceled', 'WorkflowTaskScheduled']);
+  expect(types.slice(-4)).toEqual([
+    'WorkflowTaskCompleted',
+    'ActivityTaskCancelRequested',
+    'ActivityTaskCanceled',
+    'WorkflowTaskScheduled',
+  ]);
 });
 
 test('cancelling a running activity: heartbeat says cancel_requested; Canceled names the request', async () => {
@@ -167,11 +216,19 @@ test('cancelling a running activity: heartbeat says cancel_requested; Canceled n
   await w.complete(await w.pollWorkflowTask(), [cmd.cancelActivity(5)]);
   const hb = await w.service.recordActivityTaskHeartbeat({ namespace: 'default', taskToken: task.taskToken });
   expect(hb.cancelRequested).toBe(true);
-  await w.service.respondActivityTaskCanceled({ namespace: 'default', taskToken: task.taskToken, details: payloads('stopped') });
+  await w.service.respondActivityTaskCanceled({
+    namespace: 'default',
+    taskToken: task.taskToken,
+    details: payloads('stopped'),
+  });
   const history = await w.history(id);
   const types = eventTypes(history);
   const requested = types.indexOf('ActivityTaskCancelRequested');
-  expect(types.slice(requested, requested + 3)).toEqual(['ActivityTaskCancelRequested', 'ActivityTaskStarted', 'ActivityTaskCanceled']);
+  expect(types.slice(requested, requested + 3)).toEqual([
+    'ActivityTaskCancelRequested',
+    'ActivityTaskStarted',
+    'ActivityTaskCanceled',
+  ]);
   const canceled = history.events![requested + 2].activityTaskCanceledEventAttributes!;
   expect(Number(canceled.latestCancelRequestedEventId)).toBe(requested + 1);
   expect(Number(canceled.startedEventId)).toBe(requested + 2);
@@ -181,7 +238,9 @@ test('heartbeats for a closed workflow get NOT_FOUND (the SDK cancels the activi
   const { w, id } = await withActivity({});
   const task = await w.pollActivityTask();
   await env.client.workflow.getHandle(id).terminate('done with it');
-  const err = await w.service.recordActivityTaskHeartbeat({ namespace: 'default', taskToken: task.taskToken }).catch((e: unknown) => e);
+  const err = await w.service
+    .recordActivityTaskHeartbeat({ namespace: 'default', taskToken: task.taskToken })
+    .catch((e: unknown) => e);
   expect(isGrpcServiceError(err) && err.code).toBe(grpcStatus.NOT_FOUND);
 });
 
@@ -198,7 +257,11 @@ test('an oversized result fails the activity instead of growing the history', as
   const { w, id } = await withActivity({});
   const task = await w.pollActivityTask();
   const big = 'x'.repeat(2 * 1024 * 1024 + 10);
-  await w.service.respondActivityTaskCompleted({ namespace: 'default', taskToken: task.taskToken, result: payloads(big) });
+  await w.service.respondActivityTaskCompleted({
+    namespace: 'default',
+    taskToken: task.taskToken,
+    result: payloads(big),
+  });
   const history = await w.history(id);
   const failed = history.events![6].activityTaskFailedEventAttributes!;
   expect(failed.failure!.message).toBe('Complete result exceeds size limit.');

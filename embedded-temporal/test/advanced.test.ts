@@ -3,7 +3,12 @@
  * signal-with-start, child workflows and parent close policies, external signals and cancels,
  * continue-as-new chains, local activities, memo and workflow retries. Every history produced is replayed.
  */
-import { WithStartWorkflowOperation, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import * as wf from './fixtures/workflows';
@@ -19,7 +24,9 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function historyOf(handle: WorkflowHandle | { workflowId: string; fetchHistory(): Promise<temporal.api.history.v1.IHistory> }) {
+async function historyOf(
+  handle: WorkflowHandle | { workflowId: string; fetchHistory(): Promise<temporal.api.history.v1.IHistory> },
+) {
   const history = await handle.fetchHistory();
   produced.push({ workflowId: handle.workflowId, history });
   return history;
@@ -59,7 +66,10 @@ describe('updates', () => {
   });
 
   test('the same update id is applied once; the second call gets the first outcome', async () => {
-    const handle = await h.env.client.workflow.start(wf.updatable, { taskQueue: h.taskQueue, workflowId: uid('dedupe') });
+    const handle = await h.env.client.workflow.start(wf.updatable, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('dedupe'),
+    });
     const updateId = uid('update');
     const first = await handle.executeUpdate(wf.setValue, { args: [3], updateId });
     const second = await handle.executeUpdate(wf.setValue, { args: [4], updateId });
@@ -71,7 +81,10 @@ describe('updates', () => {
   });
 
   test('an update accepted now and completed later: startUpdate then result()', async () => {
-    const handle = await h.env.client.workflow.start(wf.updatable, { taskQueue: h.taskQueue, workflowId: uid('slowupd') });
+    const handle = await h.env.client.workflow.start(wf.updatable, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('slowupd'),
+    });
     const upd = await handle.startUpdate(wf.slowUpdate, { args: [300], waitForStage: 'ACCEPTED' });
     expect(await upd.result()).toBe('slept 300');
     await handle.signal(wf.finish);
@@ -84,8 +97,14 @@ describe('updates', () => {
 
   test('update-with-start: the update rides the first workflow task', async () => {
     const workflowId = uid('uws');
-    const startOp = new WithStartWorkflowOperation(wf.startedByUpdate, { workflowId, taskQueue: h.taskQueue, workflowIdConflictPolicy: 'FAIL' });
-    expect(await h.env.client.workflow.executeUpdateWithStart(wf.setValue, { args: [21], startWorkflowOperation: startOp })).toBe(42);
+    const startOp = new WithStartWorkflowOperation(wf.startedByUpdate, {
+      workflowId,
+      taskQueue: h.taskQueue,
+      workflowIdConflictPolicy: 'FAIL',
+    });
+    expect(
+      await h.env.client.workflow.executeUpdateWithStart(wf.setValue, { args: [21], startWorkflowOperation: startOp }),
+    ).toBe(42);
     const handle = await startOp.workflowHandle();
     expect(await handle.result()).toBe(21);
     expect(eventTypes(await historyOf(handle)).slice(0, 6)).toEqual([
@@ -95,14 +114,22 @@ describe('updates', () => {
       'WorkflowExecutionUpdateCompleted',
     ]);
     const history = await handle.fetchHistory();
-    expect(Number(history.events![4].workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequestSequencingEventId)).toBe(2);
+    expect(
+      Number(history.events![4].workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequestSequencingEventId),
+    ).toBe(2);
   });
 
   test('update-with-start on a running workflow with USE_EXISTING updates it', async () => {
     const workflowId = uid('uws2');
     const running = await h.env.client.workflow.start(wf.updatable, { taskQueue: h.taskQueue, workflowId });
-    const startOp = new WithStartWorkflowOperation(wf.updatable, { workflowId, taskQueue: h.taskQueue, workflowIdConflictPolicy: 'USE_EXISTING' });
-    expect(await h.env.client.workflow.executeUpdateWithStart(wf.setValue, { args: [7], startWorkflowOperation: startOp })).toBe(0);
+    const startOp = new WithStartWorkflowOperation(wf.updatable, {
+      workflowId,
+      taskQueue: h.taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    expect(
+      await h.env.client.workflow.executeUpdateWithStart(wf.setValue, { args: [7], startWorkflowOperation: startOp }),
+    ).toBe(0);
     expect((await (await startOp.workflowHandle()).describe()).runId).toBe(running.firstExecutionRunId);
     await running.signal(wf.finish);
     expect(await running.result()).toBe(7);
@@ -113,20 +140,38 @@ describe('updates', () => {
 describe('signal-with-start', () => {
   test('starts the workflow with the signal first; a second call signals the running one', async () => {
     const workflowId = uid('sws');
-    const a = await h.env.client.workflow.signalWithStart(wf.accumulator, { taskQueue: h.taskQueue, workflowId, signal: wf.addSignal, signalArgs: [2] });
-    const b = await h.env.client.workflow.signalWithStart(wf.accumulator, { taskQueue: h.taskQueue, workflowId, signal: wf.addSignal, signalArgs: [3] });
+    const a = await h.env.client.workflow.signalWithStart(wf.accumulator, {
+      taskQueue: h.taskQueue,
+      workflowId,
+      signal: wf.addSignal,
+      signalArgs: [2],
+    });
+    const b = await h.env.client.workflow.signalWithStart(wf.accumulator, {
+      taskQueue: h.taskQueue,
+      workflowId,
+      signal: wf.addSignal,
+      signalArgs: [3],
+    });
     expect(b.signaledRunId).toBe(a.signaledRunId);
     await a.signal(wf.doneSignal);
     expect(await a.result()).toBe(5);
     const types = eventTypes(await historyOf(a));
-    expect(types.slice(0, 3)).toEqual(['WorkflowExecutionStarted', 'WorkflowExecutionSignaled', 'WorkflowTaskScheduled']);
+    expect(types.slice(0, 3)).toEqual([
+      'WorkflowExecutionStarted',
+      'WorkflowExecutionSignaled',
+      'WorkflowTaskScheduled',
+    ]);
   });
 });
 
 describe('child workflows', () => {
   test('a completed child: Initiated, Started, Completed in the parent; parent fields in the child', async () => {
     const childId = uid('child');
-    const parent = await h.env.client.workflow.start(wf.parentOf, { taskQueue: h.taskQueue, workflowId: uid('parent'), args: [childId, 'complete'] });
+    const parent = await h.env.client.workflow.start(wf.parentOf, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('parent'),
+      args: [childId, 'complete'],
+    });
     expect(await parent.result()).toBe(`child of ${parent.workflowId}`);
     const types = eventTypes(await historyOf(parent));
     expect(types).toEqual([
@@ -147,24 +192,40 @@ describe('child workflows', () => {
   });
 
   test('a failed child and a timed-out child reach the parent as errors', async () => {
-    const failing = await h.env.client.workflow.start(wf.parentOf, { taskQueue: h.taskQueue, workflowId: uid('p-fail'), args: [uid('c-fail'), 'fail'] });
+    const failing = await h.env.client.workflow.start(wf.parentOf, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('p-fail'),
+      args: [uid('c-fail'), 'fail'],
+    });
     expect(await failing.result()).toMatch(/child error: .*; cause: child failed on purpose/);
     expect(eventTypes(await historyOf(failing))).toContain('ChildWorkflowExecutionFailed');
-    const timing = await h.env.client.workflow.start(wf.parentOf, { taskQueue: h.taskQueue, workflowId: uid('p-timeout'), args: [uid('c-timeout'), 'timeout'] });
+    const timing = await h.env.client.workflow.start(wf.parentOf, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('p-timeout'),
+      args: [uid('c-timeout'), 'timeout'],
+    });
     expect(await timing.result()).toMatch(/child error/);
     expect(eventTypes(await historyOf(timing))).toContain('ChildWorkflowExecutionTimedOut');
   });
 
   test('a cancelled child and a terminated child reach the parent as Canceled and Terminated', async () => {
     const cancelledId = uid('c-canceled');
-    const p1 = await h.env.client.workflow.start(wf.parentOf, { taskQueue: h.taskQueue, workflowId: uid('p-canceled'), args: [cancelledId, 'waitUncaught'] });
+    const p1 = await h.env.client.workflow.start(wf.parentOf, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('p-canceled'),
+      args: [cancelledId, 'waitUncaught'],
+    });
     await eventually(async () => (await h.env.client.workflow.getHandle(cancelledId).describe()).historyLength >= 5);
     await h.env.client.workflow.getHandle(cancelledId).cancel();
     expect(await p1.result()).toMatch(/child error/);
     expect(eventTypes(await historyOf(p1))).toContain('ChildWorkflowExecutionCanceled');
 
     const terminatedId = uid('c-terminated');
-    const p2 = await h.env.client.workflow.start(wf.parentOf, { taskQueue: h.taskQueue, workflowId: uid('p-terminated'), args: [terminatedId, 'waitUncaught'] });
+    const p2 = await h.env.client.workflow.start(wf.parentOf, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('p-terminated'),
+      args: [terminatedId, 'waitUncaught'],
+    });
     await eventually(async () => (await h.env.client.workflow.getHandle(terminatedId).describe()).historyLength >= 5);
     await h.env.client.workflow.getHandle(terminatedId).terminate('enough');
     expect(await p2.result()).toMatch(/child error/);
@@ -174,7 +235,11 @@ describe('child workflows', () => {
   test('a child whose id is taken fails to start with WORKFLOW_ALREADY_EXISTS', async () => {
     const childId = uid('taken');
     const squatter = await h.env.client.workflow.start(wf.accumulator, { taskQueue: h.taskQueue, workflowId: childId });
-    const parent = await h.env.client.workflow.start(wf.parentOf, { taskQueue: h.taskQueue, workflowId: uid('p-dup'), args: [childId, 'complete'] });
+    const parent = await h.env.client.workflow.start(wf.parentOf, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('p-dup'),
+      args: [childId, 'complete'],
+    });
     expect(await parent.result()).toMatch(/child error/);
     expect(eventTypes(await historyOf(parent))).toContain('StartChildWorkflowExecutionFailed');
     await squatter.terminate();
@@ -182,12 +247,18 @@ describe('child workflows', () => {
 
   test('cancelling a workflow from another: RequestCancelExternal, then the child cleans up', async () => {
     const childId = uid('c-cancel');
-    const parent = await h.env.client.workflow.start(wf.cancelsChild, { taskQueue: h.taskQueue, workflowId: uid('p-cancel'), args: [childId] });
+    const parent = await h.env.client.workflow.start(wf.cancelsChild, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('p-cancel'),
+      args: [childId],
+    });
     expect(await parent.result()).toBe('child cancelled');
     const types = eventTypes(await historyOf(parent));
     expect(types).toContain('RequestCancelExternalWorkflowExecutionInitiated');
     expect(types).toContain('ExternalWorkflowExecutionCancelRequested');
-    expect(eventTypes(await historyOf(h.env.client.workflow.getHandle(childId)))).toContain('WorkflowExecutionCancelRequested');
+    expect(eventTypes(await historyOf(h.env.client.workflow.getHandle(childId)))).toContain(
+      'WorkflowExecutionCancelRequested',
+    );
   });
 
   test.each([
@@ -196,7 +267,11 @@ describe('child workflows', () => {
     ['ABANDON', 'RUNNING'],
   ] as const)('parent close policy %s leaves the child %s', async (policy, status) => {
     const childId = uid(`c-${policy}`);
-    const parent = await h.env.client.workflow.start(wf.leavesChild, { taskQueue: h.taskQueue, workflowId: uid('p-close'), args: [childId, policy] });
+    const parent = await h.env.client.workflow.start(wf.leavesChild, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('p-close'),
+      args: [childId, policy],
+    });
     expect(await parent.result()).toBe('parent done');
     const childHandle = h.env.client.workflow.getHandle(childId);
     await eventually(async () => (await childHandle.describe()).status.name === status);
@@ -207,28 +282,50 @@ describe('child workflows', () => {
 
 describe('external signals, continue-as-new, local activities, memo, retries', () => {
   test('signal an external workflow; a missing one is reported to the workflow', async () => {
-    const receiver = await h.env.client.workflow.start(wf.pingReceiver, { taskQueue: h.taskQueue, workflowId: uid('recv') });
-    const sender = await h.env.client.workflow.start(wf.signaller, { taskQueue: h.taskQueue, workflowId: uid('send'), args: [receiver.workflowId] });
+    const receiver = await h.env.client.workflow.start(wf.pingReceiver, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('recv'),
+    });
+    const sender = await h.env.client.workflow.start(wf.signaller, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('send'),
+      args: [receiver.workflowId],
+    });
     expect(await sender.result()).toBe('signalled');
     expect(await receiver.result()).toBe(`from ${sender.workflowId}`);
     const types = eventTypes(await historyOf(sender));
     expect(types).toContain('SignalExternalWorkflowExecutionInitiated');
     expect(types).toContain('ExternalWorkflowExecutionSignaled');
     const received = await historyOf(receiver);
-    const signaled = received.events!.find((e) => e.workflowExecutionSignaledEventAttributes)!.workflowExecutionSignaledEventAttributes!;
+    const signaled = received.events!.find(
+      (e) => e.workflowExecutionSignaledEventAttributes,
+    )!.workflowExecutionSignaledEventAttributes!;
     expect(signaled.externalWorkflowExecution?.workflowId).toBe(sender.workflowId);
 
-    const lonely = await h.env.client.workflow.start(wf.signaller, { taskQueue: h.taskQueue, workflowId: uid('send2'), args: [uid('nobody')] });
+    const lonely = await h.env.client.workflow.start(wf.signaller, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('send2'),
+      args: [uid('nobody')],
+    });
     expect(await lonely.result()).toMatch(/signal failed/);
     expect(eventTypes(await historyOf(lonely))).toContain('SignalExternalWorkflowExecutionFailed');
   });
 
   test('continue-as-new: result() follows the chain; first_execution_run_id names it', async () => {
-    const handle = await h.env.client.workflow.start(wf.counter, { taskQueue: h.taskQueue, workflowId: uid('can'), args: [0, 3] });
+    const handle = await h.env.client.workflow.start(wf.counter, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('can'),
+      args: [0, 3],
+    });
     expect(await handle.result()).toBe(3);
     const runs = [];
     for await (const x of h.env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) runs.push(x);
-    expect(runs.map((r) => r.status.name).sort()).toEqual(['COMPLETED', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW', 'CONTINUED_AS_NEW']);
+    expect(runs.map((r) => r.status.name).sort()).toEqual([
+      'COMPLETED',
+      'CONTINUED_AS_NEW',
+      'CONTINUED_AS_NEW',
+      'CONTINUED_AS_NEW',
+    ]);
     const first = await h.env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
     produced.push({ workflowId: handle.workflowId, history: first });
     expect(eventTypes(first).pop()).toBe('WorkflowExecutionContinuedAsNew');
@@ -238,14 +335,24 @@ describe('external signals, continue-as-new, local activities, memo, retries', (
     expect(started.continuedExecutionRunId).toBeTruthy();
     expect(started.originalExecutionRunId).not.toBe(handle.firstExecutionRunId);
     // Describe by the chain's first run id finds the latest run.
-    const d = await h.env.connection.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: handle.workflowId } });
+    const d = await h.env.connection.workflowService.describeWorkflowExecution({
+      namespace: 'default',
+      execution: { workflowId: handle.workflowId },
+    });
     expect(d.workflowExecutionInfo?.firstRunId).toBe(handle.firstExecutionRunId);
   });
 
   test('cancel and terminate by first_execution_run_id reach the latest run of the chain', async () => {
-    const handle = await h.env.client.workflow.start(wf.counter, { taskQueue: h.taskQueue, workflowId: uid('can2'), args: [0, 1] });
+    const handle = await h.env.client.workflow.start(wf.counter, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('can2'),
+      args: [0, 1],
+    });
     await handle.result();
-    const waiting = await h.env.client.workflow.start(wf.accumulator, { taskQueue: h.taskQueue, workflowId: handle.workflowId });
+    const waiting = await h.env.client.workflow.start(wf.accumulator, {
+      taskQueue: h.taskQueue,
+      workflowId: handle.workflowId,
+    });
     // The chain that started with the counter is closed: a terminate restricted to it refuses.
     await expect(
       h.env.connection.workflowService.terminateWorkflowExecution({
@@ -284,7 +391,11 @@ describe('external signals, continue-as-new, local activities, memo, retries', (
   });
 
   test('upsertMemo writes WorkflowPropertiesModified and changes the memo', async () => {
-    const handle = await h.env.client.workflow.start(wf.memoChanger, { taskQueue: h.taskQueue, workflowId: uid('memo'), memo: { stage: 'first', removed: 'x' } });
+    const handle = await h.env.client.workflow.start(wf.memoChanger, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('memo'),
+      memo: { stage: 'first', removed: 'x' },
+    });
     await handle.result();
     expect((await handle.describe()).memo).toEqual({ stage: 'second' });
     expect(eventTypes(await historyOf(handle))).toContain('WorkflowPropertiesModified');

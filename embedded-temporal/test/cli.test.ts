@@ -11,10 +11,27 @@ import { BIN, embeddedOnly, freePort, spawnServer } from './harness';
 describe('parseArgs', () => {
   test('the flags TestWorkflowEnvironment.createLocal passes', () => {
     const opts = parseArgs([
-      'server', 'start-dev', '--port', '7777', '--namespace', 'default', '--ip', '127.0.0.1', '--log-format', 'pretty',
-      '--log-level', 'warn', '--dynamic-config-value', 'frontend.enableServerVersionCheck=false',
-      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true', '--headless',
-      '--search-attribute', 'CustomKeywordField=KeywordList', '--search-attribute', 'Amount=Double',
+      'server',
+      'start-dev',
+      '--port',
+      '7777',
+      '--namespace',
+      'default',
+      '--ip',
+      '127.0.0.1',
+      '--log-format',
+      'pretty',
+      '--log-level',
+      'warn',
+      '--dynamic-config-value',
+      'frontend.enableServerVersionCheck=false',
+      '--dynamic-config-value',
+      'frontend.enableUpdateWorkflowExecution=true',
+      '--headless',
+      '--search-attribute',
+      'CustomKeywordField=KeywordList',
+      '--search-attribute',
+      'Amount=Double',
     ]);
     expect(opts.port).toBe(7777);
     expect(opts.ip).toBe('127.0.0.1');
@@ -25,7 +42,18 @@ describe('parseArgs', () => {
   });
 
   test('--flag=value, short flags, repeatable namespaces, and the store flags', () => {
-    const opts = parseArgs(['server', 'start-dev', '-p=0', '-n', 'a', '--namespace=b', '-f', '/tmp/x', '--ui-port', '8233']);
+    const opts = parseArgs([
+      'server',
+      'start-dev',
+      '-p=0',
+      '-n',
+      'a',
+      '--namespace=b',
+      '-f',
+      '/tmp/x',
+      '--ui-port',
+      '8233',
+    ]);
     expect(opts.port).toBe(0);
     expect(opts.namespaces).toEqual(['a', 'b']);
     expect(opts.dbFilename).toBe('/tmp/x');
@@ -62,7 +90,10 @@ embeddedOnly('the executable', () => {
   test('namespaces and search attributes from flags exist; a persisted namespace survives a restart', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'et-cli-'));
     const port = await freePort();
-    let server = await spawnServer(['--namespace', 'extra', '--search-attribute', 'BatchNumber=Keyword', '--db-filename', dir], port);
+    let server = await spawnServer(
+      ['--namespace', 'extra', '--search-attribute', 'BatchNumber=Keyword', '--db-filename', dir],
+      port,
+    );
     try {
       let connection = await Connection.connect({ address: server.address });
       const ns = await connection.workflowService.describeNamespace({ namespace: 'extra' });
@@ -79,7 +110,9 @@ embeddedOnly('the executable', () => {
 
       server = await spawnServer(['--db-filename', dir], port);
       connection = await Connection.connect({ address: server.address });
-      expect((await connection.workflowService.describeNamespace({ namespace: 'registered-later' })).namespaceInfo?.name).toBe('registered-later');
+      expect(
+        (await connection.workflowService.describeNamespace({ namespace: 'registered-later' })).namespaceInfo?.name,
+      ).toBe('registered-later');
       const after = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
       expect(after.customAttributes?.Added).toBe(temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT);
       await connection.close();

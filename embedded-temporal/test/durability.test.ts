@@ -10,7 +10,18 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from './fixtures/activities';
 import * as wf from './fixtures/workflows';
-import { embeddedOnly, eventTypes, eventually, freePort, quietRuntime, replay, spawnServer, uid, workflowBundle, type ServerProcess } from './harness';
+import {
+  embeddedOnly,
+  eventTypes,
+  eventually,
+  freePort,
+  quietRuntime,
+  replay,
+  spawnServer,
+  uid,
+  workflowBundle,
+  type ServerProcess,
+} from './harness';
 import { POSTGRES_URL, createDatabaseOn } from '../testing';
 
 interface Store {
@@ -21,7 +32,11 @@ interface Store {
 
 async function pgliteStore(): Promise<Store> {
   const dir = mkdtempSync(path.join(tmpdir(), 'et-durability-'));
-  return { name: 'pglite', args: ['--db-filename', dir], cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    name: 'pglite',
+    args: ['--db-filename', dir],
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 async function postgresStore(): Promise<Store> {
@@ -70,7 +85,9 @@ embeddedOnly.each(stores)('kill -9 and restart on %s', (_label, makeStore) => {
       const acc = await client.workflow.start(wf.accumulator, { taskQueue, workflowId: accId });
       await acc.signal(wf.addSignal, 5);
       await eventually(async () => (await acc.query(wf.totalQuery)) === 5);
-      await eventually(async () => eventTypes(await client.workflow.getHandle(sleeperId).fetchHistory()).includes('TimerStarted'));
+      await eventually(async () =>
+        eventTypes(await client.workflow.getHandle(sleeperId).fetchHistory()).includes('TimerStarted'),
+      );
     });
     // A signal acknowledged while no worker runs must survive the crash too.
     await client.workflow.getHandle(accId).signal(wf.addSignal, 10);
@@ -111,7 +128,12 @@ embeddedOnly.each(stores)('kill -9 and restart on %s', (_label, makeStore) => {
     const client = new Client({ connection });
     const id = uid('slow');
     const nativeConnection = await NativeConnection.connect({ address: server.address });
-    const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
     const running = worker.run();
     try {
       const handle = await client.workflow.start(wf.slowActivity, { taskQueue, workflowId: id, args: [1000, 'crash'] });

@@ -51,7 +51,11 @@ export async function createEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   if (EXTERNAL_ADDRESS) return TestWorkflowEnvironment.createFromExistingServer({ address: EXTERNAL_ADDRESS });
   return TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: BIN }, searchAttributes: SEARCH_ATTRIBUTES, log: { format: 'json', level: 'error' } },
+    server: {
+      executable: { type: 'existing-path', path: BIN },
+      searchAttributes: SEARCH_ATTRIBUTES,
+      log: { format: 'json', level: 'error' },
+    },
   });
 }
 
@@ -176,7 +180,10 @@ export async function replay(history: temporal.api.history.v1.IHistory, workflow
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
-export async function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 10_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -186,7 +193,8 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false> | T
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > until)
+      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -28,7 +28,13 @@ embeddedOnly('with small limits', () => {
 
   beforeAll(async () => {
     server = await startEmbeddedTemporal({
-      limits: { blobSizeLimit: 10_000, historyCountLimit: 60, historySizeLimit: 120_000, historyCountSuggestContinueAsNew: 20, historySizeSuggestContinueAsNew: 60_000 },
+      limits: {
+        blobSizeLimit: 10_000,
+        historyCountLimit: 60,
+        historySizeLimit: 120_000,
+        historyCountSuggestContinueAsNew: 20,
+        historySizeSuggestContinueAsNew: 60_000,
+      },
     });
     connection = await Connection.connect({ address: server.address });
   });
@@ -78,7 +84,9 @@ embeddedOnly('with small limits', () => {
       'WorkflowTaskFailed',
       'WorkflowExecutionTerminated',
     ]);
-    expect(history.events![4].workflowExecutionTerminatedEventAttributes!.reason).toMatch(/^BadCompleteWorkflowExecutionAttributes: /);
+    expect(history.events![4].workflowExecutionTerminatedEventAttributes!.reason).toMatch(
+      /^BadCompleteWorkflowExecutionAttributes: /,
+    );
   });
 
   test('an oversized heartbeat fails the activity and tells the worker to stop', async () => {
@@ -87,7 +95,11 @@ embeddedOnly('with small limits', () => {
     await w.start(id);
     await w.complete(await w.pollWorkflowTask(), [cmd.scheduleActivity('a', { retryPolicy: { maximumAttempts: 5 } })]);
     const task = await w.pollActivityTask();
-    const res = await w.service.recordActivityTaskHeartbeat({ namespace: 'default', taskToken: task.taskToken, details: payloads(big) });
+    const res = await w.service.recordActivityTaskHeartbeat({
+      namespace: 'default',
+      taskToken: task.taskToken,
+      details: payloads(big),
+    });
     expect(res.cancelRequested).toBe(true);
     const history = await w.history(id);
     const failed = history.events![6].activityTaskFailedEventAttributes!;
@@ -100,8 +112,13 @@ embeddedOnly('with small limits', () => {
     await w.start(id);
     let suggested: number[] | undefined;
     const running = async () =>
-      (await connection.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: id } })).workflowExecutionInfo!
-        .status === temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
+      (
+        await connection.workflowService.describeWorkflowExecution({
+          namespace: 'default',
+          execution: { workflowId: id },
+        })
+      ).workflowExecutionInfo!.status ===
+      temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING;
     for (let i = 0; i < 30 && (await running()); i++) {
       const task = await w.pollWorkflowTask();
       const started = task.history!.events!.at(-1)!.workflowTaskStartedEventAttributes!;
@@ -112,7 +129,9 @@ embeddedOnly('with small limits', () => {
     expect(suggested).toEqual([SuggestReason.SUGGEST_CONTINUE_AS_NEW_REASON_TOO_MANY_HISTORY_EVENTS]);
     const history = await w.history(id);
     expect(eventTypes(history).pop()).toBe('WorkflowExecutionTerminated');
-    expect(history.events!.at(-1)!.workflowExecutionTerminatedEventAttributes!.reason).toBe('Workflow history count exceeds limit.');
+    expect(history.events!.at(-1)!.workflowExecutionTerminatedEventAttributes!.reason).toBe(
+      'Workflow history count exceeds limit.',
+    );
     expect(history.events!.length).toBeGreaterThan(60);
   });
 
@@ -129,7 +148,9 @@ embeddedOnly('with small limits', () => {
       if (!res) break;
     }
     const history = await w.history(id);
-    expect(history.events!.at(-1)!.workflowExecutionTerminatedEventAttributes!.reason).toBe('Workflow history size exceeds limit.');
+    expect(history.events!.at(-1)!.workflowExecutionTerminatedEventAttributes!.reason).toBe(
+      'Workflow history size exceeds limit.',
+    );
   });
 });
 

@@ -38,7 +38,11 @@ describe('events arriving around a workflow task', () => {
     const id = uid('wf');
     await w.start(id);
     await w.signal(id);
-    expect(await w.types(id)).toEqual(['WorkflowExecutionStarted', 'WorkflowTaskScheduled', 'WorkflowExecutionSignaled']);
+    expect(await w.types(id)).toEqual([
+      'WorkflowExecutionStarted',
+      'WorkflowTaskScheduled',
+      'WorkflowExecutionSignaled',
+    ]);
     const task = await w.pollWorkflowTask();
     expect(eventTypes(task.history!)).toEqual([
       'WorkflowExecutionStarted',
@@ -92,7 +96,9 @@ describe('events arriving around a workflow task', () => {
       'WorkflowExecutionSignaled',
       'WorkflowTaskScheduled',
     ]);
-    expect(history.events![3].workflowTaskFailedEventAttributes!.cause).toBe(Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND);
+    expect(history.events![3].workflowTaskFailedEventAttributes!.cause).toBe(
+      Cause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+    );
     const retry = await w.pollWorkflowTask();
     expect(retry.attempt).toBe(1);
     await w.complete(retry, [cmd.complete('ok')]);
@@ -120,7 +126,11 @@ describe('events arriving around a workflow task', () => {
     const task = await w.pollWorkflowTask();
     const res = await w.complete(task, [], { forceCreateNewWorkflowTask: true, returnNewWorkflowTask: true });
     expect(res.workflowTask?.taskToken?.length).toBeGreaterThan(0);
-    expect(eventTypes(res.workflowTask!.history!).slice(3)).toEqual(['WorkflowTaskCompleted', 'WorkflowTaskScheduled', 'WorkflowTaskStarted']);
+    expect(eventTypes(res.workflowTask!.history!).slice(3)).toEqual([
+      'WorkflowTaskCompleted',
+      'WorkflowTaskScheduled',
+      'WorkflowTaskStarted',
+    ]);
   });
 });
 
@@ -132,7 +142,12 @@ describe('workflow task failures and timeouts', () => {
     const first = await w.pollWorkflowTask();
     expect(first.attempt).toBe(1);
     await env.passTime(1300);
-    expect(await w.types(id)).toEqual(['WorkflowExecutionStarted', 'WorkflowTaskScheduled', 'WorkflowTaskStarted', 'WorkflowTaskTimedOut']);
+    expect(await w.types(id)).toEqual([
+      'WorkflowExecutionStarted',
+      'WorkflowTaskScheduled',
+      'WorkflowTaskStarted',
+      'WorkflowTaskTimedOut',
+    ]);
     const timedOut = (await w.history(id)).events![3].workflowTaskTimedOutEventAttributes!;
     expect(timedOut.timeoutType).toBe(TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE);
 
@@ -205,12 +220,23 @@ describe('workflow task failures and timeouts', () => {
     expect(err.code).toBe(grpcStatus.INVALID_ARGUMENT);
     expect(err.details).toMatch(/StartToFireTimeout/);
     const history = await w.history(id);
-    expect(eventTypes(history)).toEqual(['WorkflowExecutionStarted', 'WorkflowTaskScheduled', 'WorkflowTaskStarted', 'WorkflowTaskFailed']);
-    expect(history.events![3].workflowTaskFailedEventAttributes!.cause).toBe(Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES);
+    expect(eventTypes(history)).toEqual([
+      'WorkflowExecutionStarted',
+      'WorkflowTaskScheduled',
+      'WorkflowTaskStarted',
+      'WorkflowTaskFailed',
+    ]);
+    expect(history.events![3].workflowTaskFailedEventAttributes!.cause).toBe(
+      Cause.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES,
+    );
   });
 
   test.each([
-    ['an activity without any timeout', [cmd.scheduleActivity('a', { startToCloseTimeout: null })], /StartToClose or ScheduleToClose/],
+    [
+      'an activity without any timeout',
+      [cmd.scheduleActivity('a', { startToCloseTimeout: null })],
+      /StartToClose or ScheduleToClose/,
+    ],
     ['a duplicate activity id', [cmd.scheduleActivity('a'), cmd.scheduleActivity('a')], /already pending/],
     ['a close command that is not last', [cmd.complete(), cmd.startTimer('t', 10)], /last command/],
     ['a command without attributes', [{ commandType: CommandType.COMMAND_TYPE_START_TIMER }], /missing its attributes/],
@@ -218,7 +244,14 @@ describe('workflow task failures and timeouts', () => {
     ['cancelling an unknown timer', [cmd.cancelTimer('nope')], /not pending/],
     [
       'an unregistered search attribute',
-      [{ commandType: CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, upsertWorkflowSearchAttributesCommandAttributes: { searchAttributes: { indexedFields: { Unknown: payloads('x').payloads![0] } } } }],
+      [
+        {
+          commandType: CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+          upsertWorkflowSearchAttributesCommandAttributes: {
+            searchAttributes: { indexedFields: { Unknown: payloads('x').payloads![0] } },
+          },
+        },
+      ],
       /not defined/,
     ],
   ])('%s is refused', async (_name, commands, message) => {
@@ -239,7 +272,9 @@ describe('workflow task failures and timeouts', () => {
     const task = await w.pollWorkflowTask();
     await w.complete(task, [cmd.startTimer('t', 60_000)]);
     expect((await grpcError(w.complete(task, [cmd.complete()]))).code).toBe(grpcStatus.NOT_FOUND);
-    expect((await grpcError(w.complete({ taskToken: Buffer.from('garbage') }, []))).code).toBe(grpcStatus.INVALID_ARGUMENT);
+    expect((await grpcError(w.complete({ taskToken: Buffer.from('garbage') }, []))).code).toBe(
+      grpcStatus.INVALID_ARGUMENT,
+    );
     expect(await w.types(id)).toHaveLength(5);
   });
 });
@@ -281,7 +316,10 @@ describe('queries around workflow tasks', () => {
     expect(next.query).toBeFalsy();
     await w.complete(next, [], {
       queryResults: {
-        [queryId]: { resultType: temporal.api.enums.v1.QueryResultType.QUERY_RESULT_TYPE_ANSWERED, answer: payloads('riding') },
+        [queryId]: {
+          resultType: temporal.api.enums.v1.QueryResultType.QUERY_RESULT_TYPE_ANSWERED,
+          answer: payloads('riding'),
+        },
       },
     });
     expect(await query).toBe('riding');
@@ -292,7 +330,10 @@ describe('queries around workflow tasks', () => {
     const id = uid('wf');
     await w.start(id);
     await w.complete(await w.pollWorkflowTask(), [cmd.startTimer('t', 60_000)]);
-    const query = env.client.workflow.getHandle(id).query('state').catch((e: unknown) => e);
+    const query = env.client.workflow
+      .getHandle(id)
+      .query('state')
+      .catch((e: unknown) => e);
     const q = await w.pollWorkflowTask();
     await w.service.respondQueryTaskCompleted({
       namespace: 'default',
@@ -319,7 +360,9 @@ describe('polls', () => {
     const w = worker();
     const controller = new AbortController();
     const abandoned = env.connection
-      .withAbortSignal(controller.signal, () => w.service.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: w.taskQueue } }))
+      .withAbortSignal(controller.signal, () =>
+        w.service.pollWorkflowTaskQueue({ namespace: 'default', taskQueue: { name: w.taskQueue } }),
+      )
       .catch(() => undefined);
     await sleep(100);
     controller.abort();
@@ -337,7 +380,11 @@ describe('polls', () => {
     const res = await env.connection.withDeadline(Date.now() + 5000, () =>
       w.service.pollWorkflowTaskQueue({
         namespace: 'default',
-        taskQueue: { name: 'sticky-xyz', kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: w.taskQueue },
+        taskQueue: {
+          name: 'sticky-xyz',
+          kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY,
+          normalName: w.taskQueue,
+        },
       }),
     );
     expect(res.workflowExecution?.workflowId).toBe(id);
@@ -354,14 +401,23 @@ describe('history', () => {
     const all: temporal.api.history.v1.IHistoryEvent[] = [];
     let token: Uint8Array | null | undefined;
     do {
-      const page = await w.service.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: id }, maximumPageSize: 2, nextPageToken: token });
+      const page = await w.service.getWorkflowExecutionHistory({
+        namespace: 'default',
+        execution: { workflowId: id },
+        maximumPageSize: 2,
+        nextPageToken: token,
+      });
       all.push(...page.history!.events!);
       token = page.nextPageToken;
     } while (token?.length);
     expect(all.map((e) => Number(e.eventId))).toEqual([1, 2, 3, 4, 5]);
 
     // With wait_new_event, an open run's last page carries a token to long-poll for what comes next.
-    const first = await w.service.getWorkflowExecutionHistory({ namespace: 'default', execution: { workflowId: id }, waitNewEvent: true });
+    const first = await w.service.getWorkflowExecutionHistory({
+      namespace: 'default',
+      execution: { workflowId: id },
+      waitNewEvent: true,
+    });
     expect(first.history!.events).toHaveLength(5);
     expect(first.nextPageToken?.length).toBeGreaterThan(0);
     const waiting = w.service.getWorkflowExecutionHistory({

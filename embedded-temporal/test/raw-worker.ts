@@ -29,7 +29,10 @@ export const decode = (p: temporal.api.common.v1.IPayloads | null | undefined): 
 export const seconds = (ms: number) => ({ seconds: Long.fromNumber(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 });
 
 export const cmd = {
-  scheduleActivity: (activityId: string, opts: Partial<temporal.api.command.v1.IScheduleActivityTaskCommandAttributes> = {}): ICommand => ({
+  scheduleActivity: (
+    activityId: string,
+    opts: Partial<temporal.api.command.v1.IScheduleActivityTaskCommandAttributes> = {},
+  ): ICommand => ({
     commandType: CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK,
     scheduleActivityTaskCommandAttributes: {
       activityId,
@@ -70,7 +73,11 @@ export class RawWorker {
   /** Polls for a workflow task, failing the test if none arrives within `timeoutMs`. */
   async pollWorkflowTask(timeoutMs = 10_000): Promise<Poll> {
     const res = await this.connection.withDeadline(Date.now() + timeoutMs + 1500, () =>
-      this.service.pollWorkflowTaskQueue({ namespace: this.namespace, taskQueue: { name: this.taskQueue }, identity: 'raw-worker' }),
+      this.service.pollWorkflowTaskQueue({
+        namespace: this.namespace,
+        taskQueue: { name: this.taskQueue },
+        identity: 'raw-worker',
+      }),
     );
     if (!res.taskToken?.length) throw new Error('no workflow task arrived');
     return res;
@@ -78,13 +85,21 @@ export class RawWorker {
 
   async pollActivityTask(timeoutMs = 10_000): Promise<ActivityPoll> {
     const res = await this.connection.withDeadline(Date.now() + timeoutMs + 1500, () =>
-      this.service.pollActivityTaskQueue({ namespace: this.namespace, taskQueue: { name: this.taskQueue }, identity: 'raw-worker' }),
+      this.service.pollActivityTaskQueue({
+        namespace: this.namespace,
+        taskQueue: { name: this.taskQueue },
+        identity: 'raw-worker',
+      }),
     );
     if (!res.taskToken?.length) throw new Error('no activity task arrived');
     return res;
   }
 
-  complete(task: { taskToken?: Uint8Array | null }, commands: ICommand[], extra: Partial<temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest> = {}) {
+  complete(
+    task: { taskToken?: Uint8Array | null },
+    commands: ICommand[],
+    extra: Partial<temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest> = {},
+  ) {
     return this.service.respondWorkflowTaskCompleted({
       namespace: this.namespace,
       taskToken: task.taskToken,
@@ -95,7 +110,10 @@ export class RawWorker {
   }
 
   async history(workflowId: string): Promise<temporal.api.history.v1.IHistory> {
-    const res = await this.service.getWorkflowExecutionHistory({ namespace: this.namespace, execution: { workflowId } });
+    const res = await this.service.getWorkflowExecutionHistory({
+      namespace: this.namespace,
+      execution: { workflowId },
+    });
     return res.history!;
   }
 

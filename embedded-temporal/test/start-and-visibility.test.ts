@@ -3,7 +3,12 @@
  * delay), bad requests that must change nothing, namespaces, and the visibility query subset.
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { NamespaceNotFoundError, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, isGrpcServiceError } from '@temporalio/client';
+import {
+  NamespaceNotFoundError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  isGrpcServiceError,
+} from '@temporalio/client';
 import { TimeoutFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -50,10 +55,16 @@ describe('start', () => {
     await expect(env.client.workflow.start('raw', { taskQueue: w.taskQueue, workflowId: id })).rejects.toBeInstanceOf(
       WorkflowExecutionAlreadyStartedError,
     );
-    const existing = await w.start(id, { requestId: 'r2', workflowIdConflictPolicy: ConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING });
+    const existing = await w.start(id, {
+      requestId: 'r2',
+      workflowIdConflictPolicy: ConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+    });
     expect(existing.runId).toBe(first.runId);
     expect(existing.started).toBe(false);
-    const replaced = await w.start(id, { requestId: 'r3', workflowIdConflictPolicy: ConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING });
+    const replaced = await w.start(id, {
+      requestId: 'r3',
+      workflowIdConflictPolicy: ConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
+    });
     expect(replaced.runId).not.toBe(first.runId);
     const old = await env.client.workflow.getHandle(id, first.runId).describe();
     expect(old.status.name).toBe('TERMINATED');
@@ -64,15 +75,23 @@ describe('start', () => {
     const id = uid('wf');
     await w.start(id, { requestId: 'r1' });
     await w.complete(await w.pollWorkflowTask(), [cmd.complete()]);
-    const reject = await grpcCode(w.start(id, { requestId: 'r2', workflowIdReusePolicy: ReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE }));
+    const reject = await grpcCode(
+      w.start(id, { requestId: 'r2', workflowIdReusePolicy: ReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE }),
+    );
     expect(reject).toBe(grpcStatus.ALREADY_EXISTS);
     const failedOnly = await grpcCode(
-      w.start(id, { requestId: 'r3', workflowIdReusePolicy: ReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY }),
+      w.start(id, {
+        requestId: 'r3',
+        workflowIdReusePolicy: ReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+      }),
     );
     expect(failedOnly).toBe(grpcStatus.ALREADY_EXISTS);
     const again = await w.start(id, { requestId: 'r4' });
     await env.client.workflow.getHandle(id, again.runId).terminate();
-    const afterTerminate = await w.start(id, { requestId: 'r5', workflowIdReusePolicy: ReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY });
+    const afterTerminate = await w.start(id, {
+      requestId: 'r5',
+      workflowIdReusePolicy: ReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+    });
     expect(afterTerminate.started).toBe(true);
   });
 
@@ -90,7 +109,10 @@ describe('start', () => {
     const started = (await handle.fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
     expect(started.memo?.fields?.note).toBeTruthy();
     const rows = [];
-    for await (const x of env.client.workflow.list({ query: `CustomKeywordField = '${value}' AND CustomIntField > 40` })) rows.push(x);
+    for await (const x of env.client.workflow.list({
+      query: `CustomKeywordField = '${value}' AND CustomIntField > 40`,
+    }))
+      rows.push(x);
     expect(rows.map((r) => r.workflowId)).toEqual([handle.workflowId]);
   });
 
@@ -108,7 +130,11 @@ describe('start', () => {
   });
 
   test('a run timeout closes the run as TimedOut', async () => {
-    const handle = await env.client.workflow.start('raw', { taskQueue: uid('tq'), workflowId: uid('wf'), workflowRunTimeout: '300ms' });
+    const handle = await env.client.workflow.start('raw', {
+      taskQueue: uid('tq'),
+      workflowId: uid('wf'),
+      workflowRunTimeout: '300ms',
+    });
     const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(err.cause).toBeInstanceOf(TimeoutFailure);
@@ -131,7 +157,11 @@ describe('start', () => {
   test('a start delay postpones the first workflow task', async () => {
     const w = new RawWorker(env.connection, uid('tq'));
     const id = uid('wf');
-    const handle = await env.client.workflow.start('raw', { taskQueue: w.taskQueue, workflowId: id, startDelay: '400ms' });
+    const handle = await env.client.workflow.start('raw', {
+      taskQueue: w.taskQueue,
+      workflowId: id,
+      startDelay: '400ms',
+    });
     expect(eventTypes(await handle.fetchHistory())).toEqual(['WorkflowExecutionStarted']);
     const started = Date.now();
     await w.pollWorkflowTask();
@@ -149,8 +179,16 @@ describe('bad requests get a clear status and change nothing', () => {
     ['a negative timeout', { workflowRunTimeout: seconds(-5000) }, grpcStatus.INVALID_ARGUMENT],
     ['an unknown namespace', { namespace: 'no-such-namespace' }, grpcStatus.NOT_FOUND],
     ['an oversized input', { input: payloads('y'.repeat(2 * 1024 * 1024 + 1)) }, grpcStatus.INVALID_ARGUMENT],
-    ['an unregistered search attribute', { searchAttributes: { indexedFields: { NotRegistered: payloads('v').payloads![0] } } }, grpcStatus.INVALID_ARGUMENT],
-    ['a search attribute of the wrong type', { searchAttributes: { indexedFields: { CustomIntField: payloads('text').payloads![0] } } }, grpcStatus.INVALID_ARGUMENT],
+    [
+      'an unregistered search attribute',
+      { searchAttributes: { indexedFields: { NotRegistered: payloads('v').payloads![0] } } },
+      grpcStatus.INVALID_ARGUMENT,
+    ],
+    [
+      'a search attribute of the wrong type',
+      { searchAttributes: { indexedFields: { CustomIntField: payloads('text').payloads![0] } } },
+      grpcStatus.INVALID_ARGUMENT,
+    ],
     ['a bad retry policy', { retryPolicy: { backoffCoefficient: 0.5 } }, grpcStatus.INVALID_ARGUMENT],
   ])('%s', async (_name, override, code) => {
     const id = uid('bad');
@@ -163,27 +201,42 @@ describe('bad requests get a clear status and change nothing', () => {
       ...override,
     } as temporal.api.workflowservice.v1.IStartWorkflowExecutionRequest;
     expect(await grpcCode(env.connection.workflowService.startWorkflowExecution(req))).toBe(code);
-    const count = await env.connection.workflowService.countWorkflowExecutions({ namespace: 'default', query: `WorkflowId = '${id}'` });
+    const count = await env.connection.workflowService.countWorkflowExecutions({
+      namespace: 'default',
+      query: `WorkflowId = '${id}'`,
+    });
     expect(Number(count.count)).toBe(0);
   });
 
   test('an unknown namespace is NamespaceNotFoundError in the SDK', async () => {
     const { Client } = await import('@temporalio/client');
     const client = new Client({ connection: env.connection, namespace: 'nowhere' });
-    await expect(client.workflow.start('raw', { taskQueue: 'tq', workflowId: uid('x') })).rejects.toBeInstanceOf(NamespaceNotFoundError);
+    await expect(client.workflow.start('raw', { taskQueue: 'tq', workflowId: uid('x') })).rejects.toBeInstanceOf(
+      NamespaceNotFoundError,
+    );
   });
 
   test('signals and cancels of unknown or closed workflows are NOT_FOUND', async () => {
     const svc = env.connection.workflowService;
-    expect(await grpcCode(svc.signalWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: uid('none') }, signalName: 's' }))).toBe(
-      grpcStatus.NOT_FOUND,
-    );
-    expect(await grpcCode(svc.requestCancelWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: uid('none') } }))).toBe(
-      grpcStatus.NOT_FOUND,
-    );
-    expect(await grpcCode(svc.signalWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: '' }, signalName: 's' }))).toBe(
-      grpcStatus.INVALID_ARGUMENT,
-    );
+    expect(
+      await grpcCode(
+        svc.signalWorkflowExecution({
+          namespace: 'default',
+          workflowExecution: { workflowId: uid('none') },
+          signalName: 's',
+        }),
+      ),
+    ).toBe(grpcStatus.NOT_FOUND);
+    expect(
+      await grpcCode(
+        svc.requestCancelWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: uid('none') } }),
+      ),
+    ).toBe(grpcStatus.NOT_FOUND);
+    expect(
+      await grpcCode(
+        svc.signalWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: '' }, signalName: 's' }),
+      ),
+    ).toBe(grpcStatus.INVALID_ARGUMENT);
   });
 
   test('a run id that is not a UUID is INVALID_ARGUMENT "Invalid RunId." (as Temporal answers), wherever a run id is taken', async () => {
@@ -195,9 +248,18 @@ describe('bad requests get a clear status and change nothing', () => {
     const calls: [string, Promise<unknown>][] = [
       ['DescribeWorkflowExecution', svc.describeWorkflowExecution({ namespace: 'default', execution })],
       ['GetWorkflowExecutionHistory', svc.getWorkflowExecutionHistory({ namespace: 'default', execution })],
-      ['SignalWorkflowExecution', svc.signalWorkflowExecution({ namespace: 'default', workflowExecution: execution, signalName: 's' })],
-      ['RequestCancelWorkflowExecution', svc.requestCancelWorkflowExecution({ namespace: 'default', workflowExecution: execution })],
-      ['TerminateWorkflowExecution', svc.terminateWorkflowExecution({ namespace: 'default', workflowExecution: execution })],
+      [
+        'SignalWorkflowExecution',
+        svc.signalWorkflowExecution({ namespace: 'default', workflowExecution: execution, signalName: 's' }),
+      ],
+      [
+        'RequestCancelWorkflowExecution',
+        svc.requestCancelWorkflowExecution({ namespace: 'default', workflowExecution: execution }),
+      ],
+      [
+        'TerminateWorkflowExecution',
+        svc.terminateWorkflowExecution({ namespace: 'default', workflowExecution: execution }),
+      ],
       ['QueryWorkflow', svc.queryWorkflow({ namespace: 'default', execution, query: { queryType: 'q' } })],
     ];
     for (const [rpc, call] of calls) {
@@ -205,10 +267,20 @@ describe('bad requests get a clear status and change nothing', () => {
         () => 'answered',
         (err) => (isGrpcServiceError(err) ? { code: err.code, message: err.details } : String(err)),
       );
-      expect({ rpc, answer }).toEqual({ rpc, answer: { code: grpcStatus.INVALID_ARGUMENT, message: 'Invalid RunId.' } });
+      expect({ rpc, answer }).toEqual({
+        rpc,
+        answer: { code: grpcStatus.INVALID_ARGUMENT, message: 'Invalid RunId.' },
+      });
     }
     // A well-formed run id that names nothing is still NOT_FOUND, and the workflow was left alone.
-    expect(await grpcCode(svc.describeWorkflowExecution({ namespace: 'default', execution: { workflowId: id, runId: '00000000-0000-4000-8000-000000000000' } }))).toBe(grpcStatus.NOT_FOUND);
+    expect(
+      await grpcCode(
+        svc.describeWorkflowExecution({
+          namespace: 'default',
+          execution: { workflowId: id, runId: '00000000-0000-4000-8000-000000000000' },
+        }),
+      ),
+    ).toBe(grpcStatus.NOT_FOUND);
     expect(await w.types(id)).toEqual(['WorkflowExecutionStarted', 'WorkflowTaskScheduled']);
   });
 
@@ -217,7 +289,12 @@ describe('bad requests get a clear status and change nothing', () => {
     const id = uid('wf');
     await w.start(id);
     for (let i = 0; i < 3; i++) {
-      await w.service.signalWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: id }, signalName: 's', requestId: 'same' });
+      await w.service.signalWorkflowExecution({
+        namespace: 'default',
+        workflowExecution: { workflowId: id },
+        signalName: 's',
+        requestId: 'same',
+      });
     }
     expect((await w.types(id)).filter((t) => t === 'WorkflowExecutionSignaled')).toHaveLength(1);
   });
@@ -236,7 +313,11 @@ describe('namespaces and system info', () => {
   test('register, describe, list; registering twice is ALREADY_EXISTS', async () => {
     const svc = env.connection.workflowService;
     const name = uid('ns');
-    await svc.registerNamespace({ namespace: name, description: 'for tests', workflowExecutionRetentionPeriod: seconds(86400_000 * 3) });
+    await svc.registerNamespace({
+      namespace: name,
+      description: 'for tests',
+      workflowExecutionRetentionPeriod: seconds(86400_000 * 3),
+    });
     const d = await svc.describeNamespace({ namespace: name });
     expect(d.namespaceInfo?.name).toBe(name);
     expect(d.namespaceInfo?.description).toBe('for tests');
@@ -288,7 +369,8 @@ describe('visibility queries', () => {
 
   async function list(query: string): Promise<string[]> {
     const out: string[] = [];
-    for await (const x of env.client.workflow.list({ query: `TaskQueue = '${tq}' AND (${query})` })) out.push(x.workflowId.replace(`${tq}-`, ''));
+    for await (const x of env.client.workflow.list({ query: `TaskQueue = '${tq}' AND (${query})` }))
+      out.push(x.workflowId.replace(`${tq}-`, ''));
     return out.sort();
   }
 
@@ -326,10 +408,15 @@ describe('visibility queries', () => {
     expect(rest.executions.map((e) => e.execution!.workflowId)).toEqual([ids.gamma]);
   });
 
-  test.each([`NoSuchField = 'x'`, `WorkflowId = `, `WorkflowId == 'x'`, `(WorkflowId = 'x'`, `StartTime > 'yesterday'`])(
-    'an invalid query is INVALID_ARGUMENT: %s',
-    async (query) => {
-      expect(await grpcCode(env.connection.workflowService.listWorkflowExecutions({ namespace: 'default', query }))).toBe(grpcStatus.INVALID_ARGUMENT);
-    },
-  );
+  test.each([
+    `NoSuchField = 'x'`,
+    `WorkflowId = `,
+    `WorkflowId == 'x'`,
+    `(WorkflowId = 'x'`,
+    `StartTime > 'yesterday'`,
+  ])('an invalid query is INVALID_ARGUMENT: %s', async (query) => {
+    expect(await grpcCode(env.connection.workflowService.listWorkflowExecutions({ namespace: 'default', query }))).toBe(
+      grpcStatus.INVALID_ARGUMENT,
+    );
+  });
 });

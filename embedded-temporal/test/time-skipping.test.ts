@@ -21,8 +21,15 @@ describeTimeSkipping('time skipping', () => {
 
   beforeAll(async () => {
     quietRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: BIN } } });
-    worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: BIN } },
+    });
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
     running = worker.run();
   });
 
@@ -34,7 +41,10 @@ describeTimeSkipping('time skipping', () => {
 
   test('a workflow that sleeps two days finishes in well under a second', async () => {
     const started = Date.now();
-    const handle = await env.client.workflow.start(wf.sleepsTwoDays, { taskQueue, workflowId: `sleep-${randomUUID()}` });
+    const handle = await env.client.workflow.start(wf.sleepsTwoDays, {
+      taskQueue,
+      workflowId: `sleep-${randomUUID()}`,
+    });
     expect(await handle.result()).toBe('woke up');
     expect(Date.now() - started).toBeLessThan(1000);
     const history = await handle.fetchHistory();
@@ -55,20 +65,36 @@ describeTimeSkipping('time skipping', () => {
   });
 
   test('activities run in real time; timers after them still skip', async () => {
-    const handle = await env.client.workflow.start(wf.slowActivity, { taskQueue, workflowId: `act-${randomUUID()}`, args: [200, 'skipper'] });
+    const handle = await env.client.workflow.start(wf.slowActivity, {
+      taskQueue,
+      workflowId: `act-${randomUUID()}`,
+      args: [200, 'skipper'],
+    });
     expect(await handle.result()).toBe('Hello slowly, skipper!');
-    const sleeper = await env.client.workflow.start(wf.sleeper, { taskQueue, workflowId: `sl-${randomUUID()}`, args: [3 * 3600 * 1000] });
+    const sleeper = await env.client.workflow.start(wf.sleeper, {
+      taskQueue,
+      workflowId: `sl-${randomUUID()}`,
+      args: [3 * 3600 * 1000],
+    });
     expect(await sleeper.result()).toBe('slept');
   });
 
   test('a run timeout in virtual time', async () => {
-    const handle = await env.client.workflow.start(wf.sleepsTwoDays, { taskQueue, workflowId: `to-${randomUUID()}`, workflowRunTimeout: '1 hour' });
+    const handle = await env.client.workflow.start(wf.sleepsTwoDays, {
+      taskQueue,
+      workflowId: `to-${randomUUID()}`,
+      workflowRunTimeout: '1 hour',
+    });
     await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
     expect(eventTypes(await handle.fetchHistory()).pop()).toBe('WorkflowExecutionTimedOut');
   });
 
   test('time is held while the client holds the lock (no result() waiting)', async () => {
-    const handle = await env.client.workflow.start(wf.sleeper, { taskQueue, workflowId: `lock-${randomUUID()}`, args: [3600 * 1000] });
+    const handle = await env.client.workflow.start(wf.sleeper, {
+      taskQueue,
+      workflowId: `lock-${randomUUID()}`,
+      args: [3600 * 1000],
+    });
     await new Promise((r) => setTimeout(r, 300));
     expect((await handle.describe()).status.name).toBe('RUNNING');
     expect(await handle.result()).toBe('slept');

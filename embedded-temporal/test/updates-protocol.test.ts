@@ -31,7 +31,12 @@ function any(typeName: string, message: Uint8Array) {
   return { type_url: `type.googleapis.com/${typeName}`, value: message };
 }
 
-function sendUpdate(w: RawWorker, workflowId: string, updateId: string, stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED) {
+function sendUpdate(
+  w: RawWorker,
+  workflowId: string,
+  updateId: string,
+  stage = Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED,
+) {
   return w.service.updateWorkflowExecution({
     namespace: 'default',
     workflowExecution: { workflowId },
@@ -45,20 +50,35 @@ const accept = (u: temporal.api.protocol.v1.IMessage) => ({
   protocolInstanceId: u.protocolInstanceId,
   body: any(
     'temporal.api.update.v1.Acceptance',
-    temporal.api.update.v1.Acceptance.encode({ acceptedRequestMessageId: u.id, acceptedRequestSequencingEventId: u.eventId }).finish(),
+    temporal.api.update.v1.Acceptance.encode({
+      acceptedRequestMessageId: u.id,
+      acceptedRequestSequencingEventId: u.eventId,
+    }).finish(),
   ),
 });
 const respond = (u: temporal.api.protocol.v1.IMessage, value: unknown) => ({
   id: `${u.protocolInstanceId}/complete`,
   protocolInstanceId: u.protocolInstanceId,
-  body: any('temporal.api.update.v1.Response', temporal.api.update.v1.Response.encode({ meta: { updateId: u.protocolInstanceId }, outcome: { success: payloads(value) } }).finish()),
+  body: any(
+    'temporal.api.update.v1.Response',
+    temporal.api.update.v1.Response.encode({
+      meta: { updateId: u.protocolInstanceId },
+      outcome: { success: payloads(value) },
+    }).finish(),
+  ),
 });
 const reject = (u: temporal.api.protocol.v1.IMessage, message: string) => ({
   id: `${u.protocolInstanceId}/reject`,
   protocolInstanceId: u.protocolInstanceId,
-  body: any('temporal.api.update.v1.Rejection', temporal.api.update.v1.Rejection.encode({ rejectedRequestMessageId: u.id, failure: { message } }).finish()),
+  body: any(
+    'temporal.api.update.v1.Rejection',
+    temporal.api.update.v1.Rejection.encode({ rejectedRequestMessageId: u.id, failure: { message } }).finish(),
+  ),
 });
-const protocolCommand = (messageId: string) => ({ commandType: CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE, protocolMessageCommandAttributes: { messageId } });
+const protocolCommand = (messageId: string) => ({
+  commandType: CommandType.COMMAND_TYPE_PROTOCOL_MESSAGE,
+  protocolMessageCommandAttributes: { messageId },
+});
 
 /** A raw workflow that completed its first task (idle, waiting on a long timer). */
 async function idleWorkflow() {
@@ -83,9 +103,13 @@ test('an update to an idle workflow rides a speculative task; accepted and compl
   const body = temporal.api.update.v1.Request.decode(request.body!.value!);
   expect(body.input?.name).toBe('set');
 
-  await w.complete(task, [protocolCommand('u1/accept'), cmd.startTimer('t2', 600_000), protocolCommand('u1/complete')], {
-    messages: [accept(request), respond(request, 'done')],
-  });
+  await w.complete(
+    task,
+    [protocolCommand('u1/accept'), cmd.startTimer('t2', 600_000), protocolCommand('u1/complete')],
+    {
+      messages: [accept(request), respond(request, 'done')],
+    },
+  );
   const res = await update;
   expect(res.stage).toBe(Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED);
   expect(decode(res.outcome!.success)).toBe('done');
@@ -103,7 +127,11 @@ test('an update to an idle workflow rides a speculative task; accepted and compl
   expect(Number(accepted.acceptedRequestSequencingEventId)).toBe(6);
   expect(Number(history.events![10].workflowExecutionUpdateCompletedEventAttributes!.acceptedEventId)).toBe(9);
   // Polling the finished update returns its outcome; so does sending it again (update_id de-duplication).
-  const polled = await w.service.pollWorkflowExecutionUpdate({ namespace: 'default', updateRef: { workflowExecution: { workflowId: id }, updateId: 'u1' }, waitPolicy: { lifecycleStage: Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED } });
+  const polled = await w.service.pollWorkflowExecutionUpdate({
+    namespace: 'default',
+    updateRef: { workflowExecution: { workflowId: id }, updateId: 'u1' },
+    waitPolicy: { lifecycleStage: Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED },
+  });
   expect(decode(polled.outcome!.success)).toBe('done');
   expect(decode((await sendUpdate(w, id, 'u1')).outcome!.success)).toBe('done');
 });
@@ -140,7 +168,10 @@ test('an update admitted during a task forbids closing the run (UnhandledCommand
   await w.complete(next, [protocolCommand('late/accept'), cmd.complete()], { messages: [accept(next.messages[0])] });
   expect((await update).stage).toBeGreaterThanOrEqual(Stage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED);
   // Accepted but never completed when the run closed: the update fails with the server's failure.
-  const polled = await w.service.pollWorkflowExecutionUpdate({ namespace: 'default', updateRef: { workflowExecution: { workflowId: id }, updateId: 'late' } });
+  const polled = await w.service.pollWorkflowExecutionUpdate({
+    namespace: 'default',
+    updateRef: { workflowExecution: { workflowId: id }, updateId: 'late' },
+  });
   expect(polled.outcome?.failure?.applicationFailureInfo?.type).toBe('AcceptedUpdateCompletedWorkflow');
 });
 
@@ -152,11 +183,18 @@ test('updates to a closed workflow, or with bad input, are refused', async () =>
   const closed = await sendUpdate(w, id, 'x').catch((e: unknown) => e);
   expect(isGrpcServiceError(closed) && closed.code).toBe(grpcStatus.NOT_FOUND);
   const noId = await w.service
-    .updateWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: id }, request: { meta: {}, input: { name: 'x' } } })
+    .updateWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId: id },
+      request: { meta: {}, input: { name: 'x' } },
+    })
     .catch((e: unknown) => e);
   expect(isGrpcServiceError(noId) && noId.code).toBe(grpcStatus.INVALID_ARGUMENT);
   const unknown = await w.service
-    .pollWorkflowExecutionUpdate({ namespace: 'default', updateRef: { workflowExecution: { workflowId: id }, updateId: 'never' } })
+    .pollWorkflowExecutionUpdate({
+      namespace: 'default',
+      updateRef: { workflowExecution: { workflowId: id }, updateId: 'never' },
+    })
     .catch((e: unknown) => e);
   expect(isGrpcServiceError(unknown) && unknown.code).toBe(grpcStatus.NOT_FOUND);
 });
@@ -187,7 +225,9 @@ test('an update is answered only once the completion that carries its outcome is
     let heldCommits = 0;
     store.commit = async (batch) => {
       const completesUpdate = batch.events.some(
-        (e) => temporal.api.history.v1.HistoryEvent.decode(e.data).eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        (e) =>
+          temporal.api.history.v1.HistoryEvent.decode(e.data).eventType ===
+          temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
       );
       if (completesUpdate) {
         heldCommits++;
@@ -203,7 +243,9 @@ test('an update is answered only once the completion that carries its outcome is
     const update = sendUpdate(w, id, 'u-held').then((r) => ((answered = true), r));
     const task = await w.pollWorkflowTask();
     const [request] = task.messages;
-    const completion = w.complete(task, [protocolCommand('u-held/accept'), protocolCommand('u-held/complete')], { messages: [accept(request), respond(request, 'kept')] });
+    const completion = w.complete(task, [protocolCommand('u-held/accept'), protocolCommand('u-held/complete')], {
+      messages: [accept(request), respond(request, 'kept')],
+    });
     await eventually(() => heldCommits > 0);
     await sleep(300);
     expect(answered).toBe(false); // the outcome is in memory, not yet in the store

@@ -2,7 +2,13 @@
  * The real SDK client and worker against the embedded server: results, and the exact event sequences the
  * real server writes (temporal-server-semantics §2.3). Every history produced here is replayed at the end.
  */
-import { QueryNotRegisteredError, QueryRejectedError, WorkflowClient, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  QueryNotRegisteredError,
+  QueryRejectedError,
+  WorkflowClient,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import * as wf from './fixtures/workflows';
@@ -30,7 +36,11 @@ async function historyOf(handle: WorkflowHandle): Promise<temporal.api.history.v
 const TRIPLE = ['WorkflowTaskScheduled', 'WorkflowTaskStarted', 'WorkflowTaskCompleted'];
 
 test('one activity: result and event sequence', async () => {
-  const handle = await h.env.client.workflow.start(wf.greet, { taskQueue: h.taskQueue, workflowId: uid('greet'), args: ['Ampoule'] });
+  const handle = await h.env.client.workflow.start(wf.greet, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('greet'),
+    args: ['Ampoule'],
+  });
   expect(await handle.result()).toBe('Hello, Ampoule!');
   const history = await historyOf(handle);
   expect(eventTypes(history)).toEqual([
@@ -61,7 +71,11 @@ test('one activity: result and event sequence', async () => {
 });
 
 test('a timer: TimerStarted then TimerFired', async () => {
-  const handle = await h.env.client.workflow.start(wf.sleeper, { taskQueue: h.taskQueue, workflowId: uid('timer'), args: [300] });
+  const handle = await h.env.client.workflow.start(wf.sleeper, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('timer'),
+    args: [300],
+  });
   const started = Date.now();
   expect(await handle.result()).toBe('slept');
   expect(Date.now() - started).toBeGreaterThanOrEqual(250);
@@ -78,7 +92,11 @@ test('a timer: TimerStarted then TimerFired', async () => {
 });
 
 test('a retried activity: retries write no events; Started carries the last attempt and failure', async () => {
-  const handle = await h.env.client.workflow.start(wf.flaky, { taskQueue: h.taskQueue, workflowId: uid('flaky'), args: [3, uid('key')] });
+  const handle = await h.env.client.workflow.start(wf.flaky, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('flaky'),
+    args: [3, uid('key')],
+  });
   expect(await handle.result()).toBe(4);
   const history = await historyOf(handle);
   expect(eventTypes(history)).toEqual([
@@ -96,14 +114,20 @@ test('a retried activity: retries write no events; Started carries the last atte
 });
 
 test('an activity that exhausts its attempts fails with MAXIMUM_ATTEMPTS_REACHED', async () => {
-  const handle = await h.env.client.workflow.start(wf.alwaysFails, { taskQueue: h.taskQueue, workflowId: uid('exhaust'), args: [uid('key')] });
+  const handle = await h.env.client.workflow.start(wf.alwaysFails, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('exhaust'),
+    args: [uid('key')],
+  });
   const err = await handle.result().catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const history = await historyOf(handle);
   const types = eventTypes(history);
   expect(types.slice(4, 7)).toEqual(['ActivityTaskScheduled', 'ActivityTaskStarted', 'ActivityTaskFailed']);
   expect(history.events![5].activityTaskStartedEventAttributes!.attempt).toBe(5);
-  expect(history.events![6].activityTaskFailedEventAttributes!.retryState).toBe(RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED);
+  expect(history.events![6].activityTaskFailedEventAttributes!.retryState).toBe(
+    RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED,
+  );
 });
 
 test('a signal while idle, and a query answered while idle', async () => {
@@ -116,12 +140,7 @@ test('a signal while idle, and a query answered while idle', async () => {
   expect(await handle.result()).toBe(12);
   const history = await historyOf(handle);
   const types = eventTypes(history);
-  expect(types.slice(0, 8)).toEqual([
-    'WorkflowExecutionStarted',
-    ...TRIPLE,
-    'WorkflowExecutionSignaled',
-    ...TRIPLE,
-  ]);
+  expect(types.slice(0, 8)).toEqual(['WorkflowExecutionStarted', ...TRIPLE, 'WorkflowExecutionSignaled', ...TRIPLE]);
   expect(history.events![4].workflowExecutionSignaledEventAttributes!.signalName).toBe('add');
   expect(types[types.length - 1]).toBe('WorkflowExecutionCompleted');
 });
@@ -130,7 +149,11 @@ test('a signal while a workflow task is in flight is buffered and written after 
   // The signal arrives during the first workflow task's processing window only by luck, so instead we
   // check the invariant that makes that case work: whatever the timing, the history is well formed and
   // replays, and the signal is never lost.
-  const handle = await h.env.client.workflow.start(wf.signalDuringActivity, { taskQueue: h.taskQueue, workflowId: uid('inflight'), args: [200] });
+  const handle = await h.env.client.workflow.start(wf.signalDuringActivity, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('inflight'),
+    args: [200],
+  });
   await handle.signal(wf.addSignal, 1);
   await handle.signal(wf.addSignal, 2);
   expect(await handle.result()).toEqual([1, 2]);
@@ -163,7 +186,11 @@ test('a failed workflow task: WorkflowTaskFailed, then a transient retry written
 });
 
 test('a workflow failure reaches the client with its cause', async () => {
-  const handle = await h.env.client.workflow.start(wf.failing, { taskQueue: h.taskQueue, workflowId: uid('fail'), args: ['broken'] });
+  const handle = await h.env.client.workflow.start(wf.failing, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('fail'),
+    args: ['broken'],
+  });
   const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
   expect(err).toBeInstanceOf(WorkflowFailedError);
   expect(err.cause).toBeInstanceOf(ApplicationFailure);
@@ -173,7 +200,10 @@ test('a workflow failure reaches the client with its cause', async () => {
 });
 
 test('cancellation: CancelRequested, then the workflow cleans up and is Canceled; a second request is a no-op', async () => {
-  const handle = await h.env.client.workflow.start(wf.cancellable, { taskQueue: h.taskQueue, workflowId: uid('cancel') });
+  const handle = await h.env.client.workflow.start(wf.cancellable, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('cancel'),
+  });
   await eventually(async () => (await handle.describe()).historyLength >= 5);
   await handle.cancel();
   await handle.cancel();
@@ -203,7 +233,10 @@ test('terminate: Terminated at once; later calls get NOT_FOUND', async () => {
 });
 
 test('cancelling a running activity reaches it through its heartbeat', async () => {
-  const handle = await h.env.client.workflow.start(wf.cancelActivity, { taskQueue: h.taskQueue, workflowId: uid('actcancel') });
+  const handle = await h.env.client.workflow.start(wf.cancelActivity, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('actcancel'),
+  });
   expect(await handle.result()).toBe('activity cancelled');
   const types = eventTypes(await historyOf(handle));
   const i = types.indexOf('ActivityTaskCancelRequested');
@@ -213,14 +246,20 @@ test('cancelling a running activity reaches it through its heartbeat', async () 
 });
 
 test('a timer cancelled in the same task it was started', async () => {
-  const handle = await h.env.client.workflow.start(wf.timerCancel, { taskQueue: h.taskQueue, workflowId: uid('tcancel') });
+  const handle = await h.env.client.workflow.start(wf.timerCancel, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('tcancel'),
+  });
   expect(await handle.result()).toBe('timer cancelled');
   const types = eventTypes(await historyOf(handle));
   expect(types).not.toContain('TimerFired');
 });
 
 test('queries: unknown query type, closed workflow, reject condition', async () => {
-  const handle = await h.env.client.workflow.start(wf.accumulator, { taskQueue: h.taskQueue, workflowId: uid('query') });
+  const handle = await h.env.client.workflow.start(wf.accumulator, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('query'),
+  });
   await handle.signal(wf.addSignal, 3);
   expect(await handle.query(wf.totalQuery)).toBe(3);
   await expect(handle.query('nope')).rejects.toBeInstanceOf(QueryNotRegisteredError);
@@ -235,7 +274,10 @@ test('queries: unknown query type, closed workflow, reject condition', async () 
 });
 
 test('patched() upserts TemporalChangeVersion and replays', async () => {
-  const handle = await h.env.client.workflow.start(wf.patchedWorkflow, { taskQueue: h.taskQueue, workflowId: uid('patch') });
+  const handle = await h.env.client.workflow.start(wf.patchedWorkflow, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('patch'),
+  });
   expect(await handle.result()).toBe('new');
   const history = await historyOf(handle);
   expect(eventTypes(history)).toContain('MarkerRecorded');
@@ -244,7 +286,11 @@ test('patched() upserts TemporalChangeVersion and replays', async () => {
 
 test('search attributes: upserted by the workflow, then found by a visibility query', async () => {
   const value = uid('sa');
-  const handle = await h.env.client.workflow.start(wf.searchAttributeUpsert, { taskQueue: h.taskQueue, workflowId: uid('upsert'), args: [value] });
+  const handle = await h.env.client.workflow.start(wf.searchAttributeUpsert, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('upsert'),
+    args: [value],
+  });
   await handle.result();
   await historyOf(handle);
   const found = await eventually(async () => {
@@ -257,7 +303,11 @@ test('search attributes: upserted by the workflow, then found by a visibility qu
 });
 
 test('describe reports type, queue, status and history length', async () => {
-  const handle = await h.env.client.workflow.start(wf.accumulator, { taskQueue: h.taskQueue, workflowId: uid('describe'), memo: { purpose: 'test' } });
+  const handle = await h.env.client.workflow.start(wf.accumulator, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('describe'),
+    memo: { purpose: 'test' },
+  });
   const d = await eventually(async () => {
     const x = await handle.describe();
     return x.historyLength >= 4 ? x : undefined;
@@ -272,7 +322,11 @@ test('describe reports type, queue, status and history length', async () => {
 });
 
 test('cancelled workflow surfaces CancelledFailure to result()', async () => {
-  const handle = await h.env.client.workflow.start(wf.sleeper, { taskQueue: h.taskQueue, workflowId: uid('cancel2'), args: [60_000] });
+  const handle = await h.env.client.workflow.start(wf.sleeper, {
+    taskQueue: h.taskQueue,
+    workflowId: uid('cancel2'),
+    args: [60_000],
+  });
   await eventually(async () => (await handle.describe()).historyLength >= 5);
   await handle.cancel();
   const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;

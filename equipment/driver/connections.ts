@@ -42,18 +42,26 @@ export class Connections {
       return await this.within(entry.session, `connecting to ${u.endpointUrl}`);
     } catch (err) {
       await this.drop(key);
-      throw err instanceof EquipmentUnavailable ? err : new EquipmentUnavailable(`cannot reach ${u.endpointUrl}: ${(err as Error).message}`, { cause: err });
+      throw err instanceof EquipmentUnavailable
+        ? err
+        : new EquipmentUnavailable(`cannot reach ${u.endpointUrl}: ${(err as Error).message}`, { cause: err });
     }
   }
 
   /** Runs `fn` on the unit's session; a communication failure closes the session and is transient. */
-  async use<T>(u: Pick<UnitEndpoint, 'endpointUrl' | 'securityMode' | 'securityPolicy'>, what: string, fn: (s: ClientSession) => Promise<T>): Promise<T> {
+  async use<T>(
+    u: Pick<UnitEndpoint, 'endpointUrl' | 'securityMode' | 'securityPolicy'>,
+    what: string,
+    fn: (s: ClientSession) => Promise<T>,
+  ): Promise<T> {
     const session = await this.session(u);
     try {
       return await this.within(fn(session), what);
     } catch (err) {
       await this.drop(`${u.endpointUrl}|${u.securityMode}|${u.securityPolicy}`);
-      throw err instanceof EquipmentUnavailable ? err : new EquipmentUnavailable(`${what} failed: ${(err as Error).message}`, { cause: err });
+      throw err instanceof EquipmentUnavailable
+        ? err
+        : new EquipmentUnavailable(`${what} failed: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -69,7 +77,7 @@ export class Connections {
       certificateFile: this.pki.certificateFile,
       privateKeyFile: this.pki.privateKeyFile,
       securityMode: MODES[u.securityMode],
-      securityPolicy: (u.securityMode === 'None' ? SecurityPolicy.None : u.securityPolicy),
+      securityPolicy: u.securityMode === 'None' ? SecurityPolicy.None : u.securityPolicy,
       endpointMustExist: false,
       keepSessionAlive: true,
       requestedSessionTimeout: 60_000,
@@ -100,7 +108,10 @@ export class Connections {
   private within<T>(p: Promise<T>, what: string): Promise<T> {
     let timer: NodeJS.Timeout;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new EquipmentUnavailable(`${what}: no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(
+        () => reject(new EquipmentUnavailable(`${what}: no answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }

@@ -15,7 +15,15 @@
 import { FINAL_STATES, commandCode, stateOf, type PhaseCommand, type PhaseState } from '../../domain/isa88';
 import type { MethodRef, NodeRef, PhaseBinding, UnitEndpoint } from '../../domain/equipment';
 import { EquipmentUnavailable, PhaseFailure } from '../errors';
-import { AttributeIds, DataType, StatusCodes, Variant, makeBrowsePath, type ClientSession, type DataValue } from '../opcua';
+import {
+  AttributeIds,
+  DataType,
+  StatusCodes,
+  Variant,
+  makeBrowsePath,
+  type ClientSession,
+  type DataValue,
+} from '../opcua';
 import type { Connections } from './connections';
 import { StateSubscriptions } from './state-subscriptions';
 
@@ -74,7 +82,11 @@ export class PhaseDriver {
       reconciled = true; // ours: never start it again
     } else {
       if (now.state !== 'idle') {
-        throw new PhaseFailure('EquipmentNotIdle', `${r.unit.code} ${r.phase} is ${now.state} (last command ${now.commandId || 'none'}), not idle`, { state: now.state, commandId: now.commandId });
+        throw new PhaseFailure(
+          'EquipmentNotIdle',
+          `${r.unit.code} ${r.phase} is ${now.state} (last command ${now.commandId || 'none'}), not idle`,
+          { state: now.state, commandId: now.commandId },
+        );
       }
       await this.download(r, binding);
       await this.send(r.unit, binding, 'start', r.commandId, r.phase);
@@ -87,13 +99,22 @@ export class PhaseDriver {
     await this.send(r.unit, binding, 'reset', r.commandId, r.phase, true);
     await this.record(r, await this.snapshot(r.unit, binding)); // back to Idle, ready for the next step
     if (now.state === 'stopped' || now.state === 'aborted') {
-      throw new PhaseFailure(now.state === 'stopped' ? 'PhaseStopped' : 'PhaseAborted', `${r.unit.code} ${r.phase} ended ${now.state}`, { reports });
+      throw new PhaseFailure(
+        now.state === 'stopped' ? 'PhaseStopped' : 'PhaseAborted',
+        `${r.unit.code} ${r.phase} ended ${now.state}`,
+        { reports },
+      );
     }
     return { reports: reports as Record<string, number>, reconciled };
   }
 
   /** Passes a batch command (hold, restart, stop, abort) to a running phase. */
-  async command(unit: UnitEndpoint, phase: string, command: Exclude<PhaseCommand, 'none' | 'start'>, commandId: string): Promise<void> {
+  async command(
+    unit: UnitEndpoint,
+    phase: string,
+    command: Exclude<PhaseCommand, 'none' | 'start'>,
+    commandId: string,
+  ): Promise<void> {
     await this.send(unit, this.bindingOf(unit, phase), command, commandId, phase);
   }
 
@@ -106,12 +127,26 @@ export class PhaseDriver {
 
   private async download(r: PhaseRun, binding: PhaseBinding): Promise<void> {
     const json = JSON.stringify(r.parameters);
-    const status = await this.call(r.unit, binding.download, [new Variant({ dataType: DataType.String, value: json })], `${r.phase} download`);
-    if (status !== 'good') throw new PhaseFailure('ParametersRefused', `${r.unit.code} ${r.phase} refused the parameters ${json} (${status})`, { parameters: r.parameters });
+    const status = await this.call(
+      r.unit,
+      binding.download,
+      [new Variant({ dataType: DataType.String, value: json })],
+      `${r.phase} download`,
+    );
+    if (status !== 'good')
+      throw new PhaseFailure(
+        'ParametersRefused',
+        `${r.unit.code} ${r.phase} refused the parameters ${json} (${status})`,
+        { parameters: r.parameters },
+      );
     const readBack = await this.readJson(r.unit, binding.parameters, `${r.phase} parameters`);
     const differs = Object.keys({ ...r.parameters, ...readBack }).filter((k) => readBack[k] !== r.parameters[k]);
     if (differs.length > 0) {
-      throw new PhaseFailure('ParameterReadbackMismatch', `${r.unit.code} ${r.phase} holds other parameters than were sent: ${differs.join(', ')}`, { sent: r.parameters, readBack });
+      throw new PhaseFailure(
+        'ParameterReadbackMismatch',
+        `${r.unit.code} ${r.phase} holds other parameters than were sent: ${differs.join(', ')}`,
+        { sent: r.parameters, readBack },
+      );
     }
   }
 
@@ -150,7 +185,8 @@ export class PhaseDriver {
           throw r.signal.reason ?? new Error('cancelled');
         }
         const next = await this.snapshot(r.unit, binding);
-        if (next.state !== now.state || next.sourceTimestamp.getTime() !== now.sourceTimestamp.getTime()) await this.record(r, next);
+        if (next.state !== now.state || next.sourceTimestamp.getTime() !== now.sourceTimestamp.getTime())
+          await this.record(r, next);
         now = next;
         r.heartbeat?.({ state: now.state });
       }
@@ -162,27 +198,50 @@ export class PhaseDriver {
   }
 
   private async record(r: PhaseRun, s: Snapshot): Promise<void> {
-    await r.onStateChange?.({ unit: r.unit.code, phase: r.phase, state: s.state, commandId: s.commandId, sourceTimestamp: s.sourceTimestamp });
+    await r.onStateChange?.({
+      unit: r.unit.code,
+      phase: r.phase,
+      state: s.state,
+      commandId: s.commandId,
+      sourceTimestamp: s.sourceTimestamp,
+    });
   }
 
   /** Sends a command; a refusal is a business failure unless `tolerateRefusal` (a Reset of a phase already Idle). */
-  private async send(unit: UnitEndpoint, binding: PhaseBinding, command: Exclude<PhaseCommand, 'none'>, commandId: string, phase: string, tolerateRefusal = false): Promise<void> {
+  private async send(
+    unit: UnitEndpoint,
+    binding: PhaseBinding,
+    command: Exclude<PhaseCommand, 'none'>,
+    commandId: string,
+    phase: string,
+    tolerateRefusal = false,
+  ): Promise<void> {
     const status = await this.call(
       unit,
       binding.command,
-      [new Variant({ dataType: DataType.UInt32, value: commandCode(command) }), new Variant({ dataType: DataType.String, value: commandId })],
+      [
+        new Variant({ dataType: DataType.UInt32, value: commandCode(command) }),
+        new Variant({ dataType: DataType.String, value: commandId }),
+      ],
       `${phase} ${command}`,
     );
     if (status !== 'good' && !tolerateRefusal) {
       const state = (await this.snapshot(unit, binding)).state;
-      throw new PhaseFailure('CommandRefused', `${unit.code} ${phase} refused ${command} in state ${state} (${status})`, { command, state });
+      throw new PhaseFailure(
+        'CommandRefused',
+        `${unit.code} ${phase} refused ${command} in state ${state} (${status})`,
+        { command, state },
+      );
     }
   }
 
   // ---- OPC UA ----------------------------------------------------------------------------------------
 
   private async snapshot(unit: UnitEndpoint, binding: PhaseBinding): Promise<Snapshot> {
-    const [stateNode, idNode] = [await this.resolveNode(unit, binding.state), await this.resolveNode(unit, binding.commandId)];
+    const [stateNode, idNode] = [
+      await this.resolveNode(unit, binding.state),
+      await this.resolveNode(unit, binding.commandId),
+    ];
     const [state, id] = await this.connections.use(unit, 'reading the phase state', (s) =>
       s.read([
         { nodeId: stateNode, attributeId: AttributeIds.Value },
@@ -191,12 +250,18 @@ export class PhaseDriver {
     );
     this.good(state, unit, 'state');
     this.good(id, unit, 'command id');
-    return { state: stateOf(Number(state.value.value)), commandId: String(id.value.value ?? ''), sourceTimestamp: state.sourceTimestamp ?? new Date() };
+    return {
+      state: stateOf(Number(state.value.value)),
+      commandId: String(id.value.value ?? ''),
+      sourceTimestamp: state.sourceTimestamp ?? new Date(),
+    };
   }
 
   private async readJson(unit: UnitEndpoint, ref: NodeRef, what: string): Promise<Record<string, unknown>> {
     const nodeId = await this.resolveNode(unit, ref);
-    const dv = await this.connections.use(unit, `reading ${what}`, (s) => s.read({ nodeId, attributeId: AttributeIds.Value }));
+    const dv = await this.connections.use(unit, `reading ${what}`, (s) =>
+      s.read({ nodeId, attributeId: AttributeIds.Value }),
+    );
     this.good(dv, unit, what);
     try {
       const parsed = JSON.parse(String(dv.value.value ?? '{}'));
@@ -208,19 +273,32 @@ export class PhaseDriver {
   }
 
   /** Calls a method; the result is good, or the status code's name. */
-  private async call(unit: UnitEndpoint, ref: MethodRef, inputArguments: Variant[], what: string): Promise<'good' | string> {
+  private async call(
+    unit: UnitEndpoint,
+    ref: MethodRef,
+    inputArguments: Variant[],
+    what: string,
+  ): Promise<'good' | string> {
     const { objectId, methodId } = await this.resolveMethod(unit, ref);
     const result = await this.connections.use(unit, what, (s) => s.call({ objectId, methodId, inputArguments }));
     if (result.statusCode.equals(StatusCodes.Good)) return 'good';
-    if (result.statusCode.equals(StatusCodes.BadNodeIdUnknown) || result.statusCode.equals(StatusCodes.BadMethodInvalid)) {
-      throw new PhaseFailure('BindingInvalid', `${unit.code}: ${what} is not a method at ${methodId} (${result.statusCode.name})`);
+    if (
+      result.statusCode.equals(StatusCodes.BadNodeIdUnknown) ||
+      result.statusCode.equals(StatusCodes.BadMethodInvalid)
+    ) {
+      throw new PhaseFailure(
+        'BindingInvalid',
+        `${unit.code}: ${what} is not a method at ${methodId} (${result.statusCode.name})`,
+      );
     }
     return result.statusCode.name;
   }
 
   private good(dv: DataValue, unit: UnitEndpoint, what: string): void {
-    if (dv.statusCode.equals(StatusCodes.BadNodeIdUnknown)) throw new PhaseFailure('BindingInvalid', `${unit.code}: the binding's ${what} node does not exist`);
-    if (!dv.statusCode.isGood()) throw new EquipmentUnavailable(`${unit.code}: reading the ${what} gave ${dv.statusCode.name}`);
+    if (dv.statusCode.equals(StatusCodes.BadNodeIdUnknown))
+      throw new PhaseFailure('BindingInvalid', `${unit.code}: the binding's ${what} node does not exist`);
+    if (!dv.statusCode.isGood())
+      throw new EquipmentUnavailable(`${unit.code}: reading the ${what} gave ${dv.statusCode.name}`);
   }
 
   private readonly resolved = new Map<string, string>();
@@ -241,9 +319,12 @@ export class PhaseDriver {
     const key = `${unit.endpointUrl}|${browsePath}`;
     const known = this.resolved.get(key);
     if (known) return known;
-    const result = await this.connections.use(unit, `resolving ${browsePath}`, (s: ClientSession) => s.translateBrowsePath(makeBrowsePath('RootFolder', browsePath)));
+    const result = await this.connections.use(unit, `resolving ${browsePath}`, (s: ClientSession) =>
+      s.translateBrowsePath(makeBrowsePath('RootFolder', browsePath)),
+    );
     const target = result.targets?.[0]?.targetId;
-    if (!result.statusCode.isGood() || !target) throw new PhaseFailure('BindingInvalid', `${unit.code}: no node at ${browsePath} (${result.statusCode.name})`);
+    if (!result.statusCode.isGood() || !target)
+      throw new PhaseFailure('BindingInvalid', `${unit.code}: no node at ${browsePath} (${result.statusCode.name})`);
     const nodeId = target.toString();
     this.resolved.set(key, nodeId);
     return nodeId;

@@ -20,7 +20,14 @@ export interface StateWatch {
   stop(): Promise<void>;
 }
 
-const SUBSCRIPTION = { requestedPublishingInterval: 100, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 20, publishingEnabled: true, maxNotificationsPerPublish: 1000, priority: 1 };
+const SUBSCRIPTION = {
+  requestedPublishingInterval: 100,
+  requestedLifetimeCount: 600,
+  requestedMaxKeepAliveCount: 20,
+  publishingEnabled: true,
+  maxNotificationsPerPublish: 1000,
+  priority: 1,
+};
 const ITEM = { samplingInterval: 50, queueSize: 20, discardOldest: true };
 
 export class StateSubscriptions {

@@ -25,9 +25,13 @@ function args(name: string): string[] {
 
 async function main(): Promise<void> {
   const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'equipment-simulator' } });
-  routeOpcuaLogs((m) => log.debug(m), (m) => log.error(m));
+  routeOpcuaLogs(
+    (m) => log.debug(m),
+    (m) => log.error(m),
+  );
   const port = Number(args('port')[0] ?? 4840);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected a port number, got ${args('port')[0]}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port: expected a port number, got ${args('port')[0]}`);
   const timeScale = Number(args('time-scale')[0] ?? 3600);
   if (!(timeScale > 0)) throw new Error('--time-scale: expected a positive number');
   const simulator = await startSimulator({
@@ -43,10 +47,29 @@ async function main(): Promise<void> {
   }
   const bindingsFile = args('bindings')[0];
   if (bindingsFile) {
-    writeFileSync(bindingsFile, JSON.stringify(Object.fromEntries(simulator.units.map((u) => [u.code, { equipmentClass: u.equipmentClass, endpointUrl: simulator.endpointUrl, binding: simulator.bindingFor(u.code) }])), null, 2));
+    writeFileSync(
+      bindingsFile,
+      JSON.stringify(
+        Object.fromEntries(
+          simulator.units.map((u) => [
+            u.code,
+            {
+              equipmentClass: u.equipmentClass,
+              endpointUrl: simulator.endpointUrl,
+              binding: simulator.bindingFor(u.code),
+            },
+          ]),
+        ),
+        null,
+        2,
+      ),
+    );
     log.info({ file: bindingsFile }, 'wrote the units’ bindings');
   }
-  log.info({ certificate: simulator.pki.certificateFile, timeScale }, 'simulator certificate (trust it in Ampoule’s PKI); process time runs this many times faster than real time');
+  log.info(
+    { certificate: simulator.pki.certificateFile, timeScale },
+    'simulator certificate (trust it in Ampoule’s PKI); process time runs this many times faster than real time',
+  );
   const stop = async () => {
     await simulator.stop();
     process.exit(0);

@@ -35,7 +35,16 @@ export class SimulatedPhase {
   changedAt = new Date();
   transitions = 0;
   /** Every command executed (not refused), by command; `start` counts only Starts that started something. */
-  readonly executed: Record<Exclude<PhaseCommand, 'none'>, number> = { start: 0, pause: 0, resume: 0, hold: 0, restart: 0, stop: 0, reset: 0, abort: 0 };
+  readonly executed: Record<Exclude<PhaseCommand, 'none'>, number> = {
+    start: 0,
+    pause: 0,
+    resume: 0,
+    hold: 0,
+    restart: 0,
+    stop: 0,
+    reset: 0,
+    abort: 0,
+  };
   faults: PhaseFaults = {};
   /** 0 while a `holdOnce` fault waits to strike on the next tick of Running. */
   private progressToHold = Infinity;
@@ -52,7 +61,8 @@ export class SimulatedPhase {
     if (this.state !== 'idle') return 'invalid-state';
     if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) return 'invalid-argument';
     const entries = Object.entries(parameters);
-    if (entries.some(([k, v]) => !this.parameterNames.includes(k) || typeof v !== 'number' || !Number.isFinite(v))) return 'invalid-argument';
+    if (entries.some(([k, v]) => !this.parameterNames.includes(k) || typeof v !== 'number' || !Number.isFinite(v)))
+      return 'invalid-argument';
     this.parameters = Object.fromEntries(entries);
     return 'good';
   }
@@ -94,7 +104,9 @@ export class SimulatedPhase {
     }
     if (done) {
       const offset = this.faults.reportOffset ?? 0;
-      this.reports = Object.fromEntries(Object.entries(this.logic.reports(this.parameters)).map(([k, v]) => [k, round(v + offset)]));
+      this.reports = Object.fromEntries(
+        Object.entries(this.logic.reports(this.parameters)).map(([k, v]) => [k, round(v + offset)]),
+      );
       this.move('complete');
     }
   }

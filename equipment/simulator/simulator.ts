@@ -78,7 +78,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
   const pki = await openPki(options.pkiFolder, 'equipment-simulator');
   const units: SimulatedUnit[] = (options.units ?? DEMO_UNITS).map((u) => {
     const process = new UnitProcess();
-    const phases = new Map(Object.entries(phaseLogics(u.equipmentClass, process)).map(([name, p]) => [name, new SimulatedPhase(u.code, name, p.parameters, p.logic)]));
+    const phases = new Map(
+      Object.entries(phaseLogics(u.equipmentClass, process)).map(([name, p]) => [
+        name,
+        new SimulatedPhase(u.code, name, p.parameters, p.logic),
+      ]),
+    );
     return { ...u, process, phases };
   });
 
@@ -97,8 +102,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
   const port = server.endpoints[0].port;
   let namespaceIndex = server.engine.addressSpace!.getOwnNamespace().index;
   const endpointUrl = server.getEndpointUrl();
-  options.log?.info({ endpointUrl, units: units.map((u) => u.code), securityNone: Boolean(options.allowSecurityNone) }, 'equipment simulator listening');
-  if (options.allowSecurityNone) options.log?.warn('the equipment simulator offers security mode None: for the demo only');
+  options.log?.info(
+    { endpointUrl, units: units.map((u) => u.code), securityNone: Boolean(options.allowSecurityNone) },
+    'equipment simulator listening',
+  );
+  if (options.allowSecurityNone)
+    options.log?.warn('the equipment simulator offers security mode None: for the demo only');
 
   const unitOf = (code: string) => {
     const u = units.find((x) => x.code === code);
@@ -159,9 +168,18 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
   };
 }
 
-async function serve(options: SimulatorOptions, pki: ApplicationPki, units: SimulatedUnit[], port: number): Promise<OPCUAServer> {
+async function serve(
+  options: SimulatorOptions,
+  pki: ApplicationPki,
+  units: SimulatedUnit[],
+  port: number,
+): Promise<OPCUAServer> {
   const securityModes = [MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt];
-  const securityPolicies = [SecurityPolicy.Basic256Sha256, SecurityPolicy.Aes128_Sha256_RsaOaep, SecurityPolicy.Aes256_Sha256_RsaPss];
+  const securityPolicies = [
+    SecurityPolicy.Basic256Sha256,
+    SecurityPolicy.Aes128_Sha256_RsaOaep,
+    SecurityPolicy.Aes256_Sha256_RsaPss,
+  ];
   if (options.allowSecurityNone) {
     securityModes.unshift(MessageSecurityMode.None);
     securityPolicies.unshift(SecurityPolicy.None);
@@ -218,7 +236,12 @@ function addUnit(ns: Namespace, root: Parameters<Namespace['addObject']>[0]['org
 function addPhase(ns: Namespace, parent: UAObject, phase: SimulatedPhase): void {
   const base = `${phase.unit}.${phase.name}`;
   const obj = ns.addObject({ componentOf: parent, browseName: phase.name, nodeId: `s=${base}` });
-  const variable = (name: string, dataType: 'UInt32' | 'String', get: () => number | string, sourceTimestamp?: () => Date) =>
+  const variable = (
+    name: string,
+    dataType: 'UInt32' | 'String',
+    get: () => number | string,
+    sourceTimestamp?: () => Date,
+  ) =>
     ns.addVariable({
       componentOf: obj,
       browseName: name,
@@ -235,16 +258,42 @@ function addPhase(ns: Namespace, parent: UAObject, phase: SimulatedPhase): void 
       },
     });
   // The state carries the controller's time of the change as its source timestamp.
-  variable('State', 'UInt32', () => stateCode(phase.state), () => phase.changedAt);
-  variable('CommandId', 'String', () => phase.commandId, () => phase.changedAt);
+  variable(
+    'State',
+    'UInt32',
+    () => stateCode(phase.state),
+    () => phase.changedAt,
+  );
+  variable(
+    'CommandId',
+    'String',
+    () => phase.commandId,
+    () => phase.changedAt,
+  );
   variable('Parameters', 'String', () => JSON.stringify(phase.parameters));
-  variable('Reports', 'String', () => JSON.stringify(phase.reports), () => phase.changedAt);
-  variable('TransitionCount', 'UInt32', () => phase.transitions, () => phase.changedAt);
+  variable(
+    'Reports',
+    'String',
+    () => JSON.stringify(phase.reports),
+    () => phase.changedAt,
+  );
+  variable(
+    'TransitionCount',
+    'UInt32',
+    () => phase.transitions,
+    () => phase.changedAt,
+  );
 
   const download = ns.addMethod(obj, {
     browseName: 'Download',
     nodeId: `s=${base}.Download`,
-    inputArguments: [{ name: 'Parameters', description: { text: 'JSON object of parameter values, in the phase interface’s units' }, dataType: DataType.String }],
+    inputArguments: [
+      {
+        name: 'Parameters',
+        description: { text: 'JSON object of parameter values, in the phase interface’s units' },
+        dataType: DataType.String,
+      },
+    ],
     outputArguments: [],
   });
   download.bindMethod(async (inputArguments: Variant[], _context: unknown) => {
@@ -260,8 +309,16 @@ function addPhase(ns: Namespace, parent: UAObject, phase: SimulatedPhase): void 
     browseName: 'Command',
     nodeId: `s=${base}.Command`,
     inputArguments: [
-      { name: 'Command', description: { text: '1 Start, 2 Pause, 3 Resume, 4 Hold, 5 Restart, 6 Stop, 7 Reset, 8 Abort' }, dataType: DataType.UInt32 },
-      { name: 'CommandId', description: { text: 'The correlation id the phase latches on Start' }, dataType: DataType.String },
+      {
+        name: 'Command',
+        description: { text: '1 Start, 2 Pause, 3 Resume, 4 Hold, 5 Restart, 6 Stop, 7 Reset, 8 Abort' },
+        dataType: DataType.UInt32,
+      },
+      {
+        name: 'CommandId',
+        description: { text: 'The correlation id the phase latches on Start' },
+        dataType: DataType.String,
+      },
     ],
     outputArguments: [],
   });

@@ -21,7 +21,8 @@ export class UnitProcess {
 
   /** First-order approach of each value to its setpoint, over `dt` process seconds. */
   advance(dt: number): void {
-    const approach = (value: number, setpoint: number, tauSeconds: number) => setpoint + (value - setpoint) * Math.exp(-dt / tauSeconds);
+    const approach = (value: number, setpoint: number, tauSeconds: number) =>
+      setpoint + (value - setpoint) * Math.exp(-dt / tauSeconds);
     this.temperature = approach(this.temperature, this.temperatureSp, 600);
     this.ph = approach(this.ph, this.phSp, 300);
     this.dissolvedOxygen = approach(this.dissolvedOxygen, this.dissolvedOxygenSp, 120);
@@ -32,7 +33,10 @@ export class UnitProcess {
 const near = (value: number, target: number, band: number) => Math.abs(value - target) <= band;
 
 /** The phase logics of a unit of `equipmentClass`, keyed by phase name, with the parameters each takes. */
-export function phaseLogics(equipmentClass: string, p: UnitProcess): Record<string, { parameters: string[]; logic: PhaseLogic }> {
+export function phaseLogics(
+  equipmentClass: string,
+  p: UnitProcess,
+): Record<string, { parameters: string[]; logic: PhaseLogic }> {
   const heat = (): { parameters: string[]; logic: PhaseLogic } => ({
     parameters: ['temperature'],
     logic: {
@@ -84,7 +88,10 @@ export function phaseLogics(equipmentClass: string, p: UnitProcess): Record<stri
               stable = 0;
             },
             advance: (dt) => {
-              const settled = near(p.ph, p.phSp, 0.05) && near(p.dissolvedOxygen, p.dissolvedOxygenSp, 2) && near(p.agitation, p.agitationSp, 2);
+              const settled =
+                near(p.ph, p.phSp, 0.05) &&
+                near(p.dissolvedOxygen, p.dissolvedOxygenSp, 2) &&
+                near(p.agitation, p.agitationSp, 2);
               stable = settled ? stable + dt : 0;
               return stable >= 300; // five minutes steady
             },
@@ -106,7 +113,10 @@ export function phaseLogics(equipmentClass: string, p: UnitProcess): Record<stri
               phSum += p.ph * dt;
               return elapsed >= (x.duration ?? 0) * 3600;
             },
-            reports: () => ({ 'temperature-mean': elapsed > 0 ? temperatureSum / elapsed : p.temperature, 'ph-mean': elapsed > 0 ? phSum / elapsed : p.ph }),
+            reports: () => ({
+              'temperature-mean': elapsed > 0 ? temperatureSum / elapsed : p.temperature,
+              'ph-mean': elapsed > 0 ? phSum / elapsed : p.ph,
+            }),
           },
         },
       };

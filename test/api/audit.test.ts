@@ -35,10 +35,18 @@ async function verify() {
 
 test('a create and a change each write one entry: who, printed name, old and new values, reason, station, database time', async () => {
   const username = uname('worker');
-  const created = await api.request('POST', '/users', newUser(username), { token: admin.token, headers: { 'X-Request-Id': 'req-create-1' } });
+  const created = await api.request('POST', '/users', newUser(username), {
+    token: admin.token,
+    headers: { 'X-Request-Id': 'req-create-1' },
+  });
   expect(created.status).toBe(201);
   const id = created.body.id;
-  const changed = await api.request('PATCH', `/users/${id}`, { roles: ['operator', 'qa'], reason: 'trained as QA' }, { token: admin.token });
+  const changed = await api.request(
+    'PATCH',
+    `/users/${id}`,
+    { roles: ['operator', 'qa'], reason: 'trained as QA' },
+    { token: admin.token },
+  );
   expect(changed.status).toBe(200);
 
   const r = await api.request('GET', `/audit?entity=user&entityId=${id}`, undefined, { token: admin.token });
@@ -59,7 +67,12 @@ test('a create and a change each write one entry: who, printed name, old and new
     requestId: 'req-create-1',
   });
   expect(JSON.stringify(create)).not.toMatch(/password|argon2/);
-  expect(update).toMatchObject({ action: 'update', oldValue: { roles: ['operator'] }, newValue: { roles: ['operator', 'qa'] }, reason: 'trained as QA' });
+  expect(update).toMatchObject({
+    action: 'update',
+    oldValue: { roles: ['operator'] },
+    newValue: { roles: ['operator', 'qa'] },
+    reason: 'trained as QA',
+  });
   expect(update.seq).toBeGreaterThan(create.seq);
   expect(update.prevHash).toMatch(/^[0-9a-f]{64}$/);
   // The database's clock, in UTC.
@@ -83,14 +96,34 @@ test('searching by entity, user, action and time, with paging', async () => {
   const { rows } = await api.services.db.raw('select clock_timestamp() as now');
   const before = (rows[0].now as Date).toISOString();
   const names = [uname('s'), uname('s'), uname('s')];
-  for (const n of names) expect((await api.request('POST', '/users', newUser(n), { token: admin.token })).status).toBe(201);
-  const mine = await api.request('GET', `/audit?user=${admin.name}&action=create&from=${encodeURIComponent(before)}&limit=2`, undefined, { token: admin.token });
-  expect(mine.body.entries.map((e: { newValue: { username: string } }) => e.newValue.username)).toEqual(names.slice(0, 2));
-  const next = await api.request('GET', `/audit?user=${admin.id}&action=create&from=${encodeURIComponent(before)}&limit=2&after=${mine.body.next}`, undefined, { token: admin.token });
+  for (const n of names)
+    expect((await api.request('POST', '/users', newUser(n), { token: admin.token })).status).toBe(201);
+  const mine = await api.request(
+    'GET',
+    `/audit?user=${admin.name}&action=create&from=${encodeURIComponent(before)}&limit=2`,
+    undefined,
+    { token: admin.token },
+  );
+  expect(mine.body.entries.map((e: { newValue: { username: string } }) => e.newValue.username)).toEqual(
+    names.slice(0, 2),
+  );
+  const next = await api.request(
+    'GET',
+    `/audit?user=${admin.id}&action=create&from=${encodeURIComponent(before)}&limit=2&after=${mine.body.next}`,
+    undefined,
+    { token: admin.token },
+  );
   expect(next.body.entries.map((e: { newValue: { username: string } }) => e.newValue.username)).toEqual([names[2]]);
   expect(next.body.next).toBeNull();
-  const none = await api.request('GET', `/audit?to=${encodeURIComponent(before)}&entity=user&action=create&user=${admin.name}`, undefined, { token: admin.token });
-  expect(none.body.entries.filter((e: { newValue: { username: string } }) => names.includes(e.newValue.username))).toEqual([]);
+  const none = await api.request(
+    'GET',
+    `/audit?to=${encodeURIComponent(before)}&entity=user&action=create&user=${admin.name}`,
+    undefined,
+    { token: admin.token },
+  );
+  expect(
+    none.body.entries.filter((e: { newValue: { username: string } }) => names.includes(e.newValue.username)),
+  ).toEqual([]);
   const bad = await api.request('GET', '/audit?from=yesterday&colour=red', undefined, { token: admin.token });
   expect(bad.status).toBe(400);
   expect(bad.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual(['/colour', '/from']);
@@ -98,12 +131,18 @@ test('searching by entity, user, action and time, with paging', async () => {
 
 test('the trail exports as CSV', async () => {
   const username = uname('csv');
-  await api.request('POST', '/users', newUser(username, { fullName: 'Comma, "Quoted" Person' }), { token: admin.token });
-  const r = await api.request('GET', `/audit?entity=user&action=create&format=csv&limit=10000`, undefined, { token: admin.token });
+  await api.request('POST', '/users', newUser(username, { fullName: 'Comma, "Quoted" Person' }), {
+    token: admin.token,
+  });
+  const r = await api.request('GET', `/audit?entity=user&action=create&format=csv&limit=10000`, undefined, {
+    token: admin.token,
+  });
   expect(r.status).toBe(200);
   expect(r.headers.get('content-type')).toBe('text/csv; charset=utf-8');
   const lines = r.text.trimEnd().split('\r\n');
-  expect(lines[0]).toBe('seq,recordedAt,userId,username,userName,action,entityType,entityId,oldValue,newValue,reason,clientAddress,requestId,prevHash,hash');
+  expect(lines[0]).toBe(
+    'seq,recordedAt,userId,username,userName,action,entityType,entityId,oldValue,newValue,reason,clientAddress,requestId,prevHash,hash',
+  );
   const row = lines.find((l) => l.includes(username))!;
   // The new value is one quoted cell of JSON, its quotes doubled.
   expect(row).toContain(`""username"":""${username}""`);
@@ -112,7 +151,9 @@ test('the trail exports as CSV', async () => {
 });
 
 test('concurrent writers never fork the chain', async () => {
-  const results = await Promise.all(Array.from({ length: 8 }, () => api.request('POST', '/users', newUser(uname('c')), { token: admin.token })));
+  const results = await Promise.all(
+    Array.from({ length: 8 }, () => api.request('POST', '/users', newUser(uname('c')), { token: admin.token })),
+  );
   expect(results.map((r) => r.status)).toEqual(Array(8).fill(201));
   const verdict = await verify();
   const seqs = (await api.services.db('audit_entries').orderBy('seq').pluck('seq')) as number[];
@@ -123,11 +164,19 @@ test('concurrent writers never fork the chain', async () => {
 describe('the application cannot rewrite the trail, nor can the tables’ owner', () => {
   test('UPDATE, DELETE and TRUNCATE are refused', async () => {
     const db = api.services.db;
-    for (const attempt of [() => db('audit_entries').update({ reason: 'rewritten' }), () => db('audit_entries').delete(), () => db.raw('truncate audit_entries')]) {
+    for (const attempt of [
+      () => db('audit_entries').update({ reason: 'rewritten' }),
+      () => db('audit_entries').delete(),
+      () => db.raw('truncate audit_entries'),
+    ]) {
       await expect(attempt()).rejects.toThrow(/permission denied/);
     }
     await api.asOwner(async (owner) => {
-      for (const attempt of [() => owner('audit_entries').update({ reason: 'rewritten' }), () => owner('audit_entries').delete(), () => owner.raw('truncate audit_entries')]) {
+      for (const attempt of [
+        () => owner('audit_entries').update({ reason: 'rewritten' }),
+        () => owner('audit_entries').delete(),
+        () => owner.raw('truncate audit_entries'),
+      ]) {
         await expect(attempt()).rejects.toThrow(/append-only/);
       }
       // Not even with replication's trigger bypass: the triggers are enabled ALWAYS.
@@ -160,32 +209,50 @@ describe('verify names the first entry changed outside Ampoule', () => {
     expect((await verify()).ok).toBe(true);
     // A copy to restore from in SQL (a JavaScript Date would lose the timestamps' microseconds).
     await api.asOwner((o) => o.raw('create table audit_copy as select * from audit_entries'));
-    const restore = (seq: number) => tamper((o) => o.raw('insert into audit_entries select * from audit_copy where seq = ?', [seq]));
+    const restore = (seq: number) =>
+      tamper((o) => o.raw('insert into audit_entries select * from audit_copy where seq = ?', [seq]));
     const entries = await api.services.db('audit_entries').orderBy('seq');
     const target = entries[Math.floor(entries.length / 2)];
 
     await tamper((o) => o('audit_entries').where('seq', target.seq).update({ reason: 'nothing to see here' }));
-    expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: target.seq, id: target.id, problem: 'hash does not match the entry' } });
+    expect(await verify()).toMatchObject({
+      ok: false,
+      firstBreak: { seq: target.seq, id: target.id, problem: 'hash does not match the entry' },
+    });
     await tamper((o) => o('audit_entries').where('seq', target.seq).update({ reason: target.reason }));
     expect((await verify()).ok).toBe(true);
 
     // Recomputing the edited entry's own hash does not help: the next entry's link gives it away.
     await tamper(async (o) => {
       await o('audit_entries').where('seq', target.seq).update({ reason: 'forged' });
-      await o.raw(`update audit_entries a set hash = encode(sha256(convert_to(a.prev_hash || ampoule_audit_canonical(a), 'UTF8')), 'hex') where seq = ?`, [target.seq]);
+      await o.raw(
+        `update audit_entries a set hash = encode(sha256(convert_to(a.prev_hash || ampoule_audit_canonical(a), 'UTF8')), 'hex') where seq = ?`,
+        [target.seq],
+      );
     });
-    expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: target.seq + 1, problem: 'previous hash does not match the entry before' } });
-    await tamper((o) => o('audit_entries').where('seq', target.seq).update({ reason: target.reason, hash: target.hash }));
+    expect(await verify()).toMatchObject({
+      ok: false,
+      firstBreak: { seq: target.seq + 1, problem: 'previous hash does not match the entry before' },
+    });
+    await tamper((o) =>
+      o('audit_entries').where('seq', target.seq).update({ reason: target.reason, hash: target.hash }),
+    );
     expect((await verify()).ok).toBe(true);
 
     await tamper((o) => o('audit_entries').where('seq', target.seq).delete());
-    expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: target.seq + 1, problem: 'entries are missing before this one' } });
+    expect(await verify()).toMatchObject({
+      ok: false,
+      firstBreak: { seq: target.seq + 1, problem: 'entries are missing before this one' },
+    });
     await restore(target.seq);
     expect((await verify()).ok).toBe(true);
 
     const last = entries[entries.length - 1];
     await tamper((o) => o('audit_entries').where('seq', last.seq).delete());
-    expect(await verify()).toMatchObject({ ok: false, firstBreak: { seq: last.seq, id: null, problem: 'entries are missing at the end of the chain' } });
+    expect(await verify()).toMatchObject({
+      ok: false,
+      firstBreak: { seq: last.seq, id: null, problem: 'entries are missing at the end of the chain' },
+    });
     await restore(last.seq);
     expect((await verify()).ok).toBe(true);
   });

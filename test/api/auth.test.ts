@@ -24,11 +24,28 @@ describe('login', () => {
     expect(cookie).toMatch(new RegExp(`^ampoule_session=${r.body.token};`));
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Strict/);
-    expect(r.body.user).toMatchObject({ username: u, roles: ['operator'], permissions: ['signatures.read', 'master-data.read', 'recipes.read', 'lots.read', 'lots.receive', 'equipment.read', 'equipment.status', 'batches.read', 'batches.execute', 'batches.command'] });
+    expect(r.body.user).toMatchObject({
+      username: u,
+      roles: ['operator'],
+      permissions: [
+        'signatures.read',
+        'master-data.read',
+        'recipes.read',
+        'lots.read',
+        'lots.receive',
+        'equipment.read',
+        'equipment.status',
+        'batches.read',
+        'batches.execute',
+        'batches.command',
+      ],
+    });
     expect(Date.parse(r.body.expiresAt)).toBeGreaterThan(Date.now() + 11 * 3600_000);
 
     expect((await api.request('GET', '/me', undefined, { token: r.body.token })).body.username).toBe(u);
-    const viaCookie = await api.request('GET', '/me', undefined, { headers: { Cookie: `ampoule_session=${r.body.token}` } });
+    const viaCookie = await api.request('GET', '/me', undefined, {
+      headers: { Cookie: `ampoule_session=${r.body.token}` },
+    });
     expect(viaCookie.status).toBe(200);
     expect(await securityEvents(u)).toEqual(['login']);
   });
@@ -41,14 +58,23 @@ describe('login', () => {
     for (const r of [wrong, unknown]) {
       expect(r.status).toBe(401);
       expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(r.body).toMatchObject({ type: '/api/problems/invalid-credentials', status: 401, title: 'Invalid username or password' });
+      expect(r.body).toMatchObject({
+        type: '/api/problems/invalid-credentials',
+        status: 401,
+        title: 'Invalid username or password',
+      });
     }
     expect(await securityEvents(u)).toEqual(['login_failed']);
     expect(await securityEvents(`${u}x`)).toEqual(['login_failed']);
   });
 
   test('no token, a malformed token or a made-up token: 401 on every protected endpoint', async () => {
-    for (const headers of [{} as Record<string, string>, { Authorization: 'Bearer nonsense' }, { Authorization: `Bearer ${'A'.repeat(43)}` }, { Authorization: 'Basic abc' }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { Authorization: 'Bearer nonsense' },
+      { Authorization: `Bearer ${'A'.repeat(43)}` },
+      { Authorization: 'Basic abc' },
+    ]) {
       const r = await api.request('GET', '/me', undefined, { headers });
       expect(r.status).toBe(401);
       expect(r.body.type).toBe('/api/problems/unauthenticated');
@@ -60,7 +86,8 @@ describe('lockout', () => {
   test('consecutive failures lock the account (423), raise a security event and an audit entry; even the right password is refused', async () => {
     const u = uname('lock');
     const id = await api.createUser(u, ['qa']);
-    for (let i = 1; i <= 2; i++) expect((await api.request('POST', '/auth/login', { username: u, password: `bad ${i}` })).status).toBe(401);
+    for (let i = 1; i <= 2; i++)
+      expect((await api.request('POST', '/auth/login', { username: u, password: `bad ${i}` })).status).toBe(401);
     const third = await api.request('POST', '/auth/login', { username: u, password: 'bad 3' });
     expect(third.status).toBe(423);
     expect(third.body.type).toBe('/api/problems/account-locked');
@@ -68,19 +95,37 @@ describe('lockout', () => {
 
     const right = await api.request('POST', '/auth/login', { username: u, password: PASSWORD });
     expect(right.status).toBe(423);
-    expect(await securityEvents(u)).toEqual(['login_failed', 'login_failed', 'login_failed', 'account_locked', 'login_refused_locked']);
+    expect(await securityEvents(u)).toEqual([
+      'login_failed',
+      'login_failed',
+      'login_failed',
+      'account_locked',
+      'login_refused_locked',
+    ]);
     const [lock] = await api.services.db('audit_entries').where({ entity_type: 'user', entity_id: id, action: 'lock' });
-    expect(lock).toMatchObject({ user_id: null, user_name: 'system', reason: '3 consecutive failed logins or signings', client_address: '127.0.0.1' });
+    expect(lock).toMatchObject({
+      user_id: null,
+      user_name: 'system',
+      reason: '3 consecutive failed logins or signings',
+      client_address: '127.0.0.1',
+    });
 
     // An administrator unlocks it, with a reason; the user can log in again.
     const admin = uname('adm');
     await api.createUser(admin, ['admin']);
     const adminToken = await api.login(admin);
-    const unlocked = await api.request('PATCH', `/users/${id}`, { unlock: true, reason: 'user called the help desk' }, { token: adminToken });
+    const unlocked = await api.request(
+      'PATCH',
+      `/users/${id}`,
+      { unlock: true, reason: 'user called the help desk' },
+      { token: adminToken },
+    );
     expect(unlocked.status).toBe(200);
     expect(unlocked.body.locked).toBe(false);
     expect((await api.request('POST', '/auth/login', { username: u, password: PASSWORD })).status).toBe(200);
-    const [unlock] = await api.services.db('audit_entries').where({ entity_type: 'user', entity_id: id, action: 'unlock' });
+    const [unlock] = await api.services
+      .db('audit_entries')
+      .where({ entity_type: 'user', entity_id: id, action: 'unlock' });
     expect(unlock.reason).toBe('user called the help desk');
   });
 
@@ -114,8 +159,14 @@ describe('sessions end', () => {
     const db = api.services.db;
     const user = await db('users').where('username', u).first();
     // Move the sessions' clocks back rather than waiting: idle for 16 minutes; active, but 13 hours old.
-    await db.raw(`update sessions set last_seen_at = now() - interval '16 minutes' where user_id = ? and id = (select id from sessions where user_id = ? order by created_at limit 1)`, [user.id, user.id]);
-    await db.raw(`update sessions set created_at = now() - interval '13 hours' where user_id = ? and last_seen_at > now() - interval '1 minute'`, [user.id]);
+    await db.raw(
+      `update sessions set last_seen_at = now() - interval '16 minutes' where user_id = ? and id = (select id from sessions where user_id = ? order by created_at limit 1)`,
+      [user.id, user.id],
+    );
+    await db.raw(
+      `update sessions set created_at = now() - interval '13 hours' where user_id = ? and last_seen_at > now() - interval '1 minute'`,
+      [user.id],
+    );
     expect((await api.request('GET', '/me', undefined, { token: idle })).status).toBe(401);
     expect((await api.request('GET', '/me', undefined, { token: busy })).status).toBe(401);
     const ended = await db('sessions').where('user_id', user.id).orderBy('created_at').select('end_reason');
@@ -133,24 +184,62 @@ describe('sessions end', () => {
 
     // A change made on a stale read (the user changed since) is refused with 412 and changes nothing.
     const read = await api.request('GET', `/users/${id}`, undefined, { token: adminToken });
-    expect((await api.request('PATCH', `/users/${id}`, { fullName: 'Leaver, renamed', reason: 'name change' }, { token: adminToken, headers: { 'If-Match': read.headers.get('etag')! } })).status).toBe(200);
-    const stale = await api.request('PATCH', `/users/${id}`, { roles: ['qa'], reason: 'promotion' }, { token: adminToken, headers: { 'If-Match': read.headers.get('etag')! } });
+    expect(
+      (
+        await api.request(
+          'PATCH',
+          `/users/${id}`,
+          { fullName: 'Leaver, renamed', reason: 'name change' },
+          { token: adminToken, headers: { 'If-Match': read.headers.get('etag')! } },
+        )
+      ).status,
+    ).toBe(200);
+    const stale = await api.request(
+      'PATCH',
+      `/users/${id}`,
+      { roles: ['qa'], reason: 'promotion' },
+      { token: adminToken, headers: { 'If-Match': read.headers.get('etag')! } },
+    );
     expect(stale.status).toBe(412);
-    expect((await api.request('GET', `/users/${id}`, undefined, { token: adminToken })).body.roles).toEqual(['operator']);
+    expect((await api.request('GET', `/users/${id}`, undefined, { token: adminToken })).body.roles).toEqual([
+      'operator',
+    ]);
 
-    const r = await api.request('PATCH', `/users/${id}`, { active: false, reason: 'left the company' }, { token: adminToken });
+    const r = await api.request(
+      'PATCH',
+      `/users/${id}`,
+      { active: false, reason: 'left the company' },
+      { token: adminToken },
+    );
     expect(r.status).toBe(200);
     expect(r.body.active).toBe(false);
     expect((await api.request('GET', '/me', undefined, { token })).status).toBe(401);
     expect((await api.request('POST', '/auth/login', { username: u, password: PASSWORD })).status).toBe(401);
     const [entry] = await api.services.db('audit_entries').where({ entity_id: id, action: 'deactivate' });
-    expect(entry).toMatchObject({ old_value: { active: true }, new_value: { active: false }, reason: 'left the company' });
+    expect(entry).toMatchObject({
+      old_value: { active: true },
+      new_value: { active: false },
+      reason: 'left the company',
+    });
 
-    const again = await api.request('POST', '/users', { username: u, fullName: 'Someone Else', roles: ['operator'], password: 'a fine long password', reason: 'new hire' }, { token: adminToken });
+    const again = await api.request(
+      'POST',
+      '/users',
+      {
+        username: u,
+        fullName: 'Someone Else',
+        roles: ['operator'],
+        password: 'a fine long password',
+        reason: 'new hire',
+      },
+      { token: adminToken },
+    );
     expect(again.status).toBe(409);
     expect(again.body.type).toBe('/api/problems/username-taken');
     // Not even the database lets a user row go.
-    await expect(api.asOwner((owner) => owner('users').where('id', id).delete())).rejects.toThrow(/append-only|permission denied/);
+    await expect(api.asOwner((owner) => owner('users').where('id', id).delete())).rejects.toThrow(
+      /append-only|permission denied/,
+    );
   });
 });
 
@@ -168,13 +257,27 @@ describe('access review (21 CFR 11.300(b))', () => {
     const before = Date.now();
     await api.login(active);
     await api.login(leaver);
-    expect((await api.request('PATCH', `/users/${leaverId}`, { active: false, reason: 'left the company' }, { token: adminToken })).body.lastLoginAt).not.toBeNull();
+    expect(
+      (
+        await api.request(
+          'PATCH',
+          `/users/${leaverId}`,
+          { active: false, reason: 'left the company' },
+          { token: adminToken },
+        )
+      ).body.lastLoginAt,
+    ).not.toBeNull();
 
-    const users = (await api.request('GET', '/users', undefined, { token: adminToken })).body as { id: string; lastLoginAt: string | null }[];
+    const users = (await api.request('GET', '/users', undefined, { token: adminToken })).body as {
+      id: string;
+      lastLoginAt: string | null;
+    }[];
     const lastLogin = (id: string) => users.find((u) => u.id === id)!.lastLoginAt;
     expect(Date.parse(lastLogin(activeId)!)).toBeGreaterThanOrEqual(before - 1000);
     expect(lastLogin(neverId)).toBeNull();
-    expect((await api.request('GET', `/users/${activeId}`, undefined, { token: adminToken })).body.lastLoginAt).toBe(lastLogin(activeId));
+    expect((await api.request('GET', `/users/${activeId}`, undefined, { token: adminToken })).body.lastLoginAt).toBe(
+      lastLogin(activeId),
+    );
 
     // QA reviews access too; the CSV is one line per user, quoted where needed.
     const qa = uname('qa');
@@ -184,16 +287,33 @@ describe('access review (21 CFR 11.300(b))', () => {
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = csv.text.trimEnd().split('\r\n');
     expect(lines[0]).toBe('username,fullName,roles,status,demo,lastLoginAt,passwordChangedAt,createdAt');
-    expect(lines.find((l) => l.startsWith(`${active},`))).toMatch(new RegExp(`^${active},"Ann, ""the"" Active",operator qa,active,false,${lastLogin(activeId)!.replace(/\./g, '\\.')},`));
-    expect(lines.find((l) => l.startsWith(`${never},`))).toBe(`${never},"'=HYPERLINK(""http://evil.example"",""click"")",planner,active,false,,${lines.find((l) => l.startsWith(`${never},`))!.split(',').slice(-2).join(',')}`);
+    expect(lines.find((l) => l.startsWith(`${active},`))).toMatch(
+      new RegExp(
+        `^${active},"Ann, ""the"" Active",operator qa,active,false,${lastLogin(activeId)!.replace(/\./g, '\\.')},`,
+      ),
+    );
+    expect(lines.find((l) => l.startsWith(`${never},`))).toBe(
+      `${never},"'=HYPERLINK(""http://evil.example"",""click"")",planner,active,false,,${lines
+        .find((l) => l.startsWith(`${never},`))!
+        .split(',')
+        .slice(-2)
+        .join(',')}`,
+    );
     expect(lines.find((l) => l.startsWith(`${leaver},`))).toMatch(/,operator,deactivated,false,\d{4}-/);
     expect(lines.length).toBe(1 + users.length + 1); // the QA user logged in after the list was read
     const json = await api.request('GET', '/users/access-review?format=json', undefined, { token: adminToken });
-    expect(json.body.find((l: { username: string }) => l.username === leaver)).toMatchObject({ roles: 'operator', status: 'deactivated' });
-    expect((await api.request('GET', '/users/access-review', undefined, { token: await api.login(active) })).status).toBe(200);
+    expect(json.body.find((l: { username: string }) => l.username === leaver)).toMatchObject({
+      roles: 'operator',
+      status: 'deactivated',
+    });
+    expect(
+      (await api.request('GET', '/users/access-review', undefined, { token: await api.login(active) })).status,
+    ).toBe(200);
     const operator = uname('op');
     await api.createUser(operator, ['operator']);
-    expect((await api.request('GET', '/users/access-review', undefined, { token: await api.login(operator) })).status).toBe(403);
+    expect(
+      (await api.request('GET', '/users/access-review', undefined, { token: await api.login(operator) })).status,
+    ).toBe(403);
   });
 });
 
@@ -204,7 +324,11 @@ describe('passwords', () => {
     const row = await api.services.db('users').where('username', u).first();
     // PHC string: $argon2id$v=19$<parameters>$salt$hash (the parameters' order differs between argon2 releases).
     const [, algorithm, version, parameters] = (row.password_hash as string).split('$');
-    expect({ algorithm, version, parameters: Object.fromEntries(parameters.split(',').map((kv) => kv.split('='))) }).toEqual({ algorithm: 'argon2id', version: 'v=19', parameters: { m: '19456', t: '2', p: '1' } });
+    expect({
+      algorithm,
+      version,
+      parameters: Object.fromEntries(parameters.split(',').map((kv) => kv.split('='))),
+    }).toEqual({ algorithm: 'argon2id', version: 'v=19', parameters: { m: '19456', t: '2', p: '1' } });
   });
 
   test('changing my own password needs the current one and ends my other sessions', async () => {
@@ -212,16 +336,33 @@ describe('passwords', () => {
     await api.createUser(u, ['qa']);
     const mine = await api.login(u);
     const other = await api.login(u);
-    const wrong = await api.request('POST', '/me/password', { currentPassword: 'nope', newPassword: 'a brand new passphrase' }, { token: mine });
+    const wrong = await api.request(
+      'POST',
+      '/me/password',
+      { currentPassword: 'nope', newPassword: 'a brand new passphrase' },
+      { token: mine },
+    );
     expect(wrong.status).toBe(401);
-    const weak = await api.request('POST', '/me/password', { currentPassword: PASSWORD, newPassword: 'short' }, { token: mine });
+    const weak = await api.request(
+      'POST',
+      '/me/password',
+      { currentPassword: PASSWORD, newPassword: 'short' },
+      { token: mine },
+    );
     expect(weak.status).toBe(422);
     expect(weak.body.type).toBe('/api/problems/password-policy');
-    const ok = await api.request('POST', '/me/password', { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' }, { token: mine });
+    const ok = await api.request(
+      'POST',
+      '/me/password',
+      { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' },
+      { token: mine },
+    );
     expect(ok.status).toBe(204);
     expect((await api.request('GET', '/me', undefined, { token: mine })).status).toBe(200);
     expect((await api.request('GET', '/me', undefined, { token: other })).status).toBe(401);
-    expect((await api.request('POST', '/auth/login', { username: u, password: 'a brand new passphrase' })).status).toBe(200);
+    expect((await api.request('POST', '/auth/login', { username: u, password: 'a brand new passphrase' })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -230,7 +371,8 @@ describe('rate limiting', () => {
     const limited = await startTestApi({ env: { AMPOULE_LOGIN_RATE_PER_MINUTE: '3' } });
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await limited.request('POST', '/auth/login', { username: 'nobody', password: 'x' })).status);
+      for (let i = 0; i < 5; i++)
+        statuses.push((await limited.request('POST', '/auth/login', { username: 'nobody', password: 'x' })).status);
       expect(statuses).toEqual([401, 401, 401, 429, 429]);
       const r = await limited.request('POST', '/auth/login', { username: 'nobody', password: 'x' });
       expect(r.body.type).toBe('/api/problems/rate-limited');

@@ -121,26 +121,32 @@ function allowed(access: Access, role: Role | 'anonymous'): boolean {
   return access === 'authenticated' || MATRIX[access].includes(role);
 }
 
-test.each(['anonymous', ...ROLES] as const)('as %s, every route answers by the matrix: 401 without a session, 403 without the permission', async (role) => {
-  const name = uname(role);
-  let token: string | undefined;
-  if (role !== 'anonymous') {
-    await api.createUser(name, [role]);
-    token = await api.login(name);
-  }
-  for (const spec of api.routes) {
-    const path = spec.path
-      .replace(':id', '00000000-0000-4000-8000-000000000000')
-      .replace(':slug', 'not-found')
-      .replace(':code', 'NOPE')
-      .replace(':stepId', 'step')
-      .replace(':v', '1')
-      .replace(':w', '2');
-    // Logging out ends the session: give it one of its own.
-    const useToken = spec.path === '/auth/logout' && token ? await api.login(name) : token;
-    const r = await api.request(spec.method.toUpperCase(), path, spec.method === 'get' ? undefined : {}, { token: useToken });
-    const label = `${role}: ${spec.method.toUpperCase()} ${spec.path} → ${r.status}`;
-    if (allowed(spec.access, role)) expect({ label, denied: [401, 403].includes(r.status) }).toEqual({ label, denied: false });
-    else expect({ label, status: r.status }).toEqual({ label, status: role === 'anonymous' ? 401 : 403 });
-  }
-});
+test.each(['anonymous', ...ROLES] as const)(
+  'as %s, every route answers by the matrix: 401 without a session, 403 without the permission',
+  async (role) => {
+    const name = uname(role);
+    let token: string | undefined;
+    if (role !== 'anonymous') {
+      await api.createUser(name, [role]);
+      token = await api.login(name);
+    }
+    for (const spec of api.routes) {
+      const path = spec.path
+        .replace(':id', '00000000-0000-4000-8000-000000000000')
+        .replace(':slug', 'not-found')
+        .replace(':code', 'NOPE')
+        .replace(':stepId', 'step')
+        .replace(':v', '1')
+        .replace(':w', '2');
+      // Logging out ends the session: give it one of its own.
+      const useToken = spec.path === '/auth/logout' && token ? await api.login(name) : token;
+      const r = await api.request(spec.method.toUpperCase(), path, spec.method === 'get' ? undefined : {}, {
+        token: useToken,
+      });
+      const label = `${role}: ${spec.method.toUpperCase()} ${spec.path} → ${r.status}`;
+      if (allowed(spec.access, role))
+        expect({ label, denied: [401, 403].includes(r.status) }).toEqual({ label, denied: false });
+      else expect({ label, status: r.status }).toEqual({ label, status: role === 'anonymous' ? 401 : 403 });
+    }
+  },
+);

@@ -15,7 +15,11 @@ test('argon2 runs on all cores but one at most; every verification still complet
     most = Math.max(most, hashing.load.running);
     waited = Math.max(waited, hashing.load.waiting);
   }, 1);
-  const results = await Promise.all(Array.from({ length: hashing.max + 4 }, (_, i) => verifyPassword(hash, i % 2 === 0 ? 'correct horse battery' : 'wrong horse battery')));
+  const results = await Promise.all(
+    Array.from({ length: hashing.max + 4 }, (_, i) =>
+      verifyPassword(hash, i % 2 === 0 ? 'correct horse battery' : 'wrong horse battery'),
+    ),
+  );
   clearInterval(watch);
   expect(results).toEqual(Array.from({ length: hashing.max + 4 }, (_, i) => i % 2 === 0));
   expect(most).toBeLessThanOrEqual(hashing.max);
@@ -37,8 +41,20 @@ test('a concurrency limit runs tasks in arrival order and frees the slot of one 
       if (fail) throw new Error(`${name} failed`);
       return name;
     });
-  const outcomes = await Promise.allSettled([task('a', 30, true), task('b', 10), task('c', 10), task('d', 10), task('e', 10)]);
-  expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual(['a failed', 'b', 'c', 'd', 'e']);
+  const outcomes = await Promise.allSettled([
+    task('a', 30, true),
+    task('b', 10),
+    task('c', 10),
+    task('d', 10),
+    task('e', 10),
+  ]);
+  expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual([
+    'a failed',
+    'b',
+    'c',
+    'd',
+    'e',
+  ]);
   expect(order).toEqual(['a', 'b', 'c', 'd', 'e']);
   expect(most).toBe(2);
   expect(limit.load).toEqual({ running: 0, waiting: 0 });

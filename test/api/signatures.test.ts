@@ -28,9 +28,12 @@ beforeAll(async () => {
         body: z.strictObject({ content: z.record(z.string(), z.unknown()), authorId: z.string().optional() }),
         responses: { 200: { description: 'signed' } },
         handler: async ({ params, body, signer, change }) => {
-          const manifestation = await s.signatures.record(change(), signer!, { entityType: 'test-record', entityId: params.id, content: body.content }, [
-            { userIds: [body.authorId ?? null], rule: 'the author of a record cannot approve it' },
-          ]);
+          const manifestation = await s.signatures.record(
+            change(),
+            signer!,
+            { entityType: 'test-record', entityId: params.id, content: body.content },
+            [{ userIds: [body.authorId ?? null], rule: 'the author of a record cannot approve it' }],
+          );
           return { body: { signature: manifestation } };
         },
       }),
@@ -54,10 +57,19 @@ function approve(token: string, signature: unknown, extra: Record<string, unknow
 }
 
 test('a valid signature is stored with the hash of the canonical content and comes back as its manifestation', async () => {
-  const r = await approve(qa.token, { username: qa.name, password: PASSWORD, meaning: 'approved', comment: 'reviewed against the protocol' }, { reason: 'batch record review' });
+  const r = await approve(
+    qa.token,
+    { username: qa.name, password: PASSWORD, meaning: 'approved', comment: 'reviewed against the protocol' },
+    { reason: 'batch record review' },
+  );
   expect(r.status).toBe(200);
   const m = r.body.signature;
-  expect(m).toMatchObject({ signedBy: 'Quinn Q. Quality', username: qa.name, meaning: 'approved', comment: 'reviewed against the protocol' });
+  expect(m).toMatchObject({
+    signedBy: 'Quinn Q. Quality',
+    username: qa.name,
+    meaning: 'approved',
+    comment: 'reviewed against the protocol',
+  });
   expect(m.signedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   expect(Math.abs(Date.parse(m.signedAt) - Date.now())).toBeLessThan(60_000);
   // The hash is over canonical JSON: key order does not matter, any change of content does.
@@ -67,11 +79,21 @@ test('a valid signature is stored with the hash of the canonical content and com
   expect(signatureCovers(m, { ...content, version: 4 })).toBe(false);
 
   const [row] = await api.services.db('signatures').where('id', m.id);
-  expect(row).toMatchObject({ signer_id: qa.id, printed_name: 'Quinn Q. Quality', entity_type: 'test-record', entity_id: 'rec-1', content_hash: m.contentHash });
-  const [audit] = await api.services.db('audit_entries').where({ entity_type: 'test-record', entity_id: 'rec-1', action: 'sign' });
+  expect(row).toMatchObject({
+    signer_id: qa.id,
+    printed_name: 'Quinn Q. Quality',
+    entity_type: 'test-record',
+    entity_id: 'rec-1',
+    content_hash: m.contentHash,
+  });
+  const [audit] = await api.services
+    .db('audit_entries')
+    .where({ entity_type: 'test-record', entity_id: 'rec-1', action: 'sign' });
   expect(audit).toMatchObject({ user_id: qa.id, reason: 'batch record review' });
   expect(audit.new_value.signature.id).toBe(m.id);
-  const listed = await api.request('GET', '/signatures?entityType=test-record&entityId=rec-1', undefined, { token: qa.token });
+  const listed = await api.request('GET', '/signatures?entityType=test-record&entityId=rec-1', undefined, {
+    token: qa.token,
+  });
   expect(listed.body).toEqual([m]);
 });
 
@@ -95,8 +117,17 @@ test('the wrong meaning, another user as signer, the wrong role: refused before 
   expect(mismatch.status).toBe(403);
   expect(mismatch.body.type).toBe('/api/problems/signer-not-session-user');
   // Signing in another's name is a security event, visible to whoever reviews them.
-  const raised = await api.request('GET', `/security-events?kind=signature_wrong_user&username=${qa.name}`, undefined, { token: qa.token });
-  expect(raised.body.events).toEqual([expect.objectContaining({ kind: 'signature_wrong_user', username: qa.name, userId: qa.id, detail: { signatureNames: other, meaning: 'approved' } })]);
+  const raised = await api.request('GET', `/security-events?kind=signature_wrong_user&username=${qa.name}`, undefined, {
+    token: qa.token,
+  });
+  expect(raised.body.events).toEqual([
+    expect.objectContaining({
+      kind: 'signature_wrong_user',
+      username: qa.name,
+      userId: qa.id,
+      detail: { signatureNames: other, meaning: 'approved' },
+    }),
+  ]);
 
   const op = uname('op');
   await api.createUser(op, ['operator']);
@@ -112,9 +143,16 @@ test('the wrong meaning, another user as signer, the wrong role: refused before 
 
 test('segregation of duties: the record’s author cannot approve it; an administrator never signs', async () => {
   const before = await signatureCount();
-  const own = await approve(qa.token, { username: qa.name, password: PASSWORD, meaning: 'approved' }, { authorId: qa.id });
+  const own = await approve(
+    qa.token,
+    { username: qa.name, password: PASSWORD, meaning: 'approved' },
+    { authorId: qa.id },
+  );
   expect(own.status).toBe(403);
-  expect(own.body).toMatchObject({ type: '/api/problems/segregation-of-duties', detail: 'the author of a record cannot approve it' });
+  expect(own.body).toMatchObject({
+    type: '/api/problems/segregation-of-duties',
+    detail: 'the author of a record cannot approve it',
+  });
 
   const boss = uname('boss');
   await api.createUser(boss, ['admin', 'qa']);
@@ -130,7 +168,8 @@ test('a wrong password is refused and counts towards the lockout, which then als
   const token = await api.login(name);
   const before = await signatureCount();
   const statuses: number[] = [];
-  for (let i = 0; i < 3; i++) statuses.push((await approve(token, { username: name, password: 'wrong password', meaning: 'approved' })).status);
+  for (let i = 0; i < 3; i++)
+    statuses.push((await approve(token, { username: name, password: 'wrong password', meaning: 'approved' })).status);
   expect(statuses).toEqual([401, 401, 423]);
   const events = await api.services.db('security_events').where('username', name).orderBy('id').pluck('kind');
   expect(events).toEqual(['login', 'signature_failed', 'signature_failed', 'signature_failed', 'account_locked']);
@@ -143,15 +182,28 @@ test('a wrong password is refused and counts towards the lockout, which then als
 test('signatures are never updated or deleted, not even by the owner of the tables', async () => {
   await approve(qa.token, { username: qa.name, password: PASSWORD, meaning: 'approved' }, {}, 'rec-immutable');
   const db = api.services.db;
-  await expect(db('signatures').where('entity_id', 'rec-immutable').update({ meaning: 'rejected' })).rejects.toThrow(/permission denied/);
+  await expect(db('signatures').where('entity_id', 'rec-immutable').update({ meaning: 'rejected' })).rejects.toThrow(
+    /permission denied/,
+  );
   await expect(db('signatures').where('entity_id', 'rec-immutable').delete()).rejects.toThrow(/permission denied/);
   await api.asOwner(async (owner) => {
-    await expect(owner('signatures').where('entity_id', 'rec-immutable').update({ meaning: 'rejected' })).rejects.toThrow(/append-only/);
+    await expect(
+      owner('signatures').where('entity_id', 'rec-immutable').update({ meaning: 'rejected' }),
+    ).rejects.toThrow(/append-only/);
     await expect(owner('signatures').where('entity_id', 'rec-immutable').delete()).rejects.toThrow(/append-only/);
     await expect(owner.raw('truncate signatures cascade')).rejects.toThrow(/append-only/);
     // A client-supplied time is replaced by the server's.
     const [row] = await owner('signatures')
-      .insert({ signer_id: qa.id, username: qa.name, printed_name: 'x', meaning: 'approved', entity_type: 't', entity_id: 'forged', content_hash: '0'.repeat(64), signed_at: '2001-01-01T00:00:00Z' })
+      .insert({
+        signer_id: qa.id,
+        username: qa.name,
+        printed_name: 'x',
+        meaning: 'approved',
+        entity_type: 't',
+        entity_id: 'forged',
+        content_hash: '0'.repeat(64),
+        signed_at: '2001-01-01T00:00:00Z',
+      })
       .returning('signed_at');
     expect(row.signed_at.getUTCFullYear()).toBeGreaterThan(2001);
   });

@@ -32,7 +32,12 @@ afterAll(async () => api?.close());
 const verify = async () => (await api.request('GET', '/audit/verify', undefined, { token: qa.token })).body;
 
 async function receiveLot(): Promise<{ id: string; lotNumber: string }> {
-  const r = await api.request('POST', '/lots', { material: 'NACL', quantity: 5, unit: 'kg', expiryDate: '2099-12-31', supplier: 'Merck KGaA', supplierLot: 'K1' }, { token: operator.token });
+  const r = await api.request(
+    'POST',
+    '/lots',
+    { material: 'NACL', quantity: 5, unit: 'kg', expiryDate: '2099-12-31', supplier: 'Merck KGaA', supplierLot: 'K1' },
+    { token: operator.token },
+  );
   expect(r.status).toBe(201);
   return r.body;
 }
@@ -40,30 +45,78 @@ async function receiveLot(): Promise<{ id: string; lotNumber: string }> {
 describe('changes made outside Ampoule', () => {
   test('Ampoule’s own changes leave no trace of the kind; a superuser’s UPDATE of a lot does, and verification reports it', async () => {
     const lot = await receiveLot();
-    expect((await api.request('POST', `/lots/${lot.id}/status`, { status: 'rejected', reason: 'damaged drum', signature: { username: qa.name, password: PASSWORD, meaning: 'rejected' } }, { token: qa.token })).status).toBe(200);
+    expect(
+      (
+        await api.request(
+          'POST',
+          `/lots/${lot.id}/status`,
+          {
+            status: 'rejected',
+            reason: 'damaged drum',
+            signature: { username: qa.name, password: PASSWORD, meaning: 'rejected' },
+          },
+          { token: qa.token },
+        )
+      ).status,
+    ).toBe(200);
     expect(await verify()).toMatchObject({ ok: true, outsideAmpoule: { count: 0 } });
 
     const other = await receiveLot();
     await api.asOwner((owner) => owner.raw(`update lots set status = 'released' where id = ?`, [other.id]));
     const verdict = await verify();
-    expect(verdict).toMatchObject({ ok: false, outsideAmpoule: { count: 1, first: { entityType: 'lots', entityId: other.id, reason: expect.stringMatching(/^changed outside Ampoule: UPDATE on lots by database user \w+/) } } });
+    expect(verdict).toMatchObject({
+      ok: false,
+      outsideAmpoule: {
+        count: 1,
+        first: {
+          entityType: 'lots',
+          entityId: other.id,
+          reason: expect.stringMatching(/^changed outside Ampoule: UPDATE on lots by database user \w+/),
+        },
+      },
+    });
     const trail = await api.request('GET', '/audit?action=outside-ampoule', undefined, { token: qa.token });
     expect(trail.body.entries).toEqual([
-      expect.objectContaining({ action: 'outside-ampoule', entityType: 'lots', entityId: other.id, userId: null, userName: expect.stringMatching(/^database user /), oldValue: { status: 'quarantine' }, newValue: { status: 'released' } }),
+      expect.objectContaining({
+        action: 'outside-ampoule',
+        entityType: 'lots',
+        entityId: other.id,
+        userId: null,
+        userName: expect.stringMatching(/^database user /),
+        oldValue: { status: 'quarantine' },
+        newValue: { status: 'released' },
+      }),
     ]);
     // The entry is part of the chain like any other, and cannot be removed.
     expect(trail.body.entries[0].seq).toBeGreaterThan(0);
-    await expect(api.asOwner((owner) => owner('audit_entries').where('action', 'outside-ampoule').delete())).rejects.toThrow(/append-only/);
+    await expect(
+      api.asOwner((owner) => owner('audit_entries').where('action', 'outside-ampoule').delete()),
+    ).rejects.toThrow(/append-only/);
 
     // QA reviews it (a sanctioned fix, say) and acknowledges it, signed: the trace stays, the verification no longer counts it.
     const traceId = trail.body.entries[0].id;
-    const ack = await api.request('POST', `/audit/outside-changes/${traceId}/acknowledge`, { reason: 'data fix approved in change control CC-42', signature: { username: qa.name, password: PASSWORD, meaning: 'reviewed' } }, { token: qa.token });
+    const ack = await api.request(
+      'POST',
+      `/audit/outside-changes/${traceId}/acknowledge`,
+      {
+        reason: 'data fix approved in change control CC-42',
+        signature: { username: qa.name, password: PASSWORD, meaning: 'reviewed' },
+      },
+      { token: qa.token },
+    );
     expect(ack.status).toBe(200);
     expect(ack.body).toMatchObject({ entry: traceId, signature: { meaning: 'reviewed', username: qa.name } });
     expect(await verify()).toMatchObject({ ok: true, outsideAmpoule: { count: 0, acknowledged: 1 } });
-    const again = await api.request('POST', `/audit/outside-changes/${traceId}/acknowledge`, { reason: 'twice', signature: { username: qa.name, password: PASSWORD, meaning: 'reviewed' } }, { token: qa.token });
+    const again = await api.request(
+      'POST',
+      `/audit/outside-changes/${traceId}/acknowledge`,
+      { reason: 'twice', signature: { username: qa.name, password: PASSWORD, meaning: 'reviewed' } },
+      { token: qa.token },
+    );
     expect(again.status).toBe(409);
-    expect((await api.request('GET', `/audit?action=outside-ampoule`, undefined, { token: qa.token })).body.entries).toHaveLength(1);
+    expect(
+      (await api.request('GET', `/audit?action=outside-ampoule`, undefined, { token: qa.token })).body.entries,
+    ).toHaveLength(1);
   });
 
   test('a session that claims to be Ampoule’s without its token is still outside it; nor can it write the audit trail', async () => {
@@ -77,18 +130,38 @@ describe('changes made outside Ampoule', () => {
     );
     expect((await verify()).outsideAmpoule.count).toBe(before + 1);
     // A forged audit entry, attributed to a real user, is refused; only the trace of an outside change may come from outside.
-    await expect(api.asOwner((owner) => owner('audit_entries').insert({ user_name: qa.name, username: qa.name, action: 'approve', entity_type: 'lots', entity_id: lot.id }))).rejects.toThrow(/written by Ampoule only/);
+    await expect(
+      api.asOwner((owner) =>
+        owner('audit_entries').insert({
+          user_name: qa.name,
+          username: qa.name,
+          action: 'approve',
+          entity_type: 'lots',
+          entity_id: lot.id,
+        }),
+      ),
+    ).rejects.toThrow(/written by Ampoule only/);
   });
 
   test('every GMP table carries the trace, enabled always', async () => {
-    const { rows } = await api.services.db.raw(`select c.relname as table, t.tgname as trigger, t.tgenabled as enabled from pg_trigger t join pg_class c on c.oid = t.tgrelid where t.tgname like '%_outside_ampoule%'`);
+    const { rows } = await api.services.db.raw(
+      `select c.relname as table, t.tgname as trigger, t.tgenabled as enabled from pg_trigger t join pg_class c on c.oid = t.tgrelid where t.tgname like '%_outside_ampoule%'`,
+    );
     for (const table of Object.keys(TRACED_TABLES)) {
-      expect({ table, triggers: rows.filter((r: { table: string }) => r.table === table).map((r: { trigger: string; enabled: string }) => `${r.trigger}:${r.enabled}`).sort() }).toEqual({ table, triggers: [`${table}_outside_ampoule:A`, `${table}_outside_ampoule_truncate:A`] });
+      expect({
+        table,
+        triggers: rows
+          .filter((r: { table: string }) => r.table === table)
+          .map((r: { trigger: string; enabled: string }) => `${r.trigger}:${r.enabled}`)
+          .sort(),
+      }).toEqual({ table, triggers: [`${table}_outside_ampoule:A`, `${table}_outside_ampoule_truncate:A`] });
     }
   });
 
   test('inserts, deletes and truncates are traced too', async () => {
-    const traces = async () => (await api.request('GET', `/audit?action=outside-ampoule&limit=1000`, undefined, { token: qa.token })).body.entries;
+    const traces = async () =>
+      (await api.request('GET', `/audit?action=outside-ampoule&limit=1000`, undefined, { token: qa.token })).body
+        .entries;
     const before = (await traces()).length;
     const unacknowledged = (await verify()).outsideAmpoule.count;
     await api.asOwner(async (owner) => {
@@ -98,7 +171,12 @@ describe('changes made outside Ampoule', () => {
       await owner.raw('truncate batch_steps');
     });
     const trail = (await traces()).slice(before);
-    expect(trail.map((e: { entityType: string; reason: string }) => [e.entityType, e.reason.split(':')[1].trim().split(' ')[0]])).toEqual([
+    expect(
+      trail.map((e: { entityType: string; reason: string }) => [
+        e.entityType,
+        e.reason.split(':')[1].trim().split(' ')[0],
+      ]),
+    ).toEqual([
       ['users', 'INSERT'],
       ['materials', 'INSERT'],
       ['materials', 'DELETE'],
@@ -144,7 +222,17 @@ describe('a consistent rewrite of the audit chain', () => {
     const verdict = await verify();
     expect(verdict.firstBreak).toBeUndefined(); // the chain alone no longer shows it
     expect(verdict.ok).toBe(false);
-    expect(verdict.anchors.audit).toMatchObject({ checked: 2, unverifiable: 0, firstMismatch: { chain: 'audit', seq: head.seq, anchoredHash: head.hash, anchoredAt: head.at, reason: 'test: before the intrusion' } });
+    expect(verdict.anchors.audit).toMatchObject({
+      checked: 2,
+      unverifiable: 0,
+      firstMismatch: {
+        chain: 'audit',
+        seq: head.seq,
+        anchoredHash: head.hash,
+        anchoredAt: head.at,
+        reason: 'test: before the intrusion',
+      },
+    });
     expect(verdict.anchors.audit.firstMismatch.storedHash).not.toBe(head.hash);
 
     // A forged line in the anchor log does not verify with the key.
@@ -167,19 +255,30 @@ describe('the anchor log removed or cut short', () => {
     await short.createUser(admin, ['admin']);
     const token = await short.login(admin);
     const check = async () => (await short.request('GET', '/audit/verify', undefined, { token })).body;
-    const anchored = await until(async () => {
-      const v = await check();
-      return v.anchors.audit.checked > 0 && v;
-    }, 20_000, 'a first anchor');
+    const anchored = await until(
+      async () => {
+        const v = await check();
+        return v.anchors.audit.checked > 0 && v;
+      },
+      20_000,
+      'a first anchor',
+    );
     expect(anchored).toMatchObject({ ok: true, anchors: { audit: { unverifiable: 0 } } });
     // The intruder removes the log, and anchoring stops (the process was stopped, say).
     await short.services.anchors.stop();
     writeFileSync(short.config.anchors.logFile, '');
-    const verdict = await until(async () => {
-      const v = await check();
-      return v.anchors.audit.behind && v;
-    }, 20_000, 'the unanchored entries shown');
+    const verdict = await until(
+      async () => {
+        const v = await check();
+        return v.anchors.audit.behind && v;
+      },
+      20_000,
+      'the unanchored entries shown',
+    );
     expect(verdict.ok).toBe(false);
-    expect(verdict.anchors.audit).toMatchObject({ checked: 0, behind: { anchoredUpTo: 0, firstUnanchored: { seq: 1 } } });
+    expect(verdict.anchors.audit).toMatchObject({
+      checked: 0,
+      behind: { anchoredUpTo: 0, firstUnanchored: { seq: 1 } },
+    });
   });
 });

@@ -22,7 +22,12 @@ afterAll(async () => env?.close());
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-async function as(user: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Json; text: string; headers: Headers }> {
+async function as(
+  user: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Json; text: string; headers: Headers }> {
   return env.api.request(method, path, body, { token: await env.token(user) });
 }
 const sign = (user: string, meaning: string) => ({ username: user, password: DEMO_PASSWORD, meaning });
@@ -31,7 +36,8 @@ const sign = (user: string, meaning: string) => ({ username: user, password: DEM
 function recordWritesAfterFirstPhase(history: temporal.api.history.v1.IHistory): number[] {
   const events = history.events ?? [];
   const phaseDone = events.findIndex((e) => e.activityTaskCompletedEventAttributes);
-  const text = (p: temporal.api.common.v1.IPayloads | null | undefined) => Buffer.from(p?.payloads?.[0]?.data ?? []).toString();
+  const text = (p: temporal.api.common.v1.IPayloads | null | undefined) =>
+    Buffer.from(p?.payloads?.[0]?.data ?? []).toString();
   return events
     .slice(phaseDone)
     .map((e) => e.markerRecordedEventAttributes?.details)
@@ -46,7 +52,10 @@ async function stepReaches(batch: string, stepId: string, status: string, ms = 6
     const r = await as('qa1', 'GET', `/batches/${batch}`);
     const step = r.body.live?.steps.find((s: Json) => s.id === stepId);
     if (step?.status === status) return;
-    if (['complete', 'stopped', 'aborted'].includes(r.body.live?.status) || Date.now() > end) throw new Error(`step ${stepId} of ${batch} did not reach ${status}: ${JSON.stringify(step)} (batch ${r.body.live?.status})`);
+    if (['complete', 'stopped', 'aborted'].includes(r.body.live?.status) || Date.now() > end)
+      throw new Error(
+        `step ${stepId} of ${batch} did not reach ${status}: ${JSON.stringify(step)} (batch ${r.body.live?.status})`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -64,10 +73,26 @@ async function batchReaches(batch: string, status: string, ms = 60_000): Promise
 /** Receives and releases a lot of each salt, as the warehouse and QA would. */
 async function stockSalts(): Promise<Record<string, string>> {
   const lots: Record<string, string> = {};
-  for (const [material, quantity] of [['NACL', 50], ['KCL', 5], ['NA2HPO4', 10], ['KH2PO4', 5]] as const) {
-    const r = await as('operator1', 'POST', '/lots', { material, quantity, unit: 'kg', expiryDate: '2099-12-31', supplier: 'Merck KGaA', supplierLot: `S-${material}` });
+  for (const [material, quantity] of [
+    ['NACL', 50],
+    ['KCL', 5],
+    ['NA2HPO4', 10],
+    ['KH2PO4', 5],
+  ] as const) {
+    const r = await as('operator1', 'POST', '/lots', {
+      material,
+      quantity,
+      unit: 'kg',
+      expiryDate: '2099-12-31',
+      supplier: 'Merck KGaA',
+      supplierLot: `S-${material}`,
+    });
     expect(r.status).toBe(201);
-    const released = await as('qa1', 'POST', `/lots/${r.body.id}/status`, { status: 'released', reason: 'CoA reviewed', signature: sign('qa1', 'released') });
+    const released = await as('qa1', 'POST', `/lots/${r.body.id}/status`, {
+      status: 'released',
+      reason: 'CoA reviewed',
+      signature: sign('qa1', 'released'),
+    });
     expect(released.status).toBe(200);
     lots[material] = r.body.lotNumber;
   }
@@ -75,11 +100,26 @@ async function stockSalts(): Promise<Record<string, string>> {
 }
 
 /** Adds a salt: operator1 (or `performer`) performs with the lot, operator2 verifies. */
-async function addSalt(batch: string, stepId: string, lot: string, quantity: number, performer = 'operator1'): Promise<void> {
+async function addSalt(
+  batch: string,
+  stepId: string,
+  lot: string,
+  quantity: number,
+  performer = 'operator1',
+): Promise<void> {
   await stepReaches(batch, stepId, 'awaiting-input');
-  const done = await as(performer, 'POST', `/batches/${batch}/steps/${stepId}/complete`, { lots: [{ lot, quantity }], signature: sign(performer, 'performed') });
-  expect({ step: stepId, status: done.status, body: done.body.status }).toEqual({ step: stepId, status: 200, body: 'awaiting-verification' });
-  const verified = await as('operator2', 'POST', `/batches/${batch}/steps/${stepId}/verify`, { signature: sign('operator2', 'verified') });
+  const done = await as(performer, 'POST', `/batches/${batch}/steps/${stepId}/complete`, {
+    lots: [{ lot, quantity }],
+    signature: sign(performer, 'performed'),
+  });
+  expect({ step: stepId, status: done.status, body: done.body.status }).toEqual({
+    step: stepId,
+    status: 200,
+    body: 'awaiting-verification',
+  });
+  const verified = await as('operator2', 'POST', `/batches/${batch}/steps/${stepId}/verify`, {
+    signature: sign('operator2', 'verified'),
+  });
   expect(verified.status).toBe(200);
 }
 
@@ -94,13 +134,32 @@ async function expectRewriteCaughtByAnchor(batch: string): Promise<void> {
   await env.api.asOwner(async (owner) => {
     await owner.raw('alter table ebr_entries disable trigger ebr_entries_append_only');
     try {
-      const rows = await owner('ebr_entries').where('batch_id', before.batch.id).where('seq', '>=', target.seq).orderBy('seq');
+      const rows = await owner('ebr_entries')
+        .where('batch_id', before.batch.id)
+        .where('seq', '>=', target.seq)
+        .orderBy('seq');
       let prev = target.prevHash as string;
       for (const r of rows) {
         const data = r.seq === target.seq ? { ...r.data, values: { ...r.data.values, ph: 7.4 } } : r.data;
-        const stored = { batchId: r.batch_id, seq: r.seq, entryKey: r.entry_key, kind: r.kind, stepId: r.step_id, data, workflowId: r.workflow_id, runId: r.run_id, eventId: Number(r.event_id), occurredAt: r.occurred_at.toISOString(), userId: r.user_id, userName: r.user_name, signatureId: r.signature_id };
+        const stored = {
+          batchId: r.batch_id,
+          seq: r.seq,
+          entryKey: r.entry_key,
+          kind: r.kind,
+          stepId: r.step_id,
+          data,
+          workflowId: r.workflow_id,
+          runId: r.run_id,
+          eventId: Number(r.event_id),
+          occurredAt: r.occurred_at.toISOString(),
+          userId: r.user_id,
+          userName: r.user_name,
+          signatureId: r.signature_id,
+        };
         const hash = ebrEntryHash(prev, stored);
-        await owner('ebr_entries').where({ batch_id: r.batch_id, seq: r.seq }).update({ data: JSON.stringify(data), prev_hash: prev, hash });
+        await owner('ebr_entries')
+          .where({ batch_id: r.batch_id, seq: r.seq })
+          .update({ data: JSON.stringify(data), prev_hash: prev, hash });
         prev = hash;
       }
     } finally {
@@ -110,56 +169,124 @@ async function expectRewriteCaughtByAnchor(batch: string): Promise<void> {
   const after = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
   expect(after.entries.find((e: Json) => e.seq === target.seq).data.values.ph).toBe(7.4);
   expect(after.chain.firstBreak).toBeUndefined(); // the chain recomputes: only the anchor tells
-  expect(after.chain).toMatchObject({ ok: false, anchors: { checked: 1, firstMismatch: { chain: 'ebr', batch, seq: before.chain.entries, anchoredHash: before.chain.lastHash, reason: `batch ${batch} released` } } });
+  expect(after.chain).toMatchObject({
+    ok: false,
+    anchors: {
+      checked: 1,
+      firstMismatch: {
+        chain: 'ebr',
+        batch,
+        seq: before.chain.entries,
+        anchoredHash: before.chain.lastHash,
+        reason: `batch ${batch} released`,
+      },
+    },
+  });
   const verdict = (await as('qa1', 'GET', '/audit/verify')).body;
-  expect(verdict).toMatchObject({ ok: false, anchors: { batchRecords: { firstMismatch: { batch, seq: before.chain.entries } } } });
-  const pdf = pdfText(Buffer.from(await (await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, { headers: { Authorization: `Bearer ${await env.token('qa1')}` } })).arrayBuffer()));
-  expect(pdf).toContain(`Record integrity: REWRITTEN — entry ${before.chain.entries} no longer has the hash anchored on`);
+  expect(verdict).toMatchObject({
+    ok: false,
+    anchors: { batchRecords: { firstMismatch: { batch, seq: before.chain.entries } } },
+  });
+  const pdf = pdfText(
+    Buffer.from(
+      await (
+        await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, {
+          headers: { Authorization: `Bearer ${await env.token('qa1')}` },
+        })
+      ).arrayBuffer(),
+    ),
+  );
+  expect(pdf).toContain(
+    `Record integrity: REWRITTEN — entry ${before.chain.entries} no longer has the hash anchored on`,
+  );
 }
 
 test('a PBS batch runs from launch to release', async () => {
   const lots = await stockSalts();
-  const launched = await as('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 500, unit: 'L', reason: 'weekly buffer campaign' });
+  const launched = await as('planner', 'POST', '/batches', {
+    recipe: 'PBS-1X',
+    batchSize: 500,
+    unit: 'L',
+    reason: 'weekly buffer campaign',
+  });
   expect(launched.status).toBe(201);
   const batch = launched.body.number;
-  expect(launched.body).toMatchObject({ workflowId: `batch-${batch}`, recipe: { code: 'PBS-1X', version: 1 }, batchSize: { value: 500, unit: 'L' }, units: { 'buffer-preparation': 'MX-201' } });
+  expect(launched.body).toMatchObject({
+    workflowId: `batch-${batch}`,
+    recipe: { code: 'PBS-1X', version: 1 },
+    batchSize: { value: 500, unit: 'L' },
+    units: { 'buffer-preparation': 'MX-201' },
+  });
   const again = await as('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 500, number: batch });
   expect(again.status).toBe(409);
 
   // The equipment phase runs by itself; then the first salt waits for an operator.
   await stepReaches(batch, 'add-nacl', 'awaiting-input');
   const queue = await as('operator2', 'GET', '/work-queue');
-  expect(queue.body).toEqual(expect.arrayContaining([expect.objectContaining({ batch, stepId: 'add-nacl', awaiting: 'input', roles: ['operator'] })]));
+  expect(queue.body).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ batch, stepId: 'add-nacl', awaiting: 'input', roles: ['operator'] }),
+    ]),
+  );
   expect((await as('qa1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch)).toEqual([]);
 
   // Refused at once, and nothing consumed: the wrong role, the wrong lot, too little, a token without a password.
-  const byQa = await as('qa1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 4 }], signature: sign('qa1', 'performed') });
+  const byQa = await as('qa1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
+    lots: [{ lot: lots.NACL, quantity: 4 }],
+    signature: sign('qa1', 'performed'),
+  });
   expect(byQa.status).toBe(403);
-  const wrongLot = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.KCL, quantity: 4 }], signature: sign('operator1', 'performed') });
+  const wrongLot = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
+    lots: [{ lot: lots.KCL, quantity: 4 }],
+    signature: sign('operator1', 'performed'),
+  });
   expect(wrongLot.status).toBe(422);
   expect(wrongLot.body.detail).toMatch(/is KCL, not NACL/);
-  const tooLittle = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 3 }], signature: sign('operator1', 'performed') });
+  const tooLittle = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
+    lots: [{ lot: lots.NACL, quantity: 3 }],
+    signature: sign('operator1', 'performed'),
+  });
   expect(tooLittle.body.detail).toMatch(/outside 3.96–4.04 kg: a deviation needs a comment/);
-  const unsigned = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 4 }] });
+  const unsigned = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
+    lots: [{ lot: lots.NACL, quantity: 4 }],
+  });
   expect(unsigned.status).toBe(400);
-  const wrongPassword = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 4 }], signature: { ...sign('operator1', 'performed'), password: 'nope nope nope' } });
+  const wrongPassword = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
+    lots: [{ lot: lots.NACL, quantity: 4 }],
+    signature: { ...sign('operator1', 'performed'), password: 'nope nope nope' },
+  });
   expect(wrongPassword.status).toBe(401);
   expect((await as('qa1', 'GET', `/lots/${lots.NACL}`)).body.quantity).toBe(50);
 
   // The performer cannot verify their own step.
   await stepReaches(batch, 'add-nacl', 'awaiting-input');
-  const nacl = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, { lots: [{ lot: lots.NACL, quantity: 4 }], signature: sign('operator1', 'performed') });
+  const nacl = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
+    lots: [{ lot: lots.NACL, quantity: 4 }],
+    signature: sign('operator1', 'performed'),
+  });
   expect(nacl.status).toBe(200);
-  expect(nacl.body).toMatchObject({ status: 'awaiting-verification', deviations: [], signature: { signedBy: 'Olivia Operator (demo)', meaning: 'performed' } });
-  const self = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/verify`, { signature: sign('operator1', 'verified') });
+  expect(nacl.body).toMatchObject({
+    status: 'awaiting-verification',
+    deviations: [],
+    signature: { signedBy: 'Olivia Operator (demo)', meaning: 'performed' },
+  });
+  const self = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/verify`, {
+    signature: sign('operator1', 'verified'),
+  });
   expect(self.status).toBe(422);
   expect(self.body.detail).toMatch(/the person who performed step add-nacl cannot verify it/);
   expect((await as('operator1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch)).toEqual([]);
-  const naclVerified = await as('operator2', 'POST', `/batches/${batch}/steps/add-nacl/verify`, { signature: sign('operator2', 'verified') });
+  const naclVerified = await as('operator2', 'POST', `/batches/${batch}/steps/add-nacl/verify`, {
+    signature: sign('operator2', 'verified'),
+  });
   expect(naclVerified.status).toBe(200);
   // The Update returns once the verification is recorded with the step's end and the next step's start: the
   // next step is in the work queue already. Server-Timing tells the re-authentication from the Update.
-  expect((await as('operator1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch).map((w: Json) => [w.stepId, w.awaiting])).toEqual([['add-kcl', 'input']]);
+  expect(
+    (await as('operator1', 'GET', '/work-queue')).body
+      .filter((w: Json) => w.batch === batch)
+      .map((w: Json) => [w.stepId, w.awaiting]),
+  ).toEqual([['add-kcl', 'input']]);
   expect(ServerTiming.durationOf(naclVerified.headers.get('server-timing'), 'signature')).toBeGreaterThan(0);
   expect(ServerTiming.durationOf(naclVerified.headers.get('server-timing'), UPDATE_TIMING)).toBeGreaterThan(0);
   expect((await as('qa1', 'GET', `/lots/${lots.NACL}`)).body.quantity).toBe(46);
@@ -171,23 +298,41 @@ test('a PBS batch runs from launch to release', async () => {
   await addSalt(batch, 'add-kh2po4', lots.KH2PO4, 120); // this step counts in grams
 
   // A hold, refused twice, then a restart.
-  const hold = await as('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'waiting for the pH meter' });
+  const hold = await as('operator1', 'POST', `/batches/${batch}/commands`, {
+    command: 'hold',
+    reason: 'waiting for the pH meter',
+  });
   expect(hold.body.status).toBe('held');
   const again2 = await as('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'again' });
   expect(again2.status).toBe(409);
   expect(again2.body.type).toBe('/api/problems/invalid-transition');
-  expect((await as('operator1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'pH meter calibrated' })).body.status).toBe('running');
+  expect(
+    (await as('operator1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'pH meter calibrated' }))
+      .body.status,
+  ).toBe('running');
 
   // A pH out of its limits is a deviation: refused without a comment, accepted with one.
   await stepReaches(batch, 'ph-conductivity', 'awaiting-input');
   const values = { ph: 7.55, conductivity: 15.4, appearance: true };
-  const noComment = await as('operator2', 'POST', `/batches/${batch}/steps/ph-conductivity/complete`, { values, signature: sign('operator2', 'performed') });
+  const noComment = await as('operator2', 'POST', `/batches/${batch}/steps/ph-conductivity/complete`, {
+    values,
+    signature: sign('operator2', 'performed'),
+  });
   expect(noComment.body.detail).toMatch(/outside its limits 7.3–7.5: a deviation needs a comment/);
-  const implausible = await as('operator2', 'POST', `/batches/${batch}/steps/ph-conductivity/complete`, { values: { ...values, ph: 17 }, signature: sign('operator2', 'performed') });
+  const implausible = await as('operator2', 'POST', `/batches/${batch}/steps/ph-conductivity/complete`, {
+    values: { ...values, ph: 17 },
+    signature: sign('operator2', 'performed'),
+  });
   expect(implausible.body.detail).toMatch(/outside the plausible range 0–14/);
-  const deviation = await as('operator2', 'POST', `/batches/${batch}/steps/ph-conductivity/complete`, { values, deviationComments: { ph: 'adjusted in the next step' }, signature: sign('operator2', 'performed') });
+  const deviation = await as('operator2', 'POST', `/batches/${batch}/steps/ph-conductivity/complete`, {
+    values,
+    deviationComments: { ph: 'adjusted in the next step' },
+    signature: sign('operator2', 'performed'),
+  });
   expect(deviation.status).toBe(200);
-  expect(deviation.body.deviations).toEqual([expect.objectContaining({ field: 'ph', value: 7.55, comment: 'adjusted in the next step', source: 'operator' })]);
+  expect(deviation.body.deviations).toEqual([
+    expect.objectContaining({ field: 'ph', value: 7.55, comment: 'adjusted in the next step', source: 'operator' }),
+  ]);
 
   await stepReaches(batch, 'ph-adjustment', 'awaiting-input');
   // A late entry backdated before the step was ready is refused, and nothing of it is written.
@@ -197,10 +342,23 @@ test('a PBS batch runs from launch to release', async () => {
     signature: sign('operator2', 'performed'),
   });
   expect(backdated.status).toBe(422);
-  expect(backdated.body).toMatchObject({ type: '/api/problems/step-refused', detail: expect.stringMatching(/^a late entry must lie between the moment step ph-adjustment became ready \(.+\) and now \(.+\): 2020-01-01T00:00:00Z does not$/) });
-  expect((await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries.filter((e: Json) => e.stepId === 'ph-adjustment').map((e: Json) => e.kind)).toEqual(['step-started']);
+  expect(backdated.body).toMatchObject({
+    type: '/api/problems/step-refused',
+    detail: expect.stringMatching(
+      /^a late entry must lie between the moment step ph-adjustment became ready \(.+\) and now \(.+\): 2020-01-01T00:00:00Z does not$/,
+    ),
+  });
+  expect(
+    (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries
+      .filter((e: Json) => e.stepId === 'ph-adjustment')
+      .map((e: Json) => e.kind),
+  ).toEqual(['step-started']);
   // Recorded late, with the time it was really done and why: the record marks it.
-  const readyAt = Date.parse((await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries.find((e: Json) => e.stepId === 'ph-adjustment' && e.kind === 'step-started').occurredAt);
+  const readyAt = Date.parse(
+    (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries.find(
+      (e: Json) => e.stepId === 'ph-adjustment' && e.kind === 'step-started',
+    ).occurredAt,
+  );
   const performedAt = new Date(readyAt + 1).toISOString();
   const late = await as('operator2', 'POST', `/batches/${batch}/steps/ph-adjustment/complete`, {
     values: { 'naoh-added': 0, 'hcl-added': 120, 'final-ph': 7.42 },
@@ -209,21 +367,54 @@ test('a PBS batch runs from launch to release', async () => {
   });
   expect(late.status).toBe(200);
   await stepReaches(batch, 'filter', 'awaiting-input');
-  expect((await as('operator1', 'POST', `/batches/${batch}/steps/filter/complete`, { values: { 'filter-lot': 'F-123', 'bag-lot': 'BAG-9', 'integrity-test': true }, signature: sign('operator1', 'performed') })).status).toBe(200);
-  expect((await as('operator2', 'POST', `/batches/${batch}/steps/filter/verify`, { signature: sign('operator2', 'verified') })).status).toBe(200);
+  expect(
+    (
+      await as('operator1', 'POST', `/batches/${batch}/steps/filter/complete`, {
+        values: { 'filter-lot': 'F-123', 'bag-lot': 'BAG-9', 'integrity-test': true },
+        signature: sign('operator1', 'performed'),
+      })
+    ).status,
+  ).toBe(200);
+  expect(
+    (
+      await as('operator2', 'POST', `/batches/${batch}/steps/filter/verify`, {
+        signature: sign('operator2', 'verified'),
+      })
+    ).status,
+  ).toBe(200);
   await stepReaches(batch, 'qa-approval', 'awaiting-input');
-  const approvedByOperator = await as('operator1', 'POST', `/batches/${batch}/steps/qa-approval/complete`, { signature: sign('operator1', 'approved') });
+  const approvedByOperator = await as('operator1', 'POST', `/batches/${batch}/steps/qa-approval/complete`, {
+    signature: sign('operator1', 'approved'),
+  });
   expect(approvedByOperator.status).toBe(403);
-  expect((await as('qa2', 'POST', `/batches/${batch}/steps/qa-approval/complete`, { signature: sign('qa2', 'approved') })).status).toBe(200);
+  expect(
+    (await as('qa2', 'POST', `/batches/${batch}/steps/qa-approval/complete`, { signature: sign('qa2', 'approved') }))
+      .status,
+  ).toBe(200);
 
   const done = await batchReaches(batch, 'complete');
   expect(done.live.steps.every((s: Json) => s.status === 'done')).toBe(true);
 
   // The output lot, in Quarantine, with its genealogy: the yield the final fill reported (the recipe says so), against the theoretical.
   const output = await as('qa1', 'GET', `/lots/${batch}`);
-  const finalVolume = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries.find((e: Json) => e.kind === 'equipment-reports' && e.stepId === 'qs-wfi').data.reports.find((r: Json) => r.id === 'volume').value;
-  expect(output.body).toMatchObject({ materialCode: 'PBS-1X', status: 'quarantine', quantity: finalVolume, unit: 'L', producedByBatch: batch });
-  expect((await as('qa1', 'GET', `/batches/${batch}/review`)).body.yield).toMatchObject({ measured: { value: finalVolume, unit: 'L' }, theoretical: { value: 500, unit: 'L' }, percent: (finalVolume / 500) * 100, limits: { low: 98, high: 102 }, source: { step: 'qs-wfi', report: 'volume' }, outputLot: 'measured' });
+  const finalVolume = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries
+    .find((e: Json) => e.kind === 'equipment-reports' && e.stepId === 'qs-wfi')
+    .data.reports.find((r: Json) => r.id === 'volume').value;
+  expect(output.body).toMatchObject({
+    materialCode: 'PBS-1X',
+    status: 'quarantine',
+    quantity: finalVolume,
+    unit: 'L',
+    producedByBatch: batch,
+  });
+  expect((await as('qa1', 'GET', `/batches/${batch}/review`)).body.yield).toMatchObject({
+    measured: { value: finalVolume, unit: 'L' },
+    theoretical: { value: 500, unit: 'L' },
+    percent: (finalVolume / 500) * 100,
+    limits: { low: 98, high: 102 },
+    source: { step: 'qs-wfi', report: 'volume' },
+    outputLot: 'measured',
+  });
   const genealogy = await as('qa1', 'GET', `/lots/${batch}/genealogy?direction=backward`);
   expect(genealogy.body.root.producedBy[0].inputs.map((i: Json) => [i.material, i.consumed.value]).sort()).toEqual([
     ['KCL', 0.1],
@@ -238,7 +429,11 @@ test('a PBS batch runs from launch to release', async () => {
   const keys = ebr.body.entries.map((e: Json) => e.entryKey);
   expect(new Set(keys).size).toBe(keys.length);
   expect(ebr.body.entries.every((e: Json) => e.workflowId === `batch-${batch}` && e.runId && e.eventId > 0)).toBe(true);
-  expect(ebr.body.entries.filter((e: Json) => e.kind === 'equipment-parameters').map((e: Json) => [e.stepId, e.data.commandId])).toEqual([
+  expect(
+    ebr.body.entries
+      .filter((e: Json) => e.kind === 'equipment-parameters')
+      .map((e: Json) => [e.stepId, e.data.commandId]),
+  ).toEqual([
     ['fill-wfi', `batch-${batch}/fill-wfi`],
     ['mix', `batch-${batch}/mix`],
     ['qs-wfi', `batch-${batch}/qs-wfi`],
@@ -250,46 +445,94 @@ test('a PBS batch runs from launch to release', async () => {
     ['step-completed', 'fill-wfi'],
     ['step-started', 'add-nacl'],
   ]);
-  const signatures = ebr.body.entries.filter((e: Json) => e.signature).map((e: Json) => `${e.stepId}:${e.signature.meaning}:${e.signature.username}`);
-  expect(signatures).toEqual(expect.arrayContaining(['add-nacl:performed:operator1', 'add-nacl:verified:operator2', 'qa-approval:approved:qa2']));
+  const signatures = ebr.body.entries
+    .filter((e: Json) => e.signature)
+    .map((e: Json) => `${e.stepId}:${e.signature.meaning}:${e.signature.username}`);
+  expect(signatures).toEqual(
+    expect.arrayContaining(['add-nacl:performed:operator1', 'add-nacl:verified:operator2', 'qa-approval:approved:qa2']),
+  );
   const pdf = await env.api.request('GET', `/batches/${batch}/ebr.pdf`, undefined, { token: await env.token('qa1') });
   expect(pdf.headers.get('content-type')).toBe('application/pdf');
   expect(pdf.text.slice(0, 5)).toBe('%PDF-');
 
   // QA: review by exception, then release — never by someone who performed a step.
   const review = await as('qa1', 'GET', `/batches/${batch}/review`);
-  expect(review.body.deviations).toEqual([expect.objectContaining({ stepId: 'ph-conductivity', field: 'ph', comment: 'adjusted in the next step' })]);
+  expect(review.body.deviations).toEqual([
+    expect.objectContaining({ stepId: 'ph-conductivity', field: 'ph', comment: 'adjusted in the next step' }),
+  ]);
   expect(review.body.commands.map((c: Json) => c.command)).toEqual(['hold', 'restart']);
-  expect(review.body.lateEntries).toEqual([expect.objectContaining({ stepId: 'ph-adjustment', performedAt, reason: 'the printout of the pH meter was found after the shift change' })]);
+  expect(review.body.lateEntries).toEqual([
+    expect.objectContaining({
+      stepId: 'ph-adjustment',
+      performedAt,
+      reason: 'the printout of the pH meter was found after the shift change',
+    }),
+  ]);
   const early = await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') });
   expect(early.status).toBe(409); // not reviewed yet
   expect(early.body.detail).toBe(`batch ${batch} is complete: it cannot be released (only from reviewed)`);
   // Segregation of duties at review as at release: not whoever performed a step, nor who signed its QA approval.
   for (const executor of ['opqa', 'qa2']) {
-    const reviewedByExecutor = await as(executor, 'POST', `/batches/${batch}/review`, { auditTrailReviewed: true, signature: sign(executor, 'reviewed') });
-    expect({ executor, status: reviewedByExecutor.status, type: reviewedByExecutor.body.type }).toEqual({ executor, status: 403, type: '/api/problems/segregation-of-duties' });
+    const reviewedByExecutor = await as(executor, 'POST', `/batches/${batch}/review`, {
+      auditTrailReviewed: true,
+      signature: sign(executor, 'reviewed'),
+    });
+    expect({ executor, status: reviewedByExecutor.status, type: reviewedByExecutor.body.type }).toEqual({
+      executor,
+      status: 403,
+      type: '/api/problems/segregation-of-duties',
+    });
   }
   expect((await as('qa1', 'GET', `/batches/${batch}`)).body).toMatchObject({ status: 'complete', signatures: [] });
-  const reviewed = await as('qa1', 'POST', `/batches/${batch}/review`, { auditTrailReviewed: true, signature: sign('qa1', 'reviewed') });
+  const reviewed = await as('qa1', 'POST', `/batches/${batch}/review`, {
+    auditTrailReviewed: true,
+    signature: sign('qa1', 'reviewed'),
+  });
   expect(reviewed.status).toBe(200);
-  expect(reviewed.body).toMatchObject({ status: 'reviewed', signatures: [{ signedBy: 'Quinn Quality (demo)', username: 'qa1', meaning: 'reviewed', signedAt: expect.stringMatching(/Z$/) }] });
+  expect(reviewed.body).toMatchObject({
+    status: 'reviewed',
+    signatures: [
+      { signedBy: 'Quinn Quality (demo)', username: 'qa1', meaning: 'reviewed', signedAt: expect.stringMatching(/Z$/) },
+    ],
+  });
   const byPerformer = await as('qa2', 'POST', `/batches/${batch}/release`, { signature: sign('qa2', 'released') });
   expect(byPerformer.status).toBe(403);
   expect(byPerformer.body.detail).toMatch(/performed, verified or approved a step/);
   const released = await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') });
   expect(released.body.status).toBe('released');
   // The release anchored the record's head outside the database.
-  expect((await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.chain).toMatchObject({ ok: true, anchors: { checked: 1, unverifiable: 0 } });
+  expect((await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.chain).toMatchObject({
+    ok: true,
+    anchors: { checked: 1, unverifiable: 0 },
+  });
   // Each signature shown with what it signs: in the response, the batch, and the PDF.
-  expect(released.body.signatures.map((x: Json) => [x.meaning, x.username])).toEqual([['reviewed', 'qa1'], ['released', 'qa1']]);
+  expect(released.body.signatures.map((x: Json) => [x.meaning, x.username])).toEqual([
+    ['reviewed', 'qa1'],
+    ['released', 'qa1'],
+  ]);
   const shown = (await as('qa1', 'GET', `/batches/${batch}`)).body.signatures;
   expect(shown).toEqual(released.body.signatures);
-  const signedPdf = pdfText(Buffer.from(await (await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, { headers: { Authorization: `Bearer ${await env.token('qa1')}` } })).arrayBuffer()));
+  const signedPdf = pdfText(
+    Buffer.from(
+      await (
+        await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, {
+          headers: { Authorization: `Bearer ${await env.token('qa1')}` },
+        })
+      ).arrayBuffer(),
+    ),
+  );
   const utc = (iso: string) => `${iso.replace('T', ' ').slice(0, 19)} UTC`;
-  expect(signedPdf).toContain(`Reviewed (audit trail reviewed). Signed: Quinn Quality (demo) (qa1), ${utc(shown[0].signedAt)}, meaning: reviewed`);
-  expect(signedPdf).toContain(`Released. Signed: Quinn Quality (demo) (qa1), ${utc(shown[1].signedAt)}, meaning: released`);
+  expect(signedPdf).toContain(
+    `Reviewed (audit trail reviewed). Signed: Quinn Quality (demo) (qa1), ${utc(shown[0].signedAt)}, meaning: reviewed`,
+  );
+  expect(signedPdf).toContain(
+    `Released. Signed: Quinn Quality (demo) (qa1), ${utc(shown[1].signedAt)}, meaning: released`,
+  );
   expect((await as('qa1', 'GET', `/lots/${batch}`)).body.status).toBe('released');
-  expect((await as('operator1', 'GET', '/equipment/MX-201')).body).toMatchObject({ status: 'available', cleanliness: 'dirty' });
+  expect((await as('operator1', 'GET', '/equipment/MX-201')).body).toMatchObject({
+    status: 'available',
+    cleanliness: 'dirty',
+  });
   // Everything the batch changed went through Ampoule's audited path: no change is traced as made outside it.
   expect((await as('qa1', 'GET', '/audit/verify')).body).toMatchObject({ ok: true, outsideAmpoule: { count: 0 } });
 
@@ -325,7 +568,15 @@ test('an equipment phase verified by a second person, performed by no one, await
                 id: 'fill',
                 name: 'Fill',
                 phases: [
-                  { id: 'fill-wfi', name: 'Fill the WFI', kind: 'equipment', phase: 'FILL', setpoints: [{ id: 'volume', name: 'WFI volume', quantity: 'volume', unit: 'L', target: 800 }], reports: [], signatures: { verified: true } },
+                  {
+                    id: 'fill-wfi',
+                    name: 'Fill the WFI',
+                    kind: 'equipment',
+                    phase: 'FILL',
+                    setpoints: [{ id: 'volume', name: 'WFI volume', quantity: 'volume', unit: 'L', target: 800 }],
+                    reports: [],
+                    signatures: { verified: true },
+                  },
                   {
                     id: 'level',
                     name: 'Level check',
@@ -333,7 +584,15 @@ test('an equipment phase verified by a second person, performed by no one, await
                     text: 'Check the level.',
                     fields: [
                       { type: 'passFail', id: 'ok', label: 'Level as required' },
-                      { type: 'number', id: 'volume', label: 'Volume read on the sight glass', quantity: 'volume', unit: 'L', min: 0, max: 2500 },
+                      {
+                        type: 'number',
+                        id: 'volume',
+                        label: 'Volume read on the sight glass',
+                        quantity: 'volume',
+                        unit: 'L',
+                        min: 0,
+                        max: 2500,
+                      },
                     ],
                     signatures: { performed: true },
                   },
@@ -346,30 +605,90 @@ test('an equipment phase verified by a second person, performed by no one, await
     },
   };
   expect((await as('planner', 'POST', '/recipes/import', { file, reason: 'a checked fill' })).status).toBe(201);
-  expect((await as('planner', 'POST', '/recipes/PBS-FILL-CHECKED/versions/1/submit', { signature: sign('planner', 'authored') })).status).toBe(200);
-  expect((await as('qa1', 'POST', '/recipes/PBS-FILL-CHECKED/versions/1/approve', { signature: sign('qa1', 'approved') })).status).toBe(200);
-  expect((await as('qa1', 'POST', '/recipes/PBS-FILL-CHECKED/versions/1/make-effective', { reason: 'a checked fill' })).status).toBe(200);
-  await as('operator1', 'POST', '/equipment/MX-201/status', { cleanliness: 'clean', reason: 'cleaned after the last batch' });
-  const launched = await as('planner', 'POST', '/batches', { recipe: 'PBS-FILL-CHECKED', batchSize: 1000, units: { prep: 'MX-201' } });
+  expect(
+    (
+      await as('planner', 'POST', '/recipes/PBS-FILL-CHECKED/versions/1/submit', {
+        signature: sign('planner', 'authored'),
+      })
+    ).status,
+  ).toBe(200);
+  expect(
+    (await as('qa1', 'POST', '/recipes/PBS-FILL-CHECKED/versions/1/approve', { signature: sign('qa1', 'approved') }))
+      .status,
+  ).toBe(200);
+  expect(
+    (await as('qa1', 'POST', '/recipes/PBS-FILL-CHECKED/versions/1/make-effective', { reason: 'a checked fill' }))
+      .status,
+  ).toBe(200);
+  await as('operator1', 'POST', '/equipment/MX-201/status', {
+    cleanliness: 'clean',
+    reason: 'cleaned after the last batch',
+  });
+  const launched = await as('planner', 'POST', '/batches', {
+    recipe: 'PBS-FILL-CHECKED',
+    batchSize: 1000,
+    units: { prep: 'MX-201' },
+  });
   expect(launched.status).toBe(201);
   const batch: string = launched.body.number;
 
   await stepReaches(batch, 'fill-wfi', 'awaiting-verification');
-  expect((await as('operator2', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch).map((w: Json) => [w.stepId, w.awaiting])).toEqual([['fill-wfi', 'verification']]);
-  expect((await as('operator2', 'POST', `/batches/${batch}/steps/fill-wfi/verify`, { signature: sign('operator2', 'verified') })).status).toBe(200);
+  expect(
+    (await as('operator2', 'GET', '/work-queue')).body
+      .filter((w: Json) => w.batch === batch)
+      .map((w: Json) => [w.stepId, w.awaiting]),
+  ).toEqual([['fill-wfi', 'verification']]);
+  expect(
+    (
+      await as('operator2', 'POST', `/batches/${batch}/steps/fill-wfi/verify`, {
+        signature: sign('operator2', 'verified'),
+      })
+    ).status,
+  ).toBe(200);
   await stepReaches(batch, 'level', 'awaiting-input');
-  expect((await as('operator1', 'POST', `/batches/${batch}/steps/level/complete`, { values: { ok: true, volume: 940 }, signature: sign('operator1', 'performed') })).status).toBe(200);
+  expect(
+    (
+      await as('operator1', 'POST', `/batches/${batch}/steps/level/complete`, {
+        values: { ok: true, volume: 940 },
+        signature: sign('operator1', 'performed'),
+      })
+    ).status,
+  ).toBe(200);
   await batchReaches(batch, 'complete');
   // The output lot holds what the operator read, not the nominal 1000 L; 94 % of the theoretical is a deviation.
   expect((await as('qa1', 'GET', `/lots/${batch}`)).body).toMatchObject({ quantity: 940, unit: 'L' });
   const review = (await as('qa1', 'GET', `/batches/${batch}/review`)).body;
-  expect(review.yield).toMatchObject({ measured: { value: 940, unit: 'L' }, theoretical: { value: 1000, unit: 'L' }, percent: 94, source: { step: 'level', field: 'volume' } });
-  expect(review.deviations).toEqual([expect.objectContaining({ stepId: 'level', field: 'yield', value: 94, unit: '%', low: 95, high: 105, source: 'operator' })]);
+  expect(review.yield).toMatchObject({
+    measured: { value: 940, unit: 'L' },
+    theoretical: { value: 1000, unit: 'L' },
+    percent: 94,
+    source: { step: 'level', field: 'volume' },
+  });
+  expect(review.deviations).toEqual([
+    expect.objectContaining({
+      stepId: 'level',
+      field: 'yield',
+      value: 94,
+      unit: '%',
+      low: 95,
+      high: 105,
+      source: 'operator',
+    }),
+  ]);
 
   const ebr = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
   expect(ebr.chain.ok).toBe(true);
-  expect(ebr.entries.filter((e: Json) => e.stepId === 'fill-wfi').map((e: Json) => e.kind)).toEqual(['step-started', 'equipment-parameters', 'equipment-reports', 'verification', 'step-completed']);
+  expect(ebr.entries.filter((e: Json) => e.stepId === 'fill-wfi').map((e: Json) => e.kind)).toEqual([
+    'step-started',
+    'equipment-parameters',
+    'equipment-reports',
+    'verification',
+    'step-completed',
+  ]);
   expect(ebr.entries.slice(-4).map((e: Json) => e.kind)).toEqual(['yield', 'deviation', 'output-lot', 'batch-ended']);
-  expect(ebr.entries.find((e: Json) => e.kind === 'verification').signature).toMatchObject({ username: 'operator2', meaning: 'verified' });
+  expect(ebr.entries.find((e: Json) => e.kind === 'verification').signature).toMatchObject({
+    username: 'operator2',
+    meaning: 'verified',
+  });
   keepInCorpus('pbs-checked-fill', await replayBatch(env.client, batch));
 }, 120_000);

@@ -23,7 +23,6 @@ function requester(env: BatchEnv): Request {
   return async (user, method, p, body) => env.api.request(method, p, body, { token: await env.token(user) });
 }
 
-
 /** Launches a PBS batch whose mixing runs long enough to be interrupted, and drives it with automated operators. */
 async function longMixBatch(env: BatchEnv, request: Request) {
   const lots = await stockMaterials(request, DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
@@ -51,7 +50,11 @@ async function assertClean(env: BatchEnv, request: Request, batch: string, start
   expect(new Set(keys).size).toBe(keys.length);
   const starting = ebr.entries.filter((e: Json) => e.kind === 'step-started').map((e: Json) => e.stepId);
   expect(new Set(starting).size).toBe(starting.length);
-  expect(ebr.entries.filter((e: Json) => e.kind === 'equipment-parameters').map((e: Json) => e.stepId)).toEqual(['fill-wfi', 'mix', 'qs-wfi']);
+  expect(ebr.entries.filter((e: Json) => e.kind === 'equipment-parameters').map((e: Json) => e.stepId)).toEqual([
+    'fill-wfi',
+    'mix',
+    'qs-wfi',
+  ]);
   expect(env.simulator.phase('MX-201', 'MIX').executed.start - starts.mix).toBe(1);
   expect(env.simulator.phase('MX-201', 'FILL').executed.start - starts.fill).toBe(2); // fill-wfi and qs-wfi, once each
   return replayBatch(env.client, batch);
@@ -81,15 +84,28 @@ describe('the worker goes away mid-phase and another takes over', () => {
     expect(await operating).toBe('complete');
     mix.faults.slowdown = undefined;
     const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
-    expect(ebr.entries.find((e: Json) => e.kind === 'equipment-parameters' && e.stepId === 'mix').data.reconciled).toBe(true);
+    expect(ebr.entries.find((e: Json) => e.kind === 'equipment-parameters' && e.stepId === 'mix').data.reconciled).toBe(
+      true,
+    );
     // The record says the phase was interrupted, and taken up again by watching it on.
-    expect(ebr.entries.filter((e: Json) => e.kind === 'phase-interrupted').map((e: Json) => [e.stepId, e.data.attempt, e.data.resumed])).toEqual([['mix', 2, 'reconciled']]);
+    expect(
+      ebr.entries
+        .filter((e: Json) => e.kind === 'phase-interrupted')
+        .map((e: Json) => [e.stepId, e.data.attempt, e.data.resumed]),
+    ).toEqual([['mix', 2, 'reconciled']]);
     keepInCorpus('pbs-worker-restart', await assertClean(env, request, batch, starts));
   }, 180_000);
 
   test('a controller that lost the phase while no worker watched: the phase runs again from the start, and the record and the review say so', async () => {
     const request = requester(env);
-    expect((await request('operator1', 'POST', '/equipment/MX-201/status', { cleanliness: 'clean', reason: 'cleaned after the last batch' })).status).toBe(200);
+    expect(
+      (
+        await request('operator1', 'POST', '/equipment/MX-201/status', {
+          cleanliness: 'clean',
+          reason: 'cleaned after the last batch',
+        })
+      ).status,
+    ).toBe(200);
     const { batch, operating, mix, starts } = await longMixBatch(env, request);
     await env.stopWorker();
     // The whole process went down, simulator included: the controller comes back Idle, with nothing latched.
@@ -101,55 +117,81 @@ describe('the worker goes away mid-phase and another takes over', () => {
     const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
     expect(ebr.chain.ok).toBe(true);
     const interrupted = ebr.entries.filter((e: Json) => e.kind === 'phase-interrupted');
-    expect(interrupted).toEqual([expect.objectContaining({ stepId: 'mix', data: { unit: 'MX-201', phase: 'MIX', commandId: `batch-${batch}/mix`, attempt: 2, resumed: 'restarted', earlierRuns: 1 } })]);
+    expect(interrupted).toEqual([
+      expect.objectContaining({
+        stepId: 'mix',
+        data: {
+          unit: 'MX-201',
+          phase: 'MIX',
+          commandId: `batch-${batch}/mix`,
+          attempt: 2,
+          resumed: 'restarted',
+          earlierRuns: 1,
+        },
+      }),
+    ]);
     // Its state history shows it running twice under one command id.
     const history = (await request('qa1', 'GET', '/equipment/MX-201/state?limit=1000')).body.history;
     expect(history.filter((h: Json) => h.commandId === `batch-${batch}/mix` && h.state === 'running')).toHaveLength(2);
-    expect((await request('qa1', 'GET', `/batches/${batch}/review`)).body.interruptedPhases).toEqual([expect.objectContaining({ stepId: 'mix', attempt: 2, resumed: 'restarted' })]);
+    expect((await request('qa1', 'GET', `/batches/${batch}/review`)).body.interruptedPhases).toEqual([
+      expect.objectContaining({ stepId: 'mix', attempt: 2, resumed: 'restarted' }),
+    ]);
     keepInCorpus('pbs-phase-restarted', await replayBatch(env.client, batch));
   }, 180_000);
 });
 
 // A second process cannot open an in-memory PGlite database, so this runs on PostgreSQL only (as in CI).
-(POSTGRES_URL ? describe : describe.skip)('a worker process is SIGKILLed mid-phase and another process takes over', () => {
-  let env: BatchEnv;
-  let dataDir: string;
-  const workers: WorkerProcess[] = [];
-  /** `bin/ampoule worker` on the test's database and Temporal server, with its own OPC UA certificate. */
-  const spawnProcessWorker = async () => {
-    const w = await spawnWorker({ DATABASE_URL: env.api.databaseUrl!, TEMPORAL_ADDRESS: env.address, AMPOULE_DATA_DIR: dataDir });
-    workers.push(w);
-    return w;
-  };
-  beforeAll(async () => {
-    // bin/ampoule worker polls the task queue temporal.yaml names.
-    // A dead worker's phase is taken over once its heartbeat is 5 s overdue (30 s by default): the test waits that long.
-    env = await startBatchEnv({ taskQueue: loadTemporalConfig(undefined, {}).taskQueues.batches, equipmentHeartbeatTimeout: '5s' });
-    dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-worker-'));
-    const pki = await openPki(path.join(dataDir, 'pki', 'ampoule'), 'ampoule');
-    await env.simulator.pki.trust(pki.certificate());
-    await pki.trust(env.simulator.pki.certificate());
-  }, 120_000);
-  afterAll(async () => {
-    for (const w of workers) await w.kill('SIGTERM');
-    await env?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+(POSTGRES_URL ? describe : describe.skip)(
+  'a worker process is SIGKILLed mid-phase and another process takes over',
+  () => {
+    let env: BatchEnv;
+    let dataDir: string;
+    const workers: WorkerProcess[] = [];
+    /** `bin/ampoule worker` on the test's database and Temporal server, with its own OPC UA certificate. */
+    const spawnProcessWorker = async () => {
+      const w = await spawnWorker({
+        DATABASE_URL: env.api.databaseUrl!,
+        TEMPORAL_ADDRESS: env.address,
+        AMPOULE_DATA_DIR: dataDir,
+      });
+      workers.push(w);
+      return w;
+    };
+    beforeAll(async () => {
+      // bin/ampoule worker polls the task queue temporal.yaml names.
+      // A dead worker's phase is taken over once its heartbeat is 5 s overdue (30 s by default): the test waits that long.
+      env = await startBatchEnv({
+        taskQueue: loadTemporalConfig(undefined, {}).taskQueues.batches,
+        equipmentHeartbeatTimeout: '5s',
+      });
+      dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-worker-'));
+      const pki = await openPki(path.join(dataDir, 'pki', 'ampoule'), 'ampoule');
+      await env.simulator.pki.trust(pki.certificate());
+      await pki.trust(env.simulator.pki.certificate());
+    }, 120_000);
+    afterAll(async () => {
+      for (const w of workers) await w.kill('SIGTERM');
+      await env?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
 
-  test('the batch finishes once the activity times out; the phase was watched again, never started again', async () => {
-    const request = requester(env);
-    const first = await spawnProcessWorker();
-    const { batch, operating, mix, starts } = await longMixBatch(env, request);
-    await first.kill('SIGKILL'); // no shutdown, no activity cancelled: the server learns only from the heartbeat timeout (5 s here)
-    expect(mix.state).toBe('running');
-    await spawnProcessWorker();
-    expect(await operating).toBe('complete');
-    mix.faults.slowdown = undefined;
-    const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
-    expect(ebr.entries.find((e: Json) => e.kind === 'equipment-parameters' && e.stepId === 'mix').data.reconciled).toBe(true);
-    keepInCorpus('pbs-worker-killed', await assertClean(env, request, batch, starts));
-  }, 240_000);
-});
+    test('the batch finishes once the activity times out; the phase was watched again, never started again', async () => {
+      const request = requester(env);
+      const first = await spawnProcessWorker();
+      const { batch, operating, mix, starts } = await longMixBatch(env, request);
+      await first.kill('SIGKILL'); // no shutdown, no activity cancelled: the server learns only from the heartbeat timeout (5 s here)
+      expect(mix.state).toBe('running');
+      await spawnProcessWorker();
+      expect(await operating).toBe('complete');
+      mix.faults.slowdown = undefined;
+      const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+      expect(
+        ebr.entries.find((e: Json) => e.kind === 'equipment-parameters' && e.stepId === 'mix').data.reconciled,
+      ).toBe(true);
+      keepInCorpus('pbs-worker-killed', await assertClean(env, request, batch, starts));
+    }, 240_000);
+  },
+);
 
 describe('the Temporal server is killed mid-batch and restarted on its store', () => {
   let env: BatchEnv;

@@ -17,7 +17,10 @@ function env(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 test('the zero-setup start serves the API with demo users, and stops cleanly', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-start-'));
-  const child = spawn(BIN, [], { env: env({ AMPOULE_DATA_DIR: dataDir, PORT: '0', AMPOULE_TEMPORAL_PORT: '0', AMPOULE_SIMULATOR_PORT: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, [], {
+    env: env({ AMPOULE_DATA_DIR: dataDir, PORT: '0', AMPOULE_TEMPORAL_PORT: '0', AMPOULE_SIMULATOR_PORT: '0' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -35,7 +38,11 @@ test('the zero-setup start serves the API with demo users, and stops cleanly', a
     });
     expect(out).toMatch(/embedded Temporal server ready/);
     expect(out).toMatch(/demo login: POST .*\/api\/auth\/login/);
-    const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'qa1', password: 'ampoule-demo' }) });
+    const login = await fetch(`${url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'qa1', password: 'ampoule-demo' }),
+    });
     expect(login.status).toBe(200);
     const { token } = (await login.json()) as { token: string };
     const users = await fetch(`${url}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
@@ -50,36 +57,59 @@ test('the zero-setup start serves the API with demo users, and stops cleanly', a
 });
 
 test('the production mode needs PostgreSQL', () => {
-  const r = spawnSync(BIN, [], { env: env({ AMPOULE_MODE: 'production', PORT: '0' }), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(BIN, [], {
+    env: env({ AMPOULE_MODE: 'production', PORT: '0' }),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   expect(r.status).toBe(2);
   expect(r.stdout).toMatch(/production mode needs DATABASE_URL/);
 });
 
-(POSTGRES_URL ? test : test.skip)('the production mode refuses active demo users; create-user makes the first real administrator', async () => {
-  const db = await createTestDatabase('ampoule_bin');
-  try {
-    // A database that a zero-setup start filled with demo users, then a production start on it.
-    const seed = spawnSync(BIN, ['create-user', '--username', 'root.admin', '--full-name', 'Rita Root', '--roles', 'admin'], {
-      env: env({ DATABASE_URL: db.url, AMPOULE_MODE: 'production', AMPOULE_NEW_PASSWORD: 'a proper long password' }),
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(seed.status).toBe(0);
-    expect(seed.stdout).toMatch(/user created/);
-    const { Client } = await import('pg');
-    const c = new Client({ connectionString: db.url });
-    await c.connect();
+(POSTGRES_URL ? test : test.skip)(
+  'the production mode refuses active demo users; create-user makes the first real administrator',
+  async () => {
+    const db = await createTestDatabase('ampoule_bin');
     try {
-      await c.query(`insert into users (username, full_name, roles, password_hash, demo) values ('demo.qa', 'Demo', '{qa}', 'x', true)`);
-      const r = spawnSync(BIN, [], { env: env({ DATABASE_URL: db.url, AMPOULE_MODE: 'production', PORT: '0' }), encoding: 'utf8', timeout: 60_000 });
-      expect(r.status).toBe(2);
-      expect(r.stdout).toMatch(/refuses to start: 1 demo user\(s\) are active/);
-      const audit = await c.query(`select action, user_name, reason from audit_entries where entity_type = 'user'`);
-      expect(audit.rows).toEqual([{ action: 'create', user_name: 'system', reason: 'created with bin/ampoule create-user' }]);
+      // A database that a zero-setup start filled with demo users, then a production start on it.
+      const seed = spawnSync(
+        BIN,
+        ['create-user', '--username', 'root.admin', '--full-name', 'Rita Root', '--roles', 'admin'],
+        {
+          env: env({
+            DATABASE_URL: db.url,
+            AMPOULE_MODE: 'production',
+            AMPOULE_NEW_PASSWORD: 'a proper long password',
+          }),
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+      expect(seed.status).toBe(0);
+      expect(seed.stdout).toMatch(/user created/);
+      const { Client } = await import('pg');
+      const c = new Client({ connectionString: db.url });
+      await c.connect();
+      try {
+        await c.query(
+          `insert into users (username, full_name, roles, password_hash, demo) values ('demo.qa', 'Demo', '{qa}', 'x', true)`,
+        );
+        const r = spawnSync(BIN, [], {
+          env: env({ DATABASE_URL: db.url, AMPOULE_MODE: 'production', PORT: '0' }),
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect(r.status).toBe(2);
+        expect(r.stdout).toMatch(/refuses to start: 1 demo user\(s\) are active/);
+        const audit = await c.query(`select action, user_name, reason from audit_entries where entity_type = 'user'`);
+        expect(audit.rows).toEqual([
+          { action: 'create', user_name: 'system', reason: 'created with bin/ampoule create-user' },
+        ]);
+      } finally {
+        await c.end();
+      }
     } finally {
-      await c.end();
+      await db.drop();
     }
-  } finally {
-    await db.drop();
-  }
-});
+  },
+);

@@ -19,6 +19,12 @@ test('parts stop in order; one that fails is logged and the rest still stop', as
   ]);
   expect(stopped).toEqual(['api', 'database']);
   expect(clean).toBe(false);
-  expect(logged).toEqual([expect.objectContaining({ part: 'the batch worker', msg: 'stopping the batch worker failed; stopping the rest', err: expect.objectContaining({ message: 'worker wedged' }) })]);
+  expect(logged).toEqual([
+    expect.objectContaining({
+      part: 'the batch worker',
+      msg: 'stopping the batch worker failed; stopping the rest',
+      err: expect.objectContaining({ message: 'worker wedged' }),
+    }),
+  ]);
   expect(await stopInOrder(log, [{ name: 'the database', stop: () => undefined }])).toBe(true);
 });

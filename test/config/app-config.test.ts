@@ -18,7 +18,9 @@ test('NODE_ENV=production or AMPOULE_MODE=production selects the production mode
 });
 
 test('bad values name their variable', () => {
-  expect(() => loadAppConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', AMPOULE_DEMO_PASSWORD: 'short' })).toThrow(AppConfigError);
+  expect(() => loadAppConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', AMPOULE_DEMO_PASSWORD: 'short' })).toThrow(
+    AppConfigError,
+  );
   try {
     loadAppConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', AMPOULE_SESSION_IDLE_MINUTES: '-1' });
   } catch (err) {

@@ -20,7 +20,10 @@ test('defaults fill what is left out', () => {
 });
 
 test('TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE override the file', () => {
-  const config = parseTemporalConfig('taskQueues: { batches: q }', 'x', { TEMPORAL_ADDRESS: 'temporal.example:7233', TEMPORAL_NAMESPACE: 'prod' });
+  const config = parseTemporalConfig('taskQueues: { batches: q }', 'x', {
+    TEMPORAL_ADDRESS: 'temporal.example:7233',
+    TEMPORAL_NAMESPACE: 'prod',
+  });
   expect(config.address).toBe('temporal.example:7233');
   expect(config.namespace).toBe('prod');
 });
@@ -30,7 +33,10 @@ test.each([
   ['taskQueues: { batches: q }\nworker: { maxCachedWorkflow: 5 }', /worker: unknown key\(s\) maxCachedWorkflow/],
   ['taskQueues: { batches: q }\nworker: { maxCachedWorkflows: -1 }', /worker.maxCachedWorkflows/],
   ['taskQueues: { batches: q }\nworker: { shutdownGraceTime: soon }', /worker.shutdownGraceTime: expected a duration/],
-  ['taskQueues: { batches: q }\nbatches: { equipmentHeartbeatTimeout: later }', /batches.equipmentHeartbeatTimeout: expected a duration/],
+  [
+    'taskQueues: { batches: q }\nbatches: { equipmentHeartbeatTimeout: later }',
+    /batches.equipmentHeartbeatTimeout: expected a duration/,
+  ],
   ['taskQueues: { batches: q }\nembedded: { store: sqlite }', /embedded.store/],
   ['taskQueues: { batches: q }\nembedded: { port: 70000 }', /embedded.port/],
   ['taskQueues: { batches: q }\nsearchAttributes: { Batch: Colour }', /searchAttributes.Batch/],
@@ -50,5 +56,7 @@ test('a missing file is a clear error', () => {
 
 test('AMPOULE_TEMPORAL_PORT overrides the embedded server’s port, and must be a port', () => {
   expect(parseTemporalConfig('taskQueues: { batches: q }', 'x', { AMPOULE_TEMPORAL_PORT: '0' }).embedded.port).toBe(0);
-  expect(() => parseTemporalConfig('taskQueues: { batches: q }', 'x', { AMPOULE_TEMPORAL_PORT: 'seventy' })).toThrow(/AMPOULE_TEMPORAL_PORT/);
+  expect(() => parseTemporalConfig('taskQueues: { batches: q }', 'x', { AMPOULE_TEMPORAL_PORT: 'seventy' })).toThrow(
+    /AMPOULE_TEMPORAL_PORT/,
+  );
 });

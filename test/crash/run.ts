@@ -13,7 +13,14 @@ import path from 'node:path';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  bundleWorkflowCode,
+  makeTelemetryFilterString,
+} from '@temporalio/worker';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { createDatabaseOn } from '../support/postgres';
 import { freePort, spawnServer, type ServerProcess } from '../support/server-process';
@@ -45,7 +52,8 @@ async function persist<T>(what: string, fn: () => Promise<T>, ms = 120_000): Pro
     try {
       return await fn();
     } catch (err) {
-      if (Date.now() > until) throw new Error(`${what}: still failing after ${ms} ms: ${(err as Error).message}`, { cause: err });
+      if (Date.now() > until)
+        throw new Error(`${what}: still failing after ${ms} ms: ${(err as Error).message}`, { cause: err });
       await sleep(100);
     }
   }
@@ -65,11 +73,18 @@ async function openStore(kind: string): Promise<Store> {
     return { label: `PostgreSQL (${new URL(base).host})`, args: ['--db-url', db.url], cleanup: db.drop };
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'crash-et-'));
-  return { label: 'PGlite', args: ['--db-filename', dir], cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    label: 'PGlite',
+    args: ['--db-filename', dir],
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 async function main() {
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  });
   const trials = Number(arg('trials', '5'));
   const workflowsPerTrial = Number(arg('workflows', '20'));
   const killsPerTrial = Number(arg('kills', '10'));
@@ -82,14 +97,25 @@ async function main() {
   let server: ServerProcess = await spawnServer(store.args, port);
   const address = server.address;
   const started = Date.now();
-  console.log(`test:crash — ${trials} trials × ${workflowsPerTrial} workflows, ${killsPerTrial} SIGKILLs per trial, store ${store.label}, seed ${seed}`);
+  console.log(
+    `test:crash — ${trials} trials × ${workflowsPerTrial} workflows, ${killsPerTrial} SIGKILLs per trial, store ${store.label}, seed ${seed}`,
+  );
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   const nativeConnection = await NativeConnection.connect({ address });
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('ERROR') });
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    logger: new DefaultLogger('ERROR'),
+  });
   const taskQueue = `crash-${seed}`;
-  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowBundle, activities, maxCachedWorkflows: 50 });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowBundle,
+    activities,
+    maxCachedWorkflows: 50,
+  });
   const workerRun = worker.run();
 
   const totals = { workflows: 0, kills: 0, signals: 0, updates: 0, activities: 0, losses: 0, downtimeMs: 0 };
@@ -115,7 +141,12 @@ async function main() {
         const timerMs = 100 + Math.floor(random() * 400);
         await persist(`start ${workflowId}`, async () => {
           try {
-            await client.workflow.start('crashMix', { taskQueue, workflowId, args: [workflowId, timerMs], workflowTaskTimeout: '2s' });
+            await client.workflow.start('crashMix', {
+              taskQueue,
+              workflowId,
+              args: [workflowId, timerMs],
+              workflowTaskTimeout: '2s',
+            });
           } catch (err) {
             // The first attempt was committed but its answer lost in a crash.
             if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -138,7 +169,9 @@ async function main() {
           totals.signals++;
           if (s <= updatesPerWorkflow) {
             await persist(`update ${workflowId}`, () =>
-              client.workflow.getHandle(workflowId).executeUpdate<number, [number]>('bump', { args: [1], updateId: `${workflowId}-update-${s}` }),
+              client.workflow
+                .getHandle(workflowId)
+                .executeUpdate<number, [number]>('bump', { args: [1], updateId: `${workflowId}-update-${s}` }),
             );
             totals.updates++;
           }
@@ -161,7 +194,10 @@ async function main() {
             throw err;
           }
         });
-        const result = await persist(`result ${workflowId}`, () => client.workflow.getHandle(workflowId).result() as Promise<MixResult>);
+        const result = await persist(
+          `result ${workflowId}`,
+          () => client.workflow.getHandle(workflowId).result() as Promise<MixResult>,
+        );
         const expected: MixResult = {
           sum: expectedSum,
           signals: signalsPerWorkflow,
@@ -228,7 +264,10 @@ function duplicateActivityCloses(history: temporal.api.history.v1.IHistory): num
   const closes = new Map<number, number>();
   for (const e of history.events ?? []) {
     const close =
-      e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes ?? e.activityTaskCanceledEventAttributes;
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
     if (!close) continue;
     const id = Number(close.scheduledEventId);
     closes.set(id, (closes.get(id) ?? 0) + 1);

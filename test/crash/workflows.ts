@@ -1,5 +1,13 @@
 /** The crash harness's mixed workload: activities with retries, timers, signals, updates and a child. */
-import { condition, defineSignal, defineUpdate, executeChild, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import {
+  condition,
+  defineSignal,
+  defineUpdate,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 import type * as activities from './activities';
 
 const acts = proxyActivities<typeof activities>({

@@ -32,7 +32,13 @@ beforeAll(async () => {
   await pki.trust(simulator.pki.certificate());
   connections = new Connections(pki);
   driver = new PhaseDriver(connections);
-  const endpoint = (code: string): UnitEndpoint => ({ code, endpointUrl: simulator.endpointUrl, securityMode: 'SignAndEncrypt', securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256', binding: simulator.bindingFor(code) });
+  const endpoint = (code: string): UnitEndpoint => ({
+    code,
+    endpointUrl: simulator.endpointUrl,
+    securityMode: 'SignAndEncrypt',
+    securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256',
+    binding: simulator.bindingFor(code),
+  });
   reactor = endpoint('BR-101');
   mixer = endpoint('MX-201');
 });
@@ -49,7 +55,14 @@ test('a phase runs through the handshake: parameters, Start with the command id,
   const changes: StateChange[] = [];
   const heartbeats: string[] = [];
   const commandId = id('heat-medium');
-  const outcome = await driver.run({ unit: reactor, phase: 'HEAT', commandId, parameters: { temperature: 36.5 }, onStateChange: (c) => void changes.push(c), heartbeat: (d) => heartbeats.push(d.state) });
+  const outcome = await driver.run({
+    unit: reactor,
+    phase: 'HEAT',
+    commandId,
+    parameters: { temperature: 36.5 },
+    onStateChange: (c) => void changes.push(c),
+    heartbeat: (d) => heartbeats.push(d.state),
+  });
   expect(outcome.reconciled).toBe(false);
   expect(outcome.reports.temperature).toBeCloseTo(36.5, 0);
   expect(heat.executed.start - before.start).toBe(1);
@@ -67,8 +80,20 @@ test('phases on one connection share one subscription, which alone follows each 
   // Reads at intervals only every minute: finishing in seconds means the subscription woke each watch.
   for (let round = 0; round < 2; round++) {
     await Promise.all([
-      driver.run({ unit: reactor, phase: 'HEAT', commandId: id('shared-heat'), parameters: { temperature: 30 }, pollMs: 60_000 }),
-      driver.run({ unit: mixer, phase: 'MIX', commandId: id('shared-mix'), parameters: { speed: 100, time: 60 }, pollMs: 60_000 }),
+      driver.run({
+        unit: reactor,
+        phase: 'HEAT',
+        commandId: id('shared-heat'),
+        parameters: { temperature: 30 },
+        pollMs: 60_000,
+      }),
+      driver.run({
+        unit: mixer,
+        phase: 'MIX',
+        commandId: id('shared-mix'),
+        parameters: { speed: 100, time: 60 },
+        pollMs: 60_000,
+      }),
     ]);
   }
   expect(performance.now() - started).toBeLessThan(15_000);
@@ -77,12 +102,24 @@ test('phases on one connection share one subscription, which alone follows each 
 });
 
 test('a subscription the controller dropped without a word is replaced: the next phase is still followed by one', async () => {
-  await driver.run({ unit: reactor, phase: 'HEAT', commandId: id('before-drop'), parameters: { temperature: 30 }, pollMs: 60_000 });
+  await driver.run({
+    unit: reactor,
+    phase: 'HEAT',
+    commandId: id('before-drop'),
+    parameters: { temperature: 30 },
+    pollMs: 60_000,
+  });
   const before = simulator.subscriptionsCreated();
   simulator.dropSubscriptions();
   const started = performance.now();
   // Reads at intervals only every minute, as above: finishing in seconds means a live subscription woke the watch.
-  await driver.run({ unit: reactor, phase: 'HEAT', commandId: id('after-drop'), parameters: { temperature: 31 }, pollMs: 60_000 });
+  await driver.run({
+    unit: reactor,
+    phase: 'HEAT',
+    commandId: id('after-drop'),
+    parameters: { temperature: 31 },
+    pollMs: 60_000,
+  });
   expect(performance.now() - started).toBeLessThan(15_000);
   expect(simulator.subscriptionsCreated() - before).toBe(1);
 }, 90_000);
@@ -105,7 +142,12 @@ test('a caller that dies mid-run and retries reconciles: the phase ran once', as
   const cultivate = simulator.phase('BR-101', 'CULTIVATE');
   const before = cultivate.executed.start;
   const commandId = id('growth');
-  const run = { unit: reactor, phase: 'CULTIVATE', commandId, parameters: { temperature: 36.5, ph: 7, do: 40, duration: 12 } };
+  const run = {
+    unit: reactor,
+    phase: 'CULTIVATE',
+    commandId,
+    parameters: { temperature: 36.5, ph: 7, do: 40, duration: 12 },
+  };
   let beats = 0;
   await expect(
     driver.run({
@@ -139,7 +181,12 @@ test('a fault can make the controller report values off by a margin (the batch r
   const heat = simulator.phase('MX-201', 'HEAT');
   heat.faults.reportOffset = 5;
   try {
-    const outcome = await driver.run({ unit: mixer, phase: 'HEAT', commandId: id('heat-off'), parameters: { temperature: 25 } });
+    const outcome = await driver.run({
+      unit: mixer,
+      phase: 'HEAT',
+      commandId: id('heat-off'),
+      parameters: { temperature: 25 },
+    });
     expect(outcome.reports.temperature).toBeGreaterThan(29);
   } finally {
     heat.faults.reportOffset = undefined;
@@ -162,31 +209,44 @@ test('a fault holds the phase; Restart passes through and the phase completes', 
 test('Stop ends the run as a business failure (PhaseStopped); a refused command is CommandRefused', async () => {
   const cultivate = simulator.phase('BR-101', 'CULTIVATE');
   const commandId = id('production');
-  const running = driver.run({ unit: reactor, phase: 'CULTIVATE', commandId, parameters: { temperature: 33, ph: 7, do: 40, duration: 1000 } });
+  const running = driver.run({
+    unit: reactor,
+    phase: 'CULTIVATE',
+    commandId,
+    parameters: { temperature: 33, ph: 7, do: 40, duration: 1000 },
+  });
   await until(() => cultivate.state === 'running');
   await driver.command(reactor, 'CULTIVATE', 'stop', commandId);
   await expect(running).rejects.toMatchObject({ name: 'PhaseFailure', type: 'PhaseStopped' });
   expect(cultivate.state).toBe('idle'); // reset after the reports were read
 
-  await expect(driver.command(reactor, 'CULTIVATE', 'restart', commandId)).rejects.toMatchObject({ type: 'CommandRefused' });
+  await expect(driver.command(reactor, 'CULTIVATE', 'restart', commandId)).rejects.toMatchObject({
+    type: 'CommandRefused',
+  });
   const transfer = simulator.phase('BR-101', 'TRANSFER');
   transfer.faults.refuseCommands = true;
   try {
-    await expect(driver.run({ unit: reactor, phase: 'TRANSFER', commandId: id('transfer'), parameters: { volume: 10 } })).rejects.toMatchObject({ type: 'CommandRefused' });
+    await expect(
+      driver.run({ unit: reactor, phase: 'TRANSFER', commandId: id('transfer'), parameters: { volume: 10 } }),
+    ).rejects.toMatchObject({ type: 'CommandRefused' });
   } finally {
     transfer.faults.refuseCommands = false;
   }
 });
 
 test('parameters the controller refuses are ParametersRefused; a phase busy with another command is EquipmentNotIdle', async () => {
-  await expect(driver.run({ unit: reactor, phase: 'HEAT', commandId: id('bad'), parameters: { pressure: 2 } })).rejects.toMatchObject({ type: 'ParametersRefused' });
+  await expect(
+    driver.run({ unit: reactor, phase: 'HEAT', commandId: id('bad'), parameters: { pressure: 2 } }),
+  ).rejects.toMatchObject({ type: 'ParametersRefused' });
   const agitate = simulator.phase('BR-101', 'AGITATE');
   agitate.download({ agitation: 90 });
   agitate.faults.slowdown = 1e9;
   agitate.command('start', 'someone-else/agitate');
   agitate.faults.slowdown = undefined;
   try {
-    await expect(driver.run({ unit: reactor, phase: 'AGITATE', commandId: id('agitate'), parameters: { agitation: 90 } })).rejects.toBeInstanceOf(PhaseFailure);
+    await expect(
+      driver.run({ unit: reactor, phase: 'AGITATE', commandId: id('agitate'), parameters: { agitation: 90 } }),
+    ).rejects.toBeInstanceOf(PhaseFailure);
   } finally {
     agitate.command('abort', 'someone-else/agitate');
     await until(() => agitate.state === 'aborted');
@@ -198,7 +258,14 @@ test('a cancelled caller stops the phase', async () => {
   const mix = simulator.phase('MX-201', 'MIX');
   const commandId = id('mix-cancelled');
   const controller = new AbortController();
-  const running = driver.run({ unit: mixer, phase: 'MIX', commandId, parameters: { speed: 100, time: 100_000 }, signal: controller.signal, onCancel: 'stop' });
+  const running = driver.run({
+    unit: mixer,
+    phase: 'MIX',
+    commandId,
+    parameters: { speed: 100, time: 100_000 },
+    signal: controller.signal,
+    onCancel: 'stop',
+  });
   await until(() => mix.state === 'running');
   controller.abort(new Error('activity cancelled'));
   await expect(running).rejects.toThrow('activity cancelled');
@@ -240,12 +307,30 @@ test('a network outage is transient: the call fails as EquipmentUnavailable, the
 
 test('a binding of browse paths works like one of node ids', async () => {
   const ns = (reactor.binding.phases.HEAT.state as { nodeId: string }).nodeId.match(/^ns=(\d+)/)![1];
-  const at = (name: string) => ({ browsePath: `/Objects/${ns}:Plant/${ns}:BR-101/${ns}:Phases/${ns}:AGITATE/${ns}:${name}` });
+  const at = (name: string) => ({
+    browsePath: `/Objects/${ns}:Plant/${ns}:BR-101/${ns}:Phases/${ns}:AGITATE/${ns}:${name}`,
+  });
   const unit: UnitEndpoint = {
     ...reactor,
-    binding: { phases: { AGITATE: { state: at('State'), commandId: at('CommandId'), parameters: at('Parameters'), reports: at('Reports'), download: at('Download'), command: at('Command') } } },
+    binding: {
+      phases: {
+        AGITATE: {
+          state: at('State'),
+          commandId: at('CommandId'),
+          parameters: at('Parameters'),
+          reports: at('Reports'),
+          download: at('Download'),
+          command: at('Command'),
+        },
+      },
+    },
   };
-  const outcome = await driver.run({ unit, phase: 'AGITATE', commandId: id('agitate-by-path'), parameters: { agitation: 60 } });
+  const outcome = await driver.run({
+    unit,
+    phase: 'AGITATE',
+    commandId: id('agitate-by-path'),
+    parameters: { agitation: 60 },
+  });
   expect(outcome.reports.agitation).toBeCloseTo(60, 0);
 });
 
@@ -273,7 +358,12 @@ describe('security', () => {
   });
 
   test('security mode None is refused unless the server offers it', async () => {
-    await expect(connections.session({ ...reactor, securityMode: 'None', securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#None' })).rejects.toBeInstanceOf(EquipmentUnavailable);
+    await expect(
+      connections.session({
+        ...reactor,
+        securityMode: 'None',
+        securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#None',
+      }),
+    ).rejects.toBeInstanceOf(EquipmentUnavailable);
   });
 });
-

@@ -13,9 +13,25 @@ test('it serves the demo plant to a client it was told to trust, and runs phases
   const dir = mkdtempSync(path.join(tmpdir(), 'ampoule-simulator-cli-'));
   const client = await openPki(path.join(dir, 'client'), 'ampoule');
   const bindings = path.join(dir, 'bindings.json');
-  const child = spawn(path.resolve(__dirname, '../../node_modules/.bin/tsx'), [path.resolve(__dirname, '../../equipment/simulator/main.ts'), '--port', '0', '--pki', path.join(dir, 'simulator'), '--trust', client.certificateFile, '--bindings', bindings, '--time-scale', '7200'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    path.resolve(__dirname, '../../node_modules/.bin/tsx'),
+    [
+      path.resolve(__dirname, '../../equipment/simulator/main.ts'),
+      '--port',
+      '0',
+      '--pki',
+      path.join(dir, 'simulator'),
+      '--trust',
+      client.certificateFile,
+      '--bindings',
+      bindings,
+      '--time-scale',
+      '7200',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -31,8 +47,19 @@ test('it serves the demo plant to a client it was told to trust, and runs phases
     expect(Object.keys(units).sort()).toEqual(['BR-101', 'MX-201', 'MX-202', 'SC-301']);
     const certificate = JSON.parse(out.split('\n').find((l) => l.includes('simulator certificate'))!).certificate;
     await client.trust(readCertificate(certificate));
-    const unit: UnitEndpoint = { code: 'SC-301', endpointUrl: units['SC-301'].endpointUrl, securityMode: 'SignAndEncrypt', securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#Aes256_Sha256_RsaPss', binding: units['SC-301'].binding };
-    const outcome = await new PhaseDriver(connections).run({ unit, phase: 'WEIGH', commandId: 'batch-CLI-1/weigh-nacl', parameters: { target: 8 } });
+    const unit: UnitEndpoint = {
+      code: 'SC-301',
+      endpointUrl: units['SC-301'].endpointUrl,
+      securityMode: 'SignAndEncrypt',
+      securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#Aes256_Sha256_RsaPss',
+      binding: units['SC-301'].binding,
+    };
+    const outcome = await new PhaseDriver(connections).run({
+      unit,
+      phase: 'WEIGH',
+      commandId: 'batch-CLI-1/weigh-nacl',
+      parameters: { target: 8 },
+    });
     expect(outcome.reports.net).toBeCloseTo(8, 3);
   } finally {
     await connections.close();

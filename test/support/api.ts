@@ -54,7 +54,9 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(opts: { env?: Record<string, string>; extraRoutes?: (s: Services) => RouteSpec[]; temporal?: TemporalAccess } = {}): Promise<TestApi> {
+export async function startTestApi(
+  opts: { env?: Record<string, string>; extraRoutes?: (s: Services) => RouteSpec[]; temporal?: TemporalAccess } = {},
+): Promise<TestApi> {
   // Files of its own (the anchor key and log): never the working directory's data/.
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-api-'));
   const config = loadAppConfig({
@@ -78,7 +80,12 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
   const { app, routes } = createApp(services, opts.extraRoutes?.(services) ?? []);
   const server: ApiServer = await startApiServer(app, '127.0.0.1', 0);
 
-  const request = async (method: string, path: string, body?: unknown, o: RequestOptions = {}): Promise<HttpResponse> => {
+  const request = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    o: RequestOptions = {},
+  ): Promise<HttpResponse> => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.Authorization = `Bearer ${o.token}`;
     let payload: string | undefined;
@@ -109,7 +116,10 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
     request,
     async createUser(username, roles, password = PASSWORD, fullName) {
       const user = await services.db.transaction((trx) =>
-        services.users.create({ trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'test fixture' }, { username, roles, password, fullName: fullName ?? `${username} (test)` }),
+        services.users.create(
+          { trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'test fixture' },
+          { username, roles, password, fullName: fullName ?? `${username} (test)` },
+        ),
       );
       return user.id;
     },
@@ -154,13 +164,22 @@ export async function startTestApi(opts: { env?: Record<string, string>; extraRo
  * Every answer a test gets is checked against the schema its route declares for that status, if it declares
  * one: the OpenAPI document (made from the same schemas) says what clients get, and this keeps it so.
  */
-export function checkAgainstDeclaredSchema(routes: RouteSpec[], method: string, path: string, status: number, body: unknown): void {
+export function checkAgainstDeclaredSchema(
+  routes: RouteSpec[],
+  method: string,
+  path: string,
+  status: number,
+  body: unknown,
+): void {
   const pathname = path.split('?')[0];
   const spec = routes.find((r) => r.method === method.toLowerCase() && pathPattern(r.path).test(pathname));
   const schema = spec?.responses[status]?.schema;
   if (!schema || body === undefined) return;
   const r = schema.safeParse(body);
-  if (!r.success) throw new Error(`${method} ${path} answered ${status} with a body its declared schema refuses: ${r.error.issues.map((i) => `${i.path.join('/')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `${method} ${path} answered ${status} with a body its declared schema refuses: ${r.error.issues.map((i) => `${i.path.join('/')}: ${i.message}`).join('; ')}`,
+    );
 }
 
 function pathPattern(routePath: string): RegExp {

@@ -44,9 +44,20 @@ export interface BatchEnv {
   close(): Promise<void>;
 }
 
-export async function startBatchEnv(options: { temporalProcess?: boolean; timeScale?: number; env?: Record<string, string>; taskQueue?: string; equipmentHeartbeatTimeout?: string } = {}): Promise<BatchEnv> {
+export async function startBatchEnv(
+  options: {
+    temporalProcess?: boolean;
+    timeScale?: number;
+    env?: Record<string, string>;
+    taskQueue?: string;
+    equipmentHeartbeatTimeout?: string;
+  } = {},
+): Promise<BatchEnv> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+    });
     runtimeInstalled = true;
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'ampoule-batch-'));
@@ -54,7 +65,11 @@ export async function startBatchEnv(options: { temporalProcess?: boolean; timeSc
   let embedded: EmbeddedTemporal | undefined;
   let process_: ServerProcess | undefined;
   let address: string;
-  const storeArgs = ['--db-filename', path.join(dir, 'temporal'), ...Object.entries(temporalConfig.searchAttributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`])];
+  const storeArgs = [
+    '--db-filename',
+    path.join(dir, 'temporal'),
+    ...Object.entries(temporalConfig.searchAttributes).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+  ];
   if (options.temporalProcess) {
     process_ = await spawnServer(storeArgs, await freePort());
     address = process_.address;
@@ -66,8 +81,15 @@ export async function startBatchEnv(options: { temporalProcess?: boolean; timeSc
   const client = new Client({ connection });
   const taskQueue = options.taskQueue ?? `batches-${Date.now().toString(36)}`;
 
-  const api = await startTestApi({ env: options.env, temporal: { client, taskQueue, equipmentHeartbeatTimeout: options.equipmentHeartbeatTimeout } });
-  const simulator = await startSimulator({ pkiFolder: path.join(dir, 'simulator'), timeScale: options.timeScale ?? 7200, tickMs: 20 });
+  const api = await startTestApi({
+    env: options.env,
+    temporal: { client, taskQueue, equipmentHeartbeatTimeout: options.equipmentHeartbeatTimeout },
+  });
+  const simulator = await startSimulator({
+    pkiFolder: path.join(dir, 'simulator'),
+    timeScale: options.timeScale ?? 7200,
+    tickMs: 20,
+  });
   const pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
   await simulator.pki.trust(pki.certificate());
   await pki.trust(simulator.pki.certificate());

@@ -6,7 +6,15 @@
 import { inflateSync } from 'node:zlib';
 
 /** The WinAnsi codes above Latin-1's printable range that Ampoule's texts use. */
-const WIN_ANSI: Record<number, string> = { 0x91: '‘', 0x92: '’', 0x93: '“', 0x94: '”', 0x96: '–', 0x97: '—', 0x85: '…' };
+const WIN_ANSI: Record<number, string> = {
+  0x91: '‘',
+  0x92: '’',
+  0x93: '“',
+  0x94: '”',
+  0x96: '–',
+  0x97: '—',
+  0x85: '…',
+};
 
 export function pdfText(pdf: Buffer): string {
   const raw = pdf.toString('latin1');

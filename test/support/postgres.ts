@@ -75,7 +75,10 @@ async function migratedTemplate(): Promise<string> {
  * Creates a database of the suite's own on the configured server (and drops it afterwards): a clone of the
  * migrated template with `migrated`, else empty.
  */
-export async function createTestDatabase(prefix = 'ampoule_test', o: { migrated?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  prefix = 'ampoule_test',
+  o: { migrated?: boolean } = {},
+): Promise<TestDatabase> {
   if (!POSTGRES_URL) throw new Error('no PostgreSQL configured (TEST_DATABASE_URL)');
   return createDatabaseOn(POSTGRES_URL, prefix, o.migrated ? await migratedTemplate() : undefined);
 }

@@ -24,14 +24,22 @@ export async function replayBatch(client: Client, number: string): Promise<tempo
 export function keepInCorpus(name: string, history: temporal.api.history.v1.IHistory): void {
   if (!process.env.RECORD_HISTORIES) return;
   const encoded = Buffer.from(temporal.api.history.v1.History.encode(history).finish()).toString('base64');
-  writeFileSync(path.join(CORPUS_DIR, `${name}.json`), `${JSON.stringify({ workflowId: name, format: FORMAT, history: encoded }, null, 1)}\n`);
+  writeFileSync(
+    path.join(CORPUS_DIR, `${name}.json`),
+    `${JSON.stringify({ workflowId: name, format: FORMAT, history: encoded }, null, 1)}\n`,
+  );
 }
 
 export function corpusFiles(): string[] {
-  return readdirSync(CORPUS_DIR).filter((f) => f.endsWith('.json')).sort();
+  return readdirSync(CORPUS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 }
 
 export function readFromCorpus(file: string): { workflowId: string; history: temporal.api.history.v1.History } {
-  const { workflowId, history } = JSON.parse(readFileSync(path.join(CORPUS_DIR, file), 'utf8')) as { workflowId: string; history: string };
+  const { workflowId, history } = JSON.parse(readFileSync(path.join(CORPUS_DIR, file), 'utf8')) as {
+    workflowId: string;
+    history: string;
+  };
   return { workflowId, history: temporal.api.history.v1.History.decode(Buffer.from(history, 'base64')) };
 }

@@ -13,7 +13,10 @@ export interface WorkerProcess {
 
 /** Starts `bin/ampoule worker` with `env` added to this process's environment; resolves once it polls its task queue. */
 export async function spawnWorker(env: Record<string, string>, timeoutMs = 60_000): Promise<WorkerProcess> {
-  const child = spawn(AMPOULE_BIN, ['worker'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'info', ...env } });
+  const child = spawn(AMPOULE_BIN, ['worker'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+  });
   let output = '';
   const collect = (d: Buffer) => (output += d.toString());
   child.stdout.on('data', collect);

@@ -4,7 +4,12 @@
  * Resolves once `fn` returns true (or a value that is not false, undefined or null, which it returns), polling
  * every `everyMs`; rejects after `ms` with `what` in the message.
  */
-export async function until<T>(fn: () => Promise<T | false | undefined | null> | T | false | undefined | null, ms = 60_000, what = 'condition', everyMs = 50): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T | false | undefined | null> | T | false | undefined | null,
+  ms = 60_000,
+  what = 'condition',
+  everyMs = 50,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();

@@ -27,7 +27,11 @@ test.each(files)('%s replays without non-determinism', async (file) => {
 test('a history the code would not have written fails its replay with a DeterminismViolationError', async () => {
   const { workflowId, history } = readFromCorpus('pbs-full-release.json');
   // The first equipment phase, scheduled as another activity than the code asks for.
-  const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runEquipmentPhase')!;
+  const scheduled = history.events.find(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runEquipmentPhase',
+  )!;
   scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'commandEquipmentPhase';
-  await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId)).rejects.toMatchObject({ name: 'DeterminismViolationError' });
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId),
+  ).rejects.toMatchObject({ name: 'DeterminismViolationError' });
 });

@@ -9,16 +9,26 @@ import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import type { Mutex } from 'async-mutex';
 import { checkCompletion, checkVerification } from '../../domain/batch/completion';
 import { REFUSALS } from '../../domain/batch/failures';
-import type { BatchCommandRequest, BatchStatus, StepCompletion, StepOutcome, StepStatus, StepVerification } from '../../domain/batch/types';
+import type {
+  BatchCommandRequest,
+  BatchStatus,
+  StepCompletion,
+  StepOutcome,
+  StepStatus,
+  StepVerification,
+} from '../../domain/batch/types';
 import { localWrites } from './activity-proxies';
 import { batchCommandUpdate, batchStateQuery, completeStepUpdate, verifyStepUpdate } from './messages';
 import type { PlanRunner } from './plan-runner';
 import type { RecordItem, RecordWriter } from './record-writer';
 import { handOver, type BatchState } from './state';
 
-const notAwaited = (message: string) => ApplicationFailure.create({ type: REFUSALS.stepNotAwaited, message, nonRetryable: true });
-const refused = (message: string) => ApplicationFailure.create({ type: REFUSALS.stepRefused, message, nonRetryable: true });
-const invalidTransition = (message: string) => ApplicationFailure.create({ type: REFUSALS.invalidTransition, message, nonRetryable: true });
+const notAwaited = (message: string) =>
+  ApplicationFailure.create({ type: REFUSALS.stepNotAwaited, message, nonRetryable: true });
+const refused = (message: string) =>
+  ApplicationFailure.create({ type: REFUSALS.stepRefused, message, nonRetryable: true });
+const invalidTransition = (message: string) =>
+  ApplicationFailure.create({ type: REFUSALS.invalidTransition, message, nonRetryable: true });
 
 /** How this run handles its messages, decided once at its start (see `patches.ts`). */
 export interface HandlerOptions {
@@ -45,15 +55,47 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
       s.busy = true;
       try {
         const verdict = checkCompletion(s.step, s.status, c, today());
-        if (c.lateEntry && Date.parse(c.lateEntry.performedAt) > Date.now()) throw ApplicationFailure.nonRetryable('a late entry cannot be performed in the future', REFUSALS.stepRefused);
+        if (c.lateEntry && Date.parse(c.lateEntry.performedAt) > Date.now())
+          throw ApplicationFailure.nonRetryable('a late entry cannot be performed in the future', REFUSALS.stepRefused);
         if (s.step.kind === 'material' && c.lots) {
-          await localWrites.consumeLots({ batchId: input.batchId, batchNumber: input.batchNumber, workflowId, stepId: s.step.id, material: s.step.material, unit: s.step.quantity.unit, lots: c.lots.map((l) => ({ lotId: l.lotId, quantity: l.quantity })) });
+          await localWrites.consumeLots({
+            batchId: input.batchId,
+            batchNumber: input.batchNumber,
+            workflowId,
+            stepId: s.step.id,
+            material: s.step.material,
+            unit: s.step.quantity.unit,
+            lots: c.lots.map((l) => ({ lotId: l.lotId, quantity: l.quantity })),
+          });
         }
         const next: StepStatus = s.step.signatures.verified ? 'awaiting-verification' : 'done';
         const user = { userId: c.signer.userId, fullName: c.signer.fullName };
         const items: RecordItem[] = [
-          { kind: 'values-entered', stepId: s.step.id, data: { values: c.values, comment: c.comment ?? null, ...(c.lots ? { lots: c.lots } : {}), ...(c.lateEntry ? { lateEntry: c.lateEntry } : {}) }, user, signature: c.signer },
-          ...(c.lots ? [{ kind: 'lots-consumed' as const, stepId: s.step.id, data: { material: s.step.kind === 'material' ? s.step.material : null, lots: c.lots.map((l) => ({ lotId: l.lotId, lotNumber: l.lotNumber, quantity: l.quantity })) }, user }] : []),
+          {
+            kind: 'values-entered',
+            stepId: s.step.id,
+            data: {
+              values: c.values,
+              comment: c.comment ?? null,
+              ...(c.lots ? { lots: c.lots } : {}),
+              ...(c.lateEntry ? { lateEntry: c.lateEntry } : {}),
+            },
+            user,
+            signature: c.signer,
+          },
+          ...(c.lots
+            ? [
+                {
+                  kind: 'lots-consumed' as const,
+                  stepId: s.step.id,
+                  data: {
+                    material: s.step.kind === 'material' ? s.step.material : null,
+                    lots: c.lots.map((l) => ({ lotId: l.lotId, lotNumber: l.lotNumber, quantity: l.quantity })),
+                  },
+                  user,
+                },
+              ]
+            : []),
           ...verdict.deviations.map((d) => ({ kind: 'deviation' as const, stepId: s.step.id, data: { ...d }, user })),
         ];
         const apply = () => {
@@ -68,7 +110,9 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
           return { stepId: s.step.id, status: 'done', deviations: verdict.deviations, signatureEntry: signed };
         }
         // As for a status: write first, then change the state the step's own code is waiting on.
-        const [signed] = await writer.writeNow(items, [state.projection({ ...s, status: next, performedBy: c.signer })]);
+        const [signed] = await writer.writeNow(items, [
+          state.projection({ ...s, status: next, performedBy: c.signer }),
+        ]);
         apply();
         return { stepId: s.step.id, status: s.status, deviations: verdict.deviations, signatureEntry: signed };
       } finally {
@@ -82,7 +126,13 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
         if (s.busy) throw notAwaited(`step ${s.step.id} is being completed by someone else`);
         if (state.status !== 'running') throw notAwaited(`the batch is ${state.status}: no step can be completed`);
         if (state.ending) throw notAwaited(`the batch is ${state.endingWord}: no step can be completed`);
-        const verdict = checkCompletion(s.step, s.status, c, today(), s.readyAt === undefined ? undefined : { readyAt: s.readyAt, now: Date.now() });
+        const verdict = checkCompletion(
+          s.step,
+          s.status,
+          c,
+          today(),
+          s.readyAt === undefined ? undefined : { readyAt: s.readyAt, now: Date.now() },
+        );
         if (verdict.notAwaited) throw notAwaited(verdict.notAwaited);
         if (verdict.problems.length > 0) throw refused(verdict.problems.join('; '));
       },
@@ -95,7 +145,15 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
       const s = state.steps.get(v.stepId)!;
       s.busy = true;
       try {
-        const items: RecordItem[] = [{ kind: 'verification', stepId: s.step.id, data: { performedBy: s.performedBy?.fullName ?? null }, user: { userId: v.signer.userId, fullName: v.signer.fullName }, signature: v.signer }];
+        const items: RecordItem[] = [
+          {
+            kind: 'verification',
+            stepId: s.step.id,
+            data: { performedBy: s.performedBy?.fullName ?? null },
+            user: { userId: v.signer.userId, fullName: v.signer.fullName },
+            signature: v.signer,
+          },
+        ];
         const apply = () => {
           s.verifiedBy = v.signer;
           s.status = 'done';
@@ -104,7 +162,9 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
           const [signed] = await handOver(s, writer.entries(items), apply);
           return { stepId: s.step.id, status: 'done', deviations: [], signatureEntry: signed };
         }
-        const [signed] = await writer.writeNow(items, [state.projection({ ...s, status: 'done', verifiedBy: v.signer })]);
+        const [signed] = await writer.writeNow(items, [
+          state.projection({ ...s, status: 'done', verifiedBy: v.signer }),
+        ]);
         apply();
         return { stepId: s.step.id, status: s.status, deviations: [], signatureEntry: signed };
       } finally {
@@ -132,7 +192,9 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
         const refusal = o.serialisedCommands ? state.commandRefusal(req.command) : undefined;
         if (refusal) throw invalidTransition(refusal);
         const by = { userId: req.by.userId, fullName: req.by.fullName };
-        await writer.writeNow([{ kind: 'batch-command', data: { command: req.command, reason: req.reason, from: state.status }, user: by }]);
+        await writer.writeNow([
+          { kind: 'batch-command', data: { command: req.command, reason: req.reason, from: state.status }, user: by },
+        ]);
         const active = [...state.steps.values()].filter((s) => s.step.kind === 'equipment' && s.status === 'active');
         await Promise.all(active.map((s) => runner.passCommand(s, req.command)));
         if (req.command === 'hold') await writer.writeStatus('held', { reason: req.reason }, by);
@@ -147,7 +209,8 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
     },
     {
       validator: (req: BatchCommandRequest) => {
-        if (!['hold', 'restart', 'stop', 'abort'].includes(req?.command)) throw refused(`unknown batch command ${req?.command}`);
+        if (!['hold', 'restart', 'stop', 'abort'].includes(req?.command))
+          throw refused(`unknown batch command ${req?.command}`);
         if (!req.reason?.trim()) throw refused('a batch command needs a reason');
         const refusal = state.commandRefusal(req.command);
         if (refusal) throw invalidTransition(refusal);

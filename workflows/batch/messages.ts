@@ -5,7 +5,14 @@
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { BatchCommandRequest, BatchStatus, LiveState, StepCompletion, StepOutcome, StepVerification } from '../../domain/batch/types';
+import type {
+  BatchCommandRequest,
+  BatchStatus,
+  LiveState,
+  StepCompletion,
+  StepOutcome,
+  StepVerification,
+} from '../../domain/batch/types';
 
 /** The workflow type the worker registers and the API starts. */
 export const BATCH_WORKFLOW = 'batchWorkflow';

@@ -54,11 +54,22 @@ export class RecordWriter {
   async write(parts: Entries[], batchStatus?: BatchStatus): Promise<number[]> {
     const { workflowId, runId } = workflowInfo();
     const batch: EbrEntryInput[] = parts.flatMap((p) =>
-      p.items.map((i) => ({ no: ++this.numbered, kind: i.kind, stepId: i.stepId ?? null, data: i.data, eventId: i.eventId, occurredAt: i.occurredAt, user: i.user ?? null, signature: i.signature })),
+      p.items.map((i) => ({
+        no: ++this.numbered,
+        kind: i.kind,
+        stepId: i.stepId ?? null,
+        data: i.data,
+        eventId: i.eventId,
+        occurredAt: i.occurredAt,
+        user: i.user ?? null,
+        signature: i.signature,
+      })),
     );
     const steps = parts.flatMap((p) => p.projections);
     const activities = this.written ? localWrites : firstWrite;
-    await CancellationScope.nonCancellable(() => activities.recordEbr({ batchId: this.input.batchId, workflowId, runId, entries: batch, steps, batchStatus }));
+    await CancellationScope.nonCancellable(() =>
+      activities.recordEbr({ batchId: this.input.batchId, workflowId, runId, entries: batch, steps, batchStatus }),
+    );
     this.written = true;
     let next = 0;
     for (const p of parts) {
@@ -70,7 +81,11 @@ export class RecordWriter {
   }
 
   /** Takes down entries (and step projections) and writes them now. */
-  async writeNow(items: RecordItem[], projections: StepProjection[] = [], batchStatus?: BatchStatus): Promise<number[]> {
+  async writeNow(
+    items: RecordItem[],
+    projections: StepProjection[] = [],
+    batchStatus?: BatchStatus,
+  ): Promise<number[]> {
     return this.write([this.entries(items, projections)], batchStatus);
   }
 
@@ -86,8 +101,22 @@ export class RecordWriter {
    * waiting on the status (a step about to start) must not run while this write is still pending, or its
    * writes and these would interleave differently on replay.
    */
-  async writeStatus(next: BatchStatus, data: Record<string, unknown> = {}, user: { userId: string; fullName: string } | null = null): Promise<void> {
-    await this.writeNow([{ kind: next === 'complete' || next === 'stopped' || next === 'aborted' ? 'batch-ended' : 'batch-command', data: { status: next, ...data }, user }], [], next);
+  async writeStatus(
+    next: BatchStatus,
+    data: Record<string, unknown> = {},
+    user: { userId: string; fullName: string } | null = null,
+  ): Promise<void> {
+    await this.writeNow(
+      [
+        {
+          kind: next === 'complete' || next === 'stopped' || next === 'aborted' ? 'batch-ended' : 'batch-command',
+          data: { status: next, ...data },
+          user,
+        },
+      ],
+      [],
+      next,
+    );
     this.state.status = next;
     upsertSearchAttributes([{ key: BATCH_SEARCH_ATTRIBUTES.status, value: next }]);
   }

@@ -3,7 +3,17 @@
  * the deviations so far and the measured yield; the projections the work queue reads and the live state the
  * query answers. Plain data and pure functions of it: every change comes from the plan runner or a handler.
  */
-import type { BatchCommand, BatchInput, BatchStatus, Deviation, FieldValue, LiveState, Signer, StepProjection, StepStatus } from '../../domain/batch/types';
+import type {
+  BatchCommand,
+  BatchInput,
+  BatchStatus,
+  Deviation,
+  FieldValue,
+  LiveState,
+  Signer,
+  StepProjection,
+  StepStatus,
+} from '../../domain/batch/types';
 import { afterCommand, type PhaseState } from '../../domain/isa88';
 import type { PlanStep } from '../../domain/recipe/plan';
 import type { Entries } from './record-writer';
@@ -62,7 +72,12 @@ export class BatchState {
     return {
       stepId: s.step.id,
       status: s.status,
-      awaitingRoles: s.status === 'awaiting-input' ? s.step.performedBy : s.status === 'awaiting-verification' ? s.step.signatures.verifiedBy : [],
+      awaitingRoles:
+        s.status === 'awaiting-input'
+          ? s.step.performedBy
+          : s.status === 'awaiting-verification'
+            ? s.step.signatures.verifiedBy
+            : [],
       performedBy: s.performedBy?.userId ?? null,
       verifiedBy: s.verifiedBy?.userId ?? null,
     };
@@ -71,8 +86,18 @@ export class BatchState {
   /** Why the ISA-88 table refuses `command` to the batch as it stands now, or undefined if it allows it. */
   commandRefusal(command: BatchCommand): string | undefined {
     const s = this.status;
-    const from: PhaseState = s === 'held' ? 'held' : s === 'running' ? 'running' : s === 'stopped' ? 'stopped' : s === 'aborted' ? 'aborted' : 'complete';
-    if (this.ending || !afterCommand(from, command)) return `a batch that is ${this.ending ? this.endingWord : s} cannot be given ${command}`;
+    const from: PhaseState =
+      s === 'held'
+        ? 'held'
+        : s === 'running'
+          ? 'running'
+          : s === 'stopped'
+            ? 'stopped'
+            : s === 'aborted'
+              ? 'aborted'
+              : 'complete';
+    if (this.ending || !afterCommand(from, command))
+      return `a batch that is ${this.ending ? this.endingWord : s} cannot be given ${command}`;
     return undefined;
   }
 
@@ -108,7 +133,15 @@ export class BatchState {
         unitProcedureId: s.step.unitProcedureId,
         status: s.status,
         ...(s.status === 'awaiting-input' ? { awaiting: { what: 'input' as const, roles: s.step.performedBy } } : {}),
-        ...(s.status === 'awaiting-verification' ? { awaiting: { what: 'verification' as const, roles: s.step.signatures.verifiedBy, notBy: s.performedBy?.fullName } } : {}),
+        ...(s.status === 'awaiting-verification'
+          ? {
+              awaiting: {
+                what: 'verification' as const,
+                roles: s.step.signatures.verifiedBy,
+                notBy: s.performedBy?.fullName,
+              },
+            }
+          : {}),
         ...(s.equipmentState ? { equipmentState: s.equipmentState } : {}),
         ...(s.performedBy ? { performedBy: s.performedBy.fullName } : {}),
       })),

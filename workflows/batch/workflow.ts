@@ -7,7 +7,15 @@
  * Deterministic: no I/O, no clock but the workflow's; activities are imported as types only. The order of
  * the `patched()` calls below is part of every history: it never changes.
  */
-import { CancellationScope, allHandlersFinished, condition, isCancellation, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  patched,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
 import type { BatchInput } from '../../domain/batch/types';
 import { judgeYield } from '../../domain/batch/yield';
@@ -29,7 +37,12 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   const resultsWithStepEnd = patched(PATCHES.equipmentResultsWithStepEnd.id);
   const serialisedCommands = patched(PATCHES.serialisedCommands.id);
   const runner = new PlanRunner(state, writer, resultsWithStepEnd);
-  installHandlers(state, writer, runner, { entriesEndSteps, serialisedCommands, commandTurns: new Mutex(), end: () => scope.cancel() });
+  installHandlers(state, writer, runner, {
+    entriesEndSteps,
+    serialisedCommands,
+    commandTurns: new Mutex(),
+    end: () => scope.cancel(),
+  });
 
   /**
    * Waits for every update handler to finish before the workflow returns. An entry accepted just before the
@@ -48,7 +61,20 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
 
   upsertSearchAttributes([{ key: BATCH_SEARCH_ATTRIBUTES.status, value: 'running' }]);
   await writer.writeNow(
-    [{ kind: 'batch-started', data: { batch: input.batchNumber, recipe: input.plan.recipe, product: input.plan.product, batchSize: input.plan.scaling.batchSize, planHash: input.planHash, units: Object.fromEntries(Object.entries(input.units).map(([up, u]) => [up, u.code])) }, user: input.launchedBy }],
+    [
+      {
+        kind: 'batch-started',
+        data: {
+          batch: input.batchNumber,
+          recipe: input.plan.recipe,
+          product: input.plan.product,
+          batchSize: input.plan.scaling.batchSize,
+          planHash: input.planHash,
+          units: Object.fromEntries(Object.entries(input.units).map(([up, u]) => [up, u.code])),
+        },
+        user: input.launchedBy,
+      },
+    ],
     input.plan.steps.map((st) => ({ stepId: st.id, status: 'pending', awaitingRoles: [] })),
     'running',
   );
@@ -66,7 +92,10 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     await CancellationScope.nonCancellable(async () => {
       for (const pending of writer.heldBack) await writer.writeHeldBack(pending);
       if (untaken.length > 0) await writer.write(untaken);
-      await writer.writeNow([], cancelled.map((s) => state.projection(s)));
+      await writer.writeNow(
+        [],
+        cancelled.map((s) => state.projection(s)),
+      );
       await localWrites.releaseUnits({ batchId: input.batchId, units });
       await writer.writeStatus(end);
     });
@@ -81,7 +110,10 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   if (yieldPlan && patched(PATCHES.measuredYield.id)) {
     const judged = judgeYield(yieldPlan, state.measuredYield ?? null);
     state.deviations.push(...judged.deviations);
-    await writer.writeNow([{ kind: 'yield', data: judged.entry }, ...judged.deviations.map((d) => ({ kind: 'deviation' as const, stepId: yieldPlan.stepId, data: { ...d } }))]);
+    await writer.writeNow([
+      { kind: 'yield', data: judged.entry },
+      ...judged.deviations.map((d) => ({ kind: 'deviation' as const, stepId: yieldPlan.stepId, data: { ...d } })),
+    ]);
     quantity = judged.quantity;
   }
   const produced = await localWrites.produceOutputLot({
@@ -97,5 +129,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
   await localWrites.releaseUnits({ batchId: input.batchId, units });
   await writer.writeStatus('complete', { deviations: state.deviations.length });
   if (serialisedCommands) await settleHandlers();
-  return { status: 'complete', outputLot: { lotId: produced.lotId, lotNumber: produced.lotNumber }, deviations: state.deviations.length };
+  return {
+    status: 'complete',
+    outputLot: { lotId: produced.lotId, lotNumber: produced.lotNumber },
+    deviations: state.deviations.length,
+  };
 }

@@ -25,23 +25,34 @@ test('exponential backoff capped by the maximum interval', () => {
 
 test('stops: maximum attempts, non-retryable, listed error type, schedule-to-close deadline', () => {
   const p = normalizeRetryPolicy({ maximumAttempts: 3, nonRetryableErrorTypes: ['Fatal'] });
-  expect(nextRetry(p, 3, { message: 'x' }, 0, 0)).toEqual({ retry: false, state: RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED });
+  expect(nextRetry(p, 3, { message: 'x' }, 0, 0)).toEqual({
+    retry: false,
+    state: RetryState.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED,
+  });
   expect(nextRetry(p, 1, { message: 'x', applicationFailureInfo: { nonRetryable: true } }, 0, 0)).toEqual({
     retry: false,
     state: RetryState.RETRY_STATE_NON_RETRYABLE_FAILURE,
   });
   expect(nextRetry(p, 1, { message: 'x', applicationFailureInfo: { type: 'Fatal' } }, 0, 0).retry).toBe(false);
-  expect(nextRetry(p, 1, { message: 'x' }, 10_000, 10_500)).toEqual({ retry: false, state: RetryState.RETRY_STATE_TIMEOUT });
+  expect(nextRetry(p, 1, { message: 'x' }, 10_000, 10_500)).toEqual({
+    retry: false,
+    state: RetryState.RETRY_STATE_TIMEOUT,
+  });
 });
 
 test('next_retry_delay from the failure wins over the policy', () => {
   const p = normalizeRetryPolicy(undefined);
-  expect(nextRetry(p, 1, { message: 'x', applicationFailureInfo: { nextRetryDelay: duration(250) } }, 0, 0)).toEqual({ retry: true, delayMs: 250 });
+  expect(nextRetry(p, 1, { message: 'x', applicationFailureInfo: { nextRetryDelay: duration(250) } }, 0, 0)).toEqual({
+    retry: true,
+    delayMs: 250,
+  });
 });
 
 test('invalid policies are named', () => {
   expect(retryPolicyProblem({ backoffCoefficient: 0.5 })).toMatch(/BackoffCoefficient/);
-  expect(retryPolicyProblem({ initialInterval: duration(5000), maximumInterval: duration(1000) })).toMatch(/MaximumInterval/);
+  expect(retryPolicyProblem({ initialInterval: duration(5000), maximumInterval: duration(1000) })).toMatch(
+    /MaximumInterval/,
+  );
   expect(retryPolicyProblem({ maximumAttempts: -1 })).toMatch(/MaximumAttempts/);
   expect(retryPolicyProblem({})).toBeUndefined();
 });

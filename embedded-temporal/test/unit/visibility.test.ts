@@ -7,9 +7,31 @@ function record(fields: Record<string, unknown>): Record_ {
   return (name) => fields[name] as ReturnType<Record_>;
 }
 
-const a = record({ WorkflowId: 'batch-1', WorkflowType: 'Batch', ExecutionStatus: 'Running', StartTime: '2026-01-01T10:00:00Z', Amount: 5, Tags: ['x', 'y'], Note: 'Buffer prep' });
-const b = record({ WorkflowId: 'batch-2', WorkflowType: 'Batch', ExecutionStatus: 'Completed', StartTime: '2026-01-02T10:00:00Z', CloseTime: '2026-01-02T11:00:00Z', Amount: 9.5, Tags: ['y'] });
-const c = record({ WorkflowId: 'other', WorkflowType: 'Cleanup', ExecutionStatus: 'Failed', StartTime: '2026-01-03T10:00:00Z', CloseTime: '2026-01-03T10:30:00Z' });
+const a = record({
+  WorkflowId: 'batch-1',
+  WorkflowType: 'Batch',
+  ExecutionStatus: 'Running',
+  StartTime: '2026-01-01T10:00:00Z',
+  Amount: 5,
+  Tags: ['x', 'y'],
+  Note: 'Buffer prep',
+});
+const b = record({
+  WorkflowId: 'batch-2',
+  WorkflowType: 'Batch',
+  ExecutionStatus: 'Completed',
+  StartTime: '2026-01-02T10:00:00Z',
+  CloseTime: '2026-01-02T11:00:00Z',
+  Amount: 9.5,
+  Tags: ['y'],
+});
+const c = record({
+  WorkflowId: 'other',
+  WorkflowType: 'Cleanup',
+  ExecutionStatus: 'Failed',
+  StartTime: '2026-01-03T10:00:00Z',
+  CloseTime: '2026-01-03T10:30:00Z',
+});
 
 function matches(query: string): string[] {
   const q = parseQuery(query, custom);
@@ -55,7 +77,15 @@ test.each([
 
 test('ORDER BY, and the default order (open first, then newest)', () => {
   const byAmount = parseQuery('ORDER BY Amount DESC', custom);
-  expect([a, b, c].sort(comparator(byAmount.orderBy)).map((r) => r('WorkflowId'))).toEqual(['batch-2', 'batch-1', 'other']);
+  expect([a, b, c].sort(comparator(byAmount.orderBy)).map((r) => r('WorkflowId'))).toEqual([
+    'batch-2',
+    'batch-1',
+    'other',
+  ]);
   const natural = parseQuery('', custom);
-  expect([c, b, a].sort(comparator(natural.orderBy)).map((r) => r('WorkflowId'))).toEqual(['batch-1', 'other', 'batch-2']);
+  expect([c, b, a].sort(comparator(natural.orderBy)).map((r) => r('WorkflowId'))).toEqual([
+    'batch-1',
+    'other',
+    'batch-2',
+  ]);
 });
