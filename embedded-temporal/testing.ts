@@ -134,3 +134,23 @@ export async function createDatabaseOn(server: string, prefix: string, template?
   await asAdmin(server, `create database ${name}${template ? ` template ${template}` : ''}`);
   return { url: urlOf(name, server), drop: () => asAdmin(server, `drop database if exists ${name} with (force)`) };
 }
+
+/**
+ * Resolves once `fn` returns true (or a value that is not false, undefined or null, which it returns), polling
+ * every `everyMs`; rejects after `ms` with `what` in the message. The one wait for something that happens
+ * elsewhere (a workflow, a phase, a server) in this package's tests and Ampoule's.
+ */
+export async function until<T>(
+  fn: () => Promise<T | false | undefined | null> | T | false | undefined | null,
+  ms = 60_000,
+  what = 'condition',
+  everyMs = 50,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== false && v !== undefined && v !== null) return v;
+    if (Date.now() > end) throw new Error(`${what} not reached in ${ms} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

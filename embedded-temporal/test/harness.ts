@@ -20,7 +20,7 @@ import { temporal } from '@temporalio/proto';
 import * as activities from './fixtures/activities';
 import { startEmbeddedTemporal } from '../server';
 import type { Clock } from '../engine/timers';
-import { EMBEDDED_TEMPORAL_BIN } from '../testing';
+import { EMBEDDED_TEMPORAL_BIN, until } from '../testing';
 
 export const BIN = EMBEDDED_TEMPORAL_BIN;
 export const EXTERNAL_ADDRESS = process.env.TEMPORAL_ADDRESS;
@@ -179,24 +179,23 @@ export async function replay(history: temporal.api.history.v1.IHistory, workflow
   await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
 }
 
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes; a throw counts as not yet (the last one is reported). */
 export async function eventually<T>(
   fn: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const until = Date.now() + timeoutMs;
   let last: unknown;
-  for (;;) {
+  const attempt = async () => {
     try {
-      const v = await fn();
-      if (v) return v;
+      return await fn();
     } catch (err) {
       last = err;
+      return undefined;
     }
-    if (Date.now() > until)
-      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  };
+  return until(attempt, timeoutMs, 'condition').catch((err: Error) => {
+    throw new Error(`${err.message}${last ? `: ${String(last)}` : ''}`);
+  });
 }
 
 export { spawnServer, freePort, type ServerProcess } from '../testing';
