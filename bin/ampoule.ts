@@ -101,7 +101,7 @@ async function runBatchWorker(
     connection: temporalSecurity(temporalConfig),
     namespace: temporalConfig.namespace,
     taskQueue: temporalConfig.taskQueues.batches,
-    deps: activityDeps(platform, new PhaseDriver(connections)),
+    deps: { ...activityDeps(platform, new PhaseDriver(connections)), log },
     maxConcurrentWorkflowTaskExecutions: temporalConfig.worker.maxConcurrentWorkflowTaskExecutions,
     maxConcurrentActivityTaskExecutions: temporalConfig.worker.maxConcurrentActivityTaskExecutions,
     maxCachedWorkflows: temporalConfig.worker.maxCachedWorkflows,
@@ -237,7 +237,14 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
     { name: 'the Temporal client', stop: () => connection.close() },
     ...sealSteps(services),
     { name: 'the anchor timer', stop: () => services.anchors.stop() },
-    { name: 'the shutdown anchor', stop: () => services.anchors.anchorNow('shutdown') },
+    {
+      name: 'the shutdown anchor',
+      // As ever: a failed anchor is logged, and does not make the stop unclean (the next start anchors again).
+      stop: () =>
+        services.anchors
+          .anchorNow('shutdown')
+          .catch((err: unknown) => log.error({ err }, 'anchoring the hash chains at shutdown failed')),
+    },
     simulator && { name: 'the equipment simulator', stop: () => simulator.stop() },
     temporal && { name: 'the embedded Temporal server', stop: () => temporal.stop() },
     { name: 'the database', stop: () => database.close() },

@@ -7,7 +7,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
-import { Client } from 'pg';
 
 /** The `embedded-temporal` executable (the Temporal CLI's `server start-dev` flags). */
 export const EMBEDDED_TEMPORAL_BIN = path.resolve(__dirname, 'bin/embedded-temporal');
@@ -119,6 +118,8 @@ function urlOf(name: string, server: string): string {
 }
 
 async function asAdmin(server: string, sql: string): Promise<void> {
+  // Loaded here, so that a test importing only `until` or `freePort` does not load a database driver.
+  const { Client } = await import('pg');
   const admin = new Client({ connectionString: server });
   await admin.connect();
   try {

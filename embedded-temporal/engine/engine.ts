@@ -18,7 +18,7 @@ import { Namespaces } from './namespaces';
 import { Persistence } from './persistence';
 import { Polls } from './polls';
 import { Reads } from './reads';
-import { Run, int, type RunSnapshot } from './run';
+import { Run, type RunSnapshot } from './run';
 import { RunIndex } from './run-index';
 import type { SearchAttributeType } from './search-attributes';
 import { type Clock, TimerService, systemClock } from './timers';
@@ -28,8 +28,6 @@ import { Updates } from './updates';
 import { WorkflowTasks, type WorkflowQueueTask } from './workflow-tasks';
 
 export { silentLogger, type Logger, type Req, type Res } from './types';
-export { statusName } from './listing';
-export type { StartParams } from './executions';
 
 type Call = grpc.ServerUnaryCall<unknown, unknown>;
 
@@ -175,6 +173,8 @@ export class Engine implements EngineContext {
   }
 
   async stop(): Promise<void> {
+    // Everything up to the barrier happens synchronously, before any RPC can run again: the RPC layer refuses new
+    // calls (isStopped) and the polls, stopped here too, answer the waiting ones.
     this.stopped = true;
     this.timeSkipping?.stop();
     this.timers.stop();
@@ -262,5 +262,3 @@ export class Engine implements EngineContext {
   listSearchAttributes = (req: temporal.api.operatorservice.v1.IListSearchAttributesRequest) =>
     this.namespaces.operatorList(req);
 }
-
-export { int };

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-export { EMBEDDED_TEMPORAL_BIN, freePort, spawnServer, type ServerProcess } from '@ampoule/embedded-temporal/testing';
+export { freePort, spawnServer, type ServerProcess } from '@ampoule/embedded-temporal/testing';
 export const AMPOULE_BIN = path.resolve(__dirname, '../../bin/ampoule');
 
 export interface WorkerProcess {

@@ -24,7 +24,11 @@ beforeAll(async () => {
     histories.map(({ workflowId, history }) => ({ workflowId, history })),
   );
   let i = 0;
-  for await (const result of replays) results.set(files[i++], result.error);
+  for await (const result of replays) {
+    // Results come in the order the histories were given; the workflow id confirms which is which.
+    if (result.workflowId !== histories[i].workflowId) throw new Error(`replay results out of order at ${files[i]}`);
+    results.set(files[i++], result.error);
+  }
 }, 120_000);
 
 test('the corpus is not empty', () => {
