@@ -149,15 +149,7 @@ export class LotService {
 
     const node = (id: string): BackwardNode | ForwardNode => {
       const l = lots.get(id)!;
-      const base: GenealogyLot = {
-        id: l.id,
-        lotNumber: l.lotNumber,
-        material: l.materialCode,
-        quantity: l.quantity,
-        unit: l.unit,
-        status: l.status,
-        effectiveStatus: effectiveStatus(l, today),
-      };
+      const base = genealogyLot(l, today);
       const repeated = expanded.has(id);
       expanded.add(id);
       const byBatch = groupBy(repeated ? [] : (below.get(id) ?? []), (e) => e.batchId);
@@ -220,13 +212,7 @@ export class LotService {
     );
     const affected = lots
       .map((l) => ({
-        id: l.id,
-        lotNumber: l.lotNumber,
-        material: l.materialCode,
-        quantity: l.quantity,
-        unit: l.unit,
-        status: l.status,
-        effectiveStatus: effectiveStatus(l, today),
+        ...genealogyLot(l, today),
         depth: depth.get(l.id)!,
         viaBatches: [...via.get(l.id)!].sort(),
       }))
@@ -285,4 +271,17 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
     else groups.set(k, [item]);
   }
   return groups;
+}
+
+/** A lot as genealogy trees and recall impact show it. */
+function genealogyLot(l: LotRecord, today: string): GenealogyLot {
+  return {
+    id: l.id,
+    lotNumber: l.lotNumber,
+    material: l.materialCode,
+    quantity: l.quantity,
+    unit: l.unit,
+    status: l.status,
+    effectiveStatus: effectiveStatus(l, today),
+  };
 }

@@ -27,38 +27,37 @@ export class Polls {
     req: Req<'PollWorkflowTaskQueueRequest'>,
     call: Call,
   ): Promise<Res<'PollWorkflowTaskQueueResponse'>> {
-    const ns = this.engine.namespaces.get(req.namespace);
-    const task = await this.waitForTask(
-      this.engine.workflowQueues,
-      ns.name,
-      pollQueueName(req.taskQueue),
-      req.identity ?? '',
-      call,
-    );
-    if (!task) return {};
-    await this.engine.persistence.barrier();
-    return task;
+    return (await this.takeCommitted(this.engine.workflowQueues, req, call)) ?? {};
   }
 
   async pollActivityTaskQueue(
     req: Req<'PollActivityTaskQueueRequest'>,
     call: Call,
   ): Promise<Res<'PollActivityTaskQueueResponse'>> {
-    const ns = this.engine.namespaces.get(req.namespace);
-    const task = await this.waitForTask(
-      this.engine.activityQueues,
-      ns.name,
-      pollQueueName(req.taskQueue),
-      req.identity ?? '',
-      call,
-    );
+    const task = await this.takeCommitted(this.engine.activityQueues, req, call);
     if (!task) return {};
-    await this.engine.persistence.barrier();
     if (call.cancelled) {
       // The poller went away while the start was being committed: give the attempt to another worker.
       this.engine.activities.revertStart(task);
       return {};
     }
+    return task;
+  }
+
+  /** A poll of either kind: the task it started, once that start is committed; null when the wait ends empty. */
+  private async takeCommitted<T, R>(
+    queues: TaskQueues<T, R>,
+    req: {
+      namespace?: string | null;
+      taskQueue?: temporal.api.taskqueue.v1.ITaskQueue | null;
+      identity?: string | null;
+    },
+    call: Call,
+  ): Promise<R | null> {
+    const ns = this.engine.namespaces.get(req.namespace);
+    const task = await this.waitForTask(queues, ns.name, pollQueueName(req.taskQueue), req.identity ?? '', call);
+    if (!task) return null;
+    await this.engine.persistence.barrier();
     return task;
   }
 
