@@ -15,6 +15,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!hexy/)'],
   testTimeout: 60_000,
+  testSequencer: '<rootDir>/test/support/sequencer.js',
   // Each suite starts its own servers and workers; two cores run two suites at a time.
   maxWorkers: 2,
 };
