@@ -4,7 +4,6 @@
  * (printed name, UTC time, meaning); deviations highlighted; batch commands; the output lot; QA's review and
  * disposition signatures; the audit trail of the batch; and the state of the record's hash chain.
  */
-import PDFDocument from 'pdfkit';
 import type { AuditEntry } from '../../db/stores/audit-store';
 import type { PlanField, PlanStep, ScaledPlan } from '../../domain/recipe/plan';
 import type { SignatureManifestation } from '../signatures/signature-service';
@@ -48,7 +47,9 @@ export interface EbrDocument {
 const RED = '#b00020';
 const GREY = '#555555';
 
-export function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
+export async function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
+  // Loaded when a record is printed, not at every start of the API (a quarter of a second).
+  const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({
     size: 'A4',
     margin: 48,

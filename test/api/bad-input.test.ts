@@ -226,5 +226,8 @@ describe('the OpenAPI document', () => {
     const docs = await fetch(`${api.url}/api/docs/`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toMatch(/swagger-ui-bundle\.js/);
+    const bundle = await fetch(`${api.url}/api/docs/assets/swagger-ui-bundle.js`);
+    expect(bundle.status).toBe(200);
+    expect((await bundle.text()).length).toBeGreaterThan(100_000);
   });
 });
