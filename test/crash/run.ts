@@ -7,7 +7,8 @@
  *
  *   npm run test:crash -- [--trials 5] [--workflows 20] [--kills 10] [--store pglite|postgres] [--seed N]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -23,7 +24,7 @@ import {
 } from '@temporalio/worker';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { createDatabaseOn } from '../support/postgres';
-import { freePort, spawnServer, type ServerProcess } from '../support/server-process';
+import { spawnServer, type ServerProcess } from '../support/server-process';
 import * as activities from './activities';
 import type { MixResult } from './workflows';
 
@@ -56,6 +57,30 @@ async function persist<T>(what: string, fn: () => Promise<T>, ms = 120_000): Pro
         throw new Error(`${what}: still failing after ${ms} ms: ${(err as Error).message}`, { cause: err });
       await sleep(100);
     }
+  }
+}
+
+/**
+ * A free port below the kernel's ephemeral range. The server is restarted on it fifty times, and between a kill and
+ * the restart nothing else may take it: the tests that CI runs beside the harness bind port 0 and connect out, and
+ * both take their ports from the ephemeral range only.
+ */
+async function portNoOneElseGets(): Promise<number> {
+  let below = 32768;
+  try {
+    below = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    // not Linux: the usual default
+  }
+  const from = below > 12_000 ? 10_000 : 1024;
+  for (;;) {
+    const port = from + Math.floor(Math.random() * (below - from));
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
   }
 }
 
@@ -93,7 +118,7 @@ async function main() {
   const updatesPerWorkflow = 2;
   const random = prng(seed);
   const store = await openStore(arg('store', process.env.TEST_DATABASE_URL ? 'postgres' : 'pglite'));
-  const port = await freePort();
+  const port = await portNoOneElseGets();
   let server: ServerProcess = await spawnServer(store.args, port);
   const address = server.address;
   const started = Date.now();
