@@ -8,8 +8,11 @@
  * `output-lot-from-measured-yield` and `record-interrupted-phases`. And the replay itself is checked: a history
  * the code would not have written fails.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { corpusFiles, readFromCorpus } from '../support/replay-corpus';
+import { CORPUS_DIR, corpusFiles, readFromCorpus } from '../support/replay-corpus';
 import { workflowBundle } from '../support/workflow-bundle';
 
 const files = corpusFiles();
@@ -46,11 +49,23 @@ test.each(files)('%s replays without non-determinism', (file) => {
 test('a history the code would not have written fails its replay with a DeterminismViolationError', async () => {
   const { workflowId, history } = readFromCorpus('pbs-full-release.json');
   // The first equipment phase, scheduled as another activity than the code asks for.
-  const scheduled = history.events.find(
+  const scheduled = history.events!.find(
     (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runEquipmentPhase',
   )!;
   scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'commandEquipmentPhase';
   await expect(
     Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId),
   ).rejects.toMatchObject({ name: 'DeterminismViolationError' });
+});
+
+test.each(files)('%s is Temporal JSON, and written again byte for byte', (file) => {
+  const text = readFileSync(path.join(CORPUS_DIR, file), 'utf8');
+  expect(`${historyToJSON(readFromCorpus(file).history)}\n`).toBe(text);
+});
+
+test('every @temporalio package uses one protobufjs (two copies break the JSON conversion)', () => {
+  const copyOf = (pkg: string) =>
+    require.resolve('protobufjs', { paths: [path.dirname(require.resolve(`${pkg}/package.json`))] });
+  const copies = new Set(['@temporalio/common', '@temporalio/proto', '@temporalio/worker'].map(copyOf));
+  expect([...copies]).toHaveLength(1);
 });
