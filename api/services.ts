@@ -57,6 +57,6 @@ export function createServices(platform: Platform, temporal?: TemporalAccess): S
     recipes,
     lots: new LotService(db, stores, signatures),
     equipment: new EquipmentService(db, stores, config.opcua.allowSecurityNone),
-    batches: createBatchFeature({ db, stores, recipes, signatures, anchors, temporal }),
+    batches: createBatchFeature({ db, stores, recipes, signatures, anchors, temporal, log }),
   };
 }

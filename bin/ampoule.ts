@@ -188,6 +188,8 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   });
   services.auditSealer.start();
   services.anchors.start();
+  // Closed batches' histories are archived with their record a few seconds after they close.
+  services.batches.histories.start();
   log.info(
     {
       key: config.anchors.signerModule ?? config.anchors.keyFile,
@@ -234,6 +236,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   stopOnSignals(log, [
     { name: 'the API server', stop: () => server.stop() },
     ...stopWorkerSteps(worker, connections),
+    { name: 'the history archive', stop: () => services.batches.histories.stop() },
     { name: 'the Temporal client', stop: () => connection.close() },
     ...sealSteps(services),
     { name: 'the anchor timer', stop: () => services.anchors.stop() },

@@ -3,7 +3,6 @@
  * the batch task queue, with the tuning temporal.yaml gives it. It shuts down gracefully: running
  * activities get the grace time to finish, then Temporal retries them elsewhere.
  */
-import path from 'node:path';
 import {
   NativeConnection,
   Worker,
@@ -11,6 +10,8 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { RECORD_SINK_IGNORED } from './replayer';
+import { WORKFLOWS_PATH } from './workflows-path';
 
 export interface BatchWorkerOptions {
   address: string;
@@ -34,7 +35,7 @@ export interface BatchWorker {
   stop(): Promise<void>;
 }
 
-export const WORKFLOWS_PATH = path.resolve(__dirname, '../workflows');
+export { WORKFLOWS_PATH };
 
 export async function startBatchWorker(o: BatchWorkerOptions): Promise<BatchWorker> {
   const connection = await NativeConnection.connect({ address: o.address, ...o.connection });
@@ -44,6 +45,9 @@ export async function startBatchWorker(o: BatchWorkerOptions): Promise<BatchWork
     taskQueue: o.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(o.deps),
+    // The record's writes, told by the workflow for investigations' replays (workflows/batch/messages.ts): the
+    // activities write them here.
+    sinks: RECORD_SINK_IGNORED,
     maxConcurrentWorkflowTaskExecutions: o.maxConcurrentWorkflowTaskExecutions,
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions,
     maxCachedWorkflows: o.maxCachedWorkflows,

@@ -47,6 +47,10 @@ export const PERMISSIONS = {
   'batches.command': ['operator', 'qa'],
   /** Review, release or reject a batch. */
   'batches.disposition': ['qa'],
+  /** Export a batch's workflow history. */
+  'batches.history': ['admin', 'qa'],
+  /** Replay a batch's history and cross-check its record against it (an investigation, audited). */
+  'batches.investigate': ['qa'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -4,7 +4,10 @@ import { signatureInputSchema } from '../signatures/signature-service';
 import { route, type RouteSpec } from '../http/route';
 import { ServerTiming } from '../http/server-timing';
 import type { Services } from '../services';
+import { Problem, notFound } from '../http/problems';
 import { renderEbrPdf } from './ebr-pdf';
+import { readablePayloads } from './history-json';
+import { replayVerdict } from './investigation-service';
 import { header } from './record-service';
 
 const batchParams = z.strictObject({ id: z.string().min(1).max(64).describe('batch id or number') });
@@ -39,19 +42,28 @@ export function batchRoutes(s: Services): RouteSpec[] {
           description: 'The batch, with the manifestations of QA’s signatures on it (printed name, UTC time, meaning)',
         },
       },
-      problems: ['invalid-transition', 'segregation-of-duties'],
-      handler: async ({ params, signer, change, actor }) => {
-        const ctx = { ...change(), actor: actor! };
-        const batch = await s.batches.disposition.disposition(ctx, signer!, params.id, action);
+      problems: ['invalid-transition', 'segregation-of-duties', 'record-mismatch'],
+      // Its own transaction, after the investigation (a replay takes a moment, and reads on its own connection).
+      transaction: false,
+      handler: async ({ params, signer, actor, station, reason }) => {
+        if (action !== 'reject') {
+          // Nobody reviews or releases a record its own history contradicts; a rejection stays possible.
+          const verdict = replayVerdict(
+            await s.batches.investigations.investigate(await s.batches.records.get(params.id)),
+          );
+          if (verdict.verdict !== 'pass') throw new Problem('record-mismatch', mismatchDetail(verdict));
+        }
+        const { batch, signatures } = await s.db.transaction(async (trx) => {
+          const ctx = { trx, actor: actor!, station, reason };
+          const b = await s.batches.disposition.disposition(ctx, signer!, params.id, action);
+          return { batch: b, signatures: await s.batches.records.dispositionSignatures(b, trx) };
+        });
         // A released or rejected record is final: its chain and the audit trail's are anchored once committed.
         const afterCommit =
           action === 'review'
             ? undefined
             : () => s.anchors.anchorDisposition(batch.id, `batch ${batch.number} ${batch.status}`);
-        return {
-          body: { ...header(batch), signatures: await s.batches.records.dispositionSignatures(batch, ctx.trx) },
-          afterCommit,
-        };
+        return { body: { ...header(batch), signatures }, afterCommit };
       },
     });
 
@@ -289,15 +301,115 @@ export function batchRoutes(s: Services): RouteSpec[] {
     }),
     route({
       method: 'get',
+      path: '/batches/:id/history',
+      tag: 'investigations',
+      summary: 'The batch’s workflow history',
+      description:
+        'One run of the batch’s workflow history (the last by default; `run` names another) in Temporal’s JSON format, the one the Temporal CLI (`temporal workflow show --output json`) and UI export and the SDKs’ replayers read — byte for byte the document archived with the record once the workflow closed, whose SHA-256 the `Repr-Digest` header and the record’s `history-archived` entry give. While the batch runs, the history comes from Temporal (`Ampoule-History-Source: temporal`). `payloads=readable` decodes JSON payloads into values (for reading; it no longer replays).',
+      access: 'batches.history',
+      params: batchParams,
+      query: z.strictObject({
+        run: z.string().min(1).max(64).optional().describe('a run id of the batch’s workflow chain'),
+        payloads: z.enum(['encoded', 'readable']).default('encoded'),
+      }),
+      responses: { 200: { description: 'temporal.api.history.v1.History as Temporal JSON' } },
+      problems: ['temporal-unavailable'],
+      handler: async ({ params, query }) => {
+        const batch = await s.batches.records.get(params.id);
+        const history = await s.batches.histories.read(batch);
+        const run = query.run ? history.runs.find((r) => r.runId === query.run) : history.runs[history.runs.length - 1];
+        if (!run) throw notFound(`run ${query.run} of batch ${batch.number}`);
+        return {
+          text: {
+            contentType: 'application/json',
+            content: query.payloads === 'readable' ? readablePayloads(run.json) : run.json,
+          },
+          headers: {
+            'Repr-Digest': `sha-256=:${Buffer.from(run.sha256, 'hex').toString('base64')}:`,
+            'Ampoule-History-Source': history.source,
+            'Ampoule-History-Run': `${run.runNo} of ${history.runs.length}; ${run.runId}`,
+          },
+        };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/batches/:id/replay',
+      tag: 'investigations',
+      summary: 'Replay the batch’s history',
+      description:
+        'Replays the batch’s workflow history (from the archive once the workflow has closed) against the workflow code this Ampoule runs, and holds the batch record against the entries the replay rebuilds. `verdict` is `pass` only when the code reproduces the history (`deterministic`), the archived history still has the SHA-256 the record holds (`historyIntact`), and the record matches the history entry for entry (`crossCheck`). `bundleSha256` names the workflow code that judged. Audited.',
+      access: 'batches.investigate',
+      reason: 'optional',
+      params: batchParams,
+      transaction: false,
+      responses: { 200: { description: 'The replay’s verdict' } },
+      problems: ['temporal-unavailable'],
+      handler: async ({ params, actor, station, reason }) => {
+        const batch = await s.batches.records.get(params.id);
+        const verdict = replayVerdict(await s.batches.investigations.investigate(batch));
+        await s.db.transaction((trx) =>
+          s.audit.record(
+            { trx, actor: actor!, station, reason },
+            {
+              action: 'replay',
+              entityType: 'batch',
+              entityId: batch.id,
+              newValue: {
+                verdict: verdict.verdict,
+                deterministic: verdict.deterministic,
+                historyIntact: verdict.historyIntact,
+                crossCheck: verdict.crossCheck.counts,
+                historySha256: verdict.historySha256,
+                bundleSha256: verdict.bundleSha256,
+              },
+            },
+          ),
+        );
+        return { body: verdict };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/batches/:id/cross-check',
+      tag: 'investigations',
+      summary: 'The batch record against its history, entry by entry',
+      description:
+        'Every entry the batch’s workflow wrote, rebuilt by replaying its history, against the stored record: `match`, `missing-in-record`, `extra-in-record` or `differs` (with the fields), per entry and per step.',
+      access: 'batches.investigate',
+      params: batchParams,
+      responses: { 200: { description: 'The cross-check' } },
+      problems: ['temporal-unavailable'],
+      handler: async ({ params }) => {
+        const i = await s.batches.investigations.investigate(await s.batches.records.get(params.id));
+        const { deterministic, historyIntact, historySha256 } = replayVerdict(i);
+        return { body: { ...i.crossCheck, deterministic, historyIntact, historySha256 } };
+      },
+    }),
+    route({
+      method: 'get',
       path: '/batches/:id/review',
       tag: 'batches',
       summary: 'The review by exception',
       description:
-        'What QA must look at: deviations, failed steps, batch commands, comments, late entries, equipment phases interrupted (a worker or the whole process died mid-phase) and how they were taken up again, the yield against the theoretical, the record’s integrity and the size of the batch’s audit trail.',
+        'What QA must look at: deviations, failed steps, batch commands, comments, late entries, equipment phases interrupted (a worker or the whole process died mid-phase) and how they were taken up again, the yield against the theoretical, the record’s integrity and the size of the batch’s audit trail — and the investigation: the batch’s history replayed and the record held against it (as `POST …/replay` answers; a review or release is refused while it fails).',
       access: 'batches.read',
       params: batchParams,
       responses: { 200: { description: 'The exceptions' } },
-      handler: async ({ params }) => ({ body: await s.batches.records.reviewReport(params.id) }),
+      handler: async ({ params }) => {
+        const report = await s.batches.records.reviewReport(params.id);
+        // The record held against its history: what a review or release will insist on.
+        let investigation: ReturnType<typeof replayVerdict> | { unavailable: string };
+        try {
+          investigation = replayVerdict(
+            await s.batches.investigations.investigate(await s.batches.records.get(params.id)),
+          );
+        } catch (err) {
+          if (!(err instanceof Problem)) throw err;
+          investigation = { unavailable: err.message };
+        }
+        return { body: { ...report, investigation } };
+      },
     }),
     disposition(
       'review',
@@ -318,4 +430,11 @@ export function batchRoutes(s: Services): RouteSpec[] {
       'QA signs **rejected** with a reason, never someone who performed or verified a step; the output lot is rejected.',
     ),
   ];
+}
+
+function mismatchDetail(v: ReturnType<typeof replayVerdict>): string {
+  if (!v.deterministic) return `its history does not replay against the workflow code: ${v.error?.message ?? ''}`;
+  if (v.historyIntact === false) return 'its archived history is not the one whose SHA-256 the record holds';
+  const c = v.crossCheck.counts;
+  return `the record differs from its history: ${c.differs} entries differ, ${c['missing-in-record']} missing in the record, ${c['extra-in-record']} not written by the workflow (GET /api/batches/:id/cross-check)`;
 }

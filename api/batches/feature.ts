@@ -1,15 +1,20 @@
 /**
  * The batches feature, put together: launching, executing (operators' entries, commands, the work queue, the
- * live state), the record and its review, QA's disposition — each a service of its own, for its own reason to
- * change — and the Temporal gateway they share, the feature's one way to the batch workflows.
+ * live state), the record and its review, QA's disposition, the archived histories and investigations — each a
+ * service of its own, for its own reason to change — and the Temporal gateway they share, the feature's one way to
+ * the batch workflows.
  */
 import type { Knex } from 'knex';
+import type { Logger } from 'pino';
 import type { Stores } from '../../db/stores';
 import type { Anchors } from '../audit/anchors';
 import type { RecipeService } from '../recipes/recipe-service';
 import type { SignatureService } from '../signatures/signature-service';
+import { BatchReplayer } from '../../worker/replayer';
 import { DispositionService } from './disposition-service';
 import { ExecutionService } from './execution-service';
+import { HistoryArchive } from './history-archive';
+import { InvestigationService } from './investigation-service';
 import { LaunchService } from './launch-service';
 import { BatchRecordService } from './record-service';
 import { BatchTemporalGateway, type TemporalAccess } from './temporal-gateway';
@@ -19,6 +24,9 @@ export interface BatchFeature {
   execution: ExecutionService;
   records: BatchRecordService;
   disposition: DispositionService;
+  /** Each batch's workflow history, archived with its record once the workflow closes. */
+  histories: HistoryArchive;
+  investigations: InvestigationService;
 }
 
 export function createBatchFeature(d: {
@@ -28,10 +36,14 @@ export function createBatchFeature(d: {
   signatures: SignatureService;
   anchors: Anchors;
   temporal: TemporalAccess | undefined;
+  log?: Logger;
 }): BatchFeature {
   const temporal = new BatchTemporalGateway(d.temporal);
   const records = new BatchRecordService(d.db, d.stores, d.anchors);
+  const histories = new HistoryArchive(d.db, d.stores, temporal, d.log);
   return {
+    histories,
+    investigations: new InvestigationService(d.db, d.stores, histories, new BatchReplayer(d.temporal?.workflowBundle)),
     launch: new LaunchService(d.stores, d.recipes, temporal),
     execution: new ExecutionService(d.db, d.stores, records, d.signatures, temporal),
     records,

@@ -1,6 +1,7 @@
 /**
  * The one place the batches feature talks to Temporal: starting a batch's workflow, asking whether one exists,
- * reading a running batch's live state, and sending it operators' entries and commands as Updates. Temporal's
+ * reading a running batch's live state, sending it operators' entries and commands as Updates, and reading its
+ * history. Temporal's
  * answers become problems here: a refusal by the workflow is recognised by its failure type
  * (`domain/batch/failures.ts`) — a conflict with the state 409, a broken rule 422 — and an unreachable Temporal
  * is 503.
@@ -13,6 +14,8 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import type { History } from '@temporalio/common/lib/proto-utils';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ACTIVITY_FAILURES, REFUSALS } from '../../domain/batch/failures';
 import type {
   BatchCommandRequest,
@@ -36,6 +39,8 @@ import { Problem } from '../http/problems';
 export interface TemporalAccess {
   client: Client;
   taskQueue: string;
+  /** The batch workflow's code, bundled, to replay histories against (tests share one); bundled on first use by default. */
+  workflowBundle?: () => Promise<WorkflowBundleWithSourceMap>;
   /** How long an equipment phase may go without a heartbeat before another worker takes it over (temporal.yaml). */
   equipmentHeartbeatTimeout?: string;
 }
@@ -60,6 +65,11 @@ export class BatchTemporalGateway {
   private liveQueries: WorkflowClient | undefined;
 
   constructor(private readonly temporal: TemporalAccess | undefined) {}
+
+  /** Whether this process has a Temporal to reach. */
+  available(): boolean {
+    return this.temporal !== undefined;
+  }
 
   /** Refuses (503) at once when this API process has no Temporal to reach. */
   requireTemporal(): TemporalAccess {
@@ -144,6 +154,32 @@ export class BatchTemporalGateway {
         .client.workflow.getHandle(workflowId)
         .executeUpdate(batchCommandUpdate, { args: [req] }),
     );
+  }
+
+  /**
+   * Every run of a workflow's chain (a run continued as new names the one before it), oldest first, and whether
+   * the last has closed; undefined when Temporal has no such workflow (never started, or gone with retention).
+   */
+  async historyChain(
+    workflowId: string,
+  ): Promise<{ closed: boolean; runs: { runId: string; history: History }[] } | undefined> {
+    const { client } = this.requireTemporal();
+    try {
+      const latest = await client.workflow.getHandle(workflowId).describe();
+      const runs: { runId: string; history: History }[] = [];
+      for (let runId: string | undefined = latest.runId; runId;) {
+        const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+        runs.unshift({ runId, history });
+        runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+      }
+      return { closed: latest.status.name !== 'RUNNING', runs };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw new Problem(
+        'temporal-unavailable',
+        `the history of ${workflowId} could not be read: ${(err as Error).message}`,
+      );
+    }
   }
 
   /** Runs an Update; a refusal by the workflow's validator or handler becomes its problem. */

@@ -150,6 +150,11 @@ export const PROBLEM_TYPES = {
     title: 'The execution plan fails its integrity check',
     when: 'The stored execution plan of the recipe version no longer matches the SHA-256 it was approved with: it was changed outside Ampoule. Nothing is launched, and a security event is raised.',
   },
+  'record-mismatch': {
+    status: 409,
+    title: 'The batch record does not match its history',
+    when: 'A review or release of a batch whose investigation fails: its workflow history does not replay against the workflow code, the archived history is not the one the record holds the hash of, or the record differs from the entries the history rebuilds (`GET /api/batches/:id/cross-check` lists them). A rejection stays possible.',
+  },
   'temporal-unavailable': {
     status: 503,
     title: 'Batch execution is unavailable',

@@ -9,6 +9,7 @@ import * as unitsHeldByBatch from './20261206003000_units_held_by_batch';
 import * as loginEventsIndex from './20261206004000_login_events_index';
 import * as rowVersions from './20261206010000_row_versions';
 import * as changesOutsideAmpoule from './20261206020000_changes_outside_ampoule';
+import * as batchHistories from './20261207000000_batch_histories';
 
 export const MIGRATIONS = [
   identitySignaturesAudit,
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   loginEventsIndex,
   rowVersions,
   changesOutsideAmpoule,
+  batchHistories,
 ];

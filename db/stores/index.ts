@@ -2,6 +2,7 @@
 import { AuditStore } from './audit-store';
 import { BatchStore } from './batch-store';
 import { EquipmentStore } from './equipment-store';
+import { HistoryStore } from './history-store';
 import { IdempotencyStore } from './idempotency-store';
 import { LotStore } from './lot-store';
 import { MasterDataStore } from './master-data-store';
@@ -23,6 +24,7 @@ export interface Stores {
   lots: LotStore;
   equipment: EquipmentStore;
   batches: BatchStore;
+  histories: HistoryStore;
 }
 
 export function createStores(): Stores {
@@ -38,5 +40,6 @@ export function createStores(): Stores {
     lots: new LotStore(),
     equipment: new EquipmentStore(),
     batches: new BatchStore(),
+    histories: new HistoryStore(),
   };
 }

@@ -161,7 +161,9 @@ export type EbrKind =
   | 'output-lot'
   | 'yield'
   | 'phase-interrupted'
-  | 'batch-ended';
+  | 'batch-ended'
+  /** Written by Ampoule, not the workflow: the SHA-256 of each run's history, once archived (api/batches/history-archive.ts). */
+  | 'history-archived';
 
 /** What the step projection (the work queue's table) should say about a step. */
 export interface StepProjection {

@@ -72,6 +72,9 @@ const ROUTES: Record<string, Access> = {
   'POST /batches/:id/review': 'batches.disposition',
   'POST /batches/:id/release': 'batches.disposition',
   'POST /batches/:id/reject': 'batches.disposition',
+  'GET /batches/:id/history': 'batches.history',
+  'POST /batches/:id/replay': 'batches.investigate',
+  'GET /batches/:id/cross-check': 'batches.investigate',
 };
 
 /** Which roles hold each permission. */
@@ -101,6 +104,8 @@ const MATRIX: Record<Permission, Role[]> = {
   'batches.execute': ['operator', 'qa'],
   'batches.command': ['operator', 'qa'],
   'batches.disposition': ['qa'],
+  'batches.history': ['admin', 'qa'],
+  'batches.investigate': ['qa'],
 };
 
 let api: TestApi;

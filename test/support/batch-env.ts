@@ -19,6 +19,7 @@ import { openPki } from '../../equipment/pki';
 import { startSimulator, type EquipmentSimulator } from '../../equipment/simulator/simulator';
 import { startBatchWorker, type BatchWorker } from '../../worker/batch-worker';
 import { activityDeps } from '../../composition/platform';
+import type { TemporalAccess } from '../../api/batches/temporal-gateway';
 import { startTestApi, type TestApi } from './api';
 import { freePort, spawnServer, type ServerProcess } from './server-process';
 import { workflowBundle } from './workflow-bundle';
@@ -36,6 +37,8 @@ export interface BatchEnv {
   taskQueue: string;
   /** The worker now running, if any. */
   worker: BatchWorker | undefined;
+  /** The API's way to Temporal: a test may point it at another server (`temporal.client = …`). */
+  temporal: TemporalAccess;
   startWorker(options?: { maxCachedWorkflows?: number }): Promise<BatchWorker>;
   stopWorker(): Promise<void>;
   /** Only with `{ temporalProcess: true }`: SIGKILLs the Temporal server and starts it again on its store. */
@@ -81,10 +84,13 @@ export async function startBatchEnv(
   const client = new Client({ connection });
   const taskQueue = options.taskQueue ?? `batches-${Date.now().toString(36)}`;
 
-  const api = await startTestApi({
-    env: options.env,
-    temporal: { client, taskQueue, equipmentHeartbeatTimeout: options.equipmentHeartbeatTimeout },
-  });
+  const temporal: TemporalAccess = {
+    client,
+    taskQueue,
+    equipmentHeartbeatTimeout: options.equipmentHeartbeatTimeout,
+    workflowBundle,
+  };
+  const api = await startTestApi({ env: options.env, temporal });
   const simulator = await startSimulator({
     pkiFolder: path.join(dir, 'simulator'),
     timeScale: options.timeScale ?? 7200,
@@ -107,6 +113,7 @@ export async function startBatchEnv(
     address,
     taskQueue,
     worker: undefined,
+    temporal,
     async startWorker(o = {}) {
       env.worker = await startBatchWorker({
         address,

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { RECORD_SINK_IGNORED } from '../../worker/replayer';
 import { workflowBundle } from './workflow-bundle';
 
 export const CORPUS_DIR = path.resolve(__dirname, '../histories');
@@ -16,7 +17,11 @@ export const CORPUS_DIR = path.resolve(__dirname, '../histories');
 /** Fetches batch `number`'s history and replays it against today's workflow code (throws on non-determinism). */
 export async function replayBatch(client: Client, number: string): Promise<History> {
   const history = await client.workflow.getHandle(`batch-${number}`).fetchHistory();
-  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, `batch-${number}`);
+  await Worker.runReplayHistory(
+    { workflowBundle: await workflowBundle(), sinks: RECORD_SINK_IGNORED },
+    history,
+    `batch-${number}`,
+  );
   return history;
 }
 

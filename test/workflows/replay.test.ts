@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
+import { RECORD_SINK_IGNORED } from '../../worker/replayer';
 import { CORPUS_DIR, corpusFiles, readFromCorpus } from '../support/replay-corpus';
 import { workflowBundle } from '../support/workflow-bundle';
 
@@ -23,7 +24,7 @@ beforeAll(async () => {
   const histories = files.map((file) => readFromCorpus(file));
   results = new Map();
   const replays = Worker.runReplayHistories(
-    { workflowBundle: await workflowBundle() },
+    { workflowBundle: await workflowBundle(), sinks: RECORD_SINK_IGNORED },
     histories.map(({ workflowId, history }) => ({ workflowId, history })),
   );
   let i = 0;
@@ -54,7 +55,11 @@ test('a history the code would not have written fails its replay with a Determin
   )!;
   scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'commandEquipmentPhase';
   await expect(
-    Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId),
+    Worker.runReplayHistory(
+      { workflowBundle: await workflowBundle(), sinks: RECORD_SINK_IGNORED },
+      history,
+      workflowId,
+    ),
   ).rejects.toMatchObject({ name: 'DeterminismViolationError' });
 });
 

@@ -4,10 +4,11 @@
  * API imports; definitions only, no workflow logic.
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineUpdate, type Sinks } from '@temporalio/workflow';
 import type {
   BatchCommandRequest,
   BatchStatus,
+  EbrEntryInput,
   LiveState,
   StepCompletion,
   StepOutcome,
@@ -36,3 +37,13 @@ export const BATCH_SEARCH_ATTRIBUTES = {
   /** Kept up to date by the workflow: running, held, complete, stopped, aborted. */
   status: defineSearchAttributeKey('AmpouleStatus', SearchAttributeType.KEYWORD),
 };
+
+/**
+ * What the workflow tells its worker besides its commands: each write of its batch record, as it hands the entries
+ * to `recordEbr`. A sink makes no command and leaves the history alone. Batch workers ignore it; a replay for an
+ * investigation calls it during replay (`callDuringReplay`) and so rebuilds, from the history alone, every entry
+ * the workflow wrote — to hold against the stored record.
+ */
+export interface BatchSinks extends Sinks {
+  record: { written(entries: EbrEntryInput[]): void };
+}

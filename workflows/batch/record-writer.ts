@@ -4,10 +4,10 @@
  * write idempotent). Writes are few by design: a step's end waits to be written with the next step's start
  * (a held-back end), and an operator's entry that ends a step is written with that end.
  */
-import { CancellationScope, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, proxySinks, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BatchInput, BatchStatus, EbrEntryInput, EbrKind, Signer, StepProjection } from '../../domain/batch/types';
 import { firstWrite, localWrites } from './activity-proxies';
-import { BATCH_SEARCH_ATTRIBUTES } from './messages';
+import { BATCH_SEARCH_ATTRIBUTES, type BatchSinks } from './messages';
 import type { BatchState } from './state';
 
 export interface RecordItem {
@@ -30,6 +30,8 @@ export interface Entries {
 export interface HeldBackEnd {
   ended: Entries[];
 }
+
+const sinks = proxySinks<BatchSinks>();
 
 export class RecordWriter {
   /** The last entry number given. */
@@ -66,6 +68,7 @@ export class RecordWriter {
       })),
     );
     const steps = parts.flatMap((p) => p.projections);
+    sinks.record.written(batch);
     const activities = this.written ? localWrites : firstWrite;
     await CancellationScope.nonCancellable(() =>
       activities.recordEbr({ batchId: this.input.batchId, workflowId, runId, entries: batch, steps, batchStatus }),

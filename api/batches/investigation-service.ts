@@ -1,0 +1,109 @@
+/**
+ * QA's investigation of a batch from two independent sources: its workflow history (archived with the record)
+ * replayed against the workflow code this Ampoule runs, and the batch record held against the entries that
+ * replay rebuilds. A replay passes only when the code reproduces the history, the archived history is the one
+ * whose hash the record holds, and the record matches the history entry for entry.
+ */
+import type { Knex } from 'knex';
+import type { Stores } from '../../db/stores';
+import type { BatchRecord } from '../../db/stores/batch-store';
+import { crossCheck, type CrossCheckReport, type RecordedEntry } from '../../domain/batch/cross-check';
+import type { BatchReplayer, ReplayOutcome } from '../../worker/replayer';
+import { sha256Of, type BatchHistory, type HistoryArchive } from './history-archive';
+
+export interface Investigation {
+  history: BatchHistory;
+  replay: ReplayOutcome;
+  /**
+   * The archived history is the one archived: each run's document still hashes to the SHA-256 stored with it
+   * and written into the batch record. null while the history is read from Temporal (not archived yet).
+   */
+  historyIntact: boolean | null;
+  crossCheck: CrossCheckReport;
+}
+
+export class InvestigationService {
+  constructor(
+    private readonly db: Knex,
+    private readonly stores: Stores,
+    private readonly archive: HistoryArchive,
+    private readonly replayer: BatchReplayer,
+  ) {}
+
+  /** Replays the batch's history and holds its record against it. */
+  async investigate(batch: BatchRecord): Promise<Investigation> {
+    const history = await this.archive.read(batch);
+    const replay = await this.replayer.replay(
+      batch.workflowId,
+      history.runs.map((r) => ({ runId: r.runId, history: r.history })),
+    );
+    const rows = await this.stores.batches.ebr(this.db, batch.id);
+    const recorded: RecordedEntry[] = [];
+    for (const r of rows) {
+      const s = r.signatureId ? await this.stores.signatures.byId(this.db, r.signatureId) : undefined;
+      recorded.push({
+        seq: r.seq,
+        entryKey: r.entryKey,
+        kind: r.kind,
+        stepId: r.stepId,
+        data: r.data,
+        runId: r.runId,
+        eventId: r.eventId,
+        occurredAt: r.occurredAt,
+        userId: r.userId,
+        userName: r.userName,
+        signature: s
+          ? {
+              signerId: s.signerId,
+              username: s.username,
+              printedName: s.printedName,
+              meaning: s.meaning,
+              comment: s.comment,
+              contentHash: s.contentHash,
+            }
+          : null,
+      });
+    }
+    const rebuilt = replay.written.flatMap((w) => w.entries.map((e) => ({ ...e, runId: w.runId })));
+    let historyIntact: boolean | null = null;
+    if (history.source === 'archive') {
+      const recordedHashes = rows
+        .filter((r) => r.kind === 'history-archived')
+        .flatMap((r) => (r.data as { runs: { runId: string; sha256: string }[] }).runs);
+      historyIntact = history.runs.every(
+        (run) =>
+          sha256Of(run.json) === run.sha256 &&
+          // Archived after its release (before archiving existed), a history's hash is in the audit trail only.
+          recordedHashes.every((h) => h.runId !== run.runId || h.sha256 === run.sha256),
+      );
+    }
+    return { history, replay, historyIntact, crossCheck: crossCheck(batch, rebuilt, recorded) };
+  }
+}
+
+/** The SHA-256 that names a batch's whole history: its one run's document's, or that of its runs' documents joined by newlines. */
+export function historySha256(history: BatchHistory): string {
+  return history.runs.length === 1 ? history.runs[0].sha256 : sha256Of(history.runs.map((r) => r.json).join('\n'));
+}
+
+/** The replay's verdict as the API answers it: a pass needs the code, the archive and the record all to agree. */
+export function replayVerdict(i: Investigation) {
+  const deterministic = i.replay.deterministic;
+  return {
+    verdict: deterministic && i.historyIntact !== false && i.crossCheck.verdict === 'match' ? 'pass' : 'fail',
+    deterministic,
+    ...(i.replay.error ? { error: i.replay.error } : {}),
+    historySha256: historySha256(i.history),
+    bundleSha256: i.replay.bundleSha256,
+    events: i.history.runs.reduce((n, r) => n + r.events, 0),
+    durationMs: i.replay.durationMs,
+    source: i.history.source,
+    historyIntact: i.historyIntact,
+    runs: i.history.runs.map((r) => ({ runId: r.runId, events: r.events, sha256: r.sha256 })),
+    crossCheck: {
+      verdict: i.crossCheck.verdict,
+      counts: i.crossCheck.counts,
+      mismatches: i.crossCheck.entries.filter((e) => e.verdict !== 'match'),
+    },
+  } as const;
+}

@@ -1,0 +1,242 @@
+/**
+ * QA's investigation of a batch, through the API: its workflow history archived with its record once it closes
+ * (the SHA-256 in the record and the audit trail), exported in Temporal's JSON format, replayed against today's
+ * workflow code, and the record held against the entries the replay rebuilds — still from the archive once the
+ * API talks to a Temporal server that never saw the batch. A record row changed by SQL is reported, exactly that
+ * one, and blocks review; a history with an Update's argument changed never passes.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { startEmbeddedTemporal, type EmbeddedTemporal } from '@ampoule/embedded-temporal';
+import { createHash } from 'node:crypto';
+import { loadTemporalConfig } from '../../config/temporal-config';
+import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
+import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { RECORD_SINK_IGNORED } from '../../worker/replayer';
+import { until } from '../support/wait';
+import { workflowBundle } from '../support/workflow-bundle';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let env: BatchEnv;
+let fresh: EmbeddedTemporal | undefined;
+let batch: string;
+
+const request = async (user: string, method: string, p: string, body?: unknown) =>
+  env.api.request(method, p, body, { token: await env.token(user) });
+const sign = (user: string, meaning: string) => ({ username: user, password: DEMO_PASSWORD, meaning });
+
+/** A PBS batch run to completion by automated operators. */
+async function completedBatch(): Promise<string> {
+  // The mixers an earlier batch left dirty, cleaned.
+  for (const unit of ['MX-201', 'MX-202']) {
+    const cleaned = await request('operator1', 'POST', `/equipment/${unit}/status`, {
+      cleanliness: 'clean',
+      reason: 'cleaned after the last batch',
+    });
+    expect(cleaned.status).toBe(200);
+  }
+  const lots = await stockMaterials(request, DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
+  const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+  expect(launched.status).toBe(201);
+  expect(await operateBatch(request, launched.body.number, { lots, password: DEMO_PASSWORD })).toBe('complete');
+  return launched.body.number;
+}
+
+beforeAll(async () => {
+  env = await startBatchEnv();
+  await env.startWorker();
+  // The batch the tests that only read share; those that tamper with a record or a history run their own.
+  batch = await completedBatch();
+}, 180_000);
+
+afterAll(async () => {
+  await env?.close();
+  await fresh?.stop();
+});
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+test('the closed batch’s history is exported as Temporal JSON, archived, byte for byte the same each time, and replays', async () => {
+  const planner = await request('planner', 'GET', `/batches/${batch}/history`);
+  expect(planner.status).toBe(403);
+  const first = await request('qa1', 'GET', `/batches/${batch}/history`);
+  expect(first.status).toBe(200);
+  expect(first.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(first.headers.get('ampoule-history-source')).toBe('archive');
+  const text = first.text;
+  const digest = sha256(text);
+  expect(first.headers.get('repr-digest')).toBe(`sha-256=:${Buffer.from(digest, 'hex').toString('base64')}:`);
+  // Temporal's JSON: what historyFromJSON reads and historyToJSON writes again, byte for byte.
+  const history = historyFromJSON(JSON.parse(text));
+  expect(historyToJSON(history)).toBe(text);
+  expect(history.events?.[0]?.eventType).toBe(1); // EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+  await Worker.runReplayHistory(
+    { workflowBundle: await workflowBundle(), sinks: RECORD_SINK_IGNORED },
+    history,
+    `batch-${batch}`,
+  );
+  const again = await request('admin', 'GET', `/batches/${batch}/history`);
+  expect(again.text).toBe(text);
+
+  // The hash is in the batch record and in the audit trail.
+  const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+  expect(ebr.chain.ok).toBe(true);
+  const archived = ebr.entries.filter((e: Json) => e.kind === 'history-archived');
+  expect(archived).toEqual([
+    expect.objectContaining({
+      entryKey: `batch-${batch}/history`,
+      data: { runs: [expect.objectContaining({ sha256: digest })] },
+    }),
+  ]);
+  const audit = (await request('qa1', 'GET', `/audit?action=history-archived&entityId=${ebr.batch.id}`)).body.entries;
+  expect(audit).toHaveLength(1);
+  expect(audit[0].newValue.runs[0].sha256).toBe(digest);
+});
+
+test('?payloads=readable decodes the payloads into values', async () => {
+  const r = await request('qa1', 'GET', `/batches/${batch}/history?payloads=readable`);
+  expect(r.status).toBe(200);
+  const started = r.body.events[0].workflowExecutionStartedEventAttributes;
+  expect(started.input.payloads[0]).toMatchObject({
+    metadata: { encoding: 'json/plain' },
+    data: expect.objectContaining({ batchNumber: batch }),
+  });
+});
+
+test('a replay passes: deterministic, the archive intact, the record matching its history entry for entry; it is audited', async () => {
+  const r = await request('qa1', 'POST', `/batches/${batch}/replay`, { reason: 'annual product review' });
+  expect(r.status).toBe(200);
+  expect(r.body).toMatchObject({
+    verdict: 'pass',
+    deterministic: true,
+    historyIntact: true,
+    source: 'archive',
+    historySha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    bundleSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    events: expect.any(Number),
+    durationMs: expect.any(Number),
+    crossCheck: { verdict: 'match', mismatches: [] },
+  });
+  expect(r.body.crossCheck.counts.match).toBeGreaterThan(20);
+  const check = (await request('qa1', 'GET', `/batches/${batch}/cross-check`)).body;
+  expect(check.verdict).toBe('match');
+  // Every entry the workflow wrote is there (all but the archive's own entry), each step among them.
+  const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+  expect(check.entries).toHaveLength(ebr.entries.length - 1);
+  expect(check.steps.map((s: Json) => s.stepId)).toEqual(expect.arrayContaining([null, 'add-kcl', 'mix']));
+  const audit = (await request('qa1', 'GET', `/audit?action=replay&entityId=${ebr.batch.id}`)).body.entries;
+  expect(audit[0]).toMatchObject({ username: 'qa1', reason: 'annual product review', newValue: { verdict: 'pass' } });
+  expect((await request('qa1', 'GET', `/batches/${batch}/review`)).body.investigation.verdict).toBe('pass');
+});
+
+test('once the run is gone from Temporal (the API points at a server that never saw it), investigation works from the archive', async () => {
+  const { searchAttributes } = loadTemporalConfig(undefined, {});
+  fresh = await startEmbeddedTemporal({ port: 0, searchAttributes });
+  const before = env.temporal.client;
+  env.temporal.client = new Client({ connection: await Connection.connect({ address: fresh.address }) });
+  try {
+    const gone = await env.temporal.client.workflow
+      .getHandle(`batch-${batch}`)
+      .describe()
+      .catch((e: Error) => e);
+    expect(gone).toBeInstanceOf(Error);
+    const replay = await request('qa1', 'POST', `/batches/${batch}/replay`, {});
+    expect(replay.body).toMatchObject({ verdict: 'pass', source: 'archive', crossCheck: { verdict: 'match' } });
+    expect((await request('qa1', 'GET', `/batches/${batch}/history`)).status).toBe(200);
+  } finally {
+    await env.temporal.client.connection.close();
+    env.temporal.client = before;
+  }
+});
+
+test('a record entry changed by SQL is reported, exactly that one, and the batch cannot be reviewed', async () => {
+  const batch = await completedBatch();
+  const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+  const target = ebr.entries.find((e: Json) => e.kind === 'values-entered');
+  await env.api.asOwner(async (owner) => {
+    await owner.raw('alter table ebr_entries disable trigger ebr_entries_append_only');
+    try {
+      await owner.raw(
+        `update ebr_entries set data = jsonb_set(data, '{values}', '{"tampered": 1}'::jsonb) where entry_key = ?`,
+        [target.entryKey],
+      );
+    } finally {
+      await owner.raw('alter table ebr_entries enable always trigger ebr_entries_append_only');
+    }
+  });
+  const check = (await request('qa1', 'GET', `/batches/${batch}/cross-check`)).body;
+  expect(check.verdict).toBe('mismatch');
+  const mismatches = check.entries.filter((e: Json) => e.verdict !== 'match');
+  expect(mismatches).toEqual([
+    expect.objectContaining({
+      entryKey: target.entryKey,
+      verdict: 'differs',
+      fields: expect.arrayContaining(['data']),
+    }),
+  ]);
+  expect(check.steps.find((s: Json) => s.stepId === target.stepId)).toMatchObject({
+    verdict: 'differs',
+    mismatches: 1,
+  });
+  const review = await request('qa2', 'POST', `/batches/${batch}/review`, {
+    auditTrailReviewed: true,
+    signature: sign('qa2', 'reviewed'),
+  });
+  expect(review.status).toBe(409);
+  expect(review.body.type).toBe('/api/problems/record-mismatch');
+  expect((await request('qa1', 'GET', `/batches/${batch}`)).body.status).toBe('complete');
+});
+
+test('a history with one Update argument altered never passes', async () => {
+  const batch = await completedBatch();
+  expect((await request('qa1', 'POST', `/batches/${batch}/replay`, {})).body.verdict).toBe('pass'); // archived
+  const archived = await env.api.services
+    .db('batch_histories')
+    .where({ workflow_id: `batch-${batch}` })
+    .first();
+  const history = JSON.parse(archived.history_json);
+  const update = history.events.find(
+    (e: Json) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'completeStep',
+  ).workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest.input.args.payloads[0];
+  const completion = JSON.parse(Buffer.from(update.data, 'base64').toString('utf8'));
+  completion.comment = `${completion.comment ?? ''} (altered)`;
+  update.data = Buffer.from(JSON.stringify(completion)).toString('base64');
+  await env.api.asOwner(async (owner) => {
+    await owner.raw('alter table batch_histories disable trigger batch_histories_append_only');
+    try {
+      await owner('batch_histories')
+        .where({ run_id: archived.run_id })
+        .update({ history_json: historyToJSON(historyFromJSON(history)) });
+    } finally {
+      await owner.raw('alter table batch_histories enable always trigger batch_histories_append_only');
+    }
+  });
+  const r = await request('qa1', 'POST', `/batches/${batch}/replay`, {});
+  expect(r.status).toBe(200);
+  expect(r.body.verdict).toBe('fail');
+  expect(r.body.historyIntact).toBe(false);
+  // And the record no longer matches what the altered history says the operator entered.
+  expect(r.body.crossCheck.mismatches).toEqual([expect.objectContaining({ verdict: 'differs' })]);
+});
+
+test('the sweep archives a batch that ended without anyone asking for its history', async () => {
+  for (const unit of ['MX-201', 'MX-202'])
+    await request('operator1', 'POST', `/equipment/${unit}/status`, { cleanliness: 'clean', reason: 'cleaned' });
+  const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+  const aborted = launched.body.number;
+  await until(async () => (await request('qa1', 'GET', `/batches/${aborted}`)).body.status === 'running');
+  const abort = await request('operator1', 'POST', `/batches/${aborted}/commands`, {
+    command: 'abort',
+    reason: 'test: an aborted batch is archived too',
+  });
+  expect(abort.status).toBe(200);
+  const id = (await request('qa1', 'GET', `/batches/${aborted}`)).body.id;
+  for (let i = 0; i < 100 && (await env.api.services.batches.histories.sweep()) === 0; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  const rows = await env.api.services.db('batch_histories').where({ batch_id: id });
+  expect(rows).toHaveLength(1);
+  const ebr = (await request('qa1', 'GET', `/batches/${aborted}/ebr`)).body;
+  expect(ebr.entries.at(-1)).toMatchObject({ kind: 'history-archived', data: { runs: [{ sha256: rows[0].sha256 }] } });
+});
