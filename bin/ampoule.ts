@@ -10,6 +10,8 @@
  *                                    Temporal address required): more capacity, or a worker per site
  *   bin/ampoule create-user --username NAME --full-name "Printed Name" --roles admin[,qa…]
  *                                    create a user (password from AMPOULE_NEW_PASSWORD or standard input)
+ *   bin/ampoule investigate <batch> [--history FILE]
+ *                                    replay a batch's history and cross-check its record (bin/investigate.ts)
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +38,7 @@ import { startSimulator, type EquipmentSimulator } from '../equipment/simulator/
 import { ROLES } from '../domain/identity';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '@ampoule/embedded-temporal';
 import { startBatchWorker } from '../worker/batch-worker';
+import { investigate } from './investigate';
 import { stopOnSignals } from './shutdown';
 
 function fail(log: Logger, message: string): never {
@@ -335,9 +338,14 @@ async function createUser(config: AppConfig, log: Logger, args: string[]): Promi
 }
 
 async function main(): Promise<void> {
+  const [command, ...args] = process.argv.slice(2);
+  // `investigate` prints its verdict on standard output: its log goes to standard error.
+  const out = command === 'investigate' ? process.stderr : process.stdout;
   const log = pino(
     { level: process.env.LOG_LEVEL ?? 'info', base: { service: 'ampoule' } },
-    process.stdout.isTTY ? require('pino-pretty')({ sync: true, ignore: 'pid,hostname,service' }) : pino.destination(1),
+    out.isTTY
+      ? require('pino-pretty')({ sync: true, ignore: 'pid,hostname,service', destination: out.fd })
+      : pino.destination(out.fd),
   );
   let config: AppConfig;
   try {
@@ -347,11 +355,20 @@ async function main(): Promise<void> {
     throw err;
   }
   log.level = config.logLevel;
-  const [command, ...args] = process.argv.slice(2);
   if (command === undefined || command === 'start') await start(config, log);
   else if (command === 'worker') await runWorker(config, log);
   else if (command === 'create-user') await createUser(config, log, args);
-  else fail(log, `unknown command ${command}; expected start, worker or create-user`);
+  else if (command === 'investigate') {
+    const temporalConfig = loadTemporalConfigOrFail(log);
+    process.exitCode = await investigate(args, {
+      config,
+      temporalConfig,
+      log,
+      openDatabase: () => openAppDatabase(config, log),
+      temporalSecurity: temporalSecurity(temporalConfig),
+      fail: (message) => fail(log, message),
+    });
+  } else fail(log, `unknown command ${command}; expected start, worker, create-user or investigate`);
 }
 
 main().catch((err) => {

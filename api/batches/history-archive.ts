@@ -30,8 +30,11 @@ export interface HistoryRun {
 }
 
 export interface BatchHistory {
-  /** `archive`: kept with the record; `temporal`: read from Temporal (the workflow is still running, not archived). */
-  source: 'archive' | 'temporal';
+  /**
+   * `archive`: kept with the record; `temporal`: read from Temporal (the workflow is still running, not archived);
+   * `file`: an exported history given to an investigation (`bin/ampoule investigate --history`).
+   */
+  source: 'archive' | 'temporal' | 'file';
   runs: HistoryRun[];
 }
 
@@ -168,7 +171,7 @@ export class HistoryArchive {
   }
 }
 
-function toRun(runNo: number, runId: string, history: History): HistoryRun {
+export function toRun(runNo: number, runId: string, history: History): HistoryRun {
   const json = historyToJSON(history);
   return { runNo, runId, events: history.events?.length ?? 0, json, sha256: sha256Of(json), history };
 }

@@ -16,7 +16,8 @@ export interface Investigation {
   replay: ReplayOutcome;
   /**
    * The archived history is the one archived: each run's document still hashes to the SHA-256 stored with it
-   * and written into the batch record. null while the history is read from Temporal (not archived yet).
+   * and written into the batch record (for an exported file: it has the SHA-256 the record holds). null while the
+   * history is read from Temporal (not archived yet), or for a file when the record holds no hash yet.
    */
   historyIntact: boolean | null;
   crossCheck: CrossCheckReport;
@@ -30,9 +31,12 @@ export class InvestigationService {
     private readonly replayer: BatchReplayer,
   ) {}
 
-  /** Replays the batch's history and holds its record against it. */
-  async investigate(batch: BatchRecord): Promise<Investigation> {
-    const history = await this.archive.read(batch);
+  /**
+   * Replays the batch's history and holds its record against it: the archived history (or Temporal's, while the
+   * batch runs), or `exported`, a history read from a file.
+   */
+  async investigate(batch: BatchRecord, exported?: BatchHistory): Promise<Investigation> {
+    const history = exported ?? (await this.archive.read(batch));
     const replay = await this.replayer.replay(
       batch.workflowId,
       history.runs.map((r) => ({ runId: r.runId, history: r.history })),
@@ -65,18 +69,22 @@ export class InvestigationService {
       });
     }
     const rebuilt = replay.written.flatMap((w) => w.entries.map((e) => ({ ...e, runId: w.runId })));
+    const recordedHashes = rows
+      .filter((r) => r.kind === 'history-archived')
+      .flatMap((r) => (r.data as { runs: { runId: string; sha256: string }[] }).runs);
     let historyIntact: boolean | null = null;
-    if (history.source === 'archive') {
-      const recordedHashes = rows
-        .filter((r) => r.kind === 'history-archived')
-        .flatMap((r) => (r.data as { runs: { runId: string; sha256: string }[] }).runs);
+    if (history.source === 'archive')
       historyIntact = history.runs.every(
         (run) =>
           sha256Of(run.json) === run.sha256 &&
           // Archived after its release (before archiving existed), a history's hash is in the audit trail only.
           recordedHashes.every((h) => h.runId !== run.runId || h.sha256 === run.sha256),
       );
-    }
+    // An exported file is the archived history when its runs have the SHA-256 the record holds.
+    else if (history.source === 'file' && recordedHashes.length > 0)
+      historyIntact = history.runs.every((run) =>
+        recordedHashes.some((h) => h.runId === run.runId && h.sha256 === run.sha256),
+      );
     return { history, replay, historyIntact, crossCheck: crossCheck(batch, rebuilt, recorded) };
   }
 }

@@ -9,11 +9,18 @@ import { Client, Connection } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '@ampoule/embedded-temporal';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { loadTemporalConfig } from '../../config/temporal-config';
 import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { RECORD_SINK_IGNORED } from '../../worker/replayer';
+import { CORPUS_DIR } from '../support/replay-corpus';
+import { AMPOULE_BIN } from '../support/server-process';
+import { POSTGRES_URL } from '../support/postgres';
 import { until } from '../support/wait';
 import { workflowBundle } from '../support/workflow-bundle';
 
@@ -240,3 +247,59 @@ test('the sweep archives a batch that ended without anyone asking for its histor
   const ebr = (await request('qa1', 'GET', `/batches/${aborted}/ebr`)).body;
   expect(ebr.entries.at(-1)).toMatchObject({ kind: 'history-archived', data: { runs: [{ sha256: rows[0].sha256 }] } });
 });
+
+/** Runs `bin/ampoule investigate …`; resolves with its exit code and the verdict it printed. */
+function investigateCli(args: string[], extraEnv: Record<string, string>) {
+  return new Promise<{ code: number; verdict: Json; stderr: string }>((resolve) => {
+    const { TEMPORAL_ADDRESS: _, DATABASE_URL: __, ...inherited } = process.env;
+    execFile(
+      AMPOULE_BIN,
+      ['investigate', ...args],
+      { env: { ...inherited, LOG_LEVEL: 'warn', ...extraEnv } },
+      (err, stdout, stderr) => {
+        let verdict: Json = {};
+        try {
+          verdict = JSON.parse(stdout);
+        } catch {
+          // no verdict printed: the exit code and stderr say why
+        }
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, verdict, stderr });
+      },
+    );
+  });
+}
+
+// The command line reads the record from PostgreSQL (a PGlite database belongs to the process that opened it).
+(POSTGRES_URL ? test : test.skip)(
+  'bin/ampoule investigate prints the same verdicts, from the archive and from an exported history file',
+  async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-investigate-'));
+    try {
+      const exported = await request('qa1', 'GET', `/batches/${batch}/history`); // archived, if not yet
+      const file = path.join(dataDir, 'history.json');
+      writeFileSync(file, exported.text);
+      const cliEnv = { DATABASE_URL: env.api.databaseUrl!, AMPOULE_DATA_DIR: dataDir };
+      const archived = await investigateCli([batch], cliEnv);
+      expect(archived).toMatchObject({
+        code: 0,
+        verdict: { batch, verdict: 'pass', source: 'archive', historyIntact: true, crossCheck: { verdict: 'match' } },
+      });
+      const fromFile = await investigateCli([batch, '--history', file], cliEnv);
+      expect(fromFile).toMatchObject({ code: 0, verdict: { verdict: 'pass', source: 'file', historyIntact: true } });
+      expect(fromFile.verdict.historySha256).toBe(archived.verdict.historySha256);
+      // No database: the replay alone, of a corpus history.
+      const alone = await investigateCli(['--history', path.join(CORPUS_DIR, 'pbs-full-release.json')], {
+        AMPOULE_DATA_DIR: dataDir,
+      });
+      expect(alone).toMatchObject({ code: 0, verdict: { verdict: 'pass', deterministic: true } });
+      const notAHistory = await investigateCli(['--history', path.join(dataDir, 'missing.json')], {
+        AMPOULE_DATA_DIR: dataDir,
+      });
+      expect(notAHistory.code).toBe(2);
+      expect(notAHistory.stderr).toMatch(/not a history in Temporal's JSON format/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+  120_000,
+);
