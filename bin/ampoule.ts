@@ -238,8 +238,8 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
 
   stopOnSignals(log, [
     { name: 'the API server', stop: () => server.stop() },
-    ...stopWorkerSteps(worker, connections),
     { name: 'the history archive', stop: () => services.batches.histories.stop() },
+    ...stopWorkerSteps(worker, connections),
     { name: 'the Temporal client', stop: () => connection.close() },
     ...sealSteps(services),
     { name: 'the anchor timer', stop: () => services.anchors.stop() },

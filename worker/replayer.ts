@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { History } from '@temporalio/common/lib/proto-utils';
-import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { sha256Hex } from '../domain/canonical-hash';
 import type { EbrEntryInput } from '../domain/batch/types';
 import { WORKFLOWS_PATH } from './workflows-path';
@@ -35,15 +35,20 @@ export class BatchReplayer {
 
   private workflowCode() {
     this.code ??= (async () => {
+      // Loaded on first use: an API process that never replays does not pay for the worker's package.
+      const { bundleWorkflowCode } = await import('@temporalio/worker');
       const bundle = await (this.bundle?.() ?? bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }));
       return { bundle, sha256: sha256Hex(bundle.code) };
     })();
+    // A failed bundling is tried again by the next investigation, not remembered.
+    this.code.catch(() => (this.code = undefined));
     return this.code;
   }
 
   /** Replays the runs of one workflow's chain in order; stops at the first that fails. */
   async replay(workflowId: string, runs: { runId: string; history: History }[]): Promise<ReplayOutcome> {
     const { bundle, sha256 } = await this.workflowCode();
+    const { Worker } = await import('@temporalio/worker');
     const started = performance.now();
     const written: ReplayOutcome['written'] = [];
     // Histories replay one after the other, each once the one before has given its result: what the sink is
@@ -54,7 +59,10 @@ export class BatchReplayer {
         workflowBundle: bundle,
         sinks: {
           record: {
-            written: { fn: (_info, entries: EbrEntryInput[]) => void current.push(...entries), callDuringReplay: true },
+            written: {
+              fn: (_info, entries: EbrEntryInput[]) => void current.push(...structuredClone(entries)),
+              callDuringReplay: true,
+            },
           },
         },
       },

@@ -1,10 +1,12 @@
 /** Batches per the API contract: launch, state, commands, operator steps, the work queue, the record, and QA's disposition. */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { signatureInputSchema } from '../signatures/signature-service';
 import { route, type RouteSpec } from '../http/route';
 import { ServerTiming } from '../http/server-timing';
 import type { Services } from '../services';
 import { Problem, notFound } from '../http/problems';
+import { rolesGrant } from '../auth/permissions';
 import { renderEbrPdf } from './ebr-pdf';
 import { readablePayloads } from './history-json';
 import { replayVerdict } from './investigation-service';
@@ -42,20 +44,32 @@ export function batchRoutes(s: Services): RouteSpec[] {
           description: 'The batch, with the manifestations of QA’s signatures on it (printed name, UTC time, meaning)',
         },
       },
-      problems: ['invalid-transition', 'segregation-of-duties', 'record-mismatch'],
+      problems: [
+        'invalid-transition',
+        'segregation-of-duties',
+        'record-mismatch',
+        'history-unavailable',
+        'temporal-unavailable',
+      ],
       // Its own transaction, after the investigation (a replay takes a moment, and reads on its own connection).
       transaction: false,
       handler: async ({ params, signer, actor, station, reason }) => {
+        let investigatedHead: string | null | undefined;
         if (action !== 'reject') {
-          // Nobody reviews or releases a record its own history contradicts; a rejection stays possible.
-          const verdict = replayVerdict(
-            await s.batches.investigations.investigate(await s.batches.records.get(params.id)),
-          );
+          // Nobody reviews or releases a record its own archived history contradicts; a rejection stays possible.
+          const investigation = await s.batches.investigations.investigate(await s.batches.records.get(params.id));
+          if (investigation.history.source !== 'archive')
+            throw new Problem(
+              'history-unavailable',
+              'the batch’s workflow has not closed yet: its history is archived, and the record can be judged, once it has',
+            );
+          const verdict = replayVerdict(investigation);
           if (verdict.verdict !== 'pass') throw new Problem('record-mismatch', mismatchDetail(verdict));
+          investigatedHead = investigation.recordHead;
         }
         const { batch, signatures } = await s.db.transaction(async (trx) => {
           const ctx = { trx, actor: actor!, station, reason };
-          const b = await s.batches.disposition.disposition(ctx, signer!, params.id, action);
+          const b = await s.batches.disposition.disposition(ctx, signer!, params.id, action, investigatedHead);
           return { batch: b, signatures: await s.batches.records.dispositionSignatures(b, trx) };
         });
         // A released or rejected record is final: its chain and the audit trail's are anchored once committed.
@@ -313,19 +327,19 @@ export function batchRoutes(s: Services): RouteSpec[] {
         payloads: z.enum(['encoded', 'readable']).default('encoded'),
       }),
       responses: { 200: { description: 'temporal.api.history.v1.History as Temporal JSON' } },
-      problems: ['temporal-unavailable'],
+      problems: ['history-unavailable', 'temporal-unavailable'],
       handler: async ({ params, query }) => {
         const batch = await s.batches.records.get(params.id);
         const history = await s.batches.histories.read(batch);
         const run = query.run ? history.runs.find((r) => r.runId === query.run) : history.runs[history.runs.length - 1];
         if (!run) throw notFound(`run ${query.run} of batch ${batch.number}`);
+        const content = query.payloads === 'readable' ? readablePayloads(run.json) : run.json;
         return {
-          text: {
-            contentType: 'application/json',
-            content: query.payloads === 'readable' ? readablePayloads(run.json) : run.json,
-          },
+          text: { contentType: 'application/json', content },
           headers: {
-            'Repr-Digest': `sha-256=:${Buffer.from(run.sha256, 'hex').toString('base64')}:`,
+            // The digest of what is sent; the archived document's SHA-256 (the one the record holds) apart.
+            'Repr-Digest': `sha-256=:${createHash('sha256').update(content, 'utf8').digest('base64')}:`,
+            'Ampoule-History-Sha256': run.sha256,
             'Ampoule-History-Source': history.source,
             'Ampoule-History-Run': `${run.runNo} of ${history.runs.length}; ${run.runId}`,
           },
@@ -344,7 +358,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       params: batchParams,
       transaction: false,
       responses: { 200: { description: 'The replay’s verdict' } },
-      problems: ['temporal-unavailable'],
+      problems: ['history-unavailable', 'temporal-unavailable'],
       handler: async ({ params, actor, station, reason }) => {
         const batch = await s.batches.records.get(params.id);
         const verdict = replayVerdict(await s.batches.investigations.investigate(batch));
@@ -379,7 +393,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       access: 'batches.investigate',
       params: batchParams,
       responses: { 200: { description: 'The cross-check' } },
-      problems: ['temporal-unavailable'],
+      problems: ['history-unavailable', 'temporal-unavailable'],
       handler: async ({ params }) => {
         const i = await s.batches.investigations.investigate(await s.batches.records.get(params.id));
         const { deterministic, historyIntact, historySha256 } = replayVerdict(i);
@@ -396,17 +410,18 @@ export function batchRoutes(s: Services): RouteSpec[] {
       access: 'batches.read',
       params: batchParams,
       responses: { 200: { description: 'The exceptions' } },
-      handler: async ({ params }) => {
+      handler: async ({ params, actor, req }) => {
         const report = await s.batches.records.reviewReport(params.id);
-        // The record held against its history: what a review or release will insist on.
+        // For QA, the record held against its history: what a review or release will insist on.
+        if (!rolesGrant(actor!.roles, 'batches.investigate')) return { body: report };
         let investigation: ReturnType<typeof replayVerdict> | { unavailable: string };
         try {
           investigation = replayVerdict(
             await s.batches.investigations.investigate(await s.batches.records.get(params.id)),
           );
         } catch (err) {
-          if (!(err instanceof Problem)) throw err;
-          investigation = { unavailable: err.message };
+          if (!(err instanceof Problem)) req.log?.error({ err }, 'the investigation of a batch failed');
+          investigation = { unavailable: (err as Error).message };
         }
         return { body: { ...report, investigation } };
       },

@@ -37,6 +37,8 @@ export class DispositionService {
     signer: VerifiedSigner,
     idOrNumber: string,
     action: Disposition,
+    /** The record's last entry when an investigation passed: the disposition is refused if the record has moved on. */
+    investigatedHead?: string | null,
   ): Promise<BatchRecord> {
     const batch = await this.stores.batches.find(ctx.trx, idOrNumber, true);
     if (!batch) throw notFound(`batch ${idOrNumber}`);
@@ -47,6 +49,11 @@ export class DispositionService {
         `batch ${batch.number} is ${batch.status}: it cannot be ${next} (only from ${from.join(' or ')})`,
       );
     const record = await this.stores.batches.ebr(ctx.trx, batch.id);
+    if (investigatedHead !== undefined && (record[record.length - 1]?.hash ?? null) !== investigatedHead)
+      throw new Problem(
+        'record-mismatch',
+        `batch ${batch.number}'s record changed since it was investigated: try again`,
+      );
     const steps = await this.stores.batches.steps(ctx.trx, batch.id);
     // Everyone who signed an entry of the record (performed, verified, approved a step), and the projections' performers and verifiers.
     const executors = [

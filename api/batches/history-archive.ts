@@ -42,6 +42,8 @@ export interface BatchHistory {
 const CLOSED_STATUSES = new Set(['complete', 'stopped', 'aborted', 'reviewed', 'released', 'rejected']);
 /** How long a reader waits for a workflow whose batch is closed to close itself (its last write came just before). */
 const CLOSE_WAIT_MS = 10_000;
+/** How long the sweep leaves a batch it could not archive before it tries again. */
+const SET_ASIDE_MS = 10 * 60_000;
 
 export function sha256Of(json: string): string {
   return createHash('sha256').update(json, 'utf8').digest('hex');
@@ -51,6 +53,9 @@ export class HistoryArchive {
   private readonly audit: AuditTrail;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
+  private stopping = false;
+  /** Batches the sweep could not archive, and until when it leaves them alone. */
+  private readonly setAside = new Map<string, number>();
 
   constructor(
     private readonly db: Knex,
@@ -67,7 +72,10 @@ export class HistoryArchive {
     if (archived) return { source: 'archive', runs: archived.map(fromArchive) };
     const chain = await this.temporal.historyChain(batch.workflowId);
     if (!chain)
-      throw new Problem('not-found', `batch ${batch.number} has no workflow history, archived or in Temporal`);
+      throw new Problem(
+        'history-unavailable',
+        `batch ${batch.number} has no archived history and Temporal no longer has its workflow`,
+      );
     return { source: 'temporal', runs: chain.runs.map((r, i) => toRun(i + 1, r.runId, r.history)) };
   }
 
@@ -75,17 +83,19 @@ export class HistoryArchive {
    * Archives the batch's history if its workflow has closed and it is not archived yet; returns the archived
    * runs, or undefined while the workflow runs (or when Temporal no longer has it and nothing was archived).
    */
-  async archive(batch: BatchRecord): Promise<ArchivedRun[] | undefined> {
+  async archive(batch: BatchRecord, waitForClose = true): Promise<ArchivedRun[] | undefined> {
     const existing = await this.stores.histories.runs(this.db, batch.id);
     if (existing.length > 0) return existing;
     if (!this.temporal.available()) return undefined;
-    let chain = await this.temporal.historyChain(batch.workflowId);
+    let closed = await this.temporal.isClosed(batch.workflowId);
     // The batch's last write comes just before its workflow closes: a reader right after it waits for the close.
-    for (const until = Date.now() + CLOSE_WAIT_MS; chain && !chain.closed && CLOSED_STATUSES.has(batch.status);) {
-      if (Date.now() > until) break;
-      await new Promise((r) => setTimeout(r, 100));
-      chain = await this.temporal.historyChain(batch.workflowId);
-    }
+    if (waitForClose && closed === false && CLOSED_STATUSES.has(batch.status))
+      for (const until = Date.now() + CLOSE_WAIT_MS; closed === false && Date.now() < until;) {
+        await new Promise((r) => setTimeout(r, 100));
+        closed = await this.temporal.isClosed(batch.workflowId);
+      }
+    if (!closed) return undefined;
+    const chain = await this.temporal.historyChain(batch.workflowId);
     if (!chain?.closed) return undefined;
     const runs = chain.runs.map((r, i) => toRun(i + 1, r.runId, r.history));
     await this.db.transaction(async (trx) => {
@@ -142,12 +152,20 @@ export class HistoryArchive {
     return this.stores.histories.runs(this.db, batch.id);
   }
 
-  /** Archives the histories of closed batches not archived yet; returns how many batches it archived. */
+  /**
+   * Archives the histories of closed batches not archived yet; returns how many batches it archived. A batch whose
+   * workflow has not closed yet, or that Temporal no longer has (a batch closed before archiving existed, past its
+   * retention: its record says what it can), is set aside for a while, so that it never holds up the batches after it.
+   */
   async sweep(limit = 20): Promise<number> {
     let archived = 0;
-    for (const { id } of await this.stores.histories.unarchived(this.db, limit)) {
+    const now = Date.now();
+    for (const [id, until] of this.setAside) if (until <= now) this.setAside.delete(id);
+    for (const { id } of await this.stores.histories.unarchived(this.db, limit, [...this.setAside.keys()])) {
+      if (this.stopping) break;
       const batch = await this.stores.batches.find(this.db, id);
-      if (batch && (await this.archive(batch))) archived++;
+      if (batch && (await this.archive(batch, false))) archived++;
+      else this.setAside.set(id, now + SET_ASIDE_MS);
     }
     return archived;
   }
@@ -165,6 +183,7 @@ export class HistoryArchive {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     this.timer = undefined;
     await this.sweeping;

@@ -7,7 +7,12 @@
 import type { Knex } from 'knex';
 import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
-import { crossCheck, type CrossCheckReport, type RecordedEntry } from '../../domain/batch/cross-check';
+import {
+  crossCheck,
+  isHistoryArchivedEntry,
+  type CrossCheckReport,
+  type RecordedEntry,
+} from '../../domain/batch/cross-check';
 import type { BatchReplayer, ReplayOutcome } from '../../worker/replayer';
 import { sha256Of, type BatchHistory, type HistoryArchive } from './history-archive';
 
@@ -21,6 +26,8 @@ export interface Investigation {
    */
   historyIntact: boolean | null;
   crossCheck: CrossCheckReport;
+  /** The hash of the record's last entry when it was read: what the verdict is about. */
+  recordHead: string | null;
 }
 
 export class InvestigationService {
@@ -69,23 +76,41 @@ export class InvestigationService {
       });
     }
     const rebuilt = replay.written.flatMap((w) => w.entries.map((e) => ({ ...e, runId: w.runId })));
-    const recordedHashes = rows
-      .filter((r) => r.kind === 'history-archived')
-      .flatMap((r) => (r.data as { runs: { runId: string; sha256: string }[] }).runs);
+    const recordedHashes = await this.recordedHashes(batch, recorded);
+    const sameRuns = (runs: { runId: string; sha256: string }[]) =>
+      recordedHashes !== undefined &&
+      recordedHashes.length === runs.length &&
+      runs.every((run) => recordedHashes.some((h) => h.runId === run.runId && h.sha256 === run.sha256));
     let historyIntact: boolean | null = null;
+    // The archive as archived: each run's document hashes to the SHA-256 stored with it, and the runs and hashes
+    // are exactly those the record (or, for a record final before archiving existed, the audit trail) holds.
     if (history.source === 'archive')
-      historyIntact = history.runs.every(
-        (run) =>
-          sha256Of(run.json) === run.sha256 &&
-          // Archived after its release (before archiving existed), a history's hash is in the audit trail only.
-          recordedHashes.every((h) => h.runId !== run.runId || h.sha256 === run.sha256),
-      );
-    // An exported file is the archived history when its runs have the SHA-256 the record holds.
-    else if (history.source === 'file' && recordedHashes.length > 0)
-      historyIntact = history.runs.every((run) =>
-        recordedHashes.some((h) => h.runId === run.runId && h.sha256 === run.sha256),
-      );
-    return { history, replay, historyIntact, crossCheck: crossCheck(batch, rebuilt, recorded) };
+      historyIntact = history.runs.every((run) => sha256Of(run.json) === run.sha256) && sameRuns(history.runs);
+    // An exported file is the archived history when its runs have the hashes the record holds.
+    else if (history.source === 'file' && recordedHashes !== undefined) historyIntact = sameRuns(history.runs);
+    return {
+      history,
+      replay,
+      historyIntact,
+      crossCheck: crossCheck(batch, rebuilt, recorded),
+      recordHead: rows[rows.length - 1]?.hash ?? null,
+    };
+  }
+
+  /** The runs and hashes written when the history was archived: in the record's entry, else in the audit trail. */
+  private async recordedHashes(
+    batch: BatchRecord,
+    recorded: RecordedEntry[],
+  ): Promise<{ runId: string; sha256: string }[] | undefined> {
+    const entry = recorded.find((r) => isHistoryArchivedEntry(batch.workflowId, r));
+    if (entry) return (entry.data as { runs: { runId: string; sha256: string }[] }).runs;
+    const [audited] = await this.stores.audit.find(this.db, {
+      entityType: 'batch',
+      entityId: batch.id,
+      action: 'history-archived',
+      limit: 1,
+    });
+    return (audited?.newValue as { runs: { runId: string; sha256: string }[] } | undefined)?.runs;
   }
 }
 

@@ -156,6 +156,16 @@ export class BatchTemporalGateway {
     );
   }
 
+  /** Whether a workflow's latest run has closed; undefined when Temporal has no such workflow. */
+  async isClosed(workflowId: string): Promise<boolean | undefined> {
+    try {
+      return (await this.requireTemporal().client.workflow.getHandle(workflowId).describe()).status.name !== 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw new Problem('temporal-unavailable', `${workflowId} could not be described: ${(err as Error).message}`);
+    }
+  }
+
   /**
    * Every run of a workflow's chain (a run continued as new names the one before it), oldest first, and whether
    * the last has closed; undefined when Temporal has no such workflow (never started, or gone with retention).

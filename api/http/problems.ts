@@ -155,6 +155,11 @@ export const PROBLEM_TYPES = {
     title: 'The batch record does not match its history',
     when: 'A review or release of a batch whose investigation fails: its workflow history does not replay against the workflow code, the archived history is not the one the record holds the hash of, or the record differs from the entries the history rebuilds (`GET /api/batches/:id/cross-check` lists them). A rejection stays possible.',
   },
+  'history-unavailable': {
+    status: 409,
+    title: 'The batch’s history is not archived',
+    when: 'An investigation, review or release of a batch whose workflow history is not archived with its record: its workflow has not closed yet, or Temporal no longer has it and it was never archived (a batch closed before archiving existed, past the namespace’s retention). A rejection stays possible.',
+  },
   'temporal-unavailable': {
     status: 503,
     title: 'Batch execution is unavailable',

@@ -36,14 +36,16 @@ export class HistoryStore {
     );
   }
 
-  /** Closed batches (their workflow's part is over) whose history is not archived yet, oldest first. */
-  async unarchived(db: Knex, limit: number): Promise<{ id: string; number: string }[]> {
-    return db('batches as b')
+  /** Closed batches (their workflow's part is over) whose history is not archived yet, oldest first, but `except`. */
+  async unarchived(db: Knex, limit: number, except: string[] = []): Promise<{ id: string; number: string }[]> {
+    const q = db('batches as b')
       .select('b.id', 'b.number')
       .whereIn('b.status', ['complete', 'stopped', 'aborted', 'reviewed', 'released', 'rejected'])
       .whereNotExists(db('batch_histories as h').select(db.raw('1')).whereRaw('h.batch_id = b.id'))
       .orderBy('b.created_at')
       .limit(limit);
+    if (except.length > 0) void q.whereNotIn('b.id', except);
+    return q;
   }
 }
 

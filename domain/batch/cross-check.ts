@@ -64,8 +64,16 @@ export interface CrossCheckReport {
   steps: StepCheck[];
 }
 
-/** Entries Ampoule itself adds to a record about its history (not the workflow's): left out of the comparison. */
-export const ENTRIES_ABOUT_THE_HISTORY = ['history-archived'];
+/**
+ * The one entry Ampoule itself adds to a record (not the workflow): the archived history's hashes, under the key
+ * `<workflowId>/history`, by no user and unsigned — left out of the comparison (the investigation checks its hashes
+ * against the archive). Any other entry, of whatever kind, is the workflow's or extra.
+ */
+export function isHistoryArchivedEntry(workflowId: string, r: RecordedEntry): boolean {
+  return (
+    r.entryKey === `${workflowId}/history` && r.kind === 'history-archived' && r.userId === null && r.signature === null
+  );
+}
 
 /** The key the activities store a workflow's entry under (activities/index.ts). */
 export function entryKeyOf(workflowId: string, no: number): string {
@@ -78,7 +86,7 @@ export function crossCheck(
   recorded: RecordedEntry[],
 ): CrossCheckReport {
   const stored = new Map(
-    recorded.filter((r) => !ENTRIES_ABOUT_THE_HISTORY.includes(r.kind)).map((r) => [r.entryKey, r] as const),
+    recorded.filter((r) => !isHistoryArchivedEntry(batch.workflowId, r)).map((r) => [r.entryKey, r] as const),
   );
   const entries: EntryCheck[] = [];
   for (const e of rebuilt) {

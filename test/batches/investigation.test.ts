@@ -75,6 +75,7 @@ test('the closed batch’s history is exported as Temporal JSON, archived, byte 
   const text = first.text;
   const digest = sha256(text);
   expect(first.headers.get('repr-digest')).toBe(`sha-256=:${Buffer.from(digest, 'hex').toString('base64')}:`);
+  expect(first.headers.get('ampoule-history-sha256')).toBe(digest);
   // Temporal's JSON: what historyFromJSON reads and historyToJSON writes again, byte for byte.
   const history = historyFromJSON(JSON.parse(text));
   expect(historyToJSON(history)).toBe(text);
@@ -105,6 +106,10 @@ test('the closed batch’s history is exported as Temporal JSON, archived, byte 
 test('?payloads=readable decodes the payloads into values', async () => {
   const r = await request('qa1', 'GET', `/batches/${batch}/history?payloads=readable`);
   expect(r.status).toBe(200);
+  // The digest is the body's; the archived document's SHA-256 comes apart.
+  expect(r.headers.get('repr-digest')).toBe(`sha-256=:${createHash('sha256').update(r.text).digest('base64')}:`);
+  const encoded = await request('qa1', 'GET', `/batches/${batch}/history`);
+  expect(r.headers.get('ampoule-history-sha256')).toBe(sha256(encoded.text));
   const started = r.body.events[0].workflowExecutionStartedEventAttributes;
   expect(started.input.payloads[0]).toMatchObject({
     metadata: { encoding: 'json/plain' },
@@ -136,6 +141,10 @@ test('a replay passes: deterministic, the archive intact, the record matching it
   const audit = (await request('qa1', 'GET', `/audit?action=replay&entityId=${ebr.batch.id}`)).body.entries;
   expect(audit[0]).toMatchObject({ username: 'qa1', reason: 'annual product review', newValue: { verdict: 'pass' } });
   expect((await request('qa1', 'GET', `/batches/${batch}/review`)).body.investigation.verdict).toBe('pass');
+  // Others who read the review see the exceptions, not the investigation (QA's).
+  const operatorsView = await request('operator1', 'GET', `/batches/${batch}/review`);
+  expect(operatorsView.status).toBe(200);
+  expect(operatorsView.body.investigation).toBeUndefined();
 });
 
 test('once the run is gone from Temporal (the API points at a server that never saw it), investigation works from the archive', async () => {
@@ -194,6 +203,39 @@ test('a record entry changed by SQL is reported, exactly that one, and the batch
   expect(review.status).toBe(409);
   expect(review.body.type).toBe('/api/problems/record-mismatch');
   expect((await request('qa1', 'GET', `/batches/${batch}`)).body.status).toBe('complete');
+
+  // A row deleted, and one added that the workflow never wrote (even of the archive's own kind): both reported.
+  const removed = ebr.entries.find((e: Json) => e.kind === 'step-started');
+  await env.api.asOwner(async (owner) => {
+    await owner.raw('alter table ebr_entries disable trigger ebr_entries_append_only');
+    try {
+      await owner('ebr_entries').where({ entry_key: removed.entryKey }).delete();
+    } finally {
+      await owner.raw('alter table ebr_entries enable always trigger ebr_entries_append_only');
+    }
+    const last = ebr.entries.at(-1);
+    await owner('ebr_entries').insert({
+      batch_id: ebr.batch.id,
+      seq: last.seq + 100,
+      entry_key: `batch-${batch}/forged`,
+      kind: 'history-archived',
+      data: JSON.stringify({ runs: [] }),
+      workflow_id: `batch-${batch}`,
+      run_id: last.runId,
+      event_id: 1,
+      occurred_at: new Date(),
+      prev_hash: last.hash,
+      hash: last.hash,
+    });
+  });
+  const after = (await request('qa1', 'GET', `/batches/${batch}/cross-check`)).body;
+  expect(after.counts).toMatchObject({ differs: 1, 'missing-in-record': 1, 'extra-in-record': 1 });
+  expect(after.entries.filter((e: Json) => e.verdict !== 'match').map((e: Json) => [e.entryKey, e.verdict])).toEqual(
+    expect.arrayContaining([
+      [removed.entryKey, 'missing-in-record'],
+      [`batch-${batch}/forged`, 'extra-in-record'],
+    ]),
+  );
 });
 
 test('a history with one Update argument altered never passes', async () => {
@@ -210,12 +252,14 @@ test('a history with one Update argument altered never passes', async () => {
   const completion = JSON.parse(Buffer.from(update.data, 'base64').toString('utf8'));
   completion.comment = `${completion.comment ?? ''} (altered)`;
   update.data = Buffer.from(JSON.stringify(completion)).toString('base64');
+  const altered = historyToJSON(historyFromJSON(history));
   await env.api.asOwner(async (owner) => {
     await owner.raw('alter table batch_histories disable trigger batch_histories_append_only');
     try {
       await owner('batch_histories')
         .where({ run_id: archived.run_id })
-        .update({ history_json: historyToJSON(historyFromJSON(history)) });
+        // The row's own hash updated with it: only the hash the record holds gives the change away.
+        .update({ history_json: altered, sha256: sha256(altered) });
     } finally {
       await owner.raw('alter table batch_histories enable always trigger batch_histories_append_only');
     }
@@ -240,10 +284,17 @@ test('the sweep archives a batch that ended without anyone asking for its histor
   });
   expect(abort.status).toBe(200);
   const id = (await request('qa1', 'GET', `/batches/${aborted}`)).body.id;
-  for (let i = 0; i < 100 && (await env.api.services.batches.histories.sweep()) === 0; i++)
-    await new Promise((r) => setTimeout(r, 100));
-  const rows = await env.api.services.db('batch_histories').where({ batch_id: id });
+  const archivedRows = () => env.api.services.db('batch_histories').where({ batch_id: id });
+  await until(async () => {
+    await env.api.services.batches.histories.sweep();
+    return (await archivedRows()).length > 0;
+  });
+  const rows = await archivedRows();
   expect(rows).toHaveLength(1);
+  const audit = (await request('qa1', 'GET', `/audit?action=history-archived&entityId=${id}`)).body.entries;
+  expect(audit).toEqual([
+    expect.objectContaining({ newValue: { runs: [expect.objectContaining({ sha256: rows[0].sha256 })] } }),
+  ]);
   const ebr = (await request('qa1', 'GET', `/batches/${aborted}/ebr`)).body;
   expect(ebr.entries.at(-1)).toMatchObject({ kind: 'history-archived', data: { runs: [{ sha256: rows[0].sha256 }] } });
 });

@@ -68,11 +68,12 @@ export class RecordWriter {
       })),
     );
     const steps = parts.flatMap((p) => p.projections);
-    sinks.record.written(batch);
     const activities = this.written ? localWrites : firstWrite;
     await CancellationScope.nonCancellable(() =>
       activities.recordEbr({ batchId: this.input.batchId, workflowId, runId, entries: batch, steps, batchStatus }),
     );
+    // Told once written (a write that failed wrote nothing), for a replay to rebuild the record.
+    sinks.record.written(batch);
     this.written = true;
     let next = 0;
     for (const p of parts) {
