@@ -4,18 +4,26 @@
  * workflow code (`worker/replayer.ts`, one replay worker per replay, as the API does) with the record's entries
  * rebuilt through the sink, then the cross-check of those entries against a record holding the same entries
  * (`domain/batch/cross-check.ts`). Prints p50/p99 per history size class and over all; the bundling (once per
- * process) is printed apart. Not measured here: reading the record and the archive from the database, and the
- * impact query over many batches.
+ * process) is printed apart. Not measured here: reading the record and the archive from the database.
+ * Then the impact query (`GET /api/investigations/impact`) over `--batches` seeded batches (each with its units,
+ * four consumed lots out of 200, and 40 record entries by one of 20 operators), on PostgreSQL when
+ * TEST_DATABASE_URL is set, else PGlite: p50/p99 per criterion and with all four.
  *
- *   npm run bench:investigation -- [--rounds 5]
+ *   npm run bench:investigation -- [--rounds 5] [--batches 1000] [--queries 50]
  */
 import { performance } from 'node:perf_hooks';
 import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import pino from 'pino';
+import { ImpactService, type ImpactCriteria } from '../api/batches/impact-service';
+import { createServices } from '../api/services';
+import { createPlatform } from '../composition/platform';
+import { loadAppConfig } from '../config/app-config';
+import { loadDemoData } from '../demo/load';
 import { crossCheck, entryKeyOf, type RecordedEntry } from '../domain/batch/cross-check';
 import { canonicalHash } from '../domain/canonical-hash';
 import { corpusFiles, readFromCorpus } from '../test/support/replay-corpus';
 import { BatchReplayer } from '../worker/replayer';
-import { argValue, machine, percentile } from './support';
+import { argValue, machine, percentile, pgliteBenchDatabase, postgresBenchDatabase } from './support';
 
 async function main() {
   Runtime.install({
@@ -80,11 +88,100 @@ async function main() {
   const report = (label: string, xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
     console.log(
-      `${label.padEnd(16)} n=${String(sorted.length).padStart(4)}  p50 ${percentile(sorted, 50).toFixed(0)} ms  p99 ${percentile(sorted, 99).toFixed(0)} ms`,
+      `${label.padEnd(21)} n=${String(sorted.length).padStart(4)}  p50 ${percentile(sorted, 50).toFixed(0)} ms  p99 ${percentile(sorted, 99).toFixed(0)} ms`,
     );
   };
   for (const [size, xs] of [...byEvents].sort()) report(size, xs);
   report('all histories', all);
+  await impactQuery(report);
+}
+
+/** The impact query over many batches, seeded straight into the tables. */
+async function impactQuery(report: (label: string, xs: number[]) => void) {
+  const count = Number(argValue('batches', '1000'));
+  const queries = Number(argValue('queries', '50'));
+  const base = process.env.TEST_DATABASE_URL;
+  const bench = base ? await postgresBenchDatabase(base, 'bench_impact') : await pgliteBenchDatabase();
+  try {
+    const services = createServices(
+      createPlatform(bench.database, loadAppConfig({ LOG_LEVEL: 'silent' }), pino({ level: 'silent' })),
+    );
+    await loadDemoData(services, 'bench-password');
+    const db = bench.database.knex;
+    const t = performance.now();
+    await db.raw(
+      `insert into users (username, full_name, roles, password_hash)
+       select 'bench-op-' || i, 'Bench Operator ' || i, array['operator'], 'x' from generate_series(1, 20) i`,
+    );
+    await db.raw(
+      `insert into lots (lot_number, material_code, unit, quantity, status)
+       select 'BENCH-LOT-' || i, (select code from materials order by code limit 1), 'kg', 1000, 'released'
+         from generate_series(1, 200) i`,
+    );
+    await db.raw(
+      `insert into batches (number, workflow_id, recipe_id, recipe_version_id, recipe_code, recipe_version, product_code,
+                            batch_size, batch_unit, output_lot_number, output_material, plan, plan_hash, units, status,
+                            started_at, ended_at)
+       select 'BENCH-' || i, 'batch-BENCH-' || i, v.recipe_id, v.id, r.code, v.version, m.code, 500, 'L',
+              'BENCH-OUT-' || i, m.code, '{}'::jsonb, 'bench',
+              jsonb_build_object('prep', jsonb_build_object('code', 'MX-20' || (1 + i % 2)),
+                                 'fill', jsonb_build_object('code', 'FL-' || (i % 5))),
+              'released', now() - (i || ' hours')::interval, now() - (i || ' hours')::interval + interval '3 hours'
+         from generate_series(1, ${count}) i,
+              (select * from recipe_versions where status = 'effective' order by created_at limit 1) v
+         join recipes r on r.id = v.recipe_id
+         cross join (select code from materials order by code limit 1) m`,
+    );
+    await db.raw(
+      `insert into lot_transactions (lot_id, kind, quantity, entered_quantity, entered_unit, batch_id, step_id, user_name)
+       select l.id, 'consumption', -1, 1, 'kg', 'BENCH-' || i, 'step', 'bench'
+         from generate_series(1, ${count}) i
+         cross join generate_series(0, 3) k
+         join lots l on l.lot_number = 'BENCH-LOT-' || (1 + ((i * 7 + k * 13) % 200))`,
+    );
+    await db.raw(
+      `insert into ebr_entries (batch_id, seq, entry_key, kind, step_id, data, workflow_id, run_id, event_id,
+                                occurred_at, user_id, user_name, prev_hash, hash)
+       select b.id, n, b.workflow_id || '/' || n, 'values-entered', 'step-' || n, '{}'::jsonb, b.workflow_id, 'run', n,
+              b.started_at, u.id, u.full_name, 'x', 'x'
+         from batches b
+         cross join generate_series(1, 40) n
+         join users u on u.username = 'bench-op-' || (1 + n % 20)
+        where b.number like 'BENCH-%'`,
+    );
+    await db.raw('analyze');
+    console.log(
+      `impact query — ${bench.label}, ${count} batches seeded in ${Math.round(performance.now() - t)} ms; ${queries} queries each`,
+    );
+    const impact = new ImpactService(db, services.stores);
+    const seeded = (await db('batches').where({ number: 'BENCH-1' }).first()) as {
+      recipe_code: string;
+      recipe_version: number;
+    };
+    const pick = (i: number): Record<string, Partial<ImpactCriteria>> => ({
+      lot: { lot: `BENCH-LOT-${1 + (i % 200)}` },
+      unit: { unit: `FL-${i % 5}` },
+      recipeVersion: { recipeVersion: `${seeded.recipe_code}:${seeded.recipe_version}` },
+      operator: { operator: `bench-op-${1 + (i % 20)}` },
+      all: {
+        lot: `BENCH-LOT-${1 + (i % 200)}`,
+        unit: `FL-${i % 5}`,
+        operator: `bench-op-${1 + (i % 20)}`,
+        from: new Date(Date.now() - 30 * 86_400_000),
+      },
+    });
+    for (const criterion of Object.keys(pick(0))) {
+      const xs: number[] = [];
+      for (let i = 0; i < queries; i++) {
+        const q = performance.now();
+        await impact.impact({ limit: 200, ...pick(i)[criterion] });
+        xs.push(performance.now() - q);
+      }
+      report(`impact ${criterion}`, xs);
+    }
+  } finally {
+    await bench.cleanup();
+  }
 }
 
 main().catch((err) => {

@@ -402,6 +402,33 @@ export function batchRoutes(s: Services): RouteSpec[] {
     }),
     route({
       method: 'get',
+      path: '/investigations/impact',
+      tag: 'investigations',
+      summary: 'The other batches an investigation extends to',
+      description:
+        'The batches that share a lot (consumed or produced it), an equipment unit, a recipe version (`CODE:version`) or an operator (who performed, verified or signed an entry of their record) — any of those given; each says which it shares — and whose run overlaps `from`–`to`. 21 CFR 211.192: an investigation extends to other batches that may be associated with the discrepancy. Newest first.',
+      access: 'batches.investigate',
+      query: z.strictObject({
+        lot: z.string().min(1).max(64).optional().describe('lot number or id'),
+        unit: z.string().min(1).max(64).optional().describe('equipment unit code'),
+        recipeVersion: z.string().min(3).max(80).optional().describe('<recipe code>:<version>'),
+        operator: z.string().min(1).max(64).optional().describe('username or user id'),
+        from: z.iso.datetime({ offset: true }).optional(),
+        to: z.iso.datetime({ offset: true }).optional(),
+        excluding: z.string().min(1).max(64).optional().describe('the batch under investigation, left out'),
+        limit: z.coerce.number().int().min(1).max(1000).default(200),
+      }),
+      responses: { 200: { description: '`{batches, truncated}`' } },
+      handler: async ({ query }) => ({
+        body: await s.batches.impact.impact({
+          ...query,
+          from: query.from ? new Date(query.from) : undefined,
+          to: query.to ? new Date(query.to) : undefined,
+        }),
+      }),
+    }),
+    route({
+      method: 'get',
       path: '/batches/:id/review',
       tag: 'batches',
       summary: 'The review by exception',

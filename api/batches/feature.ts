@@ -14,6 +14,7 @@ import { BatchReplayer } from '../../worker/replayer';
 import { DispositionService } from './disposition-service';
 import { ExecutionService } from './execution-service';
 import { HistoryArchive } from './history-archive';
+import { ImpactService } from './impact-service';
 import { InvestigationService } from './investigation-service';
 import { LaunchService } from './launch-service';
 import { BatchRecordService } from './record-service';
@@ -27,6 +28,8 @@ export interface BatchFeature {
   /** Each batch's workflow history, archived with its record once the workflow closes. */
   histories: HistoryArchive;
   investigations: InvestigationService;
+  /** The other batches an investigation extends to. */
+  impact: ImpactService;
 }
 
 export function createBatchFeature(d: {
@@ -43,6 +46,7 @@ export function createBatchFeature(d: {
   const histories = new HistoryArchive(d.db, d.stores, temporal, d.log);
   return {
     histories,
+    impact: new ImpactService(d.db, d.stores),
     investigations: new InvestigationService(d.db, d.stores, histories, new BatchReplayer(d.temporal?.workflowBundle)),
     launch: new LaunchService(d.stores, d.recipes, temporal),
     execution: new ExecutionService(d.db, d.stores, records, d.signatures, temporal),

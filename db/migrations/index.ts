@@ -10,6 +10,7 @@ import * as loginEventsIndex from './20261206004000_login_events_index';
 import * as rowVersions from './20261206010000_row_versions';
 import * as changesOutsideAmpoule from './20261206020000_changes_outside_ampoule';
 import * as batchHistories from './20261207000000_batch_histories';
+import * as ebrEntriesByUser from './20261207010000_ebr_entries_by_user';
 
 export const MIGRATIONS = [
   identitySignaturesAudit,
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   rowVersions,
   changesOutsideAmpoule,
   batchHistories,
+  ebrEntriesByUser,
 ];

@@ -75,6 +75,7 @@ const ROUTES: Record<string, Access> = {
   'GET /batches/:id/history': 'batches.history',
   'POST /batches/:id/replay': 'batches.investigate',
   'GET /batches/:id/cross-check': 'batches.investigate',
+  'GET /investigations/impact': 'batches.investigate',
 };
 
 /** Which roles hold each permission. */

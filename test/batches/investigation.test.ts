@@ -354,3 +354,42 @@ function investigateCli(args: string[], extraEnv: Record<string, string>) {
   },
   120_000,
 );
+
+test('the impact query lists the other batches sharing a lot, a unit, a recipe version or an operator, in a window', async () => {
+  const b = await env.api.services.db('batches').where({ number: batch }).first();
+  const consumed = await env.api.services
+    .db('lot_transactions as t')
+    .join('lots as l', 'l.id', 't.lot_id')
+    .where({ 't.batch_id': batch, 't.kind': 'consumption' })
+    .first('l.lot_number');
+  const unit = Object.values(b.units as Record<string, { code: string }>)[0].code;
+  const impact = async (query: string) => {
+    const r = await request('qa1', 'GET', `/investigations/impact?${query}`);
+    return { status: r.status, body: r.body, of: (n: string) => r.body.batches?.find((x: Json) => x.number === n) };
+  };
+  const byAll = await impact(
+    `lot=${consumed.lot_number}&unit=${unit}&recipeVersion=${b.recipe_code}:${b.recipe_version}&operator=operator1`,
+  );
+  expect(byAll.status).toBe(200);
+  expect(byAll.of(batch)).toMatchObject({
+    status: expect.any(String),
+    recipe: { code: b.recipe_code, version: b.recipe_version },
+    shares: ['lot', 'unit', 'recipeVersion', 'operator'],
+  });
+  // The batch's own output lot: it produced it.
+  expect((await impact(`lot=${b.output_lot_number}`)).of(batch)).toMatchObject({ shares: ['lot'] });
+  // Only batches that used the lot.
+  const byLot = (await impact(`lot=${consumed.lot_number}`)).body.batches;
+  const users = await env.api.services
+    .db('lot_transactions as t')
+    .join('lots as l', 'l.id', 't.lot_id')
+    .where({ 'l.lot_number': consumed.lot_number })
+    .whereIn('t.kind', ['consumption', 'production'])
+    .distinct('t.batch_id');
+  expect(byLot.map((x: Json) => x.number).sort()).toEqual(users.map((u: Json) => u.batch_id).sort());
+  expect((await impact(`unit=${unit}&excluding=${batch}`)).of(batch)).toBeUndefined();
+  expect((await impact(`unit=${unit}&from=2999-01-01T00:00:00Z`)).body.batches).toEqual([]);
+  expect((await impact(`unit=${unit}&to=2000-01-01T00:00:00Z`)).body.batches).toEqual([]);
+  expect((await impact('')).status).toBe(400);
+  expect((await impact('recipeVersion=PBS-1X')).status).toBe(400);
+});
