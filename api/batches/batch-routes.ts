@@ -8,6 +8,7 @@ import type { Services } from '../services';
 import { Problem, notFound } from '../http/problems';
 import { rolesGrant } from '../auth/permissions';
 import { renderEbrPdf } from './ebr-pdf';
+import { checkDispositionAllowed } from './disposition-service';
 import { readablePayloads } from './history-json';
 import { replayVerdict } from './investigation-service';
 import { header } from './record-service';
@@ -57,7 +58,10 @@ export function batchRoutes(s: Services): RouteSpec[] {
         let investigatedHead: string | null | undefined;
         if (action !== 'reject') {
           // Nobody reviews or releases a record its own archived history contradicts; a rejection stays possible.
-          const investigation = await s.batches.investigations.investigate(await s.batches.records.get(params.id));
+          // The cheap refusals first: a replay takes a moment.
+          const batch = await s.batches.records.get(params.id);
+          checkDispositionAllowed(batch, action);
+          const investigation = await s.batches.investigations.investigate(batch);
           if (investigation.history.source !== 'archive')
             throw new Problem(
               'history-unavailable',
@@ -319,7 +323,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       tag: 'investigations',
       summary: 'The batch’s workflow history',
       description:
-        'One run of the batch’s workflow history (the last by default; `run` names another) in Temporal’s JSON format, the one the Temporal CLI (`temporal workflow show --output json`) and UI export and the SDKs’ replayers read — byte for byte the document archived with the record once the workflow closed, whose SHA-256 the `Repr-Digest` header and the record’s `history-archived` entry give. While the batch runs, the history comes from Temporal (`Ampoule-History-Source: temporal`). `payloads=readable` decodes JSON payloads into values (for reading; it no longer replays).',
+        'One run of the batch’s workflow history (the last by default; `run` names another) in Temporal’s JSON format, the one the Temporal CLI (`temporal workflow show --output json`) and UI export and the SDKs’ replayers read — byte for byte the document archived with the record once the workflow closed, whose SHA-256 the `Ampoule-History-Sha256` header and the record’s `history-archived` entry give (`Repr-Digest` is the digest of the body sent). While the batch runs, the history comes from Temporal (`Ampoule-History-Source: temporal`). `payloads=readable` decodes JSON payloads into values (for reading; it no longer replays).',
       access: 'batches.history',
       params: batchParams,
       query: z.strictObject({
@@ -419,6 +423,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         limit: z.coerce.number().int().min(1).max(1000).default(200),
       }),
       responses: { 200: { description: '`{batches, truncated}`' } },
+      problems: ['not-found'],
       handler: async ({ query }) => ({
         body: await s.batches.impact.impact({
           ...query,

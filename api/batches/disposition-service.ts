@@ -20,6 +20,16 @@ const DISPOSITIONS = {
 
 export type Disposition = keyof typeof DISPOSITIONS;
 
+/** Refuses (409) a disposition the batch's status does not allow. */
+export function checkDispositionAllowed(batch: BatchRecord, action: Disposition): void {
+  const { to: next, from } = DISPOSITIONS[action];
+  if (!(from as readonly string[]).includes(batch.status))
+    throw new Problem(
+      'invalid-transition',
+      `batch ${batch.number} is ${batch.status}: it cannot be ${next} (only from ${from.join(' or ')})`,
+    );
+}
+
 export class DispositionService {
   private readonly audit: AuditTrail;
   private readonly inventory: Inventory;
@@ -42,12 +52,8 @@ export class DispositionService {
   ): Promise<BatchRecord> {
     const batch = await this.stores.batches.find(ctx.trx, idOrNumber, true);
     if (!batch) throw notFound(`batch ${idOrNumber}`);
-    const { to: next, from } = DISPOSITIONS[action];
-    if (!(from as readonly string[]).includes(batch.status))
-      throw new Problem(
-        'invalid-transition',
-        `batch ${batch.number} is ${batch.status}: it cannot be ${next} (only from ${from.join(' or ')})`,
-      );
+    checkDispositionAllowed(batch, action);
+    const { to: next } = DISPOSITIONS[action];
     const record = await this.stores.batches.ebr(ctx.trx, batch.id);
     if (investigatedHead !== undefined && (record[record.length - 1]?.hash ?? null) !== investigatedHead)
       throw new Problem(

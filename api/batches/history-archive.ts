@@ -44,6 +44,8 @@ const CLOSED_STATUSES = new Set(['complete', 'stopped', 'aborted', 'reviewed', '
 const CLOSE_WAIT_MS = 10_000;
 /** How long the sweep leaves a batch it could not archive before it tries again. */
 const SET_ASIDE_MS = 10 * 60_000;
+/** How long the sweep leaves a batch whose archiving failed. */
+const RETRY_MS = 60_000;
 
 export function sha256Of(json: string): string {
   return createHash('sha256').update(json, 'utf8').digest('hex');
@@ -120,7 +122,8 @@ export class HistoryArchive {
       const lastEvent = last.history.events?.[last.history.events.length - 1];
       // A released or rejected record is final: the history of a batch closed before archiving existed is
       // archived all the same, its hash in the audit trail only.
-      if (start.batch.status !== 'released' && start.batch.status !== 'rejected')
+      const inRecord = start.batch.status !== 'released' && start.batch.status !== 'rejected';
+      if (inRecord)
         await this.stores.batches.writeRecord(trx, start, {
           signatures: [],
           entries: [
@@ -146,7 +149,13 @@ export class HistoryArchive {
           station: { clientAddress: null, userAgent: 'ampoule history archive', requestId: null },
           reason: 'the batch’s workflow closed: its history is kept with the record',
         },
-        { action: 'history-archived', entityType: 'batch', entityId: batch.id, newValue: summary },
+        {
+          action: 'history-archived',
+          entityType: 'batch',
+          entityId: batch.id,
+          // `inRecord: false`: the record was final, the hashes are here only.
+          newValue: { ...summary, inRecord },
+        },
       );
     });
     return this.stores.histories.runs(this.db, batch.id);
@@ -154,8 +163,9 @@ export class HistoryArchive {
 
   /**
    * Archives the histories of closed batches not archived yet; returns how many batches it archived. A batch whose
-   * workflow has not closed yet, or that Temporal no longer has (a batch closed before archiving existed, past its
-   * retention: its record says what it can), is set aside for a while, so that it never holds up the batches after it.
+   * workflow has not closed yet is taken by a later sweep; one Temporal no longer has (a batch closed before
+   * archiving existed, past its retention: its record says what it can) is set aside for ten minutes, one whose
+   * archiving failed for one, so that neither holds up the batches after it.
    */
   async sweep(limit = 20): Promise<number> {
     let archived = 0;
@@ -163,9 +173,19 @@ export class HistoryArchive {
     for (const [id, until] of this.setAside) if (until <= now) this.setAside.delete(id);
     for (const { id } of await this.stores.histories.unarchived(this.db, limit, [...this.setAside.keys()])) {
       if (this.stopping) break;
-      const batch = await this.stores.batches.find(this.db, id);
-      if (batch && (await this.archive(batch, false))) archived++;
-      else this.setAside.set(id, now + SET_ASIDE_MS);
+      try {
+        const batch = await this.stores.batches.find(this.db, id);
+        if (!batch) continue;
+        const closed = await this.temporal.isClosed(batch.workflowId);
+        // Its last write just committed, its close about to follow: the next sweep takes it.
+        if (closed === false) continue;
+        if (closed === undefined) this.setAside.set(id, now + SET_ASIDE_MS);
+        else if (await this.archive(batch, false)) archived++;
+      } catch (err) {
+        // One batch that fails (Temporal unreachable, a history too large) never holds up the others.
+        this.log?.warn({ err, batch: id }, 'archiving a batch history failed; trying again later');
+        this.setAside.set(id, now + RETRY_MS);
+      }
     }
     return archived;
   }
@@ -173,6 +193,7 @@ export class HistoryArchive {
   /** Sweeps every `intervalMs` (never two sweeps at once); a failed sweep is logged and tried again. */
   start(intervalMs = 5_000): void {
     if (this.timer || !this.temporal.available()) return;
+    this.stopping = false;
     this.timer = setInterval(() => {
       if (this.sweeping) return;
       this.sweeping = this.sweep()

@@ -3,11 +3,12 @@
  * have been associated with the specific failure or discrepancy"): the batches that share a lot (consumed it, or
  * produced it), an equipment unit, a recipe version or an operator (who performed, verified or signed an entry of
  * their record) with the batch under investigation — any of the criteria given, each batch saying which it shares —
- * within a time window (a batch counts when its run overlaps it). One statement over indexed tables.
+ * within a time window (a batch counts when its run overlaps it; one created and never started, from its creation
+ * on). One statement: each batch in the window is tested against each criterion by an indexed lookup.
  */
 import type { Knex } from 'knex';
 import type { Stores } from '../../db/stores';
-import { Problem } from '../http/problems';
+import { Problem, notFound } from '../http/problems';
 
 export interface ImpactCriteria {
   lot?: string;
@@ -46,6 +47,7 @@ export class ImpactService {
       throw new Problem('validation-failed', 'name at least one of lot, unit, recipeVersion and operator', {
         errors: [{ in: 'query', pointer: '', message: 'name at least one of lot, unit, recipeVersion and operator' }],
       });
+    await this.mustExist(c);
     const conditions: { name: SharedCriterion; sql: string; bindings: Knex.RawBinding[] }[] = [];
     if (c.lot)
       conditions.push({
@@ -62,7 +64,7 @@ export class ImpactService {
         bindings: [c.unit],
       });
     if (c.recipeVersion) {
-      const m = /^(.+):(\d+)$/.exec(c.recipeVersion);
+      const m = /^(.+):(\d{1,9})$/.exec(c.recipeVersion);
       if (!m)
         throw new Problem('validation-failed', 'recipeVersion is <recipe code>:<version>, e.g. PBS-1X:3', {
           errors: [{ in: 'query', pointer: '/recipeVersion', message: 'expected <recipe code>:<version>' }],
@@ -73,17 +75,12 @@ export class ImpactService {
         bindings: [m[1], Number(m[2])],
       });
     }
-    if (c.operator) {
-      const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(c.operator);
-      const user = isUuid
-        ? await this.stores.users.byId(this.db, c.operator)
-        : await this.stores.users.byUsername(this.db, c.operator);
+    if (c.operator)
       conditions.push({
         name: 'operator',
         sql: `exists (select 1 from ebr_entries e where e.user_id = ? and e.batch_id = b.id)`,
-        bindings: [user?.id ?? '00000000-0000-0000-0000-000000000000'],
+        bindings: [(await this.user(c.operator))!.id],
       });
-    }
     const shares = conditions.map((k) => `case when ${k.sql} then '${k.name}' end`).join(', ');
     const bindings: Knex.RawBinding[] = conditions.flatMap((k) => k.bindings);
     const window: string[] = [];
@@ -123,4 +120,36 @@ export class ImpactService {
     }));
     return { batches: batches.slice(0, c.limit), truncated: batches.length > c.limit };
   }
+
+  private async user(nameOrId: string) {
+    return UUID.test(nameOrId)
+      ? this.stores.users.byId(this.db, nameOrId)
+      : this.stores.users.byUsername(this.db, nameOrId);
+  }
+
+  /**
+   * Each thing named exists: a typo must not read as "no other batch affected" (a false negative in an
+   * investigation), so an unknown lot, unit, recipe version or operator is 404.
+   */
+  private async mustExist(c: ImpactCriteria): Promise<void> {
+    if (c.operator && !(await this.user(c.operator))) throw notFound(`user ${c.operator}`);
+    if (c.lot) {
+      const q = this.db('lots').where('lot_number', c.lot);
+      if (UUID.test(c.lot)) void q.orWhere('id', c.lot);
+      if (!(await q.first('id'))) throw notFound(`lot ${c.lot}`);
+    }
+    if (c.unit && !(await this.db('equipment_units').where('code', c.unit).first('code')))
+      throw notFound(`equipment unit ${c.unit}`);
+    const m = c.recipeVersion ? /^(.+):(\d{1,9})$/.exec(c.recipeVersion) : null;
+    if (
+      m &&
+      !(await this.db('recipe_versions as v')
+        .join('recipes as r', 'r.id', 'v.recipe_id')
+        .where({ 'r.code': m[1], 'v.version': Number(m[2]) })
+        .first('v.id'))
+    )
+      throw notFound(`recipe version ${c.recipeVersion}`);
+  }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -110,7 +110,9 @@ export class InvestigationService {
       action: 'history-archived',
       limit: 1,
     });
-    return (audited?.newValue as { runs: { runId: string; sha256: string }[] } | undefined)?.runs;
+    // Only for a record that was final when archived: otherwise a missing entry is itself a finding.
+    const value = audited?.newValue as { runs: { runId: string; sha256: string }[]; inRecord?: boolean } | undefined;
+    return value?.inRecord === false ? value.runs : undefined;
   }
 }
 

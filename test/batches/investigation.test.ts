@@ -293,7 +293,9 @@ test('the sweep archives a batch that ended without anyone asking for its histor
   expect(rows).toHaveLength(1);
   const audit = (await request('qa1', 'GET', `/audit?action=history-archived&entityId=${id}`)).body.entries;
   expect(audit).toEqual([
-    expect.objectContaining({ newValue: { runs: [expect.objectContaining({ sha256: rows[0].sha256 })] } }),
+    expect.objectContaining({
+      newValue: { runs: [expect.objectContaining({ sha256: rows[0].sha256 })], inRecord: true },
+    }),
   ]);
   const ebr = (await request('qa1', 'GET', `/batches/${aborted}/ebr`)).body;
   expect(ebr.entries.at(-1)).toMatchObject({ kind: 'history-archived', data: { runs: [{ sha256: rows[0].sha256 }] } });
@@ -390,6 +392,15 @@ test('the impact query lists the other batches sharing a lot, a unit, a recipe v
   expect((await impact(`unit=${unit}&excluding=${batch}`)).of(batch)).toBeUndefined();
   expect((await impact(`unit=${unit}&from=2999-01-01T00:00:00Z`)).body.batches).toEqual([]);
   expect((await impact(`unit=${unit}&to=2000-01-01T00:00:00Z`)).body.batches).toEqual([]);
+  // A window the batch's run overlaps keeps it.
+  const since = new Date(Date.now() - 86_400_000).toISOString();
+  expect((await impact(`unit=${unit}&from=${since}&to=2999-01-01T00:00:00Z`)).of(batch)).toMatchObject({
+    shares: ['unit'],
+  });
+  // A name that matches nothing is not "no batch affected": 404.
+  expect((await impact('operator=nobody-of-that-name')).status).toBe(404);
+  expect((await impact(`recipeVersion=${b.recipe_code}:999999`)).status).toBe(404);
+  expect((await impact('lot=NO-SUCH-LOT')).status).toBe(404);
   expect((await impact('')).status).toBe(400);
   expect((await impact('recipeVersion=PBS-1X')).status).toBe(400);
 });
