@@ -14,3 +14,8 @@ export const SIGNATURE_MEANINGS = [
   'rejected',
 ] as const;
 export type SignatureMeaning = (typeof SIGNATURE_MEANINGS)[number];
+
+/** Whether `s` is a UUID (an id), not a name or number: the API accepts either where it names a thing. */
+export function isUuid(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+}

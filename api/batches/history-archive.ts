@@ -6,14 +6,15 @@
  * needs the history first (QA's review, an export, a replay) archives it on the spot. Investigations read the
  * archive, so they outlive the Temporal namespace's retention; a batch still running is read from Temporal.
  */
-import { createHash } from 'node:crypto';
 import { historyFromJSON, historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
+import { optionalTsToDate } from '@temporalio/common/lib/time';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { SYSTEM_ACTOR } from '../../db/change-context';
 import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
 import type { ArchivedRun } from '../../db/stores/history-store';
+import { sha256Hex } from '../../domain/canonical-hash';
 import { AuditTrail } from '../audit/audit-trail';
 import { Problem } from '../http/problems';
 import type { BatchTemporalGateway } from './temporal-gateway';
@@ -46,10 +47,6 @@ const CLOSE_WAIT_MS = 10_000;
 const SET_ASIDE_MS = 10 * 60_000;
 /** How long the sweep leaves a batch whose archiving failed. */
 const RETRY_MS = 60_000;
-
-export function sha256Of(json: string): string {
-  return createHash('sha256').update(json, 'utf8').digest('hex');
-}
 
 export class HistoryArchive {
   private readonly audit: AuditTrail;
@@ -135,7 +132,7 @@ export class HistoryArchive {
               workflowId: batch.workflowId,
               runId: last.runId,
               eventId: Number(lastEvent?.eventId ?? 0),
-              occurredAt: timeOf(lastEvent) ?? new Date().toISOString(),
+              occurredAt: (optionalTsToDate(lastEvent?.eventTime) ?? new Date()).toISOString(),
               userId: null,
               userName: null,
               signatureId: null,
@@ -213,7 +210,7 @@ export class HistoryArchive {
 
 export function toRun(runNo: number, runId: string, history: History): HistoryRun {
   const json = historyToJSON(history);
-  return { runNo, runId, events: history.events?.length ?? 0, json, sha256: sha256Of(json), history };
+  return { runNo, runId, events: history.events?.length ?? 0, json, sha256: sha256Hex(json), history };
 }
 
 function fromArchive(r: ArchivedRun): HistoryRun {
@@ -225,10 +222,4 @@ function fromArchive(r: ArchivedRun): HistoryRun {
     sha256: r.sha256,
     history: historyFromJSON(JSON.parse(r.historyJson)),
   };
-}
-
-function timeOf(event: { eventTime?: { seconds?: unknown; nanos?: number | null } | null } | undefined) {
-  if (!event?.eventTime) return undefined;
-  const ms = Number(event.eventTime.seconds ?? 0) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6);
-  return new Date(ms).toISOString();
 }

@@ -9,6 +9,7 @@
 import type { Knex } from 'knex';
 import type { Stores } from '../../db/stores';
 import { Problem, notFound } from '../http/problems';
+import { isUuid } from '../../domain/identity';
 
 export interface ImpactCriteria {
   lot?: string;
@@ -47,7 +48,8 @@ export class ImpactService {
       throw new Problem('validation-failed', 'name at least one of lot, unit, recipeVersion and operator', {
         errors: [{ in: 'query', pointer: '', message: 'name at least one of lot, unit, recipeVersion and operator' }],
       });
-    await this.mustExist(c);
+    const recipe = c.recipeVersion ? parseRecipeVersion(c.recipeVersion) : undefined;
+    const operatorId = await this.mustExist(c, recipe);
     const conditions: { name: SharedCriterion; sql: string; bindings: Knex.RawBinding[] }[] = [];
     if (c.lot)
       conditions.push({
@@ -63,23 +65,17 @@ export class ImpactService {
         sql: `exists (select 1 from jsonb_each(b.units) u where u.value->>'code' = ?)`,
         bindings: [c.unit],
       });
-    if (c.recipeVersion) {
-      const m = /^(.+):(\d{1,9})$/.exec(c.recipeVersion);
-      if (!m)
-        throw new Problem('validation-failed', 'recipeVersion is <recipe code>:<version>, e.g. PBS-1X:3', {
-          errors: [{ in: 'query', pointer: '/recipeVersion', message: 'expected <recipe code>:<version>' }],
-        });
+    if (recipe)
       conditions.push({
         name: 'recipeVersion',
         sql: `(b.recipe_code = ? and b.recipe_version = ?)`,
-        bindings: [m[1], Number(m[2])],
+        bindings: [recipe.code, recipe.version],
       });
-    }
-    if (c.operator)
+    if (operatorId)
       conditions.push({
         name: 'operator',
         sql: `exists (select 1 from ebr_entries e where e.user_id = ? and e.batch_id = b.id)`,
-        bindings: [(await this.user(c.operator))!.id],
+        bindings: [operatorId],
       });
     const shares = conditions.map((k) => `case when ${k.sql} then '${k.name}' end`).join(', ');
     const bindings: Knex.RawBinding[] = conditions.flatMap((k) => k.bindings);
@@ -121,35 +117,45 @@ export class ImpactService {
     return { batches: batches.slice(0, c.limit), truncated: batches.length > c.limit };
   }
 
-  private async user(nameOrId: string) {
-    return UUID.test(nameOrId)
-      ? this.stores.users.byId(this.db, nameOrId)
-      : this.stores.users.byUsername(this.db, nameOrId);
-  }
-
   /**
    * Each thing named exists: a typo must not read as "no other batch affected" (a false negative in an
-   * investigation), so an unknown lot, unit, recipe version or operator is 404.
+   * investigation), so an unknown lot, unit, recipe version or operator is 404. Returns the operator's user id.
    */
-  private async mustExist(c: ImpactCriteria): Promise<void> {
-    if (c.operator && !(await this.user(c.operator))) throw notFound(`user ${c.operator}`);
+  private async mustExist(
+    c: ImpactCriteria,
+    recipe: { code: string; version: number } | undefined,
+  ): Promise<string | undefined> {
+    const operator = c.operator
+      ? isUuid(c.operator)
+        ? await this.stores.users.byId(this.db, c.operator)
+        : await this.stores.users.byUsername(this.db, c.operator)
+      : undefined;
+    if (c.operator && !operator) throw notFound(`user ${c.operator}`);
     if (c.lot) {
       const q = this.db('lots').where('lot_number', c.lot);
-      if (UUID.test(c.lot)) void q.orWhere('id', c.lot);
+      if (isUuid(c.lot)) void q.orWhere('id', c.lot);
       if (!(await q.first('id'))) throw notFound(`lot ${c.lot}`);
     }
     if (c.unit && !(await this.db('equipment_units').where('code', c.unit).first('code')))
       throw notFound(`equipment unit ${c.unit}`);
-    const m = c.recipeVersion ? /^(.+):(\d{1,9})$/.exec(c.recipeVersion) : null;
     if (
-      m &&
+      recipe &&
       !(await this.db('recipe_versions as v')
         .join('recipes as r', 'r.id', 'v.recipe_id')
-        .where({ 'r.code': m[1], 'v.version': Number(m[2]) })
+        .where({ 'r.code': recipe.code, 'v.version': recipe.version })
         .first('v.id'))
     )
       throw notFound(`recipe version ${c.recipeVersion}`);
+    return operator?.id;
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** `<recipe code>:<version>`, e.g. `PBS-1X:3` (400 otherwise). */
+function parseRecipeVersion(text: string): { code: string; version: number } {
+  const m = /^(.+):(\d{1,9})$/.exec(text);
+  if (!m)
+    throw new Problem('validation-failed', 'recipeVersion is <recipe code>:<version>, e.g. PBS-1X:3', {
+      errors: [{ in: 'query', pointer: '/recipeVersion', message: 'expected <recipe code>:<version>' }],
+    });
+  return { code: m[1], version: Number(m[2]) };
+}

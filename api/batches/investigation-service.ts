@@ -14,7 +14,8 @@ import {
   type RecordedEntry,
 } from '../../domain/batch/cross-check';
 import type { BatchReplayer, ReplayOutcome } from '../../worker/replayer';
-import { sha256Of, type BatchHistory, type HistoryArchive } from './history-archive';
+import { sha256Hex } from '../../domain/canonical-hash';
+import type { BatchHistory, HistoryArchive } from './history-archive';
 
 export interface Investigation {
   history: BatchHistory;
@@ -85,7 +86,7 @@ export class InvestigationService {
     // The archive as archived: each run's document hashes to the SHA-256 stored with it, and the runs and hashes
     // are exactly those the record (or, for a record final before archiving existed, the audit trail) holds.
     if (history.source === 'archive')
-      historyIntact = history.runs.every((run) => sha256Of(run.json) === run.sha256) && sameRuns(history.runs);
+      historyIntact = history.runs.every((run) => sha256Hex(run.json) === run.sha256) && sameRuns(history.runs);
     // An exported file is the archived history when its runs have the hashes the record holds.
     else if (history.source === 'file' && recordedHashes !== undefined) historyIntact = sameRuns(history.runs);
     return {
@@ -118,7 +119,7 @@ export class InvestigationService {
 
 /** The SHA-256 that names a batch's whole history: its one run's document's, or that of its runs' documents joined by newlines. */
 export function historySha256(history: BatchHistory): string {
-  return history.runs.length === 1 ? history.runs[0].sha256 : sha256Of(history.runs.map((r) => r.json).join('\n'));
+  return history.runs.length === 1 ? history.runs[0].sha256 : sha256Hex(history.runs.map((r) => r.json).join('\n'));
 }
 
 /** The replay's verdict as the API answers it: a pass needs the code, the archive and the record all to agree. */

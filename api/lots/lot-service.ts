@@ -18,6 +18,7 @@ import {
   type SignatureService,
   type VerifiedSigner,
 } from '../signatures/signature-service';
+import { isUuid } from '../../domain/identity';
 
 export interface LotView extends LotRecord {
   /** `expired` once past the expiry date, whatever `status` says. */
@@ -51,8 +52,6 @@ export interface BackwardNode extends GenealogyLot {
 export interface ForwardNode extends GenealogyLot {
   consumedBy: { batchId: string; consumed: Amount; outputs: (ForwardNode & { produced: Amount })[] }[];
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class LotService {
   readonly inventory: Inventory;
@@ -228,7 +227,7 @@ export class LotService {
   // ---- helpers ----------------------------------------------------------------------------------------
 
   private async find(db: Knex | Knex.Transaction, idOrNumber: string, forUpdate = false): Promise<LotRecord> {
-    const lot = UUID.test(idOrNumber)
+    const lot = isUuid(idOrNumber)
       ? await this.stores.lots.byId(db, idOrNumber, forUpdate)
       : await this.stores.lots.byNumber(db, idOrNumber);
     if (!lot) throw notFound(`lot ${idOrNumber}`);

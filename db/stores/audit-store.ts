@@ -4,6 +4,7 @@
  * so nothing here can forge or reorder the chain.
  */
 import type { Knex } from 'knex';
+import { isUuid } from '../../domain/identity';
 
 /** What the application supplies for an entry; the database adds seq, time and hashes. */
 export interface NewAuditEntry {
@@ -128,8 +129,8 @@ export class AuditStore {
     if (q.entityId) query.where('entity_id', q.entityId);
     if (q.action) query.where('action', q.action);
     if (q.user) {
-      const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(q.user);
-      query.where((w) => (isUuid ? w.where('user_id', q.user!) : w.where('username', q.user!.toLowerCase())));
+      const byId = isUuid(q.user);
+      query.where((w) => (byId ? w.where('user_id', q.user!) : w.where('username', q.user!.toLowerCase())));
     }
     if (q.from) query.where('recorded_at', '>=', q.from);
     if (q.to) query.where('recorded_at', '<', q.to);

@@ -4,6 +4,7 @@ import type { AssignedUnit, BatchStatus, StepProjection, StepStatus } from '../.
 import { EBR_GENESIS, ebrEntryHash, type StoredEbrEntry } from '../../domain/batch/ebr';
 import type { ScaledPlan } from '../../domain/recipe/plan';
 import { signatureRow, type NewSignature } from './signature-store';
+import { isUuid } from '../../domain/identity';
 
 export interface BatchRecord {
   id: string;
@@ -57,8 +58,6 @@ export interface RecordWriteStart {
   head: { seq: number; hash: string };
   stored: Set<string>;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class BatchStore {
   /**
@@ -130,7 +129,7 @@ export class BatchStore {
 
   async find(db: Knex | Knex.Transaction, idOrNumber: string, forUpdate = false): Promise<BatchRecord | undefined> {
     const q = db('batches')
-      .where(UUID.test(idOrNumber) ? { id: idOrNumber } : { number: idOrNumber })
+      .where(isUuid(idOrNumber) ? { id: idOrNumber } : { number: idOrNumber })
       .first();
     if (forUpdate) q.forUpdate();
     const row = await q;

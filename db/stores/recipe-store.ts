@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { ExecutionPlan } from '../../domain/recipe/plan';
 import type { RecipeStatus } from '../../domain/recipe/lifecycle';
+import { isUuid } from '../../domain/identity';
 
 export interface RecipeRecord {
   id: string;
@@ -41,8 +42,6 @@ const ENTERED_AT: Partial<Record<RecipeStatus, string>> = {
   retired: 'retired_at',
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export class RecipeStore {
   async createRecipe(
     trx: Knex.Transaction,
@@ -55,7 +54,7 @@ export class RecipeStore {
   /** A recipe by its id or by its code. */
   async recipe(db: Knex | Knex.Transaction, idOrCode: string): Promise<RecipeRecord | undefined> {
     const row = await db('recipes')
-      .where(UUID.test(idOrCode) ? { id: idOrCode } : { code: idOrCode.toUpperCase() })
+      .where(isUuid(idOrCode) ? { id: idOrCode } : { code: idOrCode.toUpperCase() })
       .first();
     return row ? toRecipe(row) : undefined;
   }

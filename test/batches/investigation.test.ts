@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadTemporalConfig } from '../../config/temporal-config';
+import { sha256Hex } from '../../domain/canonical-hash';
 import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { RECORD_SINK_IGNORED } from '../../worker/replayer';
@@ -63,7 +64,7 @@ afterAll(async () => {
   await fresh?.stop();
 });
 
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const sha256 = sha256Hex;
 
 test('the closed batch’s history is exported as Temporal JSON, archived, byte for byte the same each time, and replays', async () => {
   const planner = await request('planner', 'GET', `/batches/${batch}/history`);
