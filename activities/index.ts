@@ -19,6 +19,7 @@ import { ACTIVITY_FAILURES, BATCH_MISSING } from '../domain/batch/failures';
 import type { AssignedUnit, BatchCommand, BatchStatus, EbrEntryInput, StepProjection } from '../domain/batch/types';
 import type { PlanStep } from '../domain/recipe/plan';
 import { AuditTrail } from '../api/audit/audit-trail';
+import { raiseFromRecord } from '../api/deviations/deviation-service';
 import type { PhaseDriver } from '../equipment/driver/phase-driver';
 import { PhaseFailure } from '../equipment/errors';
 import { UnitConversionError, fromController, toController } from '../equipment/parameters';
@@ -131,6 +132,8 @@ export function createActivities(deps: ActivityDeps) {
           });
         }
         const written = await stores.batches.writeRecord(trx, start, { signatures, entries, steps: req.steps });
+        // A limit excursion the record now holds is a deviation to investigate, raised with it.
+        await raiseFromRecord(stores, asSystem(trx, 'raised by the batch record'), batch, entries);
         if (req.batchStatus && req.batchStatus !== batch.status) {
           await stores.batches.setStatus(trx, req.batchId, req.batchStatus);
           await audit.record(asSystem(trx, 'the batch workflow'), {

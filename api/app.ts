@@ -14,6 +14,7 @@ import { guardBody, requireJsonBody } from './http/body-guard';
 import { batchRoutes } from './batches/batch-routes';
 import { equipmentRoutes } from './equipment/equipment-routes';
 import { lotRoutes } from './lots/lot-routes';
+import { deviationRoutes } from './deviations/deviation-routes';
 import { masterDataRoutes } from './master-data/master-data-routes';
 import { recipeRoutes } from './recipes/recipe-routes';
 import { docsRouter } from './http/docs';
@@ -80,6 +81,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     ...lotRoutes(services),
     ...equipmentRoutes(services),
     ...batchRoutes(services),
+    ...deviationRoutes(services),
     ...extraRoutes,
   ];
   let openApi: unknown;

@@ -9,6 +9,7 @@ import { SessionService } from './auth/session-service';
 import { SecurityEventLog } from './security/security-event-log';
 import { createBatchFeature, type BatchFeature } from './batches/feature';
 import type { TemporalAccess } from './batches/temporal-gateway';
+import { DeviationService } from './deviations/deviation-service';
 import { EquipmentService } from './equipment/equipment-service';
 import { LotService } from './lots/lot-service';
 import { MasterDataService } from './master-data/master-data-service';
@@ -31,6 +32,7 @@ export interface Services extends Platform {
   lots: LotService;
   equipment: EquipmentService;
   batches: BatchFeature;
+  deviations: DeviationService;
 }
 
 /** `temporal` connects the batch endpoints to Temporal; without it they answer 503. */
@@ -42,6 +44,7 @@ export function createServices(platform: Platform, temporal?: TemporalAccess): S
   const masterData = new MasterDataService(db, stores);
   const recipes = new RecipeService(db, stores, masterData, signatures);
   const anchors = new Anchors(db, stores.audit, config.anchors, log);
+  const batches = createBatchFeature({ db, stores, recipes, signatures, anchors, temporal, log });
   return {
     ...platform,
     version: packageJson.version,
@@ -57,6 +60,7 @@ export function createServices(platform: Platform, temporal?: TemporalAccess): S
     recipes,
     lots: new LotService(db, stores, signatures),
     equipment: new EquipmentService(db, stores, config.opcua.allowSecurityNone),
-    batches: createBatchFeature({ db, stores, recipes, signatures, anchors, temporal, log }),
+    batches,
+    deviations: new DeviationService(db, stores, signatures, batches.histories),
   };
 }

@@ -193,6 +193,9 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   services.anchors.start();
   // Closed batches' histories are archived with their record a few seconds after they close.
   services.batches.histories.start();
+  // Limit excursions recorded before deviations were records with a life become such records, once.
+  const raised = await services.deviations.raiseUnraised();
+  if (raised > 0) log.info({ raised }, 'deviations raised from batch records written before deviations had a life');
   log.info(
     {
       key: config.anchors.signerModule ?? config.anchors.keyFile,

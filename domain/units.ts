@@ -3,7 +3,7 @@
  * NLM's reference library, and the quantity kinds a recipe parameter may have. A unit must be valid UCUM
  * and commensurable with its kind: a temperature in `mL` is refused.
  */
-import { UcumLhcUtils } from '@lhncbc/ucum-lhc';
+import { UcumLhcUtils, UnitTables } from '@lhncbc/ucum-lhc';
 
 const ucum = UcumLhcUtils.getInstance();
 
@@ -73,4 +73,45 @@ export function unitKindProblem(unit: string, kind: QuantityKind): string | unde
 /** The quantity kind a unit belongs to, among the known ones (the first that fits). */
 export function kindOf(unit: string): QuantityKind | undefined {
   return QUANTITY_KIND_NAMES.find((k) => !unitKindProblem(unit, k));
+}
+
+const SUPERSCRIPT: Record<string, string> = {
+  '-': '⁻',
+  '0': '⁰',
+  '1': '¹',
+  '2': '²',
+  '3': '³',
+  '4': '⁴',
+  '5': '⁵',
+  '6': '⁶',
+  '7': '⁷',
+  '8': '⁸',
+  '9': '⁹',
+};
+const superscript = (digits: string) => [...digits].map((c) => SUPERSCRIPT[c] ?? c).join('');
+
+/**
+ * A UCUM code as people write it (`Cel` → °C, `[pH]` → pH, `10*6/mL` → 10⁶/mL, `m2` → m², `kg.m/s2` → kg·m/s²):
+ * each atom by UCUM's own print symbol where it has one, exponents raised. For reading only — records keep codes.
+ */
+export function displayUnit(code: string): string {
+  if (code === '' || ucumProblem(code)) return code;
+  const tables = UnitTables.getInstance();
+  const atom = (a: string) => {
+    const symbol = tables.getUnitByCode(a)?.printSymbol_;
+    // Some print symbols are HTML (m<sup>2</sup>).
+    return symbol
+      ? symbol.replace(/<sup>(-?\d+)<\/sup>/g, (_s, d: string) => superscript(d)).replace(/<[^>]+>/g, '')
+      : a;
+  };
+  return code
+    .replace(
+      /10\*(-?\d+)|([A-Za-z%'_]*(?:\[[^\]]*\])?)(-?\d+)?/g,
+      (whole, power?: string, name?: string, exp?: string) => {
+        if (power !== undefined) return `10${superscript(power)}`;
+        if (!name) return whole;
+        return exp ? `${atom(name)}${superscript(exp)}` : atom(name);
+      },
+    )
+    .replace(/\./g, '·');
 }

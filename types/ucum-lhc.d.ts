@@ -24,4 +24,9 @@ declare module '@lhncbc/ucum-lhc' {
     convertUnitTo(fromUnit: string, value: number, toUnit: string): ConversionResult;
   }
   export const UcumLhcUtils: { getInstance(): UcumLhcUtils };
+  interface UnitTables {
+    /** Filled once UcumLhcUtils has been used. */
+    getUnitByCode(code: string): UcumUnit | null;
+  }
+  export const UnitTables: { getInstance(): UnitTables };
 }

@@ -51,6 +51,13 @@ export const PERMISSIONS = {
   'batches.history': ['admin', 'qa'],
   /** Replay a batch's history and cross-check its record against it (an investigation, audited). */
   'batches.investigate': ['qa'],
+  'deviations.read': ['admin', 'planner', 'operator', 'qa'],
+  /** Raise a deviation the record cannot see (an observation on the floor). */
+  'deviations.raise': ['operator', 'qa'],
+  /** Take a deviation up, set its severity and findings, submit it for approval. */
+  'deviations.investigate': ['qa'],
+  /** Return a deviation to its investigator, or close it (signed). */
+  'deviations.approve': ['qa'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -8,7 +8,7 @@ import type { Services } from '../services';
 import { Problem, notFound } from '../http/problems';
 import { rolesGrant } from '../auth/permissions';
 import { renderEbrPdf } from './ebr-pdf';
-import { checkDispositionAllowed } from './disposition-service';
+import { checkDeviationsClosed, checkDispositionAllowed } from './disposition-service';
 import { readablePayloads } from './history-json';
 import { replayVerdict } from './investigation-service';
 import { header } from './record-service';
@@ -18,6 +18,34 @@ const stepParams = batchParams.extend({ stepId: z.string().min(1).max(64) });
 const fieldValue = z.union([z.number(), z.string().max(5000), z.boolean()]);
 
 export function batchRoutes(s: Services): RouteSpec[] {
+  /**
+   * The record's head once its history replayed and matched it — what a review or release is then tied to; or
+   * undefined for a batch whose history was never archived and is gone from Temporal, when a closed, signed
+   * deviation of category `history-unavailable` stands in for the investigation.
+   */
+  const investigatedRecordHead = async (batch: Awaited<ReturnType<Services['batches']['records']['get']>>) => {
+    let investigation;
+    try {
+      investigation = await s.batches.investigations.investigate(batch);
+    } catch (err) {
+      if (err instanceof Problem && err.slug === 'history-unavailable') {
+        if (await s.deviations.historyExceptionOf(s.db, batch.id)) return undefined;
+        throw new Problem(
+          'history-unavailable',
+          `${err.detail}: the record cannot be held against it (a closed deviation of category history-unavailable, signed by QA, would stand in for the investigation)`,
+        );
+      }
+      throw err;
+    }
+    if (investigation.history.source !== 'archive')
+      throw new Problem(
+        'history-unavailable',
+        'the batch’s workflow has not closed yet: its history is archived, and the record can be judged, once it has',
+      );
+    const verdict = replayVerdict(investigation);
+    if (verdict.verdict !== 'pass') throw new Problem('record-mismatch', mismatchDetail(verdict));
+    return investigation.recordHead;
+  };
   const disposition = (
     action: 'review' | 'release' | 'reject',
     meaning: 'reviewed' | 'released' | 'rejected',
@@ -50,6 +78,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         'segregation-of-duties',
         'record-mismatch',
         'history-unavailable',
+        'deviations-open',
         'temporal-unavailable',
       ],
       // Its own transaction, after the investigation (a replay takes a moment, and reads on its own connection).
@@ -61,15 +90,8 @@ export function batchRoutes(s: Services): RouteSpec[] {
           // The cheap refusals first: a replay takes a moment.
           const batch = await s.batches.records.get(params.id);
           checkDispositionAllowed(batch, action);
-          const investigation = await s.batches.investigations.investigate(batch);
-          if (investigation.history.source !== 'archive')
-            throw new Problem(
-              'history-unavailable',
-              'the batch’s workflow has not closed yet: its history is archived, and the record can be judged, once it has',
-            );
-          const verdict = replayVerdict(investigation);
-          if (verdict.verdict !== 'pass') throw new Problem('record-mismatch', mismatchDetail(verdict));
-          investigatedHead = investigation.recordHead;
+          if (action === 'release') await checkDeviationsClosed(s.stores, s.db, batch);
+          investigatedHead = await investigatedRecordHead(batch);
         }
         const { batch, signatures } = await s.db.transaction(async (trx) => {
           const ctx = { trx, actor: actor!, station, reason };
@@ -438,12 +460,16 @@ export function batchRoutes(s: Services): RouteSpec[] {
       tag: 'batches',
       summary: 'The review by exception',
       description:
-        'What QA must look at: deviations, failed steps, batch commands, comments, late entries, equipment phases interrupted (a worker or the whole process died mid-phase) and how they were taken up again, the yield against the theoretical, the record’s integrity and the size of the batch’s audit trail — and the investigation: the batch’s history replayed and the record held against it (as `POST …/replay` answers; a review or release is refused while it fails).',
+        'What QA must look at: deviations (and, in `deviationRecords`, each as a record with its state: a release waits until all are closed), failed steps, batch commands, comments, late entries, equipment phases interrupted (a worker or the whole process died mid-phase) and how they were taken up again, the yield against the theoretical, the record’s integrity and the size of the batch’s audit trail — and the investigation: the batch’s history replayed and the record held against it (as `POST …/replay` answers; a review or release is refused while it fails).',
       access: 'batches.read',
       params: batchParams,
       responses: { 200: { description: 'The exceptions' } },
       handler: async ({ params, actor, req }) => {
-        const report = await s.batches.records.reviewReport(params.id);
+        const report = {
+          ...(await s.batches.records.reviewReport(params.id)),
+          // Each deviation as a record with a life: a release waits until every one is closed.
+          deviationRecords: await s.deviations.list({ batch: params.id, limit: 1000 }),
+        };
         // For QA, the record held against its history: what a review or release will insist on.
         if (!rolesGrant(actor!.roles, 'batches.investigate')) return { body: report };
         let investigation: ReturnType<typeof replayVerdict> | { unavailable: string };

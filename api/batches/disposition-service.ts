@@ -3,6 +3,7 @@
  * release or the rejection, signed — which releases or rejects its output lot. None of the three by anyone
  * who performed, verified or approved a step of the batch: whoever executed a batch does not judge it.
  */
+import type { Knex } from 'knex';
 import { AuditTrail } from '../audit/audit-trail';
 import type { ChangeContext, UserActor } from '../../db/change-context';
 import { Inventory } from '../lots/inventory';
@@ -27,6 +28,21 @@ export function checkDispositionAllowed(batch: BatchRecord, action: Disposition)
     throw new Problem(
       'invalid-transition',
       `batch ${batch.number} is ${batch.status}: it cannot be ${next} (only from ${from.join(' or ')})`,
+    );
+}
+
+/** Refuses (409) the release of a batch one of whose deviations is not closed (21 CFR 211.192). */
+export async function checkDeviationsClosed(
+  stores: Stores,
+  db: Knex | Knex.Transaction,
+  batch: BatchRecord,
+): Promise<void> {
+  const open = await stores.deviations.list(db, { batchId: batch.id, open: true, limit: 1000 });
+  if (open.length > 0)
+    throw new Problem(
+      'deviations-open',
+      `batch ${batch.number} has ${open.length} deviation(s) not closed: ${open.map((d) => `${d.number} (${d.state})`).join(', ')}`,
+      { deviations: open.map((d) => ({ number: d.number, state: d.state, severity: d.severity })) },
     );
 }
 
@@ -60,6 +76,7 @@ export class DispositionService {
         'record-mismatch',
         `batch ${batch.number}'s record changed since it was investigated: try again`,
       );
+    if (action === 'release') await checkDeviationsClosed(this.stores, ctx.trx, batch);
     const steps = await this.stores.batches.steps(ctx.trx, batch.id);
     // Everyone who signed an entry of the record (performed, verified, approved a step), and the projections' performers and verifiers.
     const executors = [

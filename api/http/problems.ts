@@ -158,7 +158,12 @@ export const PROBLEM_TYPES = {
   'history-unavailable': {
     status: 409,
     title: 'The batch’s history is not archived',
-    when: 'An investigation, review or release of a batch whose workflow history is not archived with its record: its workflow has not closed yet, or Temporal no longer has it and it was never archived (a batch closed before archiving existed, past the namespace’s retention). A rejection stays possible.',
+    when: 'An investigation, review or release of a batch whose workflow history is not archived with its record: its workflow has not closed yet, or Temporal no longer has it and it was never archived (a batch closed before archiving existed, past the namespace’s retention). A rejection stays possible; QA may raise a deviation of category `history-unavailable` for such a batch, which, once closed and signed, stands in for the investigation.',
+  },
+  'deviations-open': {
+    status: 409,
+    title: 'The batch has deviations not closed',
+    when: 'A release of a batch one of whose deviations is not Closed yet (`deviations` lists them; `GET /api/deviations?batch=…`). A rejection stays possible.',
   },
   'temporal-unavailable': {
     status: 503,

@@ -11,6 +11,7 @@ import * as rowVersions from './20261206010000_row_versions';
 import * as changesOutsideAmpoule from './20261206020000_changes_outside_ampoule';
 import * as batchHistories from './20261207000000_batch_histories';
 import * as ebrEntriesByUser from './20261207010000_ebr_entries_by_user';
+import * as deviations from './20261208000000_deviations';
 
 export const MIGRATIONS = [
   identitySignaturesAudit,
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   changesOutsideAmpoule,
   batchHistories,
   ebrEntriesByUser,
+  deviations,
 ];

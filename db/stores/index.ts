@@ -1,6 +1,7 @@
 /** Every store, created once per process: they hold no state of their own. */
 import { AuditStore } from './audit-store';
 import { BatchStore } from './batch-store';
+import { DeviationStore } from './deviation-store';
 import { EquipmentStore } from './equipment-store';
 import { HistoryStore } from './history-store';
 import { IdempotencyStore } from './idempotency-store';
@@ -25,6 +26,7 @@ export interface Stores {
   equipment: EquipmentStore;
   batches: BatchStore;
   histories: HistoryStore;
+  deviations: DeviationStore;
 }
 
 export function createStores(): Stores {
@@ -41,5 +43,6 @@ export function createStores(): Stores {
     equipment: new EquipmentStore(),
     batches: new BatchStore(),
     histories: new HistoryStore(),
+    deviations: new DeviationStore(),
   };
 }

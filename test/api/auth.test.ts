@@ -38,6 +38,8 @@ describe('login', () => {
         'batches.read',
         'batches.execute',
         'batches.command',
+        'deviations.read',
+        'deviations.raise',
       ],
     });
     expect(Date.parse(r.body.expiresAt)).toBeGreaterThan(Date.now() + 11 * 3600_000);

@@ -76,6 +76,14 @@ const ROUTES: Record<string, Access> = {
   'POST /batches/:id/replay': 'batches.investigate',
   'GET /batches/:id/cross-check': 'batches.investigate',
   'GET /investigations/impact': 'batches.investigate',
+  'GET /deviations': 'deviations.read',
+  'GET /deviations/:id': 'deviations.read',
+  'POST /deviations': 'deviations.raise',
+  'PATCH /deviations/:id': 'deviations.investigate',
+  'POST /deviations/:id/investigate': 'deviations.investigate',
+  'POST /deviations/:id/submit': 'deviations.investigate',
+  'POST /deviations/:id/return': 'deviations.approve',
+  'POST /deviations/:id/close': 'deviations.approve',
 };
 
 /** Which roles hold each permission. */
@@ -107,6 +115,10 @@ const MATRIX: Record<Permission, Role[]> = {
   'batches.disposition': ['qa'],
   'batches.history': ['admin', 'qa'],
   'batches.investigate': ['qa'],
+  'deviations.read': ['admin', 'planner', 'operator', 'qa'],
+  'deviations.raise': ['operator', 'qa'],
+  'deviations.investigate': ['qa'],
+  'deviations.approve': ['qa'],
 };
 
 let api: TestApi;

@@ -60,6 +60,129 @@ async function stepReaches(batch: string, stepId: string, status: string, ms = 6
   }
 }
 
+/**
+ * The batch's one deviation (the pH outside its limits) through its life: raised by the record with its links,
+ * blocking the release; taken up with a severity, investigated, submitted, returned, submitted again and closed
+ * with a signature by a second QA person; each change audited; a closed deviation final, even for the owner.
+ */
+async function deviationInvestigatedAndClosed(batch: string): Promise<void> {
+  const blocked = await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') });
+  expect(blocked.status).toBe(409);
+  expect(blocked.body).toMatchObject({
+    type: '/api/problems/deviations-open',
+    deviations: [{ number: `${batch}-D01`, state: 'open', severity: null }],
+  });
+  const ebr = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+  const entry = ebr.entries.find((e: Json) => e.kind === 'deviation');
+  const { db, stores } = env.api.services;
+  const record = (await stores.batches.find(db, batch))!;
+  const phStep = record.plan.steps.find((s) => s.id === 'ph-conductivity')!;
+  const operator2 = await db('users').where({ username: 'operator2' }).first();
+  const listed = await as('operator1', 'GET', `/deviations?batch=${batch}`);
+  expect(listed.status).toBe(200);
+  expect(listed.body).toEqual([
+    expect.objectContaining({
+      number: `${batch}-D01`,
+      batchNumber: batch,
+      stepId: 'ph-conductivity',
+      category: 'limit-excursion',
+      sourceEntryKey: entry.entryKey,
+      runId: entry.runId,
+      eventId: entry.eventId,
+      unitCode: record.units[phStep.unitProcedureId].code,
+      lots: [],
+      details: expect.objectContaining({ field: 'ph', value: 7.55, low: 7.3, high: 7.5 }),
+      title: 'ph-conductivity: ph 7.55 (entered), outside 7.3–7.5',
+      description: 'adjusted in the next step',
+      severity: null,
+      state: 'open',
+      raisedBy: operator2.id,
+    }),
+  ]);
+  const id = listed.body[0].number;
+  expect((await as('qa1', 'GET', `/batches/${batch}/review`)).body.deviationRecords).toEqual([
+    expect.objectContaining({ number: id, state: 'open' }),
+  ]);
+
+  // Operators read deviations and may raise one; QA investigates.
+  expect((await as('operator1', 'POST', `/deviations/${id}/investigate`, { severity: 'minor' })).status).toBe(403);
+  const early = await as('qa1', 'POST', `/deviations/${id}/submit`, {});
+  expect(early.status).toBe(409);
+  expect(early.body.detail).toBe(
+    `${id}: the deviation is open: it cannot be moved to pending-approval (only from under-investigation)`,
+  );
+  const noSeverity = await as('qa1', 'POST', `/deviations/${id}/investigate`, {});
+  expect(noSeverity.status).toBe(422);
+  const taken = await as('qa1', 'POST', `/deviations/${id}/investigate`, { severity: 'minor' });
+  expect(taken.status).toBe(200);
+  expect(taken.body).toMatchObject({ state: 'under-investigation', severity: 'minor' });
+  const incomplete = await as('qa1', 'POST', `/deviations/${id}/submit`, {});
+  expect(incomplete.status).toBe(422);
+  expect(incomplete.body.detail).toBe(
+    `deviation ${id} cannot go for approval without rootCause, correctiveAction, preventiveAction`,
+  );
+  // Findings change with a reason, against the version read.
+  expect((await as('qa1', 'PATCH', `/deviations/${id}`, { rootCause: 'pH meter drift' })).status).toBe(422);
+  const stale = await env.api.request(
+    'PATCH',
+    `/deviations/${id}`,
+    { rootCause: 'x', reason: 'stale' },
+    { token: await env.token('qa1'), headers: { 'If-Match': '"v1"' } },
+  );
+  expect(stale.status).toBe(412);
+  const found = await as('qa1', 'PATCH', `/deviations/${id}`, {
+    rootCause: 'pH meter drift: its last calibration was overdue',
+    reason: 'calibration log reviewed',
+  });
+  expect(found.status).toBe(200);
+  expect(found.headers.get('etag')).toBe(`"v${found.body.rowVersion}"`);
+  const submitted = await as('qa1', 'POST', `/deviations/${id}/submit`, {
+    correctiveAction: 'pH adjusted in the next step; meter recalibrated',
+    preventiveAction: 'calibration due dates enforced at the start of the step',
+  });
+  expect(submitted.body).toMatchObject({ state: 'pending-approval', submittedBy: expect.any(String) });
+  expect((await as('qa1', 'PATCH', `/deviations/${id}`, { severity: 'major', reason: 'x' })).status).toBe(409);
+  // Whoever submitted it does not close it; a second QA person returns it, then closes it, signed.
+  const bySubmitter = await as('qa1', 'POST', `/deviations/${id}/close`, { signature: sign('qa1', 'approved') });
+  expect(bySubmitter.status).toBe(403);
+  expect(bySubmitter.body.type).toBe('/api/problems/segregation-of-duties');
+  expect((await as('qa2', 'POST', `/deviations/${id}/return`, {})).status).toBe(422); // a reason is required
+  const returned = await as('qa2', 'POST', `/deviations/${id}/return`, { reason: 'name the meter' });
+  expect(returned.body.state).toBe('under-investigation');
+  await as('qa1', 'PATCH', `/deviations/${id}`, {
+    rootCause: 'pH meter PH-7 drifted: its last calibration was overdue',
+    reason: 'meter named',
+  });
+  expect((await as('qa1', 'POST', `/deviations/${id}/submit`, {})).body.state).toBe('pending-approval');
+  const closed = await as('qa2', 'POST', `/deviations/${id}/close`, { signature: sign('qa2', 'approved') });
+  expect(closed.status).toBe(200);
+  expect(closed.body).toMatchObject({
+    state: 'closed',
+    closedAt: expect.stringMatching(/Z$/),
+    closeSignature: { username: 'qa2', meaning: 'approved', signedBy: expect.any(String) },
+  });
+  expect((await as('qa1', 'POST', `/deviations/${id}/return`, { reason: 'again' })).status).toBe(409);
+  // Every step audited, with who and why.
+  const audit = (await as('qa1', 'GET', `/audit?entity=deviation&entityId=${closed.body.id}`)).body.entries;
+  expect(audit.map((a: Json) => `${a.action}:${a.username ?? 'system'}`)).toEqual([
+    'deviation-raise:system',
+    'deviation-investigate:qa1',
+    'deviation-change:qa1',
+    'deviation-submit:qa1',
+    'deviation-return:qa2',
+    'deviation-change:qa1',
+    'deviation-submit:qa1',
+    'sign:qa2',
+    'deviation-close:qa2',
+  ]);
+  expect(audit[2]).toMatchObject({ reason: 'calibration log reviewed', newValue: { rootCause: expect.any(String) } });
+  // Closed is final, even for the database's owner.
+  const rewrite = await env.api
+    .asOwner((owner) => owner('deviations').where({ number: id }).update({ root_cause: 'nothing happened' }))
+    .catch((e: Error) => e);
+  expect(String(rewrite)).toMatch(/is closed: it is final/);
+}
+
 async function batchReaches(batch: string, status: string, ms = 60_000): Promise<Json> {
   const end = Date.now() + ms;
   for (;;) {
@@ -495,6 +618,7 @@ test('a PBS batch runs from launch to release', async () => {
       { signedBy: 'Quinn Quality (demo)', username: 'qa1', meaning: 'reviewed', signedAt: expect.stringMatching(/Z$/) },
     ],
   });
+  await deviationInvestigatedAndClosed(batch);
   const byPerformer = await as('qa2', 'POST', `/batches/${batch}/release`, { signature: sign('qa2', 'released') });
   expect(byPerformer.status).toBe(403);
   expect(byPerformer.body.detail).toMatch(/performed, verified or approved a step/);
@@ -673,6 +797,17 @@ test('an equipment phase verified by a second person, performed by no one, await
       low: 95,
       high: 105,
       source: 'operator',
+    }),
+  ]);
+  // Raised by the record as a deviation to investigate, linked to the yield's step; no one entered it.
+  expect((await as('qa1', 'GET', `/deviations?batch=${batch}`)).body).toEqual([
+    expect.objectContaining({
+      number: `${batch}-D01`,
+      stepId: 'level',
+      category: 'limit-excursion',
+      title: 'level: yield 94 % (entered), outside 95–105 %',
+      raisedBy: null,
+      state: 'open',
     }),
   ]);
 

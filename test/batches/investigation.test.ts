@@ -168,6 +168,101 @@ test('once the run is gone from Temporal (the API points at a server that never 
   }
 });
 
+/** Takes a deviation through its life: qa1 takes it up and submits it, qa2 closes it, signed. */
+async function closeDeviation(number: string): Promise<void> {
+  const taken = await request('qa1', 'POST', `/deviations/${number}/investigate`, { severity: 'major' });
+  expect(taken.status).toBe(200);
+  const submitted = await request('qa1', 'POST', `/deviations/${number}/submit`, {
+    rootCause: 'found',
+    correctiveAction: 'done',
+    preventiveAction: 'planned',
+  });
+  expect(submitted.status).toBe(200);
+  const closed = await request('qa2', 'POST', `/deviations/${number}/close`, { signature: sign('qa2', 'approved') });
+  expect(closed.body).toMatchObject({ state: 'closed' });
+}
+
+test('a batch whose history was never archived and is gone from Temporal is judged only once a signed history-unavailable deviation is closed', async () => {
+  const lost = await completedBatch();
+  const { searchAttributes } = loadTemporalConfig(undefined, {});
+  fresh ??= await startEmbeddedTemporal({ port: 0, searchAttributes });
+  const before = env.temporal.client;
+  env.temporal.client = new Client({ connection: await Connection.connect({ address: fresh.address }) });
+  try {
+    const review = () =>
+      request('qa1', 'POST', `/batches/${lost}/review`, {
+        auditTrailReviewed: true,
+        signature: sign('qa1', 'reviewed'),
+      });
+    const refused = await review();
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ type: '/api/problems/history-unavailable' });
+    expect(refused.body.detail).toMatch(/a closed deviation of category history-unavailable/);
+    // Only QA says a history is gone, and only when it is.
+    const raise = (user: string, b: string) =>
+      request(user, 'POST', '/deviations', {
+        batch: b,
+        category: 'history-unavailable',
+        title: 'workflow history lost: never archived, past the namespace retention',
+        reason: 'review refused',
+      });
+    expect((await raise('operator1', lost)).status).toBe(403);
+    const available = await raise('qa1', batch);
+    expect(available.status).toBe(422);
+    expect(available.body.detail).toMatch(/history is available: investigate it/);
+    const raised = await raise('qa1', lost);
+    expect(raised.status).toBe(201);
+    expect(raised.body).toMatchObject({ number: `${lost}-D01`, category: 'history-unavailable', state: 'open' });
+
+    // A record's limit excursion written before deviations were records with a life is raised at start, once.
+    const { db, stores } = env.api.services;
+    const b = (await stores.batches.find(db, lost))!;
+    await db.transaction(async (trx) => {
+      const key = `${b.workflowId}/legacy-1`;
+      const start = (await stores.batches.lockForRecord(trx, b.id, [key]))!;
+      const excursion = { stepId: 'ph-conductivity', field: 'ph', value: 7.6, unit: '[pH]', low: 7.3, high: 7.5 };
+      await stores.batches.writeRecord(trx, start, {
+        signatures: [],
+        entries: [
+          {
+            entryKey: key,
+            kind: 'deviation',
+            stepId: 'ph-conductivity',
+            data: { ...excursion, comment: 'recorded by an earlier Ampoule', source: 'operator' },
+            workflowId: b.workflowId,
+            runId: 'legacy',
+            eventId: 1,
+            occurredAt: new Date().toISOString(),
+            userId: null,
+            userName: null,
+            signatureId: null,
+          },
+        ],
+      });
+    });
+    expect(await env.api.services.deviations.raiseUnraised()).toBe(1);
+    expect(await env.api.services.deviations.raiseUnraised()).toBe(0);
+    const legacy = (await request('qa1', 'GET', `/deviations/${lost}-D02`)).body;
+    expect(legacy).toMatchObject({ sourceEntryKey: `${b.workflowId}/legacy-1`, runId: 'legacy', state: 'open' });
+
+    expect((await review()).status).toBe(409); // the exception is not closed yet
+    await closeDeviation(`${lost}-D01`);
+    const reviewed = await review();
+    expect(reviewed.status).toBe(200);
+    const release = () => request('qa1', 'POST', `/batches/${lost}/release`, { signature: sign('qa1', 'released') });
+    const blocked = await release();
+    expect(blocked.body).toMatchObject({
+      type: '/api/problems/deviations-open',
+      deviations: [{ number: `${lost}-D02`, state: 'open' }],
+    });
+    await closeDeviation(`${lost}-D02`);
+    expect((await release()).body.status).toBe('released');
+  } finally {
+    await env.temporal.client.connection.close();
+    env.temporal.client = before;
+  }
+});
+
 test('a record entry changed by SQL is reported, exactly that one, and the batch cannot be reviewed', async () => {
   const batch = await completedBatch();
   const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
