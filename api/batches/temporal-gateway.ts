@@ -6,6 +6,7 @@
  * (`domain/batch/failures.ts`) — a conflict with the state 409, a broken rule 422 — and an unreachable Temporal
  * is 503.
  */
+import { batchStaticDetails, batchStaticSummary } from '../../domain/batch/workflow-metadata';
 import {
   WorkflowClient,
   WorkflowExecutionAlreadyStartedError,
@@ -85,6 +86,9 @@ export class BatchTemporalGateway {
         workflowId: labels.workflowId,
         taskQueue: temporal.taskQueue,
         args: [input],
+        // What Temporal's UI shows of the batch: the same story as Ampoule's record.
+        staticSummary: batchStaticSummary(input),
+        staticDetails: batchStaticDetails(input),
         typedSearchAttributes: new TypedSearchAttributes([
           { key: SA.batch, value: labels.number },
           { key: SA.recipe, value: labels.recipe },

@@ -78,7 +78,12 @@ export class Activities {
   }
 
   /** The ScheduleActivityTask command: ActivityTaskScheduled with normalised timeouts and retry policy. */
-  schedule(run: Run, s: ScheduleAttributes, completedEventId: number): void {
+  schedule(
+    run: Run,
+    s: ScheduleAttributes,
+    completedEventId: number,
+    userMetadata?: temporal.api.sdk.v1.IUserMetadata | null,
+  ): void {
     const t = this.normalizeTimeouts(run, s);
     const retryPolicy = normalizeRetryPolicy(s.retryPolicy);
     const taskQueue = s.taskQueue?.name || run.taskQueue;
@@ -96,7 +101,12 @@ export class Activities {
       retryPolicy,
       priority: s.priority ?? null,
     };
-    const ev = run.addEvent(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, attributes as Record<string, unknown>);
+    const ev = run.addEvent(
+      EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+      attributes as Record<string, unknown>,
+      undefined,
+      userMetadata,
+    );
     const now = this.engine.now();
     const info: ActivityInfo = {
       scheduledEventId: int(ev.eventId),

@@ -82,6 +82,8 @@ export class Children {
             initiatedEventId,
           },
           rootExecution: parent.rootExecution ?? { workflowId: parent.workflowId, runId: parent.runId },
+          // The child's static summary and details, as the parent's command gave them.
+          userMetadata: parent.eventById(initiatedEventId)?.userMetadata ?? null,
         });
     } catch (err) {
       if (err instanceof RpcError) {

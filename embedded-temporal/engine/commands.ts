@@ -342,7 +342,7 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
   const completedId = ctx.completedEventId;
   switch (c.commandType) {
     case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
-      engine.activities.schedule(run, attrs<A.IScheduleActivityTaskCommandAttributes>(c), completedId);
+      engine.activities.schedule(run, attrs<A.IScheduleActivityTaskCommandAttributes>(c), completedId, c.userMetadata);
       return;
     case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
       const sched = int(attrs<A.IRequestCancelActivityTaskCommandAttributes>(c).scheduledEventId);
@@ -351,11 +351,12 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
     }
     case CommandType.COMMAND_TYPE_START_TIMER: {
       const s = attrs<A.IStartTimerCommandAttributes>(c);
-      const ev = run.addEvent(EventType.EVENT_TYPE_TIMER_STARTED, {
-        timerId: s.timerId,
-        startToFireTimeout: s.startToFireTimeout,
-        workflowTaskCompletedEventId: completedId,
-      });
+      const ev = run.addEvent(
+        EventType.EVENT_TYPE_TIMER_STARTED,
+        { timerId: s.timerId, startToFireTimeout: s.startToFireTimeout, workflowTaskCompletedEventId: completedId },
+        undefined,
+        c.userMetadata,
+      );
       const timer = {
         timerId: s.timerId!,
         startedEventId: int(ev.eventId),
@@ -408,13 +409,18 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
       return;
     case CommandType.COMMAND_TYPE_RECORD_MARKER: {
       const s = attrs<A.IRecordMarkerCommandAttributes>(c);
-      run.addEvent(EventType.EVENT_TYPE_MARKER_RECORDED, {
-        markerName: s.markerName,
-        details: s.details ?? {},
-        workflowTaskCompletedEventId: completedId,
-        header: s.header ?? null,
-        failure: s.failure ?? null,
-      });
+      run.addEvent(
+        EventType.EVENT_TYPE_MARKER_RECORDED,
+        {
+          markerName: s.markerName,
+          details: s.details ?? {},
+          workflowTaskCompletedEventId: completedId,
+          header: s.header ?? null,
+          failure: s.failure ?? null,
+        },
+        undefined,
+        c.userMetadata,
+      );
       return;
     }
     case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
@@ -485,6 +491,8 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
       const ev = run.addEvent(
         EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
         initiated as Record<string, unknown>,
+        undefined,
+        c.userMetadata,
       );
       const initiatedEventId = int(ev.eventId);
       const info: ChildInfo = {

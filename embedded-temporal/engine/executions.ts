@@ -47,6 +47,8 @@ export interface StartParams {
   executionExpirationTime?: number;
   parent?: Run['parent'];
   rootExecution?: Run['rootExecution'];
+  /** The start request's static summary and details (UI metadata), written on WorkflowExecutionStarted. */
+  userMetadata?: temporal.api.sdk.v1.IUserMetadata | null;
   /** Writes events between WorkflowExecutionStarted and the first WorkflowTaskScheduled (signal-with-start). */
   beforeFirstTask?: (run: Run) => void;
 }
@@ -95,6 +97,7 @@ export class Executions {
       | 'memo'
       | 'searchAttributes'
       | 'workflowStartDelay'
+      | 'userMetadata'
     >,
   ): StartParams {
     const workflowId = req.workflowId ?? '';
@@ -144,6 +147,7 @@ export class Executions {
       memo: req.memo && Object.keys(req.memo.fields ?? {}).length > 0 ? req.memo : null,
       searchAttributes,
       startDelayMs,
+      userMetadata: req.userMetadata ?? null,
     };
   }
 
@@ -245,34 +249,40 @@ export class Executions {
     run.rootExecution = p.rootExecution;
     this.engine.runs.add(run);
 
-    run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, {
-      workflowType: { name: p.workflowType },
-      parentWorkflowNamespace: p.parent?.namespace ?? '',
-      parentWorkflowNamespaceId: p.parent?.namespaceId ?? '',
-      parentWorkflowExecution: p.parent ? { workflowId: p.parent.workflowId, runId: p.parent.runId } : null,
-      parentInitiatedEventId: p.parent?.initiatedEventId ?? 0,
-      taskQueue: { name: p.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-      input: p.input,
-      workflowExecutionTimeout: p.executionTimeoutMs > 0 ? duration(p.executionTimeoutMs) : null,
-      workflowRunTimeout: p.runTimeoutMs > 0 ? duration(p.runTimeoutMs) : null,
-      workflowTaskTimeout: duration(p.taskTimeoutMs),
-      continuedExecutionRunId: p.continuedExecutionRunId ?? '',
-      initiator: p.initiator ?? 0,
-      continuedFailure: p.continuedFailure ?? null,
-      lastCompletionResult: p.lastCompletionResult ?? null,
-      originalExecutionRunId: run.runId,
-      identity: p.identity,
-      firstExecutionRunId: run.firstExecutionRunId,
-      retryPolicy: p.retryPolicy ?? null,
-      attempt: run.attempt,
-      workflowExecutionExpirationTime: run.executionExpirationTime > 0 ? timestamp(run.executionExpirationTime) : null,
-      firstWorkflowTaskBackoff: p.startDelayMs ? duration(p.startDelayMs) : null,
-      memo: p.memo ?? null,
-      searchAttributes: p.searchAttributes ?? null,
-      header: p.header ?? null,
-      workflowId: p.workflowId,
-      rootWorkflowExecution: p.rootExecution ?? { workflowId: run.workflowId, runId: run.runId },
-    });
+    run.addEvent(
+      EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+      {
+        workflowType: { name: p.workflowType },
+        parentWorkflowNamespace: p.parent?.namespace ?? '',
+        parentWorkflowNamespaceId: p.parent?.namespaceId ?? '',
+        parentWorkflowExecution: p.parent ? { workflowId: p.parent.workflowId, runId: p.parent.runId } : null,
+        parentInitiatedEventId: p.parent?.initiatedEventId ?? 0,
+        taskQueue: { name: p.taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        input: p.input,
+        workflowExecutionTimeout: p.executionTimeoutMs > 0 ? duration(p.executionTimeoutMs) : null,
+        workflowRunTimeout: p.runTimeoutMs > 0 ? duration(p.runTimeoutMs) : null,
+        workflowTaskTimeout: duration(p.taskTimeoutMs),
+        continuedExecutionRunId: p.continuedExecutionRunId ?? '',
+        initiator: p.initiator ?? 0,
+        continuedFailure: p.continuedFailure ?? null,
+        lastCompletionResult: p.lastCompletionResult ?? null,
+        originalExecutionRunId: run.runId,
+        identity: p.identity,
+        firstExecutionRunId: run.firstExecutionRunId,
+        retryPolicy: p.retryPolicy ?? null,
+        attempt: run.attempt,
+        workflowExecutionExpirationTime:
+          run.executionExpirationTime > 0 ? timestamp(run.executionExpirationTime) : null,
+        firstWorkflowTaskBackoff: p.startDelayMs ? duration(p.startDelayMs) : null,
+        memo: p.memo ?? null,
+        searchAttributes: p.searchAttributes ?? null,
+        header: p.header ?? null,
+        workflowId: p.workflowId,
+        rootWorkflowExecution: p.rootExecution ?? { workflowId: run.workflowId, runId: run.runId },
+      },
+      undefined,
+      p.userMetadata,
+    );
     p.beforeFirstTask?.(run);
     if (p.startDelayMs && p.startDelayMs > 0) {
       this.armStartDelay(run);

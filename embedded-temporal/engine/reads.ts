@@ -28,6 +28,8 @@ export class Reads {
         workflowExecutionTimeout: duration(run.executionTimeoutMs),
         workflowRunTimeout: duration(run.runTimeoutMs),
         defaultWorkflowTaskTimeout: duration(run.workflowTaskTimeoutMs),
+        // The start request's static summary and details, as WorkflowExecutionStarted keeps them.
+        userMetadata: run.eventById(1)?.userMetadata ?? null,
       },
       workflowExecutionInfo: executionInfo(run),
       pendingActivities: this.engine.activities.describePending(run),

@@ -231,9 +231,17 @@ export class Run implements RunIdentity {
     return !!this.wft?.started;
   }
 
-  /** Appends an event to the persisted history now, with the next id. */
-  addEvent(type: EventType, attributes: Attributes, time = this.host.now()): HistoryEvent {
-    const event = makeEvent(type, attributes, time);
+  /**
+   * Appends an event to the persisted history now, with the next id; `userMetadata` is the summary and details
+   * the command or request that wrote it carried (the SDKs' `summary`, `staticSummary`, `staticDetails`).
+   */
+  addEvent(
+    type: EventType,
+    attributes: Attributes,
+    time = this.host.now(),
+    userMetadata?: temporal.api.sdk.v1.IUserMetadata | null,
+  ): HistoryEvent {
+    const event = makeEvent(type, attributes, time, userMetadata);
     this.append(event);
     return event;
   }
@@ -500,13 +508,20 @@ function closeAttributes(
   );
 }
 
-export function makeEvent(type: EventType, attributes: Attributes, time: number): HistoryEvent {
+export function makeEvent(
+  type: EventType,
+  attributes: Attributes,
+  time: number,
+  userMetadata?: temporal.api.sdk.v1.IUserMetadata | null,
+): HistoryEvent {
   return history.HistoryEvent.create({
     eventId: Long.ZERO,
     eventTime: timestamp(time),
     eventType: type,
     taskId: Long.ZERO,
     [attributesFieldOf(type)]: attributes,
+    // srv: only when the command or request gave some.
+    ...(userMetadata && (userMetadata.summary || userMetadata.details) ? { userMetadata } : {}),
   });
 }
 

@@ -419,6 +419,40 @@ describe('external signals, continue-as-new, local activities, memo, retries', (
   });
 });
 
+describe('user metadata (summaries)', () => {
+  test('the start request’s static summary and details, and each command’s summary, are kept on their events and described', async () => {
+    const childId = uid('meta-child');
+    const handle = await h.env.client.workflow.start(wf.summarised, {
+      taskQueue: h.taskQueue,
+      workflowId: uid('meta'),
+      args: [childId],
+      staticSummary: 'a summarised workflow',
+      staticDetails: '**details** in Markdown',
+    });
+    expect(await handle.result()).toBe('Hello, world!');
+    const described = await handle.describe();
+    expect(await described.staticSummary()).toBe('a summarised workflow');
+    expect(await described.staticDetails()).toBe('**details** in Markdown');
+    const text = (p?: temporal.api.common.v1.IPayload | null) =>
+      p?.data ? JSON.parse(Buffer.from(p.data).toString()) : undefined;
+    const events = (await historyOf(handle)).events ?? [];
+    const summaries = events
+      .filter((e) => e.userMetadata)
+      .map((e) => [eventTypes({ events: [e] })[0], text(e.userMetadata!.summary), text(e.userMetadata!.details)]);
+    expect(summaries).toEqual([
+      ['WorkflowExecutionStarted', 'a summarised workflow', '**details** in Markdown'],
+      ['ActivityTaskScheduled', 'greets the world', undefined],
+      ['MarkerRecorded', 'greets locally', undefined],
+      ['TimerStarted', 'waits a moment', undefined],
+      ['StartChildWorkflowExecutionInitiated', 'the child', 'a child with **details**'],
+    ]);
+    // An event without metadata carries none (not an empty one).
+    expect(events.filter((e) => e.workflowTaskScheduledEventAttributes).every((e) => !e.userMetadata)).toBe(true);
+    const childDescribed = await h.env.client.workflow.getHandle(childId).describe();
+    expect(await childDescribed.staticSummary()).toBe('the child');
+  });
+});
+
 test('every history produced above replays without non-determinism', async () => {
   expect(produced.length).toBeGreaterThan(15);
   for (const { workflowId, history } of produced) await replay(history, workflowId);

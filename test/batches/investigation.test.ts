@@ -104,6 +104,24 @@ test('the closed batch’s history is exported as Temporal JSON, archived, byte 
   expect(audit[0].newValue.runs[0].sha256).toBe(digest);
 });
 
+test('Temporal’s own views read alike: the workflow’s static summary and details, and each activity’s summary naming its step', async () => {
+  const handle = env.temporal.client.workflow.getHandle(`batch-${batch}`);
+  const described = await handle.describe();
+  expect(await described.staticSummary()).toBe(`PBS-1X v1 · 400 L · ${batch}`);
+  expect(await described.staticDetails()).toMatch(
+    new RegExp(`^\\*\\*Batch ${batch}\\*\\* of .+\\n\\n- Recipe: .+ \\(PBS-1X v1\\)\\n- Size: 400 L`),
+  );
+  const events = (await handle.fetchHistory()).events ?? [];
+  const summary = (e: (typeof events)[number]) =>
+    e.userMetadata?.summary?.data ? JSON.parse(Buffer.from(e.userMetadata.summary.data).toString()) : undefined;
+  const phases = events.filter((e) => e.activityTaskScheduledEventAttributes).map(summary);
+  expect(phases).toEqual(expect.arrayContaining([expect.stringMatching(/^fill-wfi · .+ — FILL on MX-20[12]$/)]));
+  expect(phases.every((p) => typeof p === 'string')).toBe(true);
+  // The local activities' markers: the record's writes, by step.
+  const writes = events.filter((e) => e.markerRecordedEventAttributes).map(summary);
+  expect(writes).toEqual(expect.arrayContaining([expect.stringMatching(/^record: .*step-started fill-wfi/)]));
+});
+
 test('?payloads=readable decodes the payloads into values', async () => {
   const r = await request('qa1', 'GET', `/batches/${batch}/history?payloads=readable`);
   expect(r.status).toBe(200);

@@ -5,6 +5,7 @@
  * history and they may change freely. Handlers change the batch, and are replayed: a change to one goes
  * behind a patch.
  */
+import { lotsConsumedSummary } from '../../domain/batch/workflow-metadata';
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import type { Mutex } from 'async-mutex';
 import { checkCompletion, checkVerification } from '../../domain/batch/completion';
@@ -58,15 +59,25 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
         if (c.lateEntry && Date.parse(c.lateEntry.performedAt) > Date.now())
           throw ApplicationFailure.nonRetryable('a late entry cannot be performed in the future', REFUSALS.stepRefused);
         if (s.step.kind === 'material' && c.lots) {
-          await localWrites.consumeLots({
-            batchId: input.batchId,
-            batchNumber: input.batchNumber,
-            workflowId,
-            stepId: s.step.id,
-            material: s.step.material,
-            unit: s.step.quantity.unit,
-            lots: c.lots.map((l) => ({ lotId: l.lotId, quantity: l.quantity })),
-          });
+          await localWrites.consumeLots.executeWithOptions(
+            {
+              summary: lotsConsumedSummary(
+                s.step,
+                c.lots.map((l) => l.lotNumber),
+              ),
+            },
+            [
+              {
+                batchId: input.batchId,
+                batchNumber: input.batchNumber,
+                workflowId,
+                stepId: s.step.id,
+                material: s.step.material,
+                unit: s.step.quantity.unit,
+                lots: c.lots.map((l) => ({ lotId: l.lotId, quantity: l.quantity })),
+              },
+            ],
+          );
         }
         const next: StepStatus = s.step.signatures.verified ? 'awaiting-verification' : 'done';
         const user = { userId: c.signer.userId, fullName: c.signer.fullName };

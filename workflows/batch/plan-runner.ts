@@ -4,6 +4,7 @@
  * a hold as a durable timer, an operator step by waiting for the entry a handler hands over. A step's start is
  * written with the previous step's end, and its end held back for the next step's start.
  */
+import { phaseCommandSummary, phaseSummary } from '../../domain/batch/workflow-metadata';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -45,14 +46,13 @@ export class PlanRunner {
   async passCommand(s: StepState, command: BatchCommand): Promise<void> {
     if (s.step.kind !== 'equipment') return;
     const unit = this.state.input.units[s.step.unitProcedureId];
+    const phase = s.step.phase;
     try {
       await CancellationScope.nonCancellable(() =>
-        equipmentCommands.commandEquipmentPhase({
-          unit,
-          phase: s.step.kind === 'equipment' ? s.step.phase : '',
-          command,
-          commandId: this.state.commandIdOf(s),
-        }),
+        equipmentCommands.commandEquipmentPhase.executeWithOptions(
+          { summary: phaseCommandSummary(command, s.step, phase, unit.code) },
+          [{ unit, phase, command, commandId: this.state.commandIdOf(s) }],
+        ),
       );
     } catch {
       // Recorded by the activity's failure in history; the phase's own state decides what happens next.
@@ -168,13 +168,18 @@ export class PlanRunner {
     const unit = state.input.units[step.unitProcedureId];
     for (;;) {
       try {
-        const result = await this.phases.runEquipmentPhase({
-          batchId: state.input.batchId,
-          unit,
-          step,
-          commandId: state.commandIdOf(s),
-          onCancel: state.input.onCancel ?? 'stop',
-        });
+        const result = await this.phases.runEquipmentPhase.executeWithOptions(
+          { summary: phaseSummary(step, unit.code) },
+          [
+            {
+              batchId: state.input.batchId,
+              unit,
+              step,
+              commandId: state.commandIdOf(s),
+              onCancel: state.input.onCancel ?? 'stop',
+            },
+          ],
+        );
         const found = reportDeviations(step, result.reports);
         state.deviations.push(...found);
         state.noteYieldReport(step.id, result.reports);

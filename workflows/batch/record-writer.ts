@@ -4,6 +4,7 @@
  * write idempotent). Writes are few by design: a step's end waits to be written with the next step's start
  * (a held-back end), and an operator's entry that ends a step is written with that end.
  */
+import { recordWriteSummary } from '../../domain/batch/workflow-metadata';
 import { CancellationScope, proxySinks, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { BatchInput, BatchStatus, EbrEntryInput, EbrKind, Signer, StepProjection } from '../../domain/batch/types';
 import { firstWrite, localWrites } from './activity-proxies';
@@ -70,7 +71,9 @@ export class RecordWriter {
     const steps = parts.flatMap((p) => p.projections);
     const activities = this.written ? localWrites : firstWrite;
     await CancellationScope.nonCancellable(() =>
-      activities.recordEbr({ batchId: this.input.batchId, workflowId, runId, entries: batch, steps, batchStatus }),
+      activities.recordEbr.executeWithOptions({ summary: recordWriteSummary(batch) }, [
+        { batchId: this.input.batchId, workflowId, runId, entries: batch, steps, batchStatus },
+      ]),
     );
     // Told once written (a write that failed wrote nothing), for a replay to rebuild the record.
     sinks.record.written(batch);

@@ -7,6 +7,7 @@
  * Deterministic: no I/O, no clock but the workflow's; activities are imported as types only. The order of
  * the `patched()` calls below is part of every history: it never changes.
  */
+import { unitsReleasedSummary } from '../../domain/batch/workflow-metadata';
 import {
   CancellationScope,
   allHandlersFinished,
@@ -96,7 +97,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
         [],
         cancelled.map((s) => state.projection(s)),
       );
-      await localWrites.releaseUnits({ batchId: input.batchId, units });
+      await localWrites.releaseUnits.executeWithOptions({ summary: unitsReleasedSummary(units) }, [
+        { batchId: input.batchId, units },
+      ]);
       await writer.writeStatus(end);
     });
     if (serialisedCommands) await CancellationScope.nonCancellable(settleHandlers);
@@ -116,17 +119,24 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchResult> {
     ]);
     quantity = judged.quantity;
   }
-  const produced = await localWrites.produceOutputLot({
-    batchId: input.batchId,
-    batchNumber: input.batchNumber,
-    workflowId,
-    material: input.outputLot.material,
-    lotNumber: input.outputLot.lotNumber,
-    quantity,
-    expiryDate: input.outputLot.expiryDate,
-  });
+  const produced = await localWrites.produceOutputLot.executeWithOptions(
+    { summary: `output lot ${input.outputLot.lotNumber} of ${input.outputLot.material}` },
+    [
+      {
+        batchId: input.batchId,
+        batchNumber: input.batchNumber,
+        workflowId,
+        material: input.outputLot.material,
+        lotNumber: input.outputLot.lotNumber,
+        quantity,
+        expiryDate: input.outputLot.expiryDate,
+      },
+    ],
+  );
   await writer.writeNow([{ kind: 'output-lot', data: { ...produced } }]);
-  await localWrites.releaseUnits({ batchId: input.batchId, units });
+  await localWrites.releaseUnits.executeWithOptions({ summary: unitsReleasedSummary(units) }, [
+    { batchId: input.batchId, units },
+  ]);
   await writer.writeStatus('complete', { deviations: state.deviations.length });
   if (serialisedCommands) await settleHandlers();
   return {
