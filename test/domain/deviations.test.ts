@@ -65,5 +65,19 @@ test('UCUM codes are shown as people write them', () => {
       'L',
       'not a unit',
     ].map(displayUnit),
-  ).toEqual(['°C', 'pH', '%', '10⁶/mL', 'mS/cm', '/min', 'm²', 'kg·m/s²', 'mm\u00a0Hg', '°F', 'μg/mL', 'L', 'not a unit']);
+  ).toEqual([
+    '°C',
+    'pH',
+    '%',
+    '10⁶/mL',
+    'mS/cm',
+    '/min',
+    'm²',
+    'kg·m/s²',
+    'mm\u00a0Hg',
+    '°F',
+    'μg/mL',
+    'L',
+    'not a unit',
+  ]);
 });
