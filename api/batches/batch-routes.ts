@@ -7,7 +7,7 @@ import { ServerTiming } from '../http/server-timing';
 import type { Services } from '../services';
 import { Problem, notFound } from '../http/problems';
 import { rolesGrant } from '../auth/permissions';
-import { renderEbrPdf } from './ebr-pdf';
+import { renderEbrPdf, type RecordInvestigation } from './ebr-pdf';
 import { checkDeviationsClosed, checkDispositionAllowed } from './disposition-service';
 import { readablePayloads } from './history-json';
 import { replayVerdict } from './investigation-service';
@@ -45,6 +45,32 @@ export function batchRoutes(s: Services): RouteSpec[] {
     const verdict = replayVerdict(investigation);
     if (verdict.verdict !== 'pass') throw new Problem('record-mismatch', mismatchDetail(verdict));
     return investigation.recordHead;
+  };
+  /** The record held against its history, for the PDF's cover: what a review would find, or why it cannot. */
+  const recordInvestigation = async (
+    batch: Awaited<ReturnType<Services['batches']['records']['get']>>,
+    onError: (err: unknown) => void,
+  ): Promise<RecordInvestigation> => {
+    try {
+      const v = replayVerdict(await s.batches.investigations.investigate(batch));
+      return {
+        available: true,
+        source: v.source,
+        runs: v.runs,
+        deterministic: v.deterministic,
+        ...(v.error ? { error: v.error.message } : {}),
+        historyIntact: v.historyIntact,
+        crossCheck: { verdict: v.crossCheck.verdict, counts: v.crossCheck.counts },
+      };
+    } catch (err) {
+      if (!(err instanceof Problem)) onError(err);
+      const exception = await s.deviations.historyExceptionOf(s.db, batch.id);
+      return {
+        available: false,
+        reason: (err as Error).message,
+        ...(exception ? { exception: exception.number } : {}),
+      };
+    }
   };
   const disposition = (
     action: 'review' | 'release' | 'reject',
@@ -322,18 +348,38 @@ export function batchRoutes(s: Services): RouteSpec[] {
       access: 'batches.read',
       params: batchParams,
       responses: { 200: { description: 'application/pdf' } },
-      handler: async ({ params, res }) => {
+      handler: async ({ params, res, req }) => {
         const batch = await s.batches.records.get(params.id);
+        const investigation = await recordInvestigation(batch, (err) =>
+          req.log?.error({ err }, 'the investigation of a batch for its PDF failed'),
+        );
         const record = await s.batches.records.ebr(params.id);
-        const audit = await s.stores.audit.find(s.db, { entityType: 'batch', entityId: batch.id, limit: 10_000 });
+        // The trail as it stands, each entry in its place in the chain (entries are sealed a moment after commit).
+        await s.auditSealer.sealNow();
+        const deviations = await s.deviations.list({ batch: batch.id, limit: 1000 });
+        const audit = (
+          await Promise.all(
+            [
+              { entityType: 'batch', entityId: batch.id },
+              ...deviations.map((x) => ({ entityType: 'deviation', entityId: x.id })),
+            ].map((q) => s.stores.audit.find(s.db, { ...q, limit: 10_000 })),
+          )
+        )
+          .flat()
+          .sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity));
         const signatures = await s.batches.records.dispositionSignatures(batch);
         const pdf = await renderEbrPdf({
           batch: { ...record.batch, startedAt: batch.startedAt, endedAt: batch.endedAt },
+          unitInterfaces: batch.units,
           plan: batch.plan,
           chain: record.chain,
           entries: record.entries,
           audit,
           signatures,
+          deviations,
+          investigation,
+          generatedAt: new Date(),
+          generator: `Ampoule ${s.version}`,
         });
         res.setHeader('Content-Disposition', `inline; filename="batch-record-${batch.number}.pdf"`);
         return { text: { contentType: 'application/pdf', content: pdf } };

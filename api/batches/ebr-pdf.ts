@@ -1,11 +1,18 @@
 /**
- * The batch record a QA reviewer signs, as PDF (pdfkit): the header; every step in order with its values
- * against their limits and units, lots, equipment parameters and reports, and signature manifestations
- * (printed name, UTC time, meaning); deviations highlighted; batch commands; the output lot; QA's review and
- * disposition signatures; the audit trail of the batch; and the state of the record's hash chain.
+ * The batch record a QA reviewer signs, as an archive-fit PDF (pdfkit, PDF/A-2b: every font embedded — DejaVu
+ * Sans, so `→`, `°C`, `10⁶` print as written — XMP metadata, an sRGB output intent). The cover names the batch
+ * and states the record's integrity: its hash chain, its archived workflow history (SHA-256), the replay and the
+ * cross-check of record against history, QA's signatures and the deviations with their state. Then every step in
+ * order: values, lots, equipment parameters and reports in tables against their limits and units (units as people
+ * write them), what happened when, and each signature's manifestation in one block; the yield; the batch's events
+ * and its audit trail as sentences and tables. A header and a footer on every page: batch, product, page x of y.
  */
+import path from 'node:path';
 import type { AuditEntry } from '../../db/stores/audit-store';
-import type { PlanField, PlanStep, ScaledPlan } from '../../domain/recipe/plan';
+import type { AssignedUnit } from '../../domain/batch/types';
+import { batchEventText, changeText, limitsText, quantityText, utcText } from '../../domain/batch/record-text';
+import type { PlanField, PlanNumber, PlanStep, ScaledPlan } from '../../domain/recipe/plan';
+import { displayUnit } from '../../domain/units';
 import type { SignatureManifestation } from '../signatures/signature-service';
 
 interface Entry {
@@ -18,6 +25,19 @@ interface Entry {
   signature: SignatureManifestation | null;
   hash: string;
 }
+
+/** What the cover says of the record held against its workflow history. */
+export type RecordInvestigation =
+  | {
+      available: true;
+      source: 'archive' | 'temporal' | 'file';
+      runs: { runId: string; events: number; sha256: string }[];
+      deterministic: boolean;
+      error?: string;
+      historyIntact: boolean | null;
+      crossCheck: { verdict: string; counts: Record<string, number> };
+    }
+  | { available: false; reason: string; exception?: string };
 
 export interface EbrDocument {
   batch: {
@@ -32,6 +52,8 @@ export interface EbrDocument {
     startedAt: Date | null;
     endedAt: Date | null;
   };
+  /** The units' phase interfaces: the units equipment parameters were sent in. */
+  unitInterfaces: Record<string, AssignedUnit>;
   plan: ScaledPlan;
   chain: {
     ok: boolean;
@@ -39,190 +61,361 @@ export interface EbrDocument {
     anchors?: { checked: number; firstMismatch?: { seq: number; anchoredAt: string } };
   };
   entries: Entry[];
+  /** The batch's audit trail and its deviations', sealed (every entry has its place in the chain), in chain order. */
   audit: AuditEntry[];
   /** QA's signatures on the batch as a whole: reviewed, released, rejected. */
   signatures: SignatureManifestation[];
+  deviations: {
+    number: string;
+    stepId: string | null;
+    title: string;
+    severity: string | null;
+    state: string;
+    closeSignature: SignatureManifestation | null;
+  }[];
+  investigation: RecordInvestigation;
+  generatedAt: Date;
+  /** `Ampoule 0.1.0`. */
+  generator: string;
 }
 
 const RED = '#b00020';
 const GREY = '#555555';
+const RULE = '#999999';
+const FONT_DIR = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+const FONTS = {
+  regular: path.join(FONT_DIR, 'DejaVuSans.ttf'),
+  bold: path.join(FONT_DIR, 'DejaVuSans-Bold.ttf'),
+};
+const MARGIN = { top: 66, bottom: 58, left: 48, right: 48 };
+
+type Cell = string | PDFKit.Mixins.CellOptions;
+type Doc = PDFKit.PDFDocument;
 
 export async function renderEbrPdf(d: EbrDocument): Promise<Buffer> {
   // Loaded when a record is printed, not at every start of the API (a quarter of a second).
   const { default: PDFDocument } = await import('pdfkit');
   const doc = new PDFDocument({
     size: 'A4',
-    margin: 48,
-    info: { Title: `Batch record ${d.batch.number}`, Author: 'Ampoule', Subject: d.batch.product.name },
+    margins: MARGIN,
+    bufferPages: true, // the header and footer (page x of y) are written once every page exists
+    pdfVersion: '1.7',
+    subset: 'PDF/A-2b',
+    lang: 'en',
+    displayTitle: true,
+    font: FONTS.regular, // never a standard font: PDF/A embeds every font it uses
+    info: {
+      Title: `Batch record ${d.batch.number}`,
+      Author: d.generator,
+      Subject: `${d.batch.product.name} (${d.batch.product.code}), recipe ${d.batch.recipe.code} v${d.batch.recipe.version}`,
+      Creator: d.generator,
+      CreationDate: d.generatedAt,
+    },
   });
   const chunks: Buffer[] = [];
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve) => doc.on('end', () => resolve(Buffer.concat(chunks))));
+  const w = new Writer(doc);
 
-  const heading = (text: string, size = 13) =>
-    doc.moveDown(0.6).font('Helvetica-Bold').fontSize(size).fillColor('black').text(text).font('Helvetica').fontSize(9);
-  const line = (text: string, color = 'black') => doc.fillColor(color).text(text).fillColor('black');
-  const utc = (iso: string | Date | null) =>
-    iso ? `${new Date(iso).toISOString().replace('T', ' ').slice(0, 19)} UTC` : '—';
-  const sig = (s: SignatureManifestation | null) =>
-    s
-      ? `Signed: ${s.signedBy} (${s.username}), ${utc(s.signedAt)}, meaning: ${s.meaning}${s.comment ? `, comment: ${s.comment}` : ''}`
-      : null;
-
-  doc.font('Helvetica-Bold').fontSize(18).text('Electronic batch record');
-  doc.font('Helvetica').fontSize(9).moveDown(0.3);
-  line(`Batch ${d.batch.number} — ${d.batch.product.name} (${d.batch.product.code})`);
-  line(`Recipe ${d.batch.recipe.code} version ${d.batch.recipe.version}: ${d.batch.recipe.name}`);
-  line(
-    `Batch size ${d.batch.batchSize.value} ${d.batch.batchSize.unit}; output lot ${d.batch.outputLot}; status ${d.batch.status}`,
-  );
-  line(
-    `Equipment: ${Object.entries(d.batch.units)
-      .map(([up, u]) => `${up} → ${u}`)
-      .join(', ')}`,
-  );
-  line(`Started ${utc(d.batch.startedAt)}; ended ${utc(d.batch.endedAt)}; generated ${utc(new Date())}`);
-  line(`Execution plan SHA-256 ${d.batch.planHash}`, GREY);
-  const anchored = d.chain.anchors?.checked
-    ? `, and matches its ${d.chain.anchors.checked} anchor(s) kept outside the database`
-    : '';
-  const integrity = d.chain.firstBreak
-    ? `Record integrity: BROKEN at entry ${d.chain.firstBreak.seq} (${d.chain.firstBreak.problem}).`
-    : d.chain.anchors?.firstMismatch
-      ? `Record integrity: REWRITTEN — entry ${d.chain.anchors.firstMismatch.seq} no longer has the hash anchored on ${d.chain.anchors.firstMismatch.anchoredAt}.`
-      : `Record integrity: the hash chain of ${d.entries.length} entries is whole${anchored}.`;
-  line(integrity, d.chain.ok ? 'black' : RED);
-
-  const deviations = d.entries.filter((e) => e.kind === 'deviation');
-  heading(`Deviations: ${deviations.length}`);
-  for (const e of deviations) {
-    const x = e.data as {
-      stepId: string;
-      field: string;
-      value: number | null;
-      unit: string;
-      low?: number;
-      high?: number;
-      comment: string | null;
-      source: string;
-    };
-    line(
-      `Step ${x.stepId}, ${x.field}: ${x.value === null ? 'not measured, limits' : `${x.value} ${x.unit} outside`} ${x.low ?? '−∞'}–${x.high ?? '∞'} (${x.source})${x.comment ? ` — comment: ${x.comment}` : ''} — ${e.userName ?? 'equipment'}, ${utc(e.occurredAt)}`,
-      RED,
-    );
-  }
-
-  heading('Steps');
-  for (const step of d.plan.steps) {
-    const mine = d.entries.filter((e) => e.stepId === step.id);
-    doc
-      .moveDown(0.4)
-      .font('Helvetica-Bold')
-      .fontSize(10)
-      .text(`${step.number}. ${step.name}`)
-      .font('Helvetica')
-      .fontSize(9);
-    line(
-      `${step.kind} — unit procedure ${step.unitProcedureId}, operation ${step.operation.name}; performed by ${step.performedBy.join('/')}${step.signatures.verified ? `, verified by ${step.signatures.verifiedBy.join('/')}` : ''}`,
-      GREY,
-    );
-    if (mine.length === 0) line('Not started.', GREY);
-    for (const e of mine) {
-      const data = e.data as Record<string, unknown>;
-      switch (e.kind) {
-        case 'step-started':
-          line(`Started ${utc(e.occurredAt)}${data.rerun ? ` (run ${Number(data.rerun) + 1} after a failure)` : ''}`);
-          break;
-        case 'values-entered':
-          for (const [field, value] of Object.entries((data.values ?? {}) as Record<string, unknown>)) {
-            const text = describeValue(step, field, value);
-            line(`  ${text}`, text.endsWith('OUT OF LIMITS') ? RED : 'black');
-          }
-          for (const l of (data.lots ?? []) as { lotNumber: string; quantity: number }[])
-            line(`  Lot ${l.lotNumber}: ${l.quantity} ${step.kind === 'material' ? step.quantity.unit : ''}`);
-          if (data.comment) line(`  Comment: ${data.comment}`);
-          if (data.lateEntry) {
-            const late = data.lateEntry as { performedAt: string; reason: string };
-            line(
-              `  LATE ENTRY: performed ${utc(late.performedAt)}, recorded ${utc(e.occurredAt)} — ${late.reason}`,
-              RED,
-            );
-          }
-          line(`  Entered by ${e.userName}, ${utc(e.occurredAt)}`);
-          break;
-        case 'equipment-parameters':
-          line(
-            `  Equipment ${data.unit} phase ${data.phase}, command ${data.commandId}: parameters ${JSON.stringify(data.parameters)}${data.reconciled ? ' (reconciled after a restart)' : ''}`,
-          );
-          break;
-        case 'equipment-reports':
-          for (const r of (data.reports ?? []) as { id: string; value: number | null; unit: string }[]) {
-            const text = describeReport(step, r);
-            line(`  Report ${text}`, text.endsWith('OUT OF LIMITS') ? RED : 'black');
-          }
-          break;
-        case 'deviation':
-          break; // listed above, and marked in red with the value
-        case 'verification':
-          line(`  Verified by ${e.userName}, ${utc(e.occurredAt)}`);
-          break;
-        case 'step-failed':
-          line(`  FAILED: ${String(data.message)} (${String(data.type)}), ${utc(e.occurredAt)}`, RED);
-          break;
-        case 'phase-interrupted':
-          line(
-            `  INTERRUPTED: the phase was cut off and taken up again at attempt ${String(data.attempt)} — ${data.resumed === 'restarted' ? 'the controller had lost it: it ran again from the start' : 'found still running (or done) and watched on'}, ${utc(e.occurredAt)}`,
-            RED,
-          );
-          break;
-        case 'step-completed':
-          line(`Completed ${utc(e.occurredAt)}`);
-          break;
-      }
-      const s = sig(e.signature);
-      if (s) line(`  ${s}`);
-    }
-  }
-
-  const yieldEntry = d.entries.find((e) => e.kind === 'yield');
-  if (yieldEntry) {
-    const y = yieldEntry.data as {
-      measured: { value: number; unit: string } | null;
-      theoretical: { value: number; unit: string };
-      percent: number | null;
-      limits: { low: number; high: number };
-    };
-    const outside = y.percent === null || y.percent < y.limits.low || y.percent > y.limits.high;
-    heading('Yield');
-    line(
-      y.measured
-        ? `${y.measured.value} ${y.measured.unit} measured against ${y.theoretical.value} ${y.theoretical.unit} theoretical: ${y.percent} % (limits ${y.limits.low}–${y.limits.high} %)${outside ? ' — OUT OF LIMITS' : ''}`
-        : `NOT MEASURED: the output lot carries the theoretical ${y.theoretical.value} ${y.theoretical.unit}`,
-      outside ? RED : 'black',
-    );
-  }
-
-  const batchLevel = d.entries.filter((e) => e.stepId === null);
-  heading('Batch events');
-  for (const e of batchLevel)
-    line(`${utc(e.occurredAt)} — ${e.kind}: ${JSON.stringify(e.data)}${e.userName ? ` — ${e.userName}` : ''}`);
-
-  heading('QA review and disposition');
-  if (d.signatures.length === 0) line('Not reviewed yet.', GREY);
-  for (const s of d.signatures)
-    line(
-      `${s.meaning === 'reviewed' ? 'Reviewed (audit trail reviewed)' : s.meaning === 'released' ? 'Released' : s.meaning === 'rejected' ? 'Rejected' : s.meaning}. ${sig(s)}`,
-      s.meaning === 'rejected' ? RED : 'black',
-    );
-
-  heading(`Audit trail of the batch (${d.audit.length} entries)`);
-  for (const a of d.audit)
-    line(
-      `#${a.seq ?? '…'} ${utc(a.recordedAt)} ${a.userName}: ${a.action} ${JSON.stringify(a.oldValue)} → ${JSON.stringify(a.newValue)}${a.reason ? ` — reason: ${a.reason}` : ''}`,
-    );
+  cover(w, d);
+  steps(w, d);
+  yieldSection(w, d);
+  batchEvents(w, d);
+  auditTrail(w, d);
+  headersAndFooters(doc, d);
 
   doc.end();
   return done;
+}
+
+/** The few ways the record is written: headings, sentences, tables, signature blocks. */
+class Writer {
+  constructor(readonly doc: Doc) {}
+
+  heading(text: string, size = 13): void {
+    this.keepWith(size * 3);
+    this.doc
+      .moveDown(0.7)
+      .font(FONTS.bold)
+      .fontSize(size)
+      .fillColor('black')
+      .text(text)
+      .font(FONTS.regular)
+      .fontSize(9);
+    this.doc.moveDown(0.2);
+  }
+
+  line(text: string, color = 'black'): void {
+    this.doc.fillColor(color).text(text).fillColor('black');
+  }
+
+  /** A table (with a header row unless `header` is null); `red` marks rows to print in red (outside limits). Nothing is printed for no rows. */
+  table(header: string[] | null, rows: Cell[][], widths: (number | '*')[], red: boolean[] = []): void {
+    if (rows.length === 0) return;
+    this.keepWith(40);
+    this.doc.moveDown(0.2);
+    this.doc.font(FONTS.regular).fontSize(8);
+    this.doc.table({
+      columnStyles: widths.map((width) => ({ width })),
+      defaultStyle: { border: 0.5, borderColor: RULE, padding: 3 },
+      data: [
+        ...(header ? [header.map((h) => ({ text: h, font: { src: FONTS.bold } }))] : []),
+        ...rows.map((r, i) => (red[i] ? r.map((c) => (typeof c === 'string' ? { text: c, textColor: RED } : c)) : r)),
+      ],
+    });
+    this.doc.moveDown(0.3).font(FONTS.regular).fontSize(9);
+    this.doc.x = this.doc.page.margins.left;
+  }
+
+  /** A signature's manifestation, kept together on one page: who, as whom, what it means, when, and the comment. */
+  signature(s: SignatureManifestation, label?: string): void {
+    const text = `${label ? `${label} — ` : ''}signed by ${s.signedBy} (${s.username}), meaning: ${s.meaning}, ${utcText(s.signedAt)}${s.comment ? `. Comment: ${s.comment}` : ''}`;
+    const width = this.doc.page.width - MARGIN.left - MARGIN.right - 12;
+    const height = this.doc.heightOfString(text, { width }) + 8;
+    this.keepWith(height);
+    const top = this.doc.y;
+    this.doc
+      .rect(MARGIN.left, top, width + 12, height)
+      .lineWidth(0.5)
+      .strokeColor(RULE)
+      .stroke();
+    this.doc.fillColor('black').text(text, MARGIN.left + 6, top + 4, { width });
+    this.doc.x = MARGIN.left;
+    this.doc.y = top + height + 4;
+  }
+
+  /** Starts a new page unless `height` points still fit on this one. */
+  keepWith(height: number): void {
+    if (this.doc.y + height > this.doc.page.height - MARGIN.bottom) this.doc.addPage();
+  }
+}
+
+function cover(w: Writer, d: EbrDocument): void {
+  const { doc } = w;
+  doc.font(FONTS.bold).fontSize(20).text('Electronic batch record');
+  doc.font(FONTS.regular).fontSize(11).fillColor(GREY).text(`Batch ${d.batch.number}`).fillColor('black');
+  doc.fontSize(9).moveDown(0.5);
+  const units = Object.entries(d.batch.units)
+    .map(([up, unit]) => `${up}: ${unit}`)
+    .join(', ');
+  w.table(
+    null,
+    [
+      ['Batch', d.batch.number],
+      ['Product', `${d.batch.product.name} (${d.batch.product.code})`],
+      ['Recipe', `${d.batch.recipe.name} — ${d.batch.recipe.code} version ${d.batch.recipe.version}`],
+      ['Batch size', quantityText(d.batch.batchSize.value, d.batch.batchSize.unit)],
+      ['Output lot', d.batch.outputLot],
+      ['Status', d.batch.status],
+      ['Equipment', units || '—'],
+      ['Started', utcText(d.batch.startedAt)],
+      ['Ended', utcText(d.batch.endedAt)],
+      ['Execution plan SHA-256', d.batch.planHash],
+    ],
+    [120, '*'],
+  );
+
+  w.heading('Integrity of the record', 11);
+  const integrity: [string, string, boolean][] = [recordChain(d)];
+  integrity.push(...investigationRows(d.investigation));
+  w.table(
+    null,
+    integrity.map(([k, v]) => [k, v]),
+    [120, '*'],
+    integrity.map(([, , bad]) => bad),
+  );
+
+  w.heading('QA review and disposition', 11);
+  if (d.signatures.length === 0) w.line('Not reviewed yet.', GREY);
+  for (const s of d.signatures)
+    w.signature(
+      s,
+      s.meaning === 'reviewed'
+        ? 'Reviewed (audit trail reviewed)'
+        : s.meaning === 'released'
+          ? 'Released'
+          : s.meaning === 'rejected'
+            ? 'Rejected'
+            : s.meaning,
+    );
+
+  w.heading(`Deviations: ${d.deviations.length}`, 11);
+  w.table(
+    ['Deviation', 'Step', 'What was found', 'Severity', 'State'],
+    d.deviations.map((x) => [
+      x.number,
+      x.stepId ?? '—',
+      x.title,
+      x.severity ?? 'not classified',
+      x.state === 'closed' && x.closeSignature
+        ? `closed by ${x.closeSignature.signedBy}, ${utcText(x.closeSignature.signedAt)}`
+        : x.state,
+    ]),
+    [88, 70, '*', 58, 90],
+    d.deviations.map((x) => x.state !== 'closed'),
+  );
+}
+
+function recordChain(d: EbrDocument): [string, string, boolean] {
+  const { chain } = d;
+  if (chain.firstBreak)
+    return ['Record integrity', `BROKEN at entry ${chain.firstBreak.seq} (${chain.firstBreak.problem}).`, true];
+  if (chain.anchors?.firstMismatch)
+    return [
+      'Record integrity',
+      `REWRITTEN — entry ${chain.anchors.firstMismatch.seq} no longer has the hash anchored on ${chain.anchors.firstMismatch.anchoredAt}.`,
+      true,
+    ];
+  const anchored = chain.anchors?.checked
+    ? `, and matches its ${chain.anchors.checked} anchor(s) kept outside the database`
+    : '';
+  return ['Record integrity', `The hash chain of ${d.entries.length} entries is whole${anchored}.`, !chain.ok];
+}
+
+function investigationRows(i: RecordInvestigation): [string, string, boolean][] {
+  if (!i.available)
+    return [
+      [
+        'Workflow history',
+        `Not available: ${i.reason}${i.exception ? ` — deviation ${i.exception}, closed and signed, stands in for the investigation` : ''}`,
+        !i.exception,
+      ],
+    ];
+  const where =
+    i.source === 'archive' ? 'archived with the record' : 'not archived yet: read from Temporal, the batch still runs';
+  const c = i.crossCheck.counts;
+  const entries = Object.values(c).reduce((a, b) => a + b, 0);
+  return [
+    [
+      'Workflow history',
+      `${where}; ${i.runs.map((r, n) => `run ${n + 1}: ${r.events} events, SHA-256 ${r.sha256}`).join('; ')}${i.historyIntact === false ? ' — NOT the history whose SHA-256 the record holds' : ''}`,
+      i.historyIntact === false,
+    ],
+    [
+      'Replay',
+      i.deterministic
+        ? 'the workflow code this Ampoule runs reproduces the history exactly'
+        : `NOT DETERMINISTIC: ${i.error ?? 'the code does not reproduce the history'}`,
+      !i.deterministic,
+    ],
+    [
+      'Cross-check',
+      i.crossCheck.verdict === 'match'
+        ? `the record matches its history entry for entry (${entries} entries rebuilt from the history)`
+        : `MISMATCH: ${c.differs ?? 0} entries differ, ${c['missing-in-record'] ?? 0} missing in the record, ${c['extra-in-record'] ?? 0} not written by the workflow`,
+      i.crossCheck.verdict !== 'match',
+    ],
+  ];
+}
+
+function steps(w: Writer, d: EbrDocument): void {
+  const { doc } = w;
+  doc.addPage();
+  w.heading('Steps', 14);
+  for (const step of d.plan.steps) {
+    const mine = d.entries.filter((e) => e.stepId === step.id);
+    w.keepWith(60);
+    doc
+      .moveDown(0.5)
+      .font(FONTS.bold)
+      .fontSize(10)
+      .text(`${step.number}. ${step.name}`)
+      .font(FONTS.regular)
+      .fontSize(9);
+    w.line(
+      `${step.kind} step — unit procedure ${step.unitProcedureId}${d.batch.units[step.unitProcedureId] ? ` on ${d.batch.units[step.unitProcedureId]}` : ''}, operation ${step.operation.name}; performed by ${step.performedBy.join(' or ')}${step.signatures.verified ? `, verified by ${step.signatures.verifiedBy.join(' or ')}` : ''}`,
+      GREY,
+    );
+    if (mine.length === 0) w.line('Not started.', GREY);
+    for (const e of mine) stepEntry(w, d, step, e);
+  }
+}
+
+function stepEntry(w: Writer, d: EbrDocument, step: PlanStep, e: Entry): void {
+  const data = e.data as Record<string, unknown>;
+  switch (e.kind) {
+    case 'step-started':
+      w.line(
+        `Started ${utcText(e.occurredAt)}${data.rerun ? ` (run ${Number(data.rerun) + 1}, after a failure)` : ''}.`,
+      );
+      break;
+    case 'values-entered': {
+      const values = Object.entries((data.values ?? {}) as Record<string, unknown>).map(([id, v]) =>
+        valueRow(step, id, v),
+      );
+      w.table(
+        ['Field', 'Value', 'Unit', 'Limits', 'Target', ''],
+        values.map((r) => r.cells),
+        ['*', 70, 50, 70, 45, 75],
+        values.map((r) => r.outside),
+      );
+      const lots = (data.lots ?? []) as { lotNumber: string; quantity: number }[];
+      const unit = step.kind === 'material' ? step.quantity.unit : '';
+      w.table(
+        ['Lot', 'Quantity', 'Unit'],
+        lots.map((l) => [l.lotNumber, String(l.quantity), unit ? displayUnit(unit) : '']),
+        ['*', 90, 70],
+      );
+      if (data.comment) w.line(`Comment: ${String(data.comment)}`);
+      if (data.lateEntry) {
+        const late = data.lateEntry as { performedAt: string; reason: string };
+        w.line(
+          `LATE ENTRY: performed ${utcText(late.performedAt)}, recorded ${utcText(e.occurredAt)} — ${late.reason}`,
+          RED,
+        );
+      }
+      w.line(`Entered by ${e.userName ?? '—'}, ${utcText(e.occurredAt)}.`);
+      break;
+    }
+    case 'equipment-parameters': {
+      const setpoints = step.kind === 'equipment' ? step.setpoints : [];
+      const contract = d.unitInterfaces[step.unitProcedureId]?.interfaces[String(data.phase)];
+      const params = Object.entries((data.parameters ?? {}) as Record<string, number>).map(([id, v]) => {
+        const sp = setpoints.find((s) => s.id === id);
+        const unit = contract?.parameters[id]?.unit ?? sp?.unit ?? '';
+        return [sp?.name ?? id, String(v), unit ? displayUnit(unit) : ''];
+      });
+      w.line(
+        `Equipment ${String(data.unit)}, phase ${String(data.phase)}, command ${String(data.commandId)}${data.reconciled ? ' (taken up again after a restart: reconciled with the controller)' : ''}.`,
+      );
+      w.table(['Parameter sent', 'Value', 'Unit'], params, ['*', 90, 70]);
+      break;
+    }
+    case 'equipment-reports': {
+      const reports = ((data.reports ?? []) as { id: string; value: number | null; unit: string }[]).map((r) =>
+        reportRow(step, r),
+      );
+      w.table(
+        ['Report', 'Value', 'Unit', 'Limits', ''],
+        reports.map((r) => r.cells),
+        ['*', 70, 60, 80, 75],
+        reports.map((r) => r.outside),
+      );
+      break;
+    }
+    case 'deviation':
+      break; // the value is marked in its table; the deviation itself is on the cover
+    case 'verification':
+      w.line(`Verified by ${e.userName ?? '—'}, ${utcText(e.occurredAt)}.`);
+      break;
+    case 'step-failed':
+      w.line(`FAILED: ${String(data.message)} (${String(data.type)}), ${utcText(e.occurredAt)}.`, RED);
+      break;
+    case 'phase-interrupted':
+      w.line(
+        `INTERRUPTED: the phase was cut off and taken up again at attempt ${String(data.attempt)} — ${data.resumed === 'restarted' ? 'the controller had lost it: it ran again from the start' : 'found still running (or done) and watched on'}, ${utcText(e.occurredAt)}.`,
+        RED,
+      );
+      break;
+    case 'step-completed':
+      w.line(`Completed ${utcText(e.occurredAt)}.`);
+      break;
+    case 'lots-consumed':
+      break; // the lots are in the entry's table
+    default:
+      w.line(`${e.kind}: ${batchEventText(e.kind, data)}, ${utcText(e.occurredAt)}.`);
+  }
+  if (e.signature) w.signature(e.signature, e.signature.meaning.charAt(0).toUpperCase() + e.signature.meaning.slice(1));
 }
 
 function fieldOf(step: PlanStep, id: string): PlanField | undefined {
@@ -230,24 +423,139 @@ function fieldOf(step: PlanStep, id: string): PlanField | undefined {
   return fields.find((f) => f.id === id);
 }
 
-function describeValue(step: PlanStep, id: string, value: unknown): string {
+function valueRow(step: PlanStep, id: string, value: unknown): { cells: Cell[]; outside: boolean } {
   const f = fieldOf(step, id);
-  if (!f) return `${id}: ${String(value)}`;
+  if (!f) return { cells: [id, String(value), '', '', '', ''], outside: false };
   if (f.type === 'number') {
     const outside =
       typeof value === 'number' && ((f.low !== undefined && value < f.low) || (f.high !== undefined && value > f.high));
-    return `${f.label}: ${String(value)} ${f.unit} (limits ${f.low ?? '−∞'}–${f.high ?? '∞'}${f.target !== undefined ? `, target ${f.target}` : ''})${outside ? ' — OUT OF LIMITS' : ''}`;
+    return {
+      cells: [
+        f.label,
+        String(value),
+        f.unit === '[pH]' ? '' : displayUnit(f.unit),
+        limitsText(f.low, f.high),
+        f.target !== undefined ? String(f.target) : '',
+        outside ? 'OUT OF LIMITS' : '',
+      ],
+      outside,
+    };
   }
-  if (f.type === 'passFail') return `${f.label}: ${value === true ? 'pass' : 'FAIL'}`;
-  return `${f.label}: ${String(value)}`;
+  if (f.type === 'passFail')
+    return { cells: [f.label, value === true ? 'pass' : 'FAIL', '', '', '', ''], outside: value !== true };
+  return { cells: [f.label, String(value), '', '', '', ''], outside: false };
 }
 
-function describeReport(step: PlanStep, r: { id: string; value: number | null; unit: string }): string {
-  const expected = step.kind === 'equipment' ? step.reports.find((x) => x.id === r.id) : undefined;
+function reportRow(
+  step: PlanStep,
+  r: { id: string; value: number | null; unit: string },
+): { cells: Cell[]; outside: boolean } {
+  const expected: PlanNumber | undefined =
+    step.kind === 'equipment' ? step.reports.find((x) => x.id === r.id) : undefined;
   const outside =
-    expected &&
+    !!expected &&
     r.value !== null &&
     ((expected.low !== undefined && r.value < expected.low) ||
       (expected.high !== undefined && r.value > expected.high));
-  return `${expected?.name ?? r.id}: ${r.value ?? '—'} ${r.unit}${expected ? ` (limits ${expected.low ?? '−∞'}–${expected.high ?? '∞'})` : ''}${outside ? ' — OUT OF LIMITS' : ''}`;
+  return {
+    cells: [
+      expected?.name ?? r.id,
+      r.value === null ? '—' : String(r.value),
+      r.unit === '[pH]' ? '' : displayUnit(r.unit),
+      expected ? limitsText(expected.low, expected.high) : '',
+      outside ? 'OUT OF LIMITS' : '',
+    ],
+    outside,
+  };
+}
+
+function yieldSection(w: Writer, d: EbrDocument): void {
+  const entry = d.entries.find((e) => e.kind === 'yield');
+  if (!entry) return;
+  const y = entry.data as {
+    measured: { value: number; unit: string } | null;
+    theoretical: { value: number; unit: string };
+    percent: number | null;
+    limits: { low: number; high: number };
+  };
+  const outside = y.percent === null || y.percent < y.limits.low || y.percent > y.limits.high;
+  w.heading('Yield');
+  w.table(
+    ['Measured', 'Theoretical', 'Yield', 'Limits', ''],
+    [
+      [
+        y.measured ? quantityText(y.measured.value, y.measured.unit) : 'NOT MEASURED',
+        quantityText(y.theoretical.value, y.theoretical.unit),
+        y.percent === null ? '—' : `${y.percent} %`,
+        `${limitsText(y.limits.low, y.limits.high)} %`,
+        outside ? 'OUT OF LIMITS' : '',
+      ],
+    ],
+    [110, 110, 70, 80, '*'],
+    [outside],
+  );
+}
+
+function batchEvents(w: Writer, d: EbrDocument): void {
+  const events = d.entries.filter((e) => e.stepId === null && e.kind !== 'yield');
+  w.heading('Batch events');
+  w.table(
+    ['Time', 'Event', 'By'],
+    events.map((e) => [
+      utcText(e.occurredAt),
+      batchEventText(e.kind, e.data as Record<string, unknown>),
+      e.userName ?? 'Ampoule',
+    ]),
+    [100, '*', 100],
+  );
+}
+
+function auditTrail(w: Writer, d: EbrDocument): void {
+  w.heading(`Audit trail of the batch and its deviations (${d.audit.length} entries)`);
+  w.table(
+    ['#', 'Time', 'Who', 'Action', 'What changed', 'Reason'],
+    d.audit.map((a) => [
+      String(a.seq),
+      utcText(a.recordedAt),
+      a.userName,
+      a.entityType === 'batch' ? a.action : `${a.action} (${a.entityType})`,
+      changeText(a.oldValue, a.newValue) || '—',
+      a.reason ?? '',
+    ]),
+    [34, 68, 72, 52, '*', 90],
+  );
+}
+
+/** On every page: the batch and product above, the generator and page x of y below. */
+function headersAndFooters(doc: Doc, d: EbrDocument): void {
+  const range = doc.bufferedPageRange();
+  for (let i = range.start; i < range.start + range.count; i++) {
+    doc.switchToPage(i);
+    // Written in the margins: without them for a moment, so that pdfkit does not break to a new page.
+    const margins = doc.page.margins;
+    doc.page.margins = { top: 0, bottom: 0, left: 0, right: 0 };
+    const width = doc.page.width - MARGIN.left - MARGIN.right;
+    doc.font(FONTS.regular).fontSize(8).fillColor(GREY);
+    doc.text(
+      `Batch ${d.batch.number} · ${d.batch.product.name} (${d.batch.product.code}) · ${d.batch.recipe.code} v${d.batch.recipe.version}`,
+      MARGIN.left,
+      MARGIN.top - 30,
+      { width, lineBreak: false },
+    );
+    doc
+      .moveTo(MARGIN.left, MARGIN.top - 16)
+      .lineTo(MARGIN.left + width, MARGIN.top - 16)
+      .lineWidth(0.5)
+      .strokeColor(RULE)
+      .stroke();
+    const bottom = doc.page.height - MARGIN.bottom + 18;
+    doc.text(`Generated ${utcText(d.generatedAt)} by ${d.generator}`, MARGIN.left, bottom, { width, lineBreak: false });
+    doc.text(`Page ${i - range.start + 1} of ${range.count}`, MARGIN.left, bottom, {
+      width,
+      align: 'right',
+      lineBreak: false,
+    });
+    doc.page.margins = margins;
+  }
+  doc.fillColor('black');
 }

@@ -8,7 +8,8 @@ import type { temporal } from '@temporalio/proto';
 import { UPDATE_TIMING } from '../../api/batches/execution-service';
 import { ServerTiming } from '../../api/http/server-timing';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
-import { pdfText } from '../support/pdf-text';
+import { pdfPages, pdfText } from '../support/pdf-text';
+import { pdfaProblems } from '../support/pdfa';
 import { ebrEntryHash } from '../../domain/batch/ebr';
 import { keepInCorpus, replayBatch } from '../support/replay-corpus';
 
@@ -183,6 +184,35 @@ async function deviationInvestigatedAndClosed(batch: string): Promise<void> {
   expect(String(rewrite)).toMatch(/is closed: it is final/);
 }
 
+/**
+ * The released batch's PDF is fit for archive: PDF/A-2b as far as qpdf and our checks see, every page with its
+ * header and page x of y, Unicode as written (→, °C), values in tables with their limits (none printed where there
+ * are none), no raw JSON, the trail sealed, and on the cover the history's SHA-256 and the cross-check's verdict.
+ */
+async function expectArchiveFitRecord(batch: string, pdf: Buffer): Promise<void> {
+  expect(await pdfaProblems(pdf)).toEqual([]);
+  const pages = await pdfPages(pdf);
+  expect(pages.length).toBeGreaterThan(2);
+  pages.forEach((text, i) => {
+    expect(text).toContain(`Batch ${batch} · Phosphate-buffered saline 1X, pH 7.4 (PBS-1X) · PBS-1X v1`);
+    expect(text).toContain(`Page ${i + 1} of ${pages.length}`);
+  });
+  const all = pages.join(' ');
+  const history = await as('qa1', 'GET', `/batches/${batch}/history`);
+  expect(pages[0]).toContain(`SHA-256 ${history.headers.get('ampoule-history-sha256')}`);
+  expect(pages[0]).toMatch(
+    /Cross-check the record matches its history entry for entry \(\d+ entries rebuilt from the history\)/,
+  );
+  expect(pages[0]).toContain(`${batch}-D01 ph-conductivity`);
+  expect(all).toContain('Field Value Unit Limits Target pH at 25 °C 7.55 7.3–7.5 7.4 OUT OF LIMITS');
+  expect(all).toMatch(/Water temperature \d+(\.\d+)? °C 15–30/);
+  expect(all).toContain('status: complete → reviewed');
+  expect(all).not.toMatch(/[{}]|"|−∞|undefined|null|NaN/);
+  // The trail sealed: every audit entry printed with its place in the chain.
+  const trail = all.slice(all.indexOf('Audit trail of the batch'));
+  expect(trail).not.toContain('#…');
+}
+
 async function batchReaches(batch: string, status: string, ms = 60_000): Promise<Json> {
   const end = Date.now() + ms;
   for (;;) {
@@ -310,7 +340,7 @@ async function expectRewriteCaughtByAnchor(batch: string): Promise<void> {
     ok: false,
     anchors: { batchRecords: { firstMismatch: { batch, seq: before.chain.entries } } },
   });
-  const pdf = pdfText(
+  const pdf = await pdfText(
     Buffer.from(
       await (
         await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, {
@@ -320,7 +350,7 @@ async function expectRewriteCaughtByAnchor(batch: string): Promise<void> {
     ),
   );
   expect(pdf).toContain(
-    `Record integrity: REWRITTEN — entry ${before.chain.entries} no longer has the hash anchored on`,
+    `Record integrity REWRITTEN — entry ${before.chain.entries} no longer has the hash anchored on`,
   );
 }
 
@@ -636,22 +666,22 @@ test('a PBS batch runs from launch to release', async () => {
   ]);
   const shown = (await as('qa1', 'GET', `/batches/${batch}`)).body.signatures;
   expect(shown).toEqual(released.body.signatures);
-  const signedPdf = pdfText(
-    Buffer.from(
-      await (
-        await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, {
-          headers: { Authorization: `Bearer ${await env.token('qa1')}` },
-        })
-      ).arrayBuffer(),
-    ),
+  const signedPdfBytes = Buffer.from(
+    await (
+      await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, {
+        headers: { Authorization: `Bearer ${await env.token('qa1')}` },
+      })
+    ).arrayBuffer(),
   );
+  const signedPdf = await pdfText(signedPdfBytes);
   const utc = (iso: string) => `${iso.replace('T', ' ').slice(0, 19)} UTC`;
   expect(signedPdf).toContain(
-    `Reviewed (audit trail reviewed). Signed: Quinn Quality (demo) (qa1), ${utc(shown[0].signedAt)}, meaning: reviewed`,
+    `Reviewed (audit trail reviewed) — signed by Quinn Quality (demo) (qa1), meaning: reviewed, ${utc(shown[0].signedAt)}`,
   );
   expect(signedPdf).toContain(
-    `Released. Signed: Quinn Quality (demo) (qa1), ${utc(shown[1].signedAt)}, meaning: released`,
+    `Released — signed by Quinn Quality (demo) (qa1), meaning: released, ${utc(shown[1].signedAt)}`,
   );
+  await expectArchiveFitRecord(batch, signedPdfBytes);
   expect((await as('qa1', 'GET', `/lots/${batch}`)).body.status).toBe('released');
   expect((await as('operator1', 'GET', '/equipment/MX-201')).body).toMatchObject({
     status: 'available',
