@@ -5,14 +5,17 @@
  * rebuilt through the sink, then the cross-check of those entries against a record holding the same entries
  * (`domain/batch/cross-check.ts`). Prints p50/p99 per history size class and over all; the bundling (once per
  * process) is printed apart. Not measured here: reading the record and the archive from the database.
+ * Then the same for a long history: a batch of `--long-steps` steps (each performed and verified: a few thousand
+ * events), run to completion first on the embedded server (0 leaves it out).
  * Then the impact query (`GET /api/investigations/impact`) over `--batches` seeded batches (each with its units,
  * four consumed lots out of 200, and 40 record entries by one of 20 operators), on PostgreSQL when
  * TEST_DATABASE_URL is set, else PGlite: p50/p99 per criterion and with all four.
  *
- *   npm run bench:investigation -- [--rounds 5] [--batches 1000] [--queries 50]
+ *   npm run bench:investigation -- [--rounds 5] [--long-steps 250] [--batches 1000] [--queries 50]
  */
 import { performance } from 'node:perf_hooks';
 import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
 import pino from 'pino';
 import { ImpactService, type ImpactCriteria } from '../api/batches/impact-service';
 import { createServices } from '../api/services';
@@ -23,6 +26,8 @@ import { crossCheck, entryKeyOf, type RecordedEntry } from '../domain/batch/cros
 import { canonicalHash } from '../domain/canonical-hash';
 import { corpusFiles, readFromCorpus } from '../test/support/replay-corpus';
 import { BatchReplayer } from '../worker/replayer';
+import { operateBatch } from '../demo/automated-operator';
+import { DEMO_PASSWORD, startBatchEnv } from '../test/support/batch-env';
 import { argValue, machine, percentile, pgliteBenchDatabase, postgresBenchDatabase } from './support';
 
 async function main() {
@@ -45,41 +50,7 @@ async function main() {
     const events = history.events?.length ?? 0;
     const runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.originalExecutionRunId ?? 'run';
     for (let i = 0; i < rounds; i++) {
-      const t = performance.now();
-      const outcome = await replayer.replay(workflowId, [{ runId, history }]);
-      if (!outcome.deterministic) throw new Error(`${file}: ${outcome.error?.message}`);
-      const rebuilt = outcome.written.flatMap((w) => w.entries.map((e) => ({ ...e, runId: w.runId })));
-      // A record holding exactly what the workflow wrote: the comparison's full cost, every entry matching.
-      const recorded: RecordedEntry[] = rebuilt.map((e, n) => ({
-        seq: n + 1,
-        entryKey: entryKeyOf(workflowId, e.no),
-        kind: e.kind,
-        stepId: e.stepId,
-        data: JSON.parse(JSON.stringify(e.data)) as unknown,
-        runId: e.runId,
-        eventId: e.eventId,
-        occurredAt: e.occurredAt,
-        userId: e.user?.userId ?? null,
-        userName: e.user?.fullName ?? null,
-        signature: e.signature
-          ? {
-              signerId: e.signature.userId,
-              username: e.signature.username,
-              printedName: e.signature.fullName,
-              meaning: e.signature.meaning,
-              comment: e.signature.comment,
-              contentHash: canonicalHash({
-                batch: workflowId.slice('batch-'.length),
-                step: e.stepId,
-                entry: entryKeyOf(workflowId, e.no),
-                data: e.data,
-              }),
-            }
-          : null,
-      }));
-      const report = crossCheck({ number: workflowId.slice('batch-'.length), workflowId }, rebuilt, recorded);
-      const ms = performance.now() - t;
-      if (report.verdict !== 'match') throw new Error(`${file}: the cross-check of a record against itself failed`);
+      const ms = await replayAndCrossCheck(replayer, workflowId, runId, history);
       all.push(ms);
       const size = events <= 60 ? '≤ 60 events' : events <= 120 ? '61–120 events' : '121–200 events';
       byEvents.set(size, [...(byEvents.get(size) ?? []), ms]);
@@ -93,7 +64,143 @@ async function main() {
   };
   for (const [size, xs] of [...byEvents].sort()) report(size, xs);
   report('all histories', all);
+  await longHistory(replayer, rounds, report);
   await impactQuery(report);
+}
+
+/** One replay of `history` with the record rebuilt through the sink, then its cross-check: the time both took. */
+async function replayAndCrossCheck(
+  replayer: BatchReplayer,
+  workflowId: string,
+  runId: string,
+  history: temporal.api.history.v1.IHistory,
+): Promise<number> {
+  const t = performance.now();
+  const outcome = await replayer.replay(workflowId, [{ runId, history }]);
+  if (!outcome.deterministic) throw new Error(`${workflowId}: ${outcome.error?.message}`);
+  const rebuilt = outcome.written.flatMap((w) => w.entries.map((e) => ({ ...e, runId: w.runId })));
+  // A record holding exactly what the workflow wrote: the comparison's full cost, every entry matching.
+  const recorded: RecordedEntry[] = rebuilt.map((e, n) => ({
+    seq: n + 1,
+    entryKey: entryKeyOf(workflowId, e.no),
+    kind: e.kind,
+    stepId: e.stepId,
+    data: JSON.parse(JSON.stringify(e.data)) as unknown,
+    runId: e.runId,
+    eventId: e.eventId,
+    occurredAt: e.occurredAt,
+    userId: e.user?.userId ?? null,
+    userName: e.user?.fullName ?? null,
+    signature: e.signature
+      ? {
+          signerId: e.signature.userId,
+          username: e.signature.username,
+          printedName: e.signature.fullName,
+          meaning: e.signature.meaning,
+          comment: e.signature.comment,
+          contentHash: canonicalHash({
+            batch: workflowId.slice('batch-'.length),
+            step: e.stepId,
+            entry: entryKeyOf(workflowId, e.no),
+            data: e.data,
+          }),
+        }
+      : null,
+  }));
+  const report = crossCheck({ number: workflowId.slice('batch-'.length), workflowId }, rebuilt, recorded);
+  if (report.verdict !== 'match') throw new Error(`${workflowId}: the cross-check of a record against itself failed`);
+  return performance.now() - t;
+}
+
+/**
+ * A long batch: a recipe of `--long-steps` instruction steps (250 by default), each performed and verified, run to
+ * completion on the embedded server by automated operators through the API; its history (a few thousand events)
+ * replayed and cross-checked `rounds` times.
+ */
+async function longHistory(replayer: BatchReplayer, rounds: number, report: (label: string, xs: number[]) => void) {
+  const steps = Number(argValue('long-steps', '250'));
+  if (steps <= 0) return;
+  const env = await startBatchEnv();
+  try {
+    await env.startWorker();
+    const request = async (user: string, method: string, p: string, body?: unknown) =>
+      env.api.request(method, p, body, { token: await env.token(user) });
+    const sign = (user: string, meaning: string) => ({ username: user, password: DEMO_PASSWORD, meaning });
+    const code = `LONG-${steps}`;
+    const phases = Array.from({ length: steps }, (_, i) => ({
+      id: `check-${i + 1}`,
+      name: `Check ${i + 1}`,
+      kind: 'instruction',
+      text: `Check ${i + 1}: confirm the line is as the SOP requires.`,
+      fields: [
+        { type: 'passFail', id: 'ok', label: 'As required' },
+        {
+          type: 'number',
+          id: 'reading',
+          label: 'Reading',
+          quantity: 'temperature',
+          unit: 'Cel',
+          low: 15,
+          target: 20,
+          high: 25,
+          min: 0,
+          max: 100,
+        },
+      ],
+      signatures: { performed: true, verified: true },
+    }));
+    const file = {
+      format: 'ampoule-recipe/1',
+      code,
+      name: `A long batch, ${steps} steps`,
+      definition: {
+        product: { code: 'PBS-1X', name: 'Benchmark buffer' },
+        batchSize: { nominal: 100, min: 10, max: 1000, unit: 'L' },
+        procedure: {
+          unitProcedures: [
+            {
+              id: 'prep',
+              name: 'Preparation',
+              equipmentClass: 'MIXER',
+              // Operations of 50 phases (a recipe's operation holds at most 200).
+              operations: Array.from({ length: Math.ceil(steps / 50) }, (_, i) => ({
+                id: `op-${i + 1}`,
+                name: `Operation ${i + 1}`,
+                phases: phases.slice(i * 50, i * 50 + 50),
+              })),
+            },
+          ],
+        },
+      },
+    };
+    const steps_ = [
+      () => request('planner', 'POST', '/recipes/import', { file, reason: 'bench' }),
+      () =>
+        request('planner', 'POST', `/recipes/${code}/versions/1/submit`, { signature: sign('planner', 'authored') }),
+      () => request('qa1', 'POST', `/recipes/${code}/versions/1/approve`, { signature: sign('qa1', 'approved') }),
+      () => request('qa1', 'POST', `/recipes/${code}/versions/1/make-effective`, { reason: 'bench' }),
+    ];
+    for (const step of steps_) {
+      const r = await step();
+      if (r.status >= 300) throw new Error(`preparing ${code}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+    const launched = await request('planner', 'POST', '/batches', { recipe: code, batchSize: 100 });
+    if (launched.status !== 201) throw new Error(`launching ${code}: ${JSON.stringify(launched.body)}`);
+    const t = performance.now();
+    const end = await operateBatch(request, launched.body.number, { lots: {}, password: DEMO_PASSWORD, pollMs: 20 });
+    if (end !== 'complete') throw new Error(`the long batch ended ${end}`);
+    const workflowId = `batch-${launched.body.number}`;
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.originalExecutionRunId ?? 'run';
+    console.log(
+      `long batch — ${steps} steps, each performed and verified, run in ${Math.round((performance.now() - t) / 1000)} s: ${history.events?.length} events`,
+    );
+    const xs: number[] = [];
+    for (let i = 0; i < rounds; i++) xs.push(await replayAndCrossCheck(replayer, workflowId, runId, history));
+    report(`${history.events?.length} events`, xs);
+  } finally {
+    await env.close();
+  }
 }
 
 /** The impact query over many batches, seeded straight into the tables. */
@@ -112,6 +219,18 @@ async function impactQuery(report: (label: string, xs: number[]) => void) {
     await db.raw(
       `insert into users (username, full_name, roles, password_hash)
        select 'bench-op-' || i, 'Bench Operator ' || i, array['operator'], 'x' from generate_series(1, 20) i`,
+    );
+    // The units the batches ran on (the impact query refuses a unit that does not exist).
+    await db.raw(
+      `insert into equipment_units (code, name, class_code, endpoint_url, security_mode, security_policy, binding)
+       select 'FL-' || i, 'Bench filler ' || i, (select code from equipment_classes order by code limit 1),
+              'opc.tcp://127.0.0.1:4840', 'None', 'None', '{}'::jsonb
+         from generate_series(0, 4) i
+       union all
+       select 'MX-20' || i, 'Bench mixer ' || i, (select code from equipment_classes order by code limit 1),
+              'opc.tcp://127.0.0.1:4840', 'None', 'None', '{}'::jsonb
+         from generate_series(1, 2) i
+       on conflict (code) do nothing`,
     );
     await db.raw(
       `insert into lots (lot_number, material_code, unit, quantity, status)
