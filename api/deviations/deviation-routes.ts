@@ -105,9 +105,11 @@ export function deviationRoutes(s: Services): RouteSpec[] {
       }),
       responses: { 201: { description: 'The deviation, Open', schema: deviationSchema } },
       problems: ['unprocessable', 'history-unavailable', 'temporal-unavailable'],
-      handler: async ({ body, change, actor }) => ({
+      // Its own transaction, after checking (for a history-unavailable deviation) that the history is gone.
+      transaction: false,
+      handler: async ({ body, actor, station, reason }) => ({
         status: 201,
-        body: await s.deviations.raise({ ...change(), actor: actor! }, body),
+        body: await s.deviations.raise({ actor: actor!, station, reason }, body),
       }),
     }),
     route({

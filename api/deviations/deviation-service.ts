@@ -90,7 +90,7 @@ export class DeviationService {
    * for a batch whose history was never archived and is gone from Temporal — the history being unavailable.
    */
   async raise(
-    ctx: ChangeContext & { actor: UserActor },
+    who: Omit<ChangeContext, 'trx'> & { actor: UserActor },
     r: {
       batch: string;
       step?: string;
@@ -100,7 +100,15 @@ export class DeviationService {
       category: 'reported' | 'history-unavailable';
     },
   ): Promise<DeviationView> {
-    if (r.category === 'history-unavailable') await this.checkHistoryGone(ctx.actor, r.batch);
+    // Before the change's transaction: reading the history may archive it, in a transaction of its own.
+    if (r.category === 'history-unavailable') await this.checkHistoryGone(who.actor, r.batch);
+    return this.db.transaction((trx) => this.raiseIn({ ...who, trx }, r));
+  }
+
+  private async raiseIn(
+    ctx: ChangeContext & { actor: UserActor },
+    r: Parameters<DeviationService['raise']>[1],
+  ): Promise<DeviationView> {
     const batch = await this.stores.batches.find(ctx.trx, r.batch, true);
     if (!batch) throw notFound(`batch ${r.batch}`);
     const step = r.step ? batch.plan.steps.find((s) => s.id === r.step) : undefined;
@@ -241,7 +249,7 @@ export class DeviationService {
 
   /**
    * Only QA says a batch's history is unavailable, and only when it is: the batch ended, nothing archived, and
-   * Temporal no longer has its workflow. Asked before the batch is locked: reading the history may archive it.
+   * Temporal no longer has its workflow.
    */
   private async checkHistoryGone(actor: UserActor, idOrNumber: string): Promise<void> {
     if (!actor.roles.includes('qa'))
