@@ -19,9 +19,9 @@ const fieldValue = z.union([z.number(), z.string().max(5000), z.boolean()]);
 
 export function batchRoutes(s: Services): RouteSpec[] {
   /**
-   * The record's head once its history replayed and matched it — what a review or release is then tied to; or
-   * undefined for a batch whose history was never archived and is gone from Temporal, when a closed, signed
-   * deviation of category `history-unavailable` stands in for the investigation.
+   * The record's head once its history replayed and matched it — what a review or release is then tied to; for a
+   * batch whose history was never archived and is gone from Temporal, the head of the record a closed, signed
+   * deviation of category `history-unavailable` covers, standing in for the investigation.
    */
   const investigatedRecordHead = async (batch: Awaited<ReturnType<Services['batches']['records']['get']>>) => {
     let investigation;
@@ -29,10 +29,24 @@ export function batchRoutes(s: Services): RouteSpec[] {
       investigation = await s.batches.investigations.investigate(batch);
     } catch (err) {
       if (err instanceof Problem && err.slug === 'history-unavailable') {
-        if (await s.deviations.historyExceptionOf(s.db, batch.id)) return undefined;
+        const exception = await s.deviations.historyExceptionOf(s.db, batch.id);
+        if (exception.valid) {
+          // Standing in for the cross-check, the exception covers the record as QA closed it: it must still be
+          // that record, whole and matching its anchors.
+          const { chain } = await s.batches.records.ebr(batch.id);
+          if (!chain.ok)
+            throw new Problem(
+              'record-mismatch',
+              `batch ${batch.number}'s record is not whole or no longer matches its anchors (GET /api/batches/${batch.number}/ebr)`,
+            );
+          // The disposition is then tied to this record, as to an investigated one.
+          return 'lastHash' in chain ? chain.lastHash : null;
+        }
         throw new Problem(
           'history-unavailable',
-          `${err.detail}: the record cannot be held against it (a closed deviation of category history-unavailable, signed by QA, would stand in for the investigation)`,
+          exception.stale.length > 0
+            ? `${err.detail}, and its record changed after deviation ${exception.stale.map((d) => d.number).join(', ')} was closed: a closed deviation of category history-unavailable covers the record as it was when closed`
+            : `${err.detail}: the record cannot be held against it (a closed deviation of category history-unavailable, signed by QA, would stand in for the investigation)`,
         );
       }
       throw err;
@@ -46,30 +60,45 @@ export function batchRoutes(s: Services): RouteSpec[] {
     if (verdict.verdict !== 'pass') throw new Problem('record-mismatch', mismatchDetail(verdict));
     return investigation.recordHead;
   };
-  /** The record held against its history, for the PDF's cover: what a review would find, or why it cannot. */
+  /**
+   * The record held against its history, for the PDF's cover: for QA, what a review would find (the replay and the
+   * cross-check), or why it cannot; for others, only the archived history's SHA-256 — a replay is QA's, and costs.
+   */
   const recordInvestigation = async (
     batch: Awaited<ReturnType<Services['batches']['records']['get']>>,
+    forQa: boolean,
     onError: (err: unknown) => void,
   ): Promise<RecordInvestigation> => {
+    if (!forQa) {
+      const runs = await s.stores.histories.runs(s.db, batch.id);
+      if (runs.length === 0)
+        return { available: false, reason: 'not archived yet (the replay and cross-check are QA’s)' };
+      return {
+        available: true,
+        source: 'archive',
+        runs: runs.map((r) => ({ runId: r.runId, events: r.events, sha256: r.sha256 })),
+        historyIntact: null,
+      };
+    }
     try {
       const v = replayVerdict(await s.batches.investigations.investigate(batch));
       return {
         available: true,
         source: v.source,
         runs: v.runs,
-        deterministic: v.deterministic,
-        ...(v.error ? { error: v.error.message } : {}),
         historyIntact: v.historyIntact,
-        crossCheck: { verdict: v.crossCheck.verdict, counts: v.crossCheck.counts },
+        verdicts: {
+          deterministic: v.deterministic,
+          ...(v.error ? { error: v.error.message } : {}),
+          crossCheck: { verdict: v.crossCheck.verdict, counts: v.crossCheck.counts },
+        },
       };
     } catch (err) {
+      // A GMP document carries no stack's words: an unexpected failure is logged, and named as such.
       if (!(err instanceof Problem)) onError(err);
-      const exception = await s.deviations.historyExceptionOf(s.db, batch.id);
-      return {
-        available: false,
-        reason: (err as Error).message,
-        ...(exception ? { exception: exception.number } : {}),
-      };
+      const reason = err instanceof Problem ? (err.detail ?? err.title) : 'the investigation failed (see the log)';
+      const { valid } = await s.deviations.historyExceptionOf(s.db, batch.id);
+      return { available: false, reason, ...(valid ? { exception: valid.number } : {}) };
     }
   };
   const disposition = (
@@ -348,9 +377,9 @@ export function batchRoutes(s: Services): RouteSpec[] {
       access: 'batches.read',
       params: batchParams,
       responses: { 200: { description: 'application/pdf' } },
-      handler: async ({ params, res, req }) => {
+      handler: async ({ params, res, req, actor }) => {
         const batch = await s.batches.records.get(params.id);
-        const investigation = await recordInvestigation(batch, (err) =>
+        const investigation = await recordInvestigation(batch, rolesGrant(actor!.roles, 'batches.investigate'), (err) =>
           req.log?.error({ err }, 'the investigation of a batch for its PDF failed'),
         );
         const record = await s.batches.records.ebr(params.id);
@@ -359,9 +388,14 @@ export function batchRoutes(s: Services): RouteSpec[] {
         const deviations = await s.deviations.list({ batch: batch.id, limit: 1000 });
         const audit = (
           await Promise.all(
+            // Ampoule's entries, and the database's traces of changes made outside it (named by the table).
             [
               { entityType: 'batch', entityId: batch.id },
-              ...deviations.map((x) => ({ entityType: 'deviation', entityId: x.id })),
+              { entityType: 'batches', entityId: batch.id },
+              ...deviations.flatMap((x) => [
+                { entityType: 'deviation', entityId: x.id },
+                { entityType: 'deviations', entityId: x.id },
+              ]),
             ].map((q) => s.stores.audit.find(s.db, { ...q, limit: 10_000 })),
           )
         )

@@ -10,9 +10,15 @@
 import path from 'node:path';
 import type { AuditEntry } from '../../db/stores/audit-store';
 import type { AssignedUnit } from '../../domain/batch/types';
-import { batchEventText, changeText, limitsText, quantityText, utcText } from '../../domain/batch/record-text';
+import {
+  batchEventText,
+  changeText,
+  limitsText,
+  quantityText,
+  unitText,
+  utcText,
+} from '../../domain/batch/record-text';
 import type { PlanField, PlanNumber, PlanStep, ScaledPlan } from '../../domain/recipe/plan';
-import { displayUnit } from '../../domain/units';
 import type { SignatureManifestation } from '../signatures/signature-service';
 
 interface Entry {
@@ -32,10 +38,13 @@ export type RecordInvestigation =
       available: true;
       source: 'archive' | 'temporal' | 'file';
       runs: { runId: string; events: number; sha256: string }[];
-      deterministic: boolean;
-      error?: string;
       historyIntact: boolean | null;
-      crossCheck: { verdict: string; counts: Record<string, number> };
+      /** The replay's and the cross-check's; absent when they were not run for this copy (they are QA's). */
+      verdicts?: {
+        deterministic: boolean;
+        error?: string;
+        crossCheck: { verdict: string; counts: Record<string, number> };
+      };
     }
   | { available: false; reason: string; exception?: string };
 
@@ -283,27 +292,34 @@ function investigationRows(i: RecordInvestigation): [string, string, boolean][] 
     ];
   const where =
     i.source === 'archive' ? 'archived with the record' : 'not archived yet: read from Temporal, the batch still runs';
-  const c = i.crossCheck.counts;
+  const history: [string, string, boolean] = [
+    'Workflow history',
+    `${where}; ${i.runs.map((r, n) => `run ${n + 1}: ${r.events} events, SHA-256 ${r.sha256}`).join('; ')}${i.historyIntact === false ? ' — NOT the history whose SHA-256 the record holds' : ''}`,
+    i.historyIntact === false,
+  ];
+  const v = i.verdicts;
+  if (!v)
+    return [
+      history,
+      ['Replay and cross-check', 'not run for this copy: they are QA’s (the review, or POST …/replay)', false],
+    ];
+  const c = v.crossCheck.counts;
   const entries = Object.values(c).reduce((a, b) => a + b, 0);
   return [
-    [
-      'Workflow history',
-      `${where}; ${i.runs.map((r, n) => `run ${n + 1}: ${r.events} events, SHA-256 ${r.sha256}`).join('; ')}${i.historyIntact === false ? ' — NOT the history whose SHA-256 the record holds' : ''}`,
-      i.historyIntact === false,
-    ],
+    history,
     [
       'Replay',
-      i.deterministic
+      v.deterministic
         ? 'the workflow code this Ampoule runs reproduces the history exactly'
-        : `NOT DETERMINISTIC: ${i.error ?? 'the code does not reproduce the history'}`,
-      !i.deterministic,
+        : `NOT DETERMINISTIC: ${v.error ?? 'the code does not reproduce the history'}`,
+      !v.deterministic,
     ],
     [
       'Cross-check',
-      i.crossCheck.verdict === 'match'
+      v.crossCheck.verdict === 'match'
         ? `the record matches its history entry for entry (${entries} entries rebuilt from the history)`
         : `MISMATCH: ${c.differs ?? 0} entries differ, ${c['missing-in-record'] ?? 0} missing in the record, ${c['extra-in-record'] ?? 0} not written by the workflow`,
-      i.crossCheck.verdict !== 'match',
+      v.crossCheck.verdict !== 'match',
     ],
   ];
 }
@@ -353,7 +369,7 @@ function stepEntry(w: Writer, d: EbrDocument, step: PlanStep, e: Entry): void {
       const unit = step.kind === 'material' ? step.quantity.unit : '';
       w.table(
         ['Lot', 'Quantity', 'Unit'],
-        lots.map((l) => [l.lotNumber, String(l.quantity), unit ? displayUnit(unit) : '']),
+        lots.map((l) => [l.lotNumber, String(l.quantity), unitText(unit)]),
         ['*', 90, 70],
       );
       if (data.comment) w.line(`Comment: ${String(data.comment)}`);
@@ -373,7 +389,7 @@ function stepEntry(w: Writer, d: EbrDocument, step: PlanStep, e: Entry): void {
       const params = Object.entries((data.parameters ?? {}) as Record<string, number>).map(([id, v]) => {
         const sp = setpoints.find((s) => s.id === id);
         const unit = contract?.parameters[id]?.unit ?? sp?.unit ?? '';
-        return [sp?.name ?? id, String(v), unit ? displayUnit(unit) : ''];
+        return [sp?.name ?? id, String(v), unitText(unit)];
       });
       w.line(
         `Equipment ${String(data.unit)}, phase ${String(data.phase)}, command ${String(data.commandId)}${data.reconciled ? ' (taken up again after a restart: reconciled with the controller)' : ''}.`,
@@ -433,7 +449,7 @@ function valueRow(step: PlanStep, id: string, value: unknown): { cells: Cell[]; 
       cells: [
         f.label,
         String(value),
-        f.unit === '[pH]' ? '' : displayUnit(f.unit),
+        unitText(f.unit),
         limitsText(f.low, f.high),
         f.target !== undefined ? String(f.target) : '',
         outside ? 'OUT OF LIMITS' : '',
@@ -461,7 +477,7 @@ function reportRow(
     cells: [
       expected?.name ?? r.id,
       r.value === null ? '—' : String(r.value),
-      r.unit === '[pH]' ? '' : displayUnit(r.unit),
+      unitText(r.unit),
       expected ? limitsText(expected.low, expected.high) : '',
       outside ? 'OUT OF LIMITS' : '',
     ],
@@ -515,7 +531,7 @@ function auditTrail(w: Writer, d: EbrDocument): void {
   w.table(
     ['#', 'Time', 'Who', 'Action', 'What changed', 'Reason'],
     d.audit.map((a) => [
-      String(a.seq),
+      a.seq === null ? '…' : String(a.seq), // committed after the seal, a moment before printing
       utcText(a.recordedAt),
       a.userName,
       a.entityType === 'batch' ? a.action : `${a.action} (${a.entityType})`,

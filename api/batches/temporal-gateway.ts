@@ -6,7 +6,7 @@
  * (`domain/batch/failures.ts`) — a conflict with the state 409, a broken rule 422 — and an unreachable Temporal
  * is 503.
  */
-import { batchStaticDetails, batchStaticSummary } from '../../domain/batch/workflow-metadata';
+import { batchStaticDetails, batchStaticSummary } from '../../domain/batch/static-metadata';
 import {
   WorkflowClient,
   WorkflowExecutionAlreadyStartedError,

@@ -104,7 +104,7 @@ export function deviationRoutes(s: Services): RouteSpec[] {
         severity: z.enum(SEVERITIES).optional(),
       }),
       responses: { 201: { description: 'The deviation, Open', schema: deviationSchema } },
-      problems: ['unprocessable', 'history-unavailable', 'temporal-unavailable'],
+      problems: ['unprocessable', 'forbidden', 'invalid-transition', 'history-unavailable', 'temporal-unavailable'],
       // Its own transaction, after checking (for a history-unavailable deviation) that the history is gone.
       transaction: false,
       handler: async ({ body, actor, station, reason }) => ({
@@ -124,7 +124,7 @@ export function deviationRoutes(s: Services): RouteSpec[] {
       params: deviationParams,
       body: z.strictObject({ description: text(5000), severity: z.enum(SEVERITIES), ...findings }).partial(),
       responses: one,
-      problems: ['invalid-transition', 'precondition-failed'],
+      problems: ['invalid-transition', 'unprocessable', 'precondition-failed'],
       versioned: lockDeviation,
       handler: async ({ params, body, change }) => ({ body: await s.deviations.change(change(), params.id, body) }),
     }),

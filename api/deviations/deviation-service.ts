@@ -25,6 +25,7 @@ import type { Deviation } from '../../domain/batch/types';
 import type { HistoryArchive } from '../batches/history-archive';
 import { Problem, notFound } from '../http/problems';
 import {
+  signatureCovers,
   toManifestation,
   type SignatureManifestation,
   type SignatureService,
@@ -109,6 +110,8 @@ export class DeviationService {
     ctx: ChangeContext & { actor: UserActor },
     r: Parameters<DeviationService['raise']>[1],
   ): Promise<DeviationView> {
+    if (r.severity && !ctx.actor.roles.includes('qa'))
+      throw new Problem('forbidden', 'QA classifies a deviation: raise it without a severity');
     const batch = await this.stores.batches.find(ctx.trx, r.batch, true);
     if (!batch) throw notFound(`batch ${r.batch}`);
     const step = r.step ? batch.plan.steps.find((s) => s.id === r.step) : undefined;
@@ -132,6 +135,8 @@ export class DeviationService {
 
   /** Sets findings (and the severity) while the deviation is open or under investigation; audited with a reason. */
   async change(ctx: ChangeContext, idOrNumber: string, change: FindingsChange): Promise<DeviationView> {
+    if (Object.values(change).every((v) => v === undefined))
+      throw new Problem('unprocessable', 'nothing to change: give at least one of the findings');
     const d = await this.locked(ctx, idOrNumber);
     if (!editable(d.state))
       throw new Problem(
@@ -168,53 +173,78 @@ export class DeviationService {
           'unprocessable',
           `deviation ${d.number} cannot go for approval without ${missing.join(', ')}`,
         );
-      next.submittedBy = ctx.actor.userId;
-      next.submittedAt = new Date();
+      next.submittedBy = ctx.actor.userId; // and the database sets when
     }
     await this.apply(ctx, d, next, action);
     return this.get(d.id, ctx.trx);
   }
 
-  /** Closes a deviation pending approval with QA's signature, never by whoever submitted it. */
+  /**
+   * Closes a deviation pending approval with QA's signature — never by whoever took part in its investigation (took
+   * it up, changed its findings, submitted it), nor, for a history said to be unavailable, by who said so.
+   */
   async close(ctx: ChangeContext, signer: VerifiedSigner, idOrNumber: string): Promise<DeviationView> {
     const d = await this.locked(ctx, idOrNumber);
     refuseTransition(d, 'close');
+    const investigators = (
+      await this.stores.audit.find(ctx.trx, { entityType: 'deviation', entityId: d.id, limit: 10_000 })
+    )
+      .filter((a) => INVESTIGATION_ACTIONS.has(a.action) && a.userId !== null)
+      .map((a) => a.userId!);
+    const excluded = [
+      { userIds: investigators, rule: 'whoever investigated or submitted a deviation cannot close it' },
+      ...(d.category === 'history-unavailable' && d.raisedBy
+        ? [{ userIds: [d.raisedBy], rule: 'whoever said a batch’s history is unavailable cannot close that deviation' }]
+        : []),
+    ];
     const manifestation = await this.signatures.record(
       ctx,
       signer,
-      {
-        entityType: 'deviation',
-        entityId: d.id,
-        // What QA approves: the deviation as it stands, its findings and what raised it.
-        content: {
-          deviation: d.number,
-          batch: d.batchNumber,
-          step: d.stepId,
-          title: d.title,
-          severity: d.severity,
-          rootCause: d.rootCause,
-          correctiveAction: d.correctiveAction,
-          preventiveAction: d.preventiveAction,
-        },
-      },
-      d.submittedBy
-        ? [{ userIds: [d.submittedBy], rule: 'whoever submitted a deviation for approval cannot close it' }]
-        : [],
+      { entityType: 'deviation', entityId: d.id, content: await this.closeContent(ctx.trx, d) },
+      excluded,
     );
-    await this.apply(
-      ctx,
-      d,
-      { state: 'closed', closedBy: signer.userId, closedAt: new Date(), closeSignatureId: manifestation.id },
-      'close',
-    );
+    await this.apply(ctx, d, { state: 'closed', closedBy: signer.userId, closeSignatureId: manifestation.id }, 'close');
     return this.get(d.id, ctx.trx);
   }
 
-  /** The batch's closed deviation that stands in for its unavailable history, if any. */
-  async historyExceptionOf(db: Knex | Knex.Transaction, batchId: string): Promise<DeviationRecord | undefined> {
-    return (await this.stores.deviations.list(db, { batchId, state: 'closed', limit: 1000 })).find(
-      (d) => d.category === 'history-unavailable',
+  /**
+   * What QA approves when closing: the deviation as it stands, its findings and what raised it; for a history
+   * said to be unavailable, also the batch record as it is (its last entry's hash) — the exception covers that
+   * record, not one changed after it.
+   */
+  private async closeContent(db: Knex | Knex.Transaction, d: DeviationRecord) {
+    const record = d.category === 'history-unavailable' ? await this.stores.batches.ebr(db, d.batchId) : [];
+    return {
+      deviation: d.number,
+      batch: d.batchNumber,
+      step: d.stepId,
+      title: d.title,
+      severity: d.severity,
+      rootCause: d.rootCause,
+      correctiveAction: d.correctiveAction,
+      preventiveAction: d.preventiveAction,
+      ...(d.category === 'history-unavailable' ? { recordHead: record[record.length - 1]?.hash ?? null } : {}),
+    };
+  }
+
+  /**
+   * The batch's closed deviation that stands in for its unavailable history: the last one closed whose signature
+   * still covers the record as it is now (`stale`: those closed before the record changed).
+   */
+  async historyExceptionOf(
+    db: Knex | Knex.Transaction,
+    batchId: string,
+  ): Promise<{ valid?: DeviationRecord; stale: DeviationRecord[] }> {
+    const closed = (await this.stores.deviations.list(db, { batchId, state: 'closed', limit: 1000 })).filter(
+      (d) => d.category === 'history-unavailable' && d.closeSignatureId,
     );
+    const stale: DeviationRecord[] = [];
+    for (const d of closed.reverse()) {
+      const sig = await this.stores.signatures.byId(db, d.closeSignatureId!);
+      if (sig && signatureCovers(sig, await this.closeContent(db, d))) return { valid: d, stale };
+      stale.push(d);
+    }
+    return { stale };
   }
 
   /**
@@ -304,6 +334,9 @@ export class DeviationService {
     };
   }
 }
+
+/** What taking part in a deviation's investigation is, in the audit trail. */
+const INVESTIGATION_ACTIONS = new Set(['deviation-investigate', 'deviation-change', 'deviation-submit']);
 
 /** A batch whose workflow has ended (its history complete). */
 const ENDED = new Set(['complete', 'stopped', 'aborted', 'reviewed', 'released', 'rejected']);

@@ -12,6 +12,7 @@ import * as changesOutsideAmpoule from './20261206020000_changes_outside_ampoule
 import * as batchHistories from './20261207000000_batch_histories';
 import * as ebrEntriesByUser from './20261207010000_ebr_entries_by_user';
 import * as deviations from './20261208000000_deviations';
+import * as deviationGuard from './20261208010000_deviation_guard';
 
 export const MIGRATIONS = [
   identitySignaturesAudit,
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   batchHistories,
   ebrEntriesByUser,
   deviations,
+  deviationGuard,
 ];

@@ -122,7 +122,7 @@ export class AuditStore {
     return rows[0].sealed;
   }
 
-  async find(db: Knex, q: AuditQuery): Promise<AuditEntry[]> {
+  async find(db: Knex | Knex.Transaction, q: AuditQuery): Promise<AuditEntry[]> {
     // Sealed entries in chain order; the rare entry still unsealed comes last.
     const query = db('audit_entries').orderByRaw('seq asc nulls last, recorded_at asc').limit(q.limit);
     if (q.entityType) query.where('entity_type', q.entityType);

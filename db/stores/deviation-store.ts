@@ -53,7 +53,7 @@ export type NewDeviation = Pick<
   | 'raisedBy'
 > & { number: string };
 
-/** What a change of a deviation may set (the rest is what raised it, fixed). */
+/** What a change of a deviation may set (the rest is what raised it, fixed; the database sets when it was submitted and closed). */
 export type DeviationChange = Partial<
   Pick<
     DeviationRecord,
@@ -64,9 +64,7 @@ export type DeviationChange = Partial<
     | 'correctiveAction'
     | 'preventiveAction'
     | 'submittedBy'
-    | 'submittedAt'
     | 'closedBy'
-    | 'closedAt'
     | 'closeSignatureId'
   >
 >;
@@ -79,9 +77,7 @@ const COLUMNS: Record<keyof DeviationChange, string> = {
   correctiveAction: 'corrective_action',
   preventiveAction: 'preventive_action',
   submittedBy: 'submitted_by',
-  submittedAt: 'submitted_at',
   closedBy: 'closed_by',
-  closedAt: 'closed_at',
   closeSignatureId: 'close_signature_id',
 };
 

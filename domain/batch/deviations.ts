@@ -6,7 +6,7 @@
  * critical) is set when QA takes it up. A batch is not released while one of its deviations is not Closed.
  * Pure rules: the service applies them in the change's transaction, the database's guard enforces the same edges.
  */
-import { displayUnit } from '../units';
+import { limitsText, quantityText, unitText } from './record-text';
 import type { Deviation } from './types';
 
 export const DEVIATION_STATES = ['open', 'under-investigation', 'pending-approval', 'closed'] as const;
@@ -70,17 +70,9 @@ export function deviationNumber(batchNumber: string, ordinal: number): string {
 
 /** A limit excursion in words, as the deviation's title: what was found against what was allowed. */
 export function describeExcursion(d: Deviation): string {
-  const limits =
-    d.low !== undefined && d.high !== undefined
-      ? `${d.low}–${d.high}`
-      : d.low !== undefined
-        ? `at least ${d.low}`
-        : d.high !== undefined
-          ? `at most ${d.high}`
-          : 'its limits';
-  // A pH is a number on its scale: written without a unit after it.
-  const unit = d.unit && d.unit !== '[pH]' ? ` ${displayUnit(d.unit)}` : '';
-  const found = d.value === null ? 'not measured' : `${d.value}${unit}`;
+  const limits = limitsText(d.low, d.high);
+  const unit = unitText(d.unit);
+  const found = d.value === null ? 'not measured' : quantityText(d.value, d.unit);
   const by = d.source === 'equipment' ? 'reported by the equipment' : 'entered';
-  return `${d.stepId}: ${d.field} ${found} (${by}), outside ${limits}${d.low !== undefined || d.high !== undefined ? unit : ''}`;
+  return `${d.stepId}: ${d.field} ${found} (${by}), outside ${limits ? `${limits}${unit ? ` ${unit}` : ''}` : 'its limits'}`;
 }

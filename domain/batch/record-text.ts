@@ -14,11 +14,18 @@ export function limitsText(low: number | undefined | null, high: number | undefi
   return '';
 }
 
-/** A quantity with its unit as people write it (`36.5 °C`, `7.4` for a pH). */
+/** A unit as people write it after a value: `°C`, `mS/cm`; nothing for a pH (a number on its scale) or `1`. */
+export function unitText(unit: string | null | undefined): string {
+  return !unit || unit === '[pH]' || unit === '1' ? '' : displayUnit(unit);
+}
+
+/** A quantity with its unit as people write it (`36.5 °C`, `7.4` for a pH, `2 × 10⁶/mL`). */
 export function quantityText(value: number | string | null | undefined, unit: string | null | undefined): string {
   if (value === null || value === undefined || value === '') return '—';
-  if (!unit || unit === '[pH]' || unit === '1') return String(value);
-  return `${value} ${displayUnit(unit)}`;
+  const shown = unitText(unit);
+  if (!shown) return String(value);
+  // A unit that starts with a number multiplies: 2 10⁶/mL would read as 210⁶.
+  return /^\d/.test(shown) ? `${value} × ${shown}` : `${value} ${shown}`;
 }
 
 /** The time of a record, as the record keeps it: UTC to the second. */

@@ -1,40 +1,15 @@
 /**
- * What Temporal's own views (the Temporal UI, `temporal workflow describe`) show of a batch: the workflow's static
- * summary and details, given at launch, and a summary on each activity naming its step — so that a production
- * cluster's UI tells the same story as Ampoule's record. Pure, deterministic: the workflow uses it too.
+ * What Temporal's own views (the Temporal UI, `temporal workflow describe`) show of a batch's activities: a summary
+ * on each naming its step, so that a production cluster's UI tells the same story as Ampoule's record (the
+ * workflow's own summary and details, given at launch: `static-metadata.ts`). Pure and deterministic, and light:
+ * the workflow bundle imports it (no unit library here).
  */
-import { displayUnit } from '../units';
-import type { BatchCommand, BatchInput } from './types';
+import type { BatchCommand } from './types';
 
 /** Temporal's UI shows a summary on one line; longer ones are cut. */
-const SUMMARY_MAX = 200;
+export const SUMMARY_MAX = 200;
 
-const cut = (text: string) => (text.length <= SUMMARY_MAX ? text : `${text.slice(0, SUMMARY_MAX - 1)}…`);
-
-/** `PBS-1X v3 · 500 L · B2026-00001`: recipe and version, size, batch number. */
-export function batchStaticSummary(input: Pick<BatchInput, 'plan' | 'batchNumber'>): string {
-  const { recipe, scaling } = input.plan;
-  return cut(
-    `${recipe.code} v${recipe.version} · ${scaling.batchSize.value} ${displayUnit(scaling.batchSize.unit)} · ${input.batchNumber}`,
-  );
-}
-
-/** The batch's details in Markdown, as the Temporal UI renders them. */
-export function batchStaticDetails(
-  input: Pick<BatchInput, 'plan' | 'batchNumber' | 'planHash' | 'units' | 'launchedBy'>,
-): string {
-  const { recipe, product, scaling, steps } = input.plan;
-  const units = Object.values(input.units).map((u) => u.code);
-  return [
-    `**Batch ${input.batchNumber}** of ${product.name} (${product.code})`,
-    '',
-    `- Recipe: ${recipe.name} (${recipe.code} v${recipe.version})`,
-    `- Size: ${scaling.batchSize.value} ${displayUnit(scaling.batchSize.unit)} (×${scaling.factor} of the master recipe)`,
-    `- Steps: ${steps.length}; units: ${units.length > 0 ? units.join(', ') : 'none'}`,
-    `- Plan SHA-256: \`${input.planHash}\``,
-    `- Launched by: ${input.launchedBy.fullName}`,
-  ].join('\n');
-}
+export const cut = (text: string) => (text.length <= SUMMARY_MAX ? text : `${text.slice(0, SUMMARY_MAX - 1)}…`);
 
 /** An equipment phase's activity: `fill-wfi · Fill with WFI — FILL on MX-201`. */
 export function phaseSummary(step: { id: string; name: string; phase: string }, unit: string): string {

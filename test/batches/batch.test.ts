@@ -131,6 +131,7 @@ async function deviationInvestigatedAndClosed(batch: string): Promise<void> {
     { token: await env.token('qa1'), headers: { 'If-Match': '"v1"' } },
   );
   expect(stale.status).toBe(412);
+  expect((await as('qa1', 'PATCH', `/deviations/${id}`, { reason: 'nothing' })).status).toBe(422);
   const found = await as('qa1', 'PATCH', `/deviations/${id}`, {
     rootCause: 'pH meter drift: its last calibration was overdue',
     reason: 'calibration log reviewed',
@@ -143,7 +144,7 @@ async function deviationInvestigatedAndClosed(batch: string): Promise<void> {
   });
   expect(submitted.body).toMatchObject({ state: 'pending-approval', submittedBy: expect.any(String) });
   expect((await as('qa1', 'PATCH', `/deviations/${id}`, { severity: 'major', reason: 'x' })).status).toBe(409);
-  // Whoever submitted it does not close it; a second QA person returns it, then closes it, signed.
+  // Whoever investigated or submitted it does not close it; QA returns it (with a reason).
   const bySubmitter = await as('qa1', 'POST', `/deviations/${id}/close`, { signature: sign('qa1', 'approved') });
   expect(bySubmitter.status).toBe(403);
   expect(bySubmitter.body.type).toBe('/api/problems/segregation-of-duties');
@@ -154,14 +155,26 @@ async function deviationInvestigatedAndClosed(batch: string): Promise<void> {
     rootCause: 'pH meter PH-7 drifted: its last calibration was overdue',
     reason: 'meter named',
   });
-  expect((await as('qa1', 'POST', `/deviations/${id}/submit`, {})).body.state).toBe('pending-approval');
-  const closed = await as('qa2', 'POST', `/deviations/${id}/close`, { signature: sign('qa2', 'approved') });
+  // Submitted again, unchanged, by the one who returned it: now neither of the two may close it — a third QA does.
+  expect((await as('qa2', 'POST', `/deviations/${id}/submit`, {})).body.state).toBe('pending-approval');
+  for (const investigator of ['qa1', 'qa2']) {
+    const refused = await as(investigator, 'POST', `/deviations/${id}/close`, {
+      signature: sign(investigator, 'approved'),
+    });
+    expect({ investigator, type: refused.body.type }).toEqual({
+      investigator,
+      type: '/api/problems/segregation-of-duties',
+    });
+  }
+  await env.api.createUser('qa3', ['qa'], DEMO_PASSWORD, 'Quade Quality (test)');
+  const closed = await as('qa3', 'POST', `/deviations/${id}/close`, { signature: sign('qa3', 'approved') });
   expect(closed.status).toBe(200);
   expect(closed.body).toMatchObject({
     state: 'closed',
     closedAt: expect.stringMatching(/Z$/),
-    closeSignature: { username: 'qa2', meaning: 'approved', signedBy: expect.any(String) },
+    closeSignature: { username: 'qa3', meaning: 'approved', signedBy: 'Quade Quality (test)' },
   });
+  expect(Date.parse(closed.body.closedAt)).toBeGreaterThanOrEqual(Date.parse(closed.body.submittedAt));
   expect((await as('qa1', 'POST', `/deviations/${id}/return`, { reason: 'again' })).status).toBe(409);
   // Every step audited, with who and why.
   const audit = (await as('qa1', 'GET', `/audit?entity=deviation&entityId=${closed.body.id}`)).body.entries;
@@ -172,9 +185,9 @@ async function deviationInvestigatedAndClosed(batch: string): Promise<void> {
     'deviation-submit:qa1',
     'deviation-return:qa2',
     'deviation-change:qa1',
-    'deviation-submit:qa1',
-    'sign:qa2',
-    'deviation-close:qa2',
+    'deviation-submit:qa2',
+    'sign:qa3',
+    'deviation-close:qa3',
   ]);
   expect(audit[2]).toMatchObject({ reason: 'calibration log reviewed', newValue: { rootCause: expect.any(String) } });
   // Closed is final, even for the database's owner.
@@ -829,8 +842,32 @@ test('an equipment phase verified by a second person, performed by no one, await
       source: 'operator',
     }),
   ]);
+  // An operator raises what the record cannot see — QA classifies it, not the operator.
+  const classified = await as('operator1', 'POST', '/deviations', {
+    batch,
+    step: 'level',
+    title: 'level gauge glass cracked',
+    severity: 'minor',
+  });
+  expect(classified.status).toBe(403);
+  const reported = await as('operator1', 'POST', '/deviations', {
+    batch,
+    step: 'level',
+    title: 'level gauge glass cracked',
+    description: 'seen after the fill; the reading may be off',
+  });
+  expect(reported.status).toBe(201);
+  expect(reported.body).toMatchObject({
+    number: `${batch}-D02`,
+    category: 'reported',
+    stepId: 'level',
+    unitCode: expect.stringMatching(/^MX-20[12]$/),
+    severity: null,
+    state: 'open',
+    sourceEntryKey: null,
+  });
   // Raised by the record as a deviation to investigate, linked to the yield's step; no one entered it.
-  expect((await as('qa1', 'GET', `/deviations?batch=${batch}`)).body).toEqual([
+  expect((await as('qa1', 'GET', `/deviations?batch=${batch}&state=open`)).body).toEqual([
     expect.objectContaining({
       number: `${batch}-D01`,
       stepId: 'level',
@@ -839,6 +876,7 @@ test('an equipment phase verified by a second person, performed by no one, await
       raisedBy: null,
       state: 'open',
     }),
+    expect.objectContaining({ number: `${batch}-D02`, category: 'reported' }),
   ]);
 
   const ebr = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;

@@ -235,45 +235,91 @@ test('a batch whose history was never archived and is gone from Temporal is judg
     // A record's limit excursion written before deviations were records with a life is raised at start, once.
     const { db, stores } = env.api.services;
     const b = (await stores.batches.find(db, lost))!;
-    await db.transaction(async (trx) => {
-      const key = `${b.workflowId}/legacy-1`;
-      const start = (await stores.batches.lockForRecord(trx, b.id, [key]))!;
-      const excursion = { stepId: 'ph-conductivity', field: 'ph', value: 7.6, unit: '[pH]', low: 7.3, high: 7.5 };
-      await stores.batches.writeRecord(trx, start, {
-        signatures: [],
-        entries: [
-          {
-            entryKey: key,
-            kind: 'deviation',
-            stepId: 'ph-conductivity',
-            data: { ...excursion, comment: 'recorded by an earlier Ampoule', source: 'operator' },
-            workflowId: b.workflowId,
-            runId: 'legacy',
-            eventId: 1,
-            occurredAt: new Date().toISOString(),
-            userId: null,
-            userName: null,
-            signatureId: null,
-          },
-        ],
+    const writeLegacyEntry = (key: string) =>
+      db.transaction(async (trx) => {
+        const start = (await stores.batches.lockForRecord(trx, b.id, [key]))!;
+        const excursion = { stepId: 'ph-conductivity', field: 'ph', value: 7.6, unit: '[pH]', low: 7.3, high: 7.5 };
+        await stores.batches.writeRecord(trx, start, {
+          signatures: [],
+          entries: [
+            {
+              entryKey: key,
+              kind: 'deviation',
+              stepId: 'ph-conductivity',
+              data: { ...excursion, comment: 'recorded by an earlier Ampoule', source: 'operator' },
+              workflowId: b.workflowId,
+              runId: 'legacy',
+              eventId: 1,
+              occurredAt: new Date().toISOString(),
+              userId: null,
+              userName: null,
+              signatureId: null,
+            },
+          ],
+        });
       });
-    });
+    await writeLegacyEntry(`${b.workflowId}/legacy-1`);
     expect(await env.api.services.deviations.raiseUnraised()).toBe(1);
     expect(await env.api.services.deviations.raiseUnraised()).toBe(0);
     const legacy = (await request('qa1', 'GET', `/deviations/${lost}-D02`)).body;
     expect(legacy).toMatchObject({ sourceEntryKey: `${b.workflowId}/legacy-1`, runId: 'legacy', state: 'open' });
 
     expect((await review()).status).toBe(409); // the exception is not closed yet
-    await closeDeviation(`${lost}-D01`);
+    // Whoever said the history is gone does not close that deviation.
+    await request('qa2', 'POST', `/deviations/${lost}-D01/investigate`, { severity: 'major' });
+    await request('qa2', 'POST', `/deviations/${lost}-D01/submit`, {
+      rootCause: 'archived too late',
+      correctiveAction: 'history archived at close since',
+      preventiveAction: 'none further',
+    });
+    const byRaiser = await request('qa1', 'POST', `/deviations/${lost}-D01/close`, {
+      signature: sign('qa1', 'approved'),
+    });
+    expect(byRaiser.body.type).toBe('/api/problems/segregation-of-duties');
+    await env.api.createUser('qa4', ['qa'], DEMO_PASSWORD);
+    expect(
+      (await request('qa4', 'POST', `/deviations/${lost}-D01/close`, { signature: sign('qa4', 'approved') })).body
+        .state,
+    ).toBe('closed');
+    // The exception covers the record as it was when closed: a record changed since is not judged on it.
+    await writeLegacyEntry(`${b.workflowId}/legacy-2`);
+    expect(await env.api.services.deviations.raiseUnraised()).toBe(1); // D03
+    const stale = await review();
+    expect(stale.status).toBe(409);
+    expect(stale.body.detail).toMatch(new RegExp(`record changed after deviation ${lost}-D01 was closed`));
+    const again = await raise('qa1', lost);
+    expect(again.body.number).toBe(`${lost}-D04`);
+    await closeDeviation(`${lost}-D04`);
+    // Nor a record whose chain no longer holds.
+    const target = (await stores.batches.ebr(db, b.id)).find((e) => e.kind === 'values-entered')!;
+    const rewrite = (data: unknown) =>
+      env.api.asOwner(async (owner) => {
+        await owner.raw('alter table ebr_entries disable trigger ebr_entries_append_only');
+        try {
+          await owner('ebr_entries')
+            .where({ entry_key: target.entryKey })
+            .update({ data: JSON.stringify(data) });
+        } finally {
+          await owner.raw('alter table ebr_entries enable always trigger ebr_entries_append_only');
+        }
+      });
+    await rewrite({ ...(target.data as object), comment: 'rewritten' });
+    const broken = await review();
+    expect(broken.body).toMatchObject({ type: '/api/problems/record-mismatch' });
+    await rewrite(target.data);
     const reviewed = await review();
     expect(reviewed.status).toBe(200);
     const release = () => request('qa1', 'POST', `/batches/${lost}/release`, { signature: sign('qa1', 'released') });
     const blocked = await release();
     expect(blocked.body).toMatchObject({
       type: '/api/problems/deviations-open',
-      deviations: [{ number: `${lost}-D02`, state: 'open' }],
+      deviations: [
+        { number: `${lost}-D02`, state: 'open' },
+        { number: `${lost}-D03`, state: 'open' },
+      ],
     });
     await closeDeviation(`${lost}-D02`);
+    await closeDeviation(`${lost}-D03`);
     expect((await release()).body.status).toBe('released');
   } finally {
     await env.temporal.client.connection.close();

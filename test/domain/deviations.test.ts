@@ -44,7 +44,7 @@ test('numbers and titles', () => {
     'heat: temperature 38.2 °C (reported by the equipment), outside 36–37 °C',
   );
   expect(describeExcursion({ ...base, value: null, unit: '%', low: 95, source: 'operator' })).toBe(
-    'heat: temperature not measured (entered), outside at least 95 %',
+    'heat: temperature not measured (entered), outside ≥ 95 %',
   );
 });
 

@@ -13,7 +13,7 @@ test('limits as people write them, and nothing where there are none', () => {
     quantityText(7.4, '[pH]'),
     quantityText(null, 'L'),
     quantityText(2, '10*6/mL'),
-  ]).toEqual(['36.5 °C', '7.4', '—', '2 10⁶/mL']);
+  ]).toEqual(['36.5 °C', '7.4', '—', '2 × 10⁶/mL']);
 });
 
 test('batch events as sentences', () => {

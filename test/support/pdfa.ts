@@ -29,7 +29,7 @@ export async function pdfaProblems(pdf: Buffer): Promise<string[]> {
     writeFileSync(file, pdf);
     const problems: string[] = [];
     const check = await qpdf(['--check', file]);
-    // Exit 3: warnings only. Anything else but 0 is an error of syntax or encoding.
+    // Not even a warning (exit 3) is accepted: an archive copy should read without repairs.
     if (check.code !== 0) problems.push(`qpdf --check: ${check.stdout}${check.stderr}`.trim());
     const json = await qpdf(['--json=2', '--json-stream-data=inline', '--decode-level=generalized', file]);
     if (json.code !== 0 && json.code !== 3) return [...problems, `qpdf --json failed: ${json.stderr}`];
