@@ -21,6 +21,7 @@ import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-en
 import { RECORD_SINK_IGNORED } from '../../worker/replayer';
 import { CORPUS_DIR } from '../support/replay-corpus';
 import { AMPOULE_BIN } from '../support/server-process';
+import { pdfPages } from '../support/pdf-text';
 import { POSTGRES_URL } from '../support/postgres';
 import { until } from '../support/wait';
 import { workflowBundle } from '../support/workflow-bundle';
@@ -34,6 +35,14 @@ let batch: string;
 const request = async (user: string, method: string, p: string, body?: unknown) =>
   env.api.request(method, p, body, { token: await env.token(user) });
 const sign = (user: string, meaning: string) => ({ username: user, password: DEMO_PASSWORD, meaning });
+const pdfOf = async (user: string, batch: string) =>
+  Buffer.from(
+    await (
+      await fetch(`${env.api.url}/api/batches/${batch}/ebr.pdf`, {
+        headers: { Authorization: `Bearer ${await env.token(user)}` },
+      })
+    ).arrayBuffer(),
+  );
 
 /** A PBS batch run to completion by automated operators. */
 async function completedBatch(): Promise<string> {
@@ -120,6 +129,16 @@ test('Temporal’s own views read alike: the workflow’s static summary and det
   // The local activities' markers: the record's writes, by step.
   const writes = events.filter((e) => e.markerRecordedEventAttributes).map(summary);
   expect(writes).toEqual(expect.arrayContaining([expect.stringMatching(/^record: .*step-started fill-wfi/)]));
+});
+
+test('the batch record PDF: QA’s copy carries the replay’s and the cross-check’s verdicts, others’ the archived history’s SHA-256 alone', async () => {
+  const sha = (await request('qa1', 'GET', `/batches/${batch}/history`)).headers.get('ampoule-history-sha256');
+  const [qaCover] = await pdfPages(await pdfOf('qa1', batch));
+  expect(qaCover).toContain(`SHA-256 ${sha}`);
+  expect(qaCover).toContain('Replay the workflow code this Ampoule runs reproduces the history exactly');
+  const [plannerCover] = await pdfPages(await pdfOf('planner', batch));
+  expect(plannerCover).toContain(`SHA-256 ${sha}`);
+  expect(plannerCover).toContain('Replay and cross-check not run for this copy');
 });
 
 test('?payloads=readable decodes the payloads into values', async () => {
@@ -321,6 +340,14 @@ test('a batch whose history was never archived and is gone from Temporal is judg
     await closeDeviation(`${lost}-D02`);
     await closeDeviation(`${lost}-D03`);
     expect((await release()).body.status).toBe('released');
+    // Its PDF says why the record could not be held against its history, and what stands in for that.
+    const pdf = await pdfPages(await pdfOf('qa1', lost));
+    expect(pdf[0]).toMatch(
+      new RegExp(
+        `Workflow history Not available: .+ — deviation ${lost}-D04, closed and signed, stands in for the investigation`,
+      ),
+    );
+    expect(pdf.join(' ')).not.toMatch(/[{}]|"|undefined|null|NaN/);
   } finally {
     await env.temporal.client.connection.close();
     env.temporal.client = before;
