@@ -78,12 +78,7 @@ export class Activities {
   }
 
   /** The ScheduleActivityTask command: ActivityTaskScheduled with normalised timeouts and retry policy. */
-  schedule(
-    run: Run,
-    s: ScheduleAttributes,
-    completedEventId: number,
-    userMetadata?: temporal.api.sdk.v1.IUserMetadata | null,
-  ): void {
+  schedule(run: Run, s: ScheduleAttributes, completedEventId: number): void {
     const t = this.normalizeTimeouts(run, s);
     const retryPolicy = normalizeRetryPolicy(s.retryPolicy);
     const taskQueue = s.taskQueue?.name || run.taskQueue;
@@ -101,12 +96,7 @@ export class Activities {
       retryPolicy,
       priority: s.priority ?? null,
     };
-    const ev = run.addEvent(
-      EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
-      attributes as Record<string, unknown>,
-      undefined,
-      userMetadata,
-    );
+    const ev = run.addEvent(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, attributes as Record<string, unknown>);
     const now = this.engine.now();
     const info: ActivityInfo = {
       scheduledEventId: int(ev.eventId),

@@ -336,13 +336,25 @@ export function validateCommands(
   return engine.updates.validate(run, messages, messageOrder);
 }
 
-/** Applies one (already validated) command. */
+/**
+ * Applies one (already validated) command. The event it writes carries the command's user metadata (its summary),
+ * as the real server's workflow-task-completed handler sets it on whichever event a command produced.
+ */
 export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: CommandContext): void {
   if (!run.isOpen) return;
+  run.commandUserMetadata = c.userMetadata ?? null;
+  try {
+    applyCommandEvents(engine, run, c, ctx);
+  } finally {
+    run.commandUserMetadata = null;
+  }
+}
+
+function applyCommandEvents(engine: EngineContext, run: Run, c: ICommand, ctx: CommandContext): void {
   const completedId = ctx.completedEventId;
   switch (c.commandType) {
     case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
-      engine.activities.schedule(run, attrs<A.IScheduleActivityTaskCommandAttributes>(c), completedId, c.userMetadata);
+      engine.activities.schedule(run, attrs<A.IScheduleActivityTaskCommandAttributes>(c), completedId);
       return;
     case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
       const sched = int(attrs<A.IRequestCancelActivityTaskCommandAttributes>(c).scheduledEventId);
@@ -351,12 +363,11 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
     }
     case CommandType.COMMAND_TYPE_START_TIMER: {
       const s = attrs<A.IStartTimerCommandAttributes>(c);
-      const ev = run.addEvent(
-        EventType.EVENT_TYPE_TIMER_STARTED,
-        { timerId: s.timerId, startToFireTimeout: s.startToFireTimeout, workflowTaskCompletedEventId: completedId },
-        undefined,
-        c.userMetadata,
-      );
+      const ev = run.addEvent(EventType.EVENT_TYPE_TIMER_STARTED, {
+        timerId: s.timerId,
+        startToFireTimeout: s.startToFireTimeout,
+        workflowTaskCompletedEventId: completedId,
+      });
       const timer = {
         timerId: s.timerId!,
         startedEventId: int(ev.eventId),
@@ -409,18 +420,13 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
       return;
     case CommandType.COMMAND_TYPE_RECORD_MARKER: {
       const s = attrs<A.IRecordMarkerCommandAttributes>(c);
-      run.addEvent(
-        EventType.EVENT_TYPE_MARKER_RECORDED,
-        {
-          markerName: s.markerName,
-          details: s.details ?? {},
-          workflowTaskCompletedEventId: completedId,
-          header: s.header ?? null,
-          failure: s.failure ?? null,
-        },
-        undefined,
-        c.userMetadata,
-      );
+      run.addEvent(EventType.EVENT_TYPE_MARKER_RECORDED, {
+        markerName: s.markerName,
+        details: s.details ?? {},
+        workflowTaskCompletedEventId: completedId,
+        header: s.header ?? null,
+        failure: s.failure ?? null,
+      });
       return;
     }
     case CommandType.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
@@ -491,8 +497,6 @@ export function applyCommand(engine: EngineContext, run: Run, c: ICommand, ctx: 
       const ev = run.addEvent(
         EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
         initiated as Record<string, unknown>,
-        undefined,
-        c.userMetadata,
       );
       const initiatedEventId = int(ev.eventId);
       const info: ChildInfo = {

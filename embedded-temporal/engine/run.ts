@@ -232,8 +232,14 @@ export class Run implements RunIdentity {
   }
 
   /**
+   * The user metadata (summary, details) of the command being applied: the first event it writes carries it
+   * (`applyCommand` sets and clears it).
+   */
+  commandUserMetadata: temporal.api.sdk.v1.IUserMetadata | null = null;
+
+  /**
    * Appends an event to the persisted history now, with the next id; `userMetadata` is the summary and details
-   * the command or request that wrote it carried (the SDKs' `summary`, `staticSummary`, `staticDetails`).
+   * the request that wrote it carried (the SDKs' `staticSummary`, `staticDetails`), or else the command's.
    */
   addEvent(
     type: EventType,
@@ -241,7 +247,9 @@ export class Run implements RunIdentity {
     time = this.host.now(),
     userMetadata?: temporal.api.sdk.v1.IUserMetadata | null,
   ): HistoryEvent {
-    const event = makeEvent(type, attributes, time, userMetadata);
+    const fromCommand = this.commandUserMetadata;
+    this.commandUserMetadata = null; // the command's first event only
+    const event = makeEvent(type, attributes, time, userMetadata ?? fromCommand);
     this.append(event);
     return event;
   }
