@@ -116,9 +116,9 @@ export default tseslint.config(
     },
     plugins: { 'import-x': importX },
     settings: {
-      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
-      'import-x/extensions': ['.ts', '.js'],
-      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.tsx', '.js', '.json'] })],
+      'import-x/extensions': ['.ts', '.tsx', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] },
       'import-x/ignore': ['node_modules'],
     },
     rules: {
@@ -143,6 +143,21 @@ export default tseslint.config(
   {
     files: ['**/*.js', 'bin/*', 'embedded-temporal/bin/*'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The pages' one script runs in the browser.
+    files: ['web/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+        htmx: 'readonly',
+      },
+    },
   },
   {
     // The determinism boundary: Ampoule's workflows and the test fixtures' workflows.

@@ -5,7 +5,18 @@ module.exports = {
   roots: ['<rootDir>/test', '<rootDir>/embedded-temporal/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.tsx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
+    // The pages' templates: JSX rendered to HTML strings by Preact on the server.
+    '^.+\\.tsx$': [
+      '@swc/jest',
+      {
+        jsc: {
+          parser: { syntax: 'typescript', tsx: true },
+          transform: { react: { runtime: 'automatic', importSource: 'preact' } },
+          target: 'es2022',
+        },
+      },
+    ],
     // Dependencies published only as ES modules (node-opcua's hexy): jest on Node 20 cannot require
     // them, so SWC turns them into CommonJS.
     '^.+\\.js$': [

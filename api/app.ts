@@ -29,6 +29,7 @@ import type { Services } from './services';
 import { signatureRoutes } from './signatures/signature-routes';
 import { systemRoutes } from './system/system-routes';
 import { userRoutes } from './users/user-routes';
+import { webRouter } from '../web/routes';
 
 export interface ApiApp {
   app: Express;
@@ -143,6 +144,8 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     next(new Problem('not-found', `no endpoint ${req.method} ${req.originalUrl.split('?')[0]}`)),
   );
   app.use('/api', api);
+  // The web pages, at `/` (web/): the same services, session and rules.
+  app.use(webRouter(services));
   app.use(errorHandler(log));
   return { app, routes };
 }

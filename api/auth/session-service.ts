@@ -63,14 +63,18 @@ export class SessionService {
     };
   }
 
-  /** The actor of a live session (touching it), or undefined. */
-  async resolve(token: string): Promise<UserActor | undefined> {
+  /**
+   * The actor of a live session, or undefined. `activity: false` checks without counting as the user's activity
+   * (a page's live updates must not keep an abandoned session from its idle timeout).
+   */
+  async resolve(token: string, o: { activity?: boolean } = {}): Promise<UserActor | undefined> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
     const s = await this.stores.sessions.touch(
       this.db,
       sha256Hex(token),
       this.policy.idleSeconds,
       this.policy.absoluteSeconds,
+      o.activity ?? true,
     );
     return (
       s && {

@@ -35,6 +35,8 @@ export class SessionStore {
     tokenHash: string,
     idleSeconds: number,
     absoluteSeconds: number,
+    /** Whether this counts as the user's activity (a live page's background check does not). */
+    activity = true,
   ): Promise<SessionUser | undefined> {
     const { rows } = await db.raw(
       `select s.id, s.created_at, s.last_seen_at < now() - interval '15 seconds' as stale, u.id as user_id, u.username, u.full_name, u.roles
@@ -57,7 +59,7 @@ export class SessionStore {
     }
     const r = rows[0];
     // Last seen is written at most every 15 seconds: a request is a read, not a write, most of the time.
-    if (r.stale) await db('sessions').where('id', r.id).update({ last_seen_at: db.fn.now() });
+    if (activity && r.stale) await db('sessions').where('id', r.id).update({ last_seen_at: db.fn.now() });
     return {
       sessionId: r.id,
       userId: r.user_id,

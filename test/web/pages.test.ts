@@ -1,0 +1,178 @@
+/**
+ * The web pages in a real browser (Debian's Chromium through playwright-core), against the API's process with
+ * its batch worker, the embedded Temporal server and the equipment simulator: logging in (a badge scan types the
+ * username), the live work queue, the shop-floor rules (who and where on every page, targets for gloved hands, the
+ * idle warning, logout and a Back that shows nothing), the security (CSP without inline scripts, CSRF on every
+ * change, the session cookie) and accessibility (axe-core: no WCAG 2.1 A/AA violation).
+ */
+import AxeBuilder from '@axe-core/playwright';
+import type { Page } from 'playwright-core';
+import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { startBrowser, type TestBrowser } from '../support/browser';
+
+let env: BatchEnv;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  browser = await startBrowser();
+  env = await startBatchEnv();
+  await env.startWorker();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await env?.close();
+});
+
+const request = async (user: string, method: string, p: string, body?: unknown) =>
+  env.api.request(method, p, body, { token: await env.token(user) });
+
+async function logIn(page: Page, username: string, station = 'Suite 2 · line 1'): Promise<void> {
+  await page.goto(`${env.api.url}/login`);
+  await page.getByLabel('Username or badge').fill(username);
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
+  await page.getByLabel('Station').fill(station);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/work-queue$/);
+}
+
+/** No WCAG 2.0/2.1 A or AA rule violated on the page as it stands. */
+async function expectAccessible(page: Page): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  expect(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+}
+
+/** Every button, link and field at least 44×44 CSS px (gloved hands). */
+async function expectLargeTargets(page: Page): Promise<void> {
+  const small = await page.$$eval('a, button, input:not([type=hidden]), select, textarea', (els) =>
+    els
+      .filter((e) => (e as HTMLElement).offsetParent !== null)
+      .map((e) => ({ what: e.outerHTML.slice(0, 80), box: e.getBoundingClientRect() }))
+      .filter(({ box }) => box.width < 44 || box.height < 44)
+      .map(({ what, box }) => `${what} ${Math.round(box.width)}×${Math.round(box.height)}`),
+  );
+  expect(small).toEqual([]);
+}
+
+test('smoke: playwright-core drives Debian’s Chromium', async () => {
+  const { context, page } = await browser.newPage();
+  try {
+    await page.setContent('<p id="x">hello</p>');
+    expect(await page.textContent('#x')).toBe('hello');
+    expect(browser.browser.version()).toMatch(/^\d+\./);
+  } finally {
+    await context.close();
+  }
+});
+
+test('login: the page, a wrong password refused in words, then the work queue with who and where', async () => {
+  const { context, page } = await browser.newPage();
+  try {
+    const response = await page.goto(`${env.api.url}/`);
+    expect(page.url()).toMatch(/\/login$/);
+    const csp = response!.headers()['content-security-policy'];
+    expect(csp).toMatch(/script-src 'self'/);
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    expect(response!.headers()['cache-control']).toBe('no-store');
+    await expectAccessible(page);
+    await expectLargeTargets(page);
+
+    await page.getByLabel('Username or badge').fill('operator1');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByLabel('Station').fill('Suite 2 · line 1');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/password/i);
+    expect(page.url()).toMatch(/\/login$/);
+
+    await logIn(page, 'operator1');
+    const cookie = (await context.cookies()).find((c) => c.name === 'ampoule_session')!;
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    const header = await page.locator('header').textContent();
+    expect(header).toContain('Olivia Operator (demo) (operator1)');
+    expect(header).toContain('Station: Suite 2 · line 1');
+    await expectAccessible(page);
+    await expectLargeTargets(page);
+  } finally {
+    await context.close();
+  }
+});
+
+test('live: a step the workflow makes ready shows in an open work queue within 2 s, without reloading', async () => {
+  const { context, page } = await browser.newPage();
+  try {
+    await logIn(page, 'operator2');
+    await page.evaluate(() => document.body.setAttribute('data-loaded-once', 'yes'));
+    const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+    expect(launched.status).toBe(201);
+    const row = page.locator(`tr[data-step="${launched.body.number}/add-nacl"]`);
+    await row.waitFor({ timeout: 60_000 });
+    const shownAt = Date.now();
+    const item = (
+      (await request('operator2', 'GET', '/work-queue')).body as { batch: string; stepId: string; since: string }[]
+    ).find((i) => i.batch === launched.body.number && i.stepId === 'add-nacl')!;
+    const latency = shownAt - Date.parse(item.since);
+    console.log(`work queue: step ready → shown in the open page in ${latency} ms`);
+    expect(latency).toBeLessThan(2_000);
+    // Not reloaded: the page is the one loaded before the batch existed.
+    expect(await page.getAttribute('body', 'data-loaded-once')).toBe('yes');
+    expect(await row.textContent()).toContain('Add sodium chloride');
+    await expectAccessible(page);
+  } finally {
+    await context.close();
+  }
+});
+
+test('CSRF: a change without the page’s token is refused, and changes nothing', async () => {
+  const { context, page } = await browser.newPage();
+  try {
+    await logIn(page, 'operator1');
+    const status = await page.evaluate(async () => {
+      const r = await fetch('/logout', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      });
+      return r.status;
+    });
+    expect(status).toBe(403);
+    // Still logged in: the logout without a token did nothing.
+    await page.goto(`${env.api.url}/work-queue`);
+    expect(page.url()).toMatch(/\/work-queue$/);
+  } finally {
+    await context.close();
+  }
+});
+
+test('logout on every page; after it, Back shows nothing of the previous user', async () => {
+  const { context, page } = await browser.newPage();
+  try {
+    await logIn(page, 'operator1');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(/\/login\?ended=logout$/);
+    expect(await page.getByRole('status').textContent()).toContain('You are logged out');
+    await page.goBack();
+    await page.waitForLoadState();
+    expect(page.url()).toMatch(/\/login/);
+    expect(await page.content()).not.toContain('Olivia Operator');
+  } finally {
+    await context.close();
+  }
+});
+
+test('idle: a warning a minute before the session’s idle timeout; “Stay logged in” keeps it, silence ends it', async () => {
+  const { context, page } = await browser.newPage();
+  try {
+    await page.clock.install();
+    await logIn(page, 'operator1');
+    const warning = page.getByRole('alertdialog');
+    expect(await warning.isVisible()).toBe(false);
+    await page.clock.runFor('14:01');
+    await warning.waitFor({ state: 'visible' });
+    expect(await warning.textContent()).toMatch(/logged out in \d+ seconds/);
+    await expectAccessible(page);
+    await page.getByRole('button', { name: 'Stay logged in' }).click();
+    await warning.waitFor({ state: 'hidden' });
+    await page.clock.runFor('15:01');
+    await page.waitForURL(/\/login\?ended=idle$/);
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,153 @@
+/**
+ * The web pages, served by the API's process at `/`: server-rendered HTML (Preact templates, type-checked TSX),
+ * htmx for fragment updates and one small script, no build step. Pages call the same services as the API, so
+ * the rules (permissions, signatures, the workflow's validators) live in one place. The same session cookie as
+ * the API (HttpOnly, SameSite=Strict); every state-changing request carries a CSRF token; nothing is cached
+ * (a shared station's Back button shows nothing of the previous user).
+ */
+import path from 'node:path';
+import { parse as parseCookie } from 'cookie';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import rateLimit from 'express-rate-limit';
+import { render } from 'preact-render-to-string';
+import { SESSION_COOKIE, tokenOf } from '../api/auth/session-middleware';
+import { Problem } from '../api/http/problems';
+import { stationOf } from '../api/http/station';
+import type { Services } from '../api/services';
+import { CSRF_FIELD, CSRF_HEADER, LOGIN_CSRF_COOKIE, csrfTokenFor, newLoginCsrfToken, sameToken } from './csrf';
+import { errorPage, type PageContext } from './layout';
+import { loginPage } from './pages/login';
+import { WorkQueueItems, workQueuePage } from './pages/work-queue';
+import { liveEvents } from './live-events';
+
+const STATION_COOKIE = 'ampoule_station';
+const STATIC_DIR = path.join(__dirname, 'static');
+const HTMX = require.resolve('htmx.org/dist/htmx.min.js');
+
+export function webRouter(s: Services): Router {
+  const router = express.Router();
+  const cookieOptions = {
+    httpOnly: true,
+    sameSite: 'strict' as const,
+    secure: s.config.mode === 'production',
+    path: '/',
+  };
+
+  router.get('/static/htmx.min.js', (_req, res) => res.sendFile(HTMX, { maxAge: '1h' }));
+  router.use('/static', express.static(STATIC_DIR, { maxAge: '1h', index: false }));
+  router.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 }));
+  // The session, as the API finds it — but a live page's own refresh is not the user's activity.
+  router.use((req, _res, next) => {
+    const token = tokenOf(req);
+    if (!token) return next();
+    s.sessions.resolve(token, { activity: !req.get('X-Ampoule-Live') }).then((actor) => {
+      if (actor) req.actor = actor;
+      next();
+    }, next);
+  });
+  router.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+
+  const cookies = (req: Request) => (req.headers.cookie ? parseCookie(req.headers.cookie) : {});
+  const context = (req: Request): PageContext => ({
+    actor: req.actor!,
+    station: cookies(req)[STATION_COOKIE] || stationOf(req).clientAddress || 'unknown',
+    csrf: csrfTokenFor(tokenOf(req)!),
+    idleSeconds: s.sessions.policy.idleSeconds,
+    path: req.path,
+  });
+  const html = (res: Response, body: string, status = 200) => res.status(status).type('html').send(body);
+
+  /** Pages need a session: a page request goes to the login, an htmx request is told to. */
+  const requireLogin = (req: Request, res: Response, next: NextFunction) => {
+    if (req.actor) return next();
+    if (req.get('HX-Request')) return res.status(401).set('HX-Redirect', '/login').end();
+    return res.redirect(303, '/login');
+  };
+  /** A state-changing request must carry the token of the page it came from. */
+  const requireCsrf = (req: Request, res: Response, next: NextFunction) => {
+    const token = tokenOf(req);
+    const given = (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD] ?? req.get(CSRF_HEADER);
+    if (token && sameToken(given, csrfTokenFor(token))) return next();
+    return html(
+      res,
+      errorPage('This form has expired or did not come from Ampoule: reload the page and try again.'),
+      403,
+    );
+  };
+
+  router.get('/', (req, res) => res.redirect(303, req.actor ? '/work-queue' : '/login'));
+
+  const loginLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: s.config.rateLimits.loginPerMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (req, res) =>
+      html(res, loginPage({ ...loginForm(req, res), error: 'Too many login attempts: wait a minute.' }), 429),
+  });
+  const loginForm = (req: Request, res: Response) => {
+    const csrf = newLoginCsrfToken();
+    res.cookie(LOGIN_CSRF_COOKIE, csrf, { ...cookieOptions, path: '/login', maxAge: 3_600_000 });
+    return { csrf, station: cookies(req)[STATION_COOKIE] ?? '' };
+  };
+  router.get('/login', (req, res) => {
+    if (req.actor) return res.redirect(303, '/work-queue');
+    const notice =
+      req.query.ended === 'idle'
+        ? 'You were logged out after a time without activity.'
+        : req.query.ended === 'logout'
+          ? 'You are logged out.'
+          : undefined;
+    return html(res, loginPage({ ...loginForm(req, res), notice }));
+  });
+  router.post('/login', loginLimiter, async (req, res, next) => {
+    const form = req.body as Record<string, string | undefined>;
+    const username = String(form.username ?? '').trim();
+    const station = String(form.station ?? '')
+      .trim()
+      .slice(0, 64);
+    const expected = cookies(req)[LOGIN_CSRF_COOKIE];
+    if (!expected || !sameToken(form[CSRF_FIELD], expected))
+      return html(
+        res,
+        loginPage({ ...loginForm(req, res), username, error: 'The login form expired: try again.' }),
+        403,
+      );
+    try {
+      const session = await s.sessions.login(username, String(form.password ?? ''), stationOf(req));
+      res.cookie(SESSION_COOKIE, session.token, { ...cookieOptions, maxAge: s.sessions.policy.absoluteSeconds * 1000 });
+      res.cookie(STATION_COOKIE, station || 'unnamed', { ...cookieOptions, maxAge: 365 * 86_400_000 });
+      res.clearCookie(LOGIN_CSRF_COOKIE, { ...cookieOptions, path: '/login' });
+      return res.redirect(303, '/work-queue');
+    } catch (err) {
+      if (!(err instanceof Problem)) return next(err);
+      return html(res, loginPage({ ...loginForm(req, res), username, error: err.detail ?? err.title }), err.status);
+    }
+  });
+  router.post('/logout', requireLogin, requireCsrf, async (req, res) => {
+    await s.sessions.logout(req.actor!, stationOf(req));
+    res.clearCookie(SESSION_COOKIE, cookieOptions);
+    const idle = (req.body as Record<string, unknown> | undefined)?.ended === 'idle';
+    return res.redirect(303, idle ? '/login?ended=idle' : '/login?ended=logout');
+  });
+  /** "Stay logged in": a request is activity. */
+  router.post('/session/activity', requireLogin, requireCsrf, (_req, res) => res.status(204).end());
+
+  router.get('/work-queue', requireLogin, async (req, res) =>
+    html(res, workQueuePage(context(req), await s.batches.execution.workQueue(req.actor!))),
+  );
+  router.get('/work-queue/items', requireLogin, async (req, res) =>
+    html(res, render(WorkQueueItems({ items: await s.batches.execution.workQueue(req.actor!) }))),
+  );
+  router.get('/events', requireLogin, liveEvents(s));
+
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    req.log?.error({ err }, 'a page failed');
+    return html(res, errorPage('Something went wrong on our side; the error is logged. Try again.'), 500);
+  });
+  return router;
+}

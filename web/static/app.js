@@ -1,0 +1,87 @@
+// The pages' one script (no inline scripts: the Content-Security-Policy forbids them). It hands the page's CSRF
+// token to every htmx request, keeps live lists live from the server's events, and warns before the session's
+// idle timeout ends it.
+(function () {
+  'use strict';
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+  var LIVE = 'X-Ampoule-Live';
+
+  document.addEventListener('htmx:configRequest', function (e) {
+    if (csrf) e.detail.headers['X-CSRF-Token'] = csrf.content;
+  });
+
+  // Live lists: the server says when what they show changed; the list is fetched again (not as the user's
+  // activity: a queue left open must not keep a shared station logged in).
+  var live = document.querySelectorAll('[data-live]');
+  if (live.length > 0 && window.EventSource) {
+    var events = new EventSource('/events');
+    live.forEach(function (el) {
+      events.addEventListener(el.dataset.live, function () {
+        htmx.ajax('GET', el.dataset.source, { target: el, swap: 'innerHTML', headers: { 'X-Ampoule-Live': '1' } });
+      });
+    });
+    events.addEventListener('session-ended', function () {
+      events.close();
+      location.assign('/login?ended=idle');
+    });
+  }
+
+  // The idle warning: shown a minute before the session's idle timeout (half of it when shorter), counted down;
+  // "Stay logged in" tells the server, anything else the user does through the server counts too.
+  var body = document.body;
+  var idleSeconds = Number(body.dataset.idleSeconds || 0);
+  if (!idleSeconds) return;
+  var warning = document.getElementById('idle-warning');
+  var countdown = document.getElementById('idle-countdown');
+  var lead = Math.min(60, Math.floor(idleSeconds / 2));
+  var lastActivity = Date.now();
+  function remaining() {
+    return idleSeconds - Math.floor((Date.now() - lastActivity) / 1000);
+  }
+  function activity() {
+    lastActivity = Date.now();
+    warning.hidden = true;
+  }
+  document.addEventListener('htmx:afterRequest', function (e) {
+    var headers = (e.detail.requestConfig && e.detail.requestConfig.headers) || {};
+    if (!headers[LIVE] && e.detail.successful) activity();
+  });
+  document.getElementById('idle-stay').addEventListener('click', function () {
+    fetch('/session/activity', {
+      method: 'POST',
+      headers: { 'X-CSRF-Token': csrf ? csrf.content : '' },
+      credentials: 'same-origin',
+    }).then(function (r) {
+      if (r.ok) activity();
+      else endSession();
+    });
+  });
+  function endSession() {
+    // The server ends the session too (it would at its own idle timeout; this station should not wait for it).
+    fetch('/logout', {
+      method: 'POST',
+      headers: { 'X-CSRF-Token': csrf ? csrf.content : '', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'ended=idle',
+      credentials: 'same-origin',
+      redirect: 'manual',
+    }).finally(function () {
+      location.assign('/login?ended=idle');
+    });
+  }
+  var ended = false;
+  window.setInterval(function () {
+    var left = remaining();
+    if (left <= 0) {
+      if (!ended) endSession();
+      ended = true;
+      return;
+    }
+    if (left <= lead) {
+      if (warning.hidden) {
+        warning.hidden = false;
+        document.getElementById('idle-stay').focus();
+      }
+      countdown.textContent = String(left);
+    }
+  }, 1000);
+})();
