@@ -232,7 +232,10 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
 
   const { app } = createApp(services);
   const server = await startApiServer(app, config.http.host, config.http.port);
-  log.info({ url: `${server.url}/api`, docs: `${server.url}/api/docs` }, 'API ready');
+  log.info(
+    { pages: `${server.url}/`, url: `${server.url}/api`, docs: `${server.url}/api/docs` },
+    'web pages and API ready',
+  );
   if (config.mode === 'zero-setup') {
     log.info(
       `demo login: POST ${server.url}/api/auth/login {"username":"qa1","password":"${config.demoPassword === 'ampoule-demo' ? 'ampoule-demo' : '$AMPOULE_DEMO_PASSWORD'}"} — users admin, planner, operator1, operator2, qa1, qa2 (demo data, never for production)`,

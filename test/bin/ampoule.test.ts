@@ -47,6 +47,10 @@ test('the zero-setup start serves the API with demo users, and stops cleanly', a
     const { token } = (await login.json()) as { token: string };
     const users = await fetch(`${url}/api/me`, { headers: { Authorization: `Bearer ${token}` } });
     expect(await users.json()).toMatchObject({ username: 'qa1', fullName: 'Quinn Quality (demo)', roles: ['qa'] });
+    // The web pages, at the root of the same server.
+    const loginPage = await fetch(`${url}/`);
+    expect(loginPage.url).toMatch(/\/login$/);
+    expect(await loginPage.text()).toContain('Username or badge');
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
