@@ -18,6 +18,10 @@ import { CSRF_FIELD, CSRF_HEADER, LOGIN_CSRF_COOKIE, csrfTokenFor, newLoginCsrfT
 import { errorPage, type PageContext } from './layout';
 import { loginPage } from './pages/login';
 import { WorkQueueItems, workQueuePage } from './pages/work-queue';
+import { stepPage, type StepView } from './pages/step';
+import { completionFromForm } from './step-form';
+import { completionMeaning } from '../domain/batch/completion';
+import type { SignatureInput } from '../api/signatures/signature-service';
 import { liveEvents } from './live-events';
 
 const STATION_COOKIE = 'ampoule_station';
@@ -144,8 +148,66 @@ export function webRouter(s: Services): Router {
   );
   router.get('/events', requireLogin, liveEvents(s));
 
+  // A step: its page, its completion and its verification, through the same service as the API.
+  const stepView = async (req: Request, extra: Partial<StepView> = {}): Promise<StepView> => {
+    const batch = await s.batches.records.get(String(req.params.batch));
+    const step = batch.plan.steps.find((x) => x.id === req.params.step);
+    if (!step) throw new Problem('not-found', `batch ${batch.number} has no step ${String(req.params.step)}`);
+    const live = (await s.batches.execution.live(batch)).steps.find((x) => x.id === step.id);
+    const actor = req.actor!;
+    const mayPerform = actor.roles.some((r) => (step.performedBy as string[]).includes(r));
+    const mayVerify = actor.roles.some((r) => (step.signatures.verifiedBy as string[]).includes(r));
+    const can =
+      batch.status === 'running' && live?.status === 'awaiting-input' && mayPerform
+        ? 'complete'
+        : live?.status === 'awaiting-verification' && mayVerify && live.performedBy !== actor.userId
+          ? 'verify'
+          : null;
+    return { batch, step, live, can, meaning: can === 'verify' ? 'verified' : completionMeaning(step), ...extra };
+  };
+  const stepPath = (v: StepView) =>
+    `/batches/${encodeURIComponent(v.batch.number)}/steps/${encodeURIComponent(v.step.id)}`;
+  router.get('/batches/:batch/steps/:step', requireLogin, async (req, res) => {
+    const v = await stepView(req, req.query.recorded ? { done: 'Recorded and signed.' } : {});
+    return html(res, stepPage(context(req), v));
+  });
+  router.post('/batches/:batch/steps/:step/:action', requireLogin, requireCsrf, async (req, res, next) => {
+    const form = req.body as Record<string, string | undefined>;
+    const action = req.params.action;
+    if (action !== 'complete' && action !== 'verify') return next();
+    const v = await stepView(req);
+    const signature = {
+      username: req.actor!.username,
+      password: String(form.password ?? ''),
+      meaning: v.meaning as SignatureInput['meaning'],
+      ...(form.signatureComment?.trim() ? { comment: form.signatureComment.trim() } : {}),
+    };
+    try {
+      if (action === 'verify')
+        await s.batches.execution.verify(req.actor!, stationOf(req), v.batch.number, v.step.id, signature);
+      else
+        await s.batches.execution.complete(req.actor!, stationOf(req), v.batch.number, v.step.id, {
+          ...completionFromForm(v.step, form),
+          signature,
+        });
+      return res.redirect(303, `${stepPath(v)}?recorded=1`);
+    } catch (err) {
+      if (!(err instanceof Problem)) throw err;
+      const problems = Array.isArray(err.extensions.problems)
+        ? (err.extensions.problems as string[])
+        : [err.detail ?? err.title];
+      const { password: _password, [CSRF_FIELD]: _csrf, ...entered } = form;
+      return html(
+        res,
+        stepPage(context(req), { ...(await stepView(req)), entered: entered as Record<string, string>, problems }),
+        err.status,
+      );
+    }
+  });
+
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
+    if (err instanceof Problem) return html(res, errorPage(err.detail ?? err.title), err.status);
     req.log?.error({ err }, 'a page failed');
     return html(res, errorPage('Something went wrong on our side; the error is logged. Try again.'), 500);
   });

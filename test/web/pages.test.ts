@@ -9,6 +9,7 @@ import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { startBrowser, type TestBrowser } from '../support/browser';
+import { DEMO_STOCK, stockMaterials } from '../../demo/automated-operator';
 
 let env: BatchEnv;
 let browser: TestBrowser;
@@ -46,7 +47,8 @@ async function expectLargeTargets(page: Page): Promise<void> {
   const small = await page.$$eval('a, button, input:not([type=hidden]), select, textarea', (els) =>
     els
       .filter((e) => (e as HTMLElement).offsetParent !== null)
-      .map((e) => ({ what: e.outerHTML.slice(0, 80), box: e.getBoundingClientRect() }))
+      // A radio button's target is its label (a click on either chooses it).
+      .map((e) => ({ what: e.outerHTML.slice(0, 80), box: (e.closest('label') ?? e).getBoundingClientRect() }))
       .filter(({ box }) => box.width < 44 || box.height < 44)
       .map(({ what, box }) => `${what} ${Math.round(box.width)}×${Math.round(box.height)}`),
   );
@@ -174,5 +176,99 @@ test('idle: a warning a minute before the session’s idle timeout; “Stay logg
     await page.waitForURL(/\/login\?ended=idle$/);
   } finally {
     await context.close();
+  }
+});
+
+test('a step at the line: who, what and where on the page; lot scans refused with their reason; signed with the password again; verified by a second person', async () => {
+  const lots = await stockMaterials(request, DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
+  const quarantined = await request('operator1', 'POST', '/lots', {
+    material: 'NACL',
+    quantity: 100,
+    unit: 'kg',
+    expiryDate: '2099-12-31',
+    supplier: 'Test supplier',
+    supplierLot: 'Q-1',
+  });
+  const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+  expect(launched.status).toBe(201);
+  const batch = launched.body.number as string;
+  const steps = (await request('qa1', 'GET', `/batches/${batch}/steps`)).body as {
+    id: string;
+    quantity?: { value: number };
+  }[];
+  const quantity = steps.find((x) => x.id === 'add-nacl')!.quantity!.value;
+
+  const operator = await browser.newPage();
+  const verifier = await browser.newPage();
+  try {
+    const page = operator.page;
+    await logIn(page, 'operator1', 'Suite 2 · dispensing');
+    const link = page.locator(`tr[data-step="${batch}/add-nacl"] a`);
+    await link.waitFor({ timeout: 60_000 });
+    await link.click();
+    await page.waitForURL(new RegExp(`/batches/${batch}/steps/add-nacl$`));
+    const shown = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
+    for (const words of [batch, 'Phosphate-buffered saline 1X', 'PBS-1X version 1', 'Step 2: Add sodium chloride'])
+      expect(shown).toContain(words);
+    const header = (await page.locator('header').textContent())!;
+    expect(header).toContain('Olivia Operator (demo) (operator1)');
+    expect(header).toContain('Station: Suite 2 · dispensing');
+    await expectAccessible(page);
+    await expectLargeTargets(page);
+
+    const sign = async (scan: string, password = DEMO_PASSWORD) => {
+      await page.getByLabel('Scan the lot label (or type the lot number)').fill(scan);
+      await page.getByLabel(/Quantity used/).fill(String(quantity));
+      await page.getByRole('button', { name: 'Sign and record…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Electronic signature' });
+      await dialog.waitFor();
+      const said = (await dialog.innerText()).replace(/\s+/g, ' ');
+      expect(said).toContain('Meaning performed');
+      expect(said).toContain('Signed by Olivia Operator (demo) (operator1)');
+      await dialog.getByLabel('Your password (to sign)').fill(password);
+      await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
+      await page.waitForLoadState();
+    };
+    // A quarantined lot, scanned as a GS1 label with parentheses: refused, and why.
+    await sign(`(01)09501101530003(10)${quarantined.body.lotNumber as string}(17)991231`);
+    expect(await page.getByRole('alert').first().textContent()).toMatch(/quarantine/i);
+    // A lot of another material: refused, and why.
+    await sign(lots.KCL);
+    expect(await page.getByRole('alert').first().textContent()).toMatch(/KCL|material/);
+    // The right lot, as a scanner types it (group separator, Enter), but the wrong password: not signed.
+    await sign(`0109501101530003${'10'}${lots.NACL}\u001d21SERIAL7`, 'not my password');
+    expect(await page.getByRole('alert').first().textContent()).toMatch(/password|signature/i);
+    await sign(`0109501101530003${'10'}${lots.NACL}\u001d21SERIAL7`);
+    await page.waitForURL(/\?recorded=1$/);
+    expect(await page.getByRole('status').textContent()).toContain('Recorded and signed');
+    expect(await page.locator('main').textContent()).toContain('Waiting for verification');
+
+    // The second person: the verification waits in their queue; they sign it.
+    const other = verifier.page;
+    await logIn(other, 'operator2', 'Suite 2 · dispensing');
+    const verification = other.locator(`tr[data-step="${batch}/add-nacl"]`);
+    await verification.waitFor({ timeout: 10_000 });
+    expect(await verification.textContent()).toContain('Verification by a second person');
+    await verification.locator('a').click();
+    await other.getByRole('button', { name: 'Verify and sign…' }).click();
+    const dialog = other.getByRole('dialog', { name: 'Electronic signature' });
+    expect((await dialog.innerText()).replace(/\s+/g, ' ')).toContain('Meaning verified');
+    await expectAccessible(other);
+    await dialog.getByLabel('Your password (to sign)').fill(DEMO_PASSWORD);
+    await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
+    await other.waitForURL(/\?recorded=1$/);
+    const record = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries as {
+      stepId: string;
+      kind: string;
+      signature?: { username: string; meaning: string };
+    }[];
+    expect(
+      record
+        .filter((e) => e.stepId === 'add-nacl' && e.signature)
+        .map((e) => `${e.signature!.meaning}:${e.signature!.username}`),
+    ).toEqual(['performed:operator1', 'verified:operator2']);
+  } finally {
+    await operator.context.close();
+    await verifier.context.close();
   }
 });

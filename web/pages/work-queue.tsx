@@ -47,7 +47,9 @@ export function WorkQueueItems({ items }: { items: WorkItem[] }) {
               {i.product} · {i.recipe}
             </td>
             <td>
-              {i.number}. {i.name}
+              <a href={`/batches/${encodeURIComponent(i.batch)}/steps/${encodeURIComponent(i.stepId)}`}>
+                {i.number}. {i.name}
+              </a>
             </td>
             <td>{i.awaiting === 'input' ? 'Your entry' : 'Verification by a second person'}</td>
             <td>

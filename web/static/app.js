@@ -10,6 +10,32 @@
     if (csrf) e.detail.headers['X-CSRF-Token'] = csrf.content;
   });
 
+  // Dialogs (the signature): opened and closed by buttons that name them.
+  document.addEventListener('click', function (e) {
+    var opener = e.target.closest && e.target.closest('[data-opens]');
+    if (opener) {
+      var dialog = document.getElementById(opener.dataset.opens);
+      if (dialog && dialog.showModal) {
+        // The form is checked before it is signed: what is signed must be complete (the dialog's own fields
+        // come after).
+        var form = opener.closest('form');
+        var fields = form ? Array.prototype.slice.call(form.elements) : [];
+        for (var i = 0; i < fields.length; i++) {
+          var field = fields[i];
+          if (!dialog.contains(field) && field.willValidate && !field.checkValidity()) {
+            field.reportValidity();
+            return;
+          }
+        }
+        dialog.showModal();
+        var first = dialog.querySelector('input');
+        if (first) first.focus();
+      }
+    }
+    var closer = e.target.closest && e.target.closest('[data-closes]');
+    if (closer) document.getElementById(closer.dataset.closes).close();
+  });
+
   // Live lists: the server says when what they show changed; the list is fetched again (not as the user's
   // activity: a queue left open must not keep a shared station logged in).
   var live = document.querySelectorAll('[data-live]');
