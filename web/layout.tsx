@@ -13,6 +13,7 @@ import { CSRF_FIELD } from './csrf';
 /** A page the navigation offers, and the permission it needs. */
 const NAVIGATION: { href: string; label: string; permission: Permission | 'authenticated' }[] = [
   { href: '/work-queue', label: 'Work queue', permission: 'authenticated' },
+  { href: '/batches', label: 'Batches', permission: 'batches.read' },
 ];
 
 /** htmx without eval or inline styles (the CSP allows neither), and only to this origin. */

@@ -19,6 +19,9 @@ import { errorPage, type PageContext } from './layout';
 import { loginPage } from './pages/login';
 import { WorkQueueItems, workQueuePage } from './pages/work-queue';
 import { stepPage, type StepView } from './pages/step';
+import { batchPage, batchesPage } from './pages/batches';
+import { rolesGrant, type Permission } from '../api/auth/permissions';
+import type { BatchCommand } from '../domain/batch/types';
 import { completionFromForm } from './step-form';
 import { completionMeaning } from '../domain/batch/completion';
 import type { SignatureInput } from '../api/signatures/signature-service';
@@ -147,6 +150,101 @@ export function webRouter(s: Services): Router {
     html(res, render(WorkQueueItems({ items: await s.batches.execution.workQueue(req.actor!) }))),
   );
   router.get('/events', requireLogin, liveEvents(s));
+
+  /** A page only for the roles holding `permission` (the navigation offers it to no one else). */
+  const requirePermission = (permission: Permission) => (req: Request, res: Response, next: NextFunction) =>
+    rolesGrant(req.actor!.roles, permission)
+      ? next()
+      : html(res, errorPage(`None of your roles may do this (${permission}).`), 403);
+
+  // Batches: the list and the planner's launch; one batch's overview and its commands.
+  const batchesView = async (req: Request, extra: { problem?: string; entered?: Record<string, string> } = {}) => {
+    const rows = await Promise.all(
+      (await s.batches.records.list({ limit: 50 })).map(async (batch) => ({
+        batch,
+        steps: await s.stores.batches.steps(s.db, batch.id),
+      })),
+    );
+    const recipes = rolesGrant(req.actor!.roles, 'batches.launch')
+      ? (await s.recipes.list())
+          .filter((r) => r.effectiveVersion !== null)
+          .map((r) => ({ code: r.code, name: r.name, version: r.effectiveVersion! }))
+      : undefined;
+    return batchesPage(context(req), { rows, recipes, ...extra });
+  };
+  router.get('/batches', requireLogin, requirePermission('batches.read'), async (req, res) =>
+    html(res, await batchesView(req)),
+  );
+  router.post('/batches', requireLogin, requirePermission('batches.launch'), requireCsrf, async (req, res) => {
+    const form = req.body as Record<string, string | undefined>;
+    try {
+      const plannedStart = form.plannedStart ? new Date(`${form.plannedStart}Z`) : undefined;
+      if (plannedStart && Number.isNaN(plannedStart.getTime()))
+        throw new Problem('unprocessable', 'the planned start is not a date and time');
+      const batch = await s.db.transaction((trx) =>
+        s.batches.launch.launch(
+          { trx, actor: req.actor!, station: stationOf(req), reason: form.reason?.trim() || null },
+          {
+            recipe: String(form.recipe ?? ''),
+            batchSize: Number(String(form.batchSize ?? '').replace(',', '.')),
+            ...(plannedStart ? { plannedStart: plannedStart.toISOString() } : {}),
+          },
+        ),
+      );
+      return res.redirect(303, `/batches/${encodeURIComponent(batch.number)}?launched=1`);
+    } catch (err) {
+      if (!(err instanceof Problem)) throw err;
+      const { [CSRF_FIELD]: _csrf, ...entered } = form;
+      return html(
+        res,
+        await batchesView(req, { problem: err.detail ?? err.title, entered: entered as Record<string, string> }),
+        err.status,
+      );
+    }
+  });
+  const batchView = async (req: Request, extra: { problem?: string; done?: string } = {}) => {
+    const batch = await s.batches.records.get(String(req.params.batch));
+    const live = await s.batches.execution.live(batch);
+    return batchPage(context(req), {
+      batch,
+      live,
+      mayCommand: rolesGrant(req.actor!.roles, 'batches.command'),
+      ...extra,
+    });
+  };
+  router.get('/batches/:batch', requireLogin, requirePermission('batches.read'), async (req, res) =>
+    html(res, await batchView(req, req.query.launched ? { done: 'Launched: its workflow runs.' } : {})),
+  );
+  router.post(
+    '/batches/:batch/commands',
+    requireLogin,
+    requirePermission('batches.command'),
+    requireCsrf,
+    async (req, res) => {
+      const form = req.body as Record<string, string | undefined>;
+      const command = String(form.command ?? '');
+      try {
+        if (!['hold', 'restart', 'stop', 'abort'].includes(command))
+          throw new Problem('unprocessable', `no command ${command}`);
+        if (!form.reason?.trim()) throw new Problem('unprocessable', 'a batch command needs a reason');
+        const { status } = await s.batches.execution.command(
+          req.actor!,
+          String(req.params.batch),
+          command as BatchCommand,
+          form.reason.trim(),
+        );
+        return html(
+          res,
+          await batchView(req, {
+            done: `${command.charAt(0).toUpperCase()}${command.slice(1)}: the batch is ${status}.`,
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof Problem)) throw err;
+        return html(res, await batchView(req, { problem: err.detail ?? err.title }), err.status);
+      }
+    },
+  );
 
   // A step: its page, its completion and its verification, through the same service as the API.
   const stepView = async (req: Request, extra: Partial<StepView> = {}): Promise<StepView> => {

@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { startBrowser, type TestBrowser } from '../support/browser';
 import { DEMO_STOCK, stockMaterials } from '../../demo/automated-operator';
+import { until } from '../support/wait';
 
 let env: BatchEnv;
 let browser: TestBrowser;
@@ -270,5 +271,65 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
   } finally {
     await operator.context.close();
     await verifier.context.close();
+  }
+});
+
+test('planner launches from the batches page; the overview shows the procedure tree and only the commands allowed now', async () => {
+  // The mixers the earlier tests' batches hold, freed: those batches aborted, the units cleaned.
+  for (const b of (await request('qa1', 'GET', '/batches?status=running')).body as { number: string }[]) {
+    await request('operator1', 'POST', `/batches/${b.number}/commands`, {
+      command: 'abort',
+      reason: 'test: free the mixers',
+    });
+    await until(async () => (await request('qa1', 'GET', `/batches/${b.number}`)).body.status === 'aborted');
+  }
+  for (const unit of ['MX-201', 'MX-202'])
+    await request('operator1', 'POST', `/equipment/${unit}/status`, { cleanliness: 'clean', reason: 'cleaned' });
+
+  const planner = await browser.newPage();
+  const operator = await browser.newPage();
+  try {
+    const page = planner.page;
+    await logIn(page, 'planner', 'Planning office');
+    await page.getByRole('link', { name: 'Batches' }).click();
+    await page.waitForURL(/\/batches$/);
+    await expectAccessible(page);
+    await page.getByLabel('Recipe (effective version)').selectOption('PBS-1X');
+    await page.getByLabel(/Batch size/).fill('400');
+    await page.getByLabel('Reason (optional)').fill('weekly buffer campaign');
+    await page.getByRole('button', { name: 'Launch' }).click();
+    await page.waitForURL(/\/batches\/B\d{4}-\d{5}\?launched=1$/);
+    const number = /\/batches\/(B\d{4}-\d{5})/.exec(page.url())![1];
+    const overview = (await page.locator('main').innerText()).replace(/\s+/g, ' ');
+    expect(overview).toContain('Launched: its workflow runs.');
+    expect(overview).toContain('PBS-1X version 1');
+    expect(overview).toMatch(/1\. Fill 80 % of the WFI — /);
+    // A planner commands nothing.
+    expect(await page.getByRole('button', { name: 'Hold' }).count()).toBe(0);
+    await expectAccessible(page);
+    await expectLargeTargets(page);
+
+    // An operator: Hold, Stop and Abort while it runs (not Restart); a hold needs its reason; then Restart.
+    const other = operator.page;
+    await logIn(other, 'operator1');
+    await other.goto(`${env.api.url}/batches/${number}`);
+    const buttons = async () => other.locator('form.commands button').allInnerTexts();
+    await until(async () => (await request('qa1', 'GET', `/batches/${number}`)).body.status === 'running');
+    await other.reload();
+    expect(await buttons()).toEqual(['Hold', 'Stop', 'Abort']);
+    await other.getByLabel('Reason for the command').fill('waiting for the pH meter');
+    await other.getByRole('button', { name: 'Hold' }).click();
+    await other.waitForLoadState();
+    expect(await other.getByRole('status').textContent()).toContain('Hold: the batch is held');
+    expect(await buttons()).toEqual(['Restart', 'Stop', 'Abort']);
+    expect((await request('qa1', 'GET', `/batches/${number}`)).body.status).toBe('held');
+    await expectAccessible(other);
+    await other.getByLabel('Reason for the command').fill('pH meter calibrated');
+    await other.getByRole('button', { name: 'Restart' }).click();
+    await other.waitForLoadState();
+    expect(await buttons()).toEqual(['Hold', 'Stop', 'Abort']);
+  } finally {
+    await planner.context.close();
+    await operator.context.close();
   }
 });
