@@ -28,7 +28,7 @@ export interface OperatorOptions {
   pollMs?: number;
 }
 
-function valueFor(f: Json): unknown {
+export function valueFor(f: Json): unknown {
   switch (f.type) {
     case 'number':
       return f.target ?? (f.low !== undefined && f.high !== undefined ? (f.low + f.high) / 2 : (f.low ?? f.min ?? 0));

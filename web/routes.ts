@@ -20,6 +20,9 @@ import { loginPage } from './pages/login';
 import { WorkQueueItems, workQueuePage } from './pages/work-queue';
 import { stepPage, type StepView } from './pages/step';
 import { batchPage, batchesPage } from './pages/batches';
+import { reviewPage, type ReviewView } from './pages/review';
+import { disposeBatch, mismatchDetail } from '../api/batches/disposition-flow';
+import { replayVerdict } from '../api/batches/investigation-service';
 import { rolesGrant, type Permission } from '../api/auth/permissions';
 import type { BatchCommand } from '../domain/batch/types';
 import { completionFromForm } from './step-form';
@@ -245,6 +248,77 @@ export function webRouter(s: Services): Router {
       }
     },
   );
+
+  // QA's review by exception and the disposition, through the same flow as the API's.
+  const reviewView = async (req: Request, extra: { problem?: string; done?: string } = {}) => {
+    const batch = await s.batches.records.get(String(req.params.batch));
+    const qa = rolesGrant(req.actor!.roles, 'batches.investigate');
+    let investigation: ReviewView['investigation'];
+    if (qa)
+      try {
+        const v = replayVerdict(await s.batches.investigations.investigate(batch));
+        investigation = {
+          verdict: v.verdict,
+          text:
+            v.verdict === 'pass'
+              ? `the archived history replays against this Ampoule’s workflow code, and the record matches it entry for entry (${v.crossCheck.counts.match} entries).`
+              : mismatchDetail(v),
+        };
+      } catch (err) {
+        if (!(err instanceof Problem)) throw err;
+        investigation = { unavailable: err.detail ?? err.title };
+      }
+    return reviewPage(context(req), {
+      report: await s.batches.records.reviewReport(batch.number),
+      status: batch.status,
+      deviations: await s.deviations.list({ batch: batch.id, limit: 1000 }),
+      investigation,
+      signatures: await s.batches.records.dispositionSignatures(batch),
+      mayDispose: rolesGrant(req.actor!.roles, 'batches.disposition'),
+      ...extra,
+    });
+  };
+  router.get('/batches/:batch/review', requireLogin, requirePermission('batches.read'), async (req, res) =>
+    html(res, await reviewView(req)),
+  );
+  router.post('/batches/:batch/:action', requireLogin, requireCsrf, async (req, res, next) => {
+    const action = req.params.action;
+    if (action !== 'review' && action !== 'release' && action !== 'reject') return next();
+    if (!rolesGrant(req.actor!.roles, 'batches.disposition'))
+      return html(res, errorPage('None of your roles may do this (batches.disposition).'), 403);
+    const form = req.body as Record<string, string | undefined>;
+    const meaning = ({ review: 'reviewed', release: 'released', reject: 'rejected' } as const)[action];
+    try {
+      if (action === 'review' && form.auditTrailReviewed !== 'yes')
+        throw new Problem('unprocessable', 'a review affirms that the batch’s audit trail was reviewed');
+      const reason = form.reason?.trim() || null;
+      if (action === 'reject' && !reason) throw new Problem('reason-required', 'a rejection needs a reason');
+      const station = stationOf(req);
+      const signer = await s.signatures.verify(
+        req.actor!,
+        {
+          username: req.actor!.username,
+          password: String(form.password ?? ''),
+          meaning,
+          ...(form.signatureComment?.trim() ? { comment: form.signatureComment.trim() } : {}),
+        },
+        { meaning, roles: ['qa'] },
+        station,
+      );
+      const { batch, anchor } = await disposeBatch(
+        s,
+        { actor: req.actor!, station, reason },
+        signer,
+        String(req.params.batch),
+        action,
+      );
+      await anchor?.().catch((err: unknown) => req.log?.error({ err }, 'anchoring a final batch record failed'));
+      return html(res, await reviewView(req, { done: `Batch ${batch.number} is ${batch.status}.` }));
+    } catch (err) {
+      if (!(err instanceof Problem)) throw err;
+      return html(res, await reviewView(req, { problem: err.detail ?? err.title }), err.status);
+    }
+  });
 
   // A step: its page, its completion and its verification, through the same service as the API.
   const stepView = async (req: Request, extra: Partial<StepView> = {}): Promise<StepView> => {

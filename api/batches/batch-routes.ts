@@ -8,7 +8,7 @@ import type { Services } from '../services';
 import { Problem, notFound } from '../http/problems';
 import { rolesGrant } from '../auth/permissions';
 import { renderEbrPdf, type RecordInvestigation } from './ebr-pdf';
-import { checkDeviationsClosed, checkDispositionAllowed } from './disposition-service';
+import { disposeBatch } from './disposition-flow';
 import { readablePayloads } from './history-json';
 import { replayVerdict } from './investigation-service';
 import { header } from './record-service';
@@ -18,48 +18,6 @@ const stepParams = batchParams.extend({ stepId: z.string().min(1).max(64) });
 const fieldValue = z.union([z.number(), z.string().max(5000), z.boolean()]);
 
 export function batchRoutes(s: Services): RouteSpec[] {
-  /**
-   * The record's head once its history replayed and matched it — what a review or release is then tied to; for a
-   * batch whose history was never archived and is gone from Temporal, the head of the record a closed, signed
-   * deviation of category `history-unavailable` covers, standing in for the investigation.
-   */
-  const investigatedRecordHead = async (batch: Awaited<ReturnType<Services['batches']['records']['get']>>) => {
-    let investigation;
-    try {
-      investigation = await s.batches.investigations.investigate(batch);
-    } catch (err) {
-      if (err instanceof Problem && err.slug === 'history-unavailable') {
-        const exception = await s.deviations.historyExceptionOf(s.db, batch.id);
-        if (exception.valid) {
-          // Standing in for the cross-check, the exception covers the record as QA closed it: it must still be
-          // that record, whole and matching its anchors.
-          const { chain } = await s.batches.records.ebr(batch.id);
-          if (!chain.ok)
-            throw new Problem(
-              'record-mismatch',
-              `batch ${batch.number}'s record is not whole or no longer matches its anchors (GET /api/batches/${batch.number}/ebr)`,
-            );
-          // The disposition is then tied to this record, as to an investigated one.
-          return 'lastHash' in chain ? chain.lastHash : null;
-        }
-        throw new Problem(
-          'history-unavailable',
-          exception.stale.length > 0
-            ? `${err.detail}, and its record changed after deviation ${exception.stale.map((d) => d.number).join(', ')} was closed: a closed deviation of category history-unavailable covers the record as it was when closed`
-            : `${err.detail}: the record cannot be held against it (a closed deviation of category history-unavailable, signed by QA, would stand in for the investigation)`,
-        );
-      }
-      throw err;
-    }
-    if (investigation.history.source !== 'archive')
-      throw new Problem(
-        'history-unavailable',
-        'the batch’s workflow has not closed yet: its history is archived, and the record can be judged, once it has',
-      );
-    const verdict = replayVerdict(investigation);
-    if (verdict.verdict !== 'pass') throw new Problem('record-mismatch', mismatchDetail(verdict));
-    return investigation.recordHead;
-  };
   /**
    * The record held against its history, for the PDF's cover: for QA, what a review would find (the replay and the
    * cross-check), or why it cannot; for others, only the archived history's SHA-256 — a replay is QA's, and costs.
@@ -139,25 +97,15 @@ export function batchRoutes(s: Services): RouteSpec[] {
       // Its own transaction, after the investigation (a replay takes a moment, and reads on its own connection).
       transaction: false,
       handler: async ({ params, signer, actor, station, reason }) => {
-        let investigatedHead: string | null | undefined;
-        if (action !== 'reject') {
-          // Nobody reviews or releases a record its own archived history contradicts; a rejection stays possible.
-          // The cheap refusals first: a replay takes a moment.
-          const batch = await s.batches.records.get(params.id);
-          checkDispositionAllowed(batch, action);
-          if (action === 'release') await checkDeviationsClosed(s.stores, s.db, batch);
-          investigatedHead = await investigatedRecordHead(batch);
-        }
-        const { batch, signatures } = await s.db.transaction(async (trx) => {
-          const ctx = { trx, actor: actor!, station, reason };
-          const b = await s.batches.disposition.disposition(ctx, signer!, params.id, action, investigatedHead);
-          return { batch: b, signatures: await s.batches.records.dispositionSignatures(b, trx) };
-        });
+        const { batch, signatures, anchor } = await disposeBatch(
+          s,
+          { actor: actor!, station, reason },
+          signer!,
+          params.id,
+          action,
+        );
         // A released or rejected record is final: its chain and the audit trail's are anchored once committed.
-        const afterCommit =
-          action === 'review'
-            ? undefined
-            : () => s.anchors.anchorDisposition(batch.id, `batch ${batch.number} ${batch.status}`);
+        const afterCommit = anchor;
         return { body: { ...header(batch), signatures }, afterCommit };
       },
     });
@@ -583,11 +531,4 @@ export function batchRoutes(s: Services): RouteSpec[] {
       'QA signs **rejected** with a reason, never someone who performed or verified a step; the output lot is rejected.',
     ),
   ];
-}
-
-function mismatchDetail(v: ReturnType<typeof replayVerdict>): string {
-  if (!v.deterministic) return `its history does not replay against the workflow code: ${v.error?.message ?? ''}`;
-  if (v.historyIntact === false) return 'its archived history is not the one whose SHA-256 the record holds';
-  const c = v.crossCheck.counts;
-  return `the record differs from its history: ${c.differs} entries differ, ${c['missing-in-record']} missing in the record, ${c['extra-in-record']} not written by the workflow (GET /api/batches/:id/cross-check)`;
 }

@@ -5,11 +5,12 @@
  * idle warning, logout and a Back that shows nothing), the security (CSP without inline scripts, CSRF on every
  * change, the session cookie) and accessibility (axe-core: no WCAG 2.1 A/AA violation).
  */
+import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from 'playwright-core';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { startBrowser, type TestBrowser } from '../support/browser';
-import { DEMO_STOCK, stockMaterials } from '../../demo/automated-operator';
+import { DEMO_STOCK, stockMaterials, valueFor } from '../../demo/automated-operator';
 import { until } from '../support/wait';
 
 let env: BatchEnv;
@@ -333,3 +334,130 @@ test('planner launches from the batches page; the overview shows the procedure t
     await operator.context.close();
   }
 });
+
+/** The README's screenshots, taken by this run when AMPOULE_SCREENSHOTS is set (then committed), each once. */
+const SCREENSHOTS = path.resolve(__dirname, '../../docs/screenshots');
+const taken = new Set<string>();
+async function screenshot(page: Page, name: string): Promise<void> {
+  if (!process.env.AMPOULE_SCREENSHOTS || taken.has(name)) return;
+  taken.add(name);
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: false });
+}
+
+/**
+ * The demo batch end to end through the pages: the planner launches it, two operators complete and verify every
+ * step from their work queues, QA (the second QA person approves its step) reviews and releases it and opens the
+ * record's PDF.
+ */
+test('the demo batch through the pages: launch, every step completed and verified, reviewed, released, its PDF opened', async () => {
+  for (const b of (await request('qa1', 'GET', '/batches?status=running')).body as { number: string }[]) {
+    await request('operator1', 'POST', `/batches/${b.number}/commands`, {
+      command: 'abort',
+      reason: 'test: free the mixers',
+    });
+    await until(async () => (await request('qa1', 'GET', `/batches/${b.number}`)).body.status === 'aborted');
+  }
+  for (const unit of ['MX-201', 'MX-202'])
+    await request('operator1', 'POST', `/equipment/${unit}/status`, { cleanliness: 'clean', reason: 'cleaned' });
+  const lots = await stockMaterials(request, DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
+  const pages = Object.fromEntries(
+    await Promise.all(
+      ['planner', 'operator1', 'operator2', 'qa2', 'qa1'].map(async (user) => {
+        const p = await browser.newPage();
+        await logIn(p.page, user, 'Suite 2 · line 1');
+        return [user, p] as const;
+      }),
+    ),
+  );
+  try {
+    const planner = pages.planner.page;
+    await planner.goto(`${env.api.url}/batches`);
+    await planner.getByLabel('Recipe (effective version)').selectOption('PBS-1X');
+    await planner.getByLabel(/Batch size/).fill('400');
+    await planner.getByRole('button', { name: 'Launch' }).click();
+    await planner.waitForURL(/\?launched=1$/);
+    const batch = /\/batches\/(B\d{4}-\d{5})/.exec(planner.url())![1];
+    await screenshot(planner, 'batch-overview');
+    const plan = new Map(
+      ((await request('qa1', 'GET', `/batches/${batch}/steps`)).body as Record<string, any>[]).map((s) => [s.id, s]), // eslint-disable-line @typescript-eslint/no-explicit-any
+    );
+
+    /** Signs the dialog the button opens, with the user's password. */
+    const sign = async (page: Page, opener: string) => {
+      await page.getByRole('button', { name: opener }).click();
+      const dialog = page.getByRole('dialog', { name: 'Electronic signature' });
+      await screenshot(page, 'step-signature');
+      await dialog.getByLabel('Your password (to sign)').fill(DEMO_PASSWORD);
+      await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
+      await page.waitForURL(/\?recorded=1$/);
+    };
+    /** Whoever's queue shows a step of the batch next does it; returns false when no queue has one. */
+    const workOnce = async (): Promise<boolean> => {
+      for (const user of ['operator1', 'operator2', 'qa2']) {
+        const page = pages[user].page;
+        await page.goto(`${env.api.url}/work-queue`);
+        const row = page.locator(`tr[data-step^="${batch}/"]`).first();
+        if ((await row.count()) === 0) continue;
+        await screenshot(page, 'work-queue');
+        const stepId = (await row.getAttribute('data-step'))!.split('/')[1];
+        const step = plan.get(stepId)!;
+        await row.locator('a').click();
+        await page.waitForURL(new RegExp(`/steps/${stepId}$`));
+        if (await page.getByRole('button', { name: 'Verify and sign…' }).count()) {
+          await sign(page, 'Verify and sign…');
+          return true;
+        }
+        const fields = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
+        for (const f of fields) {
+          const value = valueFor(f);
+          if (f.type === 'passFail') await page.getByRole('radio', { name: 'Pass' }).first().check();
+          else if (f.type === 'choice') await page.locator(`[name="value.${f.id}"]`).selectOption(String(value));
+          else await page.locator(`[name="value.${f.id}"]`).fill(String(value));
+        }
+        if (step.kind === 'material') {
+          await page.getByLabel('Scan the lot label (or type the lot number)').fill(lots[step.material]);
+          await page.getByLabel(/Quantity used/).fill(String(step.quantity.value));
+        }
+        await sign(page, 'Sign and record…');
+        return true;
+      }
+      return false;
+    };
+    const started = Date.now();
+    while ((await request('qa1', 'GET', `/batches/${batch}`)).body.status !== 'complete') {
+      if (!(await workOnce())) await new Promise((r) => setTimeout(r, 200));
+      if (Date.now() - started > 120_000) throw new Error(`batch ${batch} did not complete through the pages`);
+    }
+
+    // QA: the review by exception, signed; the release, signed; the record's PDF.
+    const qa = pages.qa1.page;
+    await qa.goto(`${env.api.url}/batches/${batch}/review`);
+    expect(await qa.locator('main').innerText()).toMatch(/Investigation passed/);
+    await screenshot(qa, 'qa-review');
+    await expectAccessible(qa);
+    await qa.getByLabel('I reviewed the batch’s audit trail').check();
+    await qa.getByRole('button', { name: 'Sign the review…' }).click();
+    let dialog = qa.getByRole('dialog', { name: 'Electronic signature' });
+    await dialog.getByLabel('Your password (to sign)').fill(DEMO_PASSWORD);
+    await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
+    await qa.waitForLoadState();
+    expect(await qa.getByRole('status').textContent()).toContain(`Batch ${batch} is reviewed`);
+    await qa.getByRole('button', { name: 'Sign the release…' }).click();
+    dialog = qa.getByRole('dialog', { name: 'Electronic signature' });
+    await dialog.getByLabel('Your password (to sign)').fill(DEMO_PASSWORD);
+    await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
+    await qa.waitForLoadState();
+    expect(await qa.getByRole('status').textContent()).toContain(`Batch ${batch} is released`);
+    expect((await request('qa1', 'GET', `/lots/${batch}`)).body.status).toBe('released');
+    const pdf = await qa.request.get(
+      await qa
+        .getByRole('link', { name: 'The batch record (PDF)' })
+        .getAttribute('href')
+        .then((h) => `${env.api.url}${h}`),
+    );
+    expect(pdf.headers()['content-type']).toBe('application/pdf');
+    expect((await pdf.body()).subarray(0, 5).toString()).toBe('%PDF-');
+  } finally {
+    for (const p of Object.values(pages)) await p.context.close();
+  }
+}, 240_000);

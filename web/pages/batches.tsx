@@ -177,6 +177,9 @@ export function batchPage(
           </dd>
         </div>
       </dl>
+      <p>
+        <a href={`/batches/${encodeURIComponent(batch.number)}/review`}>Review by exception, the record and its PDF</a>
+      </p>
       {o.done && (
         <p class="notice" role="status">
           ✓ {o.done}

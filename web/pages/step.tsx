@@ -11,6 +11,7 @@ import { limitsText, unitText } from '../../domain/batch/record-text';
 import type { PlanField, PlanStep } from '../../domain/recipe/plan';
 import { CSRF_FIELD } from '../csrf';
 import { page, type PageContext } from '../layout';
+import { SignatureDialog } from '../signature-dialog';
 
 export interface StepView {
   batch: BatchRecord;
@@ -108,7 +109,7 @@ export function stepPage(ctx: PageContext, v: StepView): string {
               </textarea>
             </p>
           )}
-          <SignatureDialog ctx={ctx} v={v} />
+          <StepSignature ctx={ctx} v={v} />
         </form>
       ) : (
         <p class="hint">
@@ -242,52 +243,18 @@ function LotScan({ step, v }: { step: Extract<PlanStep, { kind: 'material' }>; v
   );
 }
 
-/**
- * The signature: opened from the form (the Sign… button; without script it is simply shown), it says what is
- * signed and with which meaning, under whose printed name, and asks for the password again — a session alone
- * never signs.
- */
-function SignatureDialog({ ctx, v }: { ctx: PageContext; v: StepView }) {
+function StepSignature({ ctx, v }: { ctx: PageContext; v: StepView }) {
   const what =
     v.can === 'verify'
       ? `The verification of step ${v.step.number} (${v.step.name}) of batch ${v.batch.number}: you confirm it was done as recorded.`
       : `Your entry for step ${v.step.number} (${v.step.name}) of batch ${v.batch.number}, as filled in above.`;
   return (
-    <>
-      <button type="button" data-opens="signature-dialog" class="primary">
-        {v.can === 'verify' ? 'Verify and sign…' : 'Sign and record…'}
-      </button>
-      <dialog id="signature-dialog" aria-labelledby="signature-title">
-        <h2 id="signature-title">Electronic signature</h2>
-        <dl>
-          <dt>What you sign</dt>
-          <dd>{what}</dd>
-          <dt>Meaning</dt>
-          <dd>
-            <strong>{v.meaning}</strong>
-          </dd>
-          <dt>Signed by</dt>
-          <dd>
-            {ctx.actor.fullName} ({ctx.actor.username})
-          </dd>
-        </dl>
-        <p>
-          <label for="signature-password">Your password (to sign)</label>
-          <input id="signature-password" name="password" type="password" autocomplete="current-password" required />
-        </p>
-        <p>
-          <label for="signature-comment">Comment on the signature (optional)</label>
-          <input id="signature-comment" name="signatureComment" maxLength={500} />
-        </p>
-        <p class="actions">
-          <button type="submit" class="primary">
-            Sign
-          </button>
-          <button type="button" data-closes="signature-dialog">
-            Cancel
-          </button>
-        </p>
-      </dialog>
-    </>
+    <SignatureDialog
+      id="signature-dialog"
+      actor={ctx.actor}
+      what={what}
+      meaning={v.meaning}
+      opener={v.can === 'verify' ? 'Verify and sign…' : 'Sign and record…'}
+    />
   );
 }
