@@ -21,9 +21,11 @@ const VARIABLE: Record<string, number> = { '10': 20, '21': 20 };
 /** The scan's fields, or why it is not a GS1 string Ampoule reads. */
 export function parseGs1(scan: string): Gs1Lot | { error: string } {
   let s = scan.replace(/^\][A-Za-z]\d/, '').replace(/\r?\n$/, ''); // a symbology identifier (]C1, ]d2), the Enter
+  if (s.startsWith('(')) s = s.replace(/\s*(\(\d{2}\))\s*/g, '$1'); // the printed form may space its fields
   if (s.startsWith('('))
     s = s.replace(/\((\d{2})\)/g, (_m, ai: string, offset: number) => (offset === 0 ? ai : `${GS}${ai}`));
   const out: Gs1Lot = {};
+  const seen = new Set<string>();
   let i = 0;
   while (i < s.length) {
     if (s[i] === GS) {
@@ -32,6 +34,8 @@ export function parseGs1(scan: string): Gs1Lot | { error: string } {
     }
     const ai = s.slice(i, i + 2);
     i += 2;
+    if (seen.has(ai)) return { error: `AI (${ai}) appears twice` };
+    seen.add(ai);
     if (ai in FIXED) {
       const value = s.slice(i, i + FIXED[ai]);
       if (!/^\d+$/.test(value) || value.length !== FIXED[ai]) return { error: `AI (${ai}) needs ${FIXED[ai]} digits` };

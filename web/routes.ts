@@ -45,12 +45,15 @@ export function webRouter(s: Services): Router {
 
   router.get('/static/htmx.min.js', (_req, res) => res.sendFile(HTMX, { maxAge: '1h' }));
   router.use('/static', express.static(STATIC_DIR, { maxAge: '1h', index: false }));
-  router.use(express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 50 }));
+  // As large as a step's entry can be (up to 50 fields of 5,000 characters, their deviation comments, the lot).
+  router.use(express.urlencoded({ extended: false, limit: s.config.http.bodyLimit, parameterLimit: 200 }));
   // The session, as the API finds it — but a live page's own refresh is not the user's activity.
   router.use((req, _res, next) => {
     const token = tokenOf(req);
     if (!token) return next();
-    s.sessions.resolve(token, { activity: !req.get('X-Ampoule-Live') }).then((actor) => {
+    // The live stream and the refreshes it triggers are the page's, not the user's, activity.
+    const live = req.path === '/events' || !!req.get('X-Ampoule-Live');
+    s.sessions.resolve(token, { activity: !live }).then((actor) => {
       if (actor) req.actor = actor;
       next();
     }, next);
@@ -69,6 +72,35 @@ export function webRouter(s: Services): Router {
     path: req.path,
   });
   const html = (res: Response, body: string, status = 200) => res.status(status).type('html').send(body);
+  /** A refusal shown on the page, its security event (a tampered plan, a signature in another's name) raised as the API raises it. */
+  const refusal = async (req: Request, err: Problem): Promise<string> => {
+    if (err.securityEvent)
+      await s.securityEvents
+        .raise(err.securityEvent.kind, {
+          userId: req.actor?.userId ?? null,
+          username: req.actor?.username ?? null,
+          station: stationOf(req),
+          detail: err.securityEvent.detail,
+        })
+        .catch((eventErr: unknown) => req.log?.error({ err: eventErr }, 'a security event could not be written'));
+    return err.detail ?? err.title;
+  };
+  /** What a page form says of a signature, checked as the API's schema checks it (an empty password never counts against the lockout). */
+  const signatureOf = (req: Request, form: Record<string, string | undefined>, meaning: SignatureInput['meaning']) => {
+    const password = String(form.password ?? '');
+    const comment = form.signatureComment?.trim();
+    if (password.length === 0 || password.length > 256)
+      throw new Problem('signature-required', 'the signature needs your password (at most 256 characters)');
+    if (comment && comment.length > 500)
+      throw new Problem('unprocessable', 'a signature’s comment has at most 500 characters');
+    return { username: req.actor!.username, password, meaning, ...(comment ? { comment } : {}) };
+  };
+  /** A reason as the API takes it: trimmed, at most 2,000 characters. */
+  const reasonOf = (raw: string | undefined): string | null => {
+    const reason = raw?.trim() || null;
+    if (reason && reason.length > 2000) throw new Problem('unprocessable', 'a reason has at most 2,000 characters');
+    return reason;
+  };
 
   /** Pages need a session: a page request goes to the login, an htmx request is told to. */
   const requireLogin = (req: Request, res: Response, next: NextFunction) => {
@@ -154,6 +186,16 @@ export function webRouter(s: Services): Router {
   );
   router.get('/events', requireLogin, liveEvents(s));
 
+  // Signing from a page is limited per user as through the API (a wrong password also counts towards the lockout).
+  const signLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: s.config.rateLimits.signPerMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (req) => req.actor?.userId ?? 'anonymous',
+    handler: (_req, res) => html(res, errorPage('Too many signatures in a minute: wait a moment and try again.'), 429),
+  });
+
   /** A page only for the roles holding `permission` (the navigation offers it to no one else). */
   const requirePermission = (permission: Permission) => (req: Request, res: Response, next: NextFunction) =>
     rolesGrant(req.actor!.roles, permission)
@@ -186,7 +228,7 @@ export function webRouter(s: Services): Router {
         throw new Problem('unprocessable', 'the planned start is not a date and time');
       const batch = await s.db.transaction((trx) =>
         s.batches.launch.launch(
-          { trx, actor: req.actor!, station: stationOf(req), reason: form.reason?.trim() || null },
+          { trx, actor: req.actor!, station: stationOf(req), reason: reasonOf(form.reason) },
           {
             recipe: String(form.recipe ?? ''),
             batchSize: Number(String(form.batchSize ?? '').replace(',', '.')),
@@ -200,7 +242,7 @@ export function webRouter(s: Services): Router {
       const { [CSRF_FIELD]: _csrf, ...entered } = form;
       return html(
         res,
-        await batchesView(req, { problem: err.detail ?? err.title, entered: entered as Record<string, string> }),
+        await batchesView(req, { problem: await refusal(req, err), entered: entered as Record<string, string> }),
         err.status,
       );
     }
@@ -216,7 +258,18 @@ export function webRouter(s: Services): Router {
     });
   };
   router.get('/batches/:batch', requireLogin, requirePermission('batches.read'), async (req, res) =>
-    html(res, await batchView(req, req.query.launched ? { done: 'Launched: its workflow runs.' } : {})),
+    html(
+      res,
+      await batchView(
+        req,
+        req.query.launched
+          ? { done: 'Launched: its workflow runs.' }
+          : typeof req.query.commanded === 'string' &&
+              ['hold', 'restart', 'stop', 'abort'].includes(req.query.commanded)
+            ? { done: `${req.query.commanded.charAt(0).toUpperCase()}${req.query.commanded.slice(1)}: sent.` }
+            : {},
+      ),
+    ),
   );
   router.post(
     '/batches/:batch/commands',
@@ -229,22 +282,14 @@ export function webRouter(s: Services): Router {
       try {
         if (!['hold', 'restart', 'stop', 'abort'].includes(command))
           throw new Problem('unprocessable', `no command ${command}`);
-        if (!form.reason?.trim()) throw new Problem('unprocessable', 'a batch command needs a reason');
-        const { status } = await s.batches.execution.command(
-          req.actor!,
-          String(req.params.batch),
-          command as BatchCommand,
-          form.reason.trim(),
-        );
-        return html(
-          res,
-          await batchView(req, {
-            done: `${command.charAt(0).toUpperCase()}${command.slice(1)}: the batch is ${status}.`,
-          }),
-        );
+        const reason = reasonOf(form.reason);
+        if (!reason) throw new Problem('reason-required', 'a batch command needs a reason');
+        await s.batches.execution.command(req.actor!, String(req.params.batch), command as BatchCommand, reason);
+        // Post/Redirect/Get: a reload does not send the command again.
+        return res.redirect(303, `/batches/${encodeURIComponent(String(req.params.batch))}?commanded=${command}`);
       } catch (err) {
         if (!(err instanceof Problem)) throw err;
-        return html(res, await batchView(req, { problem: err.detail ?? err.title }), err.status);
+        return html(res, await batchView(req, { problem: await refusal(req, err) }), err.status);
       }
     },
   );
@@ -265,8 +310,11 @@ export function webRouter(s: Services): Router {
               : mismatchDetail(v),
         };
       } catch (err) {
-        if (!(err instanceof Problem)) throw err;
-        investigation = { unavailable: err.detail ?? err.title };
+        // As the API's review does: the page still shows what there is (the failure is logged).
+        if (!(err instanceof Problem)) req.log?.error({ err }, 'the investigation of a batch for its review failed');
+        investigation = {
+          unavailable: err instanceof Problem ? (err.detail ?? err.title) : 'the investigation failed (see the log)',
+        };
       }
     return reviewPage(context(req), {
       report: await s.batches.records.reviewReport(batch.number),
@@ -278,10 +326,11 @@ export function webRouter(s: Services): Router {
       ...extra,
     });
   };
-  router.get('/batches/:batch/review', requireLogin, requirePermission('batches.read'), async (req, res) =>
-    html(res, await reviewView(req)),
-  );
-  router.post('/batches/:batch/:action', requireLogin, requireCsrf, async (req, res, next) => {
+  router.get('/batches/:batch/review', requireLogin, requirePermission('batches.read'), async (req, res) => {
+    const batch = req.query.disposed ? await s.batches.records.get(String(req.params.batch)) : undefined;
+    return html(res, await reviewView(req, batch ? { done: `Batch ${batch.number} is ${batch.status}.` } : {}));
+  });
+  router.post('/batches/:batch/:action', requireLogin, signLimiter, requireCsrf, async (req, res, next) => {
     const action = req.params.action;
     if (action !== 'review' && action !== 'release' && action !== 'reject') return next();
     if (!rolesGrant(req.actor!.roles, 'batches.disposition'))
@@ -291,17 +340,12 @@ export function webRouter(s: Services): Router {
     try {
       if (action === 'review' && form.auditTrailReviewed !== 'yes')
         throw new Problem('unprocessable', 'a review affirms that the batch’s audit trail was reviewed');
-      const reason = form.reason?.trim() || null;
+      const reason = reasonOf(form.reason);
       if (action === 'reject' && !reason) throw new Problem('reason-required', 'a rejection needs a reason');
       const station = stationOf(req);
       const signer = await s.signatures.verify(
         req.actor!,
-        {
-          username: req.actor!.username,
-          password: String(form.password ?? ''),
-          meaning,
-          ...(form.signatureComment?.trim() ? { comment: form.signatureComment.trim() } : {}),
-        },
+        signatureOf(req, form, meaning),
         { meaning, roles: ['qa'] },
         station,
       );
@@ -313,10 +357,11 @@ export function webRouter(s: Services): Router {
         action,
       );
       await anchor?.().catch((err: unknown) => req.log?.error({ err }, 'anchoring a final batch record failed'));
-      return html(res, await reviewView(req, { done: `Batch ${batch.number} is ${batch.status}.` }));
+      // Post/Redirect/Get: a reload does not sign again.
+      return res.redirect(303, `/batches/${encodeURIComponent(batch.number)}/review?disposed=1`);
     } catch (err) {
       if (!(err instanceof Problem)) throw err;
-      return html(res, await reviewView(req, { problem: err.detail ?? err.title }), err.status);
+      return html(res, await reviewView(req, { problem: await refusal(req, err) }), err.status);
     }
   });
 
@@ -327,8 +372,9 @@ export function webRouter(s: Services): Router {
     if (!step) throw new Problem('not-found', `batch ${batch.number} has no step ${String(req.params.step)}`);
     const live = (await s.batches.execution.live(batch)).steps.find((x) => x.id === step.id);
     const actor = req.actor!;
-    const mayPerform = actor.roles.some((r) => (step.performedBy as string[]).includes(r));
-    const mayVerify = actor.roles.some((r) => (step.signatures.verifiedBy as string[]).includes(r));
+    const executes = rolesGrant(actor.roles, 'batches.execute');
+    const mayPerform = executes && actor.roles.some((r) => (step.performedBy as string[]).includes(r));
+    const mayVerify = executes && actor.roles.some((r) => (step.signatures.verifiedBy as string[]).includes(r));
     const can =
       batch.status === 'running' && live?.status === 'awaiting-input' && mayPerform
         ? 'complete'
@@ -339,47 +385,52 @@ export function webRouter(s: Services): Router {
   };
   const stepPath = (v: StepView) =>
     `/batches/${encodeURIComponent(v.batch.number)}/steps/${encodeURIComponent(v.step.id)}`;
-  router.get('/batches/:batch/steps/:step', requireLogin, async (req, res) => {
+  router.get('/batches/:batch/steps/:step', requireLogin, requirePermission('batches.read'), async (req, res) => {
     const v = await stepView(req, req.query.recorded ? { done: 'Recorded and signed.' } : {});
     return html(res, stepPage(context(req), v));
   });
-  router.post('/batches/:batch/steps/:step/:action', requireLogin, requireCsrf, async (req, res, next) => {
-    const form = req.body as Record<string, string | undefined>;
-    const action = req.params.action;
-    if (action !== 'complete' && action !== 'verify') return next();
-    const v = await stepView(req);
-    const signature = {
-      username: req.actor!.username,
-      password: String(form.password ?? ''),
-      meaning: v.meaning as SignatureInput['meaning'],
-      ...(form.signatureComment?.trim() ? { comment: form.signatureComment.trim() } : {}),
-    };
-    try {
-      if (action === 'verify')
-        await s.batches.execution.verify(req.actor!, stationOf(req), v.batch.number, v.step.id, signature);
-      else
-        await s.batches.execution.complete(req.actor!, stationOf(req), v.batch.number, v.step.id, {
-          ...completionFromForm(v.step, form),
-          signature,
-        });
-      return res.redirect(303, `${stepPath(v)}?recorded=1`);
-    } catch (err) {
-      if (!(err instanceof Problem)) throw err;
-      const problems = Array.isArray(err.extensions.problems)
-        ? (err.extensions.problems as string[])
-        : [err.detail ?? err.title];
-      const { password: _password, [CSRF_FIELD]: _csrf, ...entered } = form;
-      return html(
-        res,
-        stepPage(context(req), { ...(await stepView(req)), entered: entered as Record<string, string>, problems }),
-        err.status,
-      );
-    }
-  });
+  router.post(
+    '/batches/:batch/steps/:step/:action',
+    requireLogin,
+    requirePermission('batches.execute'),
+    signLimiter,
+    requireCsrf,
+    async (req, res, next) => {
+      const form = req.body as Record<string, string | undefined>;
+      const action = req.params.action;
+      if (action !== 'complete' && action !== 'verify') return next();
+      const v = await stepView(req);
+      const meaning = action === 'verify' ? 'verified' : completionMeaning(v.step);
+      try {
+        const signature = signatureOf(req, form, meaning);
+        if (action === 'verify')
+          await s.batches.execution.verify(req.actor!, stationOf(req), v.batch.number, v.step.id, signature);
+        else
+          await s.batches.execution.complete(req.actor!, stationOf(req), v.batch.number, v.step.id, {
+            ...completionFromForm(v.step, form),
+            signature,
+          });
+        return res.redirect(303, `${stepPath(v)}?recorded=1`);
+      } catch (err) {
+        if (!(err instanceof Problem)) throw err;
+        const problems = Array.isArray(err.extensions.problems)
+          ? (err.extensions.problems as string[])
+          : [await refusal(req, err)];
+        const { password: _password, [CSRF_FIELD]: _csrf, ...entered } = form;
+        return html(
+          res,
+          stepPage(context(req), { ...(await stepView(req)), entered: entered as Record<string, string>, problems }),
+          err.status,
+        );
+      }
+    },
+  );
 
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
     if (err instanceof Problem) return html(res, errorPage(err.detail ?? err.title), err.status);
+    if ((err as { type?: string }).type === 'entity.too.large')
+      return html(res, errorPage('What was sent is larger than Ampoule takes: shorten the comments.'), 413);
     req.log?.error({ err }, 'a page failed');
     return html(res, errorPage('Something went wrong on our side; the error is logged. Try again.'), 500);
   });

@@ -11,9 +11,12 @@ import { parseGs1 } from './gs1';
 
 type Form = Record<string, string | undefined>;
 
-/** A scan is read as GS1 when it says so: parentheses, a symbology identifier, a group separator, or a GTIN first. */
+/**
+ * A scan is read as GS1 when it says so: parentheses, a symbology identifier, a group separator, or a GTIN followed by
+ * another AI (a typed lot number that merely starts with digits is taken as typed).
+ */
 function looksLikeGs1(scan: string): boolean {
-  return /^[(\]]/.test(scan) || scan.includes('\u001d') || /^01\d{14}/.test(scan);
+  return /^[(\]]/.test(scan) || scan.includes('\u001d') || /^01\d{14}(10|17|21)/.test(scan);
 }
 
 /** The lot number a scan names (a label's AI 10), or the text as typed; with why a GS1 scan could not be read. */
@@ -30,9 +33,10 @@ export function completionFromForm(step: PlanStep, form: Form): Omit<CompletionB
   const fields = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
   const values: CompletionBody['values'] = {};
   for (const f of fields) {
-    const raw = form[`value.${f.id}`];
+    const raw = form[`value.${f.id}`]?.trim();
     if (raw === undefined || raw === '') continue;
-    if (f.type === 'number') values[f.id] = Number(raw.replace(',', '.'));
+    // A decimal as people type it (a comma or a point); anything else goes as typed, for the validator to refuse.
+    if (f.type === 'number') values[f.id] = /^[+-]?\d+([.,]\d+)?$/.test(raw) ? Number(raw.replace(',', '.')) : raw;
     else if (f.type === 'passFail') values[f.id] = raw === 'pass';
     else values[f.id] = raw;
   }
@@ -45,12 +49,10 @@ export function completionFromForm(step: PlanStep, form: Form): Omit<CompletionB
   if (step.kind === 'material' && form.lot?.trim()) {
     const scanned = lotOfScan(form.lot);
     if ('error' in scanned) throw new Problem('step-refused', scanned.error);
-    body.lots = [
-      {
-        lot: scanned.lot,
-        quantity: Number(String(form.quantity ?? '').replace(',', '.')),
-      },
-    ];
+    const quantity = String(form.quantity ?? '').trim();
+    if (!/^[+-]?\d+([.,]\d+)?$/.test(quantity))
+      throw new Problem('step-refused', `the quantity used must be a number, not "${quantity}"`);
+    body.lots = [{ lot: scanned.lot, quantity: Number(quantity.replace(',', '.')) }];
   }
   return body;
 }

@@ -13,7 +13,7 @@ import { Problem, notFound } from '../http/problems';
 import type { SignatureService, VerifiedSigner } from '../signatures/signature-service';
 
 /** What each disposition makes of the batch, and from which statuses. */
-const DISPOSITIONS = {
+export const DISPOSITIONS = {
   review: { to: 'reviewed', from: ['complete'] },
   release: { to: 'released', from: ['reviewed'] },
   reject: { to: 'rejected', from: ['reviewed', 'complete', 'stopped', 'aborted'] },

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { startBrowser, type TestBrowser } from '../support/browser';
 import { DEMO_STOCK, stockMaterials, valueFor } from '../../demo/automated-operator';
@@ -137,6 +137,29 @@ test('CSRF: a change without the page’s token is refused, and changes nothing'
       return r.status;
     });
     expect(status).toBe(403);
+    const forged = await page.evaluate(async () => {
+      const r = await fetch('/logout', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: '_csrf=forged-token-of-the-right-length-000000000',
+      });
+      return r.status;
+    });
+    expect(forged).toBe(403);
+    // A page action the user's roles do not allow (a planner completing a step) is refused like the API's.
+    const { context: plannerContext, page: plannerPage } = await browser.newPage();
+    await logIn(plannerPage, 'planner');
+    const refused = await plannerPage.evaluate(async () => {
+      const token = document.querySelector<HTMLMetaElement>('meta[name="csrf-token"]')!.content;
+      const r = await fetch('/batches/B0000-00000/steps/x/complete', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-CSRF-Token': token },
+        body: 'password=x',
+      });
+      return r.status;
+    });
+    expect(refused).toBe(403);
+    await plannerContext.close();
     // Still logged in: the logout without a token did nothing.
     await page.goto(`${env.api.url}/work-queue`);
     expect(page.url()).toMatch(/\/work-queue$/);
@@ -181,6 +204,33 @@ test('idle: a warning a minute before the session’s idle timeout; “Stay logg
   }
 });
 
+test('idle, on the server: a page’s live stream and refreshes are not the user’s activity; a page request is', async () => {
+  const { context, page } = await browser.newPage();
+  try {
+    await logIn(page, 'operator2');
+    const { db } = env.api.services;
+    const user = await db('users').where({ username: 'operator2' }).first();
+    const session = () =>
+      db('sessions').where({ user_id: user.id }).whereNull('ended_at').orderBy('created_at', 'desc').first();
+    // As if the user had done nothing for a minute (last seen is written at most every 15 s).
+    const aged = new Date(Date.now() - 60_000);
+    await db('sessions')
+      .where({ id: (await session()).id })
+      .update({ last_seen_at: aged });
+    await page.evaluate(async () => {
+      await fetch('/work-queue/items', { headers: { 'X-Ampoule-Live': '1' } });
+      const events = new EventSource('/events');
+      await new Promise((r) => setTimeout(r, 1_500));
+      events.close();
+    });
+    expect((await session()).last_seen_at.getTime()).toBe(aged.getTime());
+    await page.reload();
+    expect((await session()).last_seen_at.getTime()).toBeGreaterThan(aged.getTime());
+  } finally {
+    await context.close();
+  }
+});
+
 test('a step at the line: who, what and where on the page; lot scans refused with their reason; signed with the password again; verified by a second person', async () => {
   const lots = await stockMaterials(request, DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
   const quarantined = await request('operator1', 'POST', '/lots', {
@@ -218,8 +268,10 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
     await expectAccessible(page);
     await expectLargeTargets(page);
 
-    const sign = async (scan: string, password = DEMO_PASSWORD) => {
-      await page.getByLabel('Scan the lot label (or type the lot number)').fill(scan);
+    const sign = async (scan: string | ((field: Locator) => Promise<void>), password = DEMO_PASSWORD) => {
+      const field = page.getByLabel('Scan the lot label (or type the lot number)');
+      if (typeof scan === 'string') await field.fill(scan);
+      else await scan(field);
       await page.getByLabel(/Quantity used/).fill(String(quantity));
       await page.getByRole('button', { name: 'Sign and record…' }).click();
       const dialog = page.getByRole('dialog', { name: 'Electronic signature' });
@@ -228,8 +280,15 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
       expect(said).toContain('Meaning performed');
       expect(said).toContain('Signed by Olivia Operator (demo) (operator1)');
       await dialog.getByLabel('Your password (to sign)').fill(password);
-      await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
-      await page.waitForLoadState();
+      await Promise.all([page.waitForNavigation(), dialog.getByRole('button', { name: 'Sign', exact: true }).click()]);
+    };
+    /** As a keyboard-wedge scanner types a GS1 label: its group separator as Ctrl+]. */
+    const scanned = (before: string, after: string) => async (field: Locator) => {
+      await field.fill('');
+      await field.pressSequentially(before);
+      await field.press('Control+BracketRight');
+      await field.pressSequentially(after);
+      expect(await field.inputValue()).toBe(`${before}\u001d${after}`);
     };
     // A quarantined lot, scanned as a GS1 label with parentheses: refused, and why.
     await sign(`(01)09501101530003(10)${quarantined.body.lotNumber as string}(17)991231`);
@@ -238,10 +297,10 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
     await sign(lots.KCL);
     expect(await page.getByRole('alert').first().textContent()).toMatch(/KCL|material/);
     // The right lot, as a scanner types it (group separator, Enter), but the wrong password: not signed.
-    await sign(`0109501101530003${'10'}${lots.NACL}\u001d21SERIAL7`, 'not my password');
+    await sign(scanned(`0109501101530003${'10'}${lots.NACL}`, '21SERIAL7'), 'not my password');
     expect(await page.getByRole('alert').first().textContent()).toMatch(/password|signature/i);
-    await sign(`0109501101530003${'10'}${lots.NACL}\u001d21SERIAL7`);
-    await page.waitForURL(/\?recorded=1$/);
+    await sign(scanned(`0109501101530003${'10'}${lots.NACL}`, '21SERIAL7'));
+    expect(page.url()).toMatch(/\?recorded=1$/);
     expect(await page.getByRole('status').textContent()).toContain('Recorded and signed');
     expect(await page.locator('main').textContent()).toContain('Waiting for verification');
 
@@ -320,14 +379,14 @@ test('planner launches from the batches page; the overview shows the procedure t
     expect(await buttons()).toEqual(['Hold', 'Stop', 'Abort']);
     await other.getByLabel('Reason for the command').fill('waiting for the pH meter');
     await other.getByRole('button', { name: 'Hold' }).click();
-    await other.waitForLoadState();
-    expect(await other.getByRole('status').textContent()).toContain('Hold: the batch is held');
+    await other.waitForURL(/\?commanded=hold$/);
+    expect(await other.getByRole('status').textContent()).toContain('Hold: sent');
     expect(await buttons()).toEqual(['Restart', 'Stop', 'Abort']);
     expect((await request('qa1', 'GET', `/batches/${number}`)).body.status).toBe('held');
     await expectAccessible(other);
     await other.getByLabel('Reason for the command').fill('pH meter calibrated');
     await other.getByRole('button', { name: 'Restart' }).click();
-    await other.waitForLoadState();
+    await other.waitForURL(/\?commanded=restart$/);
     expect(await buttons()).toEqual(['Hold', 'Stop', 'Abort']);
   } finally {
     await planner.context.close();
@@ -440,13 +499,14 @@ test('the demo batch through the pages: launch, every step completed and verifie
     let dialog = qa.getByRole('dialog', { name: 'Electronic signature' });
     await dialog.getByLabel('Your password (to sign)').fill(DEMO_PASSWORD);
     await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
-    await qa.waitForLoadState();
+    await qa.waitForURL(/\?disposed=1$/);
     expect(await qa.getByRole('status').textContent()).toContain(`Batch ${batch} is reviewed`);
     await qa.getByRole('button', { name: 'Sign the release…' }).click();
     dialog = qa.getByRole('dialog', { name: 'Electronic signature' });
     await dialog.getByLabel('Your password (to sign)').fill(DEMO_PASSWORD);
     await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
-    await qa.waitForLoadState();
+    await qa.waitForURL(/\?disposed=1$/);
+    await qa.getByRole('button', { name: 'Sign the release…' }).waitFor({ state: 'detached' });
     expect(await qa.getByRole('status').textContent()).toContain(`Batch ${batch} is released`);
     expect((await request('qa1', 'GET', `/lots/${batch}`)).body.status).toBe('released');
     const pdf = await qa.request.get(

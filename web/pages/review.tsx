@@ -5,6 +5,7 @@
  * the disposition the batch's status allows now — review, release or reject — each signed in its dialog.
  */
 import type { BatchRecordService } from '../../api/batches/record-service';
+import { DISPOSITIONS, type Disposition } from '../../api/batches/disposition-service';
 import type { DeviationView } from '../../api/deviations/deviation-service';
 import type { SignatureManifestation } from '../../api/signatures/signature-service';
 import { utcText } from '../../domain/batch/record-text';
@@ -26,12 +27,11 @@ export interface ReviewView {
   done?: string;
 }
 
-/** Which dispositions a batch's status allows now (the same table the API enforces). */
-function dispositionsNow(status: string): ('review' | 'release' | 'reject')[] {
-  if (status === 'complete') return ['review', 'reject'];
-  if (status === 'reviewed') return ['release', 'reject'];
-  if (status === 'stopped' || status === 'aborted') return ['reject'];
-  return [];
+/** Which dispositions a batch's status allows now: the table the disposition itself enforces. */
+function dispositionsNow(status: string): Disposition[] {
+  return (Object.keys(DISPOSITIONS) as Disposition[]).filter((d) =>
+    (DISPOSITIONS[d].from as readonly string[]).includes(status),
+  );
 }
 
 const MEANING = { review: 'reviewed', release: 'released', reject: 'rejected' } as const;

@@ -134,6 +134,7 @@ function Field({ field: f, v }: { field: PlanField; v: StepView }) {
   const problems = (v.problems ?? []).filter((p) => mentions(p, f));
   const errorId = problems.length > 0 ? `${id}-problems` : undefined;
   const entered = v.entered?.[`value.${f.id}`] ?? '';
+  // Asked for when the validator says so (not required by the browser: a corrected value needs none).
   const deviationAsked =
     problems.some((p) => p.includes('a deviation needs a comment')) || !!v.entered?.[`deviation.${f.id}`];
   return (
@@ -205,7 +206,7 @@ function Field({ field: f, v }: { field: PlanField; v: StepView }) {
       {f.type === 'number' && deviationAsked && (
         <p>
           <label for={`${id}-deviation`}>Deviation comment for {f.label}</label>
-          <textarea id={`${id}-deviation`} name={`deviation.${f.id}`} maxLength={2000} required>
+          <textarea id={`${id}-deviation`} name={`deviation.${f.id}`} maxLength={2000}>
             {v.entered?.[`deviation.${f.id}`] ?? ''}
           </textarea>
         </p>
@@ -224,7 +225,7 @@ function LotScan({ step, v }: { step: Extract<PlanStep, { kind: 'material' }>; v
       </legend>
       <p>
         <label for="lot-scan">Scan the lot label (or type the lot number)</label>
-        <input id="lot-scan" name="lot" required autocomplete="off" value={v.entered?.lot ?? ''} />
+        <input id="lot-scan" name="lot" required autocomplete="off" data-scan="gs1" value={v.entered?.lot ?? ''} />
       </p>
       <p>
         <label for="lot-quantity">Quantity used ({unit})</label>
@@ -234,7 +235,7 @@ function LotScan({ step, v }: { step: Extract<PlanStep, { kind: 'material' }>; v
       (v.problems ?? []).some((p) => p.includes(`of ${step.material} is outside`)) ? (
         <p>
           <label for="lot-deviation">Deviation comment for the quantity</label>
-          <textarea id="lot-deviation" name="deviation.quantity" maxLength={2000} required>
+          <textarea id="lot-deviation" name="deviation.quantity" maxLength={2000}>
             {v.entered?.['deviation.quantity'] ?? ''}
           </textarea>
         </p>

@@ -10,6 +10,23 @@
     if (csrf) e.detail.headers['X-CSRF-Token'] = csrf.content;
   });
 
+  // A form is sent once: a double tap with gloves must not launch two batches or sign twice.
+  document.addEventListener('submit', function (e) {
+    if (e.target.dataset.sent) return e.preventDefault();
+    e.target.dataset.sent = 'yes';
+  });
+
+  // A keyboard-wedge scanner types GS1's group separator as Ctrl+]: put the character itself into a scan field.
+  document.addEventListener('keydown', function (e) {
+    if (e.ctrlKey && e.key === ']' && e.target.dataset && e.target.dataset.scan === 'gs1') {
+      e.preventDefault();
+      var el = e.target;
+      var at = el.selectionStart;
+      el.value = el.value.slice(0, at) + '\u001d' + el.value.slice(el.selectionEnd);
+      el.selectionStart = el.selectionEnd = at + 1;
+    }
+  });
+
   // Dialogs (the signature): opened and closed by buttons that name them.
   document.addEventListener('click', function (e) {
     var opener = e.target.closest && e.target.closest('[data-opens]');
@@ -77,8 +94,9 @@
       method: 'POST',
       headers: { 'X-CSRF-Token': csrf ? csrf.content : '' },
       credentials: 'same-origin',
+      redirect: 'manual', // an ended session answers with a redirect to the login, which is no success
     }).then(function (r) {
-      if (r.ok) activity();
+      if (r.status === 204) activity();
       else endSession();
     });
   });
