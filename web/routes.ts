@@ -47,7 +47,7 @@ export function webRouter(s: Services): Router {
   router.use('/static', express.static(STATIC_DIR, { maxAge: '1h', index: false }));
   // As large as a step's entry can be (up to 50 fields of 5,000 characters, their deviation comments, the lot).
   router.use(express.urlencoded({ extended: false, limit: s.config.http.bodyLimit, parameterLimit: 200 }));
-  // The session, as the API finds it — but a live page's own refresh is not the user's activity.
+  // The session, as the API finds it.
   router.use((req, _res, next) => {
     const token = tokenOf(req);
     if (!token) return next();
