@@ -14,6 +14,7 @@ import { CSRF_FIELD } from './csrf';
 const NAVIGATION: { href: string; label: string; permission: Permission | 'authenticated' }[] = [
   { href: '/work-queue', label: 'Work queue', permission: 'authenticated' },
   { href: '/batches', label: 'Batches', permission: 'batches.read' },
+  { href: '/deviations', label: 'Deviations', permission: 'deviations.read' },
 ];
 
 /** htmx without eval or inline styles (the CSP allows neither), and only to this origin. */

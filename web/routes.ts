@@ -21,6 +21,8 @@ import { WorkQueueItems, workQueuePage } from './pages/work-queue';
 import { stepPage, type StepView } from './pages/step';
 import { batchPage, batchesPage } from './pages/batches';
 import { reviewPage, type ReviewView } from './pages/review';
+import { deviationPage, deviationsPage } from './pages/deviations';
+import { SEVERITIES } from '../domain/batch/deviations';
 import { disposeBatch, mismatchDetail } from '../api/batches/disposition-flow';
 import { replayVerdict } from '../api/batches/investigation-service';
 import { rolesGrant, type Permission } from '../api/auth/permissions';
@@ -362,6 +364,77 @@ export function webRouter(s: Services): Router {
     } catch (err) {
       if (!(err instanceof Problem)) throw err;
       return html(res, await reviewView(req, { problem: await refusal(req, err) }), err.status);
+    }
+  });
+
+  // Deviations through their life, by the same service as the API's.
+  const DEVIATION_DONE: Record<string, string> = {
+    investigate: 'Taken up: under investigation.',
+    submit: 'Submitted for approval.',
+    return: 'Returned to the investigation.',
+    close: 'Closed and signed.',
+  };
+  router.get('/deviations', requireLogin, requirePermission('deviations.read'), async (req, res) =>
+    html(res, deviationsPage(context(req), await s.deviations.list({ limit: 500 }))),
+  );
+  const deviationView = async (req: Request, extra: { problem?: string; done?: string } = {}) =>
+    deviationPage(context(req), await s.deviations.get(String(req.params.id)), {
+      mayInvestigate: rolesGrant(req.actor!.roles, 'deviations.investigate'),
+      mayApprove: rolesGrant(req.actor!.roles, 'deviations.approve'),
+      ...extra,
+    });
+  router.get('/deviations/:id', requireLogin, requirePermission('deviations.read'), async (req, res) => {
+    const done = typeof req.query.done === 'string' ? DEVIATION_DONE[req.query.done] : undefined;
+    return html(res, await deviationView(req, done ? { done } : {}));
+  });
+  router.post('/deviations/:id/:action', requireLogin, signLimiter, requireCsrf, async (req, res, next) => {
+    const action = String(req.params.action);
+    if (!Object.hasOwn(DEVIATION_DONE, action)) return next();
+    const needs: Permission =
+      action === 'return' || action === 'close' ? 'deviations.approve' : 'deviations.investigate';
+    if (!rolesGrant(req.actor!.roles, needs))
+      return html(res, errorPage(`None of your roles may do this (${needs}).`), 403);
+    const form = req.body as Record<string, string | undefined>;
+    const text = (name: string) => {
+      const value = form[name]?.trim();
+      if (value && value.length > 5000) throw new Problem('unprocessable', `${name} has at most 5,000 characters`);
+      return value || undefined;
+    };
+    try {
+      const station = stationOf(req);
+      const reason = reasonOf(form.reason);
+      const severity = SEVERITIES.find((x) => x === form.severity);
+      const signer =
+        action === 'close'
+          ? await s.signatures.verify(
+              req.actor!,
+              signatureOf(req, form, 'approved'),
+              { meaning: 'approved', roles: ['qa'] },
+              station,
+            )
+          : undefined;
+      if (action === 'return' && !reason) throw new Problem('reason-required', 'returning a deviation needs a reason');
+      const d = await s.db.transaction(async (trx) => {
+        const ctx = { trx, actor: req.actor!, station, reason };
+        const id = String(req.params.id);
+        if (action === 'close') return s.deviations.close(ctx, signer!, id);
+        if (action === 'return') return s.deviations.move(ctx, id, 'return');
+        const findings = {
+          ...(severity ? { severity } : {}),
+          ...(action === 'submit'
+            ? {
+                rootCause: text('rootCause'),
+                correctiveAction: text('correctiveAction'),
+                preventiveAction: text('preventiveAction'),
+              }
+            : {}),
+        };
+        return s.deviations.move(ctx, id, action as 'investigate' | 'submit', findings);
+      });
+      return res.redirect(303, `/deviations/${encodeURIComponent(d.number)}?done=${action}`);
+    } catch (err) {
+      if (!(err instanceof Problem)) throw err;
+      return html(res, await deviationView(req, { problem: await refusal(req, err) }), err.status);
     }
   });
 

@@ -521,3 +521,53 @@ test('the demo batch through the pages: launch, every step completed and verifie
     for (const p of Object.values(pages)) await p.context.close();
   }
 }, 240_000);
+
+test('a deviation through its life in the pages: taken up, investigated and submitted by one QA person, closed signed by another', async () => {
+  const batch = ((await request('qa1', 'GET', '/batches')).body as { number: string }[])[0].number;
+  const raised = await request('operator1', 'POST', '/deviations', {
+    batch,
+    title: 'label printer smeared the lot numbers',
+    description: 'seen at the line',
+  });
+  expect(raised.status).toBe(201);
+  const number = raised.body.number as string;
+  const investigator = await browser.newPage();
+  const approver = await browser.newPage();
+  try {
+    const qa1 = investigator.page;
+    await logIn(qa1, 'qa1');
+    await qa1.getByRole('link', { name: 'Deviations' }).click();
+    await qa1.waitForURL(/\/deviations$/);
+    expect(await qa1.locator(`tr[data-deviation="${number}"]`).innerText()).toMatch(/Open/);
+    await expectAccessible(qa1);
+    await qa1.locator(`tr[data-deviation="${number}"] a`).click();
+    await qa1.getByLabel('Severity').selectOption('minor');
+    await qa1.getByRole('button', { name: 'Take it up' }).click();
+    await qa1.waitForURL(/\?done=investigate$/);
+    await qa1.getByLabel('Root cause').fill('worn print head');
+    await qa1.getByLabel('Corrective action').fill('labels reprinted');
+    await qa1.getByLabel('Preventive action').fill('print head on the maintenance plan');
+    await qa1.getByRole('button', { name: 'Submit for approval' }).click();
+    await qa1.waitForURL(/\?done=submit$/);
+    expect(await qa1.locator('main').innerText()).toContain('Pending approval');
+    await expectAccessible(qa1);
+    await expectLargeTargets(qa1);
+
+    const qa2 = approver.page;
+    await logIn(qa2, 'qa2');
+    await qa2.goto(`${env.api.url}/deviations/${number}`);
+    await qa2.getByRole('button', { name: 'Sign the close…' }).click();
+    const dialog = qa2.getByRole('dialog', { name: 'Electronic signature' });
+    expect((await dialog.innerText()).replace(/\s+/g, ' ')).toContain('Meaning approved');
+    await dialog.getByLabel('Your password (to sign)').fill(DEMO_PASSWORD);
+    await dialog.getByRole('button', { name: 'Sign', exact: true }).click();
+    await qa2.waitForURL(/\?done=close$/);
+    const closed = (await qa2.locator('main').innerText()).replace(/\s+/g, ' ');
+    expect(closed).toContain('Closed and signed.');
+    expect(closed).toMatch(/signed by Quentin Quality \(demo\) \(qa2\), meaning approved/);
+    expect((await request('qa1', 'GET', `/deviations/${number}`)).body.state).toBe('closed');
+  } finally {
+    await investigator.context.close();
+    await approver.context.close();
+  }
+});
