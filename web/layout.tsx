@@ -119,3 +119,22 @@ export function errorPage(message: string): string {
     </section>,
   );
 }
+
+/** What became of the user's last action on a page: done (a status), or refused (an alert, with a symbol). */
+export function Outcome({ done, problem }: { done?: string; problem?: string }) {
+  return (
+    <>
+      {done && (
+        <p class="notice" role="status">
+          ✓ {done}
+        </p>
+      )}
+      {problem && (
+        <p class="error" role="alert">
+          <span aria-hidden="true">⚠ </span>
+          {problem}
+        </p>
+      )}
+    </>
+  );
+}

@@ -38,6 +38,19 @@ async function logIn(page: Page, username: string, station = 'Suite 2 · line 1'
   await page.waitForURL(/\/work-queue$/);
 }
 
+/** The mixers the earlier tests' batches hold, freed for a new launch: those batches aborted, the units cleaned. */
+async function freeTheMixers(): Promise<void> {
+  for (const b of (await request('qa1', 'GET', '/batches?status=running')).body as { number: string }[]) {
+    await request('operator1', 'POST', `/batches/${b.number}/commands`, {
+      command: 'abort',
+      reason: 'test: free the mixers',
+    });
+    await until(async () => (await request('qa1', 'GET', `/batches/${b.number}`)).body.status === 'aborted');
+  }
+  for (const unit of ['MX-201', 'MX-202'])
+    await request('operator1', 'POST', `/equipment/${unit}/status`, { cleanliness: 'clean', reason: 'cleaned' });
+}
+
 /** No WCAG 2.0/2.1 A or AA rule violated on the page as it stands. */
 async function expectAccessible(page: Page): Promise<void> {
   const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
@@ -335,16 +348,7 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
 });
 
 test('planner launches from the batches page; the overview shows the procedure tree and only the commands allowed now', async () => {
-  // The mixers the earlier tests' batches hold, freed: those batches aborted, the units cleaned.
-  for (const b of (await request('qa1', 'GET', '/batches?status=running')).body as { number: string }[]) {
-    await request('operator1', 'POST', `/batches/${b.number}/commands`, {
-      command: 'abort',
-      reason: 'test: free the mixers',
-    });
-    await until(async () => (await request('qa1', 'GET', `/batches/${b.number}`)).body.status === 'aborted');
-  }
-  for (const unit of ['MX-201', 'MX-202'])
-    await request('operator1', 'POST', `/equipment/${unit}/status`, { cleanliness: 'clean', reason: 'cleaned' });
+  await freeTheMixers();
 
   const planner = await browser.newPage();
   const operator = await browser.newPage();
@@ -409,15 +413,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
  * record's PDF.
  */
 test('the demo batch through the pages: launch, every step completed and verified, reviewed, released, its PDF opened', async () => {
-  for (const b of (await request('qa1', 'GET', '/batches?status=running')).body as { number: string }[]) {
-    await request('operator1', 'POST', `/batches/${b.number}/commands`, {
-      command: 'abort',
-      reason: 'test: free the mixers',
-    });
-    await until(async () => (await request('qa1', 'GET', `/batches/${b.number}`)).body.status === 'aborted');
-  }
-  for (const unit of ['MX-201', 'MX-202'])
-    await request('operator1', 'POST', `/equipment/${unit}/status`, { cleanliness: 'clean', reason: 'cleaned' });
+  await freeTheMixers();
   const lots = await stockMaterials(request, DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
   const pages = Object.fromEntries(
     await Promise.all(

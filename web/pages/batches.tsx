@@ -9,7 +9,7 @@ import { afterCommand, type PhaseState } from '../../domain/isa88';
 import type { BatchCommand, LiveState } from '../../domain/batch/types';
 import { quantityText, utcText } from '../../domain/batch/record-text';
 import { CSRF_FIELD } from '../csrf';
-import { page, type PageContext } from '../layout';
+import { Outcome, page, type PageContext } from '../layout';
 
 export interface BatchRow {
   batch: BatchRecord;
@@ -62,12 +62,7 @@ export function batchesPage(
       {o.recipes && (
         <form method="post" action="/batches" class="entry launch" aria-labelledby="launch-title">
           <h2 id="launch-title">Launch a batch</h2>
-          {o.problem && (
-            <p class="error" role="alert">
-              <span aria-hidden="true">⚠ </span>
-              {o.problem}
-            </p>
-          )}
+          <Outcome problem={o.problem} />
           <input type="hidden" name={CSRF_FIELD} value={ctx.csrf} />
           <p>
             <label for="launch-recipe">Recipe (effective version)</label>
@@ -180,17 +175,7 @@ export function batchPage(
       <p>
         <a href={`/batches/${encodeURIComponent(batch.number)}/review`}>Review by exception, the record and its PDF</a>
       </p>
-      {o.done && (
-        <p class="notice" role="status">
-          ✓ {o.done}
-        </p>
-      )}
-      {o.problem && (
-        <p class="error" role="alert">
-          <span aria-hidden="true">⚠ </span>
-          {o.problem}
-        </p>
-      )}
+      <Outcome done={o.done} problem={o.problem} />
       {commands.length > 0 && (
         <form method="post" action={`/batches/${encodeURIComponent(batch.number)}/commands`} class="entry commands">
           <input type="hidden" name={CSRF_FIELD} value={ctx.csrf} />

@@ -7,7 +7,7 @@ import type { DeviationView } from '../../api/deviations/deviation-service';
 import { utcText } from '../../domain/batch/record-text';
 import { SEVERITIES } from '../../domain/batch/deviations';
 import { CSRF_FIELD } from '../csrf';
-import { page, type PageContext } from '../layout';
+import { Outcome, page, type PageContext } from '../layout';
 import { SignatureDialog } from '../signature-dialog';
 
 const STATE_WORDS: Record<string, string> = {
@@ -66,17 +66,7 @@ export function deviationPage(
     d.number,
     <article aria-labelledby="deviation-title">
       <h1 id="deviation-title">Deviation {d.number}</h1>
-      {o.done && (
-        <p class="notice" role="status">
-          ✓ {o.done}
-        </p>
-      )}
-      {o.problem && (
-        <p class="error" role="alert">
-          <span aria-hidden="true">⚠ </span>
-          {o.problem}
-        </p>
-      )}
+      <Outcome done={o.done} problem={o.problem} />
       <dl class="facts">
         <dt>State</dt>
         <dd>{STATE_WORDS[d.state]}</dd>

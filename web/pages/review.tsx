@@ -10,7 +10,7 @@ import type { DeviationView } from '../../api/deviations/deviation-service';
 import type { SignatureManifestation } from '../../api/signatures/signature-service';
 import { utcText } from '../../domain/batch/record-text';
 import { CSRF_FIELD } from '../csrf';
-import { page, type PageContext } from '../layout';
+import { Outcome, page, type PageContext } from '../layout';
 import { SignatureDialog } from '../signature-dialog';
 
 type Report = Awaited<ReturnType<BatchRecordService['reviewReport']>>;
@@ -58,17 +58,7 @@ export function reviewPage(ctx: PageContext, v: ReviewView): string {
         <a href={`/api/batches/${encodeURIComponent(number)}/ebr.pdf`}>The batch record (PDF)</a> ·{' '}
         <a href={base}>The batch</a>
       </p>
-      {v.done && (
-        <p class="notice" role="status">
-          ✓ {v.done}
-        </p>
-      )}
-      {v.problem && (
-        <p class="error" role="alert">
-          <span aria-hidden="true">⚠ </span>
-          {v.problem}
-        </p>
-      )}
+      <Outcome done={v.done} problem={v.problem} />
       <h2>Integrity and investigation</h2>
       <ul>
         <li>

@@ -10,7 +10,7 @@ import type { LiveStep } from '../../domain/batch/types';
 import { limitsText, unitText } from '../../domain/batch/record-text';
 import type { PlanField, PlanStep } from '../../domain/recipe/plan';
 import { CSRF_FIELD } from '../csrf';
-import { page, type PageContext } from '../layout';
+import { Outcome, page, type PageContext } from '../layout';
 import { SignatureDialog } from '../signature-dialog';
 
 export interface StepView {
@@ -76,11 +76,7 @@ export function stepPage(ctx: PageContext, v: StepView): string {
           </span>
         )}
       </p>
-      {v.done && (
-        <p class="notice" role="status">
-          ✓ {v.done}
-        </p>
-      )}
+      <Outcome done={v.done} />
       {general.length > 0 && (
         <div class="error" role="alert" id="step-problems">
           <p>
