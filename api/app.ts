@@ -29,7 +29,7 @@ import type { Services } from './services';
 import { signatureRoutes } from './signatures/signature-routes';
 import { systemRoutes } from './system/system-routes';
 import { userRoutes } from './users/user-routes';
-import { webRouter } from '../web/routes';
+import { webRouter } from '../web/router';
 
 export interface ApiApp {
   app: Express;

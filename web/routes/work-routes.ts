@@ -1,0 +1,84 @@
+/** The operator's work: the live work queue, and a step — its page, its completion and its verification. */
+import type { Request, Router } from 'express';
+import { render } from 'preact-render-to-string';
+import { Problem } from '../../api/http/problems';
+import { stationOf } from '../../api/http/station';
+import { completionMeaning } from '../../domain/batch/completion';
+import { CSRF_FIELD } from '../csrf';
+import { liveEvents } from '../live-events';
+import { stepPage, type StepView } from '../pages/step';
+import { WorkQueueItems, workQueuePage } from '../pages/work-queue';
+import type { Form, PageKit } from '../page-kit';
+import { completionFromForm } from '../step-form';
+
+export function workRoutes(router: Router, k: PageKit): void {
+  const { s } = k;
+  router.get('/work-queue', k.requireLogin, async (req, res) =>
+    k.html(res, workQueuePage(k.context(req), await s.batches.execution.workQueue(req.actor!))),
+  );
+  router.get('/work-queue/items', k.requireLogin, async (req, res) =>
+    k.html(res, render(WorkQueueItems({ items: await s.batches.execution.workQueue(req.actor!) }))),
+  );
+  router.get('/events', k.requireLogin, liveEvents(s));
+
+  const stepView = async (req: Request, extra: Partial<StepView> = {}): Promise<StepView> => {
+    const batch = await s.batches.records.get(String(req.params.batch));
+    const step = batch.plan.steps.find((x) => x.id === req.params.step);
+    if (!step) throw new Problem('not-found', `batch ${batch.number} has no step ${String(req.params.step)}`);
+    const live = (await s.batches.execution.live(batch)).steps.find((x) => x.id === step.id);
+    const actor = req.actor!;
+    const executes = k.may(req, 'batches.execute');
+    const mayPerform = executes && actor.roles.some((r) => (step.performedBy as string[]).includes(r));
+    const mayVerify = executes && actor.roles.some((r) => (step.signatures.verifiedBy as string[]).includes(r));
+    const can =
+      batch.status === 'running' && live?.status === 'awaiting-input' && mayPerform
+        ? 'complete'
+        : live?.status === 'awaiting-verification' && mayVerify && live.performedBy !== actor.userId
+          ? 'verify'
+          : null;
+    return { batch, step, live, can, meaning: can === 'verify' ? 'verified' : completionMeaning(step), ...extra };
+  };
+  const stepPath = (v: StepView) =>
+    `/batches/${encodeURIComponent(v.batch.number)}/steps/${encodeURIComponent(v.step.id)}`;
+  router.get('/batches/:batch/steps/:step', k.requireLogin, k.requirePermission('batches.read'), async (req, res) => {
+    const v = await stepView(req, req.query.recorded ? { done: 'Recorded and signed.' } : {});
+    return k.html(res, stepPage(k.context(req), v));
+  });
+  router.post(
+    '/batches/:batch/steps/:step/:action',
+    k.requireLogin,
+    k.requirePermission('batches.execute'),
+    k.signLimiter,
+    k.requireCsrf,
+    async (req, res, next) => {
+      const form = req.body as Form;
+      const action = req.params.action;
+      if (action !== 'complete' && action !== 'verify') return next();
+      const v = await stepView(req);
+      const meaning = action === 'verify' ? 'verified' : completionMeaning(v.step);
+      try {
+        const signature = k.signatureOf(req, form, meaning);
+        if (action === 'verify')
+          await s.batches.execution.verify(req.actor!, stationOf(req), v.batch.number, v.step.id, signature);
+        else
+          await s.batches.execution.complete(req.actor!, stationOf(req), v.batch.number, v.step.id, {
+            ...completionFromForm(v.step, form),
+            signature,
+          });
+        // Post/Redirect/Get: a reload does not sign again.
+        return res.redirect(303, `${stepPath(v)}?recorded=1`);
+      } catch (err) {
+        if (!(err instanceof Problem)) throw err;
+        const problems = Array.isArray(err.extensions.problems)
+          ? (err.extensions.problems as string[])
+          : [await k.refusal(req, err)];
+        const { password: _password, [CSRF_FIELD]: _csrf, ...entered } = form;
+        return k.html(
+          res,
+          stepPage(k.context(req), { ...(await stepView(req)), entered: entered as Record<string, string>, problems }),
+          err.status,
+        );
+      }
+    },
+  );
+}
