@@ -15,6 +15,7 @@ const NAVIGATION: { href: string; label: string; permission: Permission | 'authe
   { href: '/work-queue', label: 'Work queue', permission: 'authenticated' },
   { href: '/batches', label: 'Batches', permission: 'batches.read' },
   { href: '/deviations', label: 'Deviations', permission: 'deviations.read' },
+  { href: '/recipes', label: 'Recipes', permission: 'recipes.read' },
 ];
 
 /** htmx without eval or inline styles (the CSP allows neither), and only to this origin. */

@@ -14,6 +14,7 @@ import { errorPage } from './layout';
 import { pageKit } from './page-kit';
 import { batchRoutes } from './routes/batch-routes';
 import { deviationRoutes } from './routes/deviation-routes';
+import { recipeRoutes } from './routes/recipe-routes';
 import { reviewRoutes } from './routes/review-routes';
 import { sessionRoutes } from './routes/session-routes';
 import { workRoutes } from './routes/work-routes';
@@ -49,6 +50,7 @@ export function webRouter(s: Services): Router {
   batchRoutes(router, kit);
   reviewRoutes(router, kit);
   deviationRoutes(router, kit);
+  recipeRoutes(router, kit);
 
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);

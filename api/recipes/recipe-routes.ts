@@ -54,7 +54,7 @@ const versionSchema = summarySchema
     ),
   })
   .meta({ id: 'RecipeVersion' });
-const fileSchema = z
+export const recipeFileSchema = z
   .strictObject({
     format: z.literal(RECIPE_FILE_FORMAT),
     code: z
@@ -132,7 +132,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       access: 'recipes.author',
       reason: 'required',
       idempotent: true,
-      body: z.strictObject({ file: fileSchema }),
+      body: z.strictObject({ file: recipeFileSchema }),
       responses: { 201: { description: 'The Draft version created', schema: versionSchema } },
       handler: async ({ body, change }) => ({ status: 201, body: await s.recipes.importFile(change(), body.file) }),
     }),
@@ -307,7 +307,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       summary: 'Export a version as a recipe file',
       access: 'recipes.read',
       params: versionParams,
-      responses: { 200: { description: 'The file', schema: fileSchema } },
+      responses: { 200: { description: 'The file', schema: recipeFileSchema } },
       handler: async ({ params }) => {
         const file = await s.recipes.exportFile(params.id, params.v);
         return {

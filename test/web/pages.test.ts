@@ -6,10 +6,10 @@
  * change, the session cookie) and accessibility (axe-core: no WCAG 2.1 A/AA violation).
  */
 import path from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
 import type { Locator, Page } from 'playwright-core';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { startBrowser, type TestBrowser } from '../support/browser';
+import { expectAccessible, expectLargeTargets, logIn as logInAt } from '../support/pages';
 import { DEMO_STOCK, stockMaterials, valueFor } from '../../demo/automated-operator';
 import { until } from '../support/wait';
 
@@ -29,14 +29,7 @@ afterAll(async () => {
 const request = async (user: string, method: string, p: string, body?: unknown) =>
   env.api.request(method, p, body, { token: await env.token(user) });
 
-async function logIn(page: Page, username: string, station = 'Suite 2 · line 1'): Promise<void> {
-  await page.goto(`${env.api.url}/login`);
-  await page.getByLabel('Username or badge').fill(username);
-  await page.getByLabel('Password').fill(DEMO_PASSWORD);
-  await page.getByLabel('Station').fill(station);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(/\/work-queue$/);
-}
+const logIn = (page: Page, username: string, station?: string) => logInAt(page, env.api.url, username, station);
 
 /** The mixers the earlier tests' batches hold, freed for a new launch: those batches aborted, the units cleaned. */
 async function freeTheMixers(): Promise<void> {
@@ -49,25 +42,6 @@ async function freeTheMixers(): Promise<void> {
   }
   for (const unit of ['MX-201', 'MX-202'])
     await request('operator1', 'POST', `/equipment/${unit}/status`, { cleanliness: 'clean', reason: 'cleaned' });
-}
-
-/** No WCAG 2.0/2.1 A or AA rule violated on the page as it stands. */
-async function expectAccessible(page: Page): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  expect(result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
-}
-
-/** Every button, link and field at least 44×44 CSS px (gloved hands). */
-async function expectLargeTargets(page: Page): Promise<void> {
-  const small = await page.$$eval('a, button, input:not([type=hidden]), select, textarea', (els) =>
-    els
-      .filter((e) => (e as HTMLElement).offsetParent !== null)
-      // A radio button's target is its label (a click on either chooses it).
-      .map((e) => ({ what: e.outerHTML.slice(0, 80), box: (e.closest('label') ?? e).getBoundingClientRect() }))
-      .filter(({ box }) => box.width < 44 || box.height < 44)
-      .map(({ what, box }) => `${what} ${Math.round(box.width)}×${Math.round(box.height)}`),
-  );
-  expect(small).toEqual([]);
 }
 
 test('smoke: playwright-core drives Debian’s Chromium', async () => {

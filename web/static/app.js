@@ -27,6 +27,16 @@
     }
   });
 
+  // A file picked to import (a recipe file) is read into the field the form sends: no upload parser, and the
+  // page works without script too (the content is pasted).
+  document.addEventListener('change', function (e) {
+    var target = e.target.dataset && e.target.dataset.fills && document.getElementById(e.target.dataset.fills);
+    if (!target || !e.target.files || !e.target.files[0]) return;
+    e.target.files[0].text().then(function (text) {
+      target.value = text;
+    });
+  });
+
   // Dialogs (the signature): opened and closed by buttons that name them.
   document.addEventListener('click', function (e) {
     var opener = e.target.closest && e.target.closest('[data-opens]');
