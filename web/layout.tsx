@@ -16,6 +16,7 @@ const NAVIGATION: { href: string; label: string; permission: Permission | 'authe
   { href: '/batches', label: 'Batches', permission: 'batches.read' },
   { href: '/deviations', label: 'Deviations', permission: 'deviations.read' },
   { href: '/recipes', label: 'Recipes', permission: 'recipes.read' },
+  { href: '/lots', label: 'Lots', permission: 'lots.read' },
 ];
 
 /** htmx without eval or inline styles (the CSP allows neither), and only to this origin. */

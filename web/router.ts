@@ -15,6 +15,7 @@ import { pageKit } from './page-kit';
 import { batchRoutes } from './routes/batch-routes';
 import { deviationRoutes } from './routes/deviation-routes';
 import { recipeRoutes } from './routes/recipe-routes';
+import { lotRoutes } from './routes/lot-routes';
 import { reviewRoutes } from './routes/review-routes';
 import { sessionRoutes } from './routes/session-routes';
 import { workRoutes } from './routes/work-routes';
@@ -51,6 +52,7 @@ export function webRouter(s: Services): Router {
   reviewRoutes(router, kit);
   deviationRoutes(router, kit);
   recipeRoutes(router, kit);
+  lotRoutes(router, kit);
 
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);

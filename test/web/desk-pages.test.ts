@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
+import { requester } from '../support/long-batch';
 import { startBrowser, type TestBrowser } from '../support/browser';
 import { expectAccessible, logIn as logInAt, sign } from '../support/pages';
 
@@ -120,5 +122,86 @@ test('recipes: a changed file imported as a Draft, its tree, submitted and appro
     expect(await row.count()).toBe(1);
     expect(await row.textContent()).toMatch(/changed.*WFI volume.*810.*812/);
     await expectAccessible(page);
+  });
+});
+
+/** One PBS batch run to complete by automated operators through the API (once; the tests after it share it). */
+let finished: Promise<{ batch: string; lots: Record<string, string> }> | undefined;
+function finishedBatch() {
+  finished ??= (async () => {
+    await env.startWorker();
+    const lots = await stockMaterials(requester(env), DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
+    const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+    expect(launched.status).toBe(201);
+    const batch: string = launched.body.number;
+    expect(await operateBatch(requester(env), batch, { lots, password: DEMO_PASSWORD })).toBe('complete');
+    return { batch, lots };
+  })();
+  return finished;
+}
+
+test('lots: received through the page into Quarantine (bad input refused in words), released signed by QA, put on hold with a reason; the genealogy both ways', async () => {
+  await withPage(async (page) => {
+    await logIn(page, 'operator1');
+    await page.getByRole('link', { name: 'Lots' }).click();
+    await expectAccessible(page);
+    await page.getByLabel('Material').first().selectOption('KCL');
+    await page.getByLabel('Quantity').fill('12,5,3');
+    await page.getByLabel('Unit (UCUM, e.g. kg, g, L)').fill('kg');
+    await page.getByLabel('Supplier', { exact: true }).fill('Salt & Co');
+    await page.getByLabel('Supplier’s lot').fill('SC-7781');
+    await page.getByLabel('Expiry date (empty: does not expire)').fill('2031-05-31');
+    await page.getByRole('button', { name: 'Receive into Quarantine' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/quantity is a positive number/);
+    // What was entered is kept.
+    expect(await page.getByLabel('Supplier’s lot').inputValue()).toBe('SC-7781');
+    await page.getByLabel('Quantity').fill('12.5');
+    await page.getByRole('button', { name: 'Receive into Quarantine' }).click();
+    await page.waitForURL(/\/lots\/[^/]+\?done=received$/);
+    expect(await page.locator('.facts').textContent()).toMatch(
+      /KCL.*12.5 kg.*⚠ Quarantine.*2031-05-31.*Salt & Co, supplier’s lot SC-7781/,
+    );
+    // An operator receives but does not dispose.
+    expect(await page.getByRole('button', { name: 'Release…' }).count()).toBe(0);
+    await expectAccessible(page);
+    const lotUrl = page.url().replace(/\?.*$/, '');
+
+    const { context: qaContext, page: qa } = await browser.newPage();
+    try {
+      await logIn(qa, 'qa1');
+      await qa.goto(lotUrl);
+      await qa.locator('#status-released-reason').fill('CoA reviewed, identity test passed');
+      await sign(qa, 'Release…');
+      await qa.waitForURL(/done=released$/);
+      expect(await qa.locator('.facts').textContent()).toMatch(/Status\s*Released/);
+      expect(await qa.locator('table').first().textContent()).toMatch(
+        /Quarantine → Released.*Quinn Quality \(demo\).*CoA reviewed, identity test passed.*released by Quinn Quality/,
+      );
+      await qa.locator('#status-quarantine-reason').fill('supplier complaint SC-12');
+      await qa.getByRole('button', { name: 'Make it Quarantine' }).click();
+      await qa.waitForURL(/done=quarantine$/);
+      const number = lotUrl.split('/').pop()!;
+      expect((await request('qa1', 'GET', `/lots/${number}`)).body.status).toBe('quarantine');
+      await expectAccessible(qa);
+    } finally {
+      await qaContext.close();
+    }
+  });
+
+  // Genealogy: the batch's lot, and where the sodium chloride went.
+  const { batch, lots } = await finishedBatch();
+  const produced = ((await request('qa1', 'GET', '/lots?material=PBS-1X')).body as { lotNumber: string }[])[0];
+  await withPage(async (page) => {
+    await logIn(page, 'qa1');
+    await page.goto(`${env.api.url}/lots/${produced.lotNumber}`);
+    const backward = page.locator('section[aria-labelledby="backward-title"]');
+    expect(await backward.textContent()).toContain(`made by batch ${batch}`);
+    expect(await backward.locator(`li[data-lot="${lots.NACL}"]`).textContent()).toMatch(/kg of lot .* \(NACL\)/);
+    await expectAccessible(page);
+    await backward.locator(`li[data-lot="${lots.NACL}"] a`).first().click();
+    const forward = page.locator('section[aria-labelledby="forward-title"]');
+    expect(await forward.textContent()).toContain(`used by batch ${batch}, which made`);
+    expect(await forward.locator(`li[data-lot="${produced.lotNumber}"]`).count()).toBe(1);
+    expect(await page.locator('table').nth(1).textContent()).toMatch(new RegExp(`consumption-3.2 kg.*batch ${batch} · add-nacl`));
   });
 });
