@@ -6,7 +6,7 @@ import type { Request, Router } from 'express';
 import { Problem } from '../../api/http/problems';
 import { stationOf } from '../../api/http/station';
 import type { BackwardNode, ForwardNode } from '../../api/lots/lot-service';
-import { LOT_STATUSES, signatureFor, type LotStatus } from '../../domain/materials/lots';
+import { LOT_STATUSES, signatureFor } from '../../domain/materials/lots';
 import { CSRF_FIELD } from '../csrf';
 import { lotPage, lotsPage } from '../pages/lots';
 import type { Form, PageKit } from '../page-kit';
@@ -133,7 +133,7 @@ export function lotRoutes(router: Router, k: PageKit): void {
           s.lots.changeStatus(
             { trx, actor: req.actor!, station, reason },
             String(req.params.lot),
-            to as LotStatus,
+            to,
             signer,
           ),
         );
