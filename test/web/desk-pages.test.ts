@@ -202,6 +202,8 @@ test('lots: received through the page into Quarantine (bad input refused in word
     const forward = page.locator('section[aria-labelledby="forward-title"]');
     expect(await forward.textContent()).toContain(`used by batch ${batch}, which made`);
     expect(await forward.locator(`li[data-lot="${produced.lotNumber}"]`).count()).toBe(1);
-    expect(await page.locator('table').nth(1).textContent()).toMatch(new RegExp(`consumption-3.2 kg.*batch ${batch} · add-nacl`));
+    expect(await page.locator('table').nth(1).textContent()).toMatch(
+      new RegExp(`consumption-3.2 kg.*batch ${batch} · add-nacl`),
+    );
   });
 });

@@ -130,12 +130,7 @@ export function lotRoutes(router: Router, k: PageKit): void {
             )
           : null;
         const lot = await s.db.transaction((trx) =>
-          s.lots.changeStatus(
-            { trx, actor: req.actor!, station, reason },
-            String(req.params.lot),
-            to,
-            signer,
-          ),
+          s.lots.changeStatus({ trx, actor: req.actor!, station, reason }, String(req.params.lot), to, signer),
         );
         return res.redirect(303, `/lots/${encodeURIComponent(lot.lotNumber)}?done=${to}`);
       } catch (err) {
