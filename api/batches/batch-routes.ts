@@ -10,7 +10,7 @@ import { rolesGrant } from '../auth/permissions';
 import { renderEbrPdf, type RecordInvestigation } from './ebr-pdf';
 import { disposeBatch } from './disposition-flow';
 import { readablePayloads } from './history-json';
-import { replayVerdict } from './investigation-service';
+import { replayAuditEntry, replayVerdict } from './investigation-service';
 import { header } from './record-service';
 
 const batchParams = z.strictObject({ id: z.string().min(1).max(64).describe('batch id or number') });
@@ -417,22 +417,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         const batch = await s.batches.records.get(params.id);
         const verdict = replayVerdict(await s.batches.investigations.investigate(batch));
         await s.db.transaction((trx) =>
-          s.audit.record(
-            { trx, actor: actor!, station, reason },
-            {
-              action: 'replay',
-              entityType: 'batch',
-              entityId: batch.id,
-              newValue: {
-                verdict: verdict.verdict,
-                deterministic: verdict.deterministic,
-                historyIntact: verdict.historyIntact,
-                crossCheck: verdict.crossCheck.counts,
-                historySha256: verdict.historySha256,
-                bundleSha256: verdict.bundleSha256,
-              },
-            },
-          ),
+          s.audit.record({ trx, actor: actor!, station, reason }, replayAuditEntry(batch, verdict)),
         );
         return { body: verdict };
       },

@@ -5,6 +5,7 @@
  * whose hash the record holds, and the record matches the history entry for entry.
  */
 import type { Knex } from 'knex';
+import type { AuditedChange } from '../audit/audit-trail';
 import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
 import {
@@ -142,4 +143,21 @@ export function replayVerdict(i: Investigation) {
       mismatches: i.crossCheck.entries.filter((e) => e.verdict !== 'match'),
     },
   } as const;
+}
+
+/** What the audit trail keeps of a replay: who judged the batch (the change context), and the verdict. */
+export function replayAuditEntry(batch: BatchRecord, verdict: ReturnType<typeof replayVerdict>): AuditedChange {
+  return {
+    action: 'replay',
+    entityType: 'batch',
+    entityId: batch.id,
+    newValue: {
+      verdict: verdict.verdict,
+      deterministic: verdict.deterministic,
+      historyIntact: verdict.historyIntact,
+      crossCheck: verdict.crossCheck.counts,
+      historySha256: verdict.historySha256,
+      bundleSha256: verdict.bundleSha256,
+    },
+  };
 }

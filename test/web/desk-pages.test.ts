@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
 import { requester } from '../support/long-batch';
+import { until } from '../support/wait';
 import { startBrowser, type TestBrowser } from '../support/browser';
 import { expectAccessible, logIn as logInAt, sign } from '../support/pages';
 
@@ -134,7 +135,19 @@ function finishedBatch() {
     const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
     expect(launched.status).toBe(201);
     const batch: string = launched.body.number;
-    expect(await operateBatch(requester(env), batch, { lots, password: DEMO_PASSWORD })).toBe('complete');
+    const operating = operateBatch(requester(env), batch, { lots, password: DEMO_PASSWORD });
+    // Held and restarted on the way: the investigation pins it.
+    const command = async (c: string, reason: string, want: string) => {
+      expect((await request('operator1', 'POST', `/batches/${batch}/commands`, { command: c, reason })).status).toBe(
+        200,
+      );
+      await until(async () => (await status()) === want);
+    };
+    const status = async () => (await request('qa1', 'GET', `/batches/${batch}`)).body.live.status as string;
+    await until(async () => (await status()) === 'running');
+    await command('hold', 'pump noise, checking', 'held');
+    await command('restart', 'pump checked: fine', 'running');
+    expect(await operating).toBe('complete');
     return { batch, lots };
   })();
   return finished;
@@ -206,4 +219,38 @@ test('lots: received through the page into Quarantine (bad input refused in word
       new RegExp(`consumption-3.2 kg.*batch ${batch} · add-nacl`),
     );
   });
+});
+
+test('investigation: from the batch, the verdict, the hold pinned, the history step by step, and the whole history one click further; the look audited', async () => {
+  const { batch } = await finishedBatch();
+  await withPage(async (page) => {
+    await logIn(page, 'qa2');
+    await page.goto(`${env.api.url}/batches/${batch}`);
+    await page.getByRole('link', { name: 'Investigation: the history, replayed' }).click();
+    expect(await page.locator('h2#verdict-title').textContent()).toMatch(/Verdict: ✓ pass/);
+    const pinned = page.locator('ul.pinned');
+    expect(await pinned.locator('li[data-pinned="hold"]').textContent()).toMatch(
+      /Hold or stop · event \d+, .* UTC: Hold by Olivia Operator \(demo\): pump noise, checking/,
+    );
+    expect(await pinned.locator('li[data-pinned="command"]').textContent()).toMatch(/Restart by .*pump checked: fine/);
+    const nacl = page.locator('section[data-timeline-step="add-nacl"]');
+    expect(await nacl.locator('h3').textContent()).toMatch(/Add sodium chloride — record ✓ matches/);
+    expect(await nacl.textContent()).toMatch(/Completed by Olivia Operator \(demo\)/);
+    expect(await page.locator('section[data-timeline-step="fill-wfi"]').textContent()).toMatch(
+      /runEquipmentPhase scheduled: fill-wfi · .* — FILL on MX-20\d.*runEquipmentPhase completed/,
+    );
+    await expectAccessible(page);
+
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes(`/api/batches/${batch}/history`)),
+      page.getByRole('link', { name: 'The whole history (readable)' }).click(),
+    ]);
+    expect(response.status()).toBe(200);
+    const history = (await response.json()) as { events: { eventType: string }[] };
+    expect(history.events[0].eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
+  });
+  const audit = (await request('qa1', 'GET', '/audit?entity=batch&action=replay&user=qa2')).body.entries as {
+    newValue: { verdict: string };
+  }[];
+  expect(audit.map((e) => e.newValue.verdict)).toEqual(['pass']);
 });

@@ -138,7 +138,14 @@ export function commandsNow(status: string): BatchCommand[] {
 
 export function batchPage(
   ctx: PageContext,
-  o: { batch: BatchRecord; live: LiveState; mayCommand: boolean; problem?: string; done?: string },
+  o: {
+    batch: BatchRecord;
+    live: LiveState;
+    mayCommand: boolean;
+    mayInvestigate: boolean;
+    problem?: string;
+    done?: string;
+  },
 ): string {
   const { batch, live } = o;
   const stepOf = new Map(batch.plan.steps.map((s) => [s.id, s]));
@@ -174,6 +181,14 @@ export function batchPage(
       </dl>
       <p>
         <a href={`/batches/${encodeURIComponent(batch.number)}/review`}>Review by exception, the record and its PDF</a>
+        {o.mayInvestigate && (
+          <>
+            {' · '}
+            <a href={`/batches/${encodeURIComponent(batch.number)}/investigation`}>
+              Investigation: the history, replayed
+            </a>
+          </>
+        )}
       </p>
       <Outcome done={o.done} problem={o.problem} />
       {commands.length > 0 && (

@@ -57,6 +57,12 @@ export function reviewPage(ctx: PageContext, v: ReviewView): string {
         Status: <strong>{v.status}</strong> ·{' '}
         <a href={`/api/batches/${encodeURIComponent(number)}/ebr.pdf`}>The batch record (PDF)</a> ·{' '}
         <a href={base}>The batch</a>
+        {v.investigation && (
+          <>
+            {' · '}
+            <a href={`${base}/investigation`}>The investigation: its timeline by step</a>
+          </>
+        )}
       </p>
       <Outcome done={v.done} problem={v.problem} />
       <h2>Integrity and investigation</h2>

@@ -59,7 +59,13 @@ export function batchRoutes(router: Router, k: PageKit): void {
   const batchView = async (req: Request, extra: { problem?: string; done?: string } = {}) => {
     const batch = await s.batches.records.get(String(req.params.batch));
     const live = await s.batches.execution.live(batch);
-    return batchPage(k.context(req), { batch, live, mayCommand: k.may(req, 'batches.command'), ...extra });
+    return batchPage(k.context(req), {
+      batch,
+      live,
+      mayCommand: k.may(req, 'batches.command'),
+      mayInvestigate: k.may(req, 'batches.investigate'),
+      ...extra,
+    });
   };
   router.get('/batches/:batch', k.requireLogin, k.requirePermission('batches.read'), async (req, res) => {
     const commanded = req.query.commanded;

@@ -1,10 +1,15 @@
-/** QA's review by exception and the disposition (review, release, reject), through the same flow as the API's. */
+/**
+ * QA's review by exception and the disposition (review, release, reject), through the same flow as the API's; and
+ * the investigation of a batch (its history replayed, the record held against it, the timeline by step).
+ */
 import type { Request, Router } from 'express';
 import { disposeBatch, mismatchDetail } from '../../api/batches/disposition-flow';
-import { replayVerdict } from '../../api/batches/investigation-service';
+import { replayAuditEntry, replayVerdict } from '../../api/batches/investigation-service';
 import { Problem } from '../../api/http/problems';
 import { stationOf } from '../../api/http/station';
+import { historyTimeline, type HistoryJsonEvent } from '../../domain/batch/history-timeline';
 import { errorPage } from '../layout';
+import { investigationPage } from '../pages/investigation';
 import { reviewPage, type ReviewView } from '../pages/review';
 import type { Form, PageKit } from '../page-kit';
 
@@ -44,6 +49,38 @@ export function reviewRoutes(router: Router, k: PageKit): void {
     const batch = req.query.disposed ? await s.batches.records.get(String(req.params.batch)) : undefined;
     return k.html(res, await reviewView(req, batch ? { done: `Batch ${batch.number} is ${batch.status}.` } : {}));
   });
+  router.get(
+    '/batches/:batch/investigation',
+    k.requireLogin,
+    k.requirePermission('batches.investigate'),
+    async (req, res) => {
+      const batch = await s.batches.records.get(String(req.params.batch));
+      const investigation = await s.batches.investigations.investigate(batch);
+      const verdict = replayVerdict(investigation);
+      // As the API's replay: who judged the batch, when, and what the verdict was, is in the audit trail.
+      await s.db.transaction((trx) =>
+        s.audit.record(
+          { trx, actor: req.actor!, station: stationOf(req), reason: null },
+          replayAuditEntry(batch, verdict),
+        ),
+      );
+      const runs = investigation.history.runs.map((r) => ({
+        runNo: r.runNo,
+        runId: r.runId,
+        ...historyTimeline((JSON.parse(r.json) as { events: HistoryJsonEvent[] }).events),
+      }));
+      return k.html(
+        res,
+        investigationPage(k.context(req), {
+          batch,
+          verdict,
+          runs,
+          steps: investigation.crossCheck.steps,
+          deviations: await s.deviations.list({ batch: batch.id, limit: 1000 }),
+        }),
+      );
+    },
+  );
   router.post('/batches/:batch/:action', k.requireLogin, k.signLimiter, k.requireCsrf, async (req, res, next) => {
     const action = req.params.action;
     if (action !== 'review' && action !== 'release' && action !== 'reject') return next();
