@@ -17,6 +17,9 @@ const NAVIGATION: { href: string; label: string; permission: Permission | 'authe
   { href: '/deviations', label: 'Deviations', permission: 'deviations.read' },
   { href: '/recipes', label: 'Recipes', permission: 'recipes.read' },
   { href: '/lots', label: 'Lots', permission: 'lots.read' },
+  { href: '/equipment', label: 'Equipment', permission: 'equipment.read' },
+  { href: '/audit', label: 'Audit trail', permission: 'audit.read' },
+  { href: '/admin/users', label: 'Users', permission: 'users.read' },
 ];
 
 /** htmx without eval or inline styles (the CSP allows neither), and only to this origin. */
@@ -71,7 +74,10 @@ function Header({ ctx }: { ctx: PageContext }) {
         <ul>
           {items.map((n) => (
             <li>
-              <a href={n.href} aria-current={ctx.path === n.href ? 'page' : undefined}>
+              <a
+                href={n.href}
+                aria-current={ctx.path === n.href || ctx.path.startsWith(`${n.href}/`) ? 'page' : undefined}
+              >
                 {n.label}
               </a>
             </li>

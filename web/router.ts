@@ -16,6 +16,9 @@ import { batchRoutes } from './routes/batch-routes';
 import { deviationRoutes } from './routes/deviation-routes';
 import { recipeRoutes } from './routes/recipe-routes';
 import { lotRoutes } from './routes/lot-routes';
+import { auditRoutes } from './routes/audit-routes';
+import { equipmentRoutes } from './routes/equipment-routes';
+import { adminRoutes } from './routes/admin-routes';
 import { reviewRoutes } from './routes/review-routes';
 import { sessionRoutes } from './routes/session-routes';
 import { workRoutes } from './routes/work-routes';
@@ -53,6 +56,9 @@ export function webRouter(s: Services): Router {
   deviationRoutes(router, kit);
   recipeRoutes(router, kit);
   lotRoutes(router, kit);
+  equipmentRoutes(router, kit);
+  auditRoutes(router, kit);
+  adminRoutes(router, kit);
 
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);

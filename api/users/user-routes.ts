@@ -30,6 +30,30 @@ const rolesField = z.array(z.enum(ROLES)).min(1).max(ROLES.length);
 const fullName = z.string().trim().min(1).max(200);
 const email = z.email().max(320).nullable();
 
+/** A new user, as the API and the pages take one. */
+export const newUserSchema = z.strictObject({
+  username: z
+    .string()
+    .regex(
+      /^[A-Za-z][A-Za-z0-9._-]{2,63}$/,
+      'expected 3 to 64 letters, digits, dots, dashes or underscores, starting with a letter',
+    ),
+  fullName,
+  email: email.optional(),
+  roles: rolesField,
+  password: z.string().min(1).max(256),
+});
+
+/** A change of a user, as the API and the pages take one. */
+export const userChangeSchema = z.strictObject({
+  fullName: fullName.optional(),
+  email: email.optional(),
+  roles: rolesField.optional(),
+  active: z.boolean().optional(),
+  password: z.string().min(1).max(256).optional(),
+  unlock: z.literal(true).optional(),
+});
+
 export function userRoutes(s: Services): RouteSpec[] {
   return [
     route({
@@ -82,18 +106,7 @@ export function userRoutes(s: Services): RouteSpec[] {
       access: 'users.write',
       reason: 'required',
       idempotent: true,
-      body: z.strictObject({
-        username: z
-          .string()
-          .regex(
-            /^[A-Za-z][A-Za-z0-9._-]{2,63}$/,
-            'expected 3 to 64 letters, digits, dots, dashes or underscores, starting with a letter',
-          ),
-        fullName,
-        email: email.optional(),
-        roles: rolesField,
-        password: z.string().min(1).max(256),
-      }),
+      body: newUserSchema,
       responses: { 201: { description: 'Created', schema: userSchema } },
       handler: async ({ body, change }) => ({ status: 201, body: await s.users.create(change(), body) }),
     }),
@@ -107,14 +120,7 @@ export function userRoutes(s: Services): RouteSpec[] {
       access: 'users.write',
       reason: 'required',
       params: idParams,
-      body: z.strictObject({
-        fullName: fullName.optional(),
-        email: email.optional(),
-        roles: rolesField.optional(),
-        active: z.boolean().optional(),
-        password: z.string().min(1).max(256).optional(),
-        unlock: z.literal(true).optional(),
-      }),
+      body: userChangeSchema,
       responses: { 200: { description: 'The changed user, with its new `ETag`', schema: userSchema } },
       problems: ['precondition-failed', 'password-policy', 'conflict'],
       versioned: { lock: (p, trx) => s.users.lockedVersion(trx, p.id as string) },

@@ -254,3 +254,158 @@ test('investigation: from the batch, the verdict, the hold pinned, the history s
   }[];
   expect(audit.map((e) => e.newValue.verdict)).toEqual(['pass']);
 });
+
+test('equipment: the units with their condition, one unit’s state history, cleanliness set with a reason; a page gone stale refused', async () => {
+  await finishedBatch(); // the mixer has a history of phases
+  await withPage(async (page) => {
+    await logIn(page, 'operator2');
+    await page.getByRole('link', { name: 'Equipment' }).click();
+    expect(await page.locator('tr[data-unit="MX-201"]').textContent()).toMatch(/MIXER/);
+    await expectAccessible(page);
+    await page.getByRole('link', { name: 'MX-201' }).click();
+    expect(await page.locator('table').textContent()).toMatch(/FILL\s*complete/i);
+    const stale = await page.context().newPage();
+    await stale.goto(page.url());
+
+    // The batch left the mixer dirty: cleaned.
+    expect(await page.locator('.facts').textContent()).toMatch(/⚠ Available, dirty/);
+    await page.getByLabel('Cleanliness').selectOption('clean');
+    await page.getByLabel('Reason').fill('cleaned per SOP-CL-004');
+    await page.getByRole('button', { name: 'Set', exact: true }).click();
+    await page.waitForURL(/done=1$/);
+    expect(await page.locator('.facts').textContent()).toMatch(/Condition\s*Available, clean/);
+    expect((await request('qa1', 'GET', '/equipment/MX-201')).body.cleanliness).toBe('clean');
+    await expectAccessible(page);
+
+    // The other tab still shows it dirty: its change is refused, and changes nothing.
+    await stale.getByLabel('Status').selectOption('maintenance');
+    await stale.getByLabel('Reason').fill('inspection');
+    await stale.getByRole('button', { name: 'Set', exact: true }).click();
+    expect(await stale.getByRole('alert').textContent()).toMatch(/changed since this page showed it/);
+    expect((await request('qa1', 'GET', '/equipment/MX-201')).body.status).toBe('available');
+
+    await page.getByLabel('Cleanliness').selectOption('dirty');
+    await page.getByLabel('Reason').fill('spill during sampling');
+    await page.getByRole('button', { name: 'Set', exact: true }).click();
+    await page.waitForURL(/done=1$/);
+    expect(await page.locator('.facts').textContent()).toMatch(/⚠ Available, dirty/);
+    expect(await page.locator('table').textContent()).toMatch(/the unit\s*dirty.*the unit\s*clean/);
+  });
+});
+
+test('audit trail: searched by what, action and time, each change in words with its reason; paged; exported as CSV; a bad time refused', async () => {
+  await withPage(async (page) => {
+    await logIn(page, 'qa2');
+    await page.getByRole('link', { name: 'Audit trail' }).click();
+    await expectAccessible(page);
+    // Unfiltered, 25 a page: a page, then the next.
+    await page.getByLabel('Entries per page').selectOption('25');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const firstSeqs = await page
+      .locator('tbody tr')
+      .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-audit'))));
+    expect(firstSeqs).toHaveLength(25);
+    await page.getByRole('link', { name: 'Next entries' }).click();
+    const nextSeq = Number(await page.locator('tbody tr').first().getAttribute('data-audit'));
+    expect(nextSeq).toBeGreaterThan(Math.max(...firstSeqs));
+
+    await page.goto(`${env.api.url}/audit`);
+    await page.getByLabel('What (entity type)').fill('equipment-unit');
+    await page.getByLabel('Which (its id or number)').fill('MX-201');
+    await page.getByLabel('From (UTC)').fill(new Date(Date.now() - 3_600_000).toISOString().slice(0, 16));
+    await page.getByRole('button', { name: 'Search' }).click();
+    const rows = page.locator('tbody tr');
+    expect(await rows.count()).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('tbody').textContent()).toMatch(
+      /Oscar Operator \(demo\) \(operator2\).*equipment-unit MX-201.*cleanliness: clean → dirty.*spill during sampling/,
+    );
+    const csv = await page.getByRole('link', { name: /Export this search as CSV/ }).getAttribute('href');
+    expect(csv).toMatch(/^\/api\/audit\?entity=equipment-unit&entityId=MX-201&from=.*format=csv/);
+    const exported = await page.request.get(`${env.api.url}${csv}`);
+    expect(exported.headers()['content-type']).toMatch(/^text\/csv/);
+    expect(await exported.text()).toContain('spill during sampling');
+
+    await page.goto(`${env.api.url}/audit?from=yesterday`);
+    expect(await page.getByRole('alert').textContent()).toMatch(/From is a date and time/);
+  });
+});
+
+test('users: an administrator creates a user (the password policy in words), sets roles, unlocks, sets a password, deactivates; others see no Users', async () => {
+  await withPage(async (page) => {
+    await logIn(page, 'operator1');
+    expect(await page.getByRole('link', { name: 'Users' }).count()).toBe(0);
+    expect((await page.goto(`${env.api.url}/admin/users`))!.status()).toBe(403);
+  });
+  await withPage(async (page) => {
+    await logIn(page, 'admin');
+    await page.getByRole('link', { name: 'Users' }).click();
+    await expectAccessible(page);
+    await page.getByLabel('Username').fill('alice.smith');
+    await page.getByLabel('Printed name (as signatures show it)').fill('Alice Smith');
+    await page.getByLabel('operator').check();
+    await page.getByLabel('Initial password').fill('short');
+    await page.getByLabel('Reason').fill('new starter, training record TR-2291');
+    await page.getByRole('button', { name: 'Create the user' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/at least 12 characters/);
+    expect(await page.getByLabel('Username').inputValue()).toBe('alice.smith');
+    await page.getByLabel('Initial password').fill('a long initial password 1');
+    await page.getByRole('button', { name: 'Create the user' }).click();
+    await page.waitForURL(/\/admin\/users\/[0-9a-f-]+\?done=created$/);
+    const userUrl = page.url().replace(/\?.*$/, '');
+
+    // Locked by wrong passwords; unlocked by the administrator.
+    for (let i = 0; i < 5; i++)
+      await env.api.request('POST', '/auth/login', { username: 'alice.smith', password: 'wrong password!' });
+    await page.goto(userUrl);
+    expect(await page.locator('.facts').textContent()).toMatch(/⚠ Active, locked until/);
+    await page.locator('#unlock-reason').fill('identity confirmed by phone');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.waitForURL(/done=unlock$/);
+    expect(await page.locator('.facts').textContent()).toMatch(/State\s*Active/);
+
+    await page.locator('#edit-role-qa').check();
+    await page.locator('#roles-reason').fill('QA training complete');
+    await page.getByRole('button', { name: 'Set the roles' }).click();
+    await page.waitForURL(/done=roles$/);
+    expect(await page.locator('.facts').textContent()).toMatch(/Roles\s*operator, qa/);
+
+    await page.getByLabel('New password').fill('another long password 2');
+    await page.locator('#password-reason').fill('forgotten');
+    await page.getByRole('button', { name: 'Set the password' }).click();
+    await page.waitForURL(/done=password$/);
+    const login = await env.api.request('POST', '/auth/login', {
+      username: 'alice.smith',
+      password: 'another long password 2',
+    });
+    expect(login.status).toBe(200);
+
+    await page.locator('#deactivate-reason').fill('left the company');
+    await page.getByRole('button', { name: 'Deactivate' }).click();
+    await page.waitForURL(/done=deactivate$/);
+    expect(await page.locator('.facts').textContent()).toMatch(/⚠ Deactivated/);
+    const after = await env.api.request('POST', '/auth/login', {
+      username: 'alice.smith',
+      password: 'another long password 2',
+    });
+    expect(after.status).toBe(401);
+    const trail = (await request('qa1', 'GET', '/audit?entity=user&user=admin&limit=100')).body.entries as {
+      action: string;
+      reason: string;
+    }[];
+    expect(trail.map((e) => `${e.action}: ${e.reason}`)).toEqual(
+      expect.arrayContaining([
+        'create: new starter, training record TR-2291',
+        'unlock: identity confirmed by phone',
+        'update: QA training complete',
+        'reset-password: forgotten',
+        'deactivate: left the company',
+      ]),
+    );
+    await expectAccessible(page);
+
+    // An administrator is not offered to deactivate themselves.
+    await page.goto(`${env.api.url}/admin/users`);
+    await page.getByRole('link', { name: 'admin', exact: true }).click();
+    expect(await page.getByRole('button', { name: 'Deactivate' }).count()).toBe(0);
+  });
+});
