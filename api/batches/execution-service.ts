@@ -199,6 +199,7 @@ export class ExecutionService {
         name: s.name,
         kind: s.kind,
         awaiting: s.status === 'awaiting-input' ? 'input' : 'verification',
+        unit: s.unitCode,
         roles: s.awaitingRoles,
         since: s.updatedAt,
       }));

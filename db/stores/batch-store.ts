@@ -154,12 +154,18 @@ export class BatchStore {
     return (await db('batch_steps').where('batch_id', batchId).orderBy('number')).map(toStep);
   }
 
-  /** Steps waiting for any of `roles`, oldest first, with their batch. */
+  /** Steps waiting for any of `roles`, oldest first, with their batch and the unit their unit procedure runs on. */
   async waiting(
     db: Knex,
     roles: string[],
   ): Promise<
-    (BatchStepRecord & { batchNumber: string; batchStatus: BatchStatus; recipeCode: string; productCode: string })[]
+    (BatchStepRecord & {
+      batchNumber: string;
+      batchStatus: BatchStatus;
+      recipeCode: string;
+      productCode: string;
+      unitCode: string | null;
+    })[]
   > {
     const rows = await db('batch_steps as s')
       .join('batches as b', 'b.id', 's.batch_id')
@@ -167,13 +173,21 @@ export class BatchStore {
       .whereIn('b.status', ['running', 'held'])
       .whereRaw('s.awaiting_roles && ?::text[]', [roles])
       .orderBy('s.updated_at')
-      .select('s.*', 'b.number as batch_number', 'b.status as batch_status', 'b.recipe_code', 'b.product_code');
+      .select(
+        's.*',
+        'b.number as batch_number',
+        'b.status as batch_status',
+        'b.recipe_code',
+        'b.product_code',
+        'b.units as batch_units',
+      );
     return rows.map((r) => ({
       ...toStep(r),
       batchNumber: r.batch_number,
       batchStatus: r.batch_status,
       recipeCode: r.recipe_code,
       productCode: r.product_code,
+      unitCode: (r.batch_units as Record<string, AssignedUnit> | null)?.[r.unit_procedure_id as string]?.code ?? null,
     }));
   }
 

@@ -43,3 +43,15 @@ export async function sign(page: Page, opener: string, password = DEMO_PASSWORD)
   await dialog.getByLabel('Your password (to sign)').fill(password);
   await dialog.getByRole('button', { name: 'Sign' }).click();
 }
+
+/**
+ * No status by colour alone: everything the pages mark as abnormal (styled in the alarm colour) also says so with
+ * a symbol a colour-blind reader or a monochrome screen shows.
+ */
+export async function expectNoColourAlone(page: Page): Promise<number> {
+  const marked = await page.$$eval('.abnormal, .error', (els) =>
+    els.map((e) => ({ what: e.outerHTML.slice(0, 100), text: e.textContent ?? '' })),
+  );
+  expect(marked.filter((m) => !/[⚠✗]/.test(m.text)).map((m) => m.what)).toEqual([]);
+  return marked.length;
+}

@@ -12,7 +12,7 @@ import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-o
 import { requester } from '../support/long-batch';
 import { until } from '../support/wait';
 import { startBrowser, type TestBrowser } from '../support/browser';
-import { expectAccessible, logIn as logInAt, sign } from '../support/pages';
+import { expectAccessible, expectNoColourAlone, logIn as logInAt, sign } from '../support/pages';
 
 let env: BatchEnv;
 let browser: TestBrowser;
@@ -174,6 +174,7 @@ test('lots: received through the page into Quarantine (bad input refused in word
     expect(await page.locator('.facts').textContent()).toMatch(
       /KCL.*12.5 kg.*⚠ Quarantine.*2031-05-31.*Salt & Co, supplier’s lot SC-7781/,
     );
+    expect(await expectNoColourAlone(page)).toBeGreaterThan(0);
     // An operator receives but does not dispose.
     expect(await page.getByRole('button', { name: 'Release…' }).count()).toBe(0);
     await expectAccessible(page);
@@ -289,6 +290,7 @@ test('equipment: the units with their condition, one unit’s state history, cle
     await page.getByRole('button', { name: 'Set', exact: true }).click();
     await page.waitForURL(/done=1$/);
     expect(await page.locator('.facts').textContent()).toMatch(/⚠ Available, dirty/);
+    expect(await expectNoColourAlone(page)).toBeGreaterThan(0);
     expect(await page.locator('table').textContent()).toMatch(/the unit\s*dirty.*the unit\s*clean/);
   });
 });
@@ -383,6 +385,7 @@ test('users: an administrator creates a user (the password policy in words), set
     await page.getByRole('button', { name: 'Deactivate' }).click();
     await page.waitForURL(/done=deactivate$/);
     expect(await page.locator('.facts').textContent()).toMatch(/⚠ Deactivated/);
+    expect(await expectNoColourAlone(page)).toBeGreaterThan(0);
     const after = await env.api.request('POST', '/auth/login', {
       username: 'alice.smith',
       password: 'another long password 2',

@@ -6,10 +6,11 @@
  * change, the session cookie) and accessibility (axe-core: no WCAG 2.1 A/AA violation).
  */
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { Locator, Page } from 'playwright-core';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { startBrowser, type TestBrowser } from '../support/browser';
-import { expectAccessible, expectLargeTargets, logIn as logInAt } from '../support/pages';
+import { expectAccessible, expectLargeTargets, expectNoColourAlone, logIn as logInAt } from '../support/pages';
 import { DEMO_STOCK, stockMaterials, valueFor } from '../../demo/automated-operator';
 import { until } from '../support/wait';
 
@@ -228,6 +229,15 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
     supplier: 'Test supplier',
     supplierLot: 'Q-1',
   });
+  const expired = await request('operator1', 'POST', '/lots', {
+    material: 'NACL',
+    quantity: 100,
+    unit: 'kg',
+    expiryDate: '2024-06-30',
+    supplier: 'Test supplier',
+    supplierLot: 'X-1',
+  });
+  expect(expired.status).toBe(201);
   const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
   expect(launched.status).toBe(201);
   const batch = launched.body.number as string;
@@ -254,6 +264,12 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
     expect(header).toContain('Station: Suite 2 · dispensing');
     await expectAccessible(page);
     await expectLargeTargets(page);
+    // Operator pages stay light: the scripts the step page loads, gzipped, at most 50 KB.
+    const scripts = await page.$$eval('script[src]', (els) => els.map((e) => (e as HTMLScriptElement).src));
+    let gzipped = 0;
+    for (const src of scripts) gzipped += gzipSync(await (await page.request.get(src)).body()).length;
+    console.log(`step page: ${scripts.length} scripts, ${(gzipped / 1024).toFixed(1)} KB gzipped`);
+    expect(gzipped).toBeLessThanOrEqual(50 * 1024);
 
     const sign = async (scan: string | ((field: Locator) => Promise<void>), password = DEMO_PASSWORD) => {
       const field = page.getByLabel('Scan the lot label (or type the lot number)');
@@ -280,6 +296,10 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
     // A quarantined lot, scanned as a GS1 label with parentheses: refused, and why.
     await sign(`(01)09501101530003(10)${quarantined.body.lotNumber as string}(17)991231`);
     expect(await page.getByRole('alert').first().textContent()).toMatch(/quarantine/i);
+    // An expired lot (its expiry date passed): refused, and why.
+    await sign(`(01)09501101530003(10)${expired.body.lotNumber as string}`);
+    expect(await page.getByRole('alert').first().textContent()).toMatch(/expired/i);
+    expect(await expectNoColourAlone(page)).toBeGreaterThan(0);
     // A lot of another material: refused, and why.
     await sign(lots.KCL);
     expect(await page.getByRole('alert').first().textContent()).toMatch(/KCL|material/);
@@ -291,12 +311,43 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
     expect(await page.getByRole('status').textContent()).toContain('Recorded and signed');
     expect(await page.locator('main').textContent()).toContain('Waiting for verification');
 
-    // The second person: the verification waits in their queue; they sign it.
+    // What the record cannot see, reported from the step as a deviation.
+    await page.getByRole('link', { name: 'Report an observation on this step' }).click();
+    expect(await page.getByLabel('Where').inputValue()).toBe('add-nacl');
+    await page.getByLabel('What was observed').fill('NaCl bag torn at the seam');
+    await page.getByRole('button', { name: 'Report' }).click();
+    await page.waitForURL(/\/deviations\/[^/]+\?done=raised$/);
+    expect(await page.locator('.facts').textContent()).toMatch(/Open.*NaCl bag torn at the seam.*add-nacl/);
+    const reported = (
+      (await request('qa1', 'GET', `/deviations?batch=${batch}`)).body as {
+        category: string;
+        stepId: string;
+        state: string;
+      }[]
+    )[0];
+    expect(reported).toMatchObject({ category: 'reported', stepId: 'add-nacl', state: 'open' });
+
+    // The second person: the verification waits in their verification queue (their unit's); they sign it.
     const other = verifier.page;
     await logIn(other, 'operator2', 'Suite 2 · dispensing');
+    await other.getByLabel('Waiting for').selectOption('verification');
+    await other.getByRole('button', { name: 'Show' }).click();
+    expect(await other.locator('h1').textContent()).toBe('Verification queue');
     const verification = other.locator(`tr[data-step="${batch}/add-nacl"]`);
     await verification.waitFor({ timeout: 10_000 });
     expect(await verification.textContent()).toContain('Verification by a second person');
+    const unit = (await verification.locator('td').nth(3).textContent())!;
+    expect(unit).toMatch(/^MX-20\d$/);
+    await other.getByLabel('Unit (this station’s)').selectOption(unit === 'MX-201' ? 'MX-202' : 'MX-201');
+    await other.getByRole('button', { name: 'Show' }).click();
+    expect(await verification.count()).toBe(0);
+    await other.getByLabel('Unit (this station’s)').selectOption(unit);
+    await other.getByRole('button', { name: 'Show' }).click();
+    // The station remembers its unit.
+    await other.goto(`${env.api.url}/work-queue`);
+    expect(await other.getByLabel('Unit (this station’s)').inputValue()).toBe(unit);
+    await verification.waitFor({ timeout: 10_000 });
+    await expectAccessible(other);
     await verification.locator('a').click();
     await other.getByRole('button', { name: 'Verify and sign…' }).click();
     const dialog = other.getByRole('dialog', { name: 'Electronic signature' });
@@ -361,6 +412,8 @@ test('planner launches from the batches page; the overview shows the procedure t
     expect(await other.getByRole('status').textContent()).toContain('Hold: sent');
     expect(await buttons()).toEqual(['Restart', 'Stop', 'Abort']);
     expect((await request('qa1', 'GET', `/batches/${number}`)).body.status).toBe('held');
+    expect(await other.locator('.step-id').textContent()).toContain('⚠ Held');
+    expect(await expectNoColourAlone(other)).toBeGreaterThan(0);
     await expectAccessible(other);
     await other.getByLabel('Reason for the command').fill('pH meter calibrated');
     await other.getByRole('button', { name: 'Restart' }).click();

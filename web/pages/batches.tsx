@@ -143,6 +143,9 @@ export function batchPage(
     live: LiveState;
     mayCommand: boolean;
     mayInvestigate: boolean;
+    mayRaise: boolean;
+    /** The step an observation is reported on (the step page's link), preselected. */
+    reportStep?: string;
     problem?: string;
     done?: string;
   },
@@ -205,6 +208,39 @@ export function batchPage(
               </button>
             ))}
           </p>
+        </form>
+      )}
+      {o.mayRaise && (
+        <form
+          method="post"
+          action={`/batches/${encodeURIComponent(batch.number)}/deviations`}
+          class="entry"
+          id="report"
+          aria-labelledby="report-title"
+        >
+          <h2 id="report-title">Report an observation (a deviation)</h2>
+          <p class="hint">What the record cannot see: it is raised Open, for QA to take up.</p>
+          <input type="hidden" name={CSRF_FIELD} value={ctx.csrf} />
+          <p>
+            <label for="report-step">Where</label>
+            <select id="report-step" name="step">
+              <option value="">the batch as a whole</option>
+              {batch.plan.steps.map((s) => (
+                <option value={s.id} selected={o.reportStep === s.id}>
+                  {s.number}. {s.name}
+                </option>
+              ))}
+            </select>
+          </p>
+          <p>
+            <label for="report-title-field">What was observed</label>
+            <input id="report-title-field" name="title" required maxLength={500} />
+          </p>
+          <p>
+            <label for="report-description">Description (optional)</label>
+            <textarea id="report-description" name="description" maxLength={5000} />
+          </p>
+          <button type="submit">Report</button>
         </form>
       )}
       <h2>Procedure</h2>

@@ -21,6 +21,8 @@ export interface StepView {
   can: 'complete' | 'verify' | null;
   /** The meaning the signature of this action carries. */
   meaning: string;
+  /** Whether the user may report an observation (raise a deviation). */
+  mayRaise: boolean;
   /** What the user entered, when the page comes back with problems. */
   entered?: Record<string, string>;
   problems?: string[];
@@ -77,6 +79,11 @@ export function stepPage(ctx: PageContext, v: StepView): string {
         )}
       </p>
       <Outcome done={v.done} />
+      <p>
+        <a href={`/batches/${encodeURIComponent(batch.number)}?report=${encodeURIComponent(step.id)}#report`}>
+          Report an observation on this step
+        </a>
+      </p>
       {general.length > 0 && (
         <div class="error" role="alert" id="step-problems">
           <p>

@@ -64,6 +64,8 @@ export function batchRoutes(router: Router, k: PageKit): void {
       live,
       mayCommand: k.may(req, 'batches.command'),
       mayInvestigate: k.may(req, 'batches.investigate'),
+      mayRaise: k.may(req, 'deviations.raise'),
+      ...(typeof req.query.report === 'string' ? { reportStep: req.query.report } : {}),
       ...extra,
     });
   };
@@ -76,6 +78,36 @@ export function batchRoutes(router: Router, k: PageKit): void {
         : undefined;
     return k.html(res, await batchView(req, done ? { done } : {}));
   });
+  // An observation reported as a deviation, by the deviation service (its own transaction).
+  router.post(
+    '/batches/:batch/deviations',
+    k.requireLogin,
+    k.requirePermission('deviations.raise'),
+    k.requireCsrf,
+    async (req, res) => {
+      const form = req.body as Form;
+      try {
+        const title = k.textOf(form, 'title', 'what was observed', 500);
+        if (!title) throw new Problem('unprocessable', 'say what was observed');
+        const description = k.textOf(form, 'description', 'the description');
+        const step = form.step?.trim() || undefined;
+        const d = await s.deviations.raise(
+          { actor: req.actor!, station: stationOf(req), reason: null },
+          {
+            batch: String(req.params.batch),
+            category: 'reported',
+            title,
+            ...(step ? { step } : {}),
+            ...(description ? { description } : {}),
+          },
+        );
+        return res.redirect(303, `/deviations/${encodeURIComponent(d.number)}?done=raised`);
+      } catch (err) {
+        if (!(err instanceof Problem)) throw err;
+        return k.html(res, await batchView(req, { problem: await k.refusal(req, err) }), err.status);
+      }
+    },
+  );
   router.post(
     '/batches/:batch/commands',
     k.requireLogin,

@@ -9,6 +9,7 @@ import { deviationPage, deviationsPage } from '../pages/deviations';
 import type { Form, PageKit } from '../page-kit';
 
 const DEVIATION_DONE: Record<string, string> = {
+  raised: 'Reported: the deviation is Open, for QA to take up.',
   investigate: 'Taken up: under investigation.',
   submit: 'Submitted for approval.',
   return: 'Returned to the investigation.',
@@ -32,7 +33,7 @@ export function deviationRoutes(router: Router, k: PageKit): void {
   });
   router.post('/deviations/:id/:action', k.requireLogin, k.signLimiter, k.requireCsrf, async (req, res, next) => {
     const action = String(req.params.action);
-    if (!Object.hasOwn(DEVIATION_DONE, action)) return next();
+    if (!Object.hasOwn(DEVIATION_DONE, action) || action === 'raised') return next();
     const needs: Permission =
       action === 'return' || action === 'close' ? 'deviations.approve' : 'deviations.investigate';
     if (!k.may(req, needs)) return k.html(res, errorPage(`None of your roles may do this (${needs}).`), 403);

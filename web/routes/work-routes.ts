@@ -1,5 +1,5 @@
 /** The operator's work: the live work queue, and a step — its page, its completion and its verification. */
-import type { Request, Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { render } from 'preact-render-to-string';
 import { Problem } from '../../api/http/problems';
 import { stationOf } from '../../api/http/station';
@@ -7,17 +7,35 @@ import { completionMeaning } from '../../domain/batch/completion';
 import { CSRF_FIELD } from '../csrf';
 import { liveEvents } from '../live-events';
 import { stepPage, type StepView } from '../pages/step';
-import { WorkQueueItems, workQueuePage } from '../pages/work-queue';
+import { WorkQueueItems, filterWork, workQueuePage, type WorkQueueFilter } from '../pages/work-queue';
 import type { Form, PageKit } from '../page-kit';
 import { completionFromForm } from '../step-form';
 
+/** The unit a station's terminal shows the work of. */
+const UNIT_COOKIE = 'ampoule_station_unit';
+
 export function workRoutes(router: Router, k: PageKit): void {
   const { s } = k;
-  router.get('/work-queue', k.requireLogin, async (req, res) =>
-    k.html(res, workQueuePage(k.context(req), await s.batches.execution.workQueue(req.actor!))),
-  );
+  /** The filter asked for; a station's unit, once chosen, is remembered on the terminal. */
+  const filterOf = (req: Request, res?: Response): WorkQueueFilter => {
+    const asked = typeof req.query.unit === 'string' ? req.query.unit.slice(0, 64) : undefined;
+    if (asked !== undefined && res) res.cookie(UNIT_COOKIE, asked, { ...k.cookieOptions, maxAge: 365 * 86_400_000 });
+    const unit = asked ?? k.cookies(req)[UNIT_COOKIE];
+    const awaiting =
+      req.query.awaiting === 'input' || req.query.awaiting === 'verification' ? req.query.awaiting : undefined;
+    return { ...(unit ? { unit } : {}), ...(awaiting ? { awaiting } : {}) };
+  };
+  router.get('/work-queue', k.requireLogin, async (req, res) => {
+    const filter = filterOf(req, res);
+    const items = filterWork(await s.batches.execution.workQueue(req.actor!), filter);
+    const units = (await s.equipment.list()).map((u) => u.code);
+    return k.html(res, workQueuePage(k.context(req), items, filter, units));
+  });
   router.get('/work-queue/items', k.requireLogin, async (req, res) =>
-    k.html(res, render(WorkQueueItems({ items: await s.batches.execution.workQueue(req.actor!) }))),
+    k.html(
+      res,
+      render(WorkQueueItems({ items: filterWork(await s.batches.execution.workQueue(req.actor!), filterOf(req)) })),
+    ),
   );
   router.get('/events', k.requireLogin, liveEvents(s));
 
@@ -36,7 +54,15 @@ export function workRoutes(router: Router, k: PageKit): void {
         : live?.status === 'awaiting-verification' && mayVerify && live.performedBy !== actor.userId
           ? 'verify'
           : null;
-    return { batch, step, live, can, meaning: can === 'verify' ? 'verified' : completionMeaning(step), ...extra };
+    return {
+      batch,
+      step,
+      live,
+      can,
+      meaning: can === 'verify' ? 'verified' : completionMeaning(step),
+      mayRaise: k.may(req, 'deviations.raise'),
+      ...extra,
+    };
   };
   const stepPath = (v: StepView) =>
     `/batches/${encodeURIComponent(v.batch.number)}/steps/${encodeURIComponent(v.step.id)}`;
