@@ -391,7 +391,13 @@ test('a PBS batch runs from launch to release', async () => {
   const queue = await as('operator2', 'GET', '/work-queue');
   expect(queue.body).toEqual(
     expect.arrayContaining([
-      expect.objectContaining({ batch, stepId: 'add-nacl', awaiting: 'input', roles: ['operator'] }),
+      expect.objectContaining({
+        batch,
+        stepId: 'add-nacl',
+        awaiting: 'input',
+        roles: ['operator'],
+        unit: expect.stringMatching(/^MX-20\d$/),
+      }),
     ]),
   );
   expect((await as('qa1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch)).toEqual([]);
