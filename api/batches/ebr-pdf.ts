@@ -10,15 +10,9 @@
 import path from 'node:path';
 import type { AuditEntry } from '../../db/stores/audit-store';
 import type { AssignedUnit } from '../../domain/batch/types';
-import {
-  batchEventText,
-  changeText,
-  limitsText,
-  quantityText,
-  unitText,
-  utcText,
-} from '../../domain/batch/record-text';
-import type { PlanField, PlanNumber, PlanStep, ScaledPlan } from '../../domain/recipe/plan';
+import { batchEventText, changeText, limitsText, quantityText, utcText } from '../../domain/batch/record-text';
+import { stepDescription, stepEntryBlocks, type RecordTableKind } from '../../domain/batch/record-blocks';
+import type { ScaledPlan } from '../../domain/recipe/plan';
 import type { SignatureManifestation } from '../signatures/signature-service';
 
 interface Entry {
@@ -324,6 +318,14 @@ function investigationRows(i: RecordInvestigation): [string, string, boolean][] 
   ];
 }
 
+/** Column widths of each of a step's tables. */
+const TABLE_WIDTHS: Record<RecordTableKind, (number | '*')[]> = {
+  values: ['*', 70, 50, 70, 45, 75],
+  lots: ['*', 90, 70],
+  parameters: ['*', 90, 70],
+  reports: ['*', 70, 60, 80, 75],
+};
+
 function steps(w: Writer, d: EbrDocument): void {
   const { doc } = w;
   doc.addPage();
@@ -338,151 +340,15 @@ function steps(w: Writer, d: EbrDocument): void {
       .text(`${step.number}. ${step.name}`)
       .font(FONTS.regular)
       .fontSize(9);
-    w.line(
-      `${step.kind} step — unit procedure ${step.unitProcedureId}${d.batch.units[step.unitProcedureId] ? ` on ${d.batch.units[step.unitProcedureId]}` : ''}, operation ${step.operation.name}; performed by ${step.performedBy.join(' or ')}${step.signatures.verified ? `, verified by ${step.signatures.verifiedBy.join(' or ')}` : ''}`,
-      GREY,
-    );
+    w.line(stepDescription(step, d.batch.units[step.unitProcedureId]), GREY);
     if (mine.length === 0) w.line('Not started.', GREY);
-    for (const e of mine) stepEntry(w, d, step, e);
-  }
-}
-
-function stepEntry(w: Writer, d: EbrDocument, step: PlanStep, e: Entry): void {
-  const data = e.data as Record<string, unknown>;
-  switch (e.kind) {
-    case 'step-started':
-      w.line(
-        `Started ${utcText(e.occurredAt)}${data.rerun ? ` (run ${Number(data.rerun) + 1}, after a failure)` : ''}.`,
-      );
-      break;
-    case 'values-entered': {
-      const values = Object.entries((data.values ?? {}) as Record<string, unknown>).map(([id, v]) =>
-        valueRow(step, id, v),
-      );
-      w.table(
-        ['Field', 'Value', 'Unit', 'Limits', 'Target', ''],
-        values.map((r) => r.cells),
-        ['*', 70, 50, 70, 45, 75],
-        values.map((r) => r.outside),
-      );
-      const lots = (data.lots ?? []) as { lotNumber: string; quantity: number }[];
-      const unit = step.kind === 'material' ? step.quantity.unit : '';
-      w.table(
-        ['Lot', 'Quantity', 'Unit'],
-        lots.map((l) => [l.lotNumber, String(l.quantity), unitText(unit)]),
-        ['*', 90, 70],
-      );
-      if (data.comment) w.line(`Comment: ${String(data.comment)}`);
-      if (data.lateEntry) {
-        const late = data.lateEntry as { performedAt: string; reason: string };
-        w.line(
-          `LATE ENTRY: performed ${utcText(late.performedAt)}, recorded ${utcText(e.occurredAt)} — ${late.reason}`,
-          RED,
-        );
+    for (const e of mine)
+      for (const b of stepEntryBlocks(step, e, d.unitInterfaces)) {
+        if (b.kind === 'line') w.line(b.text, b.alarm ? RED : 'black');
+        else if (b.kind === 'table') w.table(b.headers, b.rows, TABLE_WIDTHS[b.table], b.outside);
+        else w.signature(b.signature, b.label);
       }
-      w.line(`Entered by ${e.userName ?? '—'}, ${utcText(e.occurredAt)}.`);
-      break;
-    }
-    case 'equipment-parameters': {
-      const setpoints = step.kind === 'equipment' ? step.setpoints : [];
-      const contract = d.unitInterfaces[step.unitProcedureId]?.interfaces[String(data.phase)];
-      const params = Object.entries((data.parameters ?? {}) as Record<string, number>).map(([id, v]) => {
-        const sp = setpoints.find((s) => s.id === id);
-        const unit = contract?.parameters[id]?.unit ?? sp?.unit ?? '';
-        return [sp?.name ?? id, String(v), unitText(unit)];
-      });
-      w.line(
-        `Equipment ${String(data.unit)}, phase ${String(data.phase)}, command ${String(data.commandId)}${data.reconciled ? ' (taken up again after a restart: reconciled with the controller)' : ''}.`,
-      );
-      w.table(['Parameter sent', 'Value', 'Unit'], params, ['*', 90, 70]);
-      break;
-    }
-    case 'equipment-reports': {
-      const reports = ((data.reports ?? []) as { id: string; value: number | null; unit: string }[]).map((r) =>
-        reportRow(step, r),
-      );
-      w.table(
-        ['Report', 'Value', 'Unit', 'Limits', ''],
-        reports.map((r) => r.cells),
-        ['*', 70, 60, 80, 75],
-        reports.map((r) => r.outside),
-      );
-      break;
-    }
-    case 'deviation':
-      break; // the value is marked in its table; the deviation itself is on the cover
-    case 'verification':
-      w.line(`Verified by ${e.userName ?? '—'}, ${utcText(e.occurredAt)}.`);
-      break;
-    case 'step-failed':
-      w.line(`FAILED: ${String(data.message)} (${String(data.type)}), ${utcText(e.occurredAt)}.`, RED);
-      break;
-    case 'phase-interrupted':
-      w.line(
-        `INTERRUPTED: the phase was cut off and taken up again at attempt ${String(data.attempt)} — ${data.resumed === 'restarted' ? 'the controller had lost it: it ran again from the start' : 'found still running (or done) and watched on'}, ${utcText(e.occurredAt)}.`,
-        RED,
-      );
-      break;
-    case 'step-completed':
-      w.line(`Completed ${utcText(e.occurredAt)}.`);
-      break;
-    case 'lots-consumed':
-      break; // the lots are in the entry's table
-    default:
-      w.line(`${e.kind}: ${batchEventText(e.kind, data)}, ${utcText(e.occurredAt)}.`);
   }
-  if (e.signature) w.signature(e.signature, e.signature.meaning.charAt(0).toUpperCase() + e.signature.meaning.slice(1));
-}
-
-function fieldOf(step: PlanStep, id: string): PlanField | undefined {
-  const fields = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
-  return fields.find((f) => f.id === id);
-}
-
-function valueRow(step: PlanStep, id: string, value: unknown): { cells: Cell[]; outside: boolean } {
-  const f = fieldOf(step, id);
-  if (!f) return { cells: [id, String(value), '', '', '', ''], outside: false };
-  if (f.type === 'number') {
-    const outside =
-      typeof value === 'number' && ((f.low !== undefined && value < f.low) || (f.high !== undefined && value > f.high));
-    return {
-      cells: [
-        f.label,
-        String(value),
-        unitText(f.unit),
-        limitsText(f.low, f.high),
-        f.target !== undefined ? String(f.target) : '',
-        outside ? 'OUT OF LIMITS' : '',
-      ],
-      outside,
-    };
-  }
-  if (f.type === 'passFail')
-    return { cells: [f.label, value === true ? 'pass' : 'FAIL', '', '', '', ''], outside: value !== true };
-  return { cells: [f.label, String(value), '', '', '', ''], outside: false };
-}
-
-function reportRow(
-  step: PlanStep,
-  r: { id: string; value: number | null; unit: string },
-): { cells: Cell[]; outside: boolean } {
-  const expected: PlanNumber | undefined =
-    step.kind === 'equipment' ? step.reports.find((x) => x.id === r.id) : undefined;
-  const outside =
-    !!expected &&
-    r.value !== null &&
-    ((expected.low !== undefined && r.value < expected.low) ||
-      (expected.high !== undefined && r.value > expected.high));
-  return {
-    cells: [
-      expected?.name ?? r.id,
-      r.value === null ? '—' : String(r.value),
-      unitText(r.unit),
-      expected ? limitsText(expected.low, expected.high) : '',
-      outside ? 'OUT OF LIMITS' : '',
-    ],
-    outside,
-  };
 }
 
 function yieldSection(w: Writer, d: EbrDocument): void {

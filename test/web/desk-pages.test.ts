@@ -223,7 +223,7 @@ test('lots: received through the page into Quarantine (bad input refused in word
 });
 
 test('investigation: from the batch, the verdict, the hold pinned, the history step by step, and the whole history one click further; the look audited', async () => {
-  const { batch } = await finishedBatch();
+  const { batch, lots } = await finishedBatch();
   await withPage(async (page) => {
     await logIn(page, 'qa2');
     await page.goto(`${env.api.url}/batches/${batch}`);
@@ -249,6 +249,19 @@ test('investigation: from the batch, the verdict, the hold pinned, the history s
     expect(response.status()).toBe(200);
     const history = (await response.json()) as { events: { eventType: string }[] };
     expect(history.events[0].eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
+
+    // The record itself, in the same words as its PDF.
+    await page.goto(`${env.api.url}/batches/${batch}`);
+    await page.getByRole('link', { name: 'The batch record', exact: true }).click();
+    const recorded = page.locator('section[data-record-step="add-nacl"]');
+    expect(await recorded.textContent()).toMatch(
+      new RegExp(
+        `${lots.NACL}\\s*3\\.2\\s*kg.*Performed — signed by Olivia Operator \\(demo\\) \\(operator1\\), meaning: performed`,
+      ),
+    );
+    expect(await recorded.textContent()).toMatch(/Verified — signed by Oscar Operator/);
+    expect(await page.locator('.facts').textContent()).toMatch(/✓ the hash chain of \d+ entries is whole/);
+    await expectAccessible(page);
   });
   const audit = (await request('qa1', 'GET', '/audit?entity=batch&action=replay&user=qa2')).body.entries as {
     newValue: { verdict: string };

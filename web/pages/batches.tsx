@@ -183,6 +183,7 @@ export function batchPage(
         </div>
       </dl>
       <p>
+        <a href={`/batches/${encodeURIComponent(batch.number)}/record`}>The batch record</a> ·{' '}
         <a href={`/batches/${encodeURIComponent(batch.number)}/review`}>Review by exception, the record and its PDF</a>
         {o.mayInvestigate && (
           <>

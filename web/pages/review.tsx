@@ -54,7 +54,7 @@ export function reviewPage(ctx: PageContext, v: ReviewView): string {
     <article aria-labelledby="review-title">
       <h1 id="review-title">Review of batch {number}</h1>
       <p>
-        Status: <strong>{v.status}</strong> ·{' '}
+        Status: <strong>{v.status}</strong> · <a href={`${base}/record`}>The batch record</a> ·{' '}
         <a href={`/api/batches/${encodeURIComponent(number)}/ebr.pdf`}>The batch record (PDF)</a> ·{' '}
         <a href={base}>The batch</a>
         {v.investigation && (

@@ -5,6 +5,7 @@ import { stationOf } from '../../api/http/station';
 import type { BatchCommand } from '../../domain/batch/types';
 import { CSRF_FIELD } from '../csrf';
 import { batchPage, batchesPage } from '../pages/batches';
+import { recordPage } from '../pages/record';
 import type { Form, PageKit } from '../page-kit';
 
 const COMMANDS: readonly string[] = ['hold', 'restart', 'stop', 'abort'];
@@ -78,6 +79,12 @@ export function batchRoutes(router: Router, k: PageKit): void {
         : undefined;
     return k.html(res, await batchView(req, done ? { done } : {}));
   });
+  router.get('/batches/:batch/record', k.requireLogin, k.requirePermission('batches.read'), async (req, res) => {
+    const batch = await s.batches.records.get(String(req.params.batch));
+    const record = await s.batches.records.ebr(batch.id);
+    return k.html(res, recordPage(k.context(req), { batch, chain: record.chain, entries: record.entries }));
+  });
+
   // An observation reported as a deviation, by the deviation service (its own transaction).
   router.post(
     '/batches/:batch/deviations',
