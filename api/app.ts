@@ -145,7 +145,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
   );
   app.use('/api', api);
   // The web pages, at `/` (web/): the same services, session and rules.
-  app.use(webRouter(services));
+  app.use(webRouter(services, { signLimiter: rateLimiters.sign }));
   app.use(errorHandler(log));
   return { app, routes };
 }

@@ -4,8 +4,8 @@
  * read them — so each area's routes hold only what is theirs.
  */
 import { parse as parseCookie } from 'cookie';
+import type { z } from 'zod';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import rateLimit from 'express-rate-limit';
 import { tokenOf } from '../api/auth/session-middleware';
 import { rolesGrant, type Permission } from '../api/auth/permissions';
 import { Problem } from '../api/http/problems';
@@ -36,12 +36,20 @@ export interface PageKit {
   requireLogin: RequestHandler;
   requireCsrf: RequestHandler;
   requirePermission(permission: Permission): RequestHandler;
-  /** Signing from a page is limited per user as through the API. */
+  /** Signing from a page counts with signing through the API, per user (the API's limiter). */
   signLimiter: RequestHandler;
   may(req: Request, permission: Permission): boolean;
 }
 
-export function pageKit(s: Services): PageKit {
+/** A schema's refusal in words: each field and what is wrong with it. */
+export function schemaProblem(error: z.ZodError): Problem {
+  return new Problem(
+    'unprocessable',
+    error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join(' · '),
+  );
+}
+
+export function pageKit(s: Services, signLimiter: RequestHandler): PageKit {
   const cookies = (req: Request) => (req.headers.cookie ? parseCookie(req.headers.cookie) : {});
   const html = (res: Response, body: string, status = 200) => void res.status(status).type('html').send(body);
   return {
@@ -111,15 +119,7 @@ export function pageKit(s: Services): PageKit {
       rolesGrant(req.actor!.roles, permission)
         ? next()
         : html(res, errorPage(`None of your roles may do this (${permission}).`), 403),
-    signLimiter: rateLimit({
-      windowMs: 60_000,
-      limit: s.config.rateLimits.signPerMinute,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-      keyGenerator: (req) => req.actor?.userId ?? 'anonymous',
-      handler: (_req, res) =>
-        html(res, errorPage('Too many signatures in a minute: wait a moment and try again.'), 429),
-    }),
+    signLimiter,
     may: (req, permission) => rolesGrant(req.actor!.roles, permission),
   };
 }

@@ -6,7 +6,7 @@
  * (a shared station's Back button shows nothing of the previous user). Each area's routes are in `routes/`.
  */
 import path from 'node:path';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { tokenOf } from '../api/auth/session-middleware';
 import { Problem } from '../api/http/problems';
 import type { Services } from '../api/services';
@@ -24,14 +24,27 @@ import { sessionRoutes } from './routes/session-routes';
 import { workRoutes } from './routes/work-routes';
 
 const STATIC_DIR = path.join(__dirname, 'static');
+/** The form fields that may come more than once. */
+const REPEATABLE = new Set(['roles']);
 const HTMX = require.resolve('htmx.org/dist/htmx.min.js');
 
-export function webRouter(s: Services): Router {
+/** `signLimiter`: the API's, so that signing counts the same per user through the pages and the API together. */
+export function webRouter(s: Services, shared: { signLimiter: RequestHandler }): Router {
   const router = express.Router();
   router.get('/static/htmx.min.js', (_req, res) => res.sendFile(HTMX, { maxAge: '1h' }));
   router.use('/static', express.static(STATIC_DIR, { maxAge: '1h', index: false }));
   // As large as a step's entry can be (up to 50 fields of 5,000 characters, their deviation comments, the lot).
   router.use(express.urlencoded({ extended: false, limit: s.config.http.bodyLimit, parameterLimit: 200 }));
+  // A form's field comes once (the pages' forms read strings); only a user's roles are chosen several at a time.
+  router.use((req, res, next) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    const repeated = Object.entries(body ?? {}).find(([k, v]) => Array.isArray(v) && !REPEATABLE.has(k));
+    if (!repeated) return next();
+    return res
+      .status(422)
+      .type('html')
+      .send(errorPage(`The form sent its field “${repeated[0]}” more than once.`));
+  });
   // The session, as the API finds it.
   router.use((req, _res, next) => {
     const token = tokenOf(req);
@@ -48,7 +61,7 @@ export function webRouter(s: Services): Router {
     next();
   });
 
-  const kit = pageKit(s);
+  const kit = pageKit(s, shared.signLimiter);
   sessionRoutes(router, kit);
   workRoutes(router, kit);
   batchRoutes(router, kit);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { LOT_STATUSES, signatureFor, type LotStatus } from '../../domain/materials/lots';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
+import type { SignatureRequirement } from '../signatures/signature-service';
 
 const lotParams = z.strictObject({ id: z.string().min(1).max(64).describe('lot id or lot number') });
 const isoDate = z.iso.date().describe('YYYY-MM-DD');
@@ -29,6 +30,26 @@ const lotSchema = z
     createdBy: z.uuid().nullable(),
   })
   .meta({ id: 'Lot' });
+
+/** A receipt, as the API and the pages take one. */
+export const receiveLotSchema = z.strictObject({
+  material: z.string().min(1).max(64),
+  lotNumber: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/, 'expected letters, digits, dots, dashes, slashes and underscores')
+    .optional(),
+  ...amount,
+  expiryDate: isoDate.nullable(),
+  supplier: z.string().trim().min(1).max(200),
+  supplierLot: z.string().trim().min(1).max(64),
+  receivedDate: isoDate.optional().describe('defaults to today'),
+});
+
+/** The signature a change of a lot's status to `to` needs (release and reject: QA's), or none. */
+export function lotStatusSignature(to: LotStatus): SignatureRequirement | undefined {
+  const meaning = signatureFor(to);
+  return meaning ? { meaning, roles: ['qa'] } : undefined;
+}
 
 export function lotRoutes(s: Services): RouteSpec[] {
   return [
@@ -58,21 +79,7 @@ export function lotRoutes(s: Services): RouteSpec[] {
       access: 'lots.receive',
       reason: 'optional',
       idempotent: true,
-      body: z.strictObject({
-        material: z.string().min(1).max(64),
-        lotNumber: z
-          .string()
-          .regex(
-            /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/,
-            'expected letters, digits, dots, dashes, slashes and underscores',
-          )
-          .optional(),
-        ...amount,
-        expiryDate: isoDate.nullable(),
-        supplier: z.string().trim().min(1).max(200),
-        supplierLot: z.string().trim().min(1).max(64),
-        receivedDate: isoDate.optional().describe('defaults to today'),
-      }),
+      body: receiveLotSchema,
       responses: { 201: { description: 'The lot, in Quarantine', schema: lotSchema } },
       problems: ['code-taken', 'unprocessable'],
       handler: async ({ body, change }) => ({
@@ -105,10 +112,7 @@ export function lotRoutes(s: Services): RouteSpec[] {
       access: 'lots.disposition',
       reason: 'required',
       signature: {
-        when: (body) => {
-          const meaning = signatureFor(body.status as LotStatus);
-          return meaning ? { meaning, roles: ['qa'] } : undefined;
-        },
+        when: (body) => lotStatusSignature(body.status as LotStatus),
         describe:
           'Releasing needs an electronic signature meaning **released**, rejecting one meaning **rejected**, by qa.',
       },

@@ -4,9 +4,10 @@
  */
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { RECIPE_STATUSES } from '../../domain/recipe/lifecycle';
+import { RECIPE_STATUSES, type RecipeAction } from '../../domain/recipe/lifecycle';
+import type { Permission } from '../auth/permissions';
 import { route, type RouteSpec } from '../http/route';
-import { signatureManifestationSchema } from '../signatures/signature-service';
+import { signatureManifestationSchema, type SignatureRequirement } from '../signatures/signature-service';
 import type { Services } from '../services';
 import { RECIPE_FILE_FORMAT } from './recipe-service';
 
@@ -68,6 +69,26 @@ export const recipeFileSchema = z
   })
   .meta({ id: 'RecipeFile', description: 'A recipe exported to (or to be imported from) a JSON file.' });
 
+/**
+ * Who may take each step of a version's lifecycle, whether it needs a reason, and the signature it needs: the API's
+ * routes and the pages both declare their steps from this one table.
+ */
+export const RECIPE_STEPS = {
+  submit: {
+    access: 'recipes.author',
+    reason: 'optional',
+    signature: { meaning: 'authored', roles: ['planner', 'qa'] },
+  },
+  approve: { access: 'recipes.review', reason: 'optional', signature: { meaning: 'approved', roles: ['qa'] } },
+  reject: { access: 'recipes.review', reason: 'required', signature: { meaning: 'rejected', roles: ['qa'] } },
+  'make-effective': { access: 'recipes.release', reason: 'required' },
+  retire: { access: 'recipes.release', reason: 'required' },
+} as const satisfies Record<
+  Exclude<RecipeAction, 'edit'>,
+  { access: Permission; reason: 'required' | 'optional'; signature?: SignatureRequirement }
+>;
+export type RecipeStep = keyof typeof RECIPE_STEPS;
+
 export function recipeRoutes(s: Services): RouteSpec[] {
   /** A version's lifecycle and edits honour If-Match against its row version. */
   const lockVersion = {
@@ -86,8 +107,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       tag: 'recipes',
       summary,
       description,
-      access: 'recipes.release',
-      reason: 'required',
+      ...RECIPE_STEPS[action],
       params: versionParams,
       responses: { 200: { description: 'The version after the action', schema: versionSchema } },
       versioned: lockVersion,
@@ -196,9 +216,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       path: '/recipes/:id/versions/:v/submit',
       tag: 'recipes',
       summary: 'Submit a Draft for review',
-      access: 'recipes.author',
-      reason: 'optional',
-      signature: { meaning: 'authored', roles: ['planner', 'qa'] },
+      ...RECIPE_STEPS.submit,
       params: versionParams,
       responses: { 200: { description: 'The version, now in review', schema: versionSchema } },
       versioned: lockVersion,
@@ -213,9 +231,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       summary: 'Approve a version in review',
       description:
         'Never by one of its authors. Compiles the version into its execution plan, stored under its SHA-256.',
-      access: 'recipes.review',
-      reason: 'optional',
-      signature: { meaning: 'approved', roles: ['qa'] },
+      ...RECIPE_STEPS.approve,
       params: versionParams,
       responses: { 200: { description: 'The approved version', schema: versionSchema } },
       versioned: lockVersion,
@@ -229,9 +245,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       tag: 'recipes',
       summary: 'Reject a version in review',
       description: 'Sends it back to Draft; never by one of its authors.',
-      access: 'recipes.review',
-      reason: 'required',
-      signature: { meaning: 'rejected', roles: ['qa'] },
+      ...RECIPE_STEPS.reject,
       params: versionParams,
       responses: { 200: { description: 'The version, a Draft again', schema: versionSchema } },
       versioned: lockVersion,

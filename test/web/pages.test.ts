@@ -332,17 +332,21 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
     await logIn(other, 'operator2', 'Suite 2 · dispensing');
     await other.getByLabel('Waiting for').selectOption('verification');
     await other.getByRole('button', { name: 'Show' }).click();
+    await other.waitForURL(/awaiting=verification/);
     expect(await other.locator('h1').textContent()).toBe('Verification queue');
     const verification = other.locator(`tr[data-step="${batch}/add-nacl"]`);
     await verification.waitFor({ timeout: 10_000 });
     expect(await verification.textContent()).toContain('Verification by a second person');
     const unit = (await verification.locator('td').nth(3).textContent())!;
     expect(unit).toMatch(/^MX-20\d$/);
-    await other.getByLabel('Unit (this station’s)').selectOption(unit === 'MX-201' ? 'MX-202' : 'MX-201');
+    const otherUnit = unit === 'MX-201' ? 'MX-202' : 'MX-201';
+    await other.getByLabel('Unit (this station’s)').selectOption(otherUnit);
     await other.getByRole('button', { name: 'Show' }).click();
-    expect(await verification.count()).toBe(0);
+    await other.waitForURL(new RegExp(`unit=${otherUnit}`));
+    expect(await other.locator('#queue').textContent()).not.toContain(batch);
     await other.getByLabel('Unit (this station’s)').selectOption(unit);
     await other.getByRole('button', { name: 'Show' }).click();
+    await other.waitForURL(new RegExp(`unit=${unit}`));
     // The station remembers its unit.
     await other.goto(`${env.api.url}/work-queue`);
     expect(await other.getByLabel('Unit (this station’s)').inputValue()).toBe(unit);

@@ -70,7 +70,7 @@ const ACTIONS = [
 export function auditQuery(q: AuditSearch, extra: Record<string, string> = {}): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(q))
-    if (v && k !== 'limit') params.set(k, k === 'from' || k === 'to' ? `${v}:00Z` : v);
+    if (v && k !== 'limit') params.set(k, k === 'from' || k === 'to' ? `${v.length === 16 ? `${v}:00` : v}Z` : v);
   for (const [k, v] of Object.entries(extra)) params.set(k, v);
   return params.toString();
 }

@@ -146,6 +146,8 @@ export function batchPage(
     mayRaise: boolean;
     /** The step an observation is reported on (the step page's link), preselected. */
     reportStep?: string;
+    /** What was typed into a report that was refused. */
+    reported?: { title?: string; description?: string };
     problem?: string;
     done?: string;
   },
@@ -235,11 +237,13 @@ export function batchPage(
           </p>
           <p>
             <label for="report-title-field">What was observed</label>
-            <input id="report-title-field" name="title" required maxLength={500} />
+            <input id="report-title-field" name="title" required maxLength={500} value={o.reported?.title ?? ''} />
           </p>
           <p>
             <label for="report-description">Description (optional)</label>
-            <textarea id="report-description" name="description" maxLength={5000} />
+            <textarea id="report-description" name="description" maxLength={5000}>
+              {o.reported?.description ?? ''}
+            </textarea>
           </p>
           <button type="submit">Report</button>
         </form>

@@ -75,13 +75,11 @@ export function unitPage(
     phases: StateHistoryEntry[];
     history: StateHistoryEntry[];
     maySetStatus: boolean;
-    mayForce: boolean;
     problem?: string;
     done?: string;
   },
 ): string {
   const { unit } = o;
-  const canChangeStatus = !unit.heldByBatch || o.mayForce;
   return page(
     unit.code,
     <article aria-labelledby="unit-title">
@@ -113,20 +111,21 @@ export function unitPage(
           <input type="hidden" name="rowVersion" value={String(unit.rowVersion)} />
           <h2>Set status or cleanliness</h2>
           {unit.heldByBatch && (
-            <p class="hint">
-              Batch {unit.heldByBatch} holds this unit: it is given back when the batch ends.
-              {o.mayForce ? ' A status set now forces it free, with your reason on the record.' : ''}
-            </p>
+            <p class="hint">Batch {unit.heldByBatch} holds this unit: it is given back when the batch ends.</p>
           )}
-          {canChangeStatus && (
-            <p>
-              <label for="unit-status">Status</label>
-              <select id="unit-status" name="status">
-                <option value="">unchanged</option>
-                <option value="available">Available</option>
-                <option value="maintenance">Maintenance</option>
-              </select>
-            </p>
+          <p>
+            <label for="unit-status">Status</label>
+            <select id="unit-status" name="status">
+              <option value="">unchanged</option>
+              <option value="available">Available</option>
+              <option value="maintenance">Maintenance</option>
+            </select>
+          </p>
+          {unit.heldByBatch && (
+            <label class="choice" for="unit-force">
+              <input id="unit-force" type="checkbox" name="force" value="yes" />
+              Free it from batch {unit.heldByBatch} (QA only; your reason goes on the record)
+            </label>
           )}
           <p>
             <label for="unit-cleanliness">Cleanliness</label>

@@ -36,7 +36,11 @@ function Check({ ok, yes, no }: { ok: boolean | null; yes: string; no: string })
 export function investigationPage(ctx: PageContext, v: InvestigationView): string {
   const { batch, verdict } = v;
   const number = encodeURIComponent(batch.number);
-  const all = v.runs.flatMap((r) => r.events.map((e) => ({ ...e, runNo: r.runNo })));
+  const planned = new Set(batch.plan.steps.map((s) => s.id));
+  // An event of a step the plan does not know (an older history's) goes with the batch as a whole.
+  const all = v.runs.flatMap((r) =>
+    r.events.map((e) => ({ ...e, stepId: e.stepId && planned.has(e.stepId) ? e.stepId : null, runNo: r.runNo })),
+  );
   const pinned = all.filter((e) => e.pinned);
   const stepName = new Map(batch.plan.steps.map((s) => [s.id, `${s.number}. ${s.name}`]));
   const stepCheck = new Map(v.steps.map((s) => [s.stepId, s]));

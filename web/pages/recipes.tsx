@@ -9,7 +9,8 @@ import type { RecipeView, VersionView } from '../../api/recipes/recipe-service';
 import { limitsText, quantityText, unitText, utcText } from '../../domain/batch/record-text';
 import type { RecipeDefinition, Phase, DataField, NumericParameter } from '../../domain/recipe/definition';
 import type { RecipeChange } from '../../domain/recipe/diff';
-import { transition, type RecipeAction, type RecipeStatus } from '../../domain/recipe/lifecycle';
+import { transition, type RecipeStatus } from '../../domain/recipe/lifecycle';
+import { RECIPE_STEPS, type RecipeStep } from '../../api/recipes/recipe-routes';
 import { CSRF_FIELD } from '../csrf';
 import { Outcome, page, type PageContext } from '../layout';
 import { SignatureDialog } from '../signature-dialog';
@@ -177,25 +178,18 @@ function DiffPicker({ code, versions, from, to }: { code: string; versions: numb
   );
 }
 
-/** The lifecycle steps a version's status allows, with the permission and the signature each needs. */
-const ACTIONS: {
-  action: Exclude<RecipeAction, 'edit'>;
-  label: string;
-  permission: 'mayAuthor' | 'mayReview' | 'mayRelease';
-  meaning?: 'authored' | 'approved' | 'rejected';
-  reason: 'required' | 'optional';
-}[] = [
-  { action: 'submit', label: 'Submit for review', permission: 'mayAuthor', meaning: 'authored', reason: 'optional' },
-  { action: 'approve', label: 'Approve', permission: 'mayReview', meaning: 'approved', reason: 'optional' },
-  { action: 'reject', label: 'Reject', permission: 'mayReview', meaning: 'rejected', reason: 'required' },
-  { action: 'make-effective', label: 'Make effective', permission: 'mayRelease', reason: 'required' },
-  { action: 'retire', label: 'Retire', permission: 'mayRelease', reason: 'required' },
-];
+/** The lifecycle steps, in the order the page offers them (who may, the reason and the signature: `RECIPE_STEPS`). */
+const STEP_LABELS: Record<RecipeStep, string> = {
+  submit: 'Submit for review',
+  approve: 'Approve',
+  reject: 'Reject',
+  'make-effective': 'Make effective',
+  retire: 'Retire',
+};
 
 export interface VersionPageOptions {
-  mayAuthor: boolean;
-  mayReview: boolean;
-  mayRelease: boolean;
+  /** The steps the user's roles allow (the version's status decides which of them are offered). */
+  allowed: RecipeStep[];
   problem?: string;
   done?: string;
 }
@@ -204,7 +198,12 @@ export function versionPage(ctx: PageContext, v: VersionView, o: VersionPageOpti
   const code = v.recipe.code;
   const d = v.definition as RecipeDefinition;
   const base = versionPath(code, v.version);
-  const actions = ACTIONS.filter((a) => o[a.permission] && transition(v.status, a.action).ok);
+  const actions = (Object.keys(STEP_LABELS) as RecipeStep[])
+    .filter((step) => o.allowed.includes(step) && transition(v.status, step).ok)
+    .map((step) => {
+      const rule: { reason: string; signature?: { meaning: string } } = RECIPE_STEPS[step];
+      return { action: step, label: STEP_LABELS[step], reason: rule.reason, meaning: rule.signature?.meaning };
+    });
   return page(
     `${code} v${v.version}`,
     <article aria-labelledby="version-title">

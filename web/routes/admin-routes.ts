@@ -4,13 +4,13 @@
  * changed since the page showed them (the API's If-Match).
  */
 import type { Request, Router } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { Problem } from '../../api/http/problems';
 import { stationOf } from '../../api/http/station';
 import { newUserSchema, userChangeSchema } from '../../api/users/user-routes';
 import { CSRF_FIELD } from '../csrf';
 import { userPage, usersPage } from '../pages/admin';
-import type { PageKit } from '../page-kit';
+import { schemaProblem, type PageKit } from '../page-kit';
 
 type Body = Record<string, string | string[] | undefined>;
 
@@ -25,14 +25,6 @@ const CHANGES: Record<string, { change: (body: Body) => unknown; done: string }>
   deactivate: { change: () => ({ active: false }), done: 'Deactivated: their sessions ended.' },
   reactivate: { change: () => ({ active: true }), done: 'Reactivated.' },
 };
-
-/** A schema's refusal in words: each field and what is wrong with it. */
-function schemaProblem(error: z.ZodError): Problem {
-  return new Problem(
-    'unprocessable',
-    error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join(' · '),
-  );
-}
 
 export function adminRoutes(router: Router, k: PageKit): void {
   const { s } = k;
@@ -74,7 +66,7 @@ export function adminRoutes(router: Router, k: PageKit): void {
   const userView = async (req: Request, extra: { problem?: string; done?: string } = {}) =>
     userPage(k.context(req), await s.users.get(String(req.params.id)), extra);
   const uuid = (req: Request) => {
-    if (!/^[0-9a-f-]{36}$/i.test(String(req.params.id))) throw new Problem('not-found', 'no such user');
+    if (!z.uuid().safeParse(req.params.id).success) throw new Problem('not-found', 'no such user');
     return String(req.params.id);
   };
   router.get('/admin/users/:id', k.requireLogin, k.requirePermission('users.read'), async (req, res) => {

@@ -12,7 +12,7 @@ export function auditRoutes(router: Router, k: PageKit): void {
   router.get('/audit', k.requireLogin, k.requirePermission('audit.read'), async (req, res) => {
     const q = (name: string) => {
       const v = req.query[name];
-      return typeof v === 'string' && v.trim() ? v.trim().slice(0, 200) : undefined;
+      return typeof v === 'string' && v.trim() ? v.trim() : undefined;
     };
     const search: AuditSearch = {
       entity: q('entity'),
@@ -26,11 +26,16 @@ export function auditRoutes(router: Router, k: PageKit): void {
     const limit = Number(search.limit ?? '100');
     const time = (v: string | undefined, label: string) => {
       if (!v) return undefined;
-      if (!LOCAL_TIME.test(v))
+      const at = LOCAL_TIME.test(v) ? new Date(`${v}Z`) : undefined;
+      if (!at || Number.isNaN(at.getTime()))
         throw new Problem('unprocessable', `${label} is a date and time (YYYY-MM-DDTHH:MM, UTC)`);
-      return new Date(`${v}Z`);
+      return at;
     };
     try {
+      // As the API bounds them.
+      for (const [name, value] of Object.entries(search))
+        if (value && value.length > (name === 'entityId' ? 200 : 64))
+          throw new Problem('unprocessable', `${name} is too long`);
       const after = q('after');
       if (after !== undefined && !/^\d{1,15}$/.test(after))
         throw new Problem('unprocessable', 'after is an entry number');

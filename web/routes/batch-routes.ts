@@ -57,7 +57,15 @@ export function batchRoutes(router: Router, k: PageKit): void {
     }
   });
 
-  const batchView = async (req: Request, extra: { problem?: string; done?: string } = {}) => {
+  const batchView = async (
+    req: Request,
+    extra: {
+      problem?: string;
+      done?: string;
+      reportStep?: string;
+      reported?: { title?: string; description?: string };
+    } = {},
+  ) => {
     const batch = await s.batches.records.get(String(req.params.batch));
     const live = await s.batches.execution.live(batch);
     return batchPage(k.context(req), {
@@ -111,7 +119,15 @@ export function batchRoutes(router: Router, k: PageKit): void {
         return res.redirect(303, `/deviations/${encodeURIComponent(d.number)}?done=raised`);
       } catch (err) {
         if (!(err instanceof Problem)) throw err;
-        return k.html(res, await batchView(req, { problem: await k.refusal(req, err) }), err.status);
+        return k.html(
+          res,
+          await batchView(req, {
+            problem: await k.refusal(req, err),
+            reported: { title: form.title, description: form.description },
+            ...(form.step ? { reportStep: form.step } : {}),
+          }),
+          err.status,
+        );
       }
     },
   );

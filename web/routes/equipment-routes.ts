@@ -22,7 +22,6 @@ export function equipmentRoutes(router: Router, k: PageKit): void {
     return unitPage(k.context(req), {
       ...state,
       maySetStatus: k.may(req, 'equipment.status'),
-      mayForce: req.actor!.roles.includes('qa'),
       ...extra,
     });
   };
@@ -49,13 +48,11 @@ export function equipmentRoutes(router: Router, k: PageKit): void {
           if (current === undefined) throw new Problem('not-found', `no unit ${code}`);
           if (String(current) !== form.rowVersion)
             throw new Problem('precondition-failed', 'the unit changed since this page showed it: look at it again');
-          // In the change's transaction: PGlite has one connection, and the row is locked.
-          const unit = (await s.stores.equipment.byCode(trx, code))!;
           return s.equipment.setStatus({ trx, actor: req.actor!, station: stationOf(req), reason }, code, {
             ...(status ? { status } : {}),
             ...(cleanliness ? { cleanliness } : {}),
-            // A QA person setting the status of a held unit means to free it (the page said so).
-            ...(status && unit.heldByBatch && req.actor!.roles.includes('qa') ? { force: true as const } : {}),
+            // Freeing a unit from its batch is asked for in so many words; the service says who may.
+            ...(form.force === 'yes' ? { force: true as const } : {}),
           });
         });
         return res.redirect(303, `/equipment/${encodeURIComponent(code)}?done=1`);

@@ -6,12 +6,11 @@ import type { Request, Router } from 'express';
 import { Problem } from '../../api/http/problems';
 import { stationOf } from '../../api/http/station';
 import type { BackwardNode, ForwardNode } from '../../api/lots/lot-service';
-import { LOT_STATUSES, signatureFor } from '../../domain/materials/lots';
+import { LOT_STATUSES } from '../../domain/materials/lots';
+import { lotStatusSignature, receiveLotSchema } from '../../api/lots/lot-routes';
 import { CSRF_FIELD } from '../csrf';
 import { lotPage, lotsPage } from '../pages/lots';
-import type { Form, PageKit } from '../page-kit';
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
+import { schemaProblem, type Form, type PageKit } from '../page-kit';
 
 /** Every batch a genealogy tree passes through. */
 function batchIds(node: BackwardNode | ForwardNode, into = new Set<string>()): Set<string> {
@@ -45,28 +44,25 @@ export function lotRoutes(router: Router, k: PageKit): void {
   router.post('/lots', k.requireLogin, k.requirePermission('lots.receive'), k.requireCsrf, async (req, res) => {
     const form = req.body as Form;
     try {
-      const quantity = Number(String(form.quantity ?? '').replace(',', '.'));
-      if (!/^\s*\d+([.,]\d+)?\s*$/.test(form.quantity ?? '') || !Number.isFinite(quantity) || quantity <= 0)
+      // Read as the API reads a receipt (its schema), from the form's strings.
+      if (!/^\s*\d+([.,]\d+)?\s*$/.test(form.quantity ?? ''))
         throw new Problem('unprocessable', 'the quantity is a positive number, such as 25 or 12.5');
-      const expiryDate = form.expiryDate?.trim() || null;
-      if (expiryDate && !DATE.test(expiryDate)) throw new Problem('unprocessable', 'the expiry date is YYYY-MM-DD');
-      const lotNumber = k.textOf(form, 'lotNumber', 'a lot number', 64);
-      if (lotNumber && !/^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/.test(lotNumber))
-        throw new Problem('unprocessable', 'a lot number has letters, digits, dots, dashes, slashes and underscores');
-      const supplier = k.textOf(form, 'supplier', 'the supplier', 200);
-      const supplierLot = k.textOf(form, 'supplierLot', 'the supplier’s lot', 64);
-      if (!supplier || !supplierLot) throw new Problem('unprocessable', 'a receipt names the supplier and its lot');
+      const lotNumber = form.lotNumber?.trim();
+      const receipt = receiveLotSchema.safeParse({
+        material: form.material ?? '',
+        quantity: Number(String(form.quantity).trim().replace(',', '.')),
+        unit: form.unit?.trim() ?? '',
+        expiryDate: form.expiryDate?.trim() || null,
+        supplier: form.supplier ?? '',
+        supplierLot: form.supplierLot ?? '',
+        ...(lotNumber ? { lotNumber } : {}),
+      });
+      if (!receipt.success) throw schemaProblem(receipt.error);
+      const { quantity, unit, ...rest } = receipt.data;
       const lot = await s.db.transaction((trx) =>
         s.lots.receive(
           { trx, actor: req.actor!, station: stationOf(req), reason: k.reasonOf(form.reason) },
-          {
-            material: String(form.material ?? ''),
-            quantity: { value: quantity, unit: String(form.unit ?? '').trim() },
-            expiryDate,
-            supplier,
-            supplierLot,
-            ...(lotNumber ? { lotNumber } : {}),
-          },
+          { ...rest, quantity: { value: quantity, unit } },
         ),
       );
       return res.redirect(303, `/lots/${encodeURIComponent(lot.lotNumber)}?done=received`);
@@ -120,14 +116,9 @@ export function lotRoutes(router: Router, k: PageKit): void {
         const reason = k.reasonOf(form.reason);
         if (!reason) throw new Problem('reason-required', 'a lot’s status changes with a reason');
         const station = stationOf(req);
-        const meaning = signatureFor(to);
-        const signer = meaning
-          ? await s.signatures.verify(
-              req.actor!,
-              k.signatureOf(req, form, meaning),
-              { meaning, roles: ['qa'] },
-              station,
-            )
+        const requirement = lotStatusSignature(to);
+        const signer = requirement
+          ? await s.signatures.verify(req.actor!, k.signatureOf(req, form, requirement.meaning), requirement, station)
           : null;
         const lot = await s.db.transaction((trx) =>
           s.lots.changeStatus({ trx, actor: req.actor!, station, reason }, String(req.params.lot), to, signer),

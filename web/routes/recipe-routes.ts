@@ -6,43 +6,20 @@
 import type { Request, Router } from 'express';
 import { Problem } from '../../api/http/problems';
 import { stationOf } from '../../api/http/station';
-import { recipeFileSchema } from '../../api/recipes/recipe-routes';
-import type { SignatureRequirement } from '../../api/signatures/signature-service';
-import type { Permission } from '../../api/auth/permissions';
+import { RECIPE_STEPS, recipeFileSchema, type RecipeStep } from '../../api/recipes/recipe-routes';
 import { errorPage } from '../layout';
 import { diffPage, recipePage, recipesPage, versionPage } from '../pages/recipes';
 import type { Form, PageKit } from '../page-kit';
 
-/** Each lifecycle step: the permission, the signature (as the API's route declares it), and the words once done. */
-const STEPS: Record<
-  string,
-  { permission: Permission; signature?: SignatureRequirement; reasonRequired: boolean; done: string }
-> = {
-  submit: {
-    permission: 'recipes.author',
-    signature: { meaning: 'authored', roles: ['planner', 'qa'] },
-    reasonRequired: false,
-    done: 'Submitted for review, signed.',
-  },
-  approve: {
-    permission: 'recipes.review',
-    signature: { meaning: 'approved', roles: ['qa'] },
-    reasonRequired: false,
-    done: 'Approved and signed: its execution plan is compiled.',
-  },
-  reject: {
-    permission: 'recipes.review',
-    signature: { meaning: 'rejected', roles: ['qa'] },
-    reasonRequired: true,
-    done: 'Rejected, signed: a Draft again.',
-  },
-  'make-effective': {
-    permission: 'recipes.release',
-    reasonRequired: true,
-    done: 'Effective: batches launch from it now.',
-  },
-  retire: { permission: 'recipes.release', reasonRequired: true, done: 'Retired: it never launches again.' },
+/** What the page says once a lifecycle step is done (who may take it, its reason and signature: `RECIPE_STEPS`). */
+const STEP_DONE: Record<RecipeStep, string> = {
+  submit: 'Submitted for review, signed.',
+  approve: 'Approved and signed: its execution plan is compiled.',
+  reject: 'Rejected, signed: a Draft again.',
+  'make-effective': 'Effective: batches launch from it now.',
+  retire: 'Retired: it never launches again.',
 };
+const isStep = (x: string): x is RecipeStep => Object.hasOwn(RECIPE_STEPS, x);
 
 /** A problem in words; a recipe's rule breaks each with where in the recipe. */
 function problemText(err: Problem): string | undefined {
@@ -57,7 +34,9 @@ export function recipeRoutes(router: Router, k: PageKit): void {
   const code = (req: Request) => String(req.params.code);
   const versionNumber = (req: Request) => {
     const v = Number(req.params.v);
-    if (!Number.isInteger(v) || v < 1) throw new Problem('not-found', `no version ${String(req.params.v)}`);
+    // As the API's path schema bounds it.
+    if (!Number.isInteger(v) || v < 1 || v > 1_000_000)
+      throw new Problem('not-found', `no version ${String(req.params.v)}`);
     return v;
   };
 
@@ -132,13 +111,11 @@ export function recipeRoutes(router: Router, k: PageKit): void {
   const DONE: Record<string, string> = {
     import: 'Imported as a Draft.',
     new: 'A new Draft, copied from the latest version.',
-    ...Object.fromEntries(Object.entries(STEPS).map(([step, x]) => [step, x.done])),
+    ...STEP_DONE,
   };
   const versionView = async (req: Request, extra: { problem?: string; done?: string } = {}) =>
     versionPage(k.context(req), await s.recipes.getVersion(code(req), versionNumber(req)), {
-      mayAuthor: k.may(req, 'recipes.author'),
-      mayReview: k.may(req, 'recipes.review'),
-      mayRelease: k.may(req, 'recipes.release'),
+      allowed: (Object.keys(RECIPE_STEPS) as RecipeStep[]).filter((step) => k.may(req, RECIPE_STEPS[step].access)),
       ...extra,
     });
   router.get('/recipes/:code/versions/:v', k.requireLogin, read, async (req, res) => {
@@ -151,23 +128,20 @@ export function recipeRoutes(router: Router, k: PageKit): void {
     k.signLimiter,
     k.requireCsrf,
     async (req, res, next) => {
-      const step = STEPS[String(req.params.step)];
-      if (!Object.hasOwn(STEPS, String(req.params.step))) return next();
-      if (!k.may(req, step.permission))
-        return k.html(res, errorPage(`None of your roles may do this (${step.permission}).`), 403);
+      const name = String(req.params.step);
+      if (!isStep(name)) return next();
+      const step: (typeof RECIPE_STEPS)[RecipeStep] = RECIPE_STEPS[name];
+      if (!k.may(req, step.access))
+        return k.html(res, errorPage(`None of your roles may do this (${step.access}).`), 403);
       const form = req.body as Form;
       try {
         const v = versionNumber(req);
         const reason = k.reasonOf(form.reason);
-        if (step.reasonRequired && !reason) throw new Problem('reason-required', 'this step needs a reason');
+        if (step.reason === 'required' && !reason) throw new Problem('reason-required', 'this step needs a reason');
         const station = stationOf(req);
-        const signer = step.signature
-          ? await s.signatures.verify(
-              req.actor!,
-              k.signatureOf(req, form, step.signature.meaning),
-              step.signature,
-              station,
-            )
+        const signature = 'signature' in step ? step.signature : undefined;
+        const signer = signature
+          ? await s.signatures.verify(req.actor!, k.signatureOf(req, form, signature.meaning), signature, station)
           : undefined;
         await s.db.transaction(async (trx) => {
           // What the page showed is what is acted on (the API's If-Match): a version changed since is refused.
@@ -179,7 +153,7 @@ export function recipeRoutes(router: Router, k: PageKit): void {
               'the version changed since this page showed it: look at it again before you act',
             );
           const ctx = { trx, actor: req.actor!, station, reason };
-          switch (req.params.step) {
+          switch (name) {
             case 'submit':
               return s.recipes.submit(ctx, signer!, code(req), v);
             case 'approve':
@@ -193,10 +167,7 @@ export function recipeRoutes(router: Router, k: PageKit): void {
           }
         });
         // Post/Redirect/Get: a reload does not sign again.
-        return res.redirect(
-          303,
-          `/recipes/${encodeURIComponent(code(req))}/versions/${v}?done=${String(req.params.step)}`,
-        );
+        return res.redirect(303, `/recipes/${encodeURIComponent(code(req))}/versions/${v}?done=${name}`);
       } catch (err) {
         if (!(err instanceof Problem)) throw err;
         const problem = problemText(err) ?? (await k.refusal(req, err));
@@ -209,8 +180,8 @@ export function recipeRoutes(router: Router, k: PageKit): void {
     const recipe = await s.recipes.get(code(req));
     const from = Number(req.query.from);
     const to = Number(req.query.to);
-    if (!Number.isInteger(from) || !Number.isInteger(to))
-      throw new Problem('unprocessable', 'choose two versions to compare');
+    const known = new Set(recipe.versions.map((x) => x.version));
+    if (!known.has(from) || !known.has(to)) throw new Problem('unprocessable', 'choose two of its versions to compare');
     const diff = await s.recipes.diff(code(req), from, to);
     return k.html(res, diffPage(k.context(req), { recipe, ...diff }));
   });

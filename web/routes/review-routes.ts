@@ -53,6 +53,8 @@ export function reviewRoutes(router: Router, k: PageKit): void {
     '/batches/:batch/investigation',
     k.requireLogin,
     k.requirePermission('batches.investigate'),
+    // Each look replays the history (costly) and is audited: limited per user as signing is.
+    k.signLimiter,
     async (req, res) => {
       const batch = await s.batches.records.get(String(req.params.batch));
       const investigation = await s.batches.investigations.investigate(batch);

@@ -26,9 +26,12 @@ export function workRoutes(router: Router, k: PageKit): void {
     return { ...(unit ? { unit } : {}), ...(awaiting ? { awaiting } : {}) };
   };
   router.get('/work-queue', k.requireLogin, async (req, res) => {
-    const filter = filterOf(req, res);
-    const items = filterWork(await s.batches.execution.workQueue(req.actor!), filter);
     const units = (await s.equipment.list()).map((u) => u.code);
+    const asked = filterOf(req, res);
+    // A unit no longer registered (a terminal's old choice) shows every unit, as the page says.
+    const { unit, ...rest } = asked;
+    const filter: WorkQueueFilter = unit && units.includes(unit) ? asked : rest;
+    const items = filterWork(await s.batches.execution.workQueue(req.actor!), filter);
     return k.html(res, workQueuePage(k.context(req), items, filter, units));
   });
   router.get('/work-queue/items', k.requireLogin, async (req, res) =>
