@@ -153,7 +153,7 @@ function finishedBatch() {
   return finished;
 }
 
-test('lots: received through the page into Quarantine (bad input refused in words), released signed by QA, put on hold with a reason; the genealogy both ways', async () => {
+test('lots: received through the page into Quarantine (bad input refused in words), released signed by QA, put on hold with a reason', async () => {
   await withPage(async (page) => {
     await logIn(page, 'operator1');
     await page.getByRole('link', { name: 'Lots' }).click();
@@ -201,112 +201,130 @@ test('lots: received through the page into Quarantine (bad input refused in word
       await qaContext.close();
     }
   });
-
-  // Genealogy: the batch's lot, and where the sodium chloride went.
-  const { batch, lots } = await finishedBatch();
-  const produced = ((await request('qa1', 'GET', '/lots?material=PBS-1X')).body as { lotNumber: string }[])[0];
-  await withPage(async (page) => {
-    await logIn(page, 'qa1');
-    await page.goto(`${env.api.url}/lots/${produced.lotNumber}`);
-    const backward = page.locator('section[aria-labelledby="backward-title"]');
-    expect(await backward.textContent()).toContain(`made by batch ${batch}`);
-    expect(await backward.locator(`li[data-lot="${lots.NACL}"]`).textContent()).toMatch(/kg of lot .* \(NACL\)/);
-    await expectAccessible(page);
-    await backward.locator(`li[data-lot="${lots.NACL}"] a`).first().click();
-    const forward = page.locator('section[aria-labelledby="forward-title"]');
-    expect(await forward.textContent()).toContain(`used by batch ${batch}, which made`);
-    expect(await forward.locator(`li[data-lot="${produced.lotNumber}"]`).count()).toBe(1);
-    expect(await page.locator('table').nth(1).textContent()).toMatch(
-      new RegExp(`consumption-3.2 kg.*batch ${batch} · add-nacl`),
-    );
-  });
 });
 
-test('investigation: from the batch, the verdict, the hold pinned, the history step by step, and the whole history one click further; the look audited', async () => {
-  const { batch, lots } = await finishedBatch();
-  await withPage(async (page) => {
-    await logIn(page, 'qa2');
-    await page.goto(`${env.api.url}/batches/${batch}`);
-    await page.getByRole('link', { name: 'Investigation: the history, replayed' }).click();
-    expect(await page.locator('h2#verdict-title').textContent()).toMatch(/Verdict: ✓ pass/);
-    const pinned = page.locator('ul.pinned');
-    expect(await pinned.locator('li[data-pinned="hold"]').textContent()).toMatch(
-      /Hold or stop · event \d+, .* UTC: Hold by Olivia Operator \(demo\): pump noise, checking/,
-    );
-    expect(await pinned.locator('li[data-pinned="command"]').textContent()).toMatch(/Restart by .*pump checked: fine/);
-    const nacl = page.locator('section[data-timeline-step="add-nacl"]');
-    expect(await nacl.locator('h3').textContent()).toMatch(/Add sodium chloride — record ✓ matches/);
-    expect(await nacl.textContent()).toMatch(/Completed by Olivia Operator \(demo\)/);
-    expect(await page.locator('section[data-timeline-step="fill-wfi"]').textContent()).toMatch(
-      /runEquipmentPhase scheduled: fill-wfi · .* — FILL on MX-20\d.*runEquipmentPhase completed/,
-    );
-    await expectAccessible(page);
+/** A whole batch is run first (once, shared by the tests after): 20 s alone, much longer beside the other suites in CI. */
+const WITH_A_BATCH = 240_000;
 
-    const [response] = await Promise.all([
-      page.waitForResponse((r) => r.url().includes(`/api/batches/${batch}/history`)),
-      page.getByRole('link', { name: 'The whole history (readable)' }).click(),
-    ]);
-    expect(response.status()).toBe(200);
-    const history = (await response.json()) as { events: { eventType: string }[] };
-    expect(history.events[0].eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
+test(
+  'lots: the genealogy both ways, from the batch’s lot and from what it consumed',
+  async () => {
+    const { batch, lots } = await finishedBatch();
+    const produced = ((await request('qa1', 'GET', '/lots?material=PBS-1X')).body as { lotNumber: string }[])[0];
+    await withPage(async (page) => {
+      await logIn(page, 'qa1');
+      await page.goto(`${env.api.url}/lots/${produced.lotNumber}`);
+      const backward = page.locator('section[aria-labelledby="backward-title"]');
+      expect(await backward.textContent()).toContain(`made by batch ${batch}`);
+      expect(await backward.locator(`li[data-lot="${lots.NACL}"]`).textContent()).toMatch(/kg of lot .* \(NACL\)/);
+      await expectAccessible(page);
+      await backward.locator(`li[data-lot="${lots.NACL}"] a`).first().click();
+      const forward = page.locator('section[aria-labelledby="forward-title"]');
+      expect(await forward.textContent()).toContain(`used by batch ${batch}, which made`);
+      expect(await forward.locator(`li[data-lot="${produced.lotNumber}"]`).count()).toBe(1);
+      expect(await page.locator('table').nth(1).textContent()).toMatch(
+        new RegExp(`consumption-3.2 kg.*batch ${batch} · add-nacl`),
+      );
+    });
+  },
+  WITH_A_BATCH,
+);
 
-    // The record itself, in the same words as its PDF.
-    await page.goto(`${env.api.url}/batches/${batch}`);
-    await page.getByRole('link', { name: 'The batch record', exact: true }).click();
-    const recorded = page.locator('section[data-record-step="add-nacl"]');
-    expect(await recorded.textContent()).toMatch(
-      new RegExp(
-        `${lots.NACL}\\s*3\\.2\\s*kg.*Performed — signed by Olivia Operator \\(demo\\) \\(operator1\\), meaning: performed`,
-      ),
-    );
-    expect(await recorded.textContent()).toMatch(/Verified — signed by Oscar Operator/);
-    expect(await page.locator('.facts').textContent()).toMatch(/✓ the hash chain of \d+ entries is whole/);
-    await expectAccessible(page);
-  });
-  const audit = (await request('qa1', 'GET', '/audit?entity=batch&action=replay&user=qa2')).body.entries as {
-    newValue: { verdict: string };
-  }[];
-  expect(audit.map((e) => e.newValue.verdict)).toEqual(['pass']);
-});
+test(
+  'investigation: from the batch, the verdict, the hold pinned, the history step by step, and the whole history one click further; the look audited',
+  async () => {
+    const { batch, lots } = await finishedBatch();
+    await withPage(async (page) => {
+      await logIn(page, 'qa2');
+      await page.goto(`${env.api.url}/batches/${batch}`);
+      await page.getByRole('link', { name: 'Investigation: the history, replayed' }).click();
+      expect(await page.locator('h2#verdict-title').textContent()).toMatch(/Verdict: ✓ pass/);
+      const pinned = page.locator('ul.pinned');
+      expect(await pinned.locator('li[data-pinned="hold"]').textContent()).toMatch(
+        /Hold or stop · event \d+, .* UTC: Hold by Olivia Operator \(demo\): pump noise, checking/,
+      );
+      expect(await pinned.locator('li[data-pinned="command"]').textContent()).toMatch(
+        /Restart by .*pump checked: fine/,
+      );
+      const nacl = page.locator('section[data-timeline-step="add-nacl"]');
+      expect(await nacl.locator('h3').textContent()).toMatch(/Add sodium chloride — record ✓ matches/);
+      expect(await nacl.textContent()).toMatch(/Completed by Olivia Operator \(demo\)/);
+      expect(await page.locator('section[data-timeline-step="fill-wfi"]').textContent()).toMatch(
+        /runEquipmentPhase scheduled: fill-wfi · .* — FILL on MX-20\d.*runEquipmentPhase completed/,
+      );
+      await expectAccessible(page);
 
-test('equipment: the units with their condition, one unit’s state history, cleanliness set with a reason; a page gone stale refused', async () => {
-  await finishedBatch(); // the mixer has a history of phases
-  await withPage(async (page) => {
-    await logIn(page, 'operator2');
-    await page.getByRole('link', { name: 'Equipment' }).click();
-    expect(await page.locator('tr[data-unit="MX-201"]').textContent()).toMatch(/MIXER/);
-    await expectAccessible(page);
-    await page.getByRole('link', { name: 'MX-201' }).click();
-    expect(await page.locator('table').textContent()).toMatch(/FILL\s*complete/i);
-    const stale = await page.context().newPage();
-    await stale.goto(page.url());
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url().includes(`/api/batches/${batch}/history`)),
+        page.getByRole('link', { name: 'The whole history (readable)' }).click(),
+      ]);
+      expect(response.status()).toBe(200);
+      const history = (await response.json()) as { events: { eventType: string }[] };
+      expect(history.events[0].eventType).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
 
-    // The batch left the mixer dirty: cleaned.
-    expect(await page.locator('.facts').textContent()).toMatch(/⚠ Available, dirty/);
-    await page.getByLabel('Cleanliness').selectOption('clean');
-    await page.getByLabel('Reason').fill('cleaned per SOP-CL-004');
-    await page.getByRole('button', { name: 'Set', exact: true }).click();
-    await page.waitForURL(/done=1$/);
-    expect(await page.locator('.facts').textContent()).toMatch(/Condition\s*Available, clean/);
-    expect((await request('qa1', 'GET', '/equipment/MX-201')).body.cleanliness).toBe('clean');
-    await expectAccessible(page);
+      // The record itself, in the same words as its PDF.
+      await page.goto(`${env.api.url}/batches/${batch}`);
+      await page.getByRole('link', { name: 'The batch record', exact: true }).click();
+      const recorded = page.locator('section[data-record-step="add-nacl"]');
+      expect(await recorded.textContent()).toMatch(
+        new RegExp(
+          `${lots.NACL}\\s*3\\.2\\s*kg.*Performed — signed by Olivia Operator \\(demo\\) \\(operator1\\), meaning: performed`,
+        ),
+      );
+      expect(await recorded.textContent()).toMatch(/Verified — signed by Oscar Operator/);
+      expect(await page.locator('.facts').textContent()).toMatch(/✓ the hash chain of \d+ entries is whole/);
+      await expectAccessible(page);
+    });
+    const audit = (await request('qa1', 'GET', '/audit?entity=batch&action=replay&user=qa2')).body.entries as {
+      newValue: { verdict: string };
+    }[];
+    expect(audit.map((e) => e.newValue.verdict)).toEqual(['pass']);
+  },
+  WITH_A_BATCH,
+);
 
-    // The other tab still shows it dirty: its change is refused, and changes nothing.
-    await stale.getByLabel('Status').selectOption('maintenance');
-    await stale.getByLabel('Reason').fill('inspection');
-    await stale.getByRole('button', { name: 'Set', exact: true }).click();
-    expect(await stale.getByRole('alert').textContent()).toMatch(/changed since this page showed it/);
-    expect((await request('qa1', 'GET', '/equipment/MX-201')).body.status).toBe('available');
+test(
+  'equipment: the units with their condition, one unit’s state history, cleanliness set with a reason; a page gone stale refused',
+  async () => {
+    await finishedBatch(); // the mixer has a history of phases
+    await withPage(async (page) => {
+      await logIn(page, 'operator2');
+      await page.getByRole('link', { name: 'Equipment' }).click();
+      expect(await page.locator('tr[data-unit="MX-201"]').textContent()).toMatch(/MIXER/);
+      await expectAccessible(page);
+      await page.getByRole('link', { name: 'MX-201' }).click();
+      expect(await page.locator('table').textContent()).toMatch(/FILL\s*complete/i);
+      const stale = await page.context().newPage();
+      await stale.goto(page.url());
 
-    await page.getByLabel('Cleanliness').selectOption('dirty');
-    await page.getByLabel('Reason').fill('spill during sampling');
-    await page.getByRole('button', { name: 'Set', exact: true }).click();
-    await page.waitForURL(/done=1$/);
-    expect(await page.locator('.facts').textContent()).toMatch(/⚠ Available, dirty/);
-    expect(await expectNoColourAlone(page)).toBeGreaterThan(0);
-    expect(await page.locator('table').textContent()).toMatch(/the unit\s*dirty.*the unit\s*clean/);
-  });
-});
+      // The batch left the mixer dirty: cleaned.
+      expect(await page.locator('.facts').textContent()).toMatch(/⚠ Available, dirty/);
+      await page.getByLabel('Cleanliness').selectOption('clean');
+      await page.getByLabel('Reason').fill('cleaned per SOP-CL-004');
+      await page.getByRole('button', { name: 'Set', exact: true }).click();
+      await page.waitForURL(/done=1$/);
+      expect(await page.locator('.facts').textContent()).toMatch(/Condition\s*Available, clean/);
+      expect((await request('qa1', 'GET', '/equipment/MX-201')).body.cleanliness).toBe('clean');
+      await expectAccessible(page);
+
+      // The other tab still shows it dirty: its change is refused, and changes nothing.
+      await stale.getByLabel('Status').selectOption('maintenance');
+      await stale.getByLabel('Reason').fill('inspection');
+      await stale.getByRole('button', { name: 'Set', exact: true }).click();
+      expect(await stale.getByRole('alert').textContent()).toMatch(/changed since this page showed it/);
+      expect((await request('qa1', 'GET', '/equipment/MX-201')).body.status).toBe('available');
+
+      await page.getByLabel('Cleanliness').selectOption('dirty');
+      await page.getByLabel('Reason').fill('spill during sampling');
+      await page.getByRole('button', { name: 'Set', exact: true }).click();
+      await page.waitForURL(/done=1$/);
+      expect(await page.locator('.facts').textContent()).toMatch(/⚠ Available, dirty/);
+      expect(await expectNoColourAlone(page)).toBeGreaterThan(0);
+      expect(await page.locator('table').textContent()).toMatch(/the unit\s*dirty.*the unit\s*clean/);
+    });
+  },
+  WITH_A_BATCH,
+);
 
 test('audit trail: searched by what, action and time, each change in words with its reason; paged; exported as CSV; a bad time refused', async () => {
   await withPage(async (page) => {
