@@ -13,6 +13,7 @@ import { resolveSession } from './auth/session-middleware';
 import { guardBody, requireJsonBody } from './http/body-guard';
 import { batchRoutes } from './batches/batch-routes';
 import { equipmentRoutes } from './equipment/equipment-routes';
+import { oeeRoutes } from './oee/oee-routes';
 import { lotRoutes } from './lots/lot-routes';
 import { deviationRoutes } from './deviations/deviation-routes';
 import { masterDataRoutes } from './master-data/master-data-routes';
@@ -81,6 +82,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     ...recipeRoutes(services),
     ...lotRoutes(services),
     ...equipmentRoutes(services),
+    ...oeeRoutes(services),
     ...batchRoutes(services),
     ...deviationRoutes(services),
     ...extraRoutes,

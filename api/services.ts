@@ -13,6 +13,7 @@ import { DeviationService } from './deviations/deviation-service';
 import { EquipmentService } from './equipment/equipment-service';
 import { LotService } from './lots/lot-service';
 import { MasterDataService } from './master-data/master-data-service';
+import { OeeService } from './oee/oee-service';
 import { RecipeService } from './recipes/recipe-service';
 import { SignatureService } from './signatures/signature-service';
 import { UserService } from './users/user-service';
@@ -33,6 +34,7 @@ export interface Services extends Platform {
   equipment: EquipmentService;
   batches: BatchFeature;
   deviations: DeviationService;
+  oee: OeeService;
 }
 
 /** `temporal` connects the batch endpoints to Temporal; without it they answer 503. */
@@ -62,5 +64,6 @@ export function createServices(platform: Platform, temporal?: TemporalAccess): S
     equipment: new EquipmentService(db, stores, config.opcua.allowSecurityNone),
     batches,
     deviations: new DeviationService(db, stores, signatures, batches.histories),
+    oee: new OeeService(db, stores, config.oee),
   };
 }

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { loadOeeConfig, type OeeConfig } from './oee-config';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -27,6 +28,8 @@ const schema = z.object({
   AMPOULE_SESSION_IDLE_MINUTES: positiveInt(15),
   AMPOULE_SESSION_ABSOLUTE_HOURS: positiveInt(12),
   AMPOULE_LOCKOUT_FAILURES: positiveInt(5),
+  /** The site's OEE calendar, mapping and thresholds (a YAML file: `config/oee-config.ts`). */
+  AMPOULE_OEE_CONFIG: z.string().min(1).optional(),
   AMPOULE_LOCKOUT_MINUTES: positiveInt(30),
   AMPOULE_LOGIN_RATE_PER_MINUTE: positiveInt(30),
   AMPOULE_SIGN_RATE_PER_MINUTE: positiveInt(30),
@@ -66,6 +69,7 @@ export interface AppConfig {
   opcua: { allowSecurityNone: boolean; simulatorPort: number };
   /** Where the hash chains are anchored outside the database (`api/audit/anchors.ts`). */
   anchors: { keyFile: string; signerModule?: string; logFile: string; intervalSeconds: number; trustedKeysDir: string };
+  oee: OeeConfig;
   logLevel: string;
 }
 
@@ -111,8 +115,17 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       intervalSeconds: e.AMPOULE_ANCHOR_INTERVAL_SECONDS,
       trustedKeysDir: path.resolve(e.AMPOULE_ANCHOR_TRUSTED_KEYS_DIR ?? path.join(dataDir, 'anchors', 'trusted-keys')),
     },
+    oee: oeeConfigFrom(e.AMPOULE_OEE_CONFIG),
     logLevel: e.LOG_LEVEL,
   };
+}
+
+function oeeConfigFrom(file: string | undefined): OeeConfig {
+  try {
+    return loadOeeConfig(file);
+  } catch (err) {
+    throw new AppConfigError(`invalid environment:\n  - AMPOULE_OEE_CONFIG: ${(err as Error).message}`);
+  }
 }
 
 /** A secret-free rendering of a database URL for logs. */

@@ -38,6 +38,8 @@ export const PERMISSIONS = {
   'equipment.configure': ['admin'],
   /** Set a unit's status (maintenance) and cleanliness. */
   'equipment.status': ['operator', 'qa'],
+  /** OEE of the units: time, losses and quality. */
+  'oee.read': ['admin', 'planner', 'operator', 'qa'],
   'batches.read': ['admin', 'planner', 'operator', 'qa'],
   /** Launch batches from effective recipes. */
   'batches.launch': ['planner'],

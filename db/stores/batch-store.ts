@@ -142,6 +142,17 @@ export class BatchStore {
     return (await query).map(toBatch);
   }
 
+  /** Batches that had started before `to` and had not ended before `from` (OEE's: which may have used a unit then). */
+  async activeBetween(db: Knex, from: Date, to: Date): Promise<BatchRecord[]> {
+    return (
+      await db('batches')
+        .whereNotNull('started_at')
+        .where('started_at', '<', to)
+        .where((w) => w.whereNull('ended_at').orWhere('ended_at', '>=', from))
+        .orderBy('started_at')
+    ).map(toBatch);
+  }
+
   async setStatus(trx: Knex.Transaction, id: string, status: BatchStatus): Promise<void> {
     const values: Record<string, unknown> = { status };
     if (status === 'running') values.started_at = trx.raw('coalesce(started_at, now())');

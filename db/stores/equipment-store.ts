@@ -205,6 +205,40 @@ export class EquipmentStore {
     return (await query).map(toEntry);
   }
 
+  /**
+   * A unit's state history in a window, oldest first, with what held when it opened: the last row before it of
+   * each phase, of the unit's status and of its cleanliness (OEE's sources).
+   */
+  async historyForWindow(db: Knex, unitCode: string, from: Date, to: Date): Promise<StateHistoryEntry[]> {
+    const before = await db
+      .select('*')
+      .from(
+        db('equipment_state_history')
+          .select(
+            '*',
+            db.raw(
+              `row_number() over (partition by coalesce(phase, case when state in ('clean', 'dirty') then ':cleanliness' else ':status' end) order by source_timestamp desc, id desc) as n`,
+            ),
+          )
+          .where('unit_code', unitCode)
+          .where('source_timestamp', '<', from)
+          .as('h'),
+      )
+      .where('n', 1);
+    const within = await db('equipment_state_history')
+      .where('unit_code', unitCode)
+      .where('source_timestamp', '>=', from)
+      .where('source_timestamp', '<', to)
+      .orderBy([
+        { column: 'source_timestamp', order: 'asc' },
+        { column: 'id', order: 'asc' },
+      ]);
+    return [
+      ...before.map(toEntry).sort((a, b) => a.sourceTimestamp.getTime() - b.sourceTimestamp.getTime()),
+      ...within.map(toEntry),
+    ];
+  }
+
   /** The last recorded state of each phase of a unit. */
   async latestPhaseStates(db: Knex, unitCode: string): Promise<StateHistoryEntry[]> {
     const rows = await db

@@ -53,7 +53,13 @@ export function compilePlan(definition: RecipeDefinition, recipe: RecipeIdentity
         stepIds.push(step.id);
       }),
     );
-    const entry = { id: up.id, name: up.name, equipmentClass: up.equipmentClass, steps: stepIds };
+    const entry = {
+      id: up.id,
+      name: up.name,
+      equipmentClass: up.equipmentClass,
+      steps: stepIds,
+      ...(up.plannedDuration ? { plannedDuration: up.plannedDuration } : {}),
+    };
     if (up.start === 'with-previous' && stages.length > 0) stages[stages.length - 1].unitProcedures.push(entry);
     else stages.push({ unitProcedures: [entry] });
   });

@@ -140,6 +140,8 @@ export const unitProcedureSchema = z.strictObject({
   equipmentClass: z.string().min(1).max(64),
   /** `after-previous` (default) or `with-previous`: run alongside the unit procedure before it. */
   start: z.enum(['after-previous', 'with-previous']).default('after-previous'),
+  /** How long it is planned to hold its unit for a batch (the ideal cycle: OEE's planned runtime). */
+  plannedDuration: quantitySchema.optional(),
   operations: z.array(operationSchema).min(1).max(200),
 });
 

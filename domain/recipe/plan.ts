@@ -74,6 +74,8 @@ export interface PlanUnitProcedure {
   equipmentClass: string;
   /** The ids of its steps, in order. */
   steps: string[];
+  /** How long it is planned to hold its unit for a batch, when the recipe says (OEE's planned runtime). */
+  plannedDuration?: { value: number; unit: string };
 }
 
 /** Unit procedures of one stage run side by side; stages run one after another. */

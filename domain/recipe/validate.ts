@@ -92,6 +92,11 @@ function ruleProblems(r: RecipeDefinition, catalogue: RecipeCatalogue): RecipePr
     if (!cls) add(`${upPath}/equipmentClass`, `unknown equipment class "${up.equipmentClass}"`);
     if (u === 0 && up.start === 'with-previous')
       add(`${upPath}/start`, 'the first unit procedure has no previous one to run with');
+    if (up.plannedDuration) {
+      const unitProblem = unitKindProblem(up.plannedDuration.unit, 'time');
+      if (unitProblem) add(`${upPath}/plannedDuration/unit`, unitProblem);
+      if (!(up.plannedDuration.value > 0)) add(`${upPath}/plannedDuration/value`, 'a duration must be more than 0');
+    }
     up.operations.forEach((op, o) => {
       const opPath = `${upPath}/operations/${o}`;
       unique(op.id, opPath);

@@ -1,0 +1,198 @@
+/**
+ * OEE of a unit over a window, from what Ampoule already records: the unit's state history (its phases' states
+ * as the controller reported them, its status and cleanliness), the batches that held it (each unit procedure's
+ * steps, the batch's holds, a hold after a failed step being a breakdown) and QA's disposition of what they
+ * produced. The sources become condition intervals; the one OEE function (`domain/oee/oee.ts`) does the rest.
+ */
+import type { Knex } from 'knex';
+import type { OeeConfig } from '../../config/oee-config';
+import type { Stores } from '../../db/stores';
+import type { BatchRecord } from '../../db/stores/batch-store';
+import type { StateHistoryEntry } from '../../db/stores/equipment-store';
+import { shiftsBetween } from '../../domain/oee/calendar';
+import type { ConditionInterval } from '../../domain/oee/intervals';
+import { classifyTime, oeeFigures, type OeeBatch, type OeeFigures } from '../../domain/oee/oee';
+import { convert } from '../../domain/units';
+import { notFound } from '../http/problems';
+
+export type OeePeriods = 'shift' | 'day' | 'batch' | 'whole';
+
+export interface OeeReport {
+  unit: string;
+  from: Date;
+  to: Date;
+  by: OeePeriods;
+  microStopMs: number;
+  /** One period per shift, day or batch (the window itself for `whole`), each labelled. */
+  periods: (OeeFigures & { label: string })[];
+  total: OeeFigures;
+}
+
+const DAY = 86_400_000;
+
+export class OeeService {
+  constructor(
+    private readonly db: Knex,
+    private readonly stores: Stores,
+    private readonly config: OeeConfig,
+  ) {}
+
+  async report(q: { unit: string; from: Date; to: Date; by: OeePeriods; now?: Date }): Promise<OeeReport> {
+    const unit = await this.stores.equipment.byCode(this.db, q.unit);
+    if (!unit) throw notFound(`equipment unit ${q.unit}`);
+    const from = q.from.getTime();
+    const to = Math.min(q.to.getTime(), (q.now ?? new Date()).getTime());
+    const microStopMs = this.config.unitMicroStopMs[unit.code] ?? this.config.microStopMs;
+    // Wider by the threshold: a stop at the window's edge is judged on its whole length.
+    const wideFrom = from - microStopMs;
+    const wideTo = to + microStopMs;
+    const history = await this.stores.equipment.historyForWindow(
+      this.db,
+      unit.code,
+      new Date(wideFrom),
+      new Date(wideTo),
+    );
+    const batches = (await this.stores.batches.activeBetween(this.db, new Date(wideFrom), new Date(wideTo))).filter(
+      (b) => Object.values(b.units).some((u) => u.code === unit.code),
+    );
+    const conditions = [...unitConditions(history, wideTo)];
+    const produced: (OeeBatch & { at: number; start: number; end: number })[] = [];
+    for (const b of batches) {
+      const entries = await this.stores.batches.ebr(this.db, b.id);
+      conditions.push(...batchConditions(b, unit.code, entries, wideTo));
+      const output = entries.find((e) => e.kind === 'output-lot');
+      if (output) {
+        const data = output.data as { quantity: number; unit: string };
+        produced.push({
+          number: b.number,
+          produced: data.quantity,
+          unit: data.unit,
+          plannedRuntime: plannedRuntime(b, unit.code),
+          disposition: b.status === 'released' ? 'released' : b.status === 'rejected' ? 'rejected' : 'pending',
+          at: Date.parse(output.occurredAt),
+          start: b.startedAt!.getTime(),
+          end: (b.endedAt ?? new Date(to)).getTime(),
+        });
+      }
+    }
+    const shifts = shiftsBetween(this.config.calendar, wideFrom, wideTo);
+    const pieces = classifyTime({
+      conditions,
+      shifts,
+      from: wideFrom,
+      to: wideTo,
+      mapping: this.config.mapping,
+      microStopMs,
+    });
+    const figures = (
+      pFrom: number,
+      pTo: number,
+      label: string,
+      batchesIn = produced.filter((p) => p.at >= pFrom && p.at < pTo),
+    ) => ({
+      label,
+      ...oeeFigures({ pieces, from: pFrom, to: pTo, batches: batchesIn, microStopMs }),
+    });
+    const total = figures(from, to, 'whole');
+    let periods: OeeReport['periods'];
+    if (q.by === 'shift')
+      periods = shiftsBetween(this.config.calendar, from, to).map((s) =>
+        figures(Math.max(s.start, from), Math.min(s.end, to), `${s.name} ${new Date(s.start).toISOString()}`),
+      );
+    else if (q.by === 'day') {
+      periods = [];
+      for (let d = Math.floor(from / DAY) * DAY; d < to; d += DAY)
+        periods.push(figures(Math.max(d, from), Math.min(d + DAY, to), new Date(d).toISOString().slice(0, 10)));
+    } else if (q.by === 'batch')
+      periods = produced
+        .filter((p) => p.end > from && p.start < to)
+        .map((p) => figures(Math.max(p.start, from), Math.min(p.end, to), p.number, [p]));
+    else periods = [total];
+    return { unit: unit.code, from: new Date(from), to: new Date(to), by: q.by, microStopMs, periods, total };
+  }
+}
+
+/** The unit's own sources: its phases running, its status (maintenance), its cleanliness (dirty: to be cleaned). */
+function* unitConditions(history: readonly StateHistoryEntry[], end: number): Generator<ConditionInterval> {
+  const open = new Map<string, { since: number; state: string }>();
+  const close = function* (key: string, until: number): Generator<ConditionInterval> {
+    const o = open.get(key);
+    if (!o) return;
+    const condition =
+      key === ':status'
+        ? o.state === 'maintenance'
+          ? 'maintenance'
+          : undefined
+        : key === ':cleanliness'
+          ? o.state === 'dirty'
+            ? 'cleaning'
+            : undefined
+          : o.state === 'running'
+            ? 'running'
+            : undefined;
+    if (condition) yield { start: o.since, end: until, condition };
+  };
+  for (const h of history) {
+    const key = h.phase ?? (h.state === 'clean' || h.state === 'dirty' ? ':cleanliness' : ':status');
+    const at = h.sourceTimestamp.getTime();
+    yield* close(key, at);
+    open.set(key, { since: at, state: h.state });
+  }
+  for (const key of open.keys()) yield* close(key, end);
+}
+
+interface Entry {
+  seq: number;
+  kind: string;
+  stepId: string | null;
+  data: unknown;
+  occurredAt: string;
+}
+
+/**
+ * A batch's use of the unit: from the first step of its unit procedures on the unit to their last step's end,
+ * waiting for people where nothing runs; its holds (a breakdown when the hold followed a failed step).
+ */
+function batchConditions(
+  b: BatchRecord,
+  unitCode: string,
+  entries: readonly Entry[],
+  end: number,
+): ConditionInterval[] {
+  const procedures = new Set(
+    Object.entries(b.units)
+      .filter(([, u]) => u.code === unitCode)
+      .map(([up]) => up),
+  );
+  const steps = new Set(b.plan.steps.filter((s) => procedures.has(s.unitProcedureId)).map((s) => s.id));
+  const mine = entries.filter((e) => e.stepId !== null && steps.has(e.stepId));
+  const out: ConditionInterval[] = [];
+  const batchEnd = b.endedAt?.getTime() ?? end;
+  if (mine.length > 0) {
+    const first = Date.parse(mine[0].occurredAt);
+    const finished = [...steps].every((id) => mine.some((e) => e.stepId === id && e.kind === 'step-completed'));
+    const last = finished ? Math.max(...mine.map((e) => Date.parse(e.occurredAt))) : batchEnd;
+    out.push({ start: first, end: last, condition: 'waiting-operator' });
+  }
+  // Holds: from the status held to the next status, on every unit the batch holds meanwhile.
+  let held: { since: number; fault: boolean } | undefined;
+  entries.forEach((e, i) => {
+    const status = (e.data as { status?: string } | null)?.status;
+    if ((e.kind !== 'batch-command' && e.kind !== 'batch-ended') || !status) return;
+    const at = Date.parse(e.occurredAt);
+    if (held) out.push({ start: held.since, end: at, condition: held.fault ? 'held-fault' : 'held' });
+    held = status === 'held' ? { since: at, fault: entries[i - 1]?.kind === 'step-failed' } : undefined;
+  });
+  if (held) out.push({ start: held.since, end: batchEnd, condition: held.fault ? 'held-fault' : 'held' });
+  return out;
+}
+
+/** The recipe's planned runtime of the batch's unit procedures on the unit, in milliseconds (0 where it says none). */
+function plannedRuntime(b: BatchRecord, unitCode: string): number {
+  let ms = 0;
+  for (const stage of b.plan.stages)
+    for (const up of stage.unitProcedures)
+      if (b.units[up.id]?.code === unitCode && up.plannedDuration)
+        ms += (convert(up.plannedDuration.value, up.plannedDuration.unit, 's') ?? 0) * 1000;
+  return ms;
+}
