@@ -133,6 +133,41 @@ test('a batch’s unit: running, held, waiting and cleaning time summing exactly
   expect(released.qualityRatio).toBe(1);
   expect(released.oee).toBeCloseTo(released.availability * released.effectiveness, 10);
 
+  // A second batch, produced later and rejected by QA: the quality ratio of the window it was produced in falls.
+  await request('operator1', 'POST', `/equipment/${unit}/status`, { cleanliness: 'clean', reason: 'cleaned' });
+  const second = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+  expect(second.status).toBe(201);
+  expect(await operateBatch(requester(env), second.body.number, { lots, password: DEMO_PASSWORD })).toBe('complete');
+  const later = new Date().toISOString();
+  const both = async () =>
+    (await request('qa1', 'GET', `/oee?unit=${unit}&from=${from}&to=${later}&by=batch`)).body as Json;
+  expect((await both()).total.qualityRatio).toBe(1); // the second is pending: quality is over what QA disposed of
+  expect(
+    (
+      await request('qa1', 'POST', `/batches/${second.body.number}/review`, {
+        auditTrailReviewed: true,
+        signature: sign('qa1', 'reviewed'),
+      })
+    ).status,
+  ).toBe(200);
+  expect(
+    (
+      await request('qa1', 'POST', `/batches/${second.body.number}/reject`, {
+        reason: 'conductivity trend',
+        signature: sign('qa1', 'rejected'),
+      })
+    ).status,
+  ).toBe(200);
+  const after = await both();
+  const [first, rejected] = after.total.quantities[0].PQ === 0 ? [] : [after.periods[0], after.periods[1]];
+  expect(after.total.qualityRatio).toBeCloseTo(0.5, 10); // two batches of 400 L, one rejected
+  expect(after.total.quantities).toEqual([
+    { unit: 'L', PQ: expect.any(Number), GQ: expect.any(Number), SQ: expect.any(Number), pending: 0 },
+  ]);
+  expect(first.qualityRatio).toBe(1);
+  expect(rejected.qualityRatio).toBe(0);
+  expect(rejected.label).toBe(second.body.number);
+
   // Bad input: refused, in words.
   expect((await request('operator1', 'GET', `/oee?unit=${unit}&from=${to}&to=${from}`)).status).toBe(422);
   expect((await request('operator1', 'GET', `/oee?unit=NOPE&from=${from}&to=${to}`)).status).toBe(404);
