@@ -40,6 +40,8 @@ export const PERMISSIONS = {
   'equipment.status': ['operator', 'qa'],
   /** OEE of the units: time, losses and quality. */
   'oee.read': ['admin', 'planner', 'operator', 'qa'],
+  /** Give a unit's stop its reason (a loss). */
+  'oee.qualify': ['operator', 'qa'],
   'batches.read': ['admin', 'planner', 'operator', 'qa'],
   /** Launch batches from effective recipes. */
   'batches.launch': ['planner'],

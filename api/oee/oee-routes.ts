@@ -32,6 +32,22 @@ function answer(f: OeeFigures & { label?: string }) {
   };
 }
 
+const window = {
+  unit: z.string().min(1).max(64),
+  from: z.iso.datetime({ offset: true }),
+  to: z.iso.datetime({ offset: true }),
+};
+
+/** The window asked for, checked: `to` after `from`, at most a year. */
+function windowOf(q: { from: string; to: string }): { from: Date; to: Date } {
+  const from = new Date(q.from);
+  const to = new Date(q.to);
+  if (!(to > from)) throw new Problem('unprocessable', '`to` must be after `from`');
+  if (to.getTime() - from.getTime() > 366 * 86_400_000)
+    throw new Problem('unprocessable', 'a window of at most 366 days');
+  return { from, to };
+}
+
 export function oeeRoutes(s: Services): RouteSpec[] {
   return [
     route({
@@ -42,20 +58,10 @@ export function oeeRoutes(s: Services): RouteSpec[] {
       description:
         'The time elements in seconds — calendar, notScheduled, POT (the shifts), PDOT (planned breaks, maintenance), PBT = POT − PDOT = APT + AUST + ADET + ADOT exactly — small stops (shorter than the unit’s micro-stop threshold: production time with a performance loss) and the longer stops (ADET, each to be given a reason), the planned runtime of what was produced (PRU × PQ, from the recipes’ `plannedDuration`), quantities PQ, GQ (released), SQ (rejected) and pending (not yet disposed of by QA), and availability APT/PBT, effectiveness PRU×PQ/APT, quality ratio GQ/PQ over what QA disposed of, and OEE (null where a ratio has nothing to divide by). By `shift` (the site calendar), `day` (UTC) or `batch`, with the whole window as `total`. A window that reaches into the future ends now.',
       access: 'oee.read',
-      query: z.strictObject({
-        unit: z.string().min(1).max(64),
-        from: z.iso.datetime({ offset: true }),
-        to: z.iso.datetime({ offset: true }),
-        by: z.enum(['shift', 'day', 'batch', 'whole']).default('whole'),
-      }),
+      query: z.strictObject({ ...window, by: z.enum(['shift', 'day', 'batch', 'whole']).default('whole') }),
       responses: { 200: { description: 'The figures' } },
       handler: async ({ query }) => {
-        const from = new Date(query.from);
-        const to = new Date(query.to);
-        if (!(to > from)) throw new Problem('unprocessable', '`to` must be after `from`');
-        if (to.getTime() - from.getTime() > 366 * 86_400_000)
-          throw new Problem('unprocessable', 'a window of at most 366 days');
-        const r = await s.oee.report({ unit: query.unit, from, to, by: query.by });
+        const r = await s.oee.report({ unit: query.unit, ...windowOf(query), by: query.by });
         return {
           body: {
             unit: r.unit,
@@ -66,6 +72,66 @@ export function oeeRoutes(s: Services): RouteSpec[] {
             periods: r.periods.map(answer),
           },
         };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/oee/losses',
+      tag: 'oee',
+      summary: 'The losses of a unit, as a Pareto',
+      description:
+        'Where the time went that was not production at the planned rate, largest first, in seconds: the stops by the reason given (`<loss>/<reason>`, the six big losses on top; a stop without one as `unqualified`), small stops, setup (AUST), and the planned runtime of batches QA rejected; and each stop that needs a reason, with the reason given if any.',
+      access: 'oee.read',
+      query: z.strictObject(window),
+      responses: { 200: { description: 'The Pareto and the stops' } },
+      handler: async ({ query }) => {
+        const l = await s.oee.losses({ unit: query.unit, ...windowOf(query) });
+        return {
+          body: {
+            unit: l.report.unit,
+            timeUnit: 's',
+            lines: l.lines.map((x) => ({ ...x, duration: seconds(x.duration) })),
+            stops: l.stops.map((st) => ({
+              start: new Date(st.start).toISOString(),
+              end: new Date(st.end).toISOString(),
+              duration: seconds(st.end - st.start),
+              condition: st.condition,
+              reason: st.reason ?? null,
+            })),
+          },
+        };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/oee/stops',
+      tag: 'oee',
+      summary: 'Give a stop its reason',
+      description:
+        'A stop at or over its unit’s micro-stop threshold needs a reason from the loss tree (`<loss>/<reason>`, e.g. `breakdowns/equipment-failure`); giving another later adds to the record (the latest counts). Audited.',
+      access: 'oee.qualify',
+      reason: 'optional',
+      // The stop is looked up first; the reason is written in a transaction of its own.
+      transaction: false,
+      body: z.strictObject({
+        unit: z.string().min(1).max(64),
+        start: z.iso.datetime({ offset: true }).describe('the stop’s start, as GET /oee/losses gives it'),
+        stopReason: z.string().min(1).max(128),
+        comment: z.string().trim().min(1).max(2000).optional(),
+      }),
+      responses: { 201: { description: 'The reason, recorded' } },
+      problems: ['not-found', 'unprocessable'],
+      handler: async ({ body, actor, station, reason }) => {
+        const r = await s.oee.qualify(
+          { actor: actor!, station, reason },
+          {
+            unit: body.unit,
+            start: new Date(body.start),
+            reason: body.stopReason,
+            ...(body.comment ? { comment: body.comment } : {}),
+          },
+        );
+        return { status: 201, body: { ...r, stopStart: r.stopStart.toISOString(), stopEnd: r.stopEnd.toISOString() } };
       },
     }),
   ];

@@ -13,7 +13,11 @@ import { shiftsBetween } from '../../domain/oee/calendar';
 import type { ConditionInterval } from '../../domain/oee/intervals';
 import { classifyTime, oeeFigures, type OeeBatch, type OeeFigures } from '../../domain/oee/oee';
 import { convert } from '../../domain/units';
-import { notFound } from '../http/problems';
+import { Problem, notFound } from '../http/problems';
+import { AuditTrail } from '../audit/audit-trail';
+import type { ChangeContext, UserActor } from '../../db/change-context';
+import type { StopReasonRecord } from '../../db/stores/oee-store';
+import { lossPareto, stopReasonProblem, type QualifiedStop } from '../../domain/oee/losses';
 
 export type OeePeriods = 'shift' | 'day' | 'batch' | 'whole';
 
@@ -26,16 +30,90 @@ export interface OeeReport {
   /** One period per shift, day or batch (the window itself for `whole`), each labelled. */
   periods: (OeeFigures & { label: string })[];
   total: OeeFigures;
+  /** The planned runtime of the batches QA rejected (quality loss, as time). */
+  rejectedRuntime: number;
 }
 
 const DAY = 86_400_000;
 
 export class OeeService {
+  private readonly audit: AuditTrail;
+
   constructor(
     private readonly db: Knex,
     private readonly stores: Stores,
     private readonly config: OeeConfig,
-  ) {}
+  ) {
+    this.audit = new AuditTrail(stores.audit);
+  }
+
+  /** The period's losses as a Pareto, and its stops with the reasons given (unqualified ones without). */
+  async losses(q: { unit: string; from: Date; to: Date }) {
+    const r = await this.report({ ...q, by: 'whole' });
+    const reasons = await this.stores.oee.latestReasons(
+      this.db,
+      r.unit,
+      new Date(r.total.from - 366 * DAY),
+      new Date(r.total.to),
+    );
+    const stops: QualifiedStop[] = r.total.stops.map((st) => {
+      const given = reasons.get(st.start);
+      return given ? { ...st, reason: given.reason } : st;
+    });
+    return { report: r, stops, lines: lossPareto(r.total, stops, r.rejectedRuntime) };
+  }
+
+  /**
+   * Gives a stop of a unit (one that needs a reason) its reason from the loss tree; audited. The stop is looked up
+   * first, then the reason written in a transaction of its own (PGlite has one connection).
+   */
+  async qualify(
+    who: Omit<ChangeContext, 'trx'> & { actor: UserActor },
+    q: { unit: string; start: Date; reason: string; comment?: string },
+  ): Promise<StopReasonRecord> {
+    const problem = stopReasonProblem(q.reason);
+    if (problem) throw new Problem('unprocessable', problem);
+    const unit = await this.stores.equipment.byCode(this.db, q.unit);
+    if (!unit) throw notFound(`equipment unit ${q.unit}`);
+    const threshold = this.config.unitMicroStopMs[unit.code] ?? this.config.microStopMs;
+    // Looked at over a window that holds the stop's whole length (at least its threshold, an hour at least).
+    const r = await this.report({
+      unit: unit.code,
+      from: q.start,
+      to: new Date(q.start.getTime() + Math.max(threshold, 3_600_000)),
+      by: 'whole',
+    });
+    const stop = r.total.stops.find((st) => st.start === q.start.getTime());
+    if (!stop)
+      throw new Problem(
+        'not-found',
+        `unit ${unit.code} has no stop starting at ${q.start.toISOString()} that needs a reason (one of at least ${threshold / 60_000} min)`,
+      );
+    return this.db.transaction(async (trx) => {
+      const ctx = { ...who, trx };
+      const record = await this.stores.oee.addReason(trx, {
+        unitCode: unit.code,
+        stopStart: new Date(stop.start),
+        stopEnd: new Date(stop.end),
+        reason: q.reason,
+        comment: q.comment ?? null,
+        userId: ctx.actor.userId,
+        userName: ctx.actor.fullName,
+      });
+      await this.audit.record(ctx, {
+        action: 'qualify-stop',
+        entityType: 'oee-stop',
+        entityId: `${unit.code}@${q.start.toISOString()}`,
+        newValue: {
+          reason: q.reason,
+          comment: q.comment ?? null,
+          end: new Date(stop.end).toISOString(),
+          condition: stop.condition,
+        },
+      });
+      return record;
+    });
+  }
 
   async report(q: { unit: string; from: Date; to: Date; by: OeePeriods; now?: Date }): Promise<OeeReport> {
     const unit = await this.stores.equipment.byCode(this.db, q.unit);
@@ -108,7 +186,19 @@ export class OeeService {
         .filter((p) => p.end > from && p.start < to)
         .map((p) => figures(Math.max(p.start, from), Math.min(p.end, to), p.number, [p]));
     else periods = [total];
-    return { unit: unit.code, from: new Date(from), to: new Date(to), by: q.by, microStopMs, periods, total };
+    const rejectedRuntime = produced
+      .filter((p) => p.disposition === 'rejected' && p.at >= from && p.at < to)
+      .reduce((n, p) => n + p.plannedRuntime, 0);
+    return {
+      unit: unit.code,
+      from: new Date(from),
+      to: new Date(to),
+      by: q.by,
+      microStopMs,
+      periods,
+      total,
+      rejectedRuntime,
+    };
   }
 }
 

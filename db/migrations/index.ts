@@ -13,6 +13,7 @@ import * as batchHistories from './20261207000000_batch_histories';
 import * as ebrEntriesByUser from './20261207010000_ebr_entries_by_user';
 import * as deviations from './20261208000000_deviations';
 import * as deviationGuard from './20261208010000_deviation_guard';
+import * as oeeStopReasons from './20261209000000_oee_stop_reasons';
 
 export const MIGRATIONS = [
   identitySignaturesAudit,
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   ebrEntriesByUser,
   deviations,
   deviationGuard,
+  oeeStopReasons,
 ];

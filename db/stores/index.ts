@@ -7,6 +7,7 @@ import { HistoryStore } from './history-store';
 import { IdempotencyStore } from './idempotency-store';
 import { LotStore } from './lot-store';
 import { MasterDataStore } from './master-data-store';
+import { OeeStore } from './oee-store';
 import { RecipeStore } from './recipe-store';
 import { SecurityEventStore } from './security-event-store';
 import { SessionStore } from './session-store';
@@ -27,6 +28,7 @@ export interface Stores {
   batches: BatchStore;
   histories: HistoryStore;
   deviations: DeviationStore;
+  oee: OeeStore;
 }
 
 export function createStores(): Stores {
@@ -44,5 +46,6 @@ export function createStores(): Stores {
     batches: new BatchStore(),
     histories: new HistoryStore(),
     deviations: new DeviationStore(),
+    oee: new OeeStore(),
   };
 }

@@ -35,6 +35,8 @@ describe('login', () => {
         'lots.receive',
         'equipment.read',
         'equipment.status',
+        'oee.read',
+        'oee.qualify',
         'batches.read',
         'batches.execute',
         'batches.command',

@@ -1,0 +1,107 @@
+/**
+ * OEE's losses through the API, with a site's settings (a micro-stop threshold of 1.2 s, so that a real batch's
+ * hold of 3 s is a stop that needs a reason): the stop unqualified, then given a reason (audited), the Pareto by
+ * reason; a reason not in the tree, or for no stop, refused.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
+import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { requester } from '../support/long-batch';
+import { until } from '../support/wait';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let env: BatchEnv;
+beforeAll(async () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'ampoule-oee-')), 'oee.yaml');
+  writeFileSync(
+    file,
+    'timeZone: UTC\nshifts:\n  - { name: all-day, start: "00:00", end: "00:00" }\nmicroStopMinutes: 0.02\n',
+  );
+  env = await startBatchEnv({ env: { AMPOULE_OEE_CONFIG: file } });
+  await env.startWorker();
+}, 120_000);
+afterAll(async () => {
+  await env?.close();
+});
+
+const request = async (user: string, method: string, p: string, body?: unknown) =>
+  env.api.request(method, p, body, { token: await env.token(user) });
+
+test('a long hold is a stop: unqualified until an operator gives its reason (audited); the Pareto by reason', async () => {
+  const lots = await stockMaterials(requester(env), DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
+  const from = new Date(Date.now() - 10_000).toISOString();
+  const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+  const batch: string = launched.body.number;
+  const unit = Object.values(launched.body.units as Record<string, string>)[0];
+  const operating = operateBatch(requester(env), batch, { lots, password: DEMO_PASSWORD });
+  const status = async () => (await request('qa1', 'GET', `/batches/${batch}`)).body.live.status as string;
+  await until(async () => (await status()) === 'running');
+  expect(
+    (await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'pump noise' }))
+      .status,
+  ).toBe(200);
+  await until(async () => (await status()) === 'held');
+  await new Promise((r) => setTimeout(r, 3_000));
+  expect(
+    (await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'checked' }))
+      .status,
+  ).toBe(200);
+  expect(await operating).toBe('complete');
+  const to = new Date().toISOString();
+
+  const losses = async () => {
+    const r = await request('operator1', 'GET', `/oee/losses?unit=${unit}&from=${from}&to=${to}`);
+    expect(r.status).toBe(200);
+    return r.body as Json;
+  };
+  const before = await losses();
+  // The hold (with the waits it joins): the longest stop.
+  const held = [...(before.stops as Json[])].sort((a, b) => b.duration - a.duration)[0];
+  expect(held).toBeDefined();
+  expect(held.duration).toBeGreaterThanOrEqual(3);
+  expect(held.reason).toBeNull();
+  const unqualified = (before.lines as Json[]).find((l) => l.reason === 'unqualified')!;
+  expect(unqualified.duration).toBeGreaterThanOrEqual(held.duration);
+  // Largest first.
+  const durations = (before.lines as Json[]).map((l) => l.duration);
+  expect(durations).toEqual([...durations].sort((a, b) => b - a));
+
+  // A reason not in the tree, and a stop that is not one: refused, nothing recorded.
+  const bad = await request('operator1', 'POST', '/oee/stops', {
+    unit,
+    start: held.start,
+    stopReason: 'breakdowns/gremlins',
+  });
+  expect(bad.status).toBe(422);
+  expect(bad.body.detail).toMatch(
+    /no stop reason breakdowns\/gremlins: expected one of .*breakdowns\/equipment-failure/,
+  );
+  const none = await request('operator1', 'POST', '/oee/stops', {
+    unit,
+    start: from,
+    stopReason: 'small-stops/waiting-qa',
+  });
+  expect(none.status).toBe(404);
+
+  const given = await request('operator1', 'POST', '/oee/stops', {
+    unit,
+    start: held.start,
+    stopReason: 'breakdowns/equipment-failure',
+    comment: 'transfer pump cavitating',
+  });
+  expect(given.status).toBe(201);
+  const after = await losses();
+  expect((after.stops as Json[]).find((s) => s.start === held.start)!.reason).toBe('breakdowns/equipment-failure');
+  const line = (after.lines as Json[]).find((l) => l.reason === 'breakdowns/equipment-failure')!;
+  expect(line).toMatchObject({ loss: 'breakdowns', count: 1 });
+  expect(line.duration).toBeCloseTo(held.duration, 3);
+  const trail = (await request('qa1', 'GET', '/audit?entity=oee-stop&user=operator1')).body.entries as Json[];
+  expect(trail).toHaveLength(1);
+  expect(trail[0]).toMatchObject({
+    action: 'qualify-stop',
+    newValue: { reason: 'breakdowns/equipment-failure', comment: 'transfer pump cavitating' },
+  });
+});
