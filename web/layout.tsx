@@ -18,6 +18,7 @@ const NAVIGATION: { href: string; label: string; permission: Permission | 'authe
   { href: '/recipes', label: 'Recipes', permission: 'recipes.read' },
   { href: '/lots', label: 'Lots', permission: 'lots.read' },
   { href: '/equipment', label: 'Equipment', permission: 'equipment.read' },
+  { href: '/oee', label: 'OEE', permission: 'oee.read' },
   { href: '/audit', label: 'Audit trail', permission: 'audit.read' },
   { href: '/admin/users', label: 'Users', permission: 'users.read' },
 ];

@@ -19,6 +19,7 @@ import { lotRoutes } from './routes/lot-routes';
 import { auditRoutes } from './routes/audit-routes';
 import { equipmentRoutes } from './routes/equipment-routes';
 import { adminRoutes } from './routes/admin-routes';
+import { oeeRoutes } from './routes/oee-routes';
 import { reviewRoutes } from './routes/review-routes';
 import { sessionRoutes } from './routes/session-routes';
 import { workRoutes } from './routes/work-routes';
@@ -70,6 +71,7 @@ export function webRouter(s: Services, shared: { signLimiter: RequestHandler }):
   recipeRoutes(router, kit);
   lotRoutes(router, kit);
   equipmentRoutes(router, kit);
+  oeeRoutes(router, kit);
   auditRoutes(router, kit);
   adminRoutes(router, kit);
 

@@ -91,6 +91,9 @@ export class OeeService {
       );
     return this.db.transaction(async (trx) => {
       const ctx = { ...who, trx };
+      const before = (
+        await this.stores.oee.latestReasons(trx, unit.code, new Date(stop.start), new Date(stop.start + 1))
+      ).get(stop.start);
       const record = await this.stores.oee.addReason(trx, {
         unitCode: unit.code,
         stopStart: new Date(stop.start),
@@ -104,6 +107,7 @@ export class OeeService {
         action: 'qualify-stop',
         entityType: 'oee-stop',
         entityId: `${unit.code}@${q.start.toISOString()}`,
+        ...(before ? { oldValue: { reason: before.reason, comment: before.comment } } : {}),
         newValue: {
           reason: q.reason,
           comment: q.comment ?? null,
@@ -120,6 +124,8 @@ export class OeeService {
     if (!unit) throw notFound(`equipment unit ${q.unit}`);
     const from = q.from.getTime();
     const to = Math.min(q.to.getTime(), (q.now ?? new Date()).getTime());
+    if (!(to > from))
+      throw new Problem('unprocessable', 'the window has not begun yet: OEE is of time that has passed');
     const microStopMs = this.config.unitMicroStopMs[unit.code] ?? this.config.microStopMs;
     // Wider by the threshold: a stop at the window's edge is judged on its whole length.
     const wideFrom = from - microStopMs;
@@ -130,14 +136,14 @@ export class OeeService {
       new Date(wideFrom),
       new Date(wideTo),
     );
-    const batches = (await this.stores.batches.activeBetween(this.db, new Date(wideFrom), new Date(wideTo))).filter(
-      (b) => Object.values(b.units).some((u) => u.code === unit.code),
-    );
-    const conditions = [...unitConditions(history, wideTo)];
+    const batches = await this.stores.batches.onUnitBetween(this.db, unit.code, new Date(wideFrom), new Date(wideTo));
+    // What is still under way ends now, not at the window's end: a hold of 30 s so far is not yet a long stop.
+    const until = Math.min(wideTo, (q.now ?? new Date()).getTime());
+    const conditions = [...unitConditions(history, until)];
     const produced: (OeeBatch & { at: number; start: number; end: number })[] = [];
     for (const b of batches) {
       const entries = await this.stores.batches.ebr(this.db, b.id);
-      conditions.push(...batchConditions(b, unit.code, entries, wideTo));
+      conditions.push(...batchConditions(b, unit.code, entries, until));
       const output = entries.find((e) => e.kind === 'output-lot');
       if (output) {
         const data = output.data as { quantity: number; unit: string };
@@ -258,22 +264,31 @@ function batchConditions(
   const mine = entries.filter((e) => e.stepId !== null && steps.has(e.stepId));
   const out: ConditionInterval[] = [];
   const batchEnd = b.endedAt?.getTime() ?? end;
-  if (mine.length > 0) {
-    const first = Date.parse(mine[0].occurredAt);
-    const finished = [...steps].every((id) => mine.some((e) => e.stepId === id && e.kind === 'step-completed'));
-    const last = finished ? Math.max(...mine.map((e) => Date.parse(e.occurredAt))) : batchEnd;
-    out.push({ start: first, end: last, condition: 'waiting-operator' });
-  }
-  // Holds: from the status held to the next status, on every unit the batch holds meanwhile.
+  if (mine.length === 0) return out;
+  const first = Date.parse(mine[0].occurredAt);
+  const finished = [...steps].every((id) => mine.some((e) => e.stepId === id && e.kind === 'step-completed'));
+  const last = finished ? mine.reduce((n, e) => Math.max(n, Date.parse(e.occurredAt)), first) : batchEnd;
+  out.push({ start: first, end: last, condition: 'waiting-operator' });
+  // Holds, while the batch uses this unit (a hold in another unit procedure's time is not this unit's); a hold
+  // after a step failed since the last change of status is a breakdown.
   let held: { since: number; fault: boolean } | undefined;
-  entries.forEach((e, i) => {
+  let failed = false;
+  const hold = (until: number) => {
+    if (!held) return;
+    const start = Math.max(held.since, first);
+    const stop = Math.min(until, last);
+    if (stop > start) out.push({ start, end: stop, condition: held.fault ? 'held-fault' : 'held' });
+  };
+  for (const e of entries) {
+    if (e.kind === 'step-failed') failed = true;
     const status = (e.data as { status?: string } | null)?.status;
-    if ((e.kind !== 'batch-command' && e.kind !== 'batch-ended') || !status) return;
+    if ((e.kind !== 'batch-command' && e.kind !== 'batch-ended') || !status) continue;
     const at = Date.parse(e.occurredAt);
-    if (held) out.push({ start: held.since, end: at, condition: held.fault ? 'held-fault' : 'held' });
-    held = status === 'held' ? { since: at, fault: entries[i - 1]?.kind === 'step-failed' } : undefined;
-  });
-  if (held) out.push({ start: held.since, end: batchEnd, condition: held.fault ? 'held-fault' : 'held' });
+    hold(at);
+    held = status === 'held' ? { since: at, fault: failed } : undefined;
+    failed = false;
+  }
+  hold(batchEnd);
   return out;
 }
 

@@ -142,10 +142,11 @@ export class BatchStore {
     return (await query).map(toBatch);
   }
 
-  /** Batches that had started before `to` and had not ended before `from` (OEE's: which may have used a unit then). */
-  async activeBetween(db: Knex, from: Date, to: Date): Promise<BatchRecord[]> {
+  /** Batches on a unit that had started before `to` and had not ended before `from` (OEE's sources). */
+  async onUnitBetween(db: Knex, unitCode: string, from: Date, to: Date): Promise<BatchRecord[]> {
     return (
       await db('batches')
+        .whereRaw(`exists (select 1 from jsonb_each(units::jsonb) u where u.value->>'code' = ?)`, [unitCode])
         .whereNotNull('started_at')
         .where('started_at', '<', to)
         .where((w) => w.whereNull('ended_at').orWhere('ended_at', '>=', from))

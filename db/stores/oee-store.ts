@@ -29,7 +29,12 @@ export class OeeStore {
   }
 
   /** The reason that counts for each stop of a unit starting in [from, to), by its start (ms). */
-  async latestReasons(db: Knex, unitCode: string, from: Date, to: Date): Promise<Map<number, StopReasonRecord>> {
+  async latestReasons(
+    db: Knex | Knex.Transaction,
+    unitCode: string,
+    from: Date,
+    to: Date,
+  ): Promise<Map<number, StopReasonRecord>> {
     const rows = await db('oee_stop_reasons')
       .where('unit_code', unitCode)
       .where('stop_start', '>=', from)

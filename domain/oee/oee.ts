@@ -59,7 +59,8 @@ export function classifyTime(o: {
     let at = c.start;
     const push = (end: number, inShift: boolean, inBreak: boolean) => {
       if (!(end > at)) return;
-      const running = c.condition === 'running' || micro.has(index);
+      const isMicro = inShift && micro.has(index);
+      const running = c.condition === 'running' || isMicro;
       const element: TimePiece['element'] = !inShift
         ? 'not-scheduled'
         : running
@@ -72,7 +73,7 @@ export function classifyTime(o: {
         end,
         condition: c.condition,
         element,
-        ...(micro.has(index) ? { micro: true as const } : {}),
+        ...(isMicro ? { micro: true as const } : {}),
         ...(inShift && inBreak ? { inBreak: true as const } : {}),
       });
       at = end;
@@ -191,7 +192,8 @@ export function oeeFigures(o: {
       ? disposed.filter((b) => b.disposition === 'released').reduce((n, b) => n + weight(b), 0) / disposedWeight
       : null;
   const availability = PBT > 0 ? t.APT / PBT : null;
-  const effectiveness = t.APT > 0 ? plannedRuntime / t.APT : null;
+  // Without every batch's planned runtime (a recipe that gives no plannedDuration) there is no rate to hold APT to.
+  const effectiveness = t.APT > 0 && o.batches.every((b) => b.plannedRuntime > 0) ? plannedRuntime / t.APT : null;
   return {
     from: o.from,
     to: o.to,

@@ -113,6 +113,16 @@ test('a batch’s unit: running, held, waiting and cleaning time summing exactly
 
   // The same figures whatever the periods: by shift (round the clock) and by day their totals are the window's.
   for (const by of ['shift', 'day', 'batch']) expect((await oee(by)).total).toEqual(whole.total);
+  // The shifts (round the clock here) and the days cover the window: their time elements add up to the window's.
+  for (const by of ['shift', 'day']) {
+    const periods = (await oee(by)).periods as Json[];
+    for (const element of Object.keys(t))
+      expect([by, element, Math.round(periods.reduce((n, p) => n + (p.time[element] as number), 0) * 1000)]).toEqual([
+        by,
+        element,
+        Math.round(t[element] * 1000),
+      ]);
+  }
   const byBatch = await oee('batch');
   expect(byBatch.periods.map((p: Json) => p.label)).toEqual([batch]);
   expect(byBatch.periods[0].quantities[0].pending).toBe(whole.total.quantities[0].PQ);

@@ -4,7 +4,8 @@
  * trail's search, equipment and user administration — each checked with axe-core, each change made through the
  * page and seen through the API.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
@@ -19,7 +20,13 @@ let browser: TestBrowser;
 
 beforeAll(async () => {
   browser = await startBrowser();
-  env = await startBatchEnv();
+  // A site whose units stop for a reason after 6 ms: the OEE page's stops, from a batch that runs in seconds.
+  const oeeConfig = path.join(mkdtempSync(path.join(tmpdir(), 'ampoule-oee-')), 'oee.yaml');
+  writeFileSync(
+    oeeConfig,
+    'timeZone: UTC\nshifts:\n  - { name: all-day, start: "00:00", end: "00:00" }\nmicroStopMinutes: 0.0001\n',
+  );
+  env = await startBatchEnv({ env: { AMPOULE_OEE_CONFIG: oeeConfig } });
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -468,3 +475,50 @@ test('users: an administrator creates a user (the password policy in words), set
     expect(await page.getByRole('button', { name: 'Deactivate' }).count()).toBe(0);
   });
 });
+
+test(
+  'OEE: the dashboard shows the API’s figures for the same window; a stop given its reason from the page',
+  async () => {
+    const { batch } = await finishedBatch();
+    const second = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+    const from = second(Date.now() - 3_600_000);
+    const to = second(Date.now() + 1_000); // a window wholly past once it is read: the page and the API see the same
+    await new Promise((r) => setTimeout(r, 2_000));
+    const api = (await request('qa1', 'GET', `/oee?unit=MX-201&from=${from}Z&to=${to}Z&by=batch`)).body as {
+      total: Record<string, number | null>;
+      periods: { label: string; oee: number | null }[];
+    };
+    const percent = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+    await withPage(async (page) => {
+      await logIn(page, 'operator1');
+      await page.getByRole('link', { name: 'OEE' }).click();
+      await page.getByLabel('Unit').selectOption('MX-201');
+      await page.getByLabel('From (UTC)').fill(from);
+      await page.getByLabel('To (UTC)').fill(to);
+      await page.getByLabel('By').selectOption('batch');
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.waitForURL(/by=batch/);
+      for (const kpi of ['availability', 'effectiveness', 'qualityRatio', 'oee'])
+        expect([kpi, await page.locator(`[data-kpi="${kpi}"]`).textContent()]).toEqual([kpi, percent(api.total[kpi])]);
+      expect(await page.locator(`tr[data-period="${batch}"]`).count()).toBe(1);
+      expect(await page.locator('table.waterfall').textContent()).toMatch(/= actual production time \(APT\)/);
+      await expectAccessible(page);
+
+      // A stop without a reason, given one here: the Pareto shows it under its loss.
+      const stop = page.locator('ul.stops li', { hasText: 'no reason yet' }).first();
+      const start = await stop.getAttribute('data-stop');
+      await stop.getByLabel('Reason').selectOption('small-stops/waiting-material');
+      await stop.getByRole('button', { name: 'Give the reason' }).click();
+      await page.waitForURL(/done=1/);
+      expect(await page.getByRole('status').textContent()).toContain('The reason is recorded');
+      expect(await page.locator(`ul.stops li[data-stop="${start}"]`).textContent()).toContain(
+        'small-stops/waiting-material',
+      );
+      expect(await page.locator('tr[data-loss="small-stops/waiting-material"]').textContent()).toMatch(
+        /Small stops \(idling, minor stoppages\) › Waiting for material/,
+      );
+      expect(await expectNoColourAlone(page)).toBeGreaterThanOrEqual(0);
+    });
+  },
+  WITH_A_BATCH,
+);
