@@ -11,20 +11,17 @@ import path from 'node:path';
 import type { AuditEntry } from '../../db/stores/audit-store';
 import type { AssignedUnit } from '../../domain/batch/types';
 import { batchEventText, changeText, limitsText, quantityText, utcText } from '../../domain/batch/record-text';
-import { stepDescription, stepEntryBlocks, type RecordTableKind } from '../../domain/batch/record-blocks';
+import {
+  stepDescription,
+  stepEntryBlocks,
+  type RecordEntry,
+  type RecordTableKind,
+} from '../../domain/batch/record-blocks';
 import type { ScaledPlan } from '../../domain/recipe/plan';
 import type { SignatureManifestation } from '../signatures/signature-service';
 
-interface Entry {
-  seq: number;
-  kind: string;
-  stepId: string | null;
-  data: unknown;
-  occurredAt: string;
-  userName: string | null;
-  signature: SignatureManifestation | null;
-  hash: string;
-}
+/** A record entry as printed: the shape the record's words are made from, with its hash. */
+type Entry = RecordEntry<SignatureManifestation> & { hash: string };
 
 /** What the cover says of the record held against its workflow history. */
 export type RecordInvestigation =

@@ -17,6 +17,7 @@ import { Problem, notFound } from '../http/problems';
 import { AuditTrail } from '../audit/audit-trail';
 import type { ChangeContext, UserActor } from '../../db/change-context';
 import type { StopReasonRecord } from '../../db/stores/oee-store';
+import type { RecordEntry } from '../../domain/batch/record-blocks';
 import { lossPareto, stopReasonProblem, type QualifiedStop } from '../../domain/oee/losses';
 
 export type OeePeriods = 'shift' | 'day' | 'batch' | 'whole';
@@ -237,13 +238,7 @@ function* unitConditions(history: readonly StateHistoryEntry[], end: number): Ge
   for (const key of open.keys()) yield* close(key, end);
 }
 
-interface Entry {
-  seq: number;
-  kind: string;
-  stepId: string | null;
-  data: unknown;
-  occurredAt: string;
-}
+type Entry = Omit<RecordEntry<unknown>, 'userName' | 'signature'>;
 
 /**
  * A batch's use of the unit: from the first step of its unit procedures on the unit to their last step's end,

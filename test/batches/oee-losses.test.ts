@@ -6,10 +6,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
+import { DEMO_STOCK, stockMaterials } from '../../demo/automated-operator';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { heldBatch } from '../support/held-batch';
 import { requester } from '../support/long-batch';
-import { until } from '../support/wait';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -33,23 +33,7 @@ const request = async (user: string, method: string, p: string, body?: unknown) 
 test('a long hold is a stop: unqualified until an operator gives its reason (audited); the Pareto by reason', async () => {
   const lots = await stockMaterials(requester(env), DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
   const from = new Date(Date.now() - 10_000).toISOString();
-  const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
-  const batch: string = launched.body.number;
-  const unit = Object.values(launched.body.units as Record<string, string>)[0];
-  const operating = operateBatch(requester(env), batch, { lots, password: DEMO_PASSWORD });
-  const status = async () => (await request('qa1', 'GET', `/batches/${batch}`)).body.live.status as string;
-  await until(async () => (await status()) === 'running');
-  expect(
-    (await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'pump noise' }))
-      .status,
-  ).toBe(200);
-  await until(async () => (await status()) === 'held');
-  await new Promise((r) => setTimeout(r, 3_000));
-  expect(
-    (await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'checked' }))
-      .status,
-  ).toBe(200);
-  expect(await operating).toBe('complete');
+  const { unit } = await heldBatch(env, lots, 3_000);
   const to = new Date().toISOString();
 
   const losses = async () => {

@@ -5,8 +5,8 @@
  */
 import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { heldBatch } from '../support/held-batch';
 import { requester } from '../support/long-batch';
-import { until } from '../support/wait';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -61,26 +61,7 @@ test('a batch’s unit: running, held, waiting and cleaning time summing exactly
   await recipeWithPlannedDuration();
   const lots = await stockMaterials(requester(env), DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
   const from = new Date(Date.now() - 60_000).toISOString();
-  const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
-  expect(launched.status).toBe(201);
-  const batch: string = launched.body.number;
-  const unit =
-    Object.values(launched.body.units as Record<string, string>)[0] ??
-    (await request('qa1', 'GET', `/batches/${batch}`)).body.units['buffer-preparation'];
-  const operating = operateBatch(requester(env), batch, { lots, password: DEMO_PASSWORD });
-  const status = async () => (await request('qa1', 'GET', `/batches/${batch}`)).body.live.status as string;
-  await until(async () => (await status()) === 'running');
-  expect(
-    (await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'hold', reason: 'pump noise' }))
-      .status,
-  ).toBe(200);
-  await until(async () => (await status()) === 'held');
-  await new Promise((r) => setTimeout(r, 1_500));
-  expect(
-    (await request('operator1', 'POST', `/batches/${batch}/commands`, { command: 'restart', reason: 'checked' }))
-      .status,
-  ).toBe(200);
-  expect(await operating).toBe('complete');
+  const { batch, unit } = await heldBatch(env, lots, 1_500);
   await new Promise((r) => setTimeout(r, 1_000)); // the mixer stands dirty a moment
   const to = new Date().toISOString(); // past: every call sees the same window
 
