@@ -11,7 +11,7 @@ import type { BatchRecord } from '../../db/stores/batch-store';
 import type { StateHistoryEntry } from '../../db/stores/equipment-store';
 import { shiftsBetween } from '../../domain/oee/calendar';
 import type { ConditionInterval } from '../../domain/oee/intervals';
-import { classifyTime, oeeFigures, type OeeBatch, type OeeFigures } from '../../domain/oee/oee';
+import { classifyTime, oeeFigures, stopsOf, type OeeBatch, type OeeFigures } from '../../domain/oee/oee';
 import { convert } from '../../domain/units';
 import { Problem, notFound } from '../http/problems';
 import { AuditTrail } from '../audit/audit-trail';
@@ -169,6 +169,20 @@ export class OeeService {
       mapping: this.config.mapping,
       microStopMs,
     });
+    // Classified once; each period sums the pieces that overlap it (found by binary search: pieces are in order).
+    const stops = stopsOf(pieces, microStopMs);
+    const overlapping = (pFrom: number, pTo: number) => {
+      let lo = 0;
+      let hi = pieces.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (pieces[mid].end <= pFrom) lo = mid + 1;
+        else hi = mid;
+      }
+      let end = lo;
+      while (end < pieces.length && pieces[end].start < pTo) end++;
+      return pieces.slice(lo, end);
+    };
     const figures = (
       pFrom: number,
       pTo: number,
@@ -176,7 +190,7 @@ export class OeeService {
       batchesIn = produced.filter((p) => p.at >= pFrom && p.at < pTo),
     ) => ({
       label,
-      ...oeeFigures({ pieces, from: pFrom, to: pTo, batches: batchesIn, microStopMs }),
+      ...oeeFigures({ pieces: overlapping(pFrom, pTo), stops, from: pFrom, to: pTo, batches: batchesIn, microStopMs }),
     });
     const total = figures(from, to, 'whole');
     let periods: OeeReport['periods'];

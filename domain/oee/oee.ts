@@ -140,17 +140,33 @@ export interface OeeFigures {
   oee: number | null;
 }
 
+/** The stops of classified time: runs of delay (ADET), on their whole length, at or over the threshold. */
+export function stopsOf(pieces: readonly TimePiece[], microStopMs: number): Stop[] {
+  const stops: Stop[] = [];
+  for (const p of pieces) {
+    if (p.element !== 'ADET') continue;
+    const last = stops.at(-1);
+    if (last && last.end === p.start) last.end = p.end;
+    else stops.push({ start: p.start, end: p.end, condition: p.condition });
+  }
+  return stops.filter((s) => s.end - s.start >= microStopMs);
+}
+
+/**
+ * A period's figures. `pieces` may be only those overlapping the period when `stops` (of all the classified time,
+ * `stopsOf`) is given: many periods of one classification are then summed without each scanning all of it.
+ */
 export function oeeFigures(o: {
   pieces: readonly TimePiece[];
   from: number;
   to: number;
   batches: readonly OeeBatch[];
   microStopMs: number;
+  stops?: readonly Stop[];
 }): OeeFigures {
   const t = { notScheduled: 0, PDOT: 0, APT: 0, AUST: 0, ADET: 0, ADOT: 0 };
   const pieces = clip(o.pieces, o.from, o.to);
   const microRuns = new Set<number>();
-  const stops: Stop[] = [];
   for (const p of pieces) {
     const ms = p.end - p.start;
     if (p.element === 'not-scheduled') t.notScheduled += ms;
@@ -162,13 +178,9 @@ export function oeeFigures(o: {
     microDuration += p.end - p.start;
     if (!pieces.some((q) => q.micro && q.end === p.start)) microRuns.add(p.start);
   }
-  // Stops judged on their whole length (the pieces classified, not clipped to the period), listed where they overlap it.
-  for (const p of o.pieces) {
-    if (p.element !== 'ADET') continue;
-    const last = stops.at(-1);
-    if (last && last.end === p.start) last.end = p.end;
-    else stops.push({ start: p.start, end: p.end, condition: p.condition });
-  }
+  // Stops judged on their whole length (of all the classified time, not clipped to the period), listed where they
+  // overlap it.
+  const stops = o.stops ?? stopsOf(o.pieces, o.microStopMs);
   const calendar = o.to - o.from;
   const POT = calendar - t.notScheduled;
   const PBT = POT - t.PDOT;
@@ -209,7 +221,7 @@ export function oeeFigures(o: {
       ADOT: t.ADOT,
     },
     microStops: { count: microRuns.size, duration: microDuration },
-    stops: stops.filter((s) => s.end - s.start >= o.microStopMs && s.end > o.from && s.start < o.to),
+    stops: stops.filter((s) => s.end > o.from && s.start < o.to),
     plannedRuntime,
     PRU: quantities.length === 1 && quantities[0].PQ > 0 ? plannedRuntime / quantities[0].PQ : null,
     quantities,
