@@ -129,6 +129,26 @@ export function batchesPage(
   );
 }
 
+/** What a batch makes and from which recipe version: the facts every batch and step page starts with. */
+export function ProductAndRecipe({ batch }: { batch: BatchRecord }) {
+  return (
+    <>
+      <div>
+        <dt>Product</dt>
+        <dd>
+          {batch.plan.product.name} ({batch.productCode})
+        </dd>
+      </div>
+      <div>
+        <dt>Recipe</dt>
+        <dd>
+          {batch.recipeCode} version {batch.recipeVersion}
+        </dd>
+      </div>
+    </>
+  );
+}
+
 /** The commands the batch takes in its state now (the ISA-88 table the workflow checks them against). */
 export function commandsNow(status: string): BatchCommand[] {
   const from: PhaseState | undefined = status === 'running' ? 'running' : status === 'held' ? 'held' : undefined;
@@ -161,18 +181,7 @@ export function batchPage(
     <article aria-labelledby="batch-title">
       <h1 id="batch-title">Batch {batch.number}</h1>
       <dl class="step-id">
-        <div>
-          <dt>Product</dt>
-          <dd>
-            {batch.plan.product.name} ({batch.productCode})
-          </dd>
-        </div>
-        <div>
-          <dt>Recipe</dt>
-          <dd>
-            {batch.recipeCode} version {batch.recipeVersion}
-          </dd>
-        </div>
+        <ProductAndRecipe batch={batch} />
         <div>
           <dt>Size</dt>
           <dd>{quantityText(batch.batchSize, batch.batchUnit)}</dd>

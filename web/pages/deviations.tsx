@@ -17,6 +17,35 @@ const STATE_WORDS: Record<string, string> = {
   closed: 'Closed',
 };
 
+/** Deviations in a table, each linked to its page, its state in words (a symbol where it is not closed). */
+export function DeviationTable({ deviations, caption }: { deviations: DeviationView[]; caption: string }) {
+  return (
+    <table class="queue">
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Deviation</th>
+          <th scope="col">What was found</th>
+          <th scope="col">Severity</th>
+          <th scope="col">State</th>
+        </tr>
+      </thead>
+      <tbody>
+        {deviations.map((d) => (
+          <tr data-deviation={d.number}>
+            <td>
+              <a href={`/deviations/${encodeURIComponent(d.number)}`}>{d.number}</a>
+            </td>
+            <td>{d.title}</td>
+            <td>{d.severity ?? 'not classified'}</td>
+            <td>{d.state === 'closed' ? 'Closed' : `⚠ ${STATE_WORDS[d.state]}`}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function deviationsPage(ctx: PageContext, deviations: DeviationView[]): string {
   const sorted = [...deviations].sort((a, b) => Number(a.state === 'closed') - Number(b.state === 'closed'));
   return page(
@@ -26,29 +55,7 @@ export function deviationsPage(ctx: PageContext, deviations: DeviationView[]): s
       {sorted.length === 0 ? (
         <p class="empty">No deviations.</p>
       ) : (
-        <table class="queue">
-          <caption>Not closed first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Deviation</th>
-              <th scope="col">What was found</th>
-              <th scope="col">Severity</th>
-              <th scope="col">State</th>
-            </tr>
-          </thead>
-          <tbody>
-            {sorted.map((d) => (
-              <tr data-deviation={d.number}>
-                <td>
-                  <a href={`/deviations/${encodeURIComponent(d.number)}`}>{d.number}</a>
-                </td>
-                <td>{d.title}</td>
-                <td>{d.severity ?? 'not classified'}</td>
-                <td>{d.state === 'closed' ? 'Closed' : `⚠ ${STATE_WORDS[d.state]}`}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DeviationTable deviations={sorted} caption="Not closed first" />
       )}
     </section>,
     ctx,

@@ -11,6 +11,7 @@ import type { SignatureManifestation } from '../../api/signatures/signature-serv
 import { utcText } from '../../domain/batch/record-text';
 import { CSRF_FIELD } from '../csrf';
 import { Outcome, page, type PageContext } from '../layout';
+import { DeviationTable } from './deviations';
 import { SignatureDialog } from '../signature-dialog';
 
 type Report = Awaited<ReturnType<BatchRecordService['reviewReport']>>;
@@ -97,27 +98,7 @@ export function reviewPage(ctx: PageContext, v: ReviewView): string {
         </tbody>
       </table>
       {v.deviations.length > 0 && (
-        <table class="queue">
-          <caption>Deviations (a release waits until each is closed)</caption>
-          <thead>
-            <tr>
-              <th scope="col">Deviation</th>
-              <th scope="col">What was found</th>
-              <th scope="col">Severity</th>
-              <th scope="col">State</th>
-            </tr>
-          </thead>
-          <tbody>
-            {v.deviations.map((d) => (
-              <tr>
-                <td>{d.number}</td>
-                <td>{d.title}</td>
-                <td>{d.severity ?? 'not classified'}</td>
-                <td>{d.state === 'closed' ? 'closed' : `⚠ ${d.state}`}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DeviationTable deviations={v.deviations} caption="Deviations (a release waits until each is closed)" />
       )}
       {v.signatures.length > 0 && (
         <>

@@ -11,6 +11,7 @@ import { limitsText, unitText } from '../../domain/batch/record-text';
 import type { PlanField, PlanStep } from '../../domain/recipe/plan';
 import { CSRF_FIELD } from '../csrf';
 import { Outcome, page, type PageContext } from '../layout';
+import { ProductAndRecipe } from './batches';
 import { SignatureDialog } from '../signature-dialog';
 
 export interface StepView {
@@ -53,18 +54,7 @@ export function stepPage(ctx: PageContext, v: StepView): string {
           <dt>Batch</dt>
           <dd>{batch.number}</dd>
         </div>
-        <div>
-          <dt>Product</dt>
-          <dd>
-            {batch.plan.product.name} ({batch.productCode})
-          </dd>
-        </div>
-        <div>
-          <dt>Recipe</dt>
-          <dd>
-            {batch.recipeCode} version {batch.recipeVersion}
-          </dd>
-        </div>
+        <ProductAndRecipe batch={batch} />
       </dl>
       <h1 id="step-title">
         Step {step.number}: {step.name}
