@@ -218,6 +218,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
       port: config.opcua.simulatorPort,
       pkiFolder: path.join(config.dataDir, 'pki', 'simulator'),
       timeScale: 3600,
+      faults: config.opcua.simulatorFaults,
       log: log.child({ component: 'simulator' }),
     });
     // Both ends are this process's own: each trusts the other's certificate explicitly, nothing unknown is accepted.

@@ -2,6 +2,7 @@
  * Ampoule's typed runtime configuration, read from the environment once at start-up. A bad value stops
  * the start with a message naming the variable, so a typo never silently falls back to a default.
  */
+import { DEMO_FAULT_PLAN, parseFaultPlan, type PhaseFaultPlan } from '../equipment/simulator/fault-plan';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadOeeConfig, type OeeConfig } from './oee-config';
@@ -43,6 +44,18 @@ const schema = z.object({
   AMPOULE_OPCUA_ALLOW_SECURITY_NONE: z.enum(['true', 'false']).default('false'),
   /** The zero-setup mode's equipment simulator; 0 picks a free port. */
   AMPOULE_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(4840),
+  /** The zero-setup simulator's standing faults (`equipment/simulator/fault-plan.ts`), or `none`. */
+  AMPOULE_SIMULATOR_FAULTS: z
+    .string()
+    .default(DEMO_FAULT_PLAN)
+    .transform((text, ctx) => {
+      try {
+        return parseFaultPlan(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** The Ed25519 key that signs the hash chains' anchors (created if missing); default under the data directory. */
   AMPOULE_ANCHOR_KEY_FILE: z.string().min(1).optional(),
@@ -66,7 +79,7 @@ export interface AppConfig {
   session: { idleSeconds: number; absoluteSeconds: number };
   lockout: { failures: number; lockSeconds: number };
   rateLimits: { loginPerMinute: number; signPerMinute: number };
-  opcua: { allowSecurityNone: boolean; simulatorPort: number };
+  opcua: { allowSecurityNone: boolean; simulatorPort: number; simulatorFaults: PhaseFaultPlan[] };
   /** Where the hash chains are anchored outside the database (`api/audit/anchors.ts`). */
   anchors: { keyFile: string; signerModule?: string; logFile: string; intervalSeconds: number; trustedKeysDir: string };
   oee: OeeConfig;
@@ -107,6 +120,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     opcua: {
       allowSecurityNone: e.AMPOULE_OPCUA_ALLOW_SECURITY_NONE === 'true',
       simulatorPort: e.AMPOULE_SIMULATOR_PORT,
+      simulatorFaults: e.AMPOULE_SIMULATOR_FAULTS,
     },
     anchors: {
       keyFile: path.resolve(e.AMPOULE_ANCHOR_KEY_FILE ?? path.join(dataDir, 'anchors', 'anchor-key.pem')),

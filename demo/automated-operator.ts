@@ -23,6 +23,11 @@ export interface OperatorOptions {
   password: string;
   /** Called after each step completion or verification with its round-trip time. */
   onAction?: (a: { batch: string; stepId: string; action: 'complete' | 'verify'; ms: number }) => void;
+  /**
+   * How long an operator takes to clear a phase its controller held on a fault (they hold the batch, check the
+   * unit, restart the batch); 0 by default.
+   */
+  faultClearingMs?: number;
   /** Stop driving (the batch is left as it is). */
   until?: () => boolean;
   pollMs?: number;
@@ -50,11 +55,24 @@ export async function operateBatch(request: Request, batch: string, o: OperatorO
   const plan = new Map<string, Json>(
     ((await request('qa1', 'GET', `/batches/${batch}/steps`)).body as Json[]).map((s) => [s.id, s]),
   );
+  const cleared = new Set<string>();
   for (;;) {
     if (o.until?.()) return 'interrupted';
     const live = (await request('qa1', 'GET', `/batches/${batch}`)).body.live as Json;
     if (['complete', 'stopped', 'aborted'].includes(live.status)) return live.status;
     let acted = false;
+    // A phase its controller held (a fault) while the batch runs: hold the batch, check the unit, restart.
+    const faulted = (live.steps as Json[]).find(
+      (s) => s.status === 'active' && s.equipment?.state === 'held' && !cleared.has(`${s.id}@${s.equipment.since}`),
+    );
+    if (faulted && live.status === 'running') {
+      const { unit, phase, since } = faulted.equipment as Json;
+      cleared.add(`${faulted.id}@${since}`);
+      await batchCommand(request, batch, 'hold', `the controller held ${unit} ${phase}: checking the unit`);
+      await new Promise((r) => setTimeout(r, o.faultClearingMs ?? 0));
+      await batchCommand(request, batch, 'restart', `${unit} checked, the fault cleared`);
+      continue;
+    }
     for (const s of live.steps as Json[]) {
       const step = plan.get(s.id)!;
       if (s.status === 'awaiting-input' && live.status === 'running') {
@@ -86,6 +104,13 @@ export async function operateBatch(request: Request, batch: string, o: OperatorO
     }
     if (!acted) await new Promise((r) => setTimeout(r, o.pollMs ?? 100));
   }
+}
+
+/** A batch command by the shift's operator; one the batch no longer takes (it moved on meanwhile) is left. */
+async function batchCommand(request: Request, batch: string, command: string, reason: string): Promise<void> {
+  const r = await request('operator1', 'POST', `/batches/${batch}/commands`, { command, reason });
+  if (r.status !== 200 && r.status !== 409)
+    throw new Error(`${command} of ${batch}: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
 /** Receives and releases a generous lot of each material a recipe consumes; returns material → lot number. */

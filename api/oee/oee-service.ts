@@ -140,11 +140,13 @@ export class OeeService {
     const batches = await this.stores.batches.onUnitBetween(this.db, unit.code, new Date(wideFrom), new Date(wideTo));
     // What is still under way ends now, not at the window's end: a hold of 30 s so far is not yet a long stop.
     const until = Math.min(wideTo, (q.now ?? new Date()).getTime());
-    const conditions = [...unitConditions(history, until)];
+    const conditions: ConditionInterval[] = [];
+    const commandedHolds: Window[] = [];
     const produced: (OeeBatch & { at: number; start: number; end: number })[] = [];
     for (const b of batches) {
       const entries = await this.stores.batches.ebr(this.db, b.id);
       conditions.push(...batchConditions(b, unit.code, entries, until));
+      commandedHolds.push(...holdCommands(entries, b.endedAt?.getTime() ?? until));
       const output = entries.find((e) => e.kind === 'output-lot');
       if (output) {
         const data = output.data as { quantity: number; unit: string };
@@ -160,6 +162,7 @@ export class OeeService {
         });
       }
     }
+    conditions.push(...unitConditions(history, until, commandedHolds));
     const shifts = shiftsBetween(this.config.calendar, wideFrom, wideTo);
     const pieces = classifyTime({
       conditions,
@@ -223,8 +226,24 @@ export class OeeService {
   }
 }
 
-/** The unit's own sources: its phases running, its status (maintenance), its cleanliness (dirty: to be cleaned). */
-function* unitConditions(history: readonly StateHistoryEntry[], end: number): Generator<ConditionInterval> {
+interface Window {
+  start: number;
+  end: number;
+}
+
+/** The phase states of a phase held (by its controller, or by a command passed to it) until it runs again. */
+const PHASE_HELD = new Set(['holding', 'held', 'restarting']);
+
+/**
+ * The unit's own sources: its phases running; a phase held — by its controller on a fault (a breakdown), or by a
+ * batch's Hold passed to it (held) when it began to hold after a Hold command and before the Restart; its status
+ * (maintenance); its cleanliness (dirty: to be cleaned). The controller's clock is trusted to agree with Ampoule's.
+ */
+function* unitConditions(
+  history: readonly StateHistoryEntry[],
+  end: number,
+  commandedHolds: readonly Window[],
+): Generator<ConditionInterval> {
   const open = new Map<string, { since: number; state: string }>();
   const close = function* (key: string, until: number): Generator<ConditionInterval> {
     const o = open.get(key);
@@ -240,12 +259,18 @@ function* unitConditions(history: readonly StateHistoryEntry[], end: number): Ge
             : undefined
           : o.state === 'running'
             ? 'running'
-            : undefined;
+            : PHASE_HELD.has(o.state)
+              ? commandedHolds.some((w) => o.since >= w.start && o.since <= w.end)
+                ? 'held'
+                : 'held-fault'
+              : undefined;
     if (condition) yield { start: o.since, end: until, condition };
   };
   for (const h of history) {
     const key = h.phase ?? (h.state === 'clean' || h.state === 'dirty' ? ':cleanliness' : ':status');
     const at = h.sourceTimestamp.getTime();
+    // Holding, held and restarting are one hold, from its first state to the phase's next.
+    if (PHASE_HELD.has(h.state) && PHASE_HELD.has(open.get(key)?.state ?? '')) continue;
     yield* close(key, at);
     open.set(key, { since: at, state: h.state });
   }
@@ -298,6 +323,21 @@ function batchConditions(
     failed = false;
   }
   hold(batchEnd);
+  return out;
+}
+
+/** A batch's Hold commands, each until the command after it (restart, stop, abort) or the batch's end. */
+function holdCommands(entries: readonly Entry[], end: number): Window[] {
+  const out: Window[] = [];
+  let since: number | undefined;
+  for (const e of entries) {
+    const command = e.kind === 'batch-command' ? (e.data as { command?: string } | null)?.command : undefined;
+    if (!command) continue;
+    const at = Date.parse(e.occurredAt);
+    if (since !== undefined) out.push({ start: since, end: at });
+    since = command === 'hold' ? at : undefined;
+  }
+  if (since !== undefined) out.push({ start: since, end });
   return out;
 }
 

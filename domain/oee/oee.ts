@@ -140,16 +140,25 @@ export interface OeeFigures {
   oee: number | null;
 }
 
-/** The stops of classified time: runs of delay (ADET), on their whole length, at or over the threshold. */
+/**
+ * The stops of classified time: runs of delay (ADET), on their whole length, at or over the threshold. A stop is
+ * named by the condition it spent most of its time in (a breakdown that began with a moment's wait is a breakdown).
+ */
 export function stopsOf(pieces: readonly TimePiece[], microStopMs: number): Stop[] {
-  const stops: Stop[] = [];
+  const stops: (Stop & { time: Map<UnitCondition, number> })[] = [];
   for (const p of pieces) {
     if (p.element !== 'ADET') continue;
-    const last = stops.at(-1);
+    let last = stops.at(-1);
     if (last && last.end === p.start) last.end = p.end;
-    else stops.push({ start: p.start, end: p.end, condition: p.condition });
+    else stops.push((last = { start: p.start, end: p.end, condition: p.condition, time: new Map() }));
+    last.time.set(p.condition, (last.time.get(p.condition) ?? 0) + p.end - p.start);
   }
-  return stops.filter((s) => s.end - s.start >= microStopMs);
+  return stops
+    .filter((s) => s.end - s.start >= microStopMs)
+    .map(({ time, ...s }) => {
+      const [condition] = [...time].reduce((most, c) => (c[1] > most[1] ? c : most));
+      return { ...s, condition };
+    });
 }
 
 /**

@@ -3,16 +3,18 @@
  *
  *   npm run simulator -- [--port 4840] [--pki ./data/pki/simulator] [--time-scale 3600]
  *                        [--allow-security-none] [--trust client-certificate.pem]... [--bindings out.json]
+ *                        [--faults "MX-201/MIX:hold-every=3; MX-201/FILL:slowdown=2"]
  *
  * Clients must be trusted: pass their certificate with --trust, or move it from <pki>/rejected to
  * <pki>/trusted/certs after a first refused attempt. --bindings writes each unit's binding, ready for
- * POST /api/equipment.
+ * POST /api/equipment. --faults sets standing faults of the plant's phases (`fault-plan.ts`); none by default.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { readCertificate } from 'node-opcua-crypto';
 import { routeOpcuaLogs } from '../opcua';
+import { parseFaultPlan } from './fault-plan';
 import { startSimulator } from './simulator';
 
 function args(name: string): string[] {
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
     pkiFolder: path.resolve(args('pki')[0] ?? path.join(process.env.AMPOULE_DATA_DIR ?? 'data', 'pki', 'simulator')),
     timeScale,
     allowSecurityNone: process.argv.includes('--allow-security-none'),
+    faults: parseFaultPlan(args('faults')[0] ?? 'none'),
     log,
   });
   for (const file of args('trust')) {

@@ -16,6 +16,8 @@ export interface PhaseLogic {
 export interface PhaseFaults {
   /** The next run goes to Held part-way, as a controller does on a fault. */
   holdOnce?: boolean;
+  /** Every n-th run (counting Starts that started something) goes to Held part-way. */
+  holdEvery?: number;
   /** Work advances this many times slower. */
   slowdown?: number;
   /** Reports are off by this much (added to each). */
@@ -79,7 +81,9 @@ export class SimulatedPhase {
       this.commandId = commandId;
       this.reports = {};
       this.logic.begin(this.parameters);
-      this.progressToHold = this.faults.holdOnce ? 0 : Infinity;
+      const every = this.faults.holdEvery;
+      const nth = this.executed.start + 1;
+      this.progressToHold = this.faults.holdOnce || (every && nth % every === 0) ? 0 : Infinity;
     }
     this.executed[command]++;
     this.move(next);

@@ -21,6 +21,7 @@ import {
   type Namespace,
   type UAObject,
 } from '../opcua';
+import type { PhaseFaultPlan } from './fault-plan';
 import { SimulatedPhase, type CommandOutcome } from './simulated-phase';
 import { DEMO_UNITS, UnitProcess, phaseLogics } from './units';
 
@@ -37,6 +38,8 @@ export interface SimulatorOptions {
   timeScale?: number;
   /** Real milliseconds between simulation steps. */
   tickMs?: number;
+  /** Standing faults of the plant's phases (`fault-plan.ts`). */
+  faults?: readonly PhaseFaultPlan[];
   log?: Logger;
 }
 
@@ -86,6 +89,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
     );
     return { ...u, process, phases };
   });
+  for (const f of options.faults ?? []) {
+    const phase = units.find((u) => u.code === f.unit)?.phases.get(f.phase);
+    if (!phase) throw new Error(`simulator faults: the plant has no phase ${f.unit}/${f.phase}`);
+    Object.assign(phase.faults, f.faults);
+  }
 
   const timeScale = options.timeScale ?? 60;
   const tickMs = options.tickMs ?? 50;
@@ -103,7 +111,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
   let namespaceIndex = server.engine.addressSpace!.getOwnNamespace().index;
   const endpointUrl = server.getEndpointUrl();
   options.log?.info(
-    { endpointUrl, units: units.map((u) => u.code), securityNone: Boolean(options.allowSecurityNone) },
+    {
+      endpointUrl,
+      units: units.map((u) => u.code),
+      securityNone: Boolean(options.allowSecurityNone),
+      faults: (options.faults ?? []).map((f) => ({ phase: `${f.unit}/${f.phase}`, ...f.faults })),
+    },
     'equipment simulator listening',
   );
   if (options.allowSecurityNone)

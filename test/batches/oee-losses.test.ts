@@ -1,12 +1,14 @@
 /**
  * OEE's losses through the API, with a site's settings (a micro-stop threshold of 1.2 s, so that a real batch's
  * hold of 3 s is a stop that needs a reason): the stop unqualified, then given a reason (audited), the Pareto by
- * reason; a reason not in the tree, or for no stop, refused.
+ * reason; a reason not in the tree, or for no stop, refused. Then the simulator's faults: a phase its controller
+ * holds part-way (a breakdown, cleared by the operator) and a slow phase, as OEE sees them.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEMO_STOCK, stockMaterials } from '../../demo/automated-operator';
+import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
+import { parseFaultPlan } from '../../equipment/simulator/fault-plan';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { heldBatch } from '../support/held-batch';
 import { requester } from '../support/long-batch';
@@ -47,6 +49,7 @@ test('a long hold is a stop: unqualified until an operator gives its reason (aud
   expect(held).toBeDefined();
   expect(held.duration).toBeGreaterThanOrEqual(3);
   expect(held.reason).toBeNull();
+  expect(held.condition).not.toBe('held-fault'); // a Hold commanded by the operator (with waits), not a fault
   const unqualified = (before.lines as Json[]).find((l) => l.reason === 'unqualified')!;
   expect(unqualified.duration).toBeGreaterThanOrEqual(held.duration);
   // Largest first.
@@ -88,4 +91,46 @@ test('a long hold is a stop: unqualified until an operator gives its reason (aud
     action: 'qualify-stop',
     newValue: { reason: 'breakdowns/equipment-failure', comment: 'transfer pump cavitating' },
   });
+});
+
+test('a phase its controller holds part-way is a breakdown until the operator restarts it; a slow phase runs longer', async () => {
+  const lots = await stockMaterials(requester(env), DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
+  // Every run of the mixers' MIX is held by the controller, and goes 12 times slower: 3 s of real time here.
+  for (const mixer of ['MX-201', 'MX-202'])
+    Object.assign(
+      env.simulator.phase(mixer, 'MIX').faults,
+      parseFaultPlan(`${mixer}/MIX:hold-every=1,slowdown=12`)[0].faults,
+    );
+  try {
+    const from = new Date(Date.now() - 1_000).toISOString();
+    const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+    expect(launched.status).toBe(201);
+    const batch = launched.body.number as string;
+    const unit = Object.values(launched.body.units as Record<string, string>)[0];
+    expect(await operateBatch(requester(env), batch, { lots, password: DEMO_PASSWORD, faultClearingMs: 2_000 })).toBe(
+      'complete',
+    );
+    const to = new Date().toISOString();
+
+    // The operator's hold and restart, with their reasons, in the batch record.
+    const record = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries as Json[];
+    expect(
+      record.filter((e) => e.kind === 'batch-command' && e.data.command).map((e) => [e.data.command, e.data.reason]),
+    ).toEqual([
+      ['hold', `the controller held ${unit} MIX: checking the unit`],
+      ['restart', `${unit} checked, the fault cleared`],
+    ]);
+    const r = await request('operator1', 'GET', `/oee/losses?unit=${unit}&from=${from}&to=${to}`);
+    expect(r.status).toBe(200);
+    // The controller's hold: a breakdown (held-fault) from the moment the phase held, not from the operator's Hold.
+    const faults = (r.body.stops as Json[]).filter((s) => s.condition === 'held-fault');
+    expect(faults).toHaveLength(1);
+    expect(faults[0].duration).toBeGreaterThanOrEqual(2);
+    expect(faults[0].reason).toBeNull();
+    // The slow MIX: 30 process minutes at 7200× and 12 times slower run 3 s of real time, in production time.
+    const oee = await request('operator1', 'GET', `/oee?unit=${unit}&from=${from}&to=${to}`);
+    expect(oee.body.total.time.APT).toBeGreaterThanOrEqual(3);
+  } finally {
+    for (const mixer of ['MX-201', 'MX-202']) env.simulator.phase(mixer, 'MIX').faults = {};
+  }
 });

@@ -30,6 +30,21 @@ test('bad values name their variable', () => {
   }
 });
 
+test('the simulator’s standing faults: the demo’s by default, none, a plan, or a refusal in words', () => {
+  expect(loadAppConfig({}).opcua.simulatorFaults).toEqual([
+    { unit: 'MX-201', phase: 'MIX', faults: { holdEvery: 3 } },
+    { unit: 'MX-201', phase: 'FILL', faults: { slowdown: 1.5 } },
+  ]);
+  expect(loadAppConfig({ AMPOULE_SIMULATOR_FAULTS: 'none' }).opcua.simulatorFaults).toEqual([]);
+  expect(
+    loadAppConfig({ AMPOULE_SIMULATOR_FAULTS: 'BR-101/HEAT:slowdown=2,hold-every=1' }).opcua.simulatorFaults,
+  ).toEqual([{ unit: 'BR-101', phase: 'HEAT', faults: { slowdown: 2, holdEvery: 1 } }]);
+  expect(() => loadAppConfig({ AMPOULE_SIMULATOR_FAULTS: 'MX-201/MIX:hold-every=0' })).toThrow(
+    /AMPOULE_SIMULATOR_FAULTS: MX-201\/MIX: "hold-every=0" — expected hold-every=<whole number ≥ 1>/,
+  );
+  expect(() => loadAppConfig({ AMPOULE_SIMULATOR_FAULTS: 'MIX slow' })).toThrow(/expected <unit>\/<phase>:/);
+});
+
 test('database URLs are masked for logs', () => {
   expect(maskUrl('postgres://app:s3cret@db.example:5432/ampoule')).toBe('postgres://app:***@db.example:5432/ampoule');
 });

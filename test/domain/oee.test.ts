@@ -138,6 +138,24 @@ describe('the mapping, row by row (a unit in one condition for a whole shift)', 
       '100-120 idle',
     ]);
   });
+  test('a stop is named by the condition it spent most of its time in', () => {
+    const pieces = classifyTime({
+      conditions: [
+        { start: at('06:00'), end: at('06:10'), condition: 'running' },
+        { start: at('06:10'), end: at('06:11'), condition: 'waiting-operator' }, // a moment's wait, then the fault
+        { start: at('06:11'), end: at('06:20'), condition: 'held-fault' },
+        { start: at('06:00'), end: at('14:00'), condition: 'waiting-operator' },
+        { start: at('06:20'), end: at('14:00'), condition: 'running' },
+      ],
+      shifts,
+      from,
+      to,
+      mapping: DEFAULT_MAPPING,
+      microStopMs: TWO_MINUTES,
+    });
+    const f = oeeFigures({ pieces, from, to, batches: [], microStopMs: TWO_MINUTES });
+    expect(f.stops).toEqual([{ start: at('06:10'), end: at('06:20'), condition: 'held-fault' }]);
+  });
 });
 
 describe('the site calendar', () => {

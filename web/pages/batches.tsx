@@ -176,6 +176,11 @@ export function batchPage(
   const stepOf = new Map(batch.plan.steps.map((s) => [s.id, s]));
   const liveOf = new Map(live.steps.map((s) => [s.id, s]));
   const commands = o.mayCommand ? commandsNow(live.status) : [];
+  // A phase its controller held (a fault) while the batch runs: nothing moves until someone clears it.
+  const faulted =
+    live.status === 'running'
+      ? live.steps.filter((s) => s.status === 'active' && s.equipment?.state === 'held').map((s) => s.equipment!)
+      : [];
   return page(
     `Batch ${batch.number}`,
     <article aria-labelledby="batch-title">
@@ -206,6 +211,12 @@ export function batchPage(
         )}
       </p>
       <Outcome done={o.done} problem={o.problem} />
+      {faulted.map((e) => (
+        <p class="error" role="alert">
+          ⚠ {e.phase} on {e.unit} is held by its controller (since {e.since}): check the unit, then hold the batch and
+          restart it.
+        </p>
+      ))}
       {commands.length > 0 && (
         <form method="post" action={`/batches/${encodeURIComponent(batch.number)}/commands`} class="entry commands">
           <input type="hidden" name={CSRF_FIELD} value={ctx.csrf} />
