@@ -143,8 +143,12 @@ export class OeeService {
     const conditions: ConditionInterval[] = [];
     const commandedHolds: Window[] = [];
     const produced: (OeeBatch & { at: number; start: number; end: number })[] = [];
+    const records = await this.stores.batches.ebrOfBatches(
+      this.db,
+      batches.map((b) => b.id),
+    );
     for (const b of batches) {
-      const entries = await this.stores.batches.ebr(this.db, b.id);
+      const entries = records.get(b.id)!;
       conditions.push(...batchConditions(b, unit.code, entries, until));
       commandedHolds.push(...holdCommands(entries, b.endedAt?.getTime() ?? until));
       const output = entries.find((e) => e.kind === 'output-lot');

@@ -293,6 +293,17 @@ export class BatchStore {
   async ebr(db: Knex | Knex.Transaction, batchId: string): Promise<EbrRow[]> {
     return (await db('ebr_entries').where('batch_id', batchId).orderBy('seq')).map(toEbrRow);
   }
+
+  /** The records of several batches in one query, each in its order. */
+  async ebrOfBatches(db: Knex | Knex.Transaction, batchIds: readonly string[]): Promise<Map<string, EbrRow[]>> {
+    const out = new Map<string, EbrRow[]>(batchIds.map((id) => [id, []]));
+    if (batchIds.length === 0) return out;
+    const rows = await db('ebr_entries')
+      .whereIn('batch_id', [...batchIds])
+      .orderBy([{ column: 'batch_id' }, { column: 'seq' }]);
+    for (const r of rows) out.get(r.batch_id as string)!.push(toEbrRow(r));
+    return out;
+  }
 }
 
 function toEbrRow(r: Record<string, unknown>): EbrRow {
