@@ -11,7 +11,6 @@
 import type { Knex } from 'knex';
 import pino from 'pino';
 import { AuditSealer } from '../api/audit/audit-sealer';
-import { APP_ROLE } from '../db/database';
 import { AuditStore } from '../db/stores/audit-store';
 import { argValue, machine, percentile, pgliteBenchDatabase, postgresBenchDatabase, runBounded } from './support';
 
@@ -76,7 +75,7 @@ async function main() {
     try {
       await target.asOwner([
         `create table bench_records (id bigint generated always as identity primary key, data jsonb not null)`,
-        `grant select, insert on bench_records to ${APP_ROLE}`,
+        `grant select, insert on bench_records to "${target.database.appRoleName}"`,
       ]);
       const db = target.database.knex;
       sealer(db).start();

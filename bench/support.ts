@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client as PgClient } from 'pg';
-import { APP_ROLE, openDatabase, type Database } from '../db/database';
+import { openDatabase, type Database } from '../db/database';
 import { createDatabaseOn, freePort, spawnServer } from '@ampoule/embedded-temporal/testing';
 
 export function percentile(sorted: number[], p: number): number {
@@ -120,7 +120,7 @@ export async function pgliteBenchDatabase(): Promise<BenchDatabase> {
     asOwner: async (statements) => {
       await database.knex.raw('reset role');
       for (const s of statements) await database.knex.raw(s);
-      await database.knex.raw(`set role ${APP_ROLE}`);
+      await database.knex.raw(`set role "${database.appRoleName}"`);
     },
     cleanup: () => database.close(),
   };

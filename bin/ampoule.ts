@@ -5,7 +5,10 @@
  * production mode (AMPOULE_MODE=production or NODE_ENV=production) it needs DATABASE_URL and a Temporal
  * cluster, and refuses to run while a demo user is active.
  *
- *   bin/ampoule                      start
+ *   bin/ampoule                      start (all in one process)
+ *   bin/ampoule migrate              bring the PostgreSQL schema up to date, as its owner (the only process that
+ *                                    needs the owner's credentials: AMPOULE_MIGRATION_DATABASE_URL or DATABASE_URL)
+ *   bin/ampoule api                  the API and web pages alone (PostgreSQL and a Temporal address required)
  *   bin/ampoule worker               a batch worker alone, beside a running Ampoule (PostgreSQL and a
  *                                    Temporal address required): more capacity, or a worker per site
  *   bin/ampoule create-user --username NAME --full-name "Printed Name" --roles admin[,qa…]
@@ -27,7 +30,7 @@ import { createServices } from '../api/services';
 import { activityDeps, createPlatform, type Platform } from '../composition/platform';
 import { AppConfigError, loadAppConfig, maskUrl, type AppConfig } from '../config/app-config';
 import { ConfigError, durationToMs, loadTemporalConfig, type TemporalConfig } from '../config/temporal-config';
-import { openDatabase, type Database } from '../db/database';
+import { SchemaNotCurrent, migrateDatabase, openDatabase, type Database } from '../db/database';
 import { UserStore } from '../db/stores/user-store';
 import { loadDemoData, loadDemoEquipment } from '../demo/load';
 import { routeOpcuaLogs } from '../equipment/opcua';
@@ -121,24 +124,50 @@ async function runBatchWorker(
   return { worker, connections };
 }
 
+/**
+ * The database. Only the zero-setup mode migrates as it opens; in production `bin/ampoule migrate` does, with the
+ * owner's credentials, and every other process refuses a schema that is not current.
+ */
 async function openAppDatabase(config: AppConfig, log: Logger): Promise<Database> {
   if (config.databaseUrl) {
     log.info({ database: maskUrl(config.databaseUrl) }, 'opening PostgreSQL');
-    return openDatabase({ kind: 'postgres', url: config.databaseUrl, migrationUrl: config.migrationDatabaseUrl });
+    try {
+      return await openDatabase({
+        kind: 'postgres',
+        url: config.databaseUrl,
+        migrationUrl: config.migrationDatabaseUrl,
+        migrate: config.mode === 'zero-setup',
+      });
+    } catch (err) {
+      if (err instanceof SchemaNotCurrent) fail(log, err.message);
+      throw err;
+    }
   }
   if (config.mode === 'production')
     fail(log, 'production mode needs DATABASE_URL (PostgreSQL); PGlite is for the zero-setup mode');
   return openDatabase({ kind: 'pglite', dataDir: path.join(config.dataDir, 'db') });
 }
 
-async function start(config: AppConfig, log: Logger): Promise<void> {
+/**
+ * `bin/ampoule` (API, worker and, in the zero-setup mode, the embedded Temporal server and the simulator, in one
+ * process) or `bin/ampoule api` (the API alone, beside workers of its own: PostgreSQL and a Temporal cluster).
+ */
+async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | 'api'): Promise<void> {
   const temporalConfig = loadTemporalConfigOrFail(log);
+  if (processes === 'api') {
+    if (!config.databaseUrl)
+      fail(log, 'bin/ampoule api needs DATABASE_URL (PostgreSQL): its workers run in processes of their own');
+    if (!temporalConfig.address)
+      fail(log, 'bin/ampoule api needs a Temporal cluster: set TEMPORAL_ADDRESS (or address in temporal.yaml)');
+  }
   mkdirSync(config.dataDir, { recursive: true });
 
   const database = await openAppDatabase(config, log);
-  log.info({ database: database.description, appRole: database.appRole }, 'database ready (migrations applied)');
+  log.info({ database: database.description, appRole: database.appRoleName }, 'database ready');
   if (!database.appRole)
-    log.warn('the database login role cannot assume ampoule_app: the append-only tables rely on their triggers alone');
+    log.warn(
+      `the database login cannot assume the application role ${database.appRoleName}: the append-only tables rely on their triggers alone (GRANT "${database.appRoleName}" TO <login>)`,
+    );
   if (config.mode === 'production') {
     const demo = await new UserStore().countActiveDemoUsers(database.knex);
     if (demo > 0)
@@ -211,9 +240,9 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   }
 
   // Equipment: Ampoule's OPC UA application certificate; in the zero-setup mode, the simulated plant too.
-  const pki = await openAmpoulePki(config, log);
+  const pki = processes === 'all-in-one' ? await openAmpoulePki(config, log) : undefined;
   let simulator: EquipmentSimulator | undefined;
-  if (config.mode === 'zero-setup') {
+  if (pki && config.mode === 'zero-setup') {
     simulator = await startSimulator({
       port: config.opcua.simulatorPort,
       pkiFolder: path.join(config.dataDir, 'pki', 'simulator'),
@@ -229,7 +258,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   }
 
   // The batch worker, in this process (more of them may run beside it: `bin/ampoule worker`).
-  const { worker, connections } = await runBatchWorker(temporalConfig, address, services, pki, log);
+  const batchWorker = pki ? await runBatchWorker(temporalConfig, address, services, pki, log) : undefined;
 
   const { app } = createApp(services);
   const server = await startApiServer(app, config.http.host, config.http.port);
@@ -246,7 +275,7 @@ async function start(config: AppConfig, log: Logger): Promise<void> {
   stopOnSignals(log, [
     { name: 'the API server', stop: () => server.stop() },
     { name: 'the history archive', stop: () => services.batches.histories.stop() },
-    ...stopWorkerSteps(worker, connections),
+    ...(batchWorker ? stopWorkerSteps(batchWorker.worker, batchWorker.connections) : []),
     { name: 'the Temporal client', stop: () => connection.close() },
     ...sealSteps(services),
     { name: 'the anchor timer', stop: () => services.anchors.stop() },
@@ -310,6 +339,29 @@ async function runWorker(config: AppConfig, log: Logger): Promise<void> {
   ]);
 }
 
+/**
+ * `migrate`: the database's schema brought up to this Ampoule, as its owner (AMPOULE_MIGRATION_DATABASE_URL, else
+ * DATABASE_URL), and its application role named for it; the one process that needs the owner's credentials.
+ */
+async function migrate(config: AppConfig, log: Logger): Promise<void> {
+  const ownerUrl = config.migrationDatabaseUrl ?? config.databaseUrl;
+  if (!ownerUrl)
+    fail(
+      log,
+      'bin/ampoule migrate needs the owner’s PostgreSQL URL: AMPOULE_MIGRATION_DATABASE_URL (or DATABASE_URL); a zero-setup start migrates its PGlite itself',
+    );
+  log.info({ database: maskUrl(ownerUrl) }, 'migrating PostgreSQL as its owner');
+  try {
+    const { applied, appRole } = await migrateDatabase(ownerUrl);
+    log.info(
+      { applied, appRole },
+      `${applied.length === 0 ? 'the schema was current' : `applied ${applied.length} migration(s)`}; the application logs in as a member of ${appRole} (GRANT "${appRole}" TO <login>)`,
+    );
+  } catch (err) {
+    fail(log, `migrating failed: ${(err as Error).message}`);
+  }
+}
+
 /** `create-user`: the way to the first administrator of a production database, without default passwords. */
 async function createUser(config: AppConfig, log: Logger, args: string[]): Promise<void> {
   const flag = (name: string) => {
@@ -337,11 +389,11 @@ async function createUser(config: AppConfig, log: Logger, args: string[]): Promi
     await services.auditSealer.sealNow();
     log.info({ id: user.id, username: user.username, roles: user.roles }, 'user created');
   } catch (err) {
-    if (err instanceof Problem) fail(log, err.message);
-    throw err;
-  } finally {
     await database.close();
+    if (err instanceof Problem) fail(log, err.message);
+    fail(log, `creating the user failed: ${(err as Error).message}`);
   }
+  await database.close();
 }
 
 async function main(): Promise<void> {
@@ -362,7 +414,9 @@ async function main(): Promise<void> {
     throw err;
   }
   log.level = config.logLevel;
-  if (command === undefined || command === 'start') await start(config, log);
+  if (command === undefined || command === 'start') await start(config, log, 'all-in-one');
+  else if (command === 'api') await start(config, log, 'api');
+  else if (command === 'migrate') await migrate(config, log);
   else if (command === 'worker') await runWorker(config, log);
   else if (command === 'create-user') await createUser(config, log, args);
   else if (command === 'investigate') {
@@ -375,7 +429,7 @@ async function main(): Promise<void> {
       temporalSecurity: temporalSecurity(temporalConfig),
       fail: (message) => fail(log, message),
     });
-  } else fail(log, `unknown command ${command}; expected start, worker, create-user or investigate`);
+  } else fail(log, `unknown command ${command}; expected start, api, worker, migrate, create-user or investigate`);
 }
 
 main().catch((err) => {

@@ -1,15 +1,16 @@
 /**
  * Ampoule's database: knex on PostgreSQL (`DATABASE_URL`) or on embedded PGlite (a data directory, or
- * memory for tests). Opening it runs the migrations as the owning role, then the application works as
- * the `ampoule_app` role, which may not UPDATE, DELETE or TRUNCATE the append-only tables.
+ * memory for tests). Opening it runs the migrations as the owning role (unless asked not to: then the schema must
+ * be current already), then the application works as the database's application role (`<database>_app`), which
+ * may not UPDATE, DELETE or TRUNCATE the append-only tables.
  */
 import { mkdirSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import { types as pgTypes } from 'pg';
-import { migrateToLatest } from './migrate';
+import { appRoleOf, migrateToLatest, rehomeAppRole, schemaState } from './migrate';
 
-/** The role migrations create for the application (see the first migration). */
-export const APP_ROLE = 'ampoule_app';
+/** The database is not at this Ampoule's schema: what to do is in the message. */
+export class SchemaNotCurrent extends Error {}
 
 const INT8_OID = 20;
 // bigint columns (sequence numbers, counts) are far below 2^53: read them as numbers, on pg and on PGlite.
@@ -20,13 +21,22 @@ export interface Database {
   kind: 'postgres' | 'pglite';
   /** Where the data lives, without secrets. */
   description: string;
-  /** Whether the application works as `ampoule_app` (false only if the login role may not assume it). */
+  /** Whether the application works as its role (false only if the login role may not assume it). */
   appRole: boolean;
+  /** The application role of this database (`<database>_app`). */
+  appRoleName: string;
   close(): Promise<void>;
 }
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; migrationUrl?: string; poolSize?: number }
+  | {
+      kind: 'postgres';
+      url: string;
+      migrationUrl?: string;
+      poolSize?: number;
+      /** false: do not migrate (no owner's credentials here); refuse a schema that is not current. Default true. */
+      migrate?: boolean;
+    }
   | {
       kind: 'pglite';
       dataDir?: string /* absent: in memory */;
@@ -38,12 +48,35 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   return target.kind === 'postgres' ? openPostgres(target) : openPGlite(target.dataDir, target.template);
 }
 
-async function openPostgres(target: { url: string; migrationUrl?: string; poolSize?: number }): Promise<Database> {
-  const owner = knexFactory({ client: 'pg', connection: target.migrationUrl ?? target.url, pool: { min: 0, max: 1 } });
+/** Migrates the database as its owner and gives its application role a name of its own; returns that name. */
+export async function migrateDatabase(ownerUrl: string): Promise<{ appRole: string; applied: string[] }> {
+  const owner = knexFactory({ client: 'pg', connection: ownerUrl, pool: { min: 0, max: 1 } });
   try {
+    const { pending } = await schemaState(owner);
     await migrateToLatest(owner);
+    return { appRole: await rehomeAppRole(owner), applied: pending };
   } finally {
     await owner.destroy();
+  }
+}
+
+async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }>): Promise<Database> {
+  if (target.migrate !== false) await migrateDatabase(target.migrationUrl ?? target.url);
+  const probe = knexFactory({ client: 'pg', connection: target.url, pool: { min: 0, max: 1 } });
+  let roleName: string;
+  try {
+    const { pending, unknown } = await schemaState(probe);
+    if (unknown.length > 0)
+      throw new SchemaNotCurrent(
+        `the database was migrated by a newer Ampoule (${unknown.join(', ')}): run that version, or restore a backup`,
+      );
+    if (pending.length > 0)
+      throw new SchemaNotCurrent(
+        `the database is not migrated to this Ampoule (${pending.length} migration(s) pending, from ${pending[0]}): run \`bin/ampoule migrate\` with the owner's credentials first`,
+      );
+    roleName = await appRoleOf(probe);
+  } finally {
+    await probe.destroy();
   }
   // Each pooled connection assumes the application role if its login role may (a member of it, or the
   // owner that the migration granted it to); a login role that *is* a restricted member needs nothing.
@@ -58,7 +91,7 @@ async function openPostgres(target: { url: string; migrationUrl?: string; poolSi
       // rather than closed after tarn's default 30 s and opened again (a backend start, the role, a cold cache).
       idleTimeoutMillis: 5 * 60_000,
       afterCreate: (conn: PgConnection, done: (err: Error | null, conn: PgConnection) => void) => {
-        prepareConnection(conn).then(
+        prepareConnection(conn, roleName).then(
           (assumed) => {
             if (assumed) appRole = true;
             done(null, conn);
@@ -78,6 +111,7 @@ async function openPostgres(target: { url: string; migrationUrl?: string; poolSi
     get appRole() {
       return appRole;
     },
+    appRoleName: roleName,
     close: () => knex.destroy(),
   };
 }
@@ -94,13 +128,14 @@ interface PgConnection {
 export const MARK_APPLICATION_SESSION = `select set_config('ampoule.application_path', token, false) from ampoule_application_token`;
 
 /** UTC for the session, the application role where the login role may assume it, and Ampoule's mark. */
-async function prepareConnection(conn: PgConnection): Promise<boolean> {
+async function prepareConnection(conn: PgConnection, role: string): Promise<boolean> {
   await conn.query(`set time zone 'UTC'`);
+  const literal = `'${role.replace(/'/g, "''")}'`;
   const { rows } = await conn.query(
-    `select pg_has_role(current_user, '${APP_ROLE}', 'MEMBER') as member, current_user = '${APP_ROLE}' as is_app`,
+    `select pg_has_role(current_user, ${literal}, 'MEMBER') as member, current_user = ${literal} as is_app`,
   );
   const assumed = rows[0].is_app || rows[0].member;
-  if (!rows[0].is_app && rows[0].member) await conn.query(`set role ${APP_ROLE}`);
+  if (!rows[0].is_app && rows[0].member) await conn.query(`set role "${role.replace(/"/g, '""')}"`);
   // A login that is not the application role cannot read the token: its changes are traced as outside Ampoule.
   if (assumed) await conn.query(MARK_APPLICATION_SESSION);
   return Boolean(assumed);
@@ -118,7 +153,8 @@ async function openPGlite(dataDir?: string, template?: Blob): Promise<Database> 
   // queues behind the one before it.
   const knex = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: () => ({ pglite }) as never });
   await migrateToLatest(knex);
-  await knex.raw(`set role ${APP_ROLE}`);
+  const appRoleName = await rehomeAppRole(knex);
+  await knex.raw(`set role "${appRoleName}"`);
   await knex.raw(`set time zone 'UTC'`);
   await knex.raw(MARK_APPLICATION_SESSION);
   return {
@@ -126,6 +162,7 @@ async function openPGlite(dataDir?: string, template?: Blob): Promise<Database> 
     kind: 'pglite',
     description: dataDir ? `PGlite ${dataDir}` : 'PGlite (in memory)',
     appRole: true,
+    appRoleName,
     close: () => knex.destroy(),
   };
 }

@@ -14,6 +14,7 @@ import * as ebrEntriesByUser from './20261207010000_ebr_entries_by_user';
 import * as deviations from './20261208000000_deviations';
 import * as deviationGuard from './20261208010000_deviation_guard';
 import * as oeeStopReasons from './20261209000000_oee_stop_reasons';
+import * as applicationRolePerDatabase from './20261210000000_application_role_per_database';
 
 export const MIGRATIONS = [
   identitySignaturesAudit,
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   deviations,
   deviationGuard,
   oeeStopReasons,
+  applicationRolePerDatabase,
 ];

@@ -71,10 +71,31 @@ test('the production mode needs PostgreSQL', () => {
 });
 
 (POSTGRES_URL ? test : test.skip)(
-  'the production mode refuses active demo users; create-user makes the first real administrator',
+  'production: migrate as the owner first (nothing else migrates); create-user makes the first real administrator; active demo users refused',
   async () => {
     const db = await createTestDatabase('ampoule_bin');
     try {
+      const production = { DATABASE_URL: db.url, AMPOULE_MODE: 'production' };
+      // Before `migrate`: refused in words, nothing half done.
+      const early = spawnSync(BIN, ['create-user', '--username', 'x.y', '--full-name', 'X Y', '--roles', 'admin'], {
+        env: env({ ...production, AMPOULE_NEW_PASSWORD: 'a proper long password' }),
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(early.status).toBe(2);
+      expect(early.stdout).toMatch(
+        /not migrated to this Ampoule .*run `bin\/ampoule migrate` with the owner's credentials/,
+      );
+      expect(early.stderr).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
+      const migrated = spawnSync(BIN, ['migrate'], { env: env(production), encoding: 'utf8', timeout: 60_000 });
+      expect(migrated.status).toBe(0);
+      const dbName = new URL(db.url).pathname.slice(1);
+      expect(migrated.stdout).toMatch(
+        new RegExp(`applied \\d+ migration\\(s\\); .*GRANT \\\\"${dbName}_app\\\\" TO <login>`),
+      );
+      const again = spawnSync(BIN, ['migrate'], { env: env(production), encoding: 'utf8', timeout: 60_000 });
+      expect(again.stdout).toMatch(/the schema was current/);
+
       // A database that a zero-setup start filled with demo users, then a production start on it.
       const seed = spawnSync(
         BIN,

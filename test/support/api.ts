@@ -16,7 +16,7 @@ import type { TemporalAccess } from '../../api/batches/temporal-gateway';
 import { createServices, type Services } from '../../api/services';
 import { createPlatform } from '../../composition/platform';
 import { loadAppConfig, type AppConfig } from '../../config/app-config';
-import { APP_ROLE, MARK_APPLICATION_SESSION, openDatabase, type Database } from '../../db/database';
+import { MARK_APPLICATION_SESSION, openDatabase, type Database } from '../../db/database';
 import type { Role } from '../../domain/identity';
 import { POSTGRES_URL, createTestDatabase, pgliteTemplate, type TestDatabase } from './postgres';
 
@@ -145,7 +145,7 @@ export async function startTestApi(
       try {
         return await fn(knex);
       } finally {
-        await knex.raw(`set role ${APP_ROLE}`);
+        await knex.raw(`set role "${database.appRoleName}"`);
         await knex.raw(MARK_APPLICATION_SESSION);
       }
     },
