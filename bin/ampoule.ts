@@ -30,6 +30,13 @@ import { createServices } from '../api/services';
 import { activityDeps, createPlatform, type Platform } from '../composition/platform';
 import { AppConfigError, loadAppConfig, maskUrl, type AppConfig } from '../config/app-config';
 import { ConfigError, durationToMs, loadTemporalConfig, type TemporalConfig } from '../config/temporal-config';
+import { temporalConnection } from '../config/temporal-connection';
+import {
+  checkSearchAttributes,
+  createCommand,
+  registerSearchAttributes,
+  searchAttributeProblem,
+} from '../composition/temporal-search-attributes';
 import { SchemaNotCurrent, migrateDatabase, openDatabase, type Database } from '../db/database';
 import { UserStore } from '../db/stores/user-store';
 import { loadDemoData, loadDemoEquipment } from '../demo/load';
@@ -49,34 +56,51 @@ function fail(log: Logger, message: string): never {
   process.exit(2);
 }
 
-/** temporal.yaml, validated (a bad file exits with its message), and the Temporal SDK's own logging set to warnings. */
+/**
+ * temporal.yaml, validated, with Temporal's own environment configuration over it (`config/temporal-connection.ts`;
+ * a bad file or setting exits with its message), and the Temporal SDK's own logging set to warnings.
+ */
 function loadTemporalConfigOrFail(log: Logger): TemporalConfig {
   Runtime.install({
     logger: new DefaultLogger('WARN'),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
   try {
-    return loadTemporalConfig();
+    const config = loadTemporalConfig();
+    const { address, namespace } = temporalConnection(config);
+    return { ...config, address, namespace };
   } catch (err) {
     if (err instanceof ConfigError) fail(log, err.message);
     throw err;
   }
 }
 
-/** TLS and API key for a Temporal cluster, as temporal.yaml names them. */
+/** TLS, API key and gRPC metadata for a Temporal cluster (checked already by `loadTemporalConfigOrFail`). */
 function temporalSecurity(temporalConfig: TemporalConfig) {
-  const tc = temporalConfig.tls;
-  return {
-    tls: tc.enabled
-      ? {
-          serverNameOverride: tc.serverName,
-          serverRootCACertificate: tc.caFile ? readFileSync(tc.caFile) : undefined,
-          clientCertPair:
-            tc.certFile && tc.keyFile ? { crt: readFileSync(tc.certFile), key: readFileSync(tc.keyFile) } : undefined,
-        }
-      : undefined,
-    apiKey: temporalConfig.apiKeyEnv ? process.env[temporalConfig.apiKeyEnv] : undefined,
-  };
+  return temporalConnection(temporalConfig).security;
+}
+
+/**
+ * On a Temporal cluster of its own (not the embedded server, which registers them itself): stops the start when the
+ * namespace lacks Ampoule's search attributes, naming them. A cluster that will not list them is left to fail later.
+ */
+async function requireSearchAttributes(connection: Connection, temporalConfig: TemporalConfig, log: Logger) {
+  const wanted = temporalConfig.searchAttributes;
+  let problem: string | undefined;
+  try {
+    problem = searchAttributeProblem(
+      await checkSearchAttributes(connection, temporalConfig.namespace, wanted),
+      temporalConfig.namespace,
+      wanted,
+    );
+  } catch (err) {
+    log.warn(
+      { err: (err as Error).message },
+      `could not list the search attributes of namespace ${temporalConfig.namespace}; Ampoule needs ${Object.keys(wanted).join(', ')}`,
+    );
+    return;
+  }
+  if (problem) fail(log, problem);
 }
 
 /** Ampoule's OPC UA application certificate, shared by every process on this data directory. */
@@ -211,6 +235,7 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
   const address = temporal?.address ?? temporalConfig.address;
   const security = temporalSecurity(temporalConfig);
   const connection = await Connection.connect({ address, ...security });
+  if (!temporal) await requireSearchAttributes(connection, temporalConfig, log);
   const client = new Client({ connection, namespace: temporalConfig.namespace });
 
   const services = createServices(createPlatform(database, config, log.child({ component: 'api' })), {
@@ -327,6 +352,12 @@ async function runWorker(config: AppConfig, log: Logger): Promise<void> {
       'bin/ampoule worker needs DATABASE_URL (PostgreSQL): an embedded PGlite database belongs to the one process that opened it',
     );
   mkdirSync(config.dataDir, { recursive: true });
+  const check = await Connection.connect({ address: temporalConfig.address, ...temporalSecurity(temporalConfig) });
+  try {
+    await requireSearchAttributes(check, temporalConfig, log);
+  } finally {
+    await check.close();
+  }
   const database = await openAppDatabase(config, log);
   const platform = createPlatform(database, config, log.child({ component: 'worker' }));
   platform.auditSealer.start();
@@ -359,6 +390,30 @@ async function migrate(config: AppConfig, log: Logger): Promise<void> {
     );
   } catch (err) {
     fail(log, `migrating failed: ${(err as Error).message}`);
+  }
+  // The Temporal cluster's share: Ampoule's search attributes, where the cluster lets Ampoule add them.
+  const temporalConfig = loadTemporalConfigOrFail(log);
+  if (!temporalConfig.address) return;
+  const { namespace, searchAttributes: wanted } = temporalConfig;
+  const connection = await Connection.connect({
+    address: temporalConfig.address,
+    ...temporalSecurity(temporalConfig),
+  }).catch((err: Error) => fail(log, `could not reach Temporal at ${temporalConfig.address}: ${err.message}`));
+  try {
+    const added = await registerSearchAttributes(connection, namespace, wanted);
+    log.info(
+      { namespace, added },
+      added.length > 0 ? 'registered Ampoule’s search attributes' : 'Ampoule’s search attributes were registered',
+    );
+  } catch (err) {
+    const check = await checkSearchAttributes(connection, namespace, wanted).catch(() => undefined);
+    const missing = check?.missing ?? Object.keys(wanted);
+    log.warn(
+      { err: (err as Error).message, namespace, missing },
+      `the cluster did not let Ampoule register its search attributes: have them created (${createCommand(namespace, missing, wanted)}, or in Temporal Cloud's console)`,
+    );
+  } finally {
+    await connection.close();
   }
 }
 

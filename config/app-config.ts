@@ -3,6 +3,7 @@
  * the start with a message naming the variable, so a typo never silently falls back to a default.
  */
 import { DEMO_FAULT_PLAN, parseFaultPlan, type PhaseFaultPlan } from '../equipment/simulator/fault-plan';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { loadOeeConfig, type OeeConfig } from './oee-config';
@@ -95,8 +96,30 @@ export class AppConfigError extends Error {
 }
 
 /** Reads and validates the configuration from `env` (by default the process environment). */
+/** Secrets that may come from a file instead (`<NAME>_FILE`: a mounted secret), never from both. */
+const SECRET_VARIABLES = ['DATABASE_URL', 'AMPOULE_MIGRATION_DATABASE_URL', 'AMPOULE_DEMO_PASSWORD'] as const;
+
+/** The environment with each `<NAME>_FILE` read into `<NAME>` (trimmed). */
+function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  const problems: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined) continue;
+    if (env[name] !== undefined) problems.push(`${name} and ${name}_FILE are both set: set one`);
+    else
+      try {
+        out[name] = readFileSync(file, 'utf8').trim();
+      } catch (err) {
+        problems.push(`${name}_FILE: cannot read ${file}: ${(err as Error).message}`);
+      }
+  }
+  if (problems.length > 0) throw new AppConfigError(`invalid environment:\n  - ${problems.join('\n  - ')}`);
+  return out;
+}
+
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const result = schema.safeParse(env);
+  const result = schema.safeParse(withSecretFiles(env));
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new AppConfigError(`invalid environment:\n  - ${problems.join('\n  - ')}`);

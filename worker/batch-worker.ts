@@ -16,7 +16,7 @@ import { WORKFLOWS_PATH } from './workflows-path';
 export interface BatchWorkerOptions {
   address: string;
   /** TLS and API key for a Temporal cluster. */
-  connection?: Pick<NativeConnectionOptions, 'tls' | 'apiKey'>;
+  connection?: Pick<NativeConnectionOptions, 'tls' | 'apiKey' | 'metadata'>;
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;

@@ -1,11 +1,13 @@
 /**
  * `bin/ampoule` as users run it: the zero-setup start (embedded Temporal, PGlite, demo users, the API),
- * and the production mode's refusals.
+ * and the production mode's processes and refusals (migrate first; a cluster without Ampoule's search attributes).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { startEmbeddedTemporal } from '@ampoule/embedded-temporal';
 import { POSTGRES_URL, createTestDatabase } from '../support/postgres';
 
 const BIN = path.resolve(__dirname, '../../bin/ampoule');
@@ -134,6 +136,46 @@ test('the production mode needs PostgreSQL', () => {
         await c.end();
       }
     } finally {
+      await db.drop();
+    }
+  },
+);
+
+(POSTGRES_URL ? test : test.skip)(
+  'a Temporal cluster without Ampoule’s search attributes: a worker refuses to start naming them; migrate registers them',
+  async () => {
+    const db = await createTestDatabase('ampoule_bin_sa', { migrated: true });
+    const cluster = await startEmbeddedTemporal({ port: 0, searchAttributes: {} });
+    try {
+      const production = { DATABASE_URL: db.url, AMPOULE_MODE: 'production', TEMPORAL_ADDRESS: cluster.address };
+      const run = (args: string[]) =>
+        new Promise<{ status: number | null; stdout: string }>((resolve) => {
+          // Asynchronously: the cluster answers from this process.
+          const child = spawn(BIN, args, { env: env(production), stdio: ['ignore', 'pipe', 'pipe'] });
+          let stdout = '';
+          child.stdout.on('data', (d) => (stdout += d));
+          child.stderr.on('data', (d) => (stdout += d));
+          child.once('exit', (status) => resolve({ status, stdout }));
+        });
+      const refused = await run(['worker']);
+      expect(refused.status).toBe(2);
+      expect(refused.stdout).toMatch(
+        /the Temporal namespace default lacks Ampoule's search attributes AmpouleBatch, AmpouleRecipe, AmpouleProduct, AmpouleStatus: run bin\/ampoule migrate with TEMPORAL_ADDRESS set .* or temporal operator search-attribute create --namespace default --name AmpouleBatch --type Keyword/,
+      );
+      const migrated = await run(['migrate']);
+      expect(migrated.status).toBe(0);
+      expect(migrated.stdout).toMatch(/registered Ampoule’s search attributes/);
+      const connection = await Connection.connect({ address: cluster.address });
+      try {
+        const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });
+        expect(Object.keys(customAttributes ?? {})).toEqual(
+          expect.arrayContaining(['AmpouleBatch', 'AmpouleRecipe', 'AmpouleProduct', 'AmpouleStatus']),
+        );
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      await cluster.stop();
       await db.drop();
     }
   },

@@ -1,4 +1,7 @@
 /** The environment configuration: defaults, modes, and a clear error naming a bad variable. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { AppConfigError, loadAppConfig, maskUrl } from '../../config/app-config';
 
 test('defaults: zero-setup mode, port 8080, 15-minute idle and 12-hour absolute sessions, lockout after 5', () => {
@@ -43,6 +46,19 @@ test('the simulator’s standing faults: the demo’s by default, none, a plan, 
     /AMPOULE_SIMULATOR_FAULTS: MX-201\/MIX: "hold-every=0" — expected hold-every=<whole number ≥ 1>/,
   );
   expect(() => loadAppConfig({ AMPOULE_SIMULATOR_FAULTS: 'MIX slow' })).toThrow(/expected <unit>\/<phase>:/);
+});
+
+test('secrets from files (<NAME>_FILE, a mounted secret), never beside the variable itself', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ampoule-secrets-'));
+  const url = path.join(dir, 'database-url');
+  writeFileSync(url, 'postgres://mes_login:s3cret@db/mes\n');
+  expect(loadAppConfig({ DATABASE_URL_FILE: url }).databaseUrl).toBe('postgres://mes_login:s3cret@db/mes');
+  expect(() => loadAppConfig({ DATABASE_URL_FILE: url, DATABASE_URL: 'postgres://x@y/z' })).toThrow(
+    /DATABASE_URL and DATABASE_URL_FILE are both set/,
+  );
+  expect(() => loadAppConfig({ AMPOULE_MIGRATION_DATABASE_URL_FILE: path.join(dir, 'none') })).toThrow(
+    /AMPOULE_MIGRATION_DATABASE_URL_FILE: cannot read/,
+  );
 });
 
 test('database URLs are masked for logs', () => {
