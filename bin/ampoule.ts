@@ -62,6 +62,9 @@ function fail(log: Logger, message: string): never {
  */
 function loadTemporalConfigOrFail(log: Logger): TemporalConfig {
   Runtime.install({
+    // Ampoule stops its parts itself, in order (bin/shutdown.ts): the API answers what is in flight — updates the
+    // worker must still carry out — before the worker stops. The SDK's own handler would stop the worker at once.
+    shutdownSignals: [],
     logger: new DefaultLogger('WARN'),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
@@ -298,7 +301,8 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
   }
 
   stopOnSignals(log, [
-    { name: 'the API server', stop: () => server.stop() },
+    // First: no new requests; those in flight answered (their workflows' updates need the worker, stopped after).
+    { name: 'the API server', stop: () => server.stop(config.http.shutdownGraceMs) },
     { name: 'the history archive', stop: () => services.batches.histories.stop() },
     ...(batchWorker ? stopWorkerSteps(batchWorker.worker, batchWorker.connections) : []),
     { name: 'the Temporal client', stop: () => connection.close() },

@@ -41,6 +41,8 @@ const schema = z.object({
     .default('256kb'),
   /** Express's `trust proxy`: the number of proxies in front of Ampoule (0: use the socket address). */
   AMPOULE_TRUST_PROXY: z.coerce.number().int().min(0).default(0),
+  /** On SIGTERM: how long requests in flight have to finish before their connections are closed. */
+  AMPOULE_SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(10),
   /** Allow equipment units whose OPC UA endpoint is configured with security mode None. */
   AMPOULE_OPCUA_ALLOW_SECURITY_NONE: z.enum(['true', 'false']).default('false'),
   /** The zero-setup mode's equipment simulator; 0 picks a free port. */
@@ -71,7 +73,7 @@ const schema = z.object({
 
 export interface AppConfig {
   mode: 'zero-setup' | 'production';
-  http: { host: string; port: number; bodyLimit: string; trustProxy: number };
+  http: { host: string; port: number; bodyLimit: string; trustProxy: number; shutdownGraceMs: number };
   dataDir: string;
   /** PostgreSQL; when absent, PGlite under the data directory. */
   databaseUrl?: string;
@@ -129,7 +131,13 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const dataDir = path.resolve(e.AMPOULE_DATA_DIR);
   return {
     mode,
-    http: { host: e.HOST, port: e.PORT, bodyLimit: e.AMPOULE_BODY_LIMIT, trustProxy: e.AMPOULE_TRUST_PROXY },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      bodyLimit: e.AMPOULE_BODY_LIMIT,
+      trustProxy: e.AMPOULE_TRUST_PROXY,
+      shutdownGraceMs: e.AMPOULE_SHUTDOWN_GRACE_SECONDS * 1000,
+    },
     dataDir,
     databaseUrl: e.DATABASE_URL,
     migrationDatabaseUrl: e.AMPOULE_MIGRATION_DATABASE_URL,

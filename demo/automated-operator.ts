@@ -46,6 +46,23 @@ export function valueFor(f: Json): unknown {
   }
 }
 
+/** Who completes a step waiting for input, and with what: in-limit values, the right lots, their signature. */
+export function completion(step: Json, o: Pick<OperatorOptions, 'lots' | 'password'>): { user: string; body: Json } {
+  const role = step.performedBy.includes('operator') ? 'operator' : step.performedBy[0];
+  const user = PERFORMER[role];
+  const fields: Json[] = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
+  const body: Json = {
+    values: Object.fromEntries(fields.map((f) => [f.id, valueFor(f)])),
+    signature: {
+      username: user,
+      password: o.password,
+      meaning: step.kind === 'approval' ? step.meaning : 'performed',
+    },
+  };
+  if (step.kind === 'material') body.lots = [{ lot: o.lots[step.material], quantity: step.quantity.value }];
+  return { user, body };
+}
+
 /**
  * Drives one batch to its end (complete, stopped, aborted) or until `until()`; returns its final status. An
  * entry the batch no longer awaits (409: it moved on, or was held, meanwhile) is left; any other refusal is a bug.
@@ -76,14 +93,7 @@ export async function operateBatch(request: Request, batch: string, o: OperatorO
     for (const s of live.steps as Json[]) {
       const step = plan.get(s.id)!;
       if (s.status === 'awaiting-input' && live.status === 'running') {
-        const role = step.performedBy.includes('operator') ? 'operator' : step.performedBy[0];
-        const user = PERFORMER[role];
-        const fields: Json[] = step.kind === 'instruction' ? step.fields : step.kind === 'sample' ? step.results : [];
-        const body: Json = {
-          values: Object.fromEntries(fields.map((f) => [f.id, valueFor(f)])),
-          signature: sign(user, step.kind === 'approval' ? step.meaning : 'performed'),
-        };
-        if (step.kind === 'material') body.lots = [{ lot: o.lots[step.material], quantity: step.quantity.value }];
+        const { user, body } = completion(step, o);
         const t0 = performance.now();
         const r = await request(user, 'POST', `/batches/${batch}/steps/${s.id}/complete`, body);
         if (r.status === 200) o.onAction?.({ batch, stepId: s.id, action: 'complete', ms: performance.now() - t0 });

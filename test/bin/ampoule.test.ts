@@ -3,11 +3,13 @@
  * and the production mode's processes and refusals (migrate first; a cluster without Ampoule's search attributes).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { startEmbeddedTemporal } from '@ampoule/embedded-temporal';
+import { completion } from '../../demo/automated-operator';
 import { POSTGRES_URL, createTestDatabase } from '../support/postgres';
 
 const BIN = path.resolve(__dirname, '../../bin/ampoule');
@@ -17,10 +19,78 @@ function env(extra: Record<string, string>): NodeJS.ProcessEnv {
   return e;
 }
 
-test('the zero-setup start serves the API with demo users, and stops cleanly', async () => {
+/** A PBS batch launched through the API of `url`, and its first step waiting for input, with what completes it. */
+async function stepAwaitingInput(url: string) {
+  const login = async (username: string) =>
+    (
+      (await (
+        await fetch(`${url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ username, password: 'ampoule-demo' }),
+        })
+      ).json()) as { token: string }
+    ).token;
+  const tokens = { planner: await login('planner'), operator1: await login('operator1') };
+  const api = async (token: string, method: string, p: string, body?: unknown) => {
+    const r = await fetch(`${url}/api${p}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return (await r.json()) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+  const lots: Record<string, string> = {};
+  for (const lot of await api(tokens.operator1, 'GET', '/lots?status=released&limit=1000'))
+    lots[lot.materialCode] ??= lot.lotNumber;
+  const launched = await api(tokens.planner, 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+  const batch = launched.number as string;
+  const plan = (await api(tokens.operator1, 'GET', `/batches/${batch}/steps`)) as { id: string }[];
+  for (let i = 0; i < 200; i++) {
+    const live = (await api(tokens.operator1, 'GET', `/batches/${batch}`)).live;
+    const waiting = (live.steps as { id: string; status: string }[]).find((s) => s.status === 'awaiting-input');
+    if (waiting) {
+      const { user, body } = completion(
+        plan.find((p) => p.id === waiting.id)!,
+        { lots, password: 'ampoule-demo' },
+      );
+      return { batch, step: waiting.id, body, token: user === 'operator1' ? tokens.operator1 : await login(user) };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`batch ${batch} has no step waiting for input`);
+}
+
+/** A POST whose head goes now and whose body only on `finish()`: a request in flight for as long as a test likes. */
+function slowPost(url: string, body: unknown, token: string) {
+  const data = Buffer.from(JSON.stringify(body));
+  const req = httpRequest(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Content-Length': data.length, Authorization: `Bearer ${token}` },
+  });
+  const response = new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+  });
+  req.flushHeaders();
+  req.write(data.subarray(0, 10));
+  return { response, finish: () => req.end(data.subarray(10)) };
+}
+
+test('the zero-setup start serves the API with demo users, and stops cleanly — answering what is in flight', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-start-'));
   const child = spawn(BIN, [], {
-    env: env({ AMPOULE_DATA_DIR: dataDir, PORT: '0', AMPOULE_TEMPORAL_PORT: '0', AMPOULE_SIMULATOR_PORT: '0' }),
+    env: env({
+      AMPOULE_DATA_DIR: dataDir,
+      PORT: '0',
+      AMPOULE_TEMPORAL_PORT: '0',
+      AMPOULE_SIMULATOR_PORT: '0',
+      AMPOULE_SIMULATOR_FAULTS: 'none',
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -53,9 +123,23 @@ test('the zero-setup start serves the API with demo users, and stops cleanly', a
     const loginPage = await fetch(`${url}/`);
     expect(loginPage.url).toMatch(/\/login$/);
     expect(await loginPage.text()).toContain('Username or badge');
+
+    // SIGTERM while a step completion is in flight: the client gets its answer, new connections are refused, and
+    // the process exits 0 once it is answered.
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { batch, step, body, token: operatorToken } = await stepAwaitingInput(url);
+    const answer = slowPost(`${url}/api/batches/${batch}/steps/${step}/complete`, body, operatorToken);
+    await new Promise((r) => setTimeout(r, 300)); // the server has the request's head, not yet its body
     child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(fetch(`${url}/api/health`)).rejects.toThrow(); // no new work taken
+    answer.finish();
+    const response = await answer.response.catch((err) => {
+      throw new Error(`${err}\n${out}`);
+    });
+    expect([response.status, response.body]).toEqual([200, expect.objectContaining({ stepId: step })]);
     expect(await exit).toBe(0);
+    expect(out).toMatch(/stopping/);
   } finally {
     child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });

@@ -150,7 +150,7 @@ export async function startTestApi(
       }
     },
     async close() {
-      await server.stop();
+      await server.stop(500);
       await services.auditSealer.stop();
       await services.anchors.stop();
       await database.close();
