@@ -38,7 +38,7 @@ async function stepAwaitingInput(url: string) {
       headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
-    return (await r.json()) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    return await r.json();
   };
   const lots: Record<string, string> = {};
   for (const lot of await api(tokens.operator1, 'GET', '/lots?status=released&limit=1000'))
