@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
+import type { Metrics } from '../composition/metrics';
 import { SYSTEM_ACTOR, type ChangeContext } from '../db/change-context';
 import { UnitStatusKeeper } from '../api/equipment/unit-status';
 import { Inventory, InventoryError } from '../api/lots/inventory';
@@ -29,6 +30,7 @@ export interface ActivityDeps {
   stores: Stores;
   driver: PhaseDriver;
   log?: Logger;
+  metrics?: Metrics;
 }
 
 const STATION = { clientAddress: null, userAgent: 'ampoule worker', requestId: null };
@@ -85,7 +87,8 @@ export function createActivities(deps: ActivityDeps) {
       steps?: StepProjection[];
       batchStatus?: BatchStatus;
     }): Promise<{ written: number }> {
-      return db.transaction(async (trx) => {
+      let completedKinds: string[] = [];
+      const outcome = await db.transaction(async (trx) => {
         const keyOf = (no: number) => `${req.workflowId}/${no}`;
         const start = await stores.batches.lockForRecord(
           trx,
@@ -132,6 +135,9 @@ export function createActivities(deps: ActivityDeps) {
           });
         }
         const written = await stores.batches.writeRecord(trx, start, { signatures, entries, steps: req.steps });
+        completedKinds = entries
+          .filter((e) => e.kind === 'step-completed')
+          .map((e) => batch.plan.steps.find((st) => st.id === e.stepId)?.kind ?? 'unknown');
         // A limit excursion the record now holds is a deviation to investigate, raised with it.
         await raiseFromRecord(stores, asSystem(trx, 'raised by the batch record'), batch, entries);
         if (req.batchStatus && req.batchStatus !== batch.status) {
@@ -146,6 +152,9 @@ export function createActivities(deps: ActivityDeps) {
         }
         return { written };
       });
+      // Counted once committed (a retried write stores, and counts, nothing twice).
+      for (const kind of completedKinds) deps.metrics?.stepsCompleted.inc({ kind });
+      return outcome;
     },
 
     /**

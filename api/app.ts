@@ -28,12 +28,15 @@ import { requestId } from './http/station';
 import { securityRoutes } from './security/security-routes';
 import type { Services } from './services';
 import { signatureRoutes } from './signatures/signature-routes';
+import { Readiness, opsRouter, requestTimer } from './system/ops-routes';
 import { systemRoutes } from './system/system-routes';
 import { userRoutes } from './users/user-routes';
 import { webRouter } from '../web/router';
 
 export interface ApiApp {
   app: Express;
+  /** What `/readyz` checks; the process adds its own (a worker's pollers) and marks it stopping. */
+  readiness: Readiness;
   /** Every declared route, in mount order (what the OpenAPI document and the authorization test enumerate). */
   routes: RouteSpec[];
 }
@@ -45,6 +48,15 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustProxy);
 
+  app.use(requestTimer(services.metrics));
+  // Probes and scrapes come every few seconds: answered before the request log.
+  const readiness = new Readiness([
+    { name: 'database', check: () => services.db.raw('select 1') },
+    ...(services.batches.temporal.available()
+      ? [{ name: 'temporal', check: () => services.batches.temporal.ping() }]
+      : []),
+  ]);
+  app.use(opsRouter({ metrics: services.metrics, readiness }));
   app.use(requestId);
   app.use(
     pinoHttp({
@@ -149,5 +161,5 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
   // The web pages, at `/` (web/): the same services, session and rules.
   app.use(webRouter(services, { signLimiter: rateLimiters.sign }));
   app.use(errorHandler(log));
-  return { app, routes };
+  return { app, routes, readiness };
 }

@@ -42,11 +42,20 @@ export function createServices(platform: Platform, temporal?: TemporalAccess): S
   const { db, stores, config, log } = platform;
   const securityEvents = new SecurityEventLog(db, stores.securityEvents, log);
   const authenticator = new Authenticator(db, stores, config.lockout, securityEvents);
-  const signatures = new SignatureService(stores, authenticator, securityEvents);
+  const signatures = new SignatureService(stores, authenticator, securityEvents, platform.metrics);
   const masterData = new MasterDataService(db, stores);
   const recipes = new RecipeService(db, stores, masterData, signatures);
   const anchors = new Anchors(db, stores.audit, config.anchors, log);
-  const batches = createBatchFeature({ db, stores, recipes, signatures, anchors, temporal, log });
+  const batches = createBatchFeature({
+    db,
+    stores,
+    recipes,
+    signatures,
+    anchors,
+    temporal,
+    log,
+    metrics: platform.metrics,
+  });
   return {
     ...platform,
     version: packageJson.version,

@@ -19,13 +19,15 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import express from 'express';
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
 import { createApp } from '../api/app';
 import { NO_STATION, SYSTEM_ACTOR } from '../db/change-context';
 import { Problem } from '../api/http/problems';
 import { startApiServer } from '../api/server';
+import { Readiness, opsRouter, type ReadinessCheck } from '../api/system/ops-routes';
+import { installTemporalRuntime } from '../composition/temporal-runtime';
 import { createServices } from '../api/services';
 import { activityDeps, createPlatform, type Platform } from '../composition/platform';
 import { AppConfigError, loadAppConfig, maskUrl, type AppConfig } from '../config/app-config';
@@ -58,16 +60,9 @@ function fail(log: Logger, message: string): never {
 
 /**
  * temporal.yaml, validated, with Temporal's own environment configuration over it (`config/temporal-connection.ts`;
- * a bad file or setting exits with its message), and the Temporal SDK's own logging set to warnings.
+ * a bad file or setting exits with its message).
  */
 function loadTemporalConfigOrFail(log: Logger): TemporalConfig {
-  Runtime.install({
-    // Ampoule stops its parts itself, in order (bin/shutdown.ts): the API answers what is in flight — updates the
-    // worker must still carry out — before the worker stops. The SDK's own handler would stop the worker at once.
-    shutdownSignals: [],
-    logger: new DefaultLogger('WARN'),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
-  });
   try {
     const config = loadTemporalConfig();
     const { address, namespace } = temporalConnection(config);
@@ -129,6 +124,14 @@ async function runBatchWorker(
   log: Logger,
 ) {
   const connections = new Connections(pki, log.child({ component: 'opcua' }));
+  platform.metrics.gauge(
+    'ampoule_opcua_sessions_up',
+    'Whether this worker’s OPC UA session to a unit’s controller is up (1) or not (0), per unit it has driven',
+    ['unit'],
+    (g) => {
+      for (const { unit, up } of connections.sessionsByUnit()) g.set({ unit }, up ? 1 : 0);
+    },
+  );
   const worker = await startBatchWorker({
     address,
     connection: temporalSecurity(temporalConfig),
@@ -246,6 +249,8 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
     taskQueue: temporalConfig.taskQueues.batches,
     equipmentHeartbeatTimeout: temporalConfig.batches.equipmentHeartbeatTimeout,
   });
+  // Before any worker: the SDK's logs through pino, its metrics (with a worker here) appended to /metrics.
+  await installTemporalRuntime(log, processes === 'all-in-one' ? services.metrics : undefined);
   services.auditSealer.start();
   services.anchors.start();
   // Closed batches' histories are archived with their record a few seconds after they close.
@@ -288,7 +293,8 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
   // The batch worker, in this process (more of them may run beside it: `bin/ampoule worker`).
   const batchWorker = pki ? await runBatchWorker(temporalConfig, address, services, pki, log) : undefined;
 
-  const { app } = createApp(services);
+  const { app, readiness } = createApp(services);
+  if (batchWorker) readiness.checks.push(workerReadiness(batchWorker.worker.worker));
   const server = await startApiServer(app, config.http.host, config.http.port);
   log.info(
     { pages: `${server.url}/`, url: `${server.url}/api`, docs: `${server.url}/api/docs` },
@@ -302,7 +308,13 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
 
   stopOnSignals(log, [
     // First: no new requests; those in flight answered (their workflows' updates need the worker, stopped after).
-    { name: 'the API server', stop: () => server.stop(config.http.shutdownGraceMs) },
+    {
+      name: 'the API server',
+      stop: () => {
+        readiness.stopping = true;
+        return server.stop(config.http.shutdownGraceMs);
+      },
+    },
     { name: 'the history archive', stop: () => services.batches.histories.stop() },
     ...(batchWorker ? stopWorkerSteps(batchWorker.worker, batchWorker.connections) : []),
     { name: 'the Temporal client', stop: () => connection.close() },
@@ -364,14 +376,43 @@ async function runWorker(config: AppConfig, log: Logger): Promise<void> {
   }
   const database = await openAppDatabase(config, log);
   const platform = createPlatform(database, config, log.child({ component: 'worker' }));
+  await installTemporalRuntime(log, platform.metrics);
   platform.auditSealer.start();
   const pki = await openAmpoulePki(config, log);
   const { worker, connections } = await runBatchWorker(temporalConfig, temporalConfig.address, platform, pki, log);
+  // Its own /healthz, /readyz (the database, its pollers) and /metrics, on PORT.
+  const readiness = new Readiness([
+    { name: 'database', check: () => platform.db.raw('select 1') },
+    workerReadiness(worker.worker),
+  ]);
+  const ops = express();
+  ops.disable('x-powered-by');
+  ops.use(opsRouter({ metrics: platform.metrics, readiness }));
+  const opsServer = await startApiServer(ops, config.http.host, config.http.port);
+  log.info({ url: opsServer.url }, 'worker health and metrics: /healthz, /readyz, /metrics');
   stopOnSignals(log, [
+    {
+      name: 'readiness',
+      stop: () => {
+        readiness.stopping = true;
+      },
+    },
     ...stopWorkerSteps(worker, connections),
     ...sealSteps(platform),
+    { name: 'the health and metrics server', stop: () => opsServer.stop(1_000) },
     { name: 'the database', stop: () => database.close() },
   ]);
+}
+
+/** A worker is ready while it runs (polls its task queue). */
+function workerReadiness(worker: { getState(): string }): ReadinessCheck {
+  return {
+    name: 'worker',
+    check: async () => {
+      const state = worker.getState();
+      if (state !== 'RUNNING') throw new Error(`the batch worker is ${state.toLowerCase()}`);
+    },
+  };
 }
 
 /**
@@ -480,6 +521,7 @@ async function main(): Promise<void> {
   else if (command === 'create-user') await createUser(config, log, args);
   else if (command === 'investigate') {
     const temporalConfig = loadTemporalConfigOrFail(log);
+    await installTemporalRuntime(log);
     process.exitCode = await investigate(args, {
       config,
       temporalConfig,

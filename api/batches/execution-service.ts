@@ -4,6 +4,7 @@
  * which has the last word — and give batch commands; the work queue lists what each can do now; a batch's
  * live state comes from its workflow, or the record once it has closed.
  */
+import type { Metrics } from '../../composition/metrics';
 import type { Knex } from 'knex';
 import type { Station, UserActor } from '../../db/change-context';
 import { Inventory } from '../lots/inventory';
@@ -73,6 +74,7 @@ export class ExecutionService {
     private readonly records: BatchRecordService,
     private readonly signatures: SignatureService,
     private readonly temporal: BatchTemporalGateway,
+    private readonly metrics?: Metrics,
   ) {
     this.inventory = new Inventory(stores);
   }
@@ -85,6 +87,7 @@ export class ExecutionService {
     body: CompletionBody,
     timing = new ServerTiming(),
   ): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
+    const received = performance.now();
     const batch = await this.records.get(idOrNumber);
     const step = stepOf(batch, stepId);
     // The state first (a conflict, 409), from the recorded projection: the workflow's validator has the last word anyway.
@@ -125,6 +128,7 @@ export class ExecutionService {
     const outcome = await timing.measure(UPDATE_TIMING, UPDATE_TIMING_DESCRIPTION, () =>
       this.temporal.complete(batch.workflowId, completion),
     );
+    this.metrics?.stepReadyLatency.observe({ action: 'complete' }, (performance.now() - received) / 1000);
     return { ...outcome, signature: await this.signatureOf(batch, outcome.signatureEntry) };
   }
 
@@ -136,6 +140,7 @@ export class ExecutionService {
     signature: SignatureInput | undefined,
     timing = new ServerTiming(),
   ): Promise<StepOutcome & { signature: SignatureManifestation | null }> {
+    const received = performance.now();
     const batch = await this.records.get(idOrNumber);
     const step = stepOf(batch, stepId);
     // A held batch's steps may still be verified: the check of what was done does not wait for the restart.
@@ -159,6 +164,7 @@ export class ExecutionService {
     const outcome = await timing.measure(UPDATE_TIMING, UPDATE_TIMING_DESCRIPTION, () =>
       this.temporal.verify(batch.workflowId, v),
     );
+    this.metrics?.stepReadyLatency.observe({ action: 'verify' }, (performance.now() - received) / 1000);
     return { ...outcome, signature: await this.signatureOf(batch, outcome.signatureEntry) };
   }
 

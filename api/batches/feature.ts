@@ -4,6 +4,7 @@
  * service of its own, for its own reason to change — and the Temporal gateway they share, the feature's one way to
  * the batch workflows.
  */
+import type { Metrics } from '../../composition/metrics';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Stores } from '../../db/stores';
@@ -30,6 +31,8 @@ export interface BatchFeature {
   investigations: InvestigationService;
   /** The other batches an investigation extends to. */
   impact: ImpactService;
+  /** Temporal as this process reaches it (readiness asks it). */
+  temporal: BatchTemporalGateway;
 }
 
 export function createBatchFeature(d: {
@@ -40,6 +43,7 @@ export function createBatchFeature(d: {
   anchors: Anchors;
   temporal: TemporalAccess | undefined;
   log?: Logger;
+  metrics?: Metrics;
 }): BatchFeature {
   const temporal = new BatchTemporalGateway(d.temporal);
   const records = new BatchRecordService(d.db, d.stores, d.anchors);
@@ -49,8 +53,9 @@ export function createBatchFeature(d: {
     impact: new ImpactService(d.db, d.stores),
     investigations: new InvestigationService(d.db, d.stores, histories, new BatchReplayer(d.temporal?.workflowBundle)),
     launch: new LaunchService(d.stores, d.recipes, temporal),
-    execution: new ExecutionService(d.db, d.stores, records, d.signatures, temporal),
+    execution: new ExecutionService(d.db, d.stores, records, d.signatures, temporal, d.metrics),
     records,
     disposition: new DispositionService(d.stores, d.signatures),
+    temporal,
   };
 }

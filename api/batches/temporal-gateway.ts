@@ -72,6 +72,11 @@ export class BatchTemporalGateway {
     return this.temporal !== undefined;
   }
 
+  /** Resolves when Temporal answers (readiness); throws when it does not. */
+  async ping(): Promise<void> {
+    await this.requireTemporal().client.workflowService.getSystemInfo({});
+  }
+
   /** Refuses (503) at once when this API process has no Temporal to reach. */
   requireTemporal(): TemporalAccess {
     if (!this.temporal) throw new Problem('temporal-unavailable', 'this API process has no connection to Temporal');

@@ -5,6 +5,7 @@
  * record's own segregation rules ("not by Z"), stores the signature bound to the SHA-256 of the content it
  * signs, audits it, and returns its manifestation.
  */
+import type { Metrics } from '../../composition/metrics';
 import { z } from 'zod';
 import type { Stores } from '../../db/stores';
 import type { SignatureRecord } from '../../db/stores/signature-store';
@@ -83,6 +84,7 @@ export class SignatureService {
     private readonly stores: Stores,
     private readonly authenticator: Authenticator,
     private readonly events: SecurityEventLog,
+    private readonly metrics?: Metrics,
   ) {
     this.audit = new AuditTrail(stores.audit);
   }
@@ -132,6 +134,7 @@ export class SignatureService {
       );
     }
     const user = await this.authenticator.authenticate(input.username, input.password, 'signature', station);
+    this.metrics?.signatures.inc({ meaning: input.meaning });
     return {
       userId: user.id,
       username: user.username,

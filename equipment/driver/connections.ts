@@ -18,10 +18,16 @@ const MODES: Record<UnitEndpoint['securityMode'], MessageSecurityMode> = {
 interface Entry {
   client: OPCUAClient;
   session: Promise<ClientSession>;
+  /** The session is established (and not lost since). */
+  up: boolean;
 }
+
+type Endpoint = Pick<UnitEndpoint, 'endpointUrl' | 'securityMode' | 'securityPolicy'> & { code?: string };
 
 export class Connections {
   private readonly entries = new Map<string, Entry>();
+  /** The units reached through each connection (for the sessions-up metric, by unit). */
+  private readonly unitsByKey = new Map<string, Set<string>>();
 
   constructor(
     private readonly pki: ApplicationPki,
@@ -31,8 +37,12 @@ export class Connections {
   ) {}
 
   /** A live session to the unit's controller. */
-  async session(u: Pick<UnitEndpoint, 'endpointUrl' | 'securityMode' | 'securityPolicy'>): Promise<ClientSession> {
+  async session(u: Endpoint): Promise<ClientSession> {
     const key = `${u.endpointUrl}|${u.securityMode}|${u.securityPolicy}`;
+    if (u.code) {
+      const units = this.unitsByKey.get(key) ?? new Set<string>();
+      this.unitsByKey.set(key, units.add(u.code));
+    }
     let entry = this.entries.get(key);
     if (!entry) {
       entry = this.open(key, u);
@@ -49,11 +59,7 @@ export class Connections {
   }
 
   /** Runs `fn` on the unit's session; a communication failure closes the session and is transient. */
-  async use<T>(
-    u: Pick<UnitEndpoint, 'endpointUrl' | 'securityMode' | 'securityPolicy'>,
-    what: string,
-    fn: (s: ClientSession) => Promise<T>,
-  ): Promise<T> {
+  async use<T>(u: Endpoint, what: string, fn: (s: ClientSession) => Promise<T>): Promise<T> {
     const session = await this.session(u);
     try {
       return await this.within(fn(session), what);
@@ -65,11 +71,18 @@ export class Connections {
     }
   }
 
+  /** Each unit this process has reached, and whether its session is up now. */
+  sessionsByUnit(): { unit: string; up: boolean }[] {
+    return [...this.unitsByKey].flatMap(([key, units]) =>
+      [...units].map((unit) => ({ unit, up: this.entries.get(key)?.up ?? false })),
+    );
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.entries.keys()].map((k) => this.drop(k)));
   }
 
-  private open(key: string, u: Pick<UnitEndpoint, 'endpointUrl' | 'securityMode' | 'securityPolicy'>): Entry {
+  private open(key: string, u: Endpoint): Entry {
     const client = OPCUAClient.create({
       applicationName: 'Ampoule',
       applicationUri: this.pki.applicationUri,
@@ -92,8 +105,12 @@ export class Connections {
       await client.connect(u.endpointUrl);
       return client.createSession();
     })();
-    session.catch(() => undefined);
-    return { client, session };
+    const entry: Entry = { client, session, up: false };
+    session.then(
+      () => (entry.up = true),
+      () => undefined,
+    );
+    return entry;
   }
 
   /** Forgets a connection; closes its session first unless the connection is already gone. */
@@ -101,6 +118,7 @@ export class Connections {
     const entry = this.entries.get(key);
     if (!entry || this.entries.get(key) !== entry) return;
     this.entries.delete(key);
+    entry.up = false;
     if (closeSession) await entry.session.then((s) => s.close()).catch(() => undefined);
     await entry.client.disconnect().catch(() => undefined);
   }

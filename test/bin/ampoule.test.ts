@@ -11,6 +11,8 @@ import { Connection } from '@temporalio/client';
 import { startEmbeddedTemporal } from '@ampoule/embedded-temporal';
 import { completion } from '../../demo/automated-operator';
 import { POSTGRES_URL, createTestDatabase } from '../support/postgres';
+import { spawnWorker } from '../support/server-process';
+import { until } from '../support/wait';
 
 const BIN = path.resolve(__dirname, '../../bin/ampoule');
 
@@ -123,6 +125,16 @@ test('the zero-setup start serves the API with demo users, and stops cleanly —
     const loginPage = await fetch(`${url}/`);
     expect(loginPage.url).toMatch(/\/login$/);
     expect(await loginPage.text()).toContain('Username or badge');
+    // Health, readiness (the database, Temporal, the worker's pollers) and metrics, the SDK's own among them.
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${url}/readyz`)).json()).toEqual({
+      status: 'ready',
+      checks: { database: 'ok', temporal: 'ok', worker: 'ok' },
+    });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^ampoule_http_request_duration_seconds_bucket\{/m);
+    expect(metrics).toMatch(/^temporal_\w+_total\{/m); // the SDK's counters, in Prometheus's conventions
+    expect(metrics).toMatch(/^temporal_\w+_seconds_bucket\{/m);
 
     // SIGTERM while a step completion is in flight: the client gets its answer, new connections are refused, and
     // the process exits 0 once it is answered.
@@ -226,7 +238,7 @@ test('the production mode needs PostgreSQL', () => {
 );
 
 (POSTGRES_URL ? test : test.skip)(
-  'a Temporal cluster without Ampoule’s search attributes: a worker refuses to start naming them; migrate registers them',
+  'a Temporal cluster without Ampoule’s search attributes: a worker refuses to start naming them; migrate registers them; the worker then starts, ready, with its metrics, and stops cleanly',
   async () => {
     const db = await createTestDatabase('ampoule_bin_sa', { migrated: true });
     const cluster = await startEmbeddedTemporal({ port: 0, searchAttributes: {} });
@@ -249,6 +261,21 @@ test('the production mode needs PostgreSQL', () => {
       const migrated = await run(['migrate']);
       expect(migrated.status).toBe(0);
       expect(migrated.stdout).toMatch(/registered Ampoule’s search attributes/);
+      // Now the worker starts, with its own health, readiness and metrics; SIGTERM stops it cleanly.
+      const worker = await spawnWorker({ ...production, LOG_LEVEL: 'info' });
+      try {
+        const ops = await until(() => /"url":"(http:[^"]+)","msg":"worker health/.exec(worker.output())?.[1]);
+        expect(await (await fetch(`${ops}/readyz`)).json()).toEqual({
+          status: 'ready',
+          checks: { database: 'ok', worker: 'ok' },
+        });
+        expect(await (await fetch(`${ops}/metrics`)).text()).toMatch(/^temporal_\w+_total\{/m);
+        const exit = new Promise((resolve) => worker.child.once('exit', (code) => resolve(code)));
+        worker.child.kill('SIGTERM');
+        expect(await exit).toBe(0);
+      } finally {
+        await worker.kill();
+      }
       const connection = await Connection.connect({ address: cluster.address });
       try {
         const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: 'default' });

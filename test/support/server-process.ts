@@ -9,13 +9,16 @@ export interface WorkerProcess {
   child: ChildProcess;
   /** Stops the process (SIGKILL by default) and waits for it to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** What it has written so far (its log). */
+  output(): string;
 }
 
 /** Starts `bin/ampoule worker` with `env` added to this process's environment; resolves once it polls its task queue. */
 export async function spawnWorker(env: Record<string, string>, timeoutMs = 60_000): Promise<WorkerProcess> {
   const child = spawn(AMPOULE_BIN, ['worker'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // Its health and metrics server on a port of its own.
+    env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', ...env },
   });
   let output = '';
   const collect = (d: Buffer) => (output += d.toString());
@@ -36,5 +39,5 @@ export async function spawnWorker(env: Record<string, string>, timeoutMs = 60_00
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { child, kill };
+  return { child, kill, output: () => output };
 }
