@@ -13,6 +13,9 @@
  *                                    Temporal address required): more capacity, or a worker per site
  *   bin/ampoule create-user --username NAME --full-name "Printed Name" --roles admin[,qa…]
  *                                    create a user (password from AMPOULE_NEW_PASSWORD or standard input)
+ *   bin/ampoule trust-certificate [FILE|THUMBPRINT]
+ *                                    trust a controller's OPC UA certificate (a file, or one rejected so far by its
+ *                                    thumbprint); without an argument, list the rejected ones
  *   bin/ampoule investigate <batch> [--history FILE]
  *                                    replay a batch's history and cross-check its record (bin/investigate.ts)
  */
@@ -46,6 +49,7 @@ import { routeOpcuaLogs } from '../equipment/opcua';
 import { Connections } from '../equipment/driver/connections';
 import { PhaseDriver } from '../equipment/driver/phase-driver';
 import { openPki, type ApplicationPki } from '../equipment/pki';
+import { rejectedCertificates, trustCertificate } from '../equipment/trust';
 import { startSimulator, type EquipmentSimulator } from '../equipment/simulator/simulator';
 import { ROLES } from '../domain/identity';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '@ampoule/embedded-temporal';
@@ -462,6 +466,31 @@ async function migrate(config: AppConfig, log: Logger): Promise<void> {
   }
 }
 
+/**
+ * `trust-certificate [file|thumbprint]`: a controller's certificate trusted in this data directory's OPC UA PKI
+ * (every process on it); without an argument, the certificates rejected so far, with their thumbprints.
+ */
+async function trustCertificateCommand(config: AppConfig, log: Logger, args: string[]): Promise<void> {
+  const pki = await openPki(path.join(config.dataDir, 'pki', 'ampoule'), 'ampoule');
+  const [which] = args;
+  if (!which) {
+    const rejected = rejectedCertificates(pki);
+    log.info(
+      { rejected },
+      rejected.length === 0
+        ? 'no certificate has been rejected'
+        : `${rejected.length} rejected certificate(s): bin/ampoule trust-certificate <thumbprint> trusts one`,
+    );
+    return;
+  }
+  try {
+    const trusted = await trustCertificate(pki, which);
+    log.info({ certificate: trusted, trusted: pki.certificateManager.trustedFolder }, 'certificate trusted');
+  } catch (err) {
+    fail(log, (err as Error).message);
+  }
+}
+
 /** `create-user`: the way to the first administrator of a production database, without default passwords. */
 async function createUser(config: AppConfig, log: Logger, args: string[]): Promise<void> {
   const flag = (name: string) => {
@@ -519,6 +548,7 @@ async function main(): Promise<void> {
   else if (command === 'migrate') await migrate(config, log);
   else if (command === 'worker') await runWorker(config, log);
   else if (command === 'create-user') await createUser(config, log, args);
+  else if (command === 'trust-certificate') await trustCertificateCommand(config, log, args);
   else if (command === 'investigate') {
     const temporalConfig = loadTemporalConfigOrFail(log);
     await installTemporalRuntime(log);
@@ -530,7 +560,11 @@ async function main(): Promise<void> {
       temporalSecurity: temporalSecurity(temporalConfig),
       fail: (message) => fail(log, message),
     });
-  } else fail(log, `unknown command ${command}; expected start, api, worker, migrate, create-user or investigate`);
+  } else
+    fail(
+      log,
+      `unknown command ${command}; expected start, api, worker, migrate, create-user, trust-certificate or investigate`,
+    );
 }
 
 main().catch((err) => {

@@ -107,7 +107,7 @@ export class BatchTemporalGateway {
       throw new Problem(
         'temporal-unavailable',
         `the workflow of batch ${labels.number} could not be started, so nothing was recorded: ${(err as Error).message}`,
-      );
+      ).withCause(err);
     }
   }
 
@@ -120,7 +120,7 @@ export class BatchTemporalGateway {
       throw new Problem(
         'temporal-unavailable',
         `Temporal could not be asked whether ${workflowId} exists, so nothing was recorded: ${(err as Error).message}`,
-      );
+      ).withCause(err);
     }
   }
 
@@ -171,7 +171,10 @@ export class BatchTemporalGateway {
       return (await this.requireTemporal().client.workflow.getHandle(workflowId).describe()).status.name !== 'RUNNING';
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
-      throw new Problem('temporal-unavailable', `${workflowId} could not be described: ${(err as Error).message}`);
+      throw new Problem(
+        'temporal-unavailable',
+        `${workflowId} could not be described: ${(err as Error).message}`,
+      ).withCause(err);
     }
   }
 
@@ -197,7 +200,7 @@ export class BatchTemporalGateway {
       throw new Problem(
         'temporal-unavailable',
         `the history of ${workflowId} could not be read: ${(err as Error).message}`,
-      );
+      ).withCause(err);
     }
   }
 
@@ -222,7 +225,7 @@ export class BatchTemporalGateway {
         throw new Problem('step-refused', message);
       }
       if (err instanceof Problem) throw err;
-      throw new Problem('temporal-unavailable', `${workflowId}: ${(err as Error).message}`);
+      throw new Problem('temporal-unavailable', `${workflowId}: ${(err as Error).message}`).withCause(err);
     }
   }
 }

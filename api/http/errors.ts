@@ -76,10 +76,30 @@ export function errorHandler(log: Logger) {
       return;
     }
     if (problem) {
+      // A failure of Ampoule's or of what it depends on (not a refusal of the request): its cause, once.
+      if (problem.status >= 500)
+        log.error(
+          { requestId: req.requestId, problem: problem.slug, causes: causesOf(problem.cause) },
+          `${req.method} ${req.originalUrl.split('?')[0]} failed: ${problem.message}`,
+        );
       sendProblem(res, req, problem);
       return;
     }
     log.error({ err, requestId: req.requestId }, 'unexpected error');
     sendProblem(res, req, new Problem('internal', `an unexpected error; quote request id ${req.requestId}`));
   };
+}
+
+/** An error's chain of causes, each as its message (and a gRPC status's details: Temporal's reason). */
+export function causesOf(err: unknown): string[] {
+  const out: string[] = [];
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { message, details } = e as { message?: string; details?: unknown };
+    out.push(
+      [message ?? String(e), typeof details === 'string' && details !== message ? details : undefined]
+        .filter(Boolean)
+        .join(': '),
+    );
+  }
+  return out;
 }

@@ -217,6 +217,12 @@ export class Problem extends Error {
     this.title = PROBLEM_TYPES[slug].title;
   }
 
+  /** What went wrong underneath (logged with a 5xx, never sent to the client). */
+  withCause(cause: unknown): this {
+    this.cause = cause;
+    return this;
+  }
+
   /** The RFC 9457 body. */
   toJSON(instance?: string, requestId?: string): Record<string, unknown> {
     // Extensions first: they can never overwrite the standard members.

@@ -28,6 +28,7 @@ export class Connections {
   private readonly entries = new Map<string, Entry>();
   /** The units reached through each connection (for the sessions-up metric, by unit). */
   private readonly unitsByKey = new Map<string, Set<string>>();
+  private certificateRefused = false;
 
   constructor(
     private readonly pki: ApplicationPki,
@@ -45,6 +46,12 @@ export class Connections {
     }
     let entry = this.entries.get(key);
     if (!entry) {
+      // After a refusal over certificates, see what was trusted meanwhile (`bin/ampoule trust-certificate`, another
+      // process) rather than wait for the PKI folders' watchers.
+      if (this.certificateRefused) {
+        this.certificateRefused = false;
+        await this.pki.certificateManager.reloadCertificates().catch(() => undefined);
+      }
       entry = this.open(key, u);
       this.entries.set(key, entry);
     }
@@ -52,9 +59,17 @@ export class Connections {
       return await this.within(entry.session, `connecting to ${u.endpointUrl}`);
     } catch (err) {
       await this.drop(key);
+      const reason = (err as Error).message.split('\n')[0];
+      const hint = connectionHint(reason);
+      if (hint === CERTIFICATE_HINT) this.certificateRefused = true;
+      // Not a silent retry: each failed attempt is logged, with what to do where the cause is known.
+      this.log?.warn(
+        { endpointUrl: u.endpointUrl, units: [...(this.unitsByKey.get(key) ?? [])], reason, ...(hint ? { hint } : {}) },
+        'cannot reach the equipment controller',
+      );
       throw err instanceof EquipmentUnavailable
         ? err
-        : new EquipmentUnavailable(`cannot reach ${u.endpointUrl}: ${(err as Error).message}`, { cause: err });
+        : new EquipmentUnavailable(`cannot reach ${u.endpointUrl}: ${hint ?? reason}`, { cause: err });
     }
   }
 
@@ -133,4 +148,15 @@ export class Connections {
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
+}
+
+const CERTIFICATE_HINT =
+  'the controller does not trust Ampoule’s certificate (or Ampoule not the controller’s): trust Ampoule’s own certificate (pki/ampoule/own/certs) on the controller, and the controller’s here with bin/ampoule trust-certificate (without an argument it lists the rejected ones)';
+
+/** What to do about a connection failure whose cause is known (certificates, mostly), or undefined. */
+export function connectionHint(reason: string): string | undefined {
+  if (/BadCertificateUntrusted|BadSecurityChecksFailed|BadCertificateInvalid/i.test(reason)) return CERTIFICATE_HINT;
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/i.test(reason))
+    return 'nothing answers at this endpoint: check the controller is up and the endpoint URL and port are right';
+  return undefined;
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run simulator`: the equipment simulator on its own.
  *
- *   npm run simulator -- [--port 4840] [--pki ./data/pki/simulator] [--time-scale 3600]
+ *   npm run simulator -- [--host 127.0.0.1] [--port 4840] [--pki ./data/pki/simulator] [--time-scale 3600]
  *                        [--allow-security-none] [--trust client-certificate.pem]... [--bindings out.json]
  *                        [--faults "MX-201/MIX:hold-every=3; MX-201/FILL:slowdown=2"]
  *
@@ -37,6 +37,8 @@ async function main(): Promise<void> {
   const timeScale = Number(args('time-scale')[0] ?? 3600);
   if (!(timeScale > 0)) throw new Error('--time-scale: expected a positive number');
   const simulator = await startSimulator({
+    // Loopback unless asked: a plant's network reaches it only when an operator says so.
+    host: args('host')[0] ?? '127.0.0.1',
     port,
     pkiFolder: path.resolve(args('pki')[0] ?? path.join(process.env.AMPOULE_DATA_DIR ?? 'data', 'pki', 'simulator')),
     timeScale,

@@ -3,15 +3,20 @@
  * with Basic256Sha256, certificates in PKI folders that trust each other explicitly. The simulator's
  * counters prove what ran, and how often.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import type { UnitEndpoint } from '../../domain/equipment';
 import { Connections } from '../../equipment/driver/connections';
 import { PhaseDriver, type StateChange } from '../../equipment/driver/phase-driver';
 import { EquipmentUnavailable, PhaseFailure } from '../../equipment/errors';
 import { openPki, type ApplicationPki } from '../../equipment/pki';
 import { startSimulator, type EquipmentSimulator } from '../../equipment/simulator/simulator';
+import { rejectedCertificates, summarize } from '../../equipment/trust';
+import { AMPOULE_BIN } from '../support/server-process';
 import { until } from '../support/wait';
 
 let dir: string;
@@ -346,12 +351,53 @@ describe('security', () => {
     }
   });
 
-  test('a controller Ampoule does not trust is refused', async () => {
-    const careful = await openPki(path.join(dir, 'careful'), 'careful');
+  test('a controller Ampoule does not trust is refused, said in the log; trusted by its rejected thumbprint (bin/ampoule trust-certificate), it is reached', async () => {
+    const dataDir = path.join(dir, 'careful-data');
+    const careful = await openPki(path.join(dataDir, 'pki', 'ampoule'), 'ampoule');
     await simulator.pki.trust(careful.certificate());
-    const theirs = new Connections(careful, undefined, 5_000);
+    const logged: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logged.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const theirs = new Connections(careful, pino({ level: 'warn' }, sink), 5_000);
     try {
       await expect(theirs.session(reactor)).rejects.toBeInstanceOf(EquipmentUnavailable);
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          msg: 'cannot reach the equipment controller',
+          units: ['BR-101'],
+          hint: expect.stringMatching(/bin\/ampoule trust-certificate/),
+        }),
+      );
+      // node-opcua filed the controller's certificate under rejected/: listed, then trusted by a thumbprint prefix.
+      const simulatorThumbprint = summarize(simulator.pki.certificate()).thumbprint;
+      const bin = (args: string[]) =>
+        spawnSync(AMPOULE_BIN, args, {
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, AMPOULE_DATA_DIR: dataDir },
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+      const listed = bin(['trust-certificate']);
+      expect(listed.stdout).toContain(simulatorThumbprint);
+      const unknown = bin(['trust-certificate', 'deadbeefdeadbeef']);
+      expect([unknown.status, unknown.stdout]).toEqual([
+        2,
+        expect.stringMatching(/no rejected certificate has the thumbprint deadbeefdeadbeef/),
+      ]);
+      const trusted = bin(['trust-certificate', simulatorThumbprint.slice(0, 12).toUpperCase()]);
+      expect([trusted.status, trusted.stdout]).toEqual([0, expect.stringMatching(/certificate trusted/)]);
+      expect(rejectedCertificates(careful).map((c) => c.thumbprint)).not.toContain(simulatorThumbprint);
+      await until(
+        async () =>
+          (await theirs.session(reactor).then(
+            () => true,
+            () => false,
+          )) || undefined,
+        20_000,
+      );
     } finally {
       await theirs.close();
     }

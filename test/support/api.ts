@@ -55,7 +55,13 @@ export interface TestApi {
 }
 
 export async function startTestApi(
-  opts: { env?: Record<string, string>; extraRoutes?: (s: Services) => RouteSpec[]; temporal?: TemporalAccess } = {},
+  opts: {
+    env?: Record<string, string>;
+    extraRoutes?: (s: Services) => RouteSpec[];
+    temporal?: TemporalAccess;
+    /** The API's logger (silent by default). */
+    log?: pino.Logger;
+  } = {},
 ): Promise<TestApi> {
   // Files of its own (the anchor key and log): never the working directory's data/.
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-api-'));
@@ -75,7 +81,10 @@ export async function startTestApi(
   } else {
     database = await openDatabase({ kind: 'pglite', template: await pgliteTemplate() });
   }
-  const services = createServices(createPlatform(database, config, pino({ level: 'silent' })), opts.temporal);
+  const services = createServices(
+    createPlatform(database, config, opts.log ?? pino({ level: 'silent' })),
+    opts.temporal,
+  );
   services.auditSealer.start();
   const { app, routes } = createApp(services, opts.extraRoutes?.(services) ?? []);
   const server: ApiServer = await startApiServer(app, '127.0.0.1', 0);
