@@ -91,7 +91,7 @@ export const workflowBoundary = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'coverage/**', 'workflow-bundle-*.js'] },
+  { ignores: ['node_modules/**', '**/dist/**', 'data/**', 'coverage/**', 'workflow-bundle-*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

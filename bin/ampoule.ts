@@ -19,7 +19,7 @@
  *   bin/ampoule investigate <batch> [--history FILE]
  *                                    replay a batch's history and cross-check its record (bin/investigate.ts)
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import express from 'express';
@@ -54,6 +54,7 @@ import { startSimulator, type EquipmentSimulator } from '../equipment/simulator/
 import { ROLES } from '../domain/identity';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '@ampoule/embedded-temporal';
 import { startBatchWorker } from '../worker/batch-worker';
+import { PREBUILT_BUNDLE_PATH } from '../worker/workflows-path';
 import { investigate } from './investigate';
 import { stopOnSignals } from './shutdown';
 
@@ -152,7 +153,12 @@ async function runBatchWorker(
     process.exit(1);
   });
   log.info(
-    { taskQueue: temporalConfig.taskQueues.batches, namespace: temporalConfig.namespace },
+    {
+      taskQueue: temporalConfig.taskQueues.batches,
+      namespace: temporalConfig.namespace,
+      // The compiled Ampoule's bundle (`npm run build`), or the workflows bundled at this start.
+      workflowCode: existsSync(PREBUILT_BUNDLE_PATH) ? PREBUILT_BUNDLE_PATH : 'bundled at start',
+    },
     'batch worker running',
   );
   return { worker, connections };

@@ -3,6 +3,7 @@
  * the batch task queue, with the tuning temporal.yaml gives it. It shuts down gracefully: running
  * activities get the grace time to finish, then Temporal retries them elsewhere.
  */
+import { existsSync } from 'node:fs';
 import {
   NativeConnection,
   Worker,
@@ -11,7 +12,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { RECORD_SINK_IGNORED } from './replayer';
-import { WORKFLOWS_PATH } from './workflows-path';
+import { PREBUILT_BUNDLE_PATH, WORKFLOWS_PATH } from './workflows-path';
 
 export interface BatchWorkerOptions {
   address: string;
@@ -43,7 +44,11 @@ export async function startBatchWorker(o: BatchWorkerOptions): Promise<BatchWork
     connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
-    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(o.workflowBundle
+      ? { workflowBundle: o.workflowBundle }
+      : existsSync(PREBUILT_BUNDLE_PATH)
+        ? { workflowBundle: { codePath: PREBUILT_BUNDLE_PATH } }
+        : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(o.deps),
     // The record's writes, told by the workflow for investigations' replays (workflows/batch/messages.ts): the
     // activities write them here.

@@ -10,7 +10,7 @@ import type { History } from '@temporalio/common/lib/proto-utils';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { sha256Hex } from '../domain/canonical-hash';
 import type { EbrEntryInput } from '../domain/batch/types';
-import { WORKFLOWS_PATH } from './workflows-path';
+import { WORKFLOWS_PATH, prebuiltWorkflowBundle } from './workflows-path';
 
 export interface ReplayOutcome {
   deterministic: boolean;
@@ -37,7 +37,9 @@ export class BatchReplayer {
     this.code ??= (async () => {
       // Loaded on first use: an API process that never replays does not pay for the worker's package.
       const { bundleWorkflowCode } = await import('@temporalio/worker');
-      const bundle = await (this.bundle?.() ?? bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }));
+      const bundle = await (this.bundle?.() ??
+        prebuiltWorkflowBundle() ??
+        bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }));
       return { bundle, sha256: sha256Hex(bundle.code) };
     })();
     // A failed bundling is tried again by the next investigation, not remembered.

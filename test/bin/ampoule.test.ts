@@ -9,58 +9,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { startEmbeddedTemporal } from '@ampoule/embedded-temporal';
-import { completion } from '../../demo/automated-operator';
 import { POSTGRES_URL, createTestDatabase } from '../support/postgres';
 import { spawnWorker } from '../support/server-process';
 import { until } from '../support/wait';
+import { stepAwaitingInput } from '../support/zero-setup';
 
 const BIN = path.resolve(__dirname, '../../bin/ampoule');
 
 function env(extra: Record<string, string>): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...extra };
   return e;
-}
-
-/** A PBS batch launched through the API of `url`, and its first step waiting for input, with what completes it. */
-async function stepAwaitingInput(url: string) {
-  const login = async (username: string) =>
-    (
-      (await (
-        await fetch(`${url}/api/auth/login`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ username, password: 'ampoule-demo' }),
-        })
-      ).json()) as { token: string }
-    ).token;
-  const tokens = { planner: await login('planner'), operator1: await login('operator1') };
-  const api = async (token: string, method: string, p: string, body?: unknown) => {
-    const r = await fetch(`${url}/api${p}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return await r.json();
-  };
-  const lots: Record<string, string> = {};
-  for (const lot of await api(tokens.operator1, 'GET', '/lots?status=released&limit=1000'))
-    lots[lot.materialCode] ??= lot.lotNumber;
-  const launched = await api(tokens.planner, 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
-  const batch = launched.number as string;
-  const plan = (await api(tokens.operator1, 'GET', `/batches/${batch}/steps`)) as { id: string }[];
-  for (let i = 0; i < 200; i++) {
-    const live = (await api(tokens.operator1, 'GET', `/batches/${batch}`)).live;
-    const waiting = (live.steps as { id: string; status: string }[]).find((s) => s.status === 'awaiting-input');
-    if (waiting) {
-      const { user, body } = completion(
-        plan.find((p) => p.id === waiting.id)!,
-        { lots, password: 'ampoule-demo' },
-      );
-      return { batch, step: waiting.id, body, token: user === 'operator1' ? tokens.operator1 : await login(user) };
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`batch ${batch} has no step waiting for input`);
 }
 
 /** A POST whose head goes now and whose body only on `finish()`: a request in flight for as long as a test likes. */
