@@ -6,8 +6,10 @@
  * cluster, and refuses to run while a demo user is active.
  *
  *   bin/ampoule                      start (all in one process)
- *   bin/ampoule migrate              bring the PostgreSQL schema up to date, as its owner (the only process that
- *                                    needs the owner's credentials: AMPOULE_MIGRATION_DATABASE_URL or DATABASE_URL)
+ *   bin/ampoule migrate [--grant-to LOGIN]...
+ *                                    bring the PostgreSQL schema up to date, as its owner (the only process that
+ *                                    needs the owner's credentials: AMPOULE_MIGRATION_DATABASE_URL or DATABASE_URL),
+ *                                    and make the application's logins members of the database's application role
  *   bin/ampoule api                  the API and web pages alone (PostgreSQL and a Temporal address required)
  *   bin/ampoule worker               a batch worker alone, beside a running Ampoule (PostgreSQL and a
  *                                    Temporal address required): more capacity, or a worker per site
@@ -429,7 +431,15 @@ function workerReadiness(worker: { getState(): string }): ReadinessCheck {
  * `migrate`: the database's schema brought up to this Ampoule, as its owner (AMPOULE_MIGRATION_DATABASE_URL, else
  * DATABASE_URL), and its application role named for it; the one process that needs the owner's credentials.
  */
-async function migrate(config: AppConfig, log: Logger): Promise<void> {
+async function migrate(config: AppConfig, log: Logger, args: string[]): Promise<void> {
+  // --grant-to LOGIN (repeatable): the application's logins made members of the database's application role.
+  const grantTo = args.flatMap((a, i) => (args[i - 1] === '--grant-to' ? [a] : []));
+  const unknown = args.filter((a, i) => a !== '--grant-to' && args[i - 1] !== '--grant-to');
+  if (unknown.length > 0 || args.at(-1) === '--grant-to')
+    fail(
+      log,
+      `usage: bin/ampoule migrate [--grant-to LOGIN]... (not understood: ${unknown.join(' ') || '--grant-to'})`,
+    );
   const ownerUrl = config.migrationDatabaseUrl ?? config.databaseUrl;
   if (!ownerUrl)
     fail(
@@ -438,10 +448,10 @@ async function migrate(config: AppConfig, log: Logger): Promise<void> {
     );
   log.info({ database: maskUrl(ownerUrl) }, 'migrating PostgreSQL as its owner');
   try {
-    const { applied, appRole } = await migrateDatabase(ownerUrl);
+    const { applied, appRole } = await migrateDatabase(ownerUrl, grantTo);
     log.info(
-      { applied, appRole },
-      `${applied.length === 0 ? 'the schema was current' : `applied ${applied.length} migration(s)`}; the application logs in as a member of ${appRole} (GRANT "${appRole}" TO <login>)`,
+      { applied, appRole, grantedTo: grantTo },
+      `${applied.length === 0 ? 'the schema was current' : `applied ${applied.length} migration(s)`}; the application logs in as a member of ${appRole} (GRANT "${appRole}" TO <login>, or --grant-to <login>)`,
     );
   } catch (err) {
     fail(log, `migrating failed: ${(err as Error).message}`);
@@ -551,7 +561,7 @@ async function main(): Promise<void> {
   log.level = config.logLevel;
   if (command === undefined || command === 'start') await start(config, log, 'all-in-one');
   else if (command === 'api') await start(config, log, 'api');
-  else if (command === 'migrate') await migrate(config, log);
+  else if (command === 'migrate') await migrate(config, log, args);
   else if (command === 'worker') await runWorker(config, log);
   else if (command === 'create-user') await createUser(config, log, args);
   else if (command === 'trust-certificate') await trustCertificateCommand(config, log, args);

@@ -48,13 +48,21 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   return target.kind === 'postgres' ? openPostgres(target) : openPGlite(target.dataDir, target.template);
 }
 
-/** Migrates the database as its owner and gives its application role a name of its own; returns that name. */
-export async function migrateDatabase(ownerUrl: string): Promise<{ appRole: string; applied: string[] }> {
+/**
+ * Migrates the database as its owner and gives its application role a name of its own; returns that name. Each of
+ * `grantTo` (the application's logins) is made a member of the role.
+ */
+export async function migrateDatabase(
+  ownerUrl: string,
+  grantTo: readonly string[] = [],
+): Promise<{ appRole: string; applied: string[] }> {
   const owner = knexFactory({ client: 'pg', connection: ownerUrl, pool: { min: 0, max: 1 } });
   try {
     const { pending } = await schemaState(owner);
     await migrateToLatest(owner);
-    return { appRole: await rehomeAppRole(owner), applied: pending };
+    const appRole = await rehomeAppRole(owner);
+    for (const login of grantTo) await owner.raw('grant ?? to ??', [appRole, login]);
+    return { appRole, applied: pending };
   } finally {
     await owner.destroy();
   }

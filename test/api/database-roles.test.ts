@@ -41,13 +41,13 @@ onPostgres('application roles per database', () => {
     for (const site of ['a', 'b']) {
       const db = await createTestDatabase(`ampoule_role_${site}`, { migrated: true });
       databases.push(db);
-      // As `bin/ampoule migrate` (with the owner's credentials): a copied database gets a role of its own.
-      const { appRole } = await migrateDatabase(db.url);
-      expect(appRole).toBe(`${nameOf(db.url)}_app`);
       const login = `${nameOf(db.url)}_login`;
       await query(POSTGRES_URL, `create role "${login}" login`);
+      // As `bin/ampoule migrate --grant-to <login>` (with the owner's credentials): a copied database gets a role of
+      // its own, and the application's login is made its member.
+      const { appRole } = await migrateDatabase(db.url, [login]);
+      expect(appRole).toBe(`${nameOf(db.url)}_app`);
       roles.push(appRole, login);
-      await query(db.url, `grant "${appRole}" to "${login}"`); // the README's production step
       sites.push({ db, appRole, login });
     }
     const [a, b] = sites;
