@@ -25,6 +25,7 @@ import { buildOpenApi } from './http/openapi';
 import { Problem } from './http/problems';
 import { route, type RouteSpec } from './http/route';
 import { requestId } from './http/station';
+import { PostgresRateLimitStore } from './security/rate-limit-store';
 import { securityRoutes } from './security/security-routes';
 import type { Services } from './services';
 import { signatureRoutes } from './signatures/signature-routes';
@@ -125,6 +126,8 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
       );
   const rateLimiters = {
     login: rateLimit({
+      // Held in the database: the limit holds across the deployment's API processes.
+      store: new PostgresRateLimitStore(services.db, 'login'),
       windowMs: 60_000,
       limit: config.rateLimits.loginPerMinute,
       standardHeaders: 'draft-8',
@@ -132,6 +135,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
       handler: tooMany('login attempts'),
     }),
     sign: rateLimit({
+      store: new PostgresRateLimitStore(services.db, 'sign'),
       windowMs: 60_000,
       limit: config.rateLimits.signPerMinute,
       standardHeaders: 'draft-8',

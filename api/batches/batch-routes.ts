@@ -147,6 +147,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         'unprocessable',
         'temporal-unavailable',
       ],
+      location: (b: { number: string }) => `/batches/${encodeURIComponent(b.number)}`,
       handler: async ({ body, actor, change }) => ({
         status: 201,
         body: header(await s.batches.launch.launch({ ...change(), actor: actor! }, body)),

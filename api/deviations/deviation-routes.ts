@@ -107,6 +107,7 @@ export function deviationRoutes(s: Services): RouteSpec[] {
       problems: ['unprocessable', 'forbidden', 'invalid-transition', 'history-unavailable', 'temporal-unavailable'],
       // Its own transaction, after checking (for a history-unavailable deviation) that the history is gone.
       transaction: false,
+      location: (d: { number: string }) => `/deviations/${encodeURIComponent(d.number)}`,
       handler: async ({ body, actor, station, reason }) => ({
         status: 201,
         body: await s.deviations.raise({ actor: actor!, station, reason }, body),

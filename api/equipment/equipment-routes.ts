@@ -74,6 +74,7 @@ export function equipmentRoutes(s: Services): RouteSpec[] {
         ...endpoint,
       }),
       responses: { 201: { description: 'Registered', schema: unitSchema } },
+      location: (u: { code: string }) => `/equipment/${encodeURIComponent(u.code)}`,
       handler: async ({ body, change }) => ({ status: 201, body: await s.equipment.create(change(), body) }),
     }),
     route({

@@ -69,6 +69,17 @@ export function mountRoutes(router: Router, routes: RouteSpec[], deps: MountDeps
     );
     router[spec.method](spec.path, ...handlers);
   }
+  // A path that exists with other methods: 405, saying which (not a 404, which says there is no such endpoint).
+  const methods = new Map<string, Set<string>>();
+  for (const spec of routes)
+    methods.set(spec.path, (methods.get(spec.path) ?? new Set()).add(spec.method.toUpperCase()));
+  for (const [path, allowed] of methods) {
+    if (allowed.has('GET')) allowed.add('HEAD');
+    const allow = [...allowed].sort().join(', ');
+    router.all(path, (req, _res, next) =>
+      next(new Problem('method-not-allowed', `${req.method} is not taken here; ${allow} are`, {}, { Allow: allow })),
+    );
+  }
 }
 
 function authorize(spec: RouteSpec): RequestHandler {
@@ -158,6 +169,8 @@ async function handle(
   if (reply.afterCommit)
     await reply.afterCommit().catch((err) => req.log?.error({ err }, 'a follow-up after the commit failed'));
   if (spec.versioned) setETag(reply);
+  if ((reply.status ?? 200) === 201 && spec.location && reply.body)
+    reply.headers = { ...reply.headers, Location: `/api${spec.location(reply.body)}` };
   send(res, reply);
 }
 

@@ -78,9 +78,11 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
     const body = effectiveBodySchema(spec, true);
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
+      const headers = successHeaders(spec, Number(status));
       responses[status] = {
         description: r.description,
         ...(r.schema ? { content: { 'application/json': { schema: toSchema(r.schema, 'output') } } } : {}),
+        ...(Object.keys(headers).length > 0 ? { headers } : {}),
       };
     }
     const problem = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
@@ -91,6 +93,13 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
     for (const status of problemStatuses(spec)) {
       responses[status] ??= { description: 'A problem: see its type', content: problem };
     }
+    if (spec.signature || spec.rateLimit)
+      responses[429] = {
+        description: `\`rate-limited\`: ${PROBLEM_TYPES['rate-limited'].when}`,
+        content: problem,
+        headers: RATE_LIMIT_HEADERS,
+      };
+    if (responses[412]) (responses[412] as Record<string, unknown>).headers = { ETag: ETAG_HEADER };
     const access =
       spec.access === 'public'
         ? 'Public.'
@@ -166,4 +175,29 @@ function problemStatuses(spec: RouteSpec): number[] {
   if (spec.reason === 'required' || spec.signature) s.add(422);
   if (spec.signature) s.add(423);
   return [...s];
+}
+
+const ETAG_HEADER = {
+  description: 'The resource’s row version as a strong ETag: send it back as `If-Match` with a change',
+  schema: { type: 'string' },
+};
+
+const RATE_LIMIT_HEADERS = {
+  'Retry-After': { description: 'Seconds until a retry may succeed', schema: { type: 'integer' } },
+  RateLimit: { description: 'The remaining quota and its reset (IETF draft 8)', schema: { type: 'string' } },
+  'RateLimit-Policy': { description: 'The quota and its window (IETF draft 8)', schema: { type: 'string' } },
+};
+
+/** The headers a success answer carries: Location of a create, ETag of a versioned resource, a replay's mark. */
+function successHeaders(spec: RouteSpec, status: number): Record<string, unknown> {
+  const headers: Record<string, unknown> = {};
+  if (status === 201 && spec.location)
+    headers.Location = { description: 'Where the created resource is read', schema: { type: 'string' } };
+  if (spec.versioned && status < 300) headers.ETag = ETAG_HEADER;
+  if (spec.idempotent && status < 300)
+    headers['Idempotent-Replayed'] = {
+      description: '`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`',
+      schema: { type: 'string', enum: ['true'] },
+    };
+  return headers;
 }

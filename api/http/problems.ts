@@ -100,6 +100,11 @@ export const PROBLEM_TYPES = {
     when: 'A change sent with `If-Match` whose ETag is no longer the resource’s: someone changed it meanwhile. Nothing was changed; read it again (its `ETag` is in `etag`) and retry.',
   },
   'not-found': { status: 404, title: 'Not found', when: 'No such resource, or no such endpoint.' },
+  'method-not-allowed': {
+    status: 405,
+    title: 'Method not allowed',
+    when: 'The endpoint exists but not with this method: `Allow` lists those it takes.',
+  },
   'code-taken': {
     status: 409,
     title: 'The code is taken',

@@ -89,6 +89,8 @@ export interface RouteSpec<
    * and changes nothing.
    */
   versioned?: { lock?(params: Record<string, unknown>, trx: Knex.Transaction): Promise<number | undefined> };
+  /** For a create (201): the created resource's path under /api, answered as `Location`. */
+  location?: (body: any) => string; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Rate limit class; routes with a signature are always limited as `sign`. */
   rateLimit?: 'login' | 'sign';
   responses: Record<number, ResponseSpec>;

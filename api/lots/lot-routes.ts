@@ -82,6 +82,7 @@ export function lotRoutes(s: Services): RouteSpec[] {
       body: receiveLotSchema,
       responses: { 201: { description: 'The lot, in Quarantine', schema: lotSchema } },
       problems: ['code-taken', 'unprocessable'],
+      location: (l: { id: string }) => `/lots/${l.id}`,
       handler: async ({ body, change }) => ({
         status: 201,
         body: await s.lots.receive(change(), { ...body, quantity: { value: body.quantity, unit: body.unit } }),

@@ -1,6 +1,7 @@
 /** Equipment classes and materials: read by everyone, created by administrators with a reason. */
 import { z } from 'zod';
 import { phaseInterfacesSchema } from '../../domain/equipment';
+import { notFound } from '../http/problems';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
@@ -37,6 +38,22 @@ export function masterDataRoutes(s: Services): RouteSpec[] {
       handler: async () => ({ body: await s.masterData.equipmentClasses() }),
     }),
     route({
+      method: 'get',
+      path: '/equipment-classes/:code',
+      tag: 'master data',
+      summary: 'One equipment class',
+      access: 'master-data.read',
+      params: z.strictObject({ code: z.string().max(64) }),
+      responses: {
+        200: { description: 'The equipment class, with its phase interfaces', schema: equipmentClassSchema },
+      },
+      handler: async ({ params }) => {
+        const found = (await s.masterData.equipmentClasses()).find((c) => c.code === params.code);
+        if (!found) throw notFound(`equipment class ${params.code}`);
+        return { body: found };
+      },
+    }),
+    route({
       method: 'post',
       path: '/equipment-classes',
       tag: 'master data',
@@ -58,6 +75,7 @@ export function masterDataRoutes(s: Services): RouteSpec[] {
           .describe('per phase: its parameters and reports, each with quantity kind and controller unit'),
       }),
       responses: { 201: { description: 'Created', schema: equipmentClassSchema } },
+      location: (c: { code: string }) => `/equipment-classes/${encodeURIComponent(c.code)}`,
       handler: async ({ body, change }) => ({
         status: 201,
         body: await s.masterData.createEquipmentClass(change(), body),
@@ -99,6 +117,7 @@ export function masterDataRoutes(s: Services): RouteSpec[] {
         baseUnit: z.string().min(1).max(64).describe('UCUM code of mass, volume or amount, e.g. kg or L'),
       }),
       responses: { 201: { description: 'Created', schema: materialSchema } },
+      location: (m: { code: string }) => `/materials/${encodeURIComponent(m.code)}`,
       handler: async ({ body, change }) => ({ status: 201, body: await s.masterData.createMaterial(change(), body) }),
     }),
   ];

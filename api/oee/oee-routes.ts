@@ -121,6 +121,9 @@ export function oeeRoutes(s: Services): RouteSpec[] {
       }),
       responses: { 201: { description: 'The reason, recorded' } },
       problems: ['not-found', 'unprocessable'],
+      // The stop, with the reason now given, is seen among its unit's losses.
+      location: (r: { unitCode: string; stopStart: string; stopEnd: string }) =>
+        `/oee/losses?unit=${encodeURIComponent(r.unitCode)}&from=${r.stopStart}&to=${r.stopEnd}`,
       handler: async ({ body, actor, station, reason }) => {
         const r = await s.oee.qualify(
           { actor: actor!, station, reason },

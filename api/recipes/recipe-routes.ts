@@ -55,6 +55,10 @@ const versionSchema = summarySchema
     ),
   })
   .meta({ id: 'RecipeVersion' });
+
+/** Where a created recipe version lives. */
+const versionLocation = (v: { recipe: { code: string }; version: number }) =>
+  `/recipes/${encodeURIComponent(v.recipe.code)}/versions/${v.version}`;
 export const recipeFileSchema = z
   .strictObject({
     format: z.literal(RECIPE_FILE_FORMAT),
@@ -141,6 +145,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
         definition,
       }),
       responses: { 201: { description: 'Created', schema: versionSchema } },
+      location: versionLocation,
       handler: async ({ body, change }) => ({ status: 201, body: await s.recipes.create(change(), body) }),
     }),
     route({
@@ -154,6 +159,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       idempotent: true,
       body: z.strictObject({ file: recipeFileSchema }),
       responses: { 201: { description: 'The Draft version created', schema: versionSchema } },
+      location: versionLocation,
       handler: async ({ body, change }) => ({ status: 201, body: await s.recipes.importFile(change(), body.file) }),
     }),
     route({
@@ -178,6 +184,7 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       idempotent: true,
       params: recipeParams,
       responses: { 201: { description: 'The new Draft', schema: versionSchema } },
+      location: versionLocation,
       handler: async ({ params, change }) => ({ status: 201, body: await s.recipes.newVersion(change(), params.id) }),
     }),
     route({

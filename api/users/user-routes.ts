@@ -108,6 +108,7 @@ export function userRoutes(s: Services): RouteSpec[] {
       idempotent: true,
       body: newUserSchema,
       responses: { 201: { description: 'Created', schema: userSchema } },
+      location: (u: { id: string }) => `/users/${u.id}`,
       handler: async ({ body, change }) => ({ status: 201, body: await s.users.create(change(), body) }),
     }),
     route({

@@ -15,6 +15,7 @@ import * as deviations from './20261208000000_deviations';
 import * as deviationGuard from './20261208010000_deviation_guard';
 import * as oeeStopReasons from './20261209000000_oee_stop_reasons';
 import * as applicationRolePerDatabase from './20261210000000_application_role_per_database';
+import * as rateLimitCounters from './20261211000000_rate_limit_counters';
 
 export const MIGRATIONS = [
   identitySignaturesAudit,
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   deviationGuard,
   oeeStopReasons,
   applicationRolePerDatabase,
+  rateLimitCounters,
 ];

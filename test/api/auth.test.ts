@@ -1,5 +1,13 @@
 /** Login, sessions, lockout, deactivation and passwords, against the real API and database. */
+import pino from 'pino';
+import { createApp } from '../../api/app';
+import { startApiServer } from '../../api/server';
+import { createServices } from '../../api/services';
+import { createPlatform } from '../../composition/platform';
+import { loadAppConfig } from '../../config/app-config';
+import { openDatabase } from '../../db/database';
 import { PASSWORD, startTestApi, uname, type TestApi } from '../support/api';
+import { POSTGRES_URL } from '../support/postgres';
 
 let api: TestApi;
 
@@ -383,6 +391,37 @@ describe('rate limiting', () => {
       expect(r.headers.get('retry-after')).toBe('60');
     } finally {
       await limited.close();
+    }
+  });
+
+  (POSTGRES_URL ? test : test.skip)('the limit holds across API processes on one database', async () => {
+    const env = { AMPOULE_LOGIN_RATE_PER_MINUTE: '3' };
+    const first = await startTestApi({ env });
+    // A second API process of the same deployment: its own pool, app and port, the same database.
+    const config = loadAppConfig({ ...env, AMPOULE_DATA_DIR: first.config.dataDir, LOG_LEVEL: 'silent' });
+    const database = await openDatabase({ kind: 'postgres', url: first.databaseUrl!, poolSize: 2 });
+    const services = createServices(createPlatform(database, config, pino({ level: 'silent' })));
+    const second = await startApiServer(createApp(services).app, '127.0.0.1', 0);
+    try {
+      const login = async (url: string) =>
+        (
+          await fetch(`${url}/api/auth/login`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ username: 'nobody', password: 'x' }),
+          })
+        ).status;
+      const statuses = [
+        await login(first.url),
+        await login(second.url),
+        await login(first.url),
+        await login(second.url),
+      ];
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await second.stop(0);
+      await database.close();
+      await first.close();
     }
   });
 });

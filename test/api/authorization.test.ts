@@ -26,6 +26,7 @@ const ROUTES: Record<string, Access> = {
   'GET /security-events': 'security-events.read',
   'GET /signatures': 'signatures.read',
   'GET /equipment-classes': 'master-data.read',
+  'GET /equipment-classes/:code': 'master-data.read',
   'POST /equipment-classes': 'master-data.write',
   'GET /materials': 'master-data.read',
   'GET /materials/:code': 'master-data.read',
