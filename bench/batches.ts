@@ -387,10 +387,12 @@ async function main() {
   const loop = async () => {
     while (done < count) {
       // operator1 performs, operator2 verifies (a performer never sees their own step to verify), qa2 approves.
-      const queues = await Promise.all(['operator1', 'operator2', 'qa2'].map((u) => request(u, 'GET', '/work-queue')));
+      const queues = await Promise.all(
+        ['operator1', 'operator2', 'qa2'].map((u) => request(u, 'GET', '/work-queue?limit=1000')),
+      );
       const queue = [
         ...new Map(
-          queues.flatMap((q) => q.body as Json[]).map((w) => [`${w.batch}/${w.stepId}/${w.awaiting}`, w]),
+          queues.flatMap((q) => q.body.items as Json[]).map((w) => [`${w.batch}/${w.stepId}/${w.awaiting}`, w]),
         ).values(),
       ];
       // The moment a step shows up in the queue is when it is ready, whether or not an operator is free.

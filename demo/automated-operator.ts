@@ -73,16 +73,23 @@ export async function operateBatch(request: Request, batch: string, o: OperatorO
     ((await request('qa1', 'GET', `/batches/${batch}/steps`)).body as Json[]).map((s) => [s.id, s]),
   );
   const cleared = new Set<string>();
+  // A held phase seen once may be one a Hold passed to it whose Restart is under way: a fault is one still held,
+  // unchanged, a second later while the batch runs.
+  const heldSeen = new Map<string, number>();
   for (;;) {
     if (o.until?.()) return 'interrupted';
     const live = (await request('qa1', 'GET', `/batches/${batch}`)).body.live as Json;
     if (['complete', 'stopped', 'aborted'].includes(live.status)) return live.status;
     let acted = false;
     // A phase its controller held (a fault) while the batch runs: hold the batch, check the unit, restart.
-    const faulted = (live.steps as Json[]).find(
+    const held = (live.steps as Json[]).find(
       (s) => s.status === 'active' && s.equipment?.state === 'held' && !cleared.has(`${s.id}@${s.equipment.since}`),
     );
-    if (faulted && live.status === 'running') {
+    const heldKey = held ? `${held.id}@${held.equipment.since}` : undefined;
+    if (heldKey && live.status === 'running' && !heldSeen.has(heldKey)) heldSeen.set(heldKey, Date.now());
+    const faulted =
+      heldKey && live.status === 'running' && Date.now() - heldSeen.get(heldKey)! >= 1_000 ? held : undefined;
+    if (faulted) {
       const { unit, phase, since } = faulted.equipment as Json;
       cleared.add(`${faulted.id}@${since}`);
       await batchCommand(request, batch, 'hold', `the controller held ${unit} ${phase}: checking the unit`);

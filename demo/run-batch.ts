@@ -39,7 +39,7 @@ async function main(): Promise<void> {
 
   // The released lots the demo data holds, one per material.
   const lots: Record<string, string> = {};
-  for (const lot of (await request('operator1', 'GET', '/lots?status=released&limit=1000')).body as Json[]) {
+  for (const lot of (await request('operator1', 'GET', '/lots?status=released&limit=1000')).body.items as Json[]) {
     if (lot.effectiveStatus === 'released' && lot.quantity > 0) lots[lot.materialCode] ??= lot.lotNumber;
   }
 

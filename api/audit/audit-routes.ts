@@ -1,6 +1,7 @@
 /** Reading and verifying the audit trail (QA and administrators). */
 import { z } from 'zod';
 import { toCsv } from '../http/csv';
+import { decodeCursor, encodeCursor, listOf, listQuery } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
@@ -74,7 +75,7 @@ export function auditRoutes(s: Services): RouteSpec[] {
       tag: 'audit',
       summary: 'Search the audit trail',
       description:
-        'Entries in chain order. Page with `after` (the last `seq` you have); `next` gives it. `format=csv` exports the page as CSV (one row per entry, values as JSON).',
+        'Entries in chain order, a page at a time (`{items, next}`; `next` goes back as `cursor`). `format=csv` exports the page as CSV (one row per entry, values as JSON), its next cursor in `X-Next-Cursor`.',
       access: 'audit.read',
       query: z.strictObject({
         entity: z.string().max(64).optional().describe('entity type, e.g. user'),
@@ -83,14 +84,13 @@ export function auditRoutes(s: Services): RouteSpec[] {
         action: z.string().max(64).optional(),
         from: z.iso.datetime({ offset: true }).optional(),
         to: z.iso.datetime({ offset: true }).optional(),
-        after: z.coerce.number().int().min(0).optional(),
-        limit: z.coerce.number().int().min(1).max(10_000).default(100),
+        ...listQuery(),
         format: z.enum(['json', 'csv']).default('json'),
       }),
       responses: {
         200: {
           description: 'Matching entries (or text/csv)',
-          schema: z.object({ entries: z.array(auditEntrySchema), next: z.int().nullable() }),
+          schema: listOf(auditEntrySchema),
         },
       },
       handler: async ({ query }) => {
@@ -102,21 +102,22 @@ export function auditRoutes(s: Services): RouteSpec[] {
           action: query.action,
           from: query.from ? new Date(query.from) : undefined,
           to: query.to ? new Date(query.to) : undefined,
-          afterSeq: query.after,
+          afterSeq: decodeCursor(query.cursor, z.object({ seq: z.int() }))?.seq,
           limit: query.limit,
         });
+        // Sealed just now: every entry has its place in the chain, the keyset of the next page.
         const last = entries[entries.length - 1];
-        const next = entries.length === query.limit && last.seq !== null ? last.seq : null;
+        const next = entries.length === query.limit && last.seq !== null ? encodeCursor({ seq: last.seq }) : null;
         if (query.format === 'csv') {
           return {
             text: { contentType: 'text/csv; charset=utf-8', content: toCsv(CSV_COLUMNS, entries) },
             headers: {
               'Content-Disposition': 'attachment; filename="audit-trail.csv"',
-              ...(next ? { 'X-Next-After': String(next) } : {}),
+              ...(next ? { 'X-Next-Cursor': next } : {}),
             },
           };
         }
-        return { body: { entries, next } };
+        return { body: { items: entries, next } };
       },
     }),
     route({

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { signatureInputSchema } from '../signatures/signature-service';
+import { decodeCursor, listOf, listQuery, pageOfAll, pageOfKeyset } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import { ServerTiming } from '../http/server-timing';
 import type { Services } from '../services';
@@ -11,11 +12,29 @@ import { renderEbrPdf, type RecordInvestigation } from './ebr-pdf';
 import { disposeBatch } from './disposition-flow';
 import { readablePayloads } from './history-json';
 import { replayAuditEntry, replayVerdict } from './investigation-service';
-import { header } from './record-service';
+import { batchHeaderSchema, header } from './record-service';
 
 const batchParams = z.strictObject({ id: z.string().min(1).max(64).describe('batch id or number') });
 const stepParams = batchParams.extend({ stepId: z.string().min(1).max(64) });
 const fieldValue = z.union([z.number(), z.string().max(5000), z.boolean()]);
+
+/** A step waiting for the caller (the work queue). */
+const workQueueItemSchema = z
+  .object({
+    batch: z.string(),
+    batchStatus: z.string(),
+    recipe: z.string(),
+    product: z.string(),
+    stepId: z.string(),
+    number: z.int(),
+    name: z.string(),
+    kind: z.string(),
+    awaiting: z.enum(['input', 'verification']),
+    unit: z.string().nullable().describe('the equipment unit of its unit procedure'),
+    roles: z.array(z.string()),
+    since: z.iso.datetime(),
+  })
+  .meta({ id: 'WorkQueueItem' });
 
 export function batchRoutes(s: Services): RouteSpec[] {
   /**
@@ -137,7 +156,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         plannedStart: z.iso.datetime({ offset: true }).optional(),
         units: z.record(z.string(), z.string().max(64)).optional().describe('unit procedure id → equipment unit code'),
       }),
-      responses: { 201: { description: 'The batch, its workflow started' } },
+      responses: { 201: { description: 'The batch, its workflow started', schema: batchHeaderSchema } },
       problems: [
         'conflict',
         'invalid-transition',
@@ -163,10 +182,15 @@ export function batchRoutes(s: Services): RouteSpec[] {
         status: z
           .enum(['created', 'running', 'held', 'complete', 'stopped', 'aborted', 'reviewed', 'released', 'rejected'])
           .optional(),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
+        ...listQuery(),
       }),
-      responses: { 200: { description: 'Newest first' } },
-      handler: async ({ query }) => ({ body: (await s.batches.records.list(query)).map(header) }),
+      responses: { 200: { description: 'Newest first', schema: listOf(batchHeaderSchema) } },
+      handler: async ({ query }) => {
+        const before = decodeCursor(query.cursor, z.object({ createdAt: z.string(), id: z.uuid() }));
+        const rows = await s.batches.records.list({ status: query.status, limit: query.limit + 1, before });
+        const page = pageOfKeyset(rows, query.limit, (b) => ({ createdAt: b.createdAt.toISOString(), id: b.id }));
+        return { body: { items: page.items.map(header), next: page.next } };
+      },
     }),
     route({
       method: 'get',
@@ -303,8 +327,9 @@ export function batchRoutes(s: Services): RouteSpec[] {
       description:
         'Every step of a running batch that waits for input or verification from one of the caller’s roles (not the verification of a step the caller performed).',
       access: 'authenticated',
-      responses: { 200: { description: 'Oldest first' } },
-      handler: async ({ actor }) => ({ body: await s.batches.execution.workQueue(actor!) }),
+      query: z.strictObject(listQuery(1000)),
+      responses: { 200: { description: 'Oldest first', schema: listOf(workQueueItemSchema) } },
+      handler: async ({ actor, query }) => ({ body: pageOfAll(await s.batches.execution.workQueue(actor!), query) }),
     }),
     route({
       method: 'get',

@@ -2,6 +2,7 @@
  * Reading batches: the list, one batch, its electronic batch record with the chain's verdict (recomputed, and
  * checked against its anchors outside the database), what QA reviews by exception, and QA's signatures on it.
  */
+import { z } from 'zod';
 import type { Knex } from 'knex';
 import type { Stores } from '../../db/stores';
 import type { BatchRecord } from '../../db/stores/batch-store';
@@ -17,7 +18,11 @@ export class BatchRecordService {
     private readonly anchors: Anchors,
   ) {}
 
-  list(q: { status?: BatchRecord['status']; limit: number }): Promise<BatchRecord[]> {
+  list(q: {
+    status?: BatchRecord['status'];
+    limit: number;
+    before?: { createdAt: string; id: string };
+  }): Promise<BatchRecord[]> {
     return this.stores.batches.list(this.db, q);
   }
 
@@ -123,6 +128,36 @@ export class BatchRecordService {
 }
 
 /** A batch as the API shows it (its plan and units' bindings aside). */
+/** A batch as lists and its own page give it: what it is, where it runs, how far it is. */
+export const batchHeaderSchema = z
+  .object({
+    id: z.uuid(),
+    number: z.string(),
+    workflowId: z.string(),
+    recipe: z.object({ code: z.string(), version: z.int(), name: z.string() }),
+    product: z.object({ code: z.string(), name: z.string() }),
+    batchSize: z.object({ value: z.number(), unit: z.string() }),
+    outputLot: z.string(),
+    units: z.record(z.string(), z.string()).describe('unit procedure → equipment unit'),
+    planHash: z.string(),
+    status: z.enum([
+      'created',
+      'running',
+      'held',
+      'complete',
+      'stopped',
+      'aborted',
+      'reviewed',
+      'released',
+      'rejected',
+    ]),
+    plannedStart: z.iso.datetime().nullable(),
+    startedAt: z.iso.datetime().nullable(),
+    endedAt: z.iso.datetime().nullable(),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'BatchHeader' });
+
 export function header(b: BatchRecord) {
   return {
     id: b.id,

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { DEVIATION_CATEGORIES, DEVIATION_STATES, SEVERITIES } from '../../domain/batch/deviations';
+import { decodeCursor, listOf, listQuery, pageOfKeyset } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
@@ -60,18 +61,22 @@ export function deviationRoutes(s: Services): RouteSpec[] {
       path: '/deviations',
       tag: 'deviations',
       summary: 'List deviations',
-      description: 'In number order (batch, then its count); page with `after` (the last number you have).',
+      description: 'In number order (batch, then its count), a page at a time (`next` goes back as `cursor`).',
       access: 'deviations.read',
       query: z.strictObject({
         batch: z.string().max(64).optional().describe('batch id or number'),
         state: z.enum(DEVIATION_STATES).optional(),
         severity: z.enum(SEVERITIES).optional(),
         open: z.enum(['true']).optional().describe('only those not closed'),
-        after: z.string().max(80).optional(),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
+        ...listQuery(),
       }),
-      responses: { 200: { description: 'Deviations', schema: z.array(deviationSchema) } },
-      handler: async ({ query }) => ({ body: await s.deviations.list({ ...query, open: query.open === 'true' }) }),
+      responses: { 200: { description: 'Deviations', schema: listOf(deviationSchema) } },
+      handler: async ({ query }) => {
+        const { cursor, ...q } = query;
+        const after = decodeCursor(cursor, z.object({ number: z.string() }))?.number;
+        const rows = await s.deviations.list({ ...q, after, limit: q.limit + 1, open: q.open === 'true' });
+        return { body: pageOfKeyset(rows, q.limit, (d) => ({ number: d.number })) };
+      },
     }),
     route({
       method: 'get',

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { unitBindingSchema } from '../../domain/equipment';
+import { listOf, listQuery, pageOfAll } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 import { SECURITY_POLICY_URIS } from './equipment-service';
@@ -52,8 +53,9 @@ export function equipmentRoutes(s: Services): RouteSpec[] {
       tag: 'equipment',
       summary: 'List equipment units',
       access: 'equipment.read',
-      responses: { 200: { description: 'Every unit', schema: z.array(unitSchema) } },
-      handler: async () => ({ body: await s.equipment.list() }),
+      responses: { 200: { description: 'Every unit', schema: listOf(unitSchema) } },
+      query: z.strictObject(listQuery()),
+      handler: async ({ query }) => ({ body: pageOfAll(await s.equipment.list(), query) }),
     }),
     route({
       method: 'post',

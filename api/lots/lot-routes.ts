@@ -1,6 +1,7 @@
 /** Lots per the API contract: receipt, disposition, adjustments, the ledger, genealogy and recall impact. */
 import { z } from 'zod';
 import { LOT_STATUSES, signatureFor, type LotStatus } from '../../domain/materials/lots';
+import { decodeCursor, listOf, listQuery, pageOfKeyset } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 import type { SignatureRequirement } from '../signatures/signature-service';
@@ -58,16 +59,24 @@ export function lotRoutes(s: Services): RouteSpec[] {
       path: '/lots',
       tag: 'lots',
       summary: 'List lots',
-      description: 'In lot-number order; page with `after` (the last lot number you have).',
+      description: 'In lot-number order, a page at a time (`next` goes back as `cursor`).',
       access: 'lots.read',
       query: z.strictObject({
         material: z.string().max(64).optional(),
         status: z.enum(LOT_STATUSES).optional(),
-        after: z.string().max(64).optional(),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
+        ...listQuery(),
       }),
-      responses: { 200: { description: 'Lots', schema: z.array(lotSchema) } },
-      handler: async ({ query }) => ({ body: await s.lots.list(query) }),
+      responses: { 200: { description: 'Lots', schema: listOf(lotSchema) } },
+      handler: async ({ query }) => {
+        const after = decodeCursor(query.cursor, z.object({ lot: z.string() }))?.lot;
+        const rows = await s.lots.list({
+          material: query.material,
+          status: query.status,
+          after,
+          limit: query.limit + 1,
+        });
+        return { body: pageOfKeyset(rows, query.limit, (l) => ({ lot: l.lotNumber })) };
+      },
     }),
     route({
       method: 'post',

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { phaseInterfacesSchema } from '../../domain/equipment';
 import { notFound } from '../http/problems';
+import { listOf, listQuery, pageOfAll } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
@@ -34,8 +35,9 @@ export function masterDataRoutes(s: Services): RouteSpec[] {
       tag: 'master data',
       summary: 'List equipment classes',
       access: 'master-data.read',
-      responses: { 200: { description: 'All equipment classes', schema: z.array(equipmentClassSchema) } },
-      handler: async () => ({ body: await s.masterData.equipmentClasses() }),
+      responses: { 200: { description: 'All equipment classes', schema: listOf(equipmentClassSchema) } },
+      query: z.strictObject(listQuery()),
+      handler: async ({ query }) => ({ body: pageOfAll(await s.masterData.equipmentClasses(), query) }),
     }),
     route({
       method: 'get',
@@ -87,8 +89,9 @@ export function masterDataRoutes(s: Services): RouteSpec[] {
       tag: 'master data',
       summary: 'List materials',
       access: 'master-data.read',
-      responses: { 200: { description: 'All materials', schema: z.array(materialSchema) } },
-      handler: async () => ({ body: await s.masterData.materials() }),
+      responses: { 200: { description: 'All materials', schema: listOf(materialSchema) } },
+      query: z.strictObject(listQuery()),
+      handler: async ({ query }) => ({ body: pageOfAll(await s.masterData.materials(), query) }),
     }),
     route({
       method: 'get',

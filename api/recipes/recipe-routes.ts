@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { RECIPE_STATUSES, type RecipeAction } from '../../domain/recipe/lifecycle';
 import type { Permission } from '../auth/permissions';
+import { listOf, listQuery, pageOfAll } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import { signatureManifestationSchema, type SignatureRequirement } from '../signatures/signature-service';
 import type { Services } from '../services';
@@ -125,8 +126,9 @@ export function recipeRoutes(s: Services): RouteSpec[] {
       tag: 'recipes',
       summary: 'List recipes',
       access: 'recipes.read',
-      responses: { 200: { description: 'Every recipe with its versions', schema: z.array(recipeSchema) } },
-      handler: async () => ({ body: await s.recipes.list() }),
+      responses: { 200: { description: 'Every recipe with its versions', schema: listOf(recipeSchema) } },
+      query: z.strictObject(listQuery()),
+      handler: async ({ query }) => ({ body: pageOfAll(await s.recipes.list(), query) }),
     }),
     route({
       method: 'post',

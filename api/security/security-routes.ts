@@ -1,6 +1,7 @@
 /** Security events: logins, logouts, failed authentications, lockouts, signatures in another's name, tampered plans. */
 import { z } from 'zod';
 import { SECURITY_EVENT_KINDS } from '../../db/stores/security-event-store';
+import { decodeCursor, listOf, listQuery, pageOfKeyset } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
@@ -17,26 +18,22 @@ export function securityRoutes(s: Services): RouteSpec[] {
         username: z.string().max(64).optional(),
         from: z.iso.datetime({ offset: true }).optional(),
         to: z.iso.datetime({ offset: true }).optional(),
-        after: z.coerce.number().int().min(0).optional(),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
+        ...listQuery(),
       }),
       responses: {
         200: {
           description: 'Matching events, oldest first',
-          schema: z.object({
-            events: z.array(
-              z.object({
-                id: z.int(),
-                at: z.iso.datetime(),
-                kind: z.string(),
-                userId: z.uuid().nullable(),
-                username: z.string().nullable(),
-                clientAddress: z.string().nullable(),
-                detail: z.unknown(),
-              }),
-            ),
-            next: z.int().nullable(),
-          }),
+          schema: listOf(
+            z.object({
+              id: z.int(),
+              at: z.iso.datetime(),
+              kind: z.string(),
+              userId: z.uuid().nullable(),
+              username: z.string().nullable(),
+              clientAddress: z.string().nullable(),
+              detail: z.unknown(),
+            }),
+          ),
         },
       },
       handler: async ({ query }) => {
@@ -45,10 +42,10 @@ export function securityRoutes(s: Services): RouteSpec[] {
           username: query.username,
           from: query.from ? new Date(query.from) : undefined,
           to: query.to ? new Date(query.to) : undefined,
-          afterId: query.after,
-          limit: query.limit,
+          afterId: decodeCursor(query.cursor, z.object({ id: z.int() }))?.id,
+          limit: query.limit + 1,
         });
-        return { body: { events, next: events.length === query.limit ? events[events.length - 1].id : null } };
+        return { body: pageOfKeyset(events, query.limit, (e) => ({ id: e.id })) };
       },
     }),
   ];

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ROLES } from '../../domain/identity';
 import { toCsv } from '../http/csv';
+import { listOf, listQuery, pageOfAll } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import { ACCESS_REVIEW_COLUMNS } from './user-service';
 import type { Services } from '../services';
@@ -62,8 +63,9 @@ export function userRoutes(s: Services): RouteSpec[] {
       tag: 'users',
       summary: 'List users',
       access: 'users.read',
-      responses: { 200: { description: 'All users, active or not', schema: z.array(userSchema) } },
-      handler: async () => ({ body: await s.users.list() }),
+      responses: { 200: { description: 'All users, active or not', schema: listOf(userSchema) } },
+      query: z.strictObject(listQuery()),
+      handler: async ({ query }) => ({ body: pageOfAll(await s.users.list(), query) }),
     }),
     route({
       method: 'get',

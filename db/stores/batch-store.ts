@@ -136,9 +136,18 @@ export class BatchStore {
     return row ? toBatch(row) : undefined;
   }
 
-  async list(db: Knex, q: { status?: BatchStatus; limit: number }): Promise<BatchRecord[]> {
-    const query = db('batches').orderBy('created_at', 'desc').limit(q.limit);
+  /** Newest first; `before`: after the batch at that position (keyset: its creation time and id). */
+  async list(
+    db: Knex,
+    q: { status?: BatchStatus; limit: number; before?: { createdAt: string; id: string } },
+  ): Promise<BatchRecord[]> {
+    const query = db('batches').orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ]);
+    query.limit(q.limit);
     if (q.status) query.where('status', q.status);
+    if (q.before) query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [q.before.createdAt, q.before.id]);
     return (await query).map(toBatch);
   }
 

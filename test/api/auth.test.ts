@@ -280,7 +280,7 @@ describe('access review (21 CFR 11.300(b))', () => {
       ).body.lastLoginAt,
     ).not.toBeNull();
 
-    const users = (await api.request('GET', '/users', undefined, { token: adminToken })).body as {
+    const users = (await api.request('GET', '/users', undefined, { token: adminToken })).body.items as {
       id: string;
       lastLoginAt: string | null;
     }[];

@@ -76,3 +76,54 @@ test('the OpenAPI document gives the headers and the statuses where they occur',
       expect([where, responses[503]]).toEqual([where, expect.anything()]);
   }
 });
+
+test('one list shape: {items, next}; next goes back as cursor; a cursor not of this list, or too large a limit, is a 400', async () => {
+  for (const code of ['PAGE-A', 'PAGE-B', 'PAGE-C'])
+    expect(
+      (
+        await api.request(
+          'POST',
+          '/materials',
+          { code, name: code, type: 'raw', baseUnit: 'kg', reason: 'paging' },
+          { token: admin },
+        )
+      ).status,
+    ).toBe(201);
+  const seen: string[] = [];
+  let cursor: string | null = '';
+  for (let pages = 0; cursor !== null; pages++) {
+    expect(pages).toBeLessThan(20);
+    const r = await api.request('GET', `/materials?limit=2${cursor ? `&cursor=${cursor}` : ''}`, undefined, {
+      token: admin,
+    });
+    expect(r.status).toBe(200);
+    expect(Object.keys(r.body).sort()).toEqual(['items', 'next']);
+    expect(r.body.items.length).toBeLessThanOrEqual(2);
+    seen.push(...(r.body.items as Json[]).map((m) => m.code as string));
+    cursor = r.body.next as string | null;
+  }
+  expect(seen).toEqual(expect.arrayContaining(['PAGE-A', 'PAGE-B', 'PAGE-C']));
+  expect(new Set(seen).size).toBe(seen.length); // no item twice
+  const bad = await api.request('GET', '/materials?cursor=not-ours', undefined, { token: admin });
+  expect([bad.status, bad.body.errors[0].pointer]).toEqual([400, '/cursor']);
+  expect((await api.request('GET', '/materials?limit=1001', undefined, { token: admin })).status).toBe(400);
+  // Every collection answers the same shape (its OpenAPI schema says so).
+  const doc = (await api.request('GET', '/openapi.json')).body as Json;
+  for (const path of [
+    '/api/audit',
+    '/api/batches',
+    '/api/deviations',
+    '/api/equipment',
+    '/api/equipment-classes',
+    '/api/lots',
+    '/api/materials',
+    '/api/recipes',
+    '/api/security-events',
+    '/api/signatures',
+    '/api/users',
+    '/api/work-queue',
+  ]) {
+    const schema = doc.paths[path].get.responses[200].content['application/json'].schema as Json;
+    expect([path, Object.keys(schema.properties ?? {}).sort()]).toEqual([path, ['items', 'next']]);
+  }
+});

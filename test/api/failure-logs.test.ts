@@ -62,5 +62,5 @@ test('a launch Temporal refuses: 503 to the client, the cause in the log once, w
   });
   expect((failures[0].causes as string[]).join(' | ')).toMatch(/Search attribute AmpouleBatch is not defined/);
   // Nothing was recorded.
-  expect((await api.request('GET', '/batches', undefined, { token })).body).toEqual([]);
+  expect((await api.request('GET', '/batches', undefined, { token })).body).toEqual({ items: [], next: null });
 });

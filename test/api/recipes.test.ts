@@ -165,7 +165,7 @@ test('an invalid recipe is refused with every problem named by its place, and no
   const bad = structuredClone(pbsFile.definition);
   bad.procedure.unitProcedures[0].equipmentClass = 'CENTRIFUGE';
   bad.procedure.unitProcedures[0].operations[0].phases[0].reports[1].unit = 'mL';
-  const before = (await api.request('GET', '/recipes', undefined, as('planner'))).body.length;
+  const before = (await api.request('GET', '/recipes', undefined, as('planner'))).body.items.length;
   const r = await api.request(
     'POST',
     '/recipes',
@@ -181,7 +181,7 @@ test('an invalid recipe is refused with every problem named by its place, and no
       message: '"mL" is not a unit of temperature (for example Cel)',
     },
   ]);
-  expect((await api.request('GET', '/recipes', undefined, as('planner'))).body.length).toBe(before);
+  expect((await api.request('GET', '/recipes', undefined, as('planner'))).body.items.length).toBe(before);
 });
 
 test('optimistic concurrency: a Draft has a strong ETag; an edit with a stale If-Match is refused (412) and changes nothing', async () => {

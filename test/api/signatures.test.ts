@@ -94,7 +94,7 @@ test('a valid signature is stored with the hash of the canonical content and com
   const listed = await api.request('GET', '/signatures?entityType=test-record&entityId=rec-1', undefined, {
     token: qa.token,
   });
-  expect(listed.body).toEqual([m]);
+  expect(listed.body).toEqual({ items: [m], next: null });
 });
 
 test('a session token alone does not sign', async () => {
@@ -120,7 +120,7 @@ test('the wrong meaning, another user as signer, the wrong role: refused before 
   const raised = await api.request('GET', `/security-events?kind=signature_wrong_user&username=${qa.name}`, undefined, {
     token: qa.token,
   });
-  expect(raised.body.events).toEqual([
+  expect(raised.body.items).toEqual([
     expect.objectContaining({
       kind: 'signature_wrong_user',
       username: qa.name,

@@ -76,7 +76,7 @@ describe('changes made outside Ampoule', () => {
       },
     });
     const trail = await api.request('GET', '/audit?action=outside-ampoule', undefined, { token: qa.token });
-    expect(trail.body.entries).toEqual([
+    expect(trail.body.items).toEqual([
       expect.objectContaining({
         action: 'outside-ampoule',
         entityType: 'lots',
@@ -88,13 +88,13 @@ describe('changes made outside Ampoule', () => {
       }),
     ]);
     // The entry is part of the chain like any other, and cannot be removed.
-    expect(trail.body.entries[0].seq).toBeGreaterThan(0);
+    expect(trail.body.items[0].seq).toBeGreaterThan(0);
     await expect(
       api.asOwner((owner) => owner('audit_entries').where('action', 'outside-ampoule').delete()),
     ).rejects.toThrow(/append-only/);
 
     // QA reviews it (a sanctioned fix, say) and acknowledges it, signed: the trace stays, the verification no longer counts it.
-    const traceId = trail.body.entries[0].id;
+    const traceId = trail.body.items[0].id;
     const ack = await api.request(
       'POST',
       `/audit/outside-changes/${traceId}/acknowledge`,
@@ -115,7 +115,7 @@ describe('changes made outside Ampoule', () => {
     );
     expect(again.status).toBe(409);
     expect(
-      (await api.request('GET', `/audit?action=outside-ampoule`, undefined, { token: qa.token })).body.entries,
+      (await api.request('GET', `/audit?action=outside-ampoule`, undefined, { token: qa.token })).body.items,
     ).toHaveLength(1);
   });
 
@@ -161,8 +161,7 @@ describe('changes made outside Ampoule', () => {
 
   test('inserts, deletes and truncates are traced too', async () => {
     const traces = async () =>
-      (await api.request('GET', `/audit?action=outside-ampoule&limit=1000`, undefined, { token: qa.token })).body
-        .entries;
+      (await api.request('GET', `/audit?action=outside-ampoule&limit=1000`, undefined, { token: qa.token })).body.items;
     const before = (await traces()).length;
     const unacknowledged = (await verify()).outsideAmpoule.count;
     await api.asOwner(async (owner) => {

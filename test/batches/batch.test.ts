@@ -81,7 +81,7 @@ async function deviationInvestigatedAndClosed(batch: string): Promise<void> {
   const operator2 = await db('users').where({ username: 'operator2' }).first();
   const listed = await as('operator1', 'GET', `/deviations?batch=${batch}`);
   expect(listed.status).toBe(200);
-  expect(listed.body).toEqual([
+  expect(listed.body.items).toEqual([
     expect.objectContaining({
       number: `${batch}-D01`,
       batchNumber: batch,
@@ -100,7 +100,7 @@ async function deviationInvestigatedAndClosed(batch: string): Promise<void> {
       raisedBy: operator2.id,
     }),
   ]);
-  const id = listed.body[0].number;
+  const id = listed.body.items[0].number;
   expect((await as('qa1', 'GET', `/batches/${batch}/review`)).body.deviationRecords).toEqual([
     expect.objectContaining({ number: id, state: 'open' }),
   ]);
@@ -177,7 +177,7 @@ async function deviationInvestigatedAndClosed(batch: string): Promise<void> {
   expect(Date.parse(closed.body.closedAt)).toBeGreaterThanOrEqual(Date.parse(closed.body.submittedAt));
   expect((await as('qa1', 'POST', `/deviations/${id}/return`, { reason: 'again' })).status).toBe(409);
   // Every step audited, with who and why.
-  const audit = (await as('qa1', 'GET', `/audit?entity=deviation&entityId=${closed.body.id}`)).body.entries;
+  const audit = (await as('qa1', 'GET', `/audit?entity=deviation&entityId=${closed.body.id}`)).body.items;
   expect(audit.map((a: Json) => `${a.action}:${a.username ?? 'system'}`)).toEqual([
     'deviation-raise:system',
     'deviation-investigate:qa1',
@@ -389,7 +389,7 @@ test('a PBS batch runs from launch to release', async () => {
   // The equipment phase runs by itself; then the first salt waits for an operator.
   await stepReaches(batch, 'add-nacl', 'awaiting-input');
   const queue = await as('operator2', 'GET', '/work-queue');
-  expect(queue.body).toEqual(
+  expect(queue.body.items).toEqual(
     expect.arrayContaining([
       expect.objectContaining({
         batch,
@@ -400,7 +400,7 @@ test('a PBS batch runs from launch to release', async () => {
       }),
     ]),
   );
-  expect((await as('qa1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch)).toEqual([]);
+  expect((await as('qa1', 'GET', '/work-queue')).body.items.filter((w: Json) => w.batch === batch)).toEqual([]);
 
   // Refused at once, and nothing consumed: the wrong role, the wrong lot, too little, a token without a password.
   const byQa = await as('qa1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
@@ -447,7 +447,7 @@ test('a PBS batch runs from launch to release', async () => {
   });
   expect(self.status).toBe(422);
   expect(self.body.detail).toMatch(/the person who performed step add-nacl cannot verify it/);
-  expect((await as('operator1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch)).toEqual([]);
+  expect((await as('operator1', 'GET', '/work-queue')).body.items.filter((w: Json) => w.batch === batch)).toEqual([]);
   const naclVerified = await as('operator2', 'POST', `/batches/${batch}/steps/add-nacl/verify`, {
     signature: sign('operator2', 'verified'),
   });
@@ -455,7 +455,7 @@ test('a PBS batch runs from launch to release', async () => {
   // The Update returns once the verification is recorded with the step's end and the next step's start: the
   // next step is in the work queue already. Server-Timing tells the re-authentication from the Update.
   expect(
-    (await as('operator1', 'GET', '/work-queue')).body
+    (await as('operator1', 'GET', '/work-queue')).body.items
       .filter((w: Json) => w.batch === batch)
       .map((w: Json) => [w.stepId, w.awaiting]),
   ).toEqual([['add-kcl', 'input']]);
@@ -807,7 +807,7 @@ test('an equipment phase verified by a second person, performed by no one, await
 
   await stepReaches(batch, 'fill-wfi', 'awaiting-verification');
   expect(
-    (await as('operator2', 'GET', '/work-queue')).body
+    (await as('operator2', 'GET', '/work-queue')).body.items
       .filter((w: Json) => w.batch === batch)
       .map((w: Json) => [w.stepId, w.awaiting]),
   ).toEqual([['fill-wfi', 'verification']]);
@@ -873,7 +873,7 @@ test('an equipment phase verified by a second person, performed by no one, await
     sourceEntryKey: null,
   });
   // Raised by the record as a deviation to investigate, linked to the yield's step; no one entered it.
-  expect((await as('qa1', 'GET', `/deviations?batch=${batch}&state=open`)).body).toEqual([
+  expect((await as('qa1', 'GET', `/deviations?batch=${batch}&state=open`)).body.items).toEqual([
     expect.objectContaining({
       number: `${batch}-D01`,
       stepId: 'level',

@@ -114,7 +114,7 @@ test('a refused Start fails the step and holds the batch; Restart runs the phase
   expect(ebr.entries[ebr.entries.length - 1]).toMatchObject({ kind: 'batch-ended', data: { status: 'stopped' } });
   // The harvest vessel's steps ran alongside the production bioreactor's.
   expect(ebr.entries.some((e: Json) => e.stepId === 'vessel-check' && e.kind === 'step-completed')).toBe(true);
-  const units = (await request('qa1', 'GET', '/equipment')).body.filter((u: Json) =>
+  const units = (await request('qa1', 'GET', '/equipment')).body.items.filter((u: Json) =>
     ['BR-101', 'MX-201'].includes(u.code),
   );
   expect(units.map((u: Json) => [u.code, u.status, u.cleanliness])).toEqual([
@@ -255,7 +255,7 @@ test('commands sent together are carried out one at a time: the record shows onl
   // While held: the step awaiting input is not offered, and shows its batch's status; completing it is a conflict.
   const held = (await live(batch)).status === 'held' ? true : (await command('hold')).status === 200;
   expect(held).toBe(true);
-  const queue = (await request('operator1', 'GET', '/work-queue')).body.filter((w: Json) => w.batch === batch);
+  const queue = (await request('operator1', 'GET', '/work-queue')).body.items.filter((w: Json) => w.batch === batch);
   expect(queue).toEqual([]);
   const whileHeld = await request('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
     lots: [{ lot: lots.NACL, quantity: 8 }],
@@ -265,7 +265,7 @@ test('commands sent together are carried out one at a time: the record shows onl
   expect(whileHeld.body.type).toBe('/api/problems/step-not-awaited');
   expect((await command('restart')).status).toBe(200);
   expect(
-    (await request('operator1', 'GET', '/work-queue')).body
+    (await request('operator1', 'GET', '/work-queue')).body.items
       .filter((w: Json) => w.batch === batch)
       .map((w: Json) => [w.stepId, w.batchStatus]),
   ).toEqual([['add-nacl', 'running']]);

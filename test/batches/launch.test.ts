@@ -136,7 +136,7 @@ test('a unit a batch holds is given back only by that batch: not set free by han
   });
   const forced = (
     await as('qa1', 'GET', '/audit?entity=equipment-unit&entityId=MX-201&action=status&limit=1000')
-  ).body.entries.filter((e: Json) => e.newValue.forced);
+  ).body.items.filter((e: Json) => e.newValue.forced);
   expect(forced.at(-1)).toMatchObject({
     username: 'qa1',
     reason: 'batch stuck before its first step',
@@ -184,7 +184,7 @@ test('a number whose workflow survives a launch that never committed is voided, 
   expect(launched.status).toBe(201);
   expect(sequence(launched.body.number)).toBe(sequence(orphan) + 1);
   const voided = await as('qa1', 'GET', `/audit?entity=batch-number&entityId=${orphan}`);
-  expect(voided.body.entries).toEqual([
+  expect(voided.body.items).toEqual([
     expect.objectContaining({
       action: 'void',
       username: 'planner',
@@ -227,7 +227,7 @@ test('a tampered execution plan: the launch is refused (409 plan-integrity), a s
       detail: expect.stringMatching(/no longer matches the hash it was approved with/),
     });
     const events = await as('qa1', 'GET', '/security-events?kind=plan_integrity_failed');
-    expect(events.body.events).toEqual([
+    expect(events.body.items).toEqual([
       expect.objectContaining({ username: 'planner', detail: { recipe: 'PBS-1X', version: 1, planHash: plan.hash } }),
     ]);
     await env.api.services.auditSealer.sealNow();

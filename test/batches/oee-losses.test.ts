@@ -85,7 +85,7 @@ test('a long hold is a stop: unqualified until an operator gives its reason (aud
   const line = (after.lines as Json[]).find((l) => l.reason === 'breakdowns/equipment-failure')!;
   expect(line).toMatchObject({ loss: 'breakdowns', count: 1 });
   expect(line.duration).toBeCloseTo(held.duration, 3);
-  const trail = (await request('qa1', 'GET', '/audit?entity=oee-stop&user=operator1')).body.entries as Json[];
+  const trail = (await request('qa1', 'GET', '/audit?entity=oee-stop&user=operator1')).body.items as Json[];
   expect(trail).toHaveLength(1);
   expect(trail[0]).toMatchObject({
     action: 'qualify-stop',

@@ -23,7 +23,7 @@ export async function stepAwaitingInput(url: string) {
     return await r.json();
   };
   const lots: Record<string, string> = {};
-  for (const lot of await api(tokens.operator1, 'GET', '/lots?status=released&limit=1000'))
+  for (const lot of (await api(tokens.operator1, 'GET', '/lots?status=released&limit=1000')).items)
     lots[lot.materialCode] ??= lot.lotNumber;
   const launched = await api(tokens.planner, 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
   const batch = launched.number as string;

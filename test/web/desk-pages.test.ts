@@ -118,7 +118,7 @@ test('recipes: a changed file imported as a Draft, its tree, submitted and appro
     const recipe = (await request('qa1', 'GET', '/recipes/PBS-1X')).body;
     expect(recipe.effectiveVersion).toBe(2);
     expect(recipe.versions[0].status).toBe('superseded');
-    const audit = (await request('qa1', 'GET', '/audit?entity=recipe-version&user=qa1&limit=100')).body.entries as {
+    const audit = (await request('qa1', 'GET', '/audit?entity=recipe-version&user=qa1&limit=100')).body.items as {
       reason: string | null;
     }[];
     expect(audit.some((e) => e.reason === 'approved change control CC-2026-114')).toBe(true);
@@ -217,7 +217,7 @@ test(
   'lots: the genealogy both ways, from the batch’s lot and from what it consumed',
   async () => {
     const { batch, lots } = await finishedBatch();
-    const produced = ((await request('qa1', 'GET', '/lots?material=PBS-1X')).body as { lotNumber: string }[])[0];
+    const produced = ((await request('qa1', 'GET', '/lots?material=PBS-1X')).body.items as { lotNumber: string }[])[0];
     await withPage(async (page) => {
       await logIn(page, 'qa1');
       await page.goto(`${env.api.url}/lots/${produced.lotNumber}`);
@@ -282,7 +282,7 @@ test(
       expect(await page.locator('.facts').textContent()).toMatch(/✓ the hash chain of \d+ entries is whole/);
       await expectAccessible(page);
     });
-    const audit = (await request('qa1', 'GET', '/audit?entity=batch&action=replay&user=qa2')).body.entries as {
+    const audit = (await request('qa1', 'GET', '/audit?entity=batch&action=replay&user=qa2')).body.items as {
       newValue: { verdict: string };
     }[];
     expect(audit.map((e) => e.newValue.verdict)).toEqual(['pass']);
@@ -451,7 +451,7 @@ test('users: an administrator creates a user (the password policy in words), set
       password: 'another long password 2',
     });
     expect(after.status).toBe(401);
-    const trail = (await request('qa1', 'GET', '/audit?entity=user&user=admin&limit=100')).body.entries as {
+    const trail = (await request('qa1', 'GET', '/audit?entity=user&user=admin&limit=100')).body.items as {
       action: string;
       reason: string;
     }[];

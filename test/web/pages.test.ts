@@ -34,7 +34,7 @@ const logIn = (page: Page, username: string, station?: string) => logInAt(page, 
 
 /** The mixers the earlier tests' batches hold, freed for a new launch: those batches aborted, the units cleaned. */
 async function freeTheMixers(): Promise<void> {
-  for (const b of (await request('qa1', 'GET', '/batches?status=running')).body as { number: string }[]) {
+  for (const b of (await request('qa1', 'GET', '/batches?status=running')).body.items as { number: string }[]) {
     await request('operator1', 'POST', `/batches/${b.number}/commands`, {
       command: 'abort',
       reason: 'test: free the mixers',
@@ -99,7 +99,11 @@ test('live: a step the workflow makes ready shows in an open work queue within 2
     await row.waitFor({ timeout: 60_000 });
     const shownAt = Date.now();
     const item = (
-      (await request('operator2', 'GET', '/work-queue')).body as { batch: string; stepId: string; since: string }[]
+      (await request('operator2', 'GET', '/work-queue')).body.items as {
+        batch: string;
+        stepId: string;
+        since: string;
+      }[]
     ).find((i) => i.batch === launched.body.number && i.stepId === 'add-nacl')!;
     const latency = shownAt - Date.parse(item.since);
     console.log(`work queue: step ready → shown in the open page in ${latency} ms`);
@@ -319,7 +323,7 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
     await page.waitForURL(/\/deviations\/[^/]+\?done=raised$/);
     expect(await page.locator('.facts').textContent()).toMatch(/Open.*NaCl bag torn at the seam.*add-nacl/);
     const reported = (
-      (await request('qa1', 'GET', `/deviations?batch=${batch}`)).body as {
+      (await request('qa1', 'GET', `/deviations?batch=${batch}`)).body.items as {
         category: string;
         stepId: string;
         state: string;
@@ -550,7 +554,7 @@ test('the demo batch through the pages: launch, every step completed and verifie
 }, 240_000);
 
 test('a deviation through its life in the pages: taken up, investigated and submitted by one QA person, closed signed by another', async () => {
-  const batch = ((await request('qa1', 'GET', '/batches')).body as { number: string }[])[0].number;
+  const batch = ((await request('qa1', 'GET', '/batches')).body.items as { number: string }[])[0].number;
   const raised = await request('operator1', 'POST', '/deviations', {
     batch,
     title: 'label printer smeared the lot numbers',
