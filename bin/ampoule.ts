@@ -546,7 +546,8 @@ async function main(): Promise<void> {
   // `investigate` prints its verdict on standard output: its log goes to standard error.
   const out = command === 'investigate' ? process.stderr : process.stdout;
   const log = pino(
-    { level: process.env.LOG_LEVEL ?? 'info', base: { service: 'ampoule' } },
+    // ISO 8601 times (UTC), one JSON object a line: what log shippers and people read alike.
+    { level: process.env.LOG_LEVEL ?? 'info', base: { service: 'ampoule' }, timestamp: pino.stdTimeFunctions.isoTime },
     out.isTTY
       ? require('pino-pretty')({ sync: true, ignore: 'pid,hostname,service', destination: out.fd })
       : pino.destination(out.fd),

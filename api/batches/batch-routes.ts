@@ -1,7 +1,7 @@
 /** Batches per the API contract: launch, state, commands, operator steps, the work queue, the record, and QA's disposition. */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { signatureInputSchema } from '../signatures/signature-service';
+import { signatureInputSchema, signatureManifestationSchema } from '../signatures/signature-service';
 import { decodeCursor, listOf, listQuery, pageOfAll, pageOfKeyset } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import { ServerTiming } from '../http/server-timing';
@@ -17,6 +17,65 @@ import { batchHeaderSchema, header } from './record-service';
 const batchParams = z.strictObject({ id: z.string().min(1).max(64).describe('batch id or number') });
 const stepParams = batchParams.extend({ stepId: z.string().min(1).max(64) });
 const fieldValue = z.union([z.number(), z.string().max(5000), z.boolean()]);
+
+const STEP_STATUSES = [
+  'pending',
+  'active',
+  'awaiting-input',
+  'awaiting-verification',
+  'done',
+  'failed',
+  'cancelled',
+] as const;
+
+/** A step as the live state shows it. */
+const liveStepSchema = z
+  .object({
+    id: z.string(),
+    number: z.int(),
+    name: z.string(),
+    kind: z.string(),
+    unitProcedureId: z.string(),
+    status: z.enum(STEP_STATUSES),
+    awaiting: z
+      .object({ what: z.enum(['input', 'verification']), roles: z.array(z.string()), notBy: z.string().optional() })
+      .optional(),
+    equipmentState: z.string().optional(),
+    equipment: z
+      .object({
+        unit: z.string(),
+        phase: z.string(),
+        state: z.string(),
+        commandId: z.string().nullable(),
+        since: z.iso.datetime(),
+      })
+      .optional()
+      .describe('an active equipment phase’s state as its controller last reported it'),
+    performedBy: z.string().optional(),
+  })
+  .meta({ id: 'LiveStep' });
+
+/** What a completion or verification did: the step's status, the deviations it raised, and the signature. */
+const stepOutcomeSchema = z
+  .object({
+    stepId: z.string(),
+    status: z.enum(STEP_STATUSES),
+    deviations: z.array(
+      z.object({
+        stepId: z.string(),
+        field: z.string(),
+        value: z.number().nullable(),
+        unit: z.string(),
+        low: z.number().optional(),
+        high: z.number().optional(),
+        comment: z.string().nullable(),
+        source: z.enum(['operator', 'equipment']),
+      }),
+    ),
+    signatureEntry: z.int(),
+    signature: signatureManifestationSchema.nullable(),
+  })
+  .meta({ id: 'StepOutcome' });
 
 /** A step waiting for the caller (the work queue). */
 const workQueueItemSchema = z
@@ -203,6 +262,15 @@ export function batchRoutes(s: Services): RouteSpec[] {
         200: {
           description:
             'The batch, what each step is doing or waiting for, and QA’s signatures on it (reviewed, released, rejected) as manifestations',
+          schema: batchHeaderSchema.extend({
+            live: z.object({
+              batchNumber: z.string(),
+              status: batchHeaderSchema.shape.status,
+              steps: z.array(liveStepSchema),
+              deviations: z.int(),
+            }),
+            signatures: z.array(signatureManifestationSchema),
+          }),
         },
       },
       handler: async ({ params }) => {
@@ -224,7 +292,21 @@ export function batchRoutes(s: Services): RouteSpec[] {
       description: 'Each step of the plan with its status, what it awaits and from whom.',
       access: 'batches.read',
       params: batchParams,
-      responses: { 200: { description: 'Steps in order' } },
+      responses: {
+        200: {
+          description: 'Steps in order',
+          // The plan's step as compiled (its kind's own fields besides), with its live state.
+          schema: z.array(
+            z.looseObject({
+              id: z.string(),
+              number: z.int(),
+              name: z.string(),
+              kind: z.string(),
+              live: liveStepSchema.nullable(),
+            }),
+          ),
+        },
+      },
       handler: async ({ params }) => {
         const batch = await s.batches.records.get(params.id);
         const live = await s.batches.execution.live(batch);
@@ -247,7 +329,12 @@ export function batchRoutes(s: Services): RouteSpec[] {
         command: z.enum(['hold', 'restart', 'stop', 'abort']),
         reason: z.string().trim().min(1).max(2000),
       }),
-      responses: { 200: { description: 'The batch’s status after the command' } },
+      responses: {
+        200: {
+          description: 'The batch’s status after the command',
+          schema: z.object({ status: batchHeaderSchema.shape.status }),
+        },
+      },
       problems: ['invalid-transition', 'temporal-unavailable'],
       handler: async ({ params, body, actor }) => ({
         body: await s.batches.execution.command(actor!, params.id, body.command, body.reason),
@@ -282,6 +369,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         200: {
           description:
             'The step’s outcome, its deviations and the signature’s manifestation; the `Server-Timing` header gives the re-authentication’s and the workflow Update’s durations',
+          schema: stepOutcomeSchema,
         },
       },
       problems: ['step-not-awaited', 'step-refused', 'lot-unusable', 'temporal-unavailable'],
@@ -303,7 +391,10 @@ export function batchRoutes(s: Services): RouteSpec[] {
       params: stepParams,
       body: z.strictObject({ signature: signatureInputSchema }),
       responses: {
-        200: { description: 'The step’s outcome and the signature’s manifestation; `Server-Timing` as for completion' },
+        200: {
+          description: 'The step’s outcome and the signature’s manifestation; `Server-Timing` as for completion',
+          schema: stepOutcomeSchema,
+        },
       },
       problems: ['step-not-awaited', 'step-refused', 'temporal-unavailable'],
       handler: async ({ params, body, actor, station }) => {

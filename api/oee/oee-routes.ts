@@ -32,6 +32,47 @@ function answer(f: OeeFigures & { label?: string }) {
   };
 }
 
+const ratio = z.number().min(0).nullable();
+const stopSchema = z.object({
+  start: z.iso.datetime(),
+  end: z.iso.datetime(),
+  duration: z.number().describe('seconds'),
+  condition: z.string(),
+});
+/** One period's figures (the whole window's, a shift's, a day's, a batch's). */
+const figuresSchema = z
+  .object({
+    label: z.string().optional(),
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    time: z
+      .object({
+        calendar: z.number(),
+        notScheduled: z.number(),
+        POT: z.number(),
+        PDOT: z.number(),
+        PBT: z.number(),
+        APT: z.number(),
+        AUST: z.number(),
+        ADET: z.number(),
+        ADOT: z.number(),
+      })
+      .describe('ISO 22400-2 time elements, in seconds'),
+    microStops: z.object({ count: z.int(), duration: z.number() }),
+    stops: z.array(stopSchema),
+    plannedRuntime: z.number(),
+    PRU: z.number().nullable().describe('planned runtime per unit produced, seconds'),
+    quantities: z.array(
+      z.object({ unit: z.string(), PQ: z.number(), GQ: z.number(), SQ: z.number(), pending: z.number() }),
+    ),
+    batches: z.object({ produced: z.int(), released: z.int(), rejected: z.int(), pending: z.int() }),
+    availability: ratio,
+    effectiveness: ratio,
+    qualityRatio: ratio,
+    oee: ratio,
+  })
+  .meta({ id: 'OeeFigures' });
+
 const window = {
   unit: z.string().min(1).max(64),
   from: z.iso.datetime({ offset: true }),
@@ -59,7 +100,19 @@ export function oeeRoutes(s: Services): RouteSpec[] {
         'The time elements in seconds — calendar, notScheduled, POT (the shifts), PDOT (planned breaks, maintenance), PBT = POT − PDOT = APT + AUST + ADET + ADOT exactly — small stops (shorter than the unit’s micro-stop threshold: production time with a performance loss) and the longer stops (ADET, each to be given a reason), the planned runtime of what was produced (PRU × PQ, from the recipes’ `plannedDuration`), quantities PQ, GQ (released), SQ (rejected) and pending (not yet disposed of by QA), and availability APT/PBT, effectiveness PRU×PQ/APT, quality ratio GQ/PQ over what QA disposed of, and OEE (null where a ratio has nothing to divide by). By `shift` (the site calendar), `day` (UTC) or `batch`, with the whole window as `total`. A window that reaches into the future ends now.',
       access: 'oee.read',
       query: z.strictObject({ ...window, by: z.enum(['shift', 'day', 'batch', 'whole']).default('whole') }),
-      responses: { 200: { description: 'The figures' } },
+      responses: {
+        200: {
+          description: 'The figures',
+          schema: z.object({
+            unit: z.string(),
+            by: z.enum(['shift', 'day', 'batch', 'whole']),
+            timeUnit: z.literal('s'),
+            microStopThreshold: z.number(),
+            total: figuresSchema,
+            periods: z.array(figuresSchema),
+          }),
+        },
+      },
       handler: async ({ query }) => {
         const r = await s.oee.report({ unit: query.unit, ...windowOf(query), by: query.by });
         return {
@@ -83,7 +136,17 @@ export function oeeRoutes(s: Services): RouteSpec[] {
         'Where the time went that was not production at the planned rate, largest first, in seconds: the stops by the reason given (`<loss>/<reason>`, the six big losses on top; a stop without one as `unqualified`), small stops, setup (AUST), and the planned runtime of batches QA rejected; and each stop that needs a reason, with the reason given if any.',
       access: 'oee.read',
       query: z.strictObject(window),
-      responses: { 200: { description: 'The Pareto and the stops' } },
+      responses: {
+        200: {
+          description: 'The Pareto and the stops',
+          schema: z.object({
+            unit: z.string(),
+            timeUnit: z.literal('s'),
+            lines: z.array(z.object({ reason: z.string(), loss: z.string(), duration: z.number(), count: z.int() })),
+            stops: z.array(stopSchema.extend({ reason: z.string().nullable() })),
+          }),
+        },
+      },
       handler: async ({ query }) => {
         const l = await s.oee.losses({ unit: query.unit, ...windowOf(query) });
         return {
@@ -119,7 +182,21 @@ export function oeeRoutes(s: Services): RouteSpec[] {
         stopReason: z.string().min(1).max(128),
         comment: z.string().trim().min(1).max(2000).optional(),
       }),
-      responses: { 201: { description: 'The reason, recorded' } },
+      responses: {
+        201: {
+          description: 'The reason, recorded',
+          schema: z.object({
+            unitCode: z.string(),
+            stopStart: z.iso.datetime(),
+            stopEnd: z.iso.datetime(),
+            reason: z.string(),
+            comment: z.string().nullable(),
+            userId: z.uuid().nullable(),
+            userName: z.string(),
+            recordedAt: z.iso.datetime(),
+          }),
+        },
+      },
       problems: ['not-found', 'unprocessable'],
       // The stop, with the reason now given, is seen among its unit's losses.
       location: (r: { unitCode: string; stopStart: string; stopEnd: string }) =>

@@ -108,7 +108,7 @@ test('the closed batch’s history is exported as Temporal JSON, archived, byte 
       data: { runs: [expect.objectContaining({ sha256: digest })] },
     }),
   ]);
-  const audit = (await request('qa1', 'GET', `/audit?action=history-archived&entityId=${ebr.batch.id}`)).body.entries;
+  const audit = (await request('qa1', 'GET', `/audit?action=history-archived&entityId=${ebr.batch.id}`)).body.items;
   expect(audit).toHaveLength(1);
   expect(audit[0].newValue.runs[0].sha256).toBe(digest);
 });
@@ -176,7 +176,7 @@ test('a replay passes: deterministic, the archive intact, the record matching it
   const ebr = (await request('qa1', 'GET', `/batches/${batch}/ebr`)).body;
   expect(check.entries).toHaveLength(ebr.entries.length - 1);
   expect(check.steps.map((s: Json) => s.stepId)).toEqual(expect.arrayContaining([null, 'add-kcl', 'mix']));
-  const audit = (await request('qa1', 'GET', `/audit?action=replay&entityId=${ebr.batch.id}`)).body.entries;
+  const audit = (await request('qa1', 'GET', `/audit?action=replay&entityId=${ebr.batch.id}`)).body.items;
   expect(audit[0]).toMatchObject({ username: 'qa1', reason: 'annual product review', newValue: { verdict: 'pass' } });
   expect((await request('qa1', 'GET', `/batches/${batch}/review`)).body.investigation.verdict).toBe('pass');
   // Others who read the review see the exceptions, not the investigation (QA's).
@@ -478,7 +478,7 @@ test('the sweep archives a batch that ended without anyone asking for its histor
   });
   const rows = await archivedRows();
   expect(rows).toHaveLength(1);
-  const audit = (await request('qa1', 'GET', `/audit?action=history-archived&entityId=${id}`)).body.entries;
+  const audit = (await request('qa1', 'GET', `/audit?action=history-archived&entityId=${id}`)).body.items;
   expect(audit).toEqual([
     expect.objectContaining({
       newValue: { runs: [expect.objectContaining({ sha256: rows[0].sha256 })], inRecord: true },

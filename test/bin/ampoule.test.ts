@@ -69,6 +69,10 @@ test('the zero-setup start serves the API with demo users, and stops cleanly —
       child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
     });
     expect(out).toMatch(/embedded Temporal server ready/);
+    // One format: JSON lines with ISO times, the Temporal SDK's own among them (no text, no colours).
+    for (const line of out.split('\n').filter(Boolean))
+      expect(JSON.parse(line).time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(out).not.toMatch(/\x1b\[/);
     expect(out).toMatch(/demo login: POST .*\/api\/auth\/login/);
     const login = await fetch(`${url}/api/auth/login`, {
       method: 'POST',
