@@ -72,7 +72,7 @@ test('the zero-setup start serves the API with demo users, and stops cleanly —
     // One format: JSON lines with ISO times, the Temporal SDK's own among them (no text, no colours).
     for (const line of out.split('\n').filter(Boolean))
       expect(JSON.parse(line).time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(out).not.toMatch(/\x1b\[/);
+    expect(out).not.toContain(String.fromCharCode(27)); // no ANSI colour codes
     expect(out).toMatch(/demo login: POST .*\/api\/auth\/login/);
     const login = await fetch(`${url}/api/auth/login`, {
       method: 'POST',
