@@ -83,6 +83,12 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
         `the database is not migrated to this Ampoule (${pending.length} migration(s) pending, from ${pending[0]}): run \`bin/ampoule migrate\` with the owner's credentials first`,
       );
     roleName = await appRoleOf(probe);
+    // A database copied from another (or renamed) still works as the original's role until `migrate` re-homes it.
+    const { rows } = await probe.raw(`select ampoule_app_role_name() as expected`);
+    if (rows[0].expected !== roleName)
+      throw new SchemaNotCurrent(
+        `the database works as the role ${roleName}, not its own ${rows[0].expected as string} (copied or renamed?): run \`bin/ampoule migrate\` with the owner's credentials first`,
+      );
   } finally {
     await probe.destroy();
   }

@@ -1,7 +1,8 @@
 /** Reading and verifying the audit trail (QA and administrators). */
 import { z } from 'zod';
 import { toCsv } from '../http/csv';
-import { decodeCursor, encodeCursor, listOf, listQuery } from '../http/list';
+import { MAX_LIMIT, decodeCursor, encodeCursor, listOf, listQuery } from '../http/list';
+import { validationFailed } from '../http/problems';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
 
@@ -85,6 +86,14 @@ export function auditRoutes(s: Services): RouteSpec[] {
         from: z.iso.datetime({ offset: true }).optional(),
         to: z.iso.datetime({ offset: true }).optional(),
         ...listQuery(),
+        // An export may take more at once than a page.
+        limit: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(100)
+          .describe('how many entries at most: 1–1,000, or up to 10,000 for format=csv'),
         format: z.enum(['json', 'csv']).default('json'),
       }),
       responses: {
@@ -94,8 +103,10 @@ export function auditRoutes(s: Services): RouteSpec[] {
         },
       },
       handler: async ({ query }) => {
+        if (query.format === 'json' && query.limit > MAX_LIMIT)
+          throw validationFailed([{ in: 'query', pointer: '/limit', message: `at most ${MAX_LIMIT} a page` }]);
         await s.auditSealer.sealNow();
-        const entries = await s.stores.audit.find(s.db, {
+        const found = await s.stores.audit.find(s.db, {
           entityType: query.entity,
           entityId: query.entityId,
           user: query.user,
@@ -103,11 +114,12 @@ export function auditRoutes(s: Services): RouteSpec[] {
           from: query.from ? new Date(query.from) : undefined,
           to: query.to ? new Date(query.to) : undefined,
           afterSeq: decodeCursor(query.cursor, z.object({ seq: z.int() }))?.seq,
-          limit: query.limit,
+          limit: query.limit + 1,
         });
         // Sealed just now: every entry has its place in the chain, the keyset of the next page.
+        const entries = found.slice(0, query.limit);
         const last = entries[entries.length - 1];
-        const next = entries.length === query.limit && last.seq !== null ? encodeCursor({ seq: last.seq }) : null;
+        const next = found.length > query.limit && last.seq !== null ? encodeCursor({ seq: last.seq }) : null;
         if (query.format === 'csv') {
           return {
             text: { contentType: 'text/csv; charset=utf-8', content: toCsv(CSV_COLUMNS, entries) },

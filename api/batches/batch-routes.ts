@@ -245,9 +245,9 @@ export function batchRoutes(s: Services): RouteSpec[] {
       }),
       responses: { 200: { description: 'Newest first', schema: listOf(batchHeaderSchema) } },
       handler: async ({ query }) => {
-        const before = decodeCursor(query.cursor, z.object({ createdAt: z.string(), id: z.uuid() }));
+        const before = decodeCursor(query.cursor, z.object({ id: z.uuid() }));
         const rows = await s.batches.records.list({ status: query.status, limit: query.limit + 1, before });
-        const page = pageOfKeyset(rows, query.limit, (b) => ({ createdAt: b.createdAt.toISOString(), id: b.id }));
+        const page = pageOfKeyset(rows, query.limit, (b) => ({ id: b.id }));
         return { body: { items: page.items.map(header), next: page.next } };
       },
     }),

@@ -18,11 +18,7 @@ export class BatchRecordService {
     private readonly anchors: Anchors,
   ) {}
 
-  list(q: {
-    status?: BatchRecord['status'];
-    limit: number;
-    before?: { createdAt: string; id: string };
-  }): Promise<BatchRecord[]> {
+  list(q: { status?: BatchRecord['status']; limit: number; before?: { id: string } }): Promise<BatchRecord[]> {
     return this.stores.batches.list(this.db, q);
   }
 

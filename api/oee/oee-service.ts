@@ -235,13 +235,16 @@ interface Window {
   end: number;
 }
 
+/** How far a controller's clock may lag Ampoule's and a phase held by a Hold still count as commanded. */
+const CLOCK_SKEW_MS = 250;
+
 /** The phase states of a phase held (by its controller, or by a command passed to it) until it runs again. */
 const PHASE_HELD = new Set(['holding', 'held', 'restarting']);
 
 /**
  * The unit's own sources: its phases running; a phase held — by its controller on a fault (a breakdown), or by a
- * batch's Hold passed to it (held) when it began to hold after a Hold command and before the Restart; its status
- * (maintenance); its cleanliness (dirty: to be cleaned). The controller's clock is trusted to agree with Ampoule's.
+ * batch's Hold passed to it (held) when it began to hold after a Hold command (up to 250 ms before it: the controller’s
+ * clock may lag) and before the Restart; its status (maintenance); its cleanliness (dirty: to be cleaned).
  */
 function* unitConditions(
   history: readonly StateHistoryEntry[],
@@ -264,7 +267,7 @@ function* unitConditions(
           : o.state === 'running'
             ? 'running'
             : PHASE_HELD.has(o.state)
-              ? commandedHolds.some((w) => o.since >= w.start && o.since <= w.end)
+              ? commandedHolds.some((w) => o.since >= w.start - CLOCK_SKEW_MS && o.since <= w.end)
                 ? 'held'
                 : 'held-fault'
               : undefined;

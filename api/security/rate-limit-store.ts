@@ -1,7 +1,8 @@
 /**
  * express-rate-limit's counters in PostgreSQL (`rate_limit_counters`), so that a limit holds across every API
  * process of a deployment rather than per process: one row per client and limiter, its hits in a fixed window,
- * counted by an upsert that starts a new window once the old one has passed. Expired rows are swept now and then.
+ * counted by an upsert that starts a new window once the old one has passed (one clock reading per statement, so
+ * that hits and reset time agree). Expired rows are swept now and then.
  */
 import type { Knex } from 'knex';
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
@@ -26,10 +27,10 @@ export class PostgresRateLimitStore implements Store {
     if (++this.increments % 500 === 0) void this.sweep();
     const { rows } = await this.db.raw(
       `insert into rate_limit_counters (key, hits, reset_at)
-       values (?, 1, clock_timestamp() + ? * interval '1 millisecond')
+       values (?, 1, statement_timestamp() + ? * interval '1 millisecond')
        on conflict (key) do update set
-         hits = case when rate_limit_counters.reset_at <= clock_timestamp() then 1 else rate_limit_counters.hits + 1 end,
-         reset_at = case when rate_limit_counters.reset_at <= clock_timestamp() then excluded.reset_at
+         hits = case when rate_limit_counters.reset_at <= statement_timestamp() then 1 else rate_limit_counters.hits + 1 end,
+         reset_at = case when rate_limit_counters.reset_at <= statement_timestamp() then excluded.reset_at
                          else rate_limit_counters.reset_at end
        returning hits, reset_at`,
       [this.keyOf(key), this.windowMs],

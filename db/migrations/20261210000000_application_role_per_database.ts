@@ -1,8 +1,9 @@
 /**
  * The application role of each database its own. Roles are cluster-wide: with one `ampoule_app` for every Ampoule
  * database of a cluster, the login of one database, being a member, could read the tables of another. From here the
- * role Ampoule works as is named for its database (`<database>_app`), holds the privileges `ampoule_app` held in this
- * database, and `ampoule_app` none.
+ * role Ampoule works as is named for its database (`<database>_app`; `ampoule_db_app` for a database named ampoule,
+ * whose name would be the shared role's), holds the privileges `ampoule_app` held in this database, and `ampoule_app`
+ * none. A role of that name that is used elsewhere is never taken over: the migration refuses, naming it.
  *
  * `ampoule_app_role` records the name; `ampoule_rehome_app_role()` moves the privileges to the role named for the
  * database it runs in, and is run by `bin/ampoule migrate` every time, so that a database copied from another
@@ -32,18 +33,33 @@ export async function up(knex: Knex): Promise<void> {
     `grant select on ampoule_app_role to public`,
     // Which migrations ran is no secret either: a process that does not migrate checks the schema is current.
     `grant select on knex_migrations to public`,
+    // The name for this database: <database>_app, but never the shared role of earlier versions (a database named
+    // ampoule gets ampoule_db_app).
+    `create function ampoule_app_role_name() returns text language sql stable as $$
+      select case when left(current_database(), 55) || '_app' = 'ampoule_app' then 'ampoule_db_app'
+                  else left(current_database(), 55) || '_app' end
+    $$`,
+    `grant execute on function ampoule_app_role_name() to public`,
     `create function ampoule_rehome_app_role() returns text language plpgsql as $$
     declare
       old_role text := (select name from ampoule_app_role);
-      new_role text := left(current_database(), 59) || '_app';
+      new_role text := ampoule_app_role_name();
+      new_oid oid;
       old_oid oid;
       r record;
     begin
       if old_role = new_role then return new_role; end if;
-      begin
+      new_oid := (select oid from pg_roles where rolname = new_role);
+      if new_oid is null then
         execute format('create role %I nologin', new_role);
-      exception when duplicate_object or unique_violation then null;
-      end;
+      -- A role of that name already: taken over only if it holds nothing elsewhere and nobody else is its member
+      -- (left behind by a dropped database, say); otherwise its members would reach this database.
+      elsif exists (select 1 from pg_shdepend d join pg_database db on db.oid = d.dbid
+                     where d.refobjid = new_oid and db.datname <> current_database())
+         or exists (select 1 from pg_auth_members m where m.roleid = new_oid and m.member <> (select oid from pg_roles where rolname = current_user)) then
+        raise exception 'the role % exists already and is used elsewhere: rename this database, or drop or rename that role', new_role
+          using errcode = '42710';
+      end if;
       old_oid := (select oid from pg_roles where rolname = old_role);
       -- Tables, views and sequences of the schema, privilege by privilege.
       for r in
@@ -83,6 +99,7 @@ export async function up(knex: Knex): Promise<void> {
       update ampoule_app_role set name = new_role;
       return new_role;
     end $$`,
+    `revoke execute on function ampoule_rehome_app_role() from public`,
     `comment on function ampoule_rehome_app_role() is 'Moves the application''s privileges in this database to the role named for it (<database>_app); run by bin/ampoule migrate.'`,
     `select ampoule_rehome_app_role()`,
   ]);
@@ -117,7 +134,11 @@ export async function down(knex: Knex): Promise<void> {
        end $$`,
     );
   }
-  await run(knex, [`drop function ampoule_rehome_app_role()`, `drop table ampoule_app_role`]);
+  await run(knex, [
+    `drop function ampoule_rehome_app_role()`,
+    `drop function ampoule_app_role_name()`,
+    `drop table ampoule_app_role`,
+  ]);
 }
 
 function quote(s: string): string {

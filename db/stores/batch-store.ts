@@ -136,18 +136,21 @@ export class BatchStore {
     return row ? toBatch(row) : undefined;
   }
 
-  /** Newest first; `before`: after the batch at that position (keyset: its creation time and id). */
-  async list(
-    db: Knex,
-    q: { status?: BatchStatus; limit: number; before?: { createdAt: string; id: string } },
-  ): Promise<BatchRecord[]> {
+  /**
+   * Newest first; `before`: the batches after that one (keyset on its creation time and id, read from the row itself,
+   * so that microseconds a cursor would round away cannot skip a batch).
+   */
+  async list(db: Knex, q: { status?: BatchStatus; limit: number; before?: { id: string } }): Promise<BatchRecord[]> {
     const query = db('batches').orderBy([
       { column: 'created_at', order: 'desc' },
       { column: 'id', order: 'desc' },
     ]);
     query.limit(q.limit);
     if (q.status) query.where('status', q.status);
-    if (q.before) query.whereRaw('(created_at, id) < (?::timestamptz, ?::uuid)', [q.before.createdAt, q.before.id]);
+    if (q.before)
+      query.whereRaw('(created_at, id) < (select b.created_at, b.id from batches b where b.id = ?::uuid)', [
+        q.before.id,
+      ]);
     return (await query).map(toBatch);
   }
 

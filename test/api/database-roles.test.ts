@@ -32,7 +32,7 @@ onPostgres('application roles per database', () => {
   };
 
   afterAll(async () => {
-    for (const d of databases) await d.drop();
+    for (const d of [...databases].reverse()) await d.drop(); // copies before their originals
     for (const r of roles.reverse()) await query(POSTGRES_URL, `drop role if exists "${r}"`);
   });
 
@@ -80,6 +80,34 @@ onPostgres('application roles per database', () => {
           `select count(*)::int as n from information_schema.role_table_grants where grantee = 'ampoule_app'`,
         ),
       ).toEqual([{ n: 0 }]);
+  });
+
+  test('a copy of a database is refused until migrated; a role of its name used elsewhere is never taken over', async () => {
+    const original = await createTestDatabase('ampoule_role_orig', { migrated: true });
+    databases.push(original);
+    await migrateDatabase(original.url);
+    // A copy (CREATE DATABASE … TEMPLATE): still the original's role, so refused by a process that does not migrate.
+    const copyName = `${nameOf(original.url)}_copy`;
+    await query(POSTGRES_URL, `create database "${copyName}" template "${nameOf(original.url)}"`);
+    const copyUrl = new URL(original.url);
+    copyUrl.pathname = `/${copyName}`;
+    databases.push({
+      url: copyUrl.toString(),
+      drop: () => query(POSTGRES_URL, `drop database "${copyName}" with (force)`).then(() => undefined),
+    });
+    await expect(openDatabase({ kind: 'postgres', url: copyUrl.toString(), migrate: false })).rejects.toThrow(
+      /works as the role .*_app, not its own .*_copy_app \(copied or renamed\?\): run `bin\/ampoule migrate`/,
+    );
+    // Someone's role already has the copy's name and a member: migrate refuses rather than hand it the database.
+    const squatter = `${copyName}_app`;
+    const member = `${copyName}_member`;
+    await query(POSTGRES_URL, `create role "${squatter}" nologin`);
+    await query(POSTGRES_URL, `create role "${member}" login`);
+    await query(POSTGRES_URL, `grant "${squatter}" to "${member}"`);
+    roles.push(squatter, member);
+    await expect(migrateDatabase(copyUrl.toString())).rejects.toThrow(
+      /the role .*_copy_app exists already and is used elsewhere/,
+    );
   });
 
   test('a process that does not migrate refuses a database that is not migrated, and says what to run', async () => {

@@ -101,3 +101,14 @@ test('the losses: the breakdown and the wait unqualified, the Pareto by reason, 
     ['small-stops', 20, 20],
   ]);
 });
+
+test('the batches page one at a time through their cursor, newest first, each once', async () => {
+  const seen: string[] = [];
+  let cursor: string | null = '';
+  while (cursor !== null) {
+    const page = await get(`/batches?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+    seen.push(...(page.items as Json[]).map((b) => b.number as string));
+    cursor = page.next as string | null;
+  }
+  expect(seen).toEqual(['GOLD-C', 'GOLD-B', 'GOLD-A']);
+});

@@ -80,7 +80,21 @@ export async function createTestDatabase(
   o: { migrated?: boolean } = {},
 ): Promise<TestDatabase> {
   if (!POSTGRES_URL) throw new Error('no PostgreSQL configured (TEST_DATABASE_URL)');
-  return createDatabaseOn(POSTGRES_URL, prefix, o.migrated ? await migratedTemplate() : undefined);
+  const db = await createDatabaseOn(POSTGRES_URL, prefix, o.migrated ? await migratedTemplate() : undefined);
+  return {
+    url: db.url,
+    // Its application role (roles are the cluster's) goes with it: nothing of a test stays behind.
+    drop: async () => {
+      await db.drop();
+      const name = new URL(db.url).pathname.slice(1);
+      // Still holding privileges in a copy of the database (a test that copies it drops that too): left for it.
+      await asAdmin((admin) =>
+        admin.query(`drop role if exists "${`${name.slice(0, 55)}_app`.replace(/"/g, '""')}"`),
+      ).catch((err: { code?: string }) => {
+        if (err.code !== '2BP01') throw err;
+      });
+    },
+  };
 }
 
 /** A dump of a migrated PGlite database, made once (per set of migrations) and kept in the temporary folder. */

@@ -135,7 +135,7 @@ export function auditPage(
         </p>
       )}
       <p>
-        <a href={`/api/audit?${auditQuery(o.search, { format: 'csv', limit: '1000' })}`}>
+        <a href={`/api/audit?${auditQuery(o.search, { format: 'csv', limit: '10000' })}`}>
           Export this search as CSV (up to 10,000 entries)
         </a>
       </p>
