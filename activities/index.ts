@@ -171,6 +171,10 @@ export function createActivities(deps: ActivityDeps) {
       onCancel: 'stop' | 'abort';
     }) {
       const ctx = Context.current();
+      // The step this attempt serves, in its heartbeat details: Temporal keeps them with the activity's last failure,
+      // so the API can say on the step why its equipment cannot be reached (`BatchTemporalGateway.equipmentProblems`).
+      const beat = (d: object = {}) => ctx.heartbeat({ ...d, stepId: req.step.id });
+      beat();
       const earlierRuns =
         ctx.info.attempt > 1 ? await stores.equipment.runsOf(db, req.unit.code, req.step.phase, req.commandId) : 0;
       const contract = req.unit.interfaces[req.step.phase];
@@ -190,7 +194,7 @@ export function createActivities(deps: ActivityDeps) {
           phase: req.step.phase,
           commandId: req.commandId,
           parameters,
-          heartbeat: (d) => ctx.heartbeat(d),
+          heartbeat: (d) => beat(d),
           signal: stopPhase.signal,
           abandon: abandon.signal,
           onCancel: req.onCancel,

@@ -51,6 +51,10 @@ const liveStepSchema = z
       })
       .optional()
       .describe('an active equipment phase’s state as its controller last reported it'),
+    equipmentProblem: z
+      .object({ message: z.string(), attempt: z.int() })
+      .optional()
+      .describe('why its equipment phase is being retried, and the attempt under way'),
     performedBy: z.string().optional(),
   })
   .meta({ id: 'LiveStep' });

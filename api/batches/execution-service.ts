@@ -246,6 +246,13 @@ export class ExecutionService {
       (s) => s.kind === 'equipment' && (s.status === 'active' || s.status === 'failed'),
     );
     if (running.length === 0) return live;
+    const problems = ['running', 'held'].includes(batch.status)
+      ? await this.temporal.equipmentProblems(batch.workflowId)
+      : new Map<string, { message: string; attempt: number }>();
+    for (const step of running) {
+      const problem = problems.get(step.id);
+      if (problem) step.equipmentProblem = problem;
+    }
     const byUnit = new Map<string, Awaited<ReturnType<Stores['equipment']['latestPhaseStates']>>>();
     for (const step of running) {
       const planned = batch.plan.steps.find((p) => p.id === step.id);

@@ -72,6 +72,33 @@ export class BatchTemporalGateway {
     return this.temporal !== undefined;
   }
 
+  /**
+   * Why equipment phases of a running batch are being retried: each runEquipmentPhase activity whose last attempt
+   * failed, by the step its heartbeat names, with the failure's message and the attempt under way. Empty when
+   * Temporal does not answer within the live state's wait.
+   */
+  async equipmentProblems(workflowId: string): Promise<Map<string, { message: string; attempt: number }>> {
+    const problems = new Map<string, { message: string; attempt: number }>();
+    if (!this.temporal) return problems;
+    try {
+      const { client } = this.temporal;
+      const described = await client.connection.withDeadline(Date.now() + LIVE_STATE_WAIT_MS, () =>
+        client.workflow.getHandle(workflowId).describe(),
+      );
+      for (const a of described.raw.pendingActivities ?? []) {
+        if (a.activityType?.name !== 'runEquipmentPhase' || !a.lastFailure?.message) continue;
+        const payload = a.heartbeatDetails?.payloads?.[0];
+        const details = payload?.data
+          ? (JSON.parse(Buffer.from(payload.data).toString('utf8')) as { stepId?: string })
+          : {};
+        if (details.stepId) problems.set(details.stepId, { message: a.lastFailure.message, attempt: a.attempt ?? 1 });
+      }
+    } catch {
+      // Not reachable or slow: the step shows its recorded state only.
+    }
+    return problems;
+  }
+
   /** Resolves when Temporal answers (readiness); throws when it does not. */
   async ping(): Promise<void> {
     await this.requireTemporal().client.workflowService.getSystemInfo({});

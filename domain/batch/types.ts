@@ -119,6 +119,8 @@ export interface LiveStep {
   equipmentState?: PhaseState;
   /** An active equipment phase's state as its controller last reported it (added by the API from the unit's state history). */
   equipment?: { unit: string; phase: string; state: string; commandId: string | null; since: string };
+  /** Why its equipment phase is being retried (unreachable, refused over certificates…), and the attempt under way. */
+  equipmentProblem?: { message: string; attempt: number };
   performedBy?: string;
 }
 

@@ -2,11 +2,13 @@
  * Health, readiness and metrics of a process that runs batches: a real batch through the API on the embedded
  * Temporal server and the simulator, then `/healthz`, `/readyz` (the database, Temporal) and `/metrics` — steps
  * completed by kind summing to the record's completions, the step-ready latency, signatures by meaning, requests by
- * route pattern, the audit seal lag — and no label naming a batch, a lot, a user or any id.
+ * route pattern, the audit seal lag — and no label naming a batch, a lot, a user or any id. And a phase whose
+ * controller cannot be reached says so on its step (the batch's live state), with the attempt under way.
  */
 import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { requester } from '../support/long-batch';
+import { until } from '../support/wait';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -85,5 +87,31 @@ test('a batch’s run as /metrics counts it, /readyz and /healthz answer, and no
     for (const f of forbidden) expect([v, v.includes(f)]).toEqual([v, false]);
     expect([v, /[0-9a-f]{8}-[0-9a-f]{4}-/i.test(v)]).toEqual([v, false]);
     expect([v, /^\/api\/.*\/B\d{4}-/.test(v)]).toEqual([v, false]);
+  }
+}, 120_000);
+
+test('an equipment phase that cannot reach its controller says so on its step, with the attempt, until it can', async () => {
+  const request = requester(env);
+  const lots = await stockMaterials(request, DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
+  const fills = ['MX-201', 'MX-202'].map((u) => env.simulator.phase(u, 'FILL'));
+  for (const f of fills) f.faults.slowdown = 40; // a fill that lasts while the network is down
+  try {
+    const launched = await request('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 400 });
+    const batch = launched.body.number as string;
+    const live = async () => (await request('qa1', 'GET', `/batches/${batch}`)).body.live as Json;
+    await until(async () => (await live()).steps.some((s: Json) => s.equipment?.state === 'running'), 30_000);
+    const outage = env.simulator.outage(8_000);
+    const problem = await until(
+      async () => (await live()).steps.find((s: Json) => s.equipmentProblem)?.equipmentProblem as Json | undefined,
+      8_000,
+      'the step’s equipment problem',
+    );
+    expect(problem.attempt).toBeGreaterThanOrEqual(2);
+    expect(problem.message).toMatch(/cannot reach|failed|no answer/i);
+    await outage;
+    for (const f of fills) f.faults.slowdown = undefined;
+    expect(await operateBatch(request, batch, { lots, password: DEMO_PASSWORD })).toBe('complete');
+  } finally {
+    for (const f of fills) f.faults.slowdown = undefined;
   }
 }, 120_000);

@@ -211,6 +211,14 @@ export function batchPage(
         )}
       </p>
       <Outcome done={o.done} problem={o.problem} />
+      {live.steps
+        .filter((st) => st.equipmentProblem)
+        .map((st) => (
+          <p class="error" role="alert">
+            ⚠ Step {st.number}, {st.name}: its equipment cannot be reached (attempt {st.equipmentProblem!.attempt}) —{' '}
+            {st.equipmentProblem!.message}
+          </p>
+        ))}
       {faulted.map((e) => (
         <p class="error" role="alert">
           ⚠ {e.phase} on {e.unit} is held by its controller (since {e.since}): check the unit, then hold the batch and
