@@ -242,10 +242,11 @@ export class LotStore {
 
   async byIds(db: Knex, ids: string[]): Promise<LotRecord[]> {
     if (ids.length === 0) return [];
+    // One array parameter, not one per id: a genealogy asks for ten thousand lots at once.
     return (
       await db('lots')
         .select(LOT_COLUMNS.map((c) => db.raw(c)))
-        .whereIn('id', ids)
+        .whereRaw('id = any(?::uuid[])', [ids])
     ).map(toLot);
   }
 }
