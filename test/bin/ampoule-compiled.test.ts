@@ -4,12 +4,11 @@
  * the worker on the workflow bundle built ahead of time. A batch step waits for an operator and is completed, and the
  * process stops cleanly.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { until } from '../support/wait';
-import { stepAwaitingInput } from '../support/zero-setup';
+import { startZeroSetup, stepAwaitingInput } from '../support/zero-setup';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -19,33 +18,15 @@ test('built, started from dist/ with its prebuilt workflow bundle, it runs a bat
   expect(existsSync(bundle)).toBe(true);
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-compiled-'));
-  const child = spawn(process.execPath, ['--conditions=ampoule-compiled', path.join(ROOT, 'dist/bin/ampoule.js')], {
-    cwd: dataDir, // nothing of the source tree beside it
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      LOG_LEVEL: 'info',
-      AMPOULE_DATA_DIR: dataDir,
-      PORT: '0',
-      AMPOULE_TEMPORAL_PORT: '0',
-      AMPOULE_SIMULATOR_PORT: '0',
-      AMPOULE_SIMULATOR_FAULTS: 'none',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = startZeroSetup(
+    [process.execPath, '--conditions=ampoule-compiled', path.join(ROOT, 'dist/bin/ampoule.js')],
+    dataDir,
+    { cwd: dataDir }, // nothing of the source tree beside it
+  );
+  const { child } = started;
   try {
-    const url = await until(
-      () => {
-        if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${out}`);
-        return /"url":"(http:\/\/[^"]+)\/api","docs"/.exec(out)?.[1];
-      },
-      90_000,
-      'the compiled API ready',
-    );
+    const url = await started.ready(90_000);
+    const out = started.output();
     expect(out).toContain(`"workflowCode":"${bundle}"`);
     expect(out).not.toMatch(/tsx|\.ts:\d+/);
     const { batch, step, body, token } = await stepAwaitingInput(url);
@@ -56,7 +37,7 @@ test('built, started from dist/ with its prebuilt workflow bundle, it runs a bat
     });
     expect(r.status).toBe(200);
     child.kill('SIGTERM');
-    expect(await exit).toBe(0);
+    expect(await started.exit).toBe(0);
   } finally {
     child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { startEmbeddedTemporal } from '@ampoule/embedded-temporal';
 import { POSTGRES_URL, createTestDatabase } from '../support/postgres';
 import { spawnWorker } from '../support/server-process';
 import { until } from '../support/wait';
-import { stepAwaitingInput } from '../support/zero-setup';
+import { startZeroSetup, stepAwaitingInput } from '../support/zero-setup';
 
 const BIN = path.resolve(__dirname, '../../bin/ampoule');
 
@@ -43,31 +43,11 @@ function slowPost(url: string, body: unknown, token: string) {
 
 test('the zero-setup start serves the API with demo users, and stops cleanly — answering what is in flight', async () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-start-'));
-  const child = spawn(BIN, [], {
-    env: env({
-      AMPOULE_DATA_DIR: dataDir,
-      PORT: '0',
-      AMPOULE_TEMPORAL_PORT: '0',
-      AMPOULE_SIMULATOR_PORT: '0',
-      AMPOULE_SIMULATOR_FAULTS: 'none',
-    }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+  const started = startZeroSetup([BIN], dataDir);
+  const { child } = started;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "API ready" within 60 s:\n${out}`)), 60_000);
-      child.stdout.on('data', () => {
-        const m = /"url":"(http:\/\/[^"]+)\/api","docs"/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${out}`)));
-    });
+    const url = await started.ready();
+    const out = started.output();
     expect(out).toMatch(/embedded Temporal server ready/);
     // One format: JSON lines with ISO times, the Temporal SDK's own among them (no text, no colours).
     for (const line of out.split('\n').filter(Boolean))
@@ -100,7 +80,6 @@ test('the zero-setup start serves the API with demo users, and stops cleanly —
 
     // SIGTERM while a step completion is in flight: the client gets its answer, new connections are refused, and
     // the process exits 0 once it is answered.
-    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const { batch, step, body, token: operatorToken } = await stepAwaitingInput(url);
     const answer = slowPost(`${url}/api/batches/${batch}/steps/${step}/complete`, body, operatorToken);
     await new Promise((r) => setTimeout(r, 300)); // the server has the request's head, not yet its body
@@ -109,11 +88,11 @@ test('the zero-setup start serves the API with demo users, and stops cleanly —
     await expect(fetch(`${url}/api/health`)).rejects.toThrow(); // no new work taken
     answer.finish();
     const response = await answer.response.catch((err) => {
-      throw new Error(`${err}\n${out}`);
+      throw new Error(`${err}\n${started.output()}`);
     });
     expect([response.status, response.body]).toEqual([200, expect.objectContaining({ stepId: step })]);
-    expect(await exit).toBe(0);
-    expect(out).toMatch(/stopping/);
+    expect(await started.exit).toBe(0);
+    expect(started.output()).toMatch(/stopping/);
   } finally {
     child.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });

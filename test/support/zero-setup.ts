@@ -1,5 +1,57 @@
 /** Driving a zero-setup Ampoule started as a process (`bin/ampoule`, or the compiled one), through its API. */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { completion } from '../../demo/automated-operator';
+import { until } from './wait';
+
+export interface ZeroSetupProcess {
+  child: ChildProcess;
+  /** Everything it has written so far, standard output and error. */
+  output(): string;
+  /** Its exit code, once it exits. */
+  exit: Promise<number | null>;
+  /** Resolves to its base URL once it logs that its API is ready; rejects if it exits first. */
+  ready(ms?: number): Promise<string>;
+}
+
+/**
+ * Starts a zero-setup Ampoule (`command`: the executable and its arguments) on free ports, with the simulator's
+ * standing faults off, its data under `dataDir`.
+ */
+export function startZeroSetup(command: string[], dataDir: string, o: { cwd?: string } = {}): ZeroSetupProcess {
+  const [file, ...args] = command;
+  const child = spawn(file, args, {
+    cwd: o.cwd,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: 'info',
+      AMPOULE_DATA_DIR: dataDir,
+      PORT: '0',
+      AMPOULE_TEMPORAL_PORT: '0',
+      AMPOULE_SIMULATOR_PORT: '0',
+      AMPOULE_SIMULATOR_FAULTS: 'none',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    exit,
+    ready: (ms = 60_000) =>
+      until(
+        () => {
+          if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${out}`);
+          return /"url":"(http:\/\/[^"]+)\/api","docs"/.exec(out)?.[1];
+        },
+        ms,
+        `"API ready" (output so far:\n${out})`,
+      ),
+  };
+}
 
 /** A PBS batch launched through the API of `url`, and its first step waiting for input, with what completes it. */
 export async function stepAwaitingInput(url: string) {
