@@ -29,7 +29,7 @@ import { PostgresRateLimitStore } from './security/rate-limit-store';
 import { securityRoutes } from './security/security-routes';
 import type { Services } from './services';
 import { signatureRoutes } from './signatures/signature-routes';
-import { Readiness, opsRouter, requestTimer } from './system/ops-routes';
+import { Readiness, databaseReadiness, opsRouter, requestTimer } from './system/ops-routes';
 import { systemRoutes } from './system/system-routes';
 import { userRoutes } from './users/user-routes';
 import { webRouter } from '../web/router';
@@ -52,7 +52,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
   app.use(requestTimer(services.metrics));
   // Probes and scrapes come every few seconds: answered before the request log.
   const readiness = new Readiness([
-    { name: 'database', check: () => services.db.raw('select 1') },
+    databaseReadiness(services.db),
     ...(services.batches.temporal.available()
       ? [{ name: 'temporal', check: () => services.batches.temporal.ping() }]
       : []),

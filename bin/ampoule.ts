@@ -31,7 +31,7 @@ import { createApp } from '../api/app';
 import { NO_STATION, SYSTEM_ACTOR } from '../db/change-context';
 import { Problem } from '../api/http/problems';
 import { startApiServer } from '../api/server';
-import { Readiness, opsRouter, type ReadinessCheck } from '../api/system/ops-routes';
+import { Readiness, databaseReadiness, opsRouter, type ReadinessCheck } from '../api/system/ops-routes';
 import { installTemporalRuntime } from '../composition/temporal-runtime';
 import { createServices } from '../api/services';
 import { activityDeps, createPlatform, type Platform } from '../composition/platform';
@@ -393,10 +393,7 @@ async function runWorker(config: AppConfig, log: Logger): Promise<void> {
   const pki = await openAmpoulePki(config, log);
   const { worker, connections } = await runBatchWorker(temporalConfig, temporalConfig.address, platform, pki, log);
   // Its own /healthz, /readyz (the database, its pollers) and /metrics, on PORT.
-  const readiness = new Readiness([
-    { name: 'database', check: () => platform.db.raw('select 1') },
-    workerReadiness(worker.worker),
-  ]);
+  const readiness = new Readiness([databaseReadiness(platform.db), workerReadiness(worker.worker)]);
   const ops = express();
   ops.disable('x-powered-by');
   ops.use(opsRouter({ metrics: platform.metrics, readiness }));

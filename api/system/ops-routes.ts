@@ -5,12 +5,18 @@
  * `/metrics` (Prometheus's text format). They say nothing about records: what is up or down, by name.
  */
 import express, { type Router } from 'express';
+import type { Knex } from 'knex';
 import type { Metrics } from '../../composition/metrics';
 
 export interface ReadinessCheck {
   name: string;
   /** Resolves when ready; throws (or does not answer within 2 s) when not. */
   check(): Promise<unknown>;
+}
+
+/** The check every process makes: its database answers. */
+export function databaseReadiness(db: Knex): ReadinessCheck {
+  return { name: 'database', check: () => db.raw('select 1') };
 }
 
 /** The process's readiness: its checks, and whether it has begun to stop. */
