@@ -3,6 +3,7 @@
  * JSON-only bodies with size and shape limits, the session, the declared routes, and problem+json for
  * every error.
  */
+import { z } from 'zod';
 import express, { type Express } from 'express';
 import rateLimit, { ipKeyGenerator } from 'express-rate-limit';
 import helmet from 'helmet';
@@ -108,7 +109,14 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
       tag: 'system',
       summary: 'This OpenAPI 3.1 document',
       access: 'public',
-      responses: { 200: { description: 'The document' } },
+      responses: {
+        200: {
+          description: 'The document',
+          schema: z
+            .object({ openapi: z.string(), info: z.object({}).loose(), paths: z.record(z.string(), z.unknown()) })
+            .loose(),
+        },
+      },
       handler: async () => ({ body: (openApi ??= buildOpenApi(routes, { version: services.version })) }),
     }),
   );

@@ -1,5 +1,6 @@
 /** Reading and verifying the audit trail (QA and administrators). */
 import { z } from 'zod';
+import { signatureManifestationSchema } from '../signatures/signature-service';
 import { toCsv } from '../http/csv';
 import { MAX_LIMIT, decodeCursor, encodeCursor, listOf, listQuery } from '../http/list';
 import { validationFailed } from '../http/problems';
@@ -98,8 +99,9 @@ export function auditRoutes(s: Services): RouteSpec[] {
       }),
       responses: {
         200: {
-          description: 'Matching entries (or text/csv)',
+          description: 'Matching entries (text/csv with `format=csv`)',
           schema: listOf(auditEntrySchema),
+          alsoAs: ['text/csv'],
         },
       },
       handler: async ({ query }) => {
@@ -143,7 +145,12 @@ export function auditRoutes(s: Services): RouteSpec[] {
       reason: 'required',
       signature: { meaning: 'reviewed', roles: ['qa'] },
       params: z.strictObject({ id: z.uuid().describe('the audit entry of the change') }),
-      responses: { 200: { description: 'The acknowledgement’s signature' } },
+      responses: {
+        200: {
+          description: 'The acknowledgement’s signature',
+          schema: z.object({ entry: z.uuid(), signature: signatureManifestationSchema }),
+        },
+      },
       problems: ['conflict'],
       handler: async ({ params, signer, change }) => ({
         body: await s.outsideChanges.acknowledge(change(), signer!, params.id),

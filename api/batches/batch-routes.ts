@@ -13,6 +13,14 @@ import { disposeBatch } from './disposition-flow';
 import { readablePayloads } from './history-json';
 import { replayAuditEntry, replayVerdict } from './investigation-service';
 import { batchHeaderSchema, header } from './record-service';
+import {
+  crossCheckSchema,
+  dispositionSchema,
+  ebrSchema,
+  impactSchema,
+  replayVerdictSchema,
+  reviewReportSchema,
+} from './record-schemas';
 
 const batchParams = z.strictObject({ id: z.string().min(1).max(64).describe('batch id or number') });
 const stepParams = batchParams.extend({ stepId: z.string().min(1).max(64) });
@@ -166,6 +174,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       responses: {
         200: {
           description: 'The batch, with the manifestations of QA’s signatures on it (printed name, UTC time, meaning)',
+          schema: dispositionSchema,
         },
       },
       problems: [
@@ -435,7 +444,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         'Every entry in order, with the workflow id, run id and history event that caused it, its signature’s manifestation, and whether the hash chain is whole.',
       access: 'batches.read',
       params: batchParams,
-      responses: { 200: { description: 'The record' } },
+      responses: { 200: { description: 'The record', schema: ebrSchema } },
       handler: async ({ params }) => ({ body: await s.batches.records.ebr(params.id) }),
     }),
     route({
@@ -445,7 +454,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       summary: 'The batch record as PDF',
       access: 'batches.read',
       params: batchParams,
-      responses: { 200: { description: 'application/pdf' } },
+      responses: { 200: { description: 'The batch record as PDF/A-2b', contentType: 'application/pdf' } },
       handler: async ({ params, res, req, actor }) => {
         const batch = await s.batches.records.get(params.id);
         const investigation = await recordInvestigation(batch, rolesGrant(actor!.roles, 'batches.investigate'), (err) =>
@@ -501,7 +510,13 @@ export function batchRoutes(s: Services): RouteSpec[] {
         run: z.string().min(1).max(64).optional().describe('a run id of the batch’s workflow chain'),
         payloads: z.enum(['encoded', 'readable']).default('encoded'),
       }),
-      responses: { 200: { description: 'temporal.api.history.v1.History as Temporal JSON' } },
+      responses: {
+        200: {
+          description: 'temporal.api.history.v1.History as Temporal JSON',
+          contentType: 'application/json',
+          schema: z.object({ events: z.array(z.object({ eventId: z.string(), eventType: z.string() }).loose()) }),
+        },
+      },
       problems: ['history-unavailable', 'temporal-unavailable'],
       handler: async ({ params, query }) => {
         const batch = await s.batches.records.get(params.id);
@@ -532,7 +547,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
       reason: 'optional',
       params: batchParams,
       transaction: false,
-      responses: { 200: { description: 'The replay’s verdict' } },
+      responses: { 200: { description: 'The replay’s verdict', schema: replayVerdictSchema } },
       problems: ['history-unavailable', 'temporal-unavailable'],
       handler: async ({ params, actor, station, reason }) => {
         const batch = await s.batches.records.get(params.id);
@@ -552,7 +567,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         'Every entry the batch’s workflow wrote, rebuilt by replaying its history, against the stored record: `match`, `missing-in-record`, `extra-in-record` or `differs` (with the fields), per entry and per step.',
       access: 'batches.investigate',
       params: batchParams,
-      responses: { 200: { description: 'The cross-check' } },
+      responses: { 200: { description: 'The cross-check', schema: crossCheckSchema } },
       problems: ['history-unavailable', 'temporal-unavailable'],
       handler: async ({ params }) => {
         const i = await s.batches.investigations.investigate(await s.batches.records.get(params.id));
@@ -578,7 +593,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         excluding: z.string().min(1).max(64).optional().describe('the batch under investigation, left out'),
         limit: z.coerce.number().int().min(1).max(1000).default(200),
       }),
-      responses: { 200: { description: '`{batches, truncated}`' } },
+      responses: { 200: { description: 'The batches, newest first', schema: impactSchema } },
       problems: ['not-found'],
       handler: async ({ query }) => ({
         body: await s.batches.impact.impact({
@@ -597,7 +612,7 @@ export function batchRoutes(s: Services): RouteSpec[] {
         'What QA must look at: deviations (and, in `deviationRecords`, each as a record with its state: a release waits until all are closed), failed steps, batch commands, comments, late entries, equipment phases interrupted (a worker or the whole process died mid-phase) and how they were taken up again, the yield against the theoretical, the record’s integrity and the size of the batch’s audit trail — and the investigation: the batch’s history replayed and the record held against it (as `POST …/replay` answers; a review or release is refused while it fails).',
       access: 'batches.read',
       params: batchParams,
-      responses: { 200: { description: 'The exceptions' } },
+      responses: { 200: { description: 'The exceptions', schema: reviewReportSchema } },
       handler: async ({ params, actor, req }) => {
         const report = {
           ...(await s.batches.records.reviewReport(params.id)),

@@ -81,7 +81,16 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
       const headers = successHeaders(spec, Number(status));
       responses[status] = {
         description: r.description,
-        ...(r.schema ? { content: { 'application/json': { schema: toSchema(r.schema, 'output') } } } : {}),
+        ...(r.schema || r.contentType
+          ? {
+              content: {
+                [r.contentType ?? 'application/json']: {
+                  schema: r.schema ? toSchema(r.schema, 'output') : { type: 'string', format: 'binary' },
+                },
+                ...Object.fromEntries((r.alsoAs ?? []).map((type) => [type, { schema: { type: 'string' } }])),
+              },
+            }
+          : {}),
         ...(Object.keys(headers).length > 0 ? { headers } : {}),
       };
     }

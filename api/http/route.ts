@@ -54,6 +54,10 @@ export interface Reply {
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** A body that is not `application/json` (a PDF, a CSV, a document of another format): its media type. */
+  contentType?: string;
+  /** Media types the same answer may also take (by a `format` query parameter): text, not described further. */
+  alsoAs?: string[];
 }
 
 export interface RouteSpec<

@@ -76,7 +76,24 @@ export function userRoutes(s: Services): RouteSpec[] {
         'Every user, active or not, with their roles, status (active, locked, deactivated), whether they are demo data and their last successful login: what the periodic review of who may do what checks (21 CFR 11.300(b), Annex 11 §12). `format=csv` (the default) downloads it for signing off; `format=json` returns the same lines.',
       access: 'users.access-review',
       query: z.strictObject({ format: z.enum(['csv', 'json']).default('csv') }),
-      responses: { 200: { description: 'text/csv (or JSON), one line per user, by username' } },
+      responses: {
+        200: {
+          description: 'One line per user, by username: text/csv, or JSON with `format=json`',
+          schema: z.array(
+            z.object({
+              username: z.string(),
+              fullName: z.string(),
+              roles: z.string().describe('space-separated'),
+              status: z.enum(['active', 'locked', 'deactivated']),
+              demo: z.boolean(),
+              lastLoginAt: z.iso.datetime().nullable(),
+              passwordChangedAt: z.iso.datetime().nullable(),
+              createdAt: z.iso.datetime(),
+            }),
+          ),
+          alsoAs: ['text/csv'],
+        },
+      },
       handler: async ({ query }) => {
         const lines = await s.users.accessReview();
         if (query.format === 'json') return { body: lines };

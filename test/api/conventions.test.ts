@@ -49,6 +49,19 @@ test('a method a path does not take: 405 with Allow, in problem+json; an unknown
   expect((await api.request('GET', '/no-such-thing', undefined, { token: admin })).status).toBe(404);
 });
 
+test('every success answer with a body is documented with its media type and schema', async () => {
+  const doc = (await api.request('GET', '/openapi.json')).body as Json;
+  const undocumented: string[] = [];
+  for (const [path, ops] of Object.entries(doc.paths as Record<string, Json>))
+    for (const [method, op] of Object.entries(ops))
+      for (const [status, response] of Object.entries(op.responses as Record<string, Json>)) {
+        if (!/^2\d\d$/.test(status) || status === '204') continue;
+        const media = Object.values((response.content ?? {}) as Record<string, Json>);
+        if (media.length === 0 || media.some((m) => !m.schema)) undocumented.push(`${method} ${path} ${status}`);
+      }
+  expect(undocumented).toEqual([]);
+});
+
 test('the OpenAPI document gives the headers and the statuses where they occur', async () => {
   const doc = (await api.request('GET', '/openapi.json')).body as Json;
   const op = (method: string, path: string) => doc.paths[path][method] as Json;
