@@ -425,34 +425,34 @@ describe('genealogy', () => {
   let buffer: { id: string; lotNumber: string };
   let harvest: { id: string; lotNumber: string };
   const suffix = Date.now().toString(36);
+  const consume = (lotId: string, batchId: string, stepId: string, material: string, value: number, unit: string) =>
+    asBatch((ctx) =>
+      inventory().consume(ctx, {
+        lotId,
+        batchId,
+        stepId,
+        material,
+        quantity: { value, unit },
+        key: `${batchId}/${stepId}/${lotId}`,
+      }),
+    );
+  const produce = (batchId: string, material: string, lotNumber: string, value: number, unit: string) =>
+    asBatch((ctx) =>
+      inventory().produce(ctx, {
+        batchId,
+        stepId: null,
+        material,
+        lotNumber,
+        quantity: { value, unit },
+        expiryDate: null,
+        key: `${batchId}/output`,
+      }),
+    );
 
   beforeAll(async () => {
     salt = await release((await receive('NACL', 20, 'kg')).id);
     potash = await release((await receive('KCL', 5, 'kg')).id);
     medium = await release((await receive('CD-CHO', 2000, 'L')).id);
-    const consume = (lotId: string, batchId: string, stepId: string, material: string, value: number, unit: string) =>
-      asBatch((ctx) =>
-        inventory().consume(ctx, {
-          lotId,
-          batchId,
-          stepId,
-          material,
-          quantity: { value, unit },
-          key: `${batchId}/${stepId}/${lotId}`,
-        }),
-      );
-    const produce = (batchId: string, material: string, lotNumber: string, value: number, unit: string) =>
-      asBatch((ctx) =>
-        inventory().produce(ctx, {
-          batchId,
-          stepId: null,
-          material,
-          lotNumber,
-          quantity: { value, unit },
-          expiryDate: null,
-          key: `${batchId}/output`,
-        }),
-      );
     await consume(salt.id, `BUF-${suffix}`, 'add-nacl', 'NACL', 8, 'kg');
     await consume(potash.id, `BUF-${suffix}`, 'add-kcl', 'KCL', 200, 'g');
     buffer = (await produce(`BUF-${suffix}`, 'PBS-1X', `PBS-${suffix}`, 1000, 'L')).lot;
@@ -526,5 +526,44 @@ describe('genealogy', () => {
     expect(none.body.affectedLots).toEqual([]);
     const bad = await api.request('GET', `/lots/${harvest.id}/genealogy?direction=sideways`, undefined, as('qa'));
     expect(bad.status).toBe(400);
+  });
+
+  test('a lot reached twice is expanded once, where it first appears in order; the other is marked repeated', async () => {
+    // The buffer lot went into two washes (two lots), and both into one pool: backward from the pool, the buffer
+    // lot is reached through each wash lot.
+    const d = `${suffix}-D`;
+    const washA = (await produce(`WA-${d}`, 'PBS-1X', `WA-${d}`, 10, 'L')).lot;
+    await consume(buffer.id, `WA-${d}`, 'wash', 'PBS-1X', 10, 'L');
+    const washB = (await produce(`WB-${d}`, 'PBS-1X', `WB-${d}`, 10, 'L')).lot;
+    await consume(buffer.id, `WB-${d}`, 'wash', 'PBS-1X', 5, 'L');
+    for (const w of [washA, washB])
+      await api.request(
+        'POST',
+        `/lots/${w.id}/status`,
+        { status: 'released', reason: 'QC passed', signature: sig('qa', 'released') },
+        as('qa'),
+      );
+    const pool = (await produce(`PO-${d}`, 'PBS-1X', `PO-${d}`, 15, 'L')).lot;
+    await consume(washB.id, `PO-${d}`, 'pool', 'PBS-1X', 10, 'L');
+    await consume(washA.id, `PO-${d}`, 'pool', 'PBS-1X', 5, 'L');
+
+    const r = await api.request('GET', `/lots/${pool.lotNumber}/genealogy?direction=backward`, undefined, as('qa'));
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ lots: 6, batches: 4 }); // pool, two washes, buffer, two salts
+    const [a, b] = r.body.root.producedBy[0].inputs;
+    // Inputs in lot-number order: WA before WB.
+    expect([a.lotNumber, a.consumed, b.lotNumber, b.consumed]).toEqual([
+      washA.lotNumber,
+      { value: 5, unit: 'L' },
+      washB.lotNumber,
+      { value: 10, unit: 'L' },
+    ]);
+    const first = a.producedBy[0].inputs[0];
+    expect(first).toMatchObject({ lotNumber: buffer.lotNumber, consumed: { value: 10, unit: 'L' } });
+    expect(first.repeated).toBeUndefined();
+    expect(first.producedBy[0].batchId).toBe(`BUF-${suffix}`);
+    const again = b.producedBy[0].inputs[0];
+    expect(again).toMatchObject({ lotNumber: buffer.lotNumber, repeated: true, consumed: { value: 5, unit: 'L' } });
+    expect(again.producedBy).toEqual([]);
   });
 });
