@@ -1,7 +1,7 @@
 /**
  * `npm run bench:genealogy`: how long a genealogy trace over ten thousand lots takes. It builds two
  * four-generation trees of 11,111 lots each (every lot made from, or made into, ten lots by a batch),
- * then times the recursive walk alone and the whole answer of GET /api/lots/:id/genealogy (walk, lots,
+ * then times the query alone (the recursive walk, its lots and quantities) and the whole answer of GET /api/lots/:id/genealogy (walk, lots,
  * tree), backward from the top of one tree and forward from the root of the other, and the recall impact.
  *
  *   npm run bench:genealogy -- [--fanout 10] [--levels 4] [--runs 7] [--stores postgres,pglite]
@@ -10,6 +10,9 @@ import pino from 'pino';
 import { createServices } from '../api/services';
 import { createPlatform } from '../composition/platform';
 import { loadAppConfig } from '../config/app-config';
+import { createApp } from '../api/app';
+import { startApiServer } from '../api/server';
+import { NO_STATION, SYSTEM_ACTOR } from '../db/change-context';
 import { argValue, machine, percentile, pgliteBenchDatabase, postgresBenchDatabase } from './support';
 
 /**
@@ -59,6 +62,8 @@ function buildTrees(fanout: number, levels: number): string[] {
   return statements;
 }
 
+const PASSWORD = 'bench-password-1';
+
 async function time(runs: number, fn: () => Promise<unknown>): Promise<{ p50: number; max: number }> {
   await fn(); // warm up
   const ms: number[] = [];
@@ -92,11 +97,11 @@ async function main() {
       const top = (await services.stores.lots.byNumber(services.db, 'GB-0-0'))!;
       const root = (await services.stores.lots.byNumber(services.db, 'GF-0-0'))!;
       const figures: [string, { p50: number; max: number }, number][] = [];
-      const backwardWalk = await services.stores.lots.genealogy(services.db, top.id, 'backward');
+      const backwardWalk = await services.stores.lots.genealogyTree(services.db, top.id, 'backward');
       figures.push([
-        'backward walk (SQL)',
-        await time(runs, () => services.stores.lots.genealogy(services.db, top.id, 'backward')),
-        backwardWalk.length + 1,
+        'backward tree query (SQL)',
+        await time(runs, () => services.stores.lots.genealogyTree(services.db, top.id, 'backward')),
+        backwardWalk.length,
       ]);
       const backward = await services.lots.genealogy(top.lotNumber, 'backward');
       figures.push([
@@ -110,6 +115,32 @@ async function main() {
         await time(runs, () => services.lots.genealogy(root.lotNumber, 'forward')),
         forward.lots,
       ]);
+      // Through HTTP: the session, routing, and the 2.5 MB of JSON serialized and sent, to its last byte.
+      await services.db.transaction((trx) =>
+        services.users.create(
+          { trx, actor: SYSTEM_ACTOR, station: NO_STATION, reason: 'benchmark' },
+          { username: 'bench-qa', fullName: 'Bench QA', roles: ['qa'], password: PASSWORD },
+        ),
+      );
+      const server = await startApiServer(createApp(services).app, '127.0.0.1', 0);
+      try {
+        const login = await fetch(`${server.url}/api/auth/login`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ username: 'bench-qa', password: PASSWORD }),
+        });
+        const { token } = (await login.json()) as { token: string };
+        const overHttp = async () => {
+          const r = await fetch(`${server.url}/api/lots/${top.lotNumber}/genealogy?direction=backward`, {
+            headers: { Authorization: `Bearer ${token}` },
+          });
+          if (r.status !== 200) throw new Error(`GET genealogy: ${r.status}`);
+          return r.arrayBuffer(); // to the last byte (a client's parsing is not the answer's time)
+        };
+        figures.push(['backward tree over HTTP', await time(runs, overHttp), backward.lots]);
+      } finally {
+        await server.stop();
+      }
       const impact = await services.lots.recallImpact(root.lotNumber);
       figures.push([
         'recall impact (API answer)',

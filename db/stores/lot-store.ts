@@ -65,15 +65,6 @@ export interface GenealogyTreeRow {
   expiryDate: string | null;
 }
 
-export interface GenealogyEdge {
-  lotId: string;
-  parentLotId: string;
-  batchId: string;
-  /** What the batch consumed of the input lot, and produced of the output lot, in each lot's unit. */
-  consumed: number;
-  produced: number;
-}
-
 const LOT_COLUMNS = [
   'id',
   'lot_number',
@@ -222,55 +213,21 @@ export class LotStore {
   }
 
   /**
-   * Every edge reachable from a lot, to any depth, in one recursive query. Backward: the lots consumed by
-   * the batch that produced it, and theirs. Forward: the lots produced by the batches that consumed it,
-   * and theirs. UNION keeps each (lot, parent, batch) once, so the walk ends even if a graph had a cycle.
-   */
-  async genealogy(db: Knex, lotId: string, direction: 'backward' | 'forward'): Promise<GenealogyEdge[]> {
-    const { input, output } = walkEnds(direction);
-    const { rows } = await db.raw(
-      `${genealogyWalk(direction)}
-       select w.lot_id, w.parent_lot_id, w.batch_id,
-         (select -sum(c.quantity) from lot_transactions c where c.lot_id = ${input} and c.batch_id = w.batch_id and c.kind = 'consumption') as consumed,
-         (select sum(p.quantity) from lot_transactions p where p.lot_id = ${output} and p.batch_id = w.batch_id and p.kind = 'production') as produced
-       from walk w
-       where w.parent_lot_id is not null`,
-      [lotId],
-    );
-    return rows.map((r: Record<string, unknown>) => ({
-      lotId: r.lot_id as string,
-      parentLotId: r.parent_lot_id as string,
-      batchId: r.batch_id as string,
-      consumed: Number(r.consumed),
-      produced: Number(r.produced),
-    }));
-  }
-
-  /**
-   * The walk of `genealogy` with what a tree shows of each lot, in one query and one JSON document (what the
-   * genealogy answer reads: a round trip and ten thousand rows' decoding less than the edges and then the lots).
-   * The root first (no parent), then each lot's edges grouped by parent, and in each group by batch and lot
-   * number, ordinally (collation C): the order the tree shows them in.
+   * Every lot reachable from a lot, to any depth — backward, the lots consumed by the batch that produced it, and
+   * theirs; forward, the lots produced by the batches that consumed it, and theirs — each with the edge it was
+   * reached by and what a tree shows of it, in one query returning one JSON document (ten thousand lots decode as
+   * one JSON.parse, not as rows). The root first (no parent), then the edges grouped by parent, and in each group
+   * by batch and lot number, ordinally (collation C): the order the tree shows them in.
    */
   async genealogyTree(db: Knex, lotId: string, direction: 'backward' | 'forward'): Promise<GenealogyTreeRow[]> {
-    const { input, output } = walkEnds(direction);
     const { rows } = await db.raw(
-      `${genealogyWalk(direction)},
-       batches as (select distinct batch_id from walk where batch_id is not null),
-       moved as (
-         select t.lot_id, t.batch_id, t.kind, sum(t.quantity) as quantity
-         from lot_transactions t join batches b on b.batch_id = t.batch_id
-         where t.kind in ('consumption', 'production')
-         group by t.lot_id, t.batch_id, t.kind
-       )
+      `${genealogyWalk(direction)}
        select coalesce(json_agg(json_build_array(
-           w.lot_id, w.parent_lot_id, w.batch_id, -c.quantity, p.quantity,
+           e.lot_id, e.parent_lot_id, e.batch_id, e.consumed, e.produced,
            l.lot_number, l.material_code, l.unit, l.quantity, l.status, l.expiry_date::text
-         ) order by w.parent_lot_id is not null, w.parent_lot_id, w.batch_id collate "C", l.lot_number collate "C"), '[]') as rows
-       from walk w
-       join lots l on l.id = w.lot_id
-       left join moved c on c.lot_id = ${input} and c.batch_id = w.batch_id and c.kind = 'consumption'
-       left join moved p on p.lot_id = ${output} and p.batch_id = w.batch_id and p.kind = 'production'`,
+         ) order by e.parent_lot_id is not null, e.parent_lot_id, e.batch_id collate "C", l.lot_number collate "C"), '[]') as rows
+       from edges e
+       join lots l on l.id = e.lot_id`,
       [lotId],
     );
     type Row = [
@@ -327,26 +284,30 @@ export class LotStore {
 }
 
 /**
- * The recursive walk of a genealogy, as the CTE `walk (lot_id, parent_lot_id, batch_id)` from the lot `?`. Backward,
- * a lot's production names the batch, whose consumptions name the next lots; forward the reverse.
+ * The recursive walk of a genealogy, as the CTE `walk (lot_id, parent_lot_id, batch_id, tx, consumed, produced)` from
+ * the lot `?`, then `edges`: each (lot, parent, batch) once, with what the batch consumed of its input lot and
+ * produced of its output lot, in each lot's unit. Backward, a lot's production names the batch, whose consumptions
+ * name the next lots; forward the reverse. The walk carries each consumption's transaction (a lot may be consumed in
+ * several steps of a batch: `edges` sums them), and the production's quantity (a lot is produced once, by the batch
+ * that created it). UNION keeps each row once, so the walk ends even if a graph had a cycle.
  */
 function genealogyWalk(direction: 'backward' | 'forward'): string {
-  const [from, to] = direction === 'backward' ? ['production', 'consumption'] : ['consumption', 'production'];
-  return `with recursive walk (lot_id, parent_lot_id, batch_id) as (
-         select ?::uuid, null::uuid, null::text
+  const backward = direction === 'backward';
+  const [from, to] = backward ? ['production', 'consumption'] : ['consumption', 'production'];
+  const consumption = backward ? 'next' : 'here';
+  const production = backward ? 'here' : 'next';
+  return `with recursive walk (lot_id, parent_lot_id, batch_id, tx, consumed, produced) as (
+         select ?::uuid, null::uuid, null::text, null::bigint, null::numeric, null::numeric
          union
-         select next.lot_id, w.lot_id, here.batch_id
+         select next.lot_id, w.lot_id, here.batch_id, ${consumption}.id, -${consumption}.quantity, ${production}.quantity
          from walk w
          join lot_transactions here on here.lot_id = w.lot_id and here.kind = '${from}'
          join lot_transactions next on next.batch_id = here.batch_id and next.kind = '${to}'
+       ),
+       edges as (
+         select lot_id, parent_lot_id, batch_id, sum(consumed) as consumed, max(produced) as produced
+         from walk group by lot_id, parent_lot_id, batch_id
        )`;
-}
-
-/** Of an edge of the walk, the lot the batch consumed and the lot it produced. */
-function walkEnds(direction: 'backward' | 'forward'): { input: string; output: string } {
-  return direction === 'backward'
-    ? { input: 'w.lot_id', output: 'w.parent_lot_id' }
-    : { input: 'w.parent_lot_id', output: 'w.lot_id' };
 }
 
 function toLot(r: Record<string, unknown>): LotRecord {
