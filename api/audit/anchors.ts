@@ -216,6 +216,9 @@ function verifies(a: Anchor, publicKey: KeyObject): boolean {
   }
 }
 
+/** How often a process looks whether an interval anchor is due. */
+const ANCHOR_CHECK_MS = 5_000;
+
 export class Anchors {
   private signer: Promise<AnchorSigner> | undefined;
   readonly log: AnchorLog;
@@ -288,17 +291,30 @@ export class Anchors {
     return this.append(heads, reason, true);
   }
 
-  /** Anchors at intervals; a failed round is logged and tried again at the next. */
+  /**
+   * Anchors at intervals, due by the log's newest anchor and this process's last round — not by how long this
+   * process has run: processes restarted more often than the interval (a rolling deployment, a crash loop) still
+   * anchor once an interval, and processes sharing one log anchor once between them. A failed round is logged and
+   * tried again at the next interval.
+   */
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.anchorNow('interval')
-        .catch((err) =>
-          this.logger.error({ err }, 'anchoring the hash chains failed; trying again at the next interval'),
-        )
-        .finally(() => (this.running = undefined));
-    }, this.config.intervalSeconds * 1000);
+    const everyMs = this.config.intervalSeconds * 1000;
+    let lastRound = 0;
+    this.timer = setInterval(
+      () => {
+        const anchors = this.log.read();
+        const newest = anchors.length > 0 ? Date.parse(anchors[anchors.length - 1].at) : 0;
+        if (this.running || Date.now() - Math.max(newest, lastRound) < everyMs) return;
+        lastRound = Date.now();
+        this.running = this.anchorNow('interval')
+          .catch((err) =>
+            this.logger.error({ err }, 'anchoring the hash chains failed; trying again at the next interval'),
+          )
+          .finally(() => (this.running = undefined));
+      },
+      Math.min(everyMs, ANCHOR_CHECK_MS),
+    );
     this.timer.unref();
   }
 

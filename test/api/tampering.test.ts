@@ -241,6 +241,26 @@ describe('a consistent rewrite of the audit chain', () => {
   });
 });
 
+test('a process anchors once an interval is due by the log, not by its own uptime: restarts do not put anchoring off', async () => {
+  // An hour's interval, and a log with no anchor yet: a process just started anchors within seconds, and one
+  // started again right after (its log's newest anchor seconds old) does not anchor again.
+  const hourly = await startTestApi({ env: { AMPOULE_ANCHOR_INTERVAL_SECONDS: '3600' } });
+  try {
+    await hourly.createUser(uname('adm'), ['admin']); // something for the audit chain to anchor
+    const before = hourly.services.anchors.log.read().length;
+    hourly.services.anchors.start();
+    await until(() => hourly.services.anchors.log.read().length > before || undefined, 20_000, 'an interval anchor');
+    await hourly.services.anchors.stop();
+    const anchored = hourly.services.anchors.log.read().length;
+    hourly.services.anchors.start(); // the process, started again
+    await new Promise((r) => setTimeout(r, 7_000));
+    await hourly.services.anchors.stop();
+    expect(hourly.services.anchors.log.read().length).toBe(anchored);
+  } finally {
+    await hourly.close();
+  }
+}, 60_000);
+
 describe('the anchor log removed or cut short', () => {
   let short: TestApi;
   beforeAll(async () => {
