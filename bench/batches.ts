@@ -45,7 +45,7 @@ import { Connections } from '../equipment/driver/connections';
 import { PhaseDriver } from '../equipment/driver/phase-driver';
 import { openPki } from '../equipment/pki';
 import { createDatabaseOn } from '../test/support/postgres';
-import { freePort, spawnServer, spawnWorker, type WorkerProcess } from '../test/support/server-process';
+import { freePort, spawnServer, spawnWorker, type AmpouleProcess } from '../test/support/server-process';
 import { startBatchWorker } from '../worker/batch-worker';
 import { simulatorProcess } from './simulator-process';
 import { argValue, machine, percentile } from './support';
@@ -234,7 +234,7 @@ async function main() {
   await workerPki.trust(simulator.certificate);
   let stopWorker: () => Promise<void>;
   if (workerMode === 'process') {
-    const w: WorkerProcess = await spawnWorker({
+    const w: AmpouleProcess = await spawnWorker({
       DATABASE_URL: dbUrl!,
       TEMPORAL_ADDRESS: server.address,
       AMPOULE_DATA_DIR: workerDir,

@@ -13,7 +13,7 @@ import { startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { assertClean, longMixBatch, requester } from '../support/long-batch';
 import { POSTGRES_URL } from '../support/postgres';
 import { keepInCorpus } from '../support/replay-corpus';
-import { spawnWorker, type WorkerProcess } from '../support/server-process';
+import { spawnWorker, type AmpouleProcess } from '../support/server-process';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -23,7 +23,7 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
   () => {
     let env: BatchEnv;
     let dataDir: string;
-    const workers: WorkerProcess[] = [];
+    const workers: AmpouleProcess[] = [];
     /** `bin/ampoule worker` on the test's database and Temporal server, with its own OPC UA certificate. */
     const spawnProcessWorker = async () => {
       const w = await spawnWorker({

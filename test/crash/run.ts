@@ -7,8 +7,7 @@
  *
  *   npm run test:crash -- [--trials 5] [--workflows 20] [--kills 10] [--store pglite|postgres] [--seed N]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
@@ -24,7 +23,7 @@ import {
 } from '@temporalio/worker';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { createDatabaseOn } from '../support/postgres';
-import { spawnServer, type ServerProcess } from '../support/server-process';
+import { portNoOneElseGets, spawnServer, type ServerProcess } from '../support/server-process';
 import * as activities from './activities';
 import type { MixResult } from './workflows';
 
@@ -57,30 +56,6 @@ async function persist<T>(what: string, fn: () => Promise<T>, ms = 120_000): Pro
         throw new Error(`${what}: still failing after ${ms} ms: ${(err as Error).message}`, { cause: err });
       await sleep(100);
     }
-  }
-}
-
-/**
- * A free port below the kernel's ephemeral range. The server is restarted on it fifty times, and between a kill and
- * the restart nothing else may take it: the tests that CI runs beside the harness bind port 0 and connect out, and
- * both take their ports from the ephemeral range only.
- */
-async function portNoOneElseGets(): Promise<number> {
-  let below = 32768;
-  try {
-    below = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-  } catch {
-    // not Linux: the usual default
-  }
-  const from = below > 12_000 ? 10_000 : 1024;
-  for (;;) {
-    const port = from + Math.floor(Math.random() * (below - from));
-    const free = await new Promise<boolean>((resolve) => {
-      const probe = net.createServer();
-      probe.once('error', () => resolve(false));
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-    });
-    if (free) return port;
   }
 }
 
