@@ -17,6 +17,7 @@ import { equipmentRoutes } from './equipment/equipment-routes';
 import { oeeRoutes } from './oee/oee-routes';
 import { lotRoutes } from './lots/lot-routes';
 import { deviationRoutes } from './deviations/deviation-routes';
+import { orderRoutes } from './orders/order-routes';
 import { masterDataRoutes } from './master-data/master-data-routes';
 import { recipeRoutes } from './recipes/recipe-routes';
 import { docsRouter } from './http/docs';
@@ -99,6 +100,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     ...oeeRoutes(services),
     ...batchRoutes(services),
     ...deviationRoutes(services),
+    ...orderRoutes(services),
     ...extraRoutes,
   ];
   let openApi: unknown;

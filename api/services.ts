@@ -10,6 +10,7 @@ import { SecurityEventLog } from './security/security-event-log';
 import { createBatchFeature, type BatchFeature } from './batches/feature';
 import type { TemporalAccess } from './batches/temporal-gateway';
 import { DeviationService } from './deviations/deviation-service';
+import { OrderService } from './orders/order-service';
 import { EquipmentService } from './equipment/equipment-service';
 import { LotService } from './lots/lot-service';
 import { MasterDataService } from './master-data/master-data-service';
@@ -34,6 +35,7 @@ export interface Services extends Platform {
   equipment: EquipmentService;
   batches: BatchFeature;
   deviations: DeviationService;
+  orders: OrderService;
   oee: OeeService;
 }
 
@@ -46,10 +48,12 @@ export function createServices(platform: Platform, temporal?: TemporalAccess): S
   const masterData = new MasterDataService(db, stores);
   const recipes = new RecipeService(db, stores, masterData, signatures);
   const anchors = new Anchors(db, stores.audit, config.anchors, log);
+  const orders = new OrderService(db, stores);
   const batches = createBatchFeature({
     db,
     stores,
     recipes,
+    orders,
     signatures,
     anchors,
     temporal,
@@ -74,5 +78,6 @@ export function createServices(platform: Platform, temporal?: TemporalAccess): S
     batches,
     deviations: new DeviationService(db, stores, signatures, batches.histories),
     oee: new OeeService(db, stores, config.oee),
+    orders,
   };
 }

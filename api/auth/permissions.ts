@@ -62,6 +62,9 @@ export const PERMISSIONS = {
   'deviations.investigate': ['qa'],
   /** Return a deviation to its investigator, or close it (signed). */
   'deviations.approve': ['qa'],
+  'orders.read': ['admin', 'planner', 'operator', 'qa'],
+  /** Create production orders, release them to the floor, cancel or close them. */
+  'orders.plan': ['planner'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

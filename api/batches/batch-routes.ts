@@ -208,14 +208,20 @@ export function batchRoutes(s: Services): RouteSpec[] {
       tag: 'batches',
       summary: 'Launch a batch',
       description:
-        'From an Effective recipe version (by default the recipe’s effective one), scaled to the batch size. Creates the batch and starts its workflow `batch-<number>`. A number already used is refused (409); with the same Idempotency-Key a launch is answered once.',
+        'From an Effective recipe version (by default the recipe’s effective one), scaled to the batch size. Creates the batch and starts its workflow `batch-<number>`. A number already used is refused (409); with the same Idempotency-Key a launch is answered once. With `order`, a released production order is launched: the recipe and batch size default to the order’s, the recipe must make the order’s product, and the order becomes launched, with this batch, in the same transaction.',
       access: 'batches.launch',
       reason: 'optional',
       idempotent: true,
       body: z.strictObject({
-        recipe: z.string().min(1).max(64).describe('recipe code or id'),
+        order: z
+          .string()
+          .min(1)
+          .max(64)
+          .optional()
+          .describe('a released production order (number or id): its recipe and quantity unless given'),
+        recipe: z.string().min(1).max(64).optional().describe('recipe code or id (required without an order)'),
         version: z.int().min(1).optional(),
-        batchSize: z.number().positive(),
+        batchSize: z.number().positive().optional().describe('required without an order'),
         unit: z.string().max(64).optional().describe('UCUM; defaults to the recipe’s batch size unit'),
         number: z
           .string()

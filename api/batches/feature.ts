@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Stores } from '../../db/stores';
 import type { Anchors } from '../audit/anchors';
+import type { OrderService } from '../orders/order-service';
 import type { RecipeService } from '../recipes/recipe-service';
 import type { SignatureService } from '../signatures/signature-service';
 import { BatchReplayer } from '../../worker/replayer';
@@ -39,6 +40,7 @@ export function createBatchFeature(d: {
   db: Knex;
   stores: Stores;
   recipes: RecipeService;
+  orders: OrderService;
   signatures: SignatureService;
   anchors: Anchors;
   temporal: TemporalAccess | undefined;
@@ -52,7 +54,7 @@ export function createBatchFeature(d: {
     histories,
     impact: new ImpactService(d.db, d.stores),
     investigations: new InvestigationService(d.db, d.stores, histories, new BatchReplayer(d.temporal?.workflowBundle)),
-    launch: new LaunchService(d.stores, d.recipes, temporal),
+    launch: new LaunchService(d.stores, d.recipes, d.orders, temporal),
     execution: new ExecutionService(d.db, d.stores, records, d.signatures, temporal, d.metrics),
     records,
     disposition: new DispositionService(d.stores, d.signatures),

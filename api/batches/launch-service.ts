@@ -14,13 +14,18 @@ import type { EquipmentUnitRecord } from '../../db/stores/equipment-store';
 import type { AssignedUnit, BatchInput } from '../../domain/batch/types';
 import { canonicalHash } from '../../domain/canonical-hash';
 import { Problem } from '../http/problems';
+import type { OrderService } from '../orders/order-service';
 import type { RecipeService } from '../recipes/recipe-service';
 import type { BatchTemporalGateway } from './temporal-gateway';
 
 export interface LaunchRequest {
-  recipe: string;
+  /** A released production order to launch: its recipe and quantity unless given here. */
+  order?: string;
+  /** Required without an order (or an order naming none). */
+  recipe?: string;
   version?: number;
-  batchSize: number;
+  /** Required without an order; with one, its quantity. */
+  batchSize?: number;
   unit?: string;
   number?: string;
   outputLotNumber?: string;
@@ -37,6 +42,7 @@ export class LaunchService {
   constructor(
     private readonly stores: Stores,
     private readonly recipes: RecipeService,
+    private readonly orders: OrderService,
     private readonly temporal: BatchTemporalGateway,
   ) {
     this.audit = new AuditTrail(stores.audit);
@@ -51,19 +57,36 @@ export class LaunchService {
    */
   async launch(ctx: ChangeContext & { actor: UserActor }, r: LaunchRequest): Promise<BatchRecord> {
     const { equipmentHeartbeatTimeout } = this.temporal.requireTemporal();
-    const recipe = await this.recipes.get(r.recipe, ctx.trx);
+    // An order gives what the launch does not: its recipe, its quantity.
+    const order = r.order ? await this.orders.locked(ctx, r.order) : undefined;
+    const recipeCode = r.recipe ?? order?.recipeCode;
+    if (!recipeCode)
+      throw new Problem(
+        'unprocessable',
+        order
+          ? `production order ${order.number} names no recipe: name one`
+          : 'name the recipe (or a production order)',
+      );
+    const size =
+      r.batchSize !== undefined
+        ? { value: r.batchSize, unit: r.unit }
+        : order
+          ? { value: order.quantity, unit: order.unit }
+          : undefined;
+    if (!size) throw new Problem('unprocessable', 'give the batch size (or a production order)');
+    const recipe = await this.recipes.get(recipeCode, ctx.trx);
     const version = r.version ?? recipe.effectiveVersion;
     if (!version)
       throw new Problem(
         'invalid-transition',
         `recipe ${recipe.code} has no effective version: only an effective version launches batches`,
       );
-    const { versionId, plan } = await this.recipes.launchPlan(
-      recipe.code,
-      version,
-      { value: r.batchSize, unit: r.unit },
-      ctx.trx,
-    );
+    const { versionId, plan } = await this.recipes.launchPlan(recipe.code, version, size, ctx.trx);
+    if (order && plan.product.code !== order.productCode)
+      throw new Problem(
+        'unprocessable',
+        `recipe ${recipe.code} makes ${plan.product.code}; production order ${order.number} asks for ${order.productCode}`,
+      );
     const today = await this.inventory.today(ctx.trx);
     const number = r.number ?? (await this.nextFreeNumber(ctx, Number(today.slice(0, 4))));
     const existing = await this.stores.batches.find(ctx.trx, number);
@@ -103,6 +126,7 @@ export class LaunchService {
       plan,
       planHash: canonicalHash(plan),
       units,
+      orderId: order?.id ?? null,
       createdBy: ctx.actor.userId,
     });
     await this.audit.record(ctx, {
@@ -117,8 +141,10 @@ export class LaunchService {
         outputLot: outputLotNumber,
         units: Object.fromEntries(Object.entries(units).map(([up, u]) => [up, u.code])),
         planHash: batch.planHash,
+        ...(order ? { order: order.number } : {}),
       },
     });
+    if (order) await this.orders.launched(ctx, order, batch.id);
     const input: BatchInput = {
       batchId: batch.id,
       batchNumber: batch.number,

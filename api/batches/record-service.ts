@@ -136,6 +136,7 @@ export const batchHeaderSchema = z
     outputLot: z.string(),
     units: z.record(z.string(), z.string()).describe('unit procedure → equipment unit'),
     planHash: z.string(),
+    orderId: z.uuid().nullable().describe('the production order it was launched for (GET /api/orders/:id)'),
     status: z.enum([
       'created',
       'running',
@@ -165,6 +166,7 @@ export function header(b: BatchRecord) {
     outputLot: b.outputLotNumber,
     units: Object.fromEntries(Object.entries(b.units).map(([up, u]) => [up, u.code])),
     planHash: b.planHash,
+    orderId: b.orderId,
     status: b.status,
     plannedStart: b.plannedStart,
     startedAt: b.startedAt,

@@ -16,6 +16,7 @@ import * as deviationGuard from './20261208010000_deviation_guard';
 import * as oeeStopReasons from './20261209000000_oee_stop_reasons';
 import * as applicationRolePerDatabase from './20261210000000_application_role_per_database';
 import * as rateLimitCounters from './20261211000000_rate_limit_counters';
+import * as productionOrders from './20261212000000_production_orders';
 
 export const MIGRATIONS = [
   identitySignaturesAudit,
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   oeeStopReasons,
   applicationRolePerDatabase,
   rateLimitCounters,
+  productionOrders,
 ];

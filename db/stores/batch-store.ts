@@ -27,6 +27,8 @@ export interface BatchRecord {
   startedAt: Date | null;
   endedAt: Date | null;
   createdAt: Date;
+  /** The production order it was launched for. */
+  orderId: string | null;
   createdBy: string | null;
 }
 
@@ -111,6 +113,7 @@ export class BatchStore {
         plan: JSON.stringify(b.plan),
         plan_hash: b.planHash,
         units: JSON.stringify(b.units),
+        order_id: b.orderId,
         created_by: b.createdBy,
       })
       .returning('*');
@@ -361,6 +364,7 @@ function toBatch(r: Record<string, unknown>): BatchRecord {
     startedAt: (r.started_at as Date | null) ?? null,
     endedAt: (r.ended_at as Date | null) ?? null,
     createdAt: r.created_at as Date,
+    orderId: (r.order_id as string | null) ?? null,
     createdBy: (r.created_by as string | null) ?? null,
   };
 }

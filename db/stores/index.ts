@@ -8,6 +8,7 @@ import { IdempotencyStore } from './idempotency-store';
 import { LotStore } from './lot-store';
 import { MasterDataStore } from './master-data-store';
 import { OeeStore } from './oee-store';
+import { OrderStore } from './order-store';
 import { RecipeStore } from './recipe-store';
 import { SecurityEventStore } from './security-event-store';
 import { SessionStore } from './session-store';
@@ -29,6 +30,7 @@ export interface Stores {
   histories: HistoryStore;
   deviations: DeviationStore;
   oee: OeeStore;
+  orders: OrderStore;
 }
 
 export function createStores(): Stores {
@@ -47,5 +49,6 @@ export function createStores(): Stores {
     histories: new HistoryStore(),
     deviations: new DeviationStore(),
     oee: new OeeStore(),
+    orders: new OrderStore(),
   };
 }

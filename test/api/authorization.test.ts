@@ -88,6 +88,13 @@ const ROUTES: Record<string, Access> = {
   'POST /deviations/:id/submit': 'deviations.investigate',
   'POST /deviations/:id/return': 'deviations.approve',
   'POST /deviations/:id/close': 'deviations.approve',
+  'GET /orders': 'orders.read',
+  'POST /orders': 'orders.plan',
+  'GET /orders/:id': 'orders.read',
+  'POST /orders/:id/release': 'orders.plan',
+  'POST /orders/:id/unrelease': 'orders.plan',
+  'POST /orders/:id/cancel': 'orders.plan',
+  'POST /orders/:id/close': 'orders.plan',
 };
 
 /** Which roles hold each permission. */
@@ -122,6 +129,8 @@ const MATRIX: Record<Permission, Role[]> = {
   'batches.history': ['admin', 'qa'],
   'batches.investigate': ['qa'],
   'deviations.read': ['admin', 'planner', 'operator', 'qa'],
+  'orders.read': ['admin', 'planner', 'operator', 'qa'],
+  'orders.plan': ['planner'],
   'deviations.raise': ['operator', 'qa'],
   'deviations.investigate': ['qa'],
   'deviations.approve': ['qa'],

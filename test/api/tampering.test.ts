@@ -148,7 +148,7 @@ describe('changes made outside Ampoule', () => {
       `select c.relname as table, t.tgname as trigger, t.tgenabled as enabled from pg_trigger t join pg_class c on c.oid = t.tgrelid where t.tgname like '%_outside_ampoule%'`,
     );
     // The tables of the migration that traces them, and those later migrations created (traced in their own).
-    for (const table of [...Object.keys(TRACED_TABLES), 'batch_histories', 'deviations']) {
+    for (const table of [...Object.keys(TRACED_TABLES), 'batch_histories', 'deviations', 'production_orders']) {
       expect({
         table,
         triggers: rows

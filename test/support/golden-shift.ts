@@ -146,6 +146,7 @@ async function writeBatch(s: Services, unitCode: string, g: GoldenBatch): Promis
       plan,
       planHash: canonicalHash(plan),
       units,
+      orderId: null,
       createdBy: null,
     });
     await trx('batches')

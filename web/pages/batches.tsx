@@ -51,6 +51,15 @@ export function batchesPage(
   o: {
     rows: BatchRow[];
     recipes?: { code: string; name: string; version: number }[];
+    /** Production orders released to the floor (for a planner). */
+    orders?: {
+      number: string;
+      product: string;
+      quantity: number;
+      unit: string;
+      recipe: string | null;
+      requestedStart: Date | null;
+    }[];
     problem?: string;
     entered?: Record<string, string>;
   },
@@ -59,6 +68,31 @@ export function batchesPage(
     'Batches',
     <section aria-labelledby="batches-title">
       <h1 id="batches-title">Batches</h1>
+      {o.orders && o.orders.length > 0 && (
+        <form method="post" action="/batches" class="entry launch" aria-labelledby="order-launch-title">
+          <h2 id="order-launch-title">Launch a released production order</h2>
+          <input type="hidden" name={CSRF_FIELD} value={ctx.csrf} />
+          <p>
+            <label for="launch-order">Order (its recipe and quantity)</label>
+            <select id="launch-order" name="order" required>
+              {o.orders.map((r) => (
+                <option value={r.number} selected={o.entered?.order === r.number}>
+                  {r.number} — {quantityText(r.quantity, r.unit)} {r.product}
+                  {r.recipe ? ` by ${r.recipe}` : ''}
+                  {r.requestedStart ? `, from ${utcText(r.requestedStart)}` : ''}
+                </option>
+              ))}
+            </select>
+          </p>
+          <p>
+            <label for="order-launch-reason">Reason (optional)</label>
+            <input id="order-launch-reason" name="reason" maxLength={2000} />
+          </p>
+          <button type="submit" class="primary">
+            Launch the order
+          </button>
+        </form>
+      )}
       {o.recipes && (
         <form method="post" action="/batches" class="entry launch" aria-labelledby="launch-title">
           <h2 id="launch-title">Launch a batch</h2>

@@ -24,7 +24,18 @@ export function batchRoutes(router: Router, k: PageKit): void {
           .filter((r) => r.effectiveVersion !== null)
           .map((r) => ({ code: r.code, name: r.name, version: r.effectiveVersion! }))
       : undefined;
-    return batchesPage(k.context(req), { rows, recipes, ...extra });
+    // The production orders released to the floor: what a planner launches next.
+    const orders = k.may(req, 'batches.launch')
+      ? (await s.orders.list({ state: 'released', limit: 200 })).map((o) => ({
+          number: o.number,
+          product: o.productCode,
+          quantity: o.quantity,
+          unit: o.unit,
+          recipe: o.recipeCode,
+          requestedStart: o.requestedStart,
+        }))
+      : undefined;
+    return batchesPage(k.context(req), { rows, recipes, orders, ...extra });
   };
   router.get('/batches', k.requireLogin, k.requirePermission('batches.read'), async (req, res) =>
     k.html(res, await batchesView(req)),
@@ -38,11 +49,14 @@ export function batchRoutes(router: Router, k: PageKit): void {
       const batch = await s.db.transaction((trx) =>
         s.batches.launch.launch(
           { trx, actor: req.actor!, station: stationOf(req), reason: k.reasonOf(form.reason) },
-          {
-            recipe: String(form.recipe ?? ''),
-            batchSize: Number(String(form.batchSize ?? '').replace(',', '.')),
-            ...(plannedStart ? { plannedStart: plannedStart.toISOString() } : {}),
-          },
+          form.order
+            ? // A released production order: its recipe and quantity.
+              { order: String(form.order), ...(plannedStart ? { plannedStart: plannedStart.toISOString() } : {}) }
+            : {
+                recipe: String(form.recipe ?? ''),
+                batchSize: Number(String(form.batchSize ?? '').replace(',', '.')),
+                ...(plannedStart ? { plannedStart: plannedStart.toISOString() } : {}),
+              },
         ),
       );
       return res.redirect(303, `/batches/${encodeURIComponent(batch.number)}?launched=1`);

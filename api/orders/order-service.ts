@@ -1,0 +1,173 @@
+/**
+ * Production orders: created by a planner (or imported from the ERP), released to the floor, launched as a batch
+ * (`LaunchService`, with `order`), closed once their batch has ended; planned or released ones may be cancelled.
+ * Every change is audited in its transaction; the database's guard holds the same life.
+ */
+import type { Knex } from 'knex';
+import { AuditTrail } from '../audit/audit-trail';
+import type { ChangeContext } from '../../db/change-context';
+import type { Stores } from '../../db/stores';
+import type { OrderRecord } from '../../db/stores/order-store';
+import { isUuid } from '../../domain/identity';
+import {
+  ENDED_BATCH_STATES,
+  ORDER_TRANSITIONS,
+  transitionProblem,
+  type OrderAction,
+  type OrderState,
+  type RequiredMaterial,
+} from '../../domain/orders/production-order';
+import { commensurable, ucumProblem } from '../../domain/units';
+import { Problem, notFound } from '../http/problems';
+
+export const ORDER_ENTITY = 'production-order';
+
+export interface NewOrderInput {
+  number: string;
+  product: string;
+  quantity: number;
+  unit: string;
+  requestedStart?: string;
+  requestedEnd?: string;
+  recipe?: string;
+  materials?: RequiredMaterial[];
+}
+
+/** An order as the API shows it. */
+export function orderView(o: OrderRecord) {
+  return {
+    id: o.id,
+    number: o.number,
+    source: o.source,
+    product: o.productCode,
+    quantity: { value: o.quantity, unit: o.unit },
+    requestedStart: o.requestedStart?.toISOString() ?? null,
+    requestedEnd: o.requestedEnd?.toISOString() ?? null,
+    recipe: o.recipeCode,
+    materials: o.materials,
+    state: o.state,
+    batch: o.batchNumber,
+    createdAt: o.createdAt.toISOString(),
+    updatedAt: o.updatedAt.toISOString(),
+    rowVersion: o.rowVersion,
+  };
+}
+
+export class OrderService {
+  private readonly audit: AuditTrail;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly stores: Stores,
+  ) {
+    this.audit = new AuditTrail(stores.audit);
+  }
+
+  async create(ctx: ChangeContext, input: NewOrderInput, source: 'api' | 'b2mml' = 'api'): Promise<OrderRecord> {
+    if (await this.stores.orders.byNumber(ctx.trx, input.number))
+      throw new Problem('code-taken', `the production order ${input.number} exists already`);
+    await this.checkQuantity(ctx.trx, 'the product', input.product, input.quantity, input.unit);
+    for (const m of input.materials ?? [])
+      await this.checkQuantity(ctx.trx, `the required material ${m.material}`, m.material, m.quantity, m.unit);
+    if (input.recipe && !(await this.stores.recipes.recipe(ctx.trx, input.recipe.toUpperCase())))
+      throw new Problem('unprocessable', `there is no recipe ${input.recipe}`);
+    const start = input.requestedStart ? new Date(input.requestedStart) : null;
+    const end = input.requestedEnd ? new Date(input.requestedEnd) : null;
+    if (start && end && end < start)
+      throw new Problem('unprocessable', 'the requested end comes before the requested start');
+    const order = await this.stores.orders.create(ctx.trx, {
+      number: input.number,
+      source,
+      productCode: input.product,
+      quantity: input.quantity,
+      unit: input.unit,
+      requestedStart: start,
+      requestedEnd: end,
+      recipeCode: input.recipe?.toUpperCase() ?? null,
+      materials: input.materials ?? [],
+      createdBy: ctx.actor.userId,
+    });
+    await this.audit.record(ctx, {
+      action: 'order-create',
+      entityType: ORDER_ENTITY,
+      entityId: order.id,
+      newValue: {
+        ...orderView(order),
+        id: undefined,
+        createdAt: undefined,
+        updatedAt: undefined,
+        rowVersion: undefined,
+      },
+    });
+    return order;
+  }
+
+  async list(q: { state?: OrderState; limit: number; after?: { createdAt: Date; id: string } }) {
+    return this.stores.orders.list(this.db, q);
+  }
+
+  async get(idOrNumber: string, db: Knex | Knex.Transaction = this.db): Promise<OrderRecord> {
+    const order = isUuid(idOrNumber)
+      ? await this.stores.orders.byId(db, idOrNumber)
+      : await this.stores.orders.byNumber(db, idOrNumber);
+    if (!order) throw notFound(`production order ${idOrNumber}`);
+    return order;
+  }
+
+  /** Release, send back to planned, cancel or close an order; closing needs its batch to have ended. */
+  async transition(
+    ctx: ChangeContext,
+    idOrNumber: string,
+    action: Exclude<OrderAction, 'launch'>,
+  ): Promise<OrderRecord> {
+    const order = await this.locked(ctx, idOrNumber);
+    const problem = transitionProblem(action, order.state);
+    if (problem) throw new Problem('invalid-transition', `production order ${order.number}: ${problem}`);
+    if (action === 'close') {
+      const batch = (await this.stores.batches.find(ctx.trx, order.batchId!))!;
+      if (!(ENDED_BATCH_STATES as readonly string[]).includes(batch.status))
+        throw new Problem(
+          'invalid-transition',
+          `production order ${order.number}: its batch ${batch.number} is ${batch.status}; an order closes once its batch has ended`,
+        );
+    }
+    return this.apply(ctx, order, action);
+  }
+
+  /** Marks a released order launched as `batchId`, in the launch's transaction. */
+  async launched(ctx: ChangeContext, order: OrderRecord, batchId: string): Promise<OrderRecord> {
+    const problem = transitionProblem('launch', order.state);
+    if (problem) throw new Problem('invalid-transition', `production order ${order.number}: ${problem}`);
+    return this.apply(ctx, order, 'launch', batchId);
+  }
+
+  /** The order, locked for the caller's transaction. */
+  async locked(ctx: ChangeContext, idOrNumber: string): Promise<OrderRecord> {
+    const found = await this.get(idOrNumber, ctx.trx);
+    return (await this.stores.orders.byId(ctx.trx, found.id, true))!;
+  }
+
+  private async apply(ctx: ChangeContext, order: OrderRecord, action: OrderAction, batchId?: string) {
+    const to = ORDER_TRANSITIONS[action].to;
+    const updated = await this.stores.orders.update(ctx.trx, order.id, { state: to, batchId });
+    await this.audit.record(ctx, {
+      action: `order-${action}`,
+      entityType: ORDER_ENTITY,
+      entityId: order.id,
+      oldValue: { number: order.number, state: order.state },
+      newValue: { number: order.number, state: to, ...(batchId ? { batch: updated.batchNumber } : {}) },
+    });
+    return updated;
+  }
+
+  /** A quantity of a material in a unit of its kind: an unknown material or unit, or one of another kind, is refused. */
+  private async checkQuantity(db: Knex.Transaction, what: string, code: string, quantity: number, unit: string) {
+    const material = await this.stores.masterData.material(db, code);
+    if (!material) throw new Problem('unprocessable', `${what}: there is no material ${code}`);
+    const bad = ucumProblem(unit);
+    if (bad) throw new Problem('unprocessable', `${what}: ${bad}`);
+    if (!commensurable(unit, material.baseUnit))
+      throw new Problem('unprocessable', `${what}: ${unit} is not a unit of ${code}'s kind (${material.baseUnit})`);
+    if (!(quantity > 0)) throw new Problem('unprocessable', `${what}: the quantity must be more than 0`);
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Production orders through the API: created (a bad unit, product or number refused, nothing written), released,
+ * launched as a batch that remembers its order (the order's recipe and quantity), closed once the batch has ended;
+ * every change audited with who and why; the database's guard holds the order's life whoever writes.
+ */
+import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
+import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
+import { startBrowser, type TestBrowser } from '../support/browser';
+import { requester } from '../support/long-batch';
+import { expectAccessible, logIn } from '../support/pages';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let env: BatchEnv;
+let browser: TestBrowser | undefined;
+beforeAll(async () => {
+  env = await startBatchEnv();
+  await env.startWorker();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await env?.close();
+});
+
+const as = async (
+  user: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Json }> => env.api.request(method, path, body, { token: await env.token(user) });
+const suffix = Date.now().toString(36).toUpperCase();
+
+const order = (number: string, extra: Json = {}) => ({
+  number,
+  product: 'PBS-1X',
+  quantity: 400,
+  unit: 'L',
+  requestedStart: '2026-12-08T06:00:00Z',
+  requestedEnd: '2026-12-08T18:00:00Z',
+  recipe: 'PBS-1X',
+  materials: [
+    { material: 'NACL', quantity: 3.2, unit: 'kg' },
+    { material: 'KCL', quantity: 80, unit: 'g' },
+  ],
+  ...extra,
+});
+
+test('an order is created planned, with its place; a bad unit, product or a number taken is refused and nothing is written', async () => {
+  const created = await as('planner', 'POST', '/orders', {
+    ...order(`PO-${suffix}-1`),
+    reason: 'from the weekly plan',
+  });
+  expect(created.status).toBe(201);
+  expect(created.body).toMatchObject({
+    number: `PO-${suffix}-1`,
+    source: 'api',
+    product: 'PBS-1X',
+    quantity: { value: 400, unit: 'L' },
+    state: 'planned',
+    batch: null,
+    materials: [{ material: 'NACL', quantity: 3.2, unit: 'kg' }, expect.anything()],
+  });
+  expect((await as('operator1', 'GET', `/orders/PO-${suffix}-1`)).body.id).toBe(created.body.id);
+
+  const count = async () => (await as('planner', 'GET', '/orders?limit=1000')).body.items.length;
+  const before = await count();
+  for (const [bad, detail] of [
+    [{ unit: 'kilolitre' }, /kilolitre/],
+    [{ unit: 'kg' }, /not a unit of PBS-1X's kind/],
+    [{ product: 'NO-SUCH' }, /no material NO-SUCH/],
+    [{ materials: [{ material: 'NACL', quantity: 1, unit: 'L' }] }, /required material NACL/],
+    [{ requestedEnd: '2026-12-07T00:00:00Z' }, /end comes before/],
+  ] as const) {
+    const r = await as('planner', 'POST', '/orders', order(`PO-${suffix}-BAD`, bad));
+    expect([r.status, r.body.detail]).toEqual([422, expect.stringMatching(detail)]);
+  }
+  const taken = await as('planner', 'POST', '/orders', order(`PO-${suffix}-1`));
+  expect([taken.status, taken.body.type]).toEqual([409, '/api/problems/code-taken']);
+  expect((await as('operator1', 'POST', '/orders', order(`PO-${suffix}-OP`))).status).toBe(403);
+  expect(await count()).toBe(before);
+});
+
+test('released, launched as a batch that remembers it, closed once the batch has ended; each step audited', async () => {
+  const request = requester(env);
+  const lots = await stockMaterials(request, DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
+  const number = `PO-${suffix}-2`;
+  const { body: created } = await as('planner', 'POST', '/orders', order(number));
+  // Only a released order launches.
+  const early = await as('planner', 'POST', '/batches', { order: number });
+  expect([early.status, early.body.detail]).toEqual([409, expect.stringMatching(/a planned order cannot be launched/)]);
+  const released = await as('planner', 'POST', `/orders/${number}/release`, { reason: 'materials staged' });
+  expect([released.status, released.body.state]).toEqual([200, 'released']);
+  expect((await as('planner', 'GET', '/orders?state=released')).body.items.map((o: Json) => o.number)).toContain(
+    number,
+  );
+
+  // The order's recipe and quantity.
+  const launched = await as('planner', 'POST', '/batches', { order: number });
+  expect(launched.status).toBe(201);
+  expect(launched.body).toMatchObject({
+    orderId: created.id,
+    recipe: { code: 'PBS-1X' },
+    batchSize: { value: 400, unit: 'L' },
+  });
+  const batch: string = launched.body.number;
+  expect((await as('planner', 'GET', `/orders/${number}`)).body).toMatchObject({ state: 'launched', batch });
+  const again = await as('planner', 'POST', '/batches', { order: number });
+  expect(again.status).toBe(409);
+
+  // Not closed while its batch runs; closed once it has ended.
+  const tooSoon = await as('planner', 'POST', `/orders/${number}/close`, {});
+  expect([tooSoon.status, tooSoon.body.detail]).toEqual([
+    409,
+    expect.stringMatching(/closes once its batch has ended/),
+  ]);
+  expect(await operateBatch(request, batch, { lots, password: DEMO_PASSWORD })).toBe('complete');
+  const closed = await as('planner', 'POST', `/orders/${number}/close`, { reason: 'batch complete' });
+  expect([closed.status, closed.body.state]).toEqual([200, 'closed']);
+  expect((await as('planner', 'POST', `/orders/${number}/cancel`, { reason: 'too late' })).status).toBe(409);
+
+  const trail = (await as('qa1', 'GET', `/audit?entity=production-order&entityId=${created.id}`)).body.items;
+  expect(
+    trail
+      .map((e: Json) => [e.action, e.username, e.reason, e.newValue.state])
+      .sort((a: string[], b: string[]) => a[0].localeCompare(b[0])),
+  ).toEqual([
+    ['order-close', 'planner', 'batch complete', 'closed'],
+    ['order-create', 'planner', null, 'planned'],
+    ['order-launch', 'planner', null, 'launched'],
+    ['order-release', 'planner', 'materials staged', 'released'],
+  ]);
+}, 180_000);
+
+test('a launch refuses a recipe that does not make the order’s product, and writes nothing', async () => {
+  const number = `PO-${suffix}-3`;
+  await as('planner', 'POST', '/orders', order(number, { product: 'MAB1-HARVEST', unit: 'L', recipe: undefined }));
+  await as('planner', 'POST', `/orders/${number}/release`, {});
+  const noRecipe = await as('planner', 'POST', '/batches', { order: number });
+  expect([noRecipe.status, noRecipe.body.detail]).toEqual([422, expect.stringMatching(/names no recipe/)]);
+  const wrong = await as('planner', 'POST', '/batches', { order: number, recipe: 'PBS-1X' });
+  expect([wrong.status, wrong.body.detail]).toEqual([
+    422,
+    expect.stringMatching(/makes PBS-1X.*asks for MAB1-HARVEST/),
+  ]);
+  expect((await as('planner', 'GET', `/orders/${number}`)).body).toMatchObject({ state: 'released', batch: null });
+  const cancelled = await as('planner', 'POST', `/orders/${number}/cancel`, { reason: 'recipe not validated' });
+  expect([cancelled.status, cancelled.body.state]).toEqual([200, 'cancelled']);
+});
+
+test('the database holds an order’s life whoever writes: a launched order’s quantity, a cancelled one’s state', async () => {
+  await env.api.asOwner(async (owner) => {
+    const launched = await owner('production_orders').where('number', `PO-${suffix}-2`).first();
+    await expect(owner('production_orders').where('id', launched.id).update({ quantity: 1 })).rejects.toThrow(
+      /is closed: it is final/,
+    );
+    const cancelled = await owner('production_orders').where('number', `PO-${suffix}-3`).first();
+    await expect(owner('production_orders').where('id', cancelled.id).update({ state: 'released' })).rejects.toThrow(
+      /is cancelled: it is final/,
+    );
+    await expect(owner('production_orders').where('id', cancelled.id).delete()).rejects.toThrow();
+  });
+});
+
+test('the planner’s launch page offers the released orders, and launches one as a batch of its recipe and size', async () => {
+  const number = `PO-${suffix}-4`;
+  await as('planner', 'POST', '/orders', order(number, { quantity: 300 }));
+  await as('planner', 'POST', `/orders/${number}/release`, {});
+  // The mixers earlier batches left dirty, cleaned (they hold none now).
+  for (const unit of ['MX-201', 'MX-202'])
+    await as('operator1', 'POST', `/equipment/${unit}/status`, { cleanliness: 'clean', reason: 'cleaned' });
+  browser = await startBrowser();
+  const { page } = await browser.newPage();
+  await logIn(page, env.api.url, 'planner');
+  await page.goto(`${env.api.url}/batches`);
+  const form = page.getByRole('form', { name: 'Launch a released production order' });
+  await form.getByLabel('Order (its recipe and quantity)').selectOption(number);
+  await expectAccessible(page);
+  await form.getByRole('button', { name: 'Launch the order' }).click();
+  await page.waitForURL(/\/batches\/[^/?]+\?launched=1$/);
+  const batch = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+  expect((await as('planner', 'GET', `/orders/${number}`)).body).toMatchObject({ state: 'launched', batch });
+  expect((await as('planner', 'GET', `/batches/${batch}`)).body.batchSize).toEqual({ value: 300, unit: 'L' });
+}, 120_000);
