@@ -59,6 +59,7 @@ export class LaunchService {
     const { equipmentHeartbeatTimeout } = this.temporal.requireTemporal();
     // An order gives what the launch does not: its recipe, its quantity.
     const order = r.order ? await this.orders.locked(ctx, r.order) : undefined;
+    if (order) this.orders.refuseLaunch(order);
     const recipeCode = r.recipe ?? order?.recipeCode;
     if (!recipeCode)
       throw new Problem(

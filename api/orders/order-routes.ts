@@ -62,15 +62,9 @@ export function orderRoutes(s: Services): RouteSpec[] {
       responses: { 200: { description: 'Production orders', schema: listOf(orderSchema) } },
       handler: async ({ query }) => {
         const { cursor, ...q } = query;
-        const after = decodeCursor(cursor, z.object({ createdAt: z.iso.datetime(), id: z.uuid() }));
-        const rows = await s.orders.list({
-          state: q.state,
-          limit: q.limit + 1,
-          after: after ? { createdAt: new Date(after.createdAt), id: after.id } : undefined,
-        });
-        return {
-          body: pageOfKeyset(rows.map(orderView), q.limit, (o) => ({ createdAt: o.createdAt, id: o.id })),
-        };
+        const after = decodeCursor(cursor, z.object({ id: z.uuid() }))?.id;
+        const rows = await s.orders.list({ state: q.state, limit: q.limit + 1, after });
+        return { body: pageOfKeyset(rows.map(orderView), q.limit, (o) => ({ id: o.id })) };
       },
     }),
     route({

@@ -19,6 +19,7 @@ import {
 } from '../../domain/orders/production-order';
 import { commensurable, ucumProblem } from '../../domain/units';
 import { Problem, notFound } from '../http/problems';
+import type { ProductionScheduleDocument } from '../integration/b2mml';
 
 export const ORDER_ENTITY = 'production-order';
 
@@ -69,8 +70,8 @@ export class OrderService {
     await this.checkQuantity(ctx.trx, 'the product', input.product, input.quantity, input.unit);
     for (const m of input.materials ?? [])
       await this.checkQuantity(ctx.trx, `the required material ${m.material}`, m.material, m.quantity, m.unit);
-    if (input.recipe && !(await this.stores.recipes.recipe(ctx.trx, input.recipe.toUpperCase())))
-      throw new Problem('unprocessable', `there is no recipe ${input.recipe}`);
+    const recipe = input.recipe ? await this.stores.recipes.recipe(ctx.trx, input.recipe) : undefined;
+    if (input.recipe && !recipe) throw new Problem('unprocessable', `there is no recipe ${input.recipe}`);
     const start = input.requestedStart ? new Date(input.requestedStart) : null;
     const end = input.requestedEnd ? new Date(input.requestedEnd) : null;
     if (start && end && end < start)
@@ -83,7 +84,7 @@ export class OrderService {
       unit: input.unit,
       requestedStart: start,
       requestedEnd: end,
-      recipeCode: input.recipe?.toUpperCase() ?? null,
+      recipeCode: recipe?.code ?? null,
       materials: input.materials ?? [],
       createdBy: ctx.actor.userId,
     });
@@ -102,7 +103,30 @@ export class OrderService {
     return order;
   }
 
-  async list(q: { state?: OrderState; limit: number; after?: { createdAt: Date; id: string } }) {
+  /**
+   * The orders a B2MML `ProcessProductionSchedule` asks for, all or none (the caller's transaction): a problem with
+   * one of them (a number taken, an unknown material, a unit not of the material's kind) names its place in the
+   * document.
+   */
+  async importSchedule(ctx: ChangeContext, doc: ProductionScheduleDocument): Promise<OrderRecord[]> {
+    const created: OrderRecord[] = [];
+    for (const { xpath, ...requested } of doc.orders) {
+      try {
+        created.push(await this.create(ctx, requested, 'b2mml'));
+      } catch (err) {
+        if (!(err instanceof Problem)) throw err;
+        throw new Problem(
+          err.slug,
+          `${xpath}: ${err.detail ?? err.message}`,
+          { ...err.extensions, xpath },
+          err.headers,
+        );
+      }
+    }
+    return created;
+  }
+
+  async list(q: { state?: OrderState; limit: number; after?: string }) {
     return this.stores.orders.list(this.db, q);
   }
 
@@ -134,10 +158,15 @@ export class OrderService {
     return this.apply(ctx, order, action);
   }
 
-  /** Marks a released order launched as `batchId`, in the launch's transaction. */
-  async launched(ctx: ChangeContext, order: OrderRecord, batchId: string): Promise<OrderRecord> {
+  /** Refuses (409) to launch an order that is not released: checked before anything of the launch is done. */
+  refuseLaunch(order: OrderRecord): void {
     const problem = transitionProblem('launch', order.state);
     if (problem) throw new Problem('invalid-transition', `production order ${order.number}: ${problem}`);
+  }
+
+  /** Marks a released order launched as `batchId`, in the launch's transaction. */
+  async launched(ctx: ChangeContext, order: OrderRecord, batchId: string): Promise<OrderRecord> {
+    this.refuseLaunch(order);
     return this.apply(ctx, order, 'launch', batchId);
   }
 

@@ -3,7 +3,8 @@
  * quantity and its unit, a requested window, the materials it needs — planned, released to the floor, launched as a
  * batch, closed. A batch remembers its order. What an order asks for changes only while it is planned (the ERP's
  * order changes); its state moves only along its life's edges; a closed or cancelled order is final; never deleted.
- * Every change is audited by Ampoule in its transaction; one from outside Ampoule leaves its trace.
+ * Every change is audited by Ampoule in its transaction; one from outside Ampoule leaves its trace (under the order's
+ * id, as Ampoule's own entries are).
  */
 import type { Knex } from 'knex';
 
@@ -74,7 +75,7 @@ export async function up(knex: Knex): Promise<void> {
     `create trigger production_orders_no_truncate before truncate on production_orders for each statement execute function ampoule_refuse_change()`,
     // After the guard (name order): a refused change counts no version.
     `create trigger production_orders_row_version before update on production_orders for each row execute function ampoule_bump_row_version('updated_at')`,
-    `create trigger production_orders_outside_ampoule after insert or update or delete on production_orders for each row execute function ampoule_trace_outside_change('$1->>''number''')`,
+    `create trigger production_orders_outside_ampoule after insert or update or delete on production_orders for each row execute function ampoule_trace_outside_change('$1->>''id''')`,
     `create trigger production_orders_outside_ampoule_truncate after truncate on production_orders for each statement execute function ampoule_trace_outside_truncate()`,
     ...[
       'production_orders_guard',

@@ -48,7 +48,6 @@ export interface StatusChange {
   userName: string;
 }
 
-/** One edge of a genealogy walk: `lotId` reached from `parentLotId` through `batchId`. */
 /** A lot reached by a genealogy walk, and the edge it was reached by (none for the lot the walk began at). */
 export interface GenealogyTreeRow {
   id: string;
@@ -270,16 +269,6 @@ export class LotStore {
         expiryDate,
       }),
     );
-  }
-
-  async byIds(db: Knex, ids: string[]): Promise<LotRecord[]> {
-    if (ids.length === 0) return [];
-    // One array parameter, not one per id: a genealogy asks for ten thousand lots at once.
-    return (
-      await db('lots')
-        .select(LOT_COLUMNS.map((c) => db.raw(c)))
-        .whereRaw('id = any(?::uuid[])', [ids])
-    ).map(toLot);
   }
 }
 

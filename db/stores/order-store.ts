@@ -104,10 +104,13 @@ export class OrderStore {
     return row ? toOrder(row) : undefined;
   }
 
-  /** Newest first, by creation; `after` is the number of the last order of the previous page. */
+  /**
+   * Newest first, by creation; `after` is the id of the last order of the previous page, whose position is read
+   * from its row (a cursor carrying the time would lose the database's microseconds).
+   */
   async list(
     db: Knex | Knex.Transaction,
-    q: { state?: OrderState; limit: number; after?: { createdAt: Date; id: string } },
+    q: { state?: OrderState; limit: number; after?: string },
   ): Promise<OrderRecord[]> {
     const query = this.select(db)
       .orderBy([
@@ -116,7 +119,8 @@ export class OrderStore {
       ])
       .limit(q.limit);
     if (q.state) query.where('o.state', q.state);
-    if (q.after) query.whereRaw('(o.created_at, o.id) < (?, ?)', [q.after.createdAt, q.after.id]);
+    if (q.after)
+      query.whereRaw('(o.created_at, o.id) < (select created_at, id from production_orders where id = ?)', [q.after]);
     return (await query).map(toOrder);
   }
 
