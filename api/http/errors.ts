@@ -28,12 +28,36 @@ export function toProblem(err: unknown): Problem | undefined {
     case 'charset.unsupported':
       return new Problem('unsupported-media-type', 'send the body as UTF-8 JSON');
   }
+  if (isDatabaseUnavailable(e))
+    return new Problem(
+      'database-unavailable',
+      'the database is unavailable; send the request again',
+      {},
+      {
+        'Retry-After': '2',
+      },
+    ).withCause(err);
   // A unique constraint that a service's own check raced with.
   if (e?.code === '23505') return new Problem('conflict', 'a record with the same unique value already exists');
   // Two changes that crossed (a deadlock, a serialization failure): one was undone; a retry goes through.
   if (e?.code === '40P01' || e?.code === '40001')
     return new Problem('conflict', 'a concurrent change crossed this one, which was undone: retry it');
   return undefined;
+}
+
+/**
+ * PostgreSQL out of reach or going away: a refused or broken connection, the server shutting down or starting up
+ * (SQLSTATE classes 08 and 57P), or no connection to be had from the pool in time.
+ */
+function isDatabaseUnavailable(e: { code?: string; name?: string; message?: string } | undefined): boolean {
+  if (!e) return false;
+  const code = e.code ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03'].includes(code) ||
+    code.startsWith('08') ||
+    e.name === 'KnexTimeoutError' ||
+    /^Connection terminated/.test(e.message ?? '')
+  );
 }
 
 /** InventoryError codes as problem types. */

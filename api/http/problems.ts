@@ -30,8 +30,13 @@ export const PROBLEM_TYPES = {
   },
   'unsupported-media-type': {
     status: 415,
-    title: 'Only application/json is accepted',
-    when: 'A request with a body did not send it as application/json.',
+    title: 'Not a media type this endpoint accepts',
+    when: 'A request with a body did not send it as application/json (or, where an endpoint takes a document, as application/xml).',
+  },
+  'invalid-document': {
+    status: 422,
+    title: 'The document is not what this endpoint takes',
+    when: 'An XML document is not well-formed, not in the expected namespace, or lacks or misplaces what is read; `xpath` names where. Nothing was changed.',
   },
   unauthenticated: {
     status: 401,
@@ -169,6 +174,11 @@ export const PROBLEM_TYPES = {
     status: 409,
     title: 'The batch has deviations not closed',
     when: 'A release of a batch one of whose deviations is not Closed yet (`deviations` lists them; `GET /api/deviations?batch=…`). A rejection stays possible.',
+  },
+  'database-unavailable': {
+    status: 503,
+    title: 'The database is unavailable',
+    when: 'PostgreSQL could not be reached, or went away during the request (a restart, a failover). A change in flight was committed whole or not at all: send it again (`Retry-After`) — a step entry already taken answers 409, a create with the same Idempotency-Key its first answer.',
   },
   'temporal-unavailable': {
     status: 503,

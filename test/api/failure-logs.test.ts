@@ -13,6 +13,7 @@ import path from 'node:path';
 import { loadDemoData, loadDemoEquipment } from '../../demo/load';
 import { startSimulator, type EquipmentSimulator } from '../../equipment/simulator/simulator';
 import { startTestApi, type TestApi } from '../support/api';
+import { toProblem } from '../../api/http/errors';
 
 const PASSWORD = 'failure-logs-password';
 const lines: Record<string, unknown>[] = [];
@@ -63,4 +64,19 @@ test('a launch Temporal refuses: 503 to the client, the cause in the log once, w
   expect((failures[0].causes as string[]).join(' | ')).toMatch(/Search attribute AmpouleBatch is not defined/);
   // Nothing was recorded.
   expect((await api.request('GET', '/batches', undefined, { token })).body).toEqual({ items: [], next: null });
+});
+
+test('PostgreSQL out of reach is a 503 to send again (Retry-After), with its cause — not an unexpected 500', () => {
+  for (const err of [
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
+    Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    Object.assign(new Error('connection failure'), { code: '08006' }),
+    new Error('Connection terminated unexpectedly'),
+    Object.assign(new Error('Knex: Timeout acquiring a connection.'), { name: 'KnexTimeoutError' }),
+  ]) {
+    const p = toProblem(err)!;
+    expect([p.slug, p.status, p.headers['Retry-After'], p.cause]).toEqual(['database-unavailable', 503, '2', err]);
+  }
+  expect(toProblem(Object.assign(new Error('syntax error'), { code: '42601' }))).toBeUndefined();
 });
