@@ -294,7 +294,8 @@ export class Anchors {
   /**
    * Anchors at intervals, due by the log's newest anchor and this process's last round — not by how long this
    * process has run: processes restarted more often than the interval (a rolling deployment, a crash loop) still
-   * anchor once an interval, and processes sharing one log anchor once between them. A failed round is logged and
+   * anchor once an interval, and processes sharing one log mostly once between them (two may both anchor in one
+   * look: a duplicate anchor, never a gap). A failed round is logged and
    * tried again at the next interval.
    */
   start(): void {
@@ -304,7 +305,8 @@ export class Anchors {
     this.timer = setInterval(
       () => {
         const anchors = this.log.read();
-        const newest = anchors.length > 0 ? Date.parse(anchors[anchors.length - 1].at) : 0;
+        // A line whose time cannot be read counts as none; one in the future (another host's clock) as now.
+        const newest = Math.min(Date.parse(anchors[anchors.length - 1]?.at ?? '') || 0, Date.now());
         if (this.running || Date.now() - Math.max(newest, lastRound) < everyMs) return;
         lastRound = Date.now();
         this.running = this.anchorNow('interval')
