@@ -6,13 +6,18 @@
  * Idempotency-Key.
  */
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-export type FailoverRequest = (
+export type FailoverRequest = ((
   user: string,
   method: string,
   path: string,
   body?: unknown,
   headers?: Record<string, string>,
-) => Promise<{ status: number; body: Json }>;
+) => Promise<{ status: number; body: Json }>) & {
+  /** How many 500s were answered (and sent again): a fault Ampoule did not turn into a 503 is a bug to look into. */
+  serverErrors(): number;
+  /** The requests that were answered 500, by method and path (ids as `…`), with how many times. */
+  serverErrorsByRequest(): [string, number][];
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,7 +36,15 @@ export function failoverClient(bases: string[], password: string, deadlineMs = 3
     });
     return { status: r.status, body: (await r.json().catch(() => ({}))) as Json };
   };
-  const request: FailoverRequest = async (user, method, p, body, headers = {}) => {
+  let serverErrors = 0;
+  const byRequest = new Map<string, number>();
+  const send = async (
+    user: string,
+    method: string,
+    p: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: Json }> => {
     const until = Date.now() + deadlineMs;
     let last: string;
     for (;;) {
@@ -43,6 +56,11 @@ export function failoverClient(bases: string[], password: string, deadlineMs = 3
           tokens.set(user, login.body.token as string);
         }
         const r = await call(base, method, p, body, { ...headers, Authorization: `Bearer ${tokens.get(user)}` });
+        if (r.status === 500) {
+          serverErrors++;
+          const what = `${method} ${p.replace(/B\d{4}-\d+|L\d{4}-\d+|[0-9a-f-]{36}/g, '…').split('?')[0]}`;
+          byRequest.set(what, (byRequest.get(what) ?? 0) + 1);
+        }
         if (r.status === 401) tokens.delete(user);
         else if (!TRANSIENT.has(r.status)) return r;
         last = `${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
@@ -53,5 +71,8 @@ export function failoverClient(bases: string[], password: string, deadlineMs = 3
       await sleep(250);
     }
   };
-  return request;
+  return Object.assign(send, {
+    serverErrors: () => serverErrors,
+    serverErrorsByRequest: () => [...byRequest].sort((a, b) => b[1] - a[1]),
+  });
 }

@@ -4,7 +4,8 @@
  * Debian's `initdb` and `pg_ctl` in a temporary folder, on a port below the ephemeral range; as root, the server
  * runs as the `postgres` user (PostgreSQL refuses to run as root).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
@@ -14,10 +15,10 @@ export interface PostgresCluster {
   url(database: string): string;
   readonly description: string;
   /** `pg_ctl stop -m <mode>`: `immediate` is a crash (no checkpoint; recovery replays the WAL at the next start). */
-  stop(mode: 'immediate' | 'fast'): void;
-  start(): void;
+  stop(mode: 'immediate' | 'fast'): Promise<void>;
+  start(): Promise<void>;
   /** Stops it and removes its files. */
-  destroy(): void;
+  destroy(): Promise<void>;
 }
 
 /** The folder of Debian's PostgreSQL programs, the newest installed version. */
@@ -33,15 +34,16 @@ function postgresBin(): string {
   return path.join(root, versions[0], 'bin');
 }
 
-export function createPostgresCluster(port: number): PostgresCluster {
+export async function createPostgresCluster(port: number): Promise<PostgresCluster> {
   const bin = postgresBin();
   const asRoot = userInfo().uid === 0;
   const dir = mkdtempSync(path.join(tmpdir(), 'faults-pg-'));
   const data = path.join(dir, 'data');
-  const run = (program: string, args: string[]) => {
-    const command = asRoot ? 'runuser' : path.join(bin, program);
-    const argv = asRoot ? ['-u', 'postgres', '--', path.join(bin, program), ...args] : args;
-    execFileSync(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  const command = (program: string, args: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, program), ...args]] : [path.join(bin, program), args];
+  // Not blocking the harness's event loop (its simulator and operators run on) while PostgreSQL recovers.
+  const run = async (program: string, args: string[]) => {
+    await promisify(execFile)(...command(program, args), { cwd: dir });
   };
   if (asRoot) {
     const { uid, gid } = (() => {
@@ -50,7 +52,15 @@ export function createPostgresCluster(port: number): PostgresCluster {
     })();
     chownSync(dir, uid, gid);
   }
-  run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
+  try {
+    execFileSync(...command('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: dir,
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   // Durable as a production server is (fsync on): a crash loses nothing that was committed.
   const options = [
     `-p ${port}`,
@@ -62,21 +72,14 @@ export function createPostgresCluster(port: number): PostgresCluster {
   const cluster: PostgresCluster = {
     url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}`,
     description: `PostgreSQL ${path.basename(path.dirname(bin))} (a cluster of the harness's own, port ${port})`,
-    stop(mode) {
-      run('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']);
-    },
-    start() {
-      run('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start']);
-    },
-    destroy() {
-      try {
-        cluster.stop('fast');
-      } catch {
-        // not running
-      }
+    stop: (mode) => run('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']),
+    start: () =>
+      run('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start']),
+    async destroy() {
+      await cluster.stop('fast').catch(() => undefined); // not running
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  cluster.start();
+  await cluster.start();
   return cluster;
 }

@@ -14,8 +14,9 @@
  * Then, for every batch: it ends complete; its record holds exactly the entries a fault-free batch's holds (the
  * first batch runs before any fault, as the reference), entry keys unique, its hash chain whole; every step entry
  * and verification an operator was answered 200 for is in it, once; each equipment phase took effect once (the
- * simulator's counters); and at the end the audit chain verifies. Prints trials, faults by kind and losses; exits 1
- * on any loss.
+ * simulator's counters); and at the end the audit chain verifies; an API or worker never exits on its own (the
+ * embedded Temporal server does when PostgreSQL fails under it, by design). Prints trials, faults by kind and
+ * losses; exits 1 on any loss.
  *
  *   npm run test:faults -- [--trials 10] [--at-once 3] [--seed N] [--verbose]
  *
@@ -76,51 +77,83 @@ function prng(seed: number): () => number {
 
 /**
  * A process the harness keeps running, as a supervisor (systemd, Kubernetes) does: killed on purpose by a trial and
- * started again, or restarted when it exits on its own — which is counted, with what it last wrote.
+ * started again, or restarted when it exits on its own — which is counted, with what it last wrote. One start at a
+ * time: a trial's crash, the restart after an exit of its own and the harness's stop wait for a start under way.
  */
 class Supervised {
   private proc: AmpouleProcess | ServerProcess | undefined;
+  private starting: Promise<void> | undefined;
   private stopping = false;
   exitsOnItsOwn = 0;
   constructor(
     readonly name: string,
     private readonly spawnIt: () => Promise<AmpouleProcess | ServerProcess>,
   ) {}
-  async start(): Promise<void> {
-    this.proc = await this.spawnIt();
-    const proc = this.proc;
+
+  /** Starts it unless it runs, trying again every second for two minutes (its database may be down). */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      for (let attempt = 1; !this.proc && !this.stopping; attempt++) {
+        try {
+          const proc = await this.spawnIt();
+          if (this.stopping) await proc.kill('SIGKILL');
+          else this.watch(proc);
+        } catch (err) {
+          if (attempt >= 120) throw err;
+          if (attempt === 1) console.log(`  ! ${this.name} did not start: ${(err as Error).message.split('\n')[0]}`);
+          await sleep(1_000);
+        }
+      }
+    })().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private watch(proc: AmpouleProcess | ServerProcess): void {
+    this.proc = proc;
     proc.child.once('exit', (code, signal) => {
       if (this.stopping || this.proc !== proc) return;
       this.exitsOnItsOwn++;
       const said = 'output' in proc ? proc.output().trim().split('\n').slice(-3).join('\n  ') : '';
       console.log(`  ! ${this.name} exited on its own (${signal ?? code}); restarting it${said ? `\n  ${said}` : ''}`);
       this.proc = undefined;
-      void this.restartSoon();
+      setTimeout(() => void this.start().catch((err: Error) => console.log(`  ! ${this.name}: ${err.message}`)), 1_000);
     });
   }
-  private async restartSoon(): Promise<void> {
-    for (;;) {
-      await sleep(1_000);
-      if (this.stopping) return;
+
+  /** What its current process logged at level error or above (distinct messages), for `--verbose`. */
+  errorsLogged(): string[] {
+    const proc = this.proc;
+    if (!proc || !('output' in proc)) return [];
+    const out = new Set<string>();
+    for (const line of proc.output().split('\n')) {
+      if (!line.startsWith('{')) continue;
       try {
-        await this.start();
-        return;
-      } catch (err) {
-        console.log(`  ! ${this.name} did not start again: ${(err as Error).message.split('\n')[0]}`);
+        const l = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string }; causes?: unknown };
+        if ((l.level ?? 0) >= 50) out.add(`${l.msg} ${JSON.stringify(l.causes ?? l.err?.message ?? '').slice(0, 300)}`);
+      } catch {
+        // not a log line
       }
     }
+    return [...out];
   }
+
   /** A trial's fault: SIGKILL, then started again after `downMs`. */
   async crash(downMs: number): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    if (this.stopping) return;
     const proc = this.proc;
     this.proc = undefined;
     await proc?.kill('SIGKILL');
     await sleep(downMs);
     await this.start();
   }
+
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.proc?.kill('SIGTERM');
+    await this.starting?.catch(() => undefined);
+    const proc = this.proc;
+    this.proc = undefined;
+    if (proc) await Promise.race([proc.kill('SIGTERM'), sleep(10_000).then(() => proc.kill('SIGKILL'))]);
   }
 }
 
@@ -190,7 +223,7 @@ async function main() {
   const temporalConfig = loadTemporalConfig(undefined, {});
 
   // PostgreSQL: the application's database, owned by `postgres`; Temporal's store beside it; a restricted login.
-  const cluster: PostgresCluster = createPostgresCluster(await portNoOneElseGets());
+  const cluster: PostgresCluster = await createPostgresCluster(await portNoOneElseGets());
   cleanups.push(
     () => cluster.destroy(),
     () => rmSync(dir, { recursive: true }),
@@ -361,13 +394,15 @@ async function main() {
         password: PASSWORD,
         onAction: (a) => run.acknowledged.push({ stepId: a.stepId, action: a.action }),
       })
-        .then(async (status) => {
-          if (status !== 'complete') run.problems.push(`ended ${status}`);
-          await checkRun(run);
-        })
-        .catch((err: Error) => {
-          run.problems.push(`its operators gave up: ${err.message}`);
-        })
+        .then(
+          async (status) => {
+            if (status !== 'complete') run.problems.push(`ended ${status}`);
+            await checkRun(run).catch((err: Error) => run.problems.push(`checking its record failed: ${err.message}`));
+          },
+          (err: Error) => {
+            run.problems.push(`its operators gave up: ${err.message}`);
+          },
+        )
         .finally(() => busy.delete(unit));
       return run;
     };
@@ -427,6 +462,7 @@ async function main() {
       }
     })();
     const faultCounts = new Map<Fault, number>(FAULTS.map((f) => [f, 0]));
+    let notReady: string | undefined;
     let order: Fault[] = [];
     const recoveries: number[] = [];
     for (let t = 1; t <= trials; t++) {
@@ -452,9 +488,9 @@ async function main() {
         case 'postgres': {
           const downMs = 1_000 + random() * 2_000;
           what = `PostgreSQL, down ${(downMs / 1000).toFixed(1)} s`;
-          cluster.stop('immediate');
+          await cluster.stop('immediate');
           await sleep(downMs);
-          cluster.start();
+          await cluster.start();
           break;
         }
         case 'opcua': {
@@ -465,6 +501,7 @@ async function main() {
         }
       }
       faultCounts.set(fault, faultCounts.get(fault)! + 1);
+      // An API's readiness includes Temporal's: every process ready means the Temporal server answers too.
       const back = await waitFor(
         async () =>
           (await Promise.all([...apiPorts, ...workerPorts].map((p) => answersReady(p).catch(() => false)))).every(
@@ -476,7 +513,10 @@ async function main() {
       console.log(
         `${elapsed()}: trial ${t}/${trials}: ${fault} (${what}); ${back ? `every process ready again ${((Date.now() - t0) / 1000).toFixed(1)} s after the fault began` : 'NOT ready after 180 s'}; ${runs.length} batches so far`,
       );
-      if (!back) break;
+      if (!back) {
+        notReady = `trial ${t}: not every process ready 180 s after the fault; ${trials - t} trials not run`;
+        break;
+      }
     }
     faultsDone = true;
     await launching;
@@ -503,7 +543,17 @@ async function main() {
     console.log(
       `batches: ${runs.length} launched, ${runs.length - failed.length} ended as the fault-free one did (complete; the same record entries; chain whole; each phase started once)`,
     );
-    console.log(`entries acknowledged to operators: ${acknowledged}, each in its record once`);
+    const notOnce = runs.reduce((n, r) => n + r.problems.filter((p) => /acknowledged, \d+ times/.test(p)).length, 0);
+    console.log(
+      `entries acknowledged to operators: ${acknowledged}, ${notOnce === 0 ? 'each in its record once' : `${notOnce} NOT in its record once`}`,
+    );
+    console.log(
+      `answers 500 (sent again, as a client would; each a server error to look into): ${request.serverErrors()}${request
+        .serverErrorsByRequest()
+        .slice(0, 6)
+        .map(([what, n]) => `\n  ${n}× ${what}`)
+        .join('')}`,
+    );
     console.log(
       ledgerProblems.length === 0
         ? `lots: each ledger is its receipt less what the batch records consumed`
@@ -526,11 +576,21 @@ async function main() {
       }${temporal.exitsOnItsOwn > 0 ? ' (the embedded server stops when a commit to its store fails: by design, its memory would be ahead of the store)' : ''}`,
     );
     if (launchFailures.length > 0) console.log(`launches refused: ${launchFailures.length}`);
+    if (notReady) console.log(notReady);
+    // Ampoule's own processes must ride every fault out; the embedded Temporal server's exits are by design.
+    const ownExits = [...apis, ...workers].reduce((n, p) => n + p.exitsOnItsOwn, 0);
     for (const r of failed) console.log(`  ✗ ${r.number} on ${r.unit}: ${r.problems.join('; ')}`);
-    const losses = failed.length + ledgerProblems.length + launchFailures.length + (verdict.ok ? 0 : 1);
+    const losses =
+      failed.length +
+      ledgerProblems.length +
+      launchFailures.length +
+      ownExits +
+      (notReady ? 1 : 0) +
+      (verdict.ok ? 0 : 1);
     console.log(`losses: ${losses}`);
     console.log(`${elapsed()} in all`);
-    if (verbose) console.log(JSON.stringify([...reference], null, 1));
+    if (verbose)
+      for (const p of [...apis, ...workers]) for (const e of p.errorsLogged()) console.log(`  ${p.name} logged: ${e}`);
     process.exitCode = losses > 0 ? 1 : 0;
   } finally {
     await cleanUp();
@@ -540,7 +600,7 @@ async function main() {
 /** What to stop and remove at the end, newest first: processes, the simulator, the PostgreSQL cluster, files. */
 const cleanups: (() => Promise<void> | void)[] = [];
 async function cleanUp(): Promise<void> {
-  for (const c of cleanups.splice(0)) await Promise.resolve(c()).catch(() => undefined);
+  for (const c of cleanups.splice(0)) await (async () => c())().catch(() => undefined);
 }
 // Interrupted: leave no process or cluster behind.
 for (const signal of ['SIGINT', 'SIGTERM'] as const)

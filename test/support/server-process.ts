@@ -30,8 +30,12 @@ export async function spawnAmpoule(
     // Its health and metrics server on a port of its own.
     env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', ...env },
   });
+  // Its output, the last megabyte of it (a harness keeps processes for a long run).
   let output = '';
-  const collect = (d: Buffer) => (output += d.toString());
+  const collect = (d: Buffer) => {
+    output += d.toString();
+    if (output.length > 2_000_000) output = output.slice(-1_000_000);
+  };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const kill = (signal: NodeJS.Signals = 'SIGKILL') =>
@@ -42,7 +46,8 @@ export async function spawnAmpoule(
     });
   const until = Date.now() + timeoutMs;
   while (!output.includes(readyWhen)) {
-    if (child.exitCode !== null) throw new Error(`bin/ampoule ${command} exited with ${child.exitCode}: ${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`bin/ampoule ${command} exited with ${child.exitCode ?? child.signalCode}: ${output}`);
     if (Date.now() > until) {
       await kill();
       throw new Error(`bin/ampoule ${command} did not start: ${output}`);
