@@ -11,13 +11,14 @@ import { pinoHttp } from 'pino-http';
 import { auditRoutes } from './audit/audit-routes';
 import { authRoutes } from './auth/auth-routes';
 import { resolveSession } from './auth/session-middleware';
-import { guardBody, requireJsonBody } from './http/body-guard';
+import { XML_TYPES, guardBody, requireJsonBody } from './http/body-guard';
 import { batchRoutes } from './batches/batch-routes';
 import { equipmentRoutes } from './equipment/equipment-routes';
 import { oeeRoutes } from './oee/oee-routes';
 import { lotRoutes } from './lots/lot-routes';
 import { deviationRoutes } from './deviations/deviation-routes';
 import { orderRoutes } from './orders/order-routes';
+import { integrationRoutes } from './integration/integration-routes';
 import { masterDataRoutes } from './master-data/master-data-routes';
 import { recipeRoutes } from './recipes/recipe-routes';
 import { docsRouter } from './http/docs';
@@ -101,6 +102,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     ...batchRoutes(services),
     ...deviationRoutes(services),
     ...orderRoutes(services),
+    ...integrationRoutes(services),
     ...extraRoutes,
   ];
   let openApi: unknown;
@@ -158,6 +160,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
   const api = express.Router();
   api.use(requireJsonBody);
   api.use(express.json({ limit: config.http.bodyLimit, strict: true }));
+  api.use(express.text({ type: XML_TYPES, limit: config.http.bodyLimit }));
   api.use(guardBody);
   api.use(resolveSession(services.sessions));
   mountRoutes(api, routes, {

@@ -8,11 +8,17 @@ import { Problem } from './problems';
 export const MAX_BODY_DEPTH = 32;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** 415 for a body that is not application/json. Runs before the JSON parser. */
+/** The media types of an XML document, for the endpoints that take one (`xmlBody`). */
+export const XML_TYPES = ['application/xml', 'text/xml'];
+
+/**
+ * 415 for a body that is neither application/json nor an XML document. Runs before the parsers; whether the route
+ * takes the one it was sent is the route's to say.
+ */
 export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
   const length = req.headers['content-length'];
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-  if (hasBody && !req.is('application/json'))
+  if (hasBody && !req.is('application/json') && !req.is(XML_TYPES))
     return next(
       new Problem(
         'unsupported-media-type',

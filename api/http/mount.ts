@@ -120,7 +120,14 @@ async function handle(
       Object.keys(req.body).length === 0
     );
   let body: Record<string, unknown> = {};
-  if (bodySchema) body = parsePart(bodySchema, req.body ?? {}, 'body', errors) ?? {};
+  let xml: string | undefined;
+  if (spec.xmlBody) {
+    if (typeof req.body !== 'string' || req.body.trim() === '')
+      throw new Problem('unsupported-media-type', 'send the document as application/xml');
+    xml = req.body;
+  } else if (typeof req.body === 'string')
+    throw new Problem('unsupported-media-type', 'send the body as application/json, not an XML document');
+  else if (bodySchema) body = parsePart(bodySchema, req.body ?? {}, 'body', errors) ?? {};
   else if (hasBody) errors.push({ in: 'body', pointer: '', message: 'this endpoint takes no body' });
   if (errors.length > 0) throw validationFailed(errors);
 
@@ -145,6 +152,7 @@ async function handle(
       params: params ?? {},
       query: query ?? {},
       body: rest,
+      xml,
       actor,
       station,
       reason,

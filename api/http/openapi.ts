@@ -130,9 +130,17 @@ export function buildOpenApi(routes: RouteSpec[], info: { version: string }): Js
       'x-access': spec.access,
       ...(spec.access === 'public' ? { security: [] } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(body, 'input') } } } }
-        : {}),
+      ...(spec.xmlBody
+        ? {
+            requestBody: {
+              required: true,
+              description: spec.xmlBody.description,
+              content: { 'application/xml': { schema: { type: 'string' } } },
+            },
+          }
+        : body
+          ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(body, 'input') } } } }
+          : {}),
       responses,
     };
   }

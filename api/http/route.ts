@@ -20,6 +20,8 @@ export interface RouteContext<P, Q, B> {
   query: Q;
   /** The body without `reason` and `signature`, which arrive in their own fields. */
   body: B;
+  /** For a route that takes an XML document (`xmlBody`): the document as sent. */
+  xml: string | undefined;
   /** The session's user; null only on public routes. */
   actor: UserActor | null;
   station: Station;
@@ -75,6 +77,11 @@ export interface RouteSpec<
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * The route takes an XML document (`application/xml`) as its body instead of JSON, given to the handler as `xml`;
+   * what it must be, for the documentation.
+   */
+  xmlBody?: { description: string };
   /** `required`: a GMP change, refused with 422 without `reason` in the body. */
   reason?: 'required' | 'optional';
   /**

@@ -95,6 +95,7 @@ const ROUTES: Record<string, Access> = {
   'POST /orders/:id/unrelease': 'orders.plan',
   'POST /orders/:id/cancel': 'orders.plan',
   'POST /orders/:id/close': 'orders.plan',
+  'POST /integration/b2mml': 'orders.plan',
 };
 
 /** Which roles hold each permission. */

@@ -105,7 +105,10 @@ test('released, launched as a batch that remembers it, closed once the batch has
   const batch: string = launched.body.number;
   expect((await as('planner', 'GET', `/orders/${number}`)).body).toMatchObject({ state: 'launched', batch });
   const again = await as('planner', 'POST', '/batches', { order: number });
-  expect(again.status).toBe(409);
+  expect([again.status, again.body.detail]).toEqual([
+    409,
+    expect.stringMatching(/a launched order cannot be launched/),
+  ]);
 
   // Not closed while its batch runs; closed once it has ended.
   const tooSoon = await as('planner', 'POST', `/orders/${number}/close`, {});
@@ -147,8 +150,22 @@ test('a launch refuses a recipe that does not make the order’s product, and wr
   expect([cancelled.status, cancelled.body.state]).toEqual([200, 'cancelled']);
 });
 
-test('the database holds an order’s life whoever writes: a launched order’s quantity, a cancelled one’s state', async () => {
+test('the database holds an order’s life whoever writes: a released order’s quantity, a skipped step, a closed or cancelled one', async () => {
+  const number = `PO-${suffix}-5`;
+  await as('planner', 'POST', '/orders', order(number));
   await env.api.asOwner(async (owner) => {
+    const planned = await owner('production_orders').where('number', number).first();
+    await expect(owner('production_orders').where('id', planned.id).update({ state: 'launched' })).rejects.toThrow(
+      /cannot go from planned to launched|launched as a batch|check constraint/,
+    );
+    await owner('production_orders').where('id', planned.id).update({ quantity: 450 }); // planned: the ERP may change it
+    await owner('production_orders').where('id', planned.id).update({ state: 'released' });
+    await expect(owner('production_orders').where('id', planned.id).update({ quantity: 500 })).rejects.toThrow(
+      /what it asks for changes only while it is planned/,
+    );
+    await expect(owner('production_orders').where('id', planned.id).update({ number: 'OTHER' })).rejects.toThrow(
+      /what production order .* is cannot change/,
+    );
     const launched = await owner('production_orders').where('number', `PO-${suffix}-2`).first();
     await expect(owner('production_orders').where('id', launched.id).update({ quantity: 1 })).rejects.toThrow(
       /is closed: it is final/,
@@ -181,3 +198,166 @@ test('the planner’s launch page offers the released orders, and launches one a
   expect((await as('planner', 'GET', `/orders/${number}`)).body).toMatchObject({ state: 'launched', batch });
   expect((await as('planner', 'GET', `/batches/${batch}`)).body.batchSize).toEqual({ value: 300, unit: 'L' });
 }, 120_000);
+
+describe('B2MML: a ProcessProductionSchedule from the ERP', () => {
+  const NS = 'http://www.mesa.org/xml/B2MML-V0600';
+  const requestXml = (id: string, o: { unit?: string; produced?: boolean; consumedUnit?: string } = {}) => `
+      <b2mml:ProductionRequest>
+        <b2mml:ID>${id}</b2mml:ID>
+        <b2mml:ProductProductionRuleID>PBS-1X</b2mml:ProductProductionRuleID>
+        <b2mml:StartTime>2026-12-09T06:00:00Z</b2mml:StartTime>
+        <b2mml:EndTime>2026-12-09T14:00:00+01:00</b2mml:EndTime>
+        <b2mml:SegmentRequirement>
+          <b2mml:ID>PREP</b2mml:ID>
+          ${
+            o.produced === false
+              ? ''
+              : `<b2mml:MaterialProducedRequirement>
+            <b2mml:MaterialDefinitionID>PBS-1X</b2mml:MaterialDefinitionID>
+            <b2mml:Quantity><b2mml:QuantityString>1000</b2mml:QuantityString><b2mml:DataType>double</b2mml:DataType><b2mml:UnitOfMeasure>${o.unit ?? 'LTR'}</b2mml:UnitOfMeasure></b2mml:Quantity>
+          </b2mml:MaterialProducedRequirement>`
+          }
+          <b2mml:MaterialConsumedRequirement>
+            <b2mml:MaterialDefinitionID>NACL</b2mml:MaterialDefinitionID>
+            <b2mml:Quantity><b2mml:QuantityString>8.0</b2mml:QuantityString><b2mml:UnitOfMeasure>${o.consumedUnit ?? 'KG'}</b2mml:UnitOfMeasure></b2mml:Quantity>
+          </b2mml:MaterialConsumedRequirement>
+          <b2mml:MaterialConsumedRequirement>
+            <b2mml:MaterialDefinitionID>KCL</b2mml:MaterialDefinitionID>
+            <b2mml:Quantity><b2mml:QuantityString>200</b2mml:QuantityString><b2mml:UnitOfMeasure>GRM</b2mml:UnitOfMeasure></b2mml:Quantity>
+          </b2mml:MaterialConsumedRequirement>
+        </b2mml:SegmentRequirement>
+      </b2mml:ProductionRequest>`;
+  const schedule = (requests: string, ns = NS) => `<?xml version="1.0" encoding="UTF-8"?>
+    <b2mml:ProcessProductionSchedule xmlns:b2mml="${ns}" releaseID="6.0">
+      <b2mml:ApplicationArea><b2mml:CreationDateTime>2026-12-07T08:00:00Z</b2mml:CreationDateTime></b2mml:ApplicationArea>
+      <b2mml:DataArea>
+        <b2mml:Process/>
+        <b2mml:ProductionSchedule>
+          <b2mml:ID>WEEK-50-${suffix}</b2mml:ID>
+          ${requests}
+        </b2mml:ProductionSchedule>
+      </b2mml:DataArea>
+    </b2mml:ProcessProductionSchedule>`;
+  const send = async (xml: string, contentType = 'application/xml') =>
+    env.api.request('POST', '/integration/b2mml', undefined, {
+      token: await env.token('planner'),
+      raw: xml,
+      headers: { 'Content-Type': contentType },
+    });
+  const count = async () => (await as('planner', 'GET', '/orders?limit=1000')).body.items.length;
+
+  test('each ProductionRequest becomes a planned order, ERP units in UCUM; answered with an AcknowledgeProductionSchedule', async () => {
+    const r = await send(schedule(requestXml(`ERP-${suffix}-1`) + requestXml(`ERP-${suffix}-2`, { unit: 'L' })));
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^application\/xml/);
+    expect(r.text).toContain(`<AcknowledgeProductionSchedule xmlns="${NS}"`);
+    expect(r.text).toMatch(new RegExp(`<ID>ERP-${suffix}-1</ID>\\s*<RequestState>planned</RequestState>`));
+    expect(r.text).toContain(`<ID>WEEK-50-${suffix}</ID>`);
+    const o = (await as('planner', 'GET', `/orders/ERP-${suffix}-1`)).body;
+    expect(o).toMatchObject({
+      source: 'b2mml',
+      product: 'PBS-1X',
+      quantity: { value: 1000, unit: 'L' },
+      recipe: 'PBS-1X',
+      requestedStart: '2026-12-09T06:00:00.000Z',
+      requestedEnd: '2026-12-09T13:00:00.000Z',
+      materials: [
+        { material: 'NACL', quantity: 8, unit: 'kg' },
+        { material: 'KCL', quantity: 200, unit: 'g' },
+      ],
+      state: 'planned',
+    });
+    const trail = (await as('qa1', 'GET', `/audit?entity=production-order&entityId=${o.id}`)).body.items;
+    expect(trail[0]).toMatchObject({
+      action: 'order-create',
+      username: 'planner',
+      reason: expect.stringContaining(`WEEK-50-${suffix}`),
+    });
+  });
+
+  test('a document wrong anywhere is refused naming where (XPath), and no order of it is created', async () => {
+    const before = await count();
+    const refused = async (xml: string, xpath: string | RegExp, detail: RegExp) => {
+      const r = await send(xml);
+      expect([r.status, r.body.type, r.body.xpath, r.body.detail]).toEqual([
+        422,
+        '/api/problems/invalid-document',
+        typeof xpath === 'string' ? xpath : expect.stringMatching(xpath),
+        expect.stringMatching(detail),
+      ]);
+    };
+    const second = '/ProcessProductionSchedule/DataArea/ProductionSchedule[1]/ProductionRequest[2]';
+    // The first request is fine; the second has no product: neither is created.
+    await refused(
+      schedule(requestXml(`ERP-${suffix}-3`) + requestXml(`ERP-${suffix}-4`, { produced: false })),
+      second,
+      /exactly one MaterialProducedRequirement/,
+    );
+    await refused(
+      schedule(requestXml(`ERP-${suffix}-3`) + requestXml(`ERP-${suffix}-4`, { consumedUnit: 'T' })),
+      `${second}/SegmentRequirement[1]/MaterialConsumedRequirement[1]/Quantity[1]/UnitOfMeasure`,
+      /the unit T is not in Ampoule's table.*not guessed/,
+    );
+    await refused(
+      schedule(
+        requestXml(`ERP-${suffix}-3`)
+          .replace('<b2mml:ID>ERP', '<b2mml:Other>ERP')
+          .replace(`-3</b2mml:ID>`, '-3</b2mml:Other>'),
+      ),
+      '/ProcessProductionSchedule/DataArea/ProductionSchedule[1]/ProductionRequest[1]/ID',
+      /is missing/,
+    );
+    await refused(
+      schedule(requestXml(`ERP-${suffix}-3`).replace('>1000<', '>1 000<')),
+      /QuantityString$/,
+      /not a decimal/,
+    );
+    await refused(
+      schedule(requestXml(`ERP-${suffix}-3`), 'http://www.mesa.org/xml/B2MML-V0401'),
+      '/ProcessProductionSchedule',
+      /namespace/,
+    );
+    await refused(
+      schedule(requestXml(`ERP-${suffix}-3`)).replace('</b2mml:DataArea>', ''),
+      '/',
+      /not well-formed XML at line/,
+    );
+    await refused(`<!DOCTYPE x [<!ENTITY a "aaaa">]>${schedule('')}`, '/', /DOCTYPE is not accepted/);
+    // What the orders themselves refuse, in its place: an order number taken, a unit not of the material's kind.
+    const taken = await send(schedule(requestXml(`ERP-${suffix}-3`) + requestXml(`ERP-${suffix}-1`)));
+    expect([taken.status, taken.body.type, taken.body.xpath]).toEqual([409, '/api/problems/code-taken', second]);
+    const kind = await send(schedule(requestXml(`ERP-${suffix}-3`, { unit: 'KG' })));
+    expect([kind.status, kind.body.xpath, kind.body.detail]).toEqual([
+      422,
+      '/ProcessProductionSchedule/DataArea/ProductionSchedule[1]/ProductionRequest[1]',
+      expect.stringMatching(/kg is not a unit of PBS-1X's kind/),
+    ]);
+    expect(await count()).toBe(before);
+  });
+
+  test('a document goes to the document endpoint only: JSON there, or XML elsewhere, is 415', async () => {
+    const json = await env.api.request('POST', '/integration/b2mml', { a: 1 }, { token: await env.token('planner') });
+    expect(json.status).toBe(415);
+    const xmlToJson = await env.api.request('POST', '/orders', undefined, {
+      token: await env.token('planner'),
+      raw: '<order/>',
+      headers: { 'Content-Type': 'application/xml' },
+    });
+    expect(xmlToJson.status).toBe(415);
+    expect((await send(schedule(requestXml(`ERP-${suffix}-9`)), 'text/plain')).status).toBe(415);
+  });
+});
+
+test('orders page newest first, a page at a time, none skipped or repeated', async () => {
+  for (let i = 0; i < 3; i++) await as('planner', 'POST', '/orders', order(`PO-${suffix}-P${i}`));
+  const all = (await as('planner', 'GET', '/orders?limit=1000')).body.items.map((o: Json) => o.number);
+  const paged: string[] = [];
+  for (let cursor: string | null = null, pages = 0; pages < 100; pages++) {
+    const r: { body: Json } = await as('planner', 'GET', `/orders?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+    paged.push(...r.body.items.map((o: Json) => o.number));
+    cursor = r.body.next;
+    if (!cursor) break;
+  }
+  expect(paged).toEqual(all);
+  expect(all.slice(0, 3)).toEqual([`PO-${suffix}-P2`, `PO-${suffix}-P1`, `PO-${suffix}-P0`]);
+});

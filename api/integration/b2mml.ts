@@ -1,0 +1,202 @@
+/**
+ * B2MML (MESA's XML implementation of ISA-95, V0600 namespace) as Ampoule reads and writes it: the
+ * `ProcessProductionSchedule` an ERP sends (each `ProductionRequest` a production order) and the
+ * `AcknowledgeProductionSchedule` that answers it.
+ *
+ * Parsed with fast-xml-parser (pure JavaScript; no DTDs: a document with a DOCTYPE is refused, so no entity is ever
+ * expanded) and validated against Ampoule's own schema of the elements it reads (below, zod): MESA's XSDs cannot be
+ * fetched here, so this is not an XSD validation — what Ampoule reads must be where B2MML V0600 puts it, other
+ * elements are ignored. Every refusal names where the document is wrong, as an XPath.
+ *
+ * The Business To Manufacturing Markup Language (B2MML) is used courtesy of MESA International.
+ */
+import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { z } from 'zod';
+import { ucumOfErpUnit } from '../../domain/integration/erp-units';
+import type { RequiredMaterial } from '../../domain/orders/production-order';
+import { Problem } from '../http/problems';
+
+export const B2MML_NS = 'http://www.mesa.org/xml/B2MML-V0600';
+
+/** Elements that may repeat: always arrays, so that one and several read alike. */
+const REPEATED = new Set([
+  'ProductionSchedule',
+  'ProductionRequest',
+  'SegmentRequirement',
+  'MaterialProducedRequirement',
+  'MaterialConsumedRequirement',
+  'Quantity',
+]);
+
+const text = z.string().trim().min(1, 'is empty');
+const quantitySchema = z.object({
+  QuantityString: text.regex(/^[+]?\d+(\.\d+)?([eE][+-]?\d+)?$/, 'is not a decimal number'),
+  UnitOfMeasure: text,
+});
+const materialRequirement = z.object({
+  MaterialDefinitionID: text,
+  Quantity: z.array(quantitySchema).length(1, 'needs exactly one Quantity'),
+});
+const dateTime = text.pipe(z.iso.datetime({ offset: true, error: 'is not an xs:dateTime with a time zone' }));
+const productionRequest = z.object({
+  ID: text.regex(
+    /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/,
+    'is not an order number Ampoule takes (1–64 of A-Z a-z 0-9 . _ / -)',
+  ),
+  ProductProductionRuleID: text.optional(),
+  StartTime: dateTime.optional(),
+  EndTime: dateTime.optional(),
+  SegmentRequirement: z
+    .array(
+      z.object({
+        MaterialProducedRequirement: z.array(materialRequirement).optional(),
+        MaterialConsumedRequirement: z.array(materialRequirement).optional(),
+      }),
+    )
+    .min(1, 'needs a SegmentRequirement'),
+});
+const processProductionSchedule = z.object({
+  ApplicationArea: z.object({ CreationDateTime: text.optional() }).optional(),
+  DataArea: z.object({
+    ProductionSchedule: z
+      .array(
+        z.object({
+          ID: text.optional(),
+          ProductionRequest: z.array(productionRequest).min(1, 'needs a ProductionRequest'),
+        }),
+      )
+      .length(1, 'needs exactly one ProductionSchedule'),
+  }),
+});
+
+/** A production order as a `ProductionRequest` asks for it (units already in UCUM). */
+export interface RequestedOrder {
+  number: string;
+  product: string;
+  quantity: number;
+  unit: string;
+  requestedStart?: string;
+  requestedEnd?: string;
+  recipe?: string;
+  materials: RequiredMaterial[];
+  /** Where it is in the document, for problems found later (a number taken, an unknown material). */
+  xpath: string;
+}
+
+export interface ProductionScheduleDocument {
+  scheduleId: string | null;
+  orders: RequestedOrder[];
+}
+
+const ROOT = 'ProcessProductionSchedule';
+
+/** A refusal naming where the document is wrong. */
+export function invalidDocument(xpath: string, message: string): Problem {
+  return new Problem('invalid-document', `${xpath}: ${message}`, { xpath });
+}
+
+/** An XPath of a zod issue's path under the root element: `/ProcessProductionSchedule/DataArea/…/ID`. */
+function xpathOf(path: readonly PropertyKey[]): string {
+  let out = `/${ROOT}`;
+  for (const segment of path) out += typeof segment === 'number' ? `[${segment + 1}]` : `/${String(segment)}`;
+  return out;
+}
+
+/** Reads a `ProcessProductionSchedule`: well-formed, in the B2MML V0600 namespace, what Ampoule reads where it should be. */
+export function readProductionSchedule(xml: string): ProductionScheduleDocument {
+  if (/<!DOCTYPE/i.test(xml)) throw invalidDocument('/', 'a DOCTYPE is not accepted (B2MML needs none)');
+  const wellFormed = XMLValidator.validate(xml);
+  if (wellFormed !== true)
+    throw invalidDocument(
+      '/',
+      `not well-formed XML at line ${wellFormed.err.line}, column ${wellFormed.err.col}: ${wellFormed.err.msg}`,
+    );
+  // The root and its namespace, prefixes as written.
+  const raw = new XMLParser({ ignoreAttributes: false, parseTagValue: false }).parse(xml) as Record<string, unknown>;
+  const rootName = Object.keys(raw).find((k) => !k.startsWith('?'));
+  const [prefix, local] = rootName?.includes(':') ? rootName.split(':') : [undefined, rootName];
+  if (local !== ROOT) throw invalidDocument(`/${rootName ?? ''}`, `expected ${ROOT}`);
+  const attributes = raw[rootName!] as Record<string, unknown>;
+  const ns = attributes?.[prefix ? `@_xmlns:${prefix}` : '@_xmlns'];
+  if (ns !== B2MML_NS)
+    throw invalidDocument(`/${ROOT}`, `expected the B2MML V0600 namespace ${B2MML_NS}, not ${String(ns ?? 'none')}`);
+
+  const doc = new XMLParser({
+    ignoreAttributes: true,
+    removeNSPrefix: true,
+    parseTagValue: false,
+    isArray: (name) => REPEATED.has(name),
+  }).parse(xml) as Record<string, unknown>;
+  const parsed = processProductionSchedule.safeParse(doc[ROOT]);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalidDocument(
+      xpathOf(issue.path),
+      issue.code === 'invalid_type' && issue.input === undefined ? 'is missing' : issue.message,
+    );
+  }
+  const schedule = parsed.data.DataArea.ProductionSchedule[0];
+  const orders = schedule.ProductionRequest.map((r, i): RequestedOrder => {
+    const at = `/${ROOT}/DataArea/ProductionSchedule[1]/ProductionRequest[${i + 1}]`;
+    const produced = r.SegmentRequirement.flatMap((s, si) =>
+      (s.MaterialProducedRequirement ?? []).map((m, mi) => ({
+        m,
+        at: `${at}/SegmentRequirement[${si + 1}]/MaterialProducedRequirement[${mi + 1}]`,
+      })),
+    );
+    if (produced.length !== 1)
+      throw invalidDocument(at, `needs exactly one MaterialProducedRequirement (the product), has ${produced.length}`);
+    const consumed = r.SegmentRequirement.flatMap((s, si) =>
+      (s.MaterialConsumedRequirement ?? []).map((m, mi) => ({
+        m,
+        at: `${at}/SegmentRequirement[${si + 1}]/MaterialConsumedRequirement[${mi + 1}]`,
+      })),
+    );
+    const amount = (m: z.infer<typeof materialRequirement>, where: string) => {
+      const q = m.Quantity[0];
+      const unit = ucumOfErpUnit(q.UnitOfMeasure);
+      if (!unit)
+        throw invalidDocument(
+          `${where}/Quantity[1]/UnitOfMeasure`,
+          `the unit ${q.UnitOfMeasure} is not in Ampoule's table of ERP units (README: Integration); it is not guessed`,
+        );
+      return { quantity: Number(q.QuantityString), unit };
+    };
+    const product = amount(produced[0].m, produced[0].at);
+    return {
+      number: r.ID,
+      product: produced[0].m.MaterialDefinitionID,
+      ...product,
+      ...(r.StartTime ? { requestedStart: r.StartTime } : {}),
+      ...(r.EndTime ? { requestedEnd: r.EndTime } : {}),
+      ...(r.ProductProductionRuleID ? { recipe: r.ProductProductionRuleID } : {}),
+      materials: consumed.map(({ m, at: where }) => ({ material: m.MaterialDefinitionID, ...amount(m, where) })),
+      xpath: at,
+    };
+  });
+  return { scheduleId: schedule.ID ?? null, orders };
+}
+
+/** The `AcknowledgeProductionSchedule` answering a schedule: each production request, accepted as the order it became. */
+export function acknowledgeProductionSchedule(
+  doc: ProductionScheduleDocument,
+  accepted: { number: string; state: string }[],
+  at: Date,
+): string {
+  const body = {
+    '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
+    AcknowledgeProductionSchedule: {
+      '@_xmlns': B2MML_NS,
+      '@_releaseID': '6.0',
+      ApplicationArea: { CreationDateTime: at.toISOString() },
+      DataArea: {
+        Acknowledge: '',
+        ProductionSchedule: {
+          ...(doc.scheduleId ? { ID: doc.scheduleId } : {}),
+          ProductionRequest: accepted.map((o) => ({ ID: o.number, RequestState: o.state })),
+        },
+      },
+    },
+  };
+  return new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true }).build(body);
+}

@@ -1,0 +1,36 @@
+/** Enterprise integration under `/api/integration`: ISA-95 documents (B2MML V0600) from and to the ERP. */
+import type { RouteSpec } from '../http/route';
+import { route } from '../http/route';
+import type { Services } from '../services';
+import { B2MML_NS, acknowledgeProductionSchedule, readProductionSchedule } from './b2mml';
+
+export function integrationRoutes(s: Services): RouteSpec[] {
+  return [
+    route({
+      method: 'post',
+      path: '/integration/b2mml',
+      tag: 'integration',
+      summary: 'Receive a B2MML ProcessProductionSchedule: production orders from the ERP',
+      description: `Each \`ProductionRequest\` becomes a planned production order (as \`POST /api/orders\` creates one, source \`b2mml\`): its \`ID\` the order number, \`ProductProductionRuleID\` the recipe, \`StartTime\`/\`EndTime\` the requested window, its one \`MaterialProducedRequirement\` the product and quantity, each \`MaterialConsumedRequirement\` a required material. Units are ERP codes mapped to UCUM by Ampoule's table (README: Integration); one not in it is refused, never guessed. All the orders or none: a problem (\`invalid-document\`, or the order's own) names where in the document, as \`xpath\`. Answered with an \`AcknowledgeProductionSchedule\`. Validated against Ampoule's schema of what it reads, not MESA's XSDs. Namespace ${B2MML_NS}.`,
+      access: 'orders.plan',
+      xmlBody: { description: `A ProcessProductionSchedule in the B2MML V0600 namespace (${B2MML_NS})` },
+      responses: {
+        200: { description: 'The AcknowledgeProductionSchedule', contentType: 'application/xml' },
+      },
+      problems: ['invalid-document', 'code-taken', 'unprocessable'],
+      handler: async ({ xml, change }) => {
+        const doc = readProductionSchedule(xml!);
+        const orders = await s.orders.importSchedule(
+          { ...change(), reason: `B2MML ProcessProductionSchedule ${doc.scheduleId ?? '(no ID)'} from the ERP` },
+          doc,
+        );
+        return {
+          text: {
+            contentType: 'application/xml; charset=utf-8',
+            content: acknowledgeProductionSchedule(doc, orders, new Date()),
+          },
+        };
+      },
+    }),
+  ];
+}
