@@ -12,7 +12,7 @@
  */
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { z } from 'zod';
-import { ucumOfErpUnit } from '../../domain/integration/erp-units';
+import { erpUnitOfUcum, ucumOfErpUnit } from '../../domain/integration/erp-units';
 import type { RequiredMaterial } from '../../domain/orders/production-order';
 import { Problem } from '../http/problems';
 
@@ -194,6 +194,72 @@ export function acknowledgeProductionSchedule(
         ProductionSchedule: {
           ...(doc.scheduleId ? { ID: doc.scheduleId } : {}),
           ProductionRequest: accepted.map((o) => ({ ID: o.number, RequestState: o.state })),
+        },
+      },
+    },
+  };
+  return new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true }).build(body);
+}
+
+/** A batch as its ProductionPerformance tells it: times, state, and what it produced and consumed, lot by lot. */
+export interface BatchPerformance {
+  batch: string;
+  order: string | null;
+  unitProcedure: string;
+  status: string;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  produced: { material: string; lotNumber: string; quantity: number; unit: string }[];
+  consumed: { material: string; lotNumber: string; quantity: number; unit: string }[];
+}
+
+/** ISA-95 response states for Ampoule's batch statuses (a dispositioned batch has completed). */
+const RESPONSE_STATE: Record<string, string> = {
+  created: 'Ready',
+  running: 'Running',
+  held: 'Held',
+  complete: 'Completed',
+  reviewed: 'Completed',
+  released: 'Completed',
+  rejected: 'Completed',
+  stopped: 'Stopped',
+  aborted: 'Aborted',
+};
+
+/**
+ * A `ProductionPerformance` (B2MML V0600) of one batch: its `ProductionResponse` (the order it answers, when it
+ * has one), times and state, and one `SegmentResponse` with each lot produced and consumed in the ERP's unit
+ * codes (the table's, back from UCUM) — quantities as recorded, in full precision.
+ */
+export function productionPerformance(p: BatchPerformance, at: Date): string {
+  const quantity = (value: number, ucum: string) => {
+    const code = erpUnitOfUcum(ucum);
+    if (!code) throw new Problem('unprocessable', `the unit ${ucum} has no ERP code in Ampoule's table`);
+    return { QuantityString: String(value), DataType: 'double', UnitOfMeasure: code };
+  };
+  const material = (m: BatchPerformance['produced'][number]) => ({
+    MaterialDefinitionID: m.material,
+    MaterialLotID: m.lotNumber,
+    Quantity: quantity(m.quantity, m.unit),
+  });
+  const body = {
+    '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' },
+    ProductionPerformance: {
+      '@_xmlns': B2MML_NS,
+      ID: p.batch,
+      PublishedDate: at.toISOString(),
+      ProductionResponse: {
+        ID: p.batch,
+        ...(p.order ? { ProductionRequestID: p.order } : {}),
+        ...(p.startedAt ? { StartTime: p.startedAt.toISOString() } : {}),
+        ...(p.endedAt ? { EndTime: p.endedAt.toISOString() } : {}),
+        ResponseState: RESPONSE_STATE[p.status] ?? p.status,
+        SegmentResponse: {
+          ID: p.unitProcedure,
+          ...(p.startedAt ? { ActualStartTime: p.startedAt.toISOString() } : {}),
+          ...(p.endedAt ? { ActualEndTime: p.endedAt.toISOString() } : {}),
+          MaterialProducedActual: p.produced.map(material),
+          MaterialConsumedActual: p.consumed.map(material),
         },
       },
     },

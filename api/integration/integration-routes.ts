@@ -2,10 +2,46 @@
 import type { RouteSpec } from '../http/route';
 import { route } from '../http/route';
 import type { Services } from '../services';
-import { B2MML_NS, acknowledgeProductionSchedule, readProductionSchedule } from './b2mml';
+import { z } from 'zod';
+import { B2MML_NS, acknowledgeProductionSchedule, productionPerformance, readProductionSchedule } from './b2mml';
 
 export function integrationRoutes(s: Services): RouteSpec[] {
   return [
+    route({
+      method: 'get',
+      path: '/batches/:id/b2mml/production-performance',
+      tag: 'integration',
+      summary: 'A batch’s B2MML ProductionPerformance: what it made and used, for the ERP',
+      description: `The batch’s ProductionResponse (ProductionPerformance, B2MML V0600): the production order it answers (\`ProductionRequestID\`), its start and end, its state (ISA-95 words: Running, Held, Completed, Stopped, Aborted), and each lot it produced and consumed with the quantity as the lots’ ledgers hold it, in the ERP’s unit codes (README: Integration). Namespace ${B2MML_NS}.`,
+      access: 'batches.read',
+      params: z.strictObject({ id: z.string().min(1).max(64).describe('batch id or number') }),
+      responses: { 200: { description: 'The ProductionPerformance', contentType: 'application/xml' } },
+      handler: async ({ params }) => {
+        const batch = await s.batches.records.get(params.id);
+        const order = batch.orderId ? await s.stores.orders.byId(s.db, batch.orderId) : undefined;
+        const movements = await s.stores.lots.movementsOfBatch(s.db, batch.number);
+        const of = (kind: 'consumption' | 'production') =>
+          movements.filter((m) => m.kind === kind).map(({ kind: _, ...m }) => m);
+        return {
+          text: {
+            contentType: 'application/xml; charset=utf-8',
+            content: productionPerformance(
+              {
+                batch: batch.number,
+                order: order?.number ?? null,
+                unitProcedure: Object.keys(batch.units).join(' ') || batch.recipeCode,
+                status: batch.status,
+                startedAt: batch.startedAt,
+                endedAt: batch.endedAt,
+                produced: of('production'),
+                consumed: of('consumption'),
+              },
+              new Date(),
+            ),
+          },
+        };
+      },
+    }),
     route({
       method: 'post',
       path: '/integration/b2mml',

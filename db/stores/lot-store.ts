@@ -212,6 +212,33 @@ export class LotStore {
   }
 
   /**
+   * What a batch consumed and produced, lot by lot (a lot consumed in several steps summed, in numeric: exact), in
+   * each lot's unit (its material's base unit), in the order the batch first moved each.
+   */
+  async movementsOfBatch(
+    db: Knex | Knex.Transaction,
+    batchNumber: string,
+  ): Promise<
+    { kind: 'consumption' | 'production'; lotNumber: string; material: string; quantity: number; unit: string }[]
+  > {
+    const { rows } = await db.raw(
+      `select t.kind, l.lot_number, l.material_code, l.unit, abs(sum(t.quantity)) as quantity
+       from lot_transactions t join lots l on l.id = t.lot_id
+       where t.batch_id = ? and t.kind in ('consumption', 'production')
+       group by t.kind, l.id, l.lot_number, l.material_code, l.unit
+       order by min(t.id)`,
+      [batchNumber],
+    );
+    return rows.map((r: Record<string, unknown>) => ({
+      kind: r.kind as 'consumption' | 'production',
+      lotNumber: r.lot_number as string,
+      material: r.material_code as string,
+      quantity: Number(r.quantity),
+      unit: r.unit as string,
+    }));
+  }
+
+  /**
    * Every lot reachable from a lot, to any depth — backward, the lots consumed by the batch that produced it, and
    * theirs; forward, the lots produced by the batches that consumed it, and theirs — each with the edge it was
    * reached by and what a tree shows of it, in one query returning one JSON document (ten thousand lots decode as

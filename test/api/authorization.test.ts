@@ -96,6 +96,7 @@ const ROUTES: Record<string, Access> = {
   'POST /orders/:id/cancel': 'orders.plan',
   'POST /orders/:id/close': 'orders.plan',
   'POST /integration/b2mml': 'orders.plan',
+  'GET /batches/:id/b2mml/production-performance': 'batches.read',
 };
 
 /** Which roles hold each permission. */

@@ -3,6 +3,7 @@
  * launched as a batch that remembers its order (the order's recipe and quantity), closed once the batch has ended;
  * every change audited with who and why; the database's guard holds the order's life whoever writes.
  */
+import { XMLParser } from 'fast-xml-parser';
 import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { startBrowser, type TestBrowser } from '../support/browser';
@@ -334,6 +335,52 @@ describe('B2MML: a ProcessProductionSchedule from the ERP', () => {
     ]);
     expect(await count()).toBe(before);
   });
+
+  test('round trip: an order from the ERP, its batch run, its ProductionPerformance — quantities and units as they went in', async () => {
+    const number = `ERP-${suffix}-RT`;
+    expect((await send(schedule(requestXml(number, { unit: 'L' })))).status).toBe(200);
+    await as('planner', 'POST', `/orders/${number}/release`, {});
+    for (const unit of ['MX-201', 'MX-202'])
+      await as('operator1', 'POST', `/equipment/${unit}/status`, { cleanliness: 'clean', reason: 'cleaned' });
+    const launched = await as('planner', 'POST', '/batches', { order: number });
+    expect([launched.status, launched.body.batchSize]).toEqual([201, { value: 1000, unit: 'L' }]);
+    const batch: string = launched.body.number;
+    const lots = await stockMaterials(requester(env), DEMO_STOCK.slice(0, 4), DEMO_PASSWORD);
+    expect(await operateBatch(requester(env), batch, { lots, password: DEMO_PASSWORD })).toBe('complete');
+
+    const r = await as('qa1', 'GET', `/batches/${batch}/b2mml/production-performance`);
+    expect(r.status).toBe(200);
+    const raw = await (
+      await fetch(`${env.api.url}/api/batches/${batch}/b2mml/production-performance`, {
+        headers: { Authorization: `Bearer ${await env.token('qa1')}` },
+      })
+    ).text();
+    const doc = new XMLParser({
+      parseTagValue: false,
+      ignoreAttributes: false,
+      isArray: (n) => n.endsWith('Actual'),
+    }).parse(raw);
+    const response = doc.ProductionPerformance.ProductionResponse;
+    expect(doc.ProductionPerformance['@_xmlns']).toBe('http://www.mesa.org/xml/B2MML-V0600');
+    expect(response).toMatchObject({ ID: batch, ProductionRequestID: number, ResponseState: 'Completed' });
+    const output = (await as('qa1', 'GET', `/lots/${launched.body.outputLot}`)).body;
+    expect(response.SegmentResponse.MaterialProducedActual).toEqual([
+      {
+        MaterialDefinitionID: 'PBS-1X',
+        MaterialLotID: launched.body.outputLot,
+        Quantity: { QuantityString: String(output.transactions[0].quantity), DataType: 'double', UnitOfMeasure: 'L' },
+      },
+    ]);
+    // What the record says each lot gave, in the ERP's codes: NaCl in KG as the order asked for it.
+    const ebr = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body.entries as Json[];
+    const nacl = ebr.find((e) => e.kind === 'lots-consumed' && e.data.material === 'NACL')!.data.lots[0];
+    expect(response.SegmentResponse.MaterialConsumedActual).toContainEqual({
+      MaterialDefinitionID: 'NACL',
+      MaterialLotID: nacl.lotNumber,
+      Quantity: { QuantityString: String(nacl.quantity), DataType: 'double', UnitOfMeasure: 'KG' },
+    });
+    expect(response.SegmentResponse.MaterialConsumedActual).toHaveLength(4);
+  }, 120_000);
 
   test('a document goes to the document endpoint only: JSON there, or XML elsewhere, is 415', async () => {
     const json = await env.api.request('POST', '/integration/b2mml', { a: 1 }, { token: await env.token('planner') });
