@@ -13,6 +13,7 @@ import { CSRF_FIELD } from './csrf';
 /** A page the navigation offers, and the permission it needs. */
 const NAVIGATION: { href: string; label: string; permission: Permission | 'authenticated' }[] = [
   { href: '/work-queue', label: 'Work queue', permission: 'authenticated' },
+  { href: '/orders', label: 'Orders', permission: 'orders.read' },
   { href: '/batches', label: 'Batches', permission: 'batches.read' },
   { href: '/deviations', label: 'Deviations', permission: 'deviations.read' },
   { href: '/recipes', label: 'Recipes', permission: 'recipes.read' },

@@ -14,6 +14,7 @@ import { errorPage } from './layout';
 import { pageKit } from './page-kit';
 import { batchRoutes } from './routes/batch-routes';
 import { deviationRoutes } from './routes/deviation-routes';
+import { orderRoutes } from './routes/order-routes';
 import { recipeRoutes } from './routes/recipe-routes';
 import { lotRoutes } from './routes/lot-routes';
 import { auditRoutes } from './routes/audit-routes';
@@ -68,6 +69,7 @@ export function webRouter(s: Services, shared: { signLimiter: RequestHandler }):
   batchRoutes(router, kit);
   reviewRoutes(router, kit);
   deviationRoutes(router, kit);
+  orderRoutes(router, kit);
   recipeRoutes(router, kit);
   lotRoutes(router, kit);
   equipmentRoutes(router, kit);

@@ -200,6 +200,42 @@ test('the planner’s launch page offers the released orders, and launches one a
   expect((await as('planner', 'GET', `/batches/${batch}`)).body.batchSize).toEqual({ value: 300, unit: 'L' });
 }, 120_000);
 
+test('the orders page: a planner creates an order (a bad unit refused in words), releases it, cancels one with a reason', async () => {
+  browser ??= await startBrowser();
+  const { page } = await browser.newPage();
+  await logIn(page, env.api.url, 'planner');
+  await page.goto(`${env.api.url}/orders`);
+  const form = page.getByRole('form', { name: 'New production order' });
+  const fill = async (unit: string) => {
+    await form.getByLabel('Order number').fill(`PO-${suffix}-W`);
+    await form.getByLabel('Product (material code)').fill('PBS-1X');
+    await form.getByLabel('Quantity').fill('250');
+    await form.getByLabel('Unit (UCUM, e.g. L or kg)').fill(unit);
+    await form.getByLabel('Recipe (code, optional)').fill('PBS-1X');
+    await form.getByRole('button', { name: 'Create the order' }).click();
+  };
+  await fill('kg');
+  expect(await page.getByRole('alert').textContent()).toContain("not a unit of PBS-1X's kind");
+  await fill('L');
+  await page.waitForURL(/\/orders\?done=created$/);
+  const row = page.locator(`tr[data-order="PO-${suffix}-W"]`);
+  expect(await row.textContent()).toContain('Planned');
+  await expectAccessible(page);
+  await row.getByRole('button', { name: `Release PO-${suffix}-W` }).click();
+  await page.waitForURL(/done=release$/);
+  expect(await page.locator(`tr[data-order="PO-${suffix}-W"]`).textContent()).toContain('Released to the floor');
+  const cancel = page.locator(`tr[data-order="PO-${suffix}-W"]`);
+  await cancel.getByLabel('Reason', { exact: true }).fill('customer withdrew the order');
+  await cancel.getByRole('button', { name: `Cancel PO-${suffix}-W` }).click();
+  await page.waitForURL(/done=cancel$/);
+  expect((await as('planner', 'GET', `/orders/PO-${suffix}-W`)).body).toMatchObject({
+    state: 'cancelled',
+    quantity: { value: 250, unit: 'L' },
+  });
+  const trail = (await as('qa1', 'GET', `/audit?entity=production-order&action=order-cancel`)).body.items as Json[];
+  expect(trail.at(-1)).toMatchObject({ username: 'planner', reason: 'customer withdrew the order' });
+}, 120_000);
+
 describe('B2MML: a ProcessProductionSchedule from the ERP', () => {
   const NS = 'http://www.mesa.org/xml/B2MML-V0600';
   const requestXml = (id: string, o: { unit?: string; produced?: boolean; consumedUnit?: string } = {}) => `
