@@ -100,7 +100,7 @@ class Supervised {
           else this.watch(proc);
         } catch (err) {
           if (attempt >= 120) throw err;
-          if (attempt === 1) console.log(`  ! ${this.name} did not start: ${(err as Error).message.split('\n')[0]}`);
+          if (attempt === 1) console.log(`  ! ${this.name} did not start: ${whyNot((err as Error).message)}`);
           await sleep(1_000);
         }
       }
@@ -155,6 +155,17 @@ class Supervised {
     this.proc = undefined;
     if (proc) await Promise.race([proc.kill('SIGTERM'), sleep(10_000).then(() => proc.kill('SIGKILL'))]);
   }
+}
+
+/** Why a process did not start, from what it wrote: its fatal log line's message if it wrote one, else the first line. */
+function whyNot(message: string): string {
+  const fatal = message
+    .split('\n')
+    .filter((l) => l.includes('"level":60'))
+    .map((l) => /"msg":"((?:[^"\\]|\\.)*)"/.exec(l)?.[1])
+    .filter((m) => m !== undefined)
+    .pop();
+  return fatal ?? message.split('\n')[0];
 }
 
 /** Polls until `ready()` holds; false if it did not within `ms`. */
