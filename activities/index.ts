@@ -142,6 +142,11 @@ export function createActivities(deps: ActivityDeps) {
         await raiseFromRecord(stores, asSystem(trx, 'raised by the batch record'), batch, entries);
         if (req.batchStatus && req.batchStatus !== batch.status) {
           await stores.batches.setStatus(trx, req.batchId, req.batchStatus);
+          await stores.outbox.emit(trx, 'batch.status', batch.number, {
+            batch: batch.number,
+            from: batch.status,
+            to: req.batchStatus,
+          });
           await audit.record(asSystem(trx, 'the batch workflow'), {
             action: 'status',
             entityType: 'batch',

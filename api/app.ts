@@ -19,6 +19,7 @@ import { lotRoutes } from './lots/lot-routes';
 import { deviationRoutes } from './deviations/deviation-routes';
 import { orderRoutes } from './orders/order-routes';
 import { integrationRoutes } from './integration/integration-routes';
+import { webhookRoutes } from './integration/webhook-routes';
 import { masterDataRoutes } from './master-data/master-data-routes';
 import { recipeRoutes } from './recipes/recipe-routes';
 import { docsRouter } from './http/docs';
@@ -103,6 +104,7 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     ...deviationRoutes(services),
     ...orderRoutes(services),
     ...integrationRoutes(services),
+    ...webhookRoutes(services),
     ...extraRoutes,
   ];
   let openApi: unknown;

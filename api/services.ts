@@ -11,6 +11,8 @@ import { createBatchFeature, type BatchFeature } from './batches/feature';
 import type { TemporalAccess } from './batches/temporal-gateway';
 import { DeviationService } from './deviations/deviation-service';
 import { OrderService } from './orders/order-service';
+import { WebhookRelay } from './integration/webhook-relay';
+import { WebhookService } from './integration/webhook-service';
 import { EquipmentService } from './equipment/equipment-service';
 import { LotService } from './lots/lot-service';
 import { MasterDataService } from './master-data/master-data-service';
@@ -36,6 +38,9 @@ export interface Services extends Platform {
   batches: BatchFeature;
   deviations: DeviationService;
   orders: OrderService;
+  webhooks: WebhookService;
+  /** Delivers the outbox's events to the subscriptions (started by the API's process). */
+  webhookRelay: WebhookRelay;
   oee: OeeService;
 }
 
@@ -79,5 +84,7 @@ export function createServices(platform: Platform, temporal?: TemporalAccess): S
     deviations: new DeviationService(db, stores, signatures, batches.histories),
     oee: new OeeService(db, stores, config.oee),
     orders,
+    webhooks: new WebhookService(db, stores),
+    webhookRelay: new WebhookRelay(db, stores, log.child({ component: 'webhooks' })),
   };
 }

@@ -265,6 +265,8 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
   await installTemporalRuntime(log, processes === 'all-in-one' ? services.metrics : undefined);
   services.auditSealer.start();
   services.anchors.start();
+  // The outbox's events to the webhook subscribers (README: Integration).
+  services.webhookRelay.start();
   // Closed batches' histories are archived with their record a few seconds after they close.
   services.batches.histories.start();
   // Limit excursions recorded before deviations were records with a life become such records, once.
@@ -332,6 +334,7 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
     { name: 'the Temporal client', stop: () => connection.close() },
     ...sealSteps(services),
     { name: 'the anchor timer', stop: () => services.anchors.stop() },
+    { name: 'the webhook relay', stop: () => services.webhookRelay.stop() },
     {
       name: 'the shutdown anchor',
       // As ever: a failed anchor is logged, and does not make the stop unclean (the next start anchors again).

@@ -65,6 +65,8 @@ export const PERMISSIONS = {
   'orders.read': ['admin', 'planner', 'operator', 'qa'],
   /** Create production orders, release them to the floor, cancel or close them. */
   'orders.plan': ['planner'],
+  /** Subscribe endpoints to Ampoule's events, read their delivery logs, send dead deliveries again. */
+  'webhooks.manage': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

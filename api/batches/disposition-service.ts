@@ -97,6 +97,15 @@ export class DispositionService {
       [{ userIds: executors, rule }],
     );
     await this.stores.batches.setStatus(ctx.trx, batch.id, next);
+    await this.stores.outbox.emit(ctx.trx, 'batch.disposition', batch.number, {
+      batch: batch.number,
+      action,
+      from: batch.status,
+      to: next,
+      signedBy: manifestation.signedBy,
+      signedAt: manifestation.signedAt,
+      reason: ctx.reason,
+    });
     await this.audit.record(ctx, {
       action,
       entityType: 'batch',

@@ -165,6 +165,14 @@ export class Inventory {
       oldValue: { status: lot.status },
       newValue: { status: to, ...(signatureId ? { signatureId } : {}) },
     });
+    await this.stores.outbox.emit(ctx.trx, 'lot.status', lot.lotNumber, {
+      lot: lot.lotNumber,
+      material: lot.materialCode,
+      from: lot.status,
+      to,
+      reason: ctx.reason,
+      by: ctx.actor.username,
+    });
     return (await this.stores.lots.byId(ctx.trx, lot.id))!;
   }
 
@@ -213,6 +221,13 @@ export class Inventory {
       entityId: lot.id,
       oldValue: { quantity: lot.quantity },
       newValue: { quantity: after.quantity, consumed: -quantity, unit: lot.unit, batch: c.batchId, step: c.stepId },
+    });
+    await this.stores.outbox.emit(ctx.trx, 'material.consumed', c.batchId, {
+      batch: c.batchId,
+      step: c.stepId,
+      lot: lot.lotNumber,
+      material: lot.materialCode,
+      quantity: { value: -quantity, unit: lot.unit },
     });
     return { transaction, lot: after, replayed: false };
   }
@@ -273,6 +288,12 @@ export class Inventory {
       entityType: 'lot',
       entityId: lot.id,
       newValue: { ...lotValues(created), batch: p.batchId },
+    });
+    await this.stores.outbox.emit(ctx.trx, 'batch.produced', p.batchId, {
+      batch: p.batchId,
+      lot: created.lotNumber,
+      material: created.materialCode,
+      quantity: { value: quantity, unit: created.unit },
     });
     return { lot: created, replayed: false };
   }

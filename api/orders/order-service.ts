@@ -54,6 +54,26 @@ export function orderView(o: OrderRecord) {
   };
 }
 
+/** The event each step of an order's life emits (`order.<word>`). */
+const ORDER_EVENT = {
+  release: 'released',
+  unrelease: 'unreleased',
+  cancel: 'cancelled',
+  launch: 'launched',
+  close: 'closed',
+} as const satisfies Record<OrderAction, string>;
+
+/** What an order event carries: the order as the ERP knows it, and its batch once launched. */
+function orderEvent(o: OrderRecord): Record<string, unknown> {
+  return {
+    order: o.number,
+    state: o.state,
+    product: o.productCode,
+    quantity: { value: o.quantity, unit: o.unit },
+    batch: o.batchNumber,
+  };
+}
+
 export class OrderService {
   private readonly audit: AuditTrail;
 
@@ -88,6 +108,7 @@ export class OrderService {
       materials: input.materials ?? [],
       createdBy: ctx.actor.userId,
     });
+    await this.stores.outbox.emit(ctx.trx, 'order.created', order.number, orderEvent(order));
     await this.audit.record(ctx, {
       action: 'order-create',
       entityType: ORDER_ENTITY,
@@ -179,6 +200,7 @@ export class OrderService {
   private async apply(ctx: ChangeContext, order: OrderRecord, action: OrderAction, batchId?: string) {
     const to = ORDER_TRANSITIONS[action].to;
     const updated = await this.stores.orders.update(ctx.trx, order.id, { state: to, batchId });
+    await this.stores.outbox.emit(ctx.trx, `order.${ORDER_EVENT[action]}`, order.number, orderEvent(updated));
     await this.audit.record(ctx, {
       action: `order-${action}`,
       entityType: ORDER_ENTITY,

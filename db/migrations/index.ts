@@ -17,6 +17,7 @@ import * as oeeStopReasons from './20261209000000_oee_stop_reasons';
 import * as applicationRolePerDatabase from './20261210000000_application_role_per_database';
 import * as rateLimitCounters from './20261211000000_rate_limit_counters';
 import * as productionOrders from './20261212000000_production_orders';
+import * as outboxAndWebhooks from './20261213000000_outbox_and_webhooks';
 
 export const MIGRATIONS = [
   identitySignaturesAudit,
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   applicationRolePerDatabase,
   rateLimitCounters,
   productionOrders,
+  outboxAndWebhooks,
 ];

@@ -9,6 +9,7 @@ import { LotStore } from './lot-store';
 import { MasterDataStore } from './master-data-store';
 import { OeeStore } from './oee-store';
 import { OrderStore } from './order-store';
+import { OutboxStore } from './outbox-store';
 import { RecipeStore } from './recipe-store';
 import { SecurityEventStore } from './security-event-store';
 import { SessionStore } from './session-store';
@@ -31,6 +32,7 @@ export interface Stores {
   deviations: DeviationStore;
   oee: OeeStore;
   orders: OrderStore;
+  outbox: OutboxStore;
 }
 
 export function createStores(): Stores {
@@ -50,5 +52,6 @@ export function createStores(): Stores {
     deviations: new DeviationStore(),
     oee: new OeeStore(),
     orders: new OrderStore(),
+    outbox: new OutboxStore(),
   };
 }

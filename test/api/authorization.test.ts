@@ -97,6 +97,12 @@ const ROUTES: Record<string, Access> = {
   'POST /orders/:id/close': 'orders.plan',
   'POST /integration/b2mml': 'orders.plan',
   'GET /batches/:id/b2mml/production-performance': 'batches.read',
+  'POST /webhooks/subscriptions': 'webhooks.manage',
+  'GET /webhooks/subscriptions': 'webhooks.manage',
+  'GET /webhooks/subscriptions/:id': 'webhooks.manage',
+  'POST /webhooks/subscriptions/:id/deactivate': 'webhooks.manage',
+  'GET /webhooks/subscriptions/:id/deliveries': 'webhooks.manage',
+  'POST /webhooks/deliveries/:id/redeliver': 'webhooks.manage',
 };
 
 /** Which roles hold each permission. */
@@ -133,6 +139,7 @@ const MATRIX: Record<Permission, Role[]> = {
   'deviations.read': ['admin', 'planner', 'operator', 'qa'],
   'orders.read': ['admin', 'planner', 'operator', 'qa'],
   'orders.plan': ['planner'],
+  'webhooks.manage': ['admin'],
   'deviations.raise': ['operator', 'qa'],
   'deviations.investigate': ['qa'],
   'deviations.approve': ['qa'],
