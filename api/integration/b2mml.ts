@@ -90,6 +90,18 @@ export interface ProductionScheduleDocument {
 
 const ROOT = 'ProcessProductionSchedule';
 
+/**
+ * The parser's result, or a refusal: it refuses some well-formed documents (an element named like a property of
+ * every object, `__proto__` or `constructor`; nesting deeper than it allows), and those are the sender's to fix.
+ */
+function parsed(parse: () => unknown): Record<string, unknown> {
+  try {
+    return parse() as Record<string, unknown>;
+  } catch (err) {
+    throw invalidDocument('/', `not a document Ampoule reads: ${(err as Error).message}`);
+  }
+}
+
 /** A refusal naming where the document is wrong. */
 export function invalidDocument(xpath: string, message: string): Problem {
   return new Problem('invalid-document', `${xpath}: ${message}`, { xpath });
@@ -112,7 +124,7 @@ export function readProductionSchedule(xml: string): ProductionScheduleDocument 
       `not well-formed XML at line ${wellFormed.err.line}, column ${wellFormed.err.col}: ${wellFormed.err.msg}`,
     );
   // The root and its namespace, prefixes as written.
-  const raw = new XMLParser({ ignoreAttributes: false, parseTagValue: false }).parse(xml) as Record<string, unknown>;
+  const raw = parsed(() => new XMLParser({ ignoreAttributes: false, parseTagValue: false }).parse(xml));
   const rootName = Object.keys(raw).find((k) => !k.startsWith('?'));
   const [prefix, local] = rootName?.includes(':') ? rootName.split(':') : [undefined, rootName];
   if (local !== ROOT) throw invalidDocument(`/${rootName ?? ''}`, `expected ${ROOT}`);
@@ -121,21 +133,23 @@ export function readProductionSchedule(xml: string): ProductionScheduleDocument 
   if (ns !== B2MML_NS)
     throw invalidDocument(`/${ROOT}`, `expected the B2MML V0600 namespace ${B2MML_NS}, not ${String(ns ?? 'none')}`);
 
-  const doc = new XMLParser({
-    ignoreAttributes: true,
-    removeNSPrefix: true,
-    parseTagValue: false,
-    isArray: (name) => REPEATED.has(name),
-  }).parse(xml) as Record<string, unknown>;
-  const parsed = processProductionSchedule.safeParse(doc[ROOT]);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+  const doc = parsed(() =>
+    new XMLParser({
+      ignoreAttributes: true,
+      removeNSPrefix: true,
+      parseTagValue: false,
+      isArray: (name) => REPEATED.has(name),
+    }).parse(xml),
+  );
+  const checked = processProductionSchedule.safeParse(doc[ROOT], { reportInput: true });
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
     throw invalidDocument(
       xpathOf(issue.path),
       issue.code === 'invalid_type' && issue.input === undefined ? 'is missing' : issue.message,
     );
   }
-  const schedule = parsed.data.DataArea.ProductionSchedule[0];
+  const schedule = checked.data.DataArea.ProductionSchedule[0];
   const orders = schedule.ProductionRequest.map((r, i): RequestedOrder => {
     const at = `/${ROOT}/DataArea/ProductionSchedule[1]/ProductionRequest[${i + 1}]`;
     const produced = r.SegmentRequirement.flatMap((s, si) =>

@@ -2,8 +2,9 @@
  * The outbox's relay: delivers each subscription's events, in the order they happened, at least once, signed per
  * the Standard Webhooks convention (`webhook-id` — the event's id, what receivers deduplicate on —
  * `webhook-timestamp`, `webhook-signature`; the `standardwebhooks` package). A delivery is claimed for a lease in a
- * short transaction (no transaction is held over HTTP), so that relays in several API processes never send it at
- * once and one that dies mid-delivery leaves it to be sent again when the lease ends. A failure is tried again
+ * short transaction with its subscription locked (no transaction is held over HTTP), so that relays in several API
+ * processes never send a subscription's events at once or out of order, and one that dies mid-delivery leaves it to
+ * be sent again when the lease ends; a late outcome from a lease that passed on is dropped. A failure is tried again
  * with exponential backoff; after the subscription's maximum of attempts the delivery is dead (a dead letter) and
  * the subscription's later events go on — until an admin sends it again.
  */
@@ -12,6 +13,7 @@ import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import type { Stores } from '../../db/stores';
 import type { Delivery } from '../../db/stores/outbox-store';
+import { causesOf } from '../http/errors';
 
 export interface RelayOptions {
   /** How often the relay looks for due deliveries. */
@@ -62,28 +64,17 @@ export class WebhookRelay {
     await this.running;
   }
 
-  /** Delivers what is due now, until nothing is; returns how many attempts were made. */
+  /** Delivers what is due now, until nothing is. */
   async deliverDue(): Promise<void> {
     for (;;) {
-      // Claimed for the lease: another relay skips them, and if this one dies they are due again after it.
-      const lease = this.options.timeoutMs * 2;
-      const due = await this.db.transaction(async (trx) => {
-        const rows = await this.stores.outbox.due(trx, 16);
-        if (rows.length > 0)
-          await trx('webhook_deliveries')
-            .whereIn(
-              'id',
-              rows.map((r) => r.id),
-            )
-            .update({ next_attempt_at: trx.raw('clock_timestamp() + make_interval(secs => ?)', [lease / 1000]) });
-        return rows;
-      });
+      // Claimed for a lease: another relay skips them, and if this one dies they are due again after it.
+      const due = await this.stores.outbox.claimDue(this.db, 16, this.options.timeoutMs * 2);
       if (due.length === 0) return;
       await Promise.all(due.map((d) => this.deliver(d)));
     }
   }
 
-  private async deliver(d: Delivery & { url: string; secret: string; maxAttempts: number }): Promise<void> {
+  private async deliver(d: Delivery & { url: string; secret: string; leaseToken: string }): Promise<void> {
     const body = webhookBody(d.event);
     const at = new Date();
     const started = performance.now();
@@ -106,22 +97,19 @@ export class WebhookRelay {
       await res.arrayBuffer().catch(() => undefined);
       if (status < 200 || status > 299) error = `answered ${status}`;
     } catch (err) {
-      error = (err as Error).message;
+      // fetch's own message is "fetch failed": the reason is in its causes.
+      error = causesOf(err).join(': ').slice(0, 1000);
     }
     const delivered = error === null;
-    const dead = !delivered && d.attempts + 1 >= d.maxAttempts;
     const retryInMs = Math.min(this.options.backoffMs * 2 ** d.attempts, this.options.maxBackoffMs);
-    await this.db.transaction((trx) =>
-      this.stores.outbox.recordAttempt(trx, d, {
-        status,
-        error,
-        durationMs: Math.round(performance.now() - started),
-        delivered,
-        dead,
-        retryInMs: delivered || dead ? 0 : retryInMs,
-      }),
-    );
-    if (dead)
+    const state = await this.stores.outbox.recordAttempt(this.db, d, {
+      status,
+      error,
+      durationMs: Math.round(performance.now() - started),
+      delivered,
+      retryInMs: delivered ? 0 : retryInMs,
+    });
+    if (state === 'dead')
       this.log.warn(
         { subscription: d.subscriptionId, event: d.event.id, type: d.event.type, attempts: d.attempts + 1, error },
         'a webhook delivery is dead after its last attempt: POST /api/webhooks/deliveries/:id/redeliver sends it again',

@@ -68,7 +68,9 @@ export function webhookRoutes(s: Services): RouteSpec[] {
       access: 'webhooks.manage',
       reason: 'optional',
       body: z.strictObject({
-        url: z.url({ protocol: /^https?$/ }),
+        url: z.url({ protocol: /^https?$/ }).refine((u) => !new URL(u).username && !new URL(u).password, {
+          message: 'no credentials in the URL: it is kept in the audit trail and shown in the list',
+        }),
         eventTypes: z.array(z.enum([...EVENT_TYPES, '*'])).min(1),
         description: z.string().trim().min(1).max(500).optional(),
         maxAttempts: z.int().min(1).max(50).optional(),

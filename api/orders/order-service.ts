@@ -22,6 +22,8 @@ import { Problem, notFound } from '../http/problems';
 import type { ProductionScheduleDocument } from '../integration/b2mml';
 
 export const ORDER_ENTITY = 'production-order';
+/** An order number as the database takes it (the same pattern as its check). */
+export const ORDER_NUMBER = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$/;
 
 export interface NewOrderInput {
   number: string;
@@ -85,6 +87,13 @@ export class OrderService {
   }
 
   async create(ctx: ChangeContext, input: NewOrderInput, source: 'api' | 'b2mml' = 'api'): Promise<OrderRecord> {
+    // What the database would refuse, refused in words first (the web page's form and the ERP's documents come here
+    // without the API's schema).
+    if (!ORDER_NUMBER.test(input.number))
+      throw new Problem(
+        'unprocessable',
+        `the order number ${JSON.stringify(input.number)} is not one Ampoule takes (1–64 of A-Z a-z 0-9 . _ / -, beginning with a letter or digit)`,
+      );
     if (await this.stores.orders.byNumber(ctx.trx, input.number))
       throw new Problem('code-taken', `the production order ${input.number} exists already`);
     await this.checkQuantity(ctx.trx, 'the product', input.product, input.quantity, input.unit);

@@ -55,8 +55,10 @@ export async function up(knex: Knex): Promise<void> {
       last_status integer,
       last_error text,
       delivered_at timestamptz,
+      lease_token uuid,
       unique (subscription_id, event_seq)
     )`,
+    `comment on column webhook_deliveries.lease_token is 'Set by the relay that claimed the delivery; only that relay''s outcome is recorded (a late one, after the lease passed to another, is dropped).'`,
     `create index webhook_deliveries_pending on webhook_deliveries (subscription_id, event_seq) where state = 'pending'`,
     `create table webhook_attempts (
       id bigserial primary key,
@@ -72,7 +74,7 @@ export async function up(knex: Knex): Promise<void> {
     `do $$ begin
       execute format('grant select, insert on outbox_events, webhook_subscriptions, webhook_deliveries, webhook_attempts to %I', (select name from ampoule_app_role));
       execute format('grant update (active, description, max_attempts) on webhook_subscriptions to %I', (select name from ampoule_app_role));
-      execute format('grant update (state, attempts, next_attempt_at, last_status, last_error, delivered_at) on webhook_deliveries to %I', (select name from ampoule_app_role));
+      execute format('grant update (state, attempts, next_attempt_at, last_status, last_error, delivered_at, lease_token) on webhook_deliveries to %I', (select name from ampoule_app_role));
       execute format('grant usage on sequence outbox_events_seq_seq, webhook_deliveries_id_seq, webhook_attempts_id_seq to %I', (select name from ampoule_app_role));
     end $$`,
   ]);

@@ -55,63 +55,86 @@ export class OutboxStore {
   }
 
   /**
-   * The next delivery due of each subscription — its oldest pending one, so that a subscription receives its
-   * events in the order they happened — locked for the caller (another relay skips it).
+   * Claims the next delivery due of each subscription for `leaseMs` — its oldest pending one, so that a subscription
+   * receives its events in order: the subscription's row is locked while claiming (another relay skips it), and the
+   * claimed delivery is not due again until its lease ends, which holds the subscription's later ones back. Each
+   * claim carries a token of its own: only its holder's outcome is recorded.
    */
-  async due(
-    trx: Knex.Transaction,
+  async claimDue(
+    db: Knex,
     limit: number,
-  ): Promise<(Delivery & { url: string; secret: string; maxAttempts: number })[]> {
-    const { rows } = await trx.raw(
-      `select d.*, s.url, s.secret, s.max_attempts, e.id as event_id, e.type, e.subject, e.payload, e.occurred_at
-       from webhook_subscriptions s
-       cross join lateral (
-         select * from webhook_deliveries d where d.subscription_id = s.id and d.state = 'pending'
-         order by d.event_seq limit 1
-       ) d
-       join outbox_events e on e.seq = d.event_seq
-       where s.active and d.next_attempt_at <= clock_timestamp()
-       order by d.next_attempt_at
-       limit ?
-       for update of d skip locked`,
-      [limit],
-    );
-    return rows.map((r: Record<string, unknown>) => ({
-      ...toDelivery(r),
-      url: r.url as string,
-      secret: r.secret as string,
-      maxAttempts: Number(r.max_attempts),
-    }));
+    leaseMs: number,
+  ): Promise<(Delivery & { url: string; secret: string; leaseToken: string })[]> {
+    return db.transaction(async (trx) => {
+      const { rows } = await trx.raw(
+        `select d.*, s.url, s.secret, e.id as event_id, e.type, e.subject, e.payload, e.occurred_at
+         from webhook_subscriptions s
+         cross join lateral (
+           select * from webhook_deliveries d where d.subscription_id = s.id and d.state = 'pending'
+           order by d.event_seq limit 1
+         ) d
+         join outbox_events e on e.seq = d.event_seq
+         where s.active and d.next_attempt_at <= clock_timestamp()
+         order by d.next_attempt_at
+         limit ?
+         for update of s skip locked`,
+        [limit],
+      );
+      const claimed: (Delivery & { url: string; secret: string; leaseToken: string })[] = [];
+      for (const r of rows as Record<string, unknown>[]) {
+        const [lease] = await trx('webhook_deliveries')
+          .where('id', r.id as number)
+          .update({
+            lease_token: trx.raw('gen_random_uuid()'),
+            next_attempt_at: trx.raw('clock_timestamp() + make_interval(secs => ?)', [leaseMs / 1000]),
+          })
+          .returning('lease_token');
+        claimed.push({
+          ...toDelivery(r),
+          url: r.url as string,
+          secret: r.secret as string,
+          leaseToken: lease.lease_token,
+        });
+      }
+      return claimed;
+    });
   }
 
+  /**
+   * The outcome of a claimed delivery's attempt, if the claim still holds (else dropped: the lease passed to another
+   * relay, whose outcome counts); returns the delivery's state after it, or undefined when dropped.
+   */
   async recordAttempt(
-    trx: Knex.Transaction,
-    d: Pick<Delivery, 'id' | 'attempts'>,
-    outcome: {
-      status: number | null;
-      error: string | null;
-      durationMs: number;
-      delivered: boolean;
-      dead: boolean;
-      retryInMs: number;
-    },
-  ): Promise<void> {
-    await trx('webhook_attempts').insert({
-      delivery_id: d.id,
-      status: outcome.status,
-      error: outcome.error,
-      duration_ms: outcome.durationMs,
-    });
-    await trx('webhook_deliveries')
-      .where('id', d.id)
-      .update({
-        attempts: d.attempts + 1,
-        last_status: outcome.status,
-        last_error: outcome.error,
-        state: outcome.delivered ? 'delivered' : outcome.dead ? 'dead' : 'pending',
-        delivered_at: outcome.delivered ? trx.raw('clock_timestamp()') : null,
-        next_attempt_at: trx.raw(`clock_timestamp() + make_interval(secs => ?)`, [outcome.retryInMs / 1000]),
+    db: Knex,
+    d: { id: number; leaseToken: string },
+    outcome: { status: number | null; error: string | null; durationMs: number; delivered: boolean; retryInMs: number },
+  ): Promise<Delivery['state'] | undefined> {
+    return db.transaction(async (trx) => {
+      const [row] = await trx('webhook_deliveries')
+        .where({ id: d.id, lease_token: d.leaseToken, state: 'pending' })
+        .update({
+          attempts: trx.raw('attempts + 1'),
+          last_status: outcome.status,
+          last_error: outcome.error,
+          lease_token: null,
+          state: outcome.delivered
+            ? 'delivered'
+            : trx.raw(
+                `case when attempts + 1 >= (select max_attempts from webhook_subscriptions where id = subscription_id) then 'dead' else 'pending' end`,
+              ),
+          delivered_at: outcome.delivered ? trx.raw('clock_timestamp()') : null,
+          next_attempt_at: trx.raw('clock_timestamp() + make_interval(secs => ?)', [outcome.retryInMs / 1000]),
+        })
+        .returning('state');
+      if (!row) return undefined;
+      await trx('webhook_attempts').insert({
+        delivery_id: d.id,
+        status: outcome.status,
+        error: outcome.error,
+        duration_ms: outcome.durationMs,
       });
+      return row.state as Delivery['state'];
+    });
   }
 
   /** A subscription's deliveries, newest first. */
@@ -144,7 +167,7 @@ export class OutboxStore {
   async revive(trx: Knex.Transaction, id: number): Promise<void> {
     await trx('webhook_deliveries')
       .where({ id, state: 'dead' })
-      .update({ state: 'pending', attempts: 0, next_attempt_at: trx.raw('clock_timestamp()') });
+      .update({ state: 'pending', attempts: 0, lease_token: null, next_attempt_at: trx.raw('clock_timestamp()') });
   }
 }
 

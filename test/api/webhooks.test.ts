@@ -229,3 +229,53 @@ test('after its attempts a delivery is dead, later events go on; sent again by a
     await receiver.close();
   }
 });
+
+test('two relays (two API processes) never send a subscription’s events at once or out of order', async () => {
+  // A receiver that takes its time, and notes whether a delivery arrived while another was still being answered.
+  const received: string[] = [];
+  let inFlight = 0;
+  let overlapped = 0;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    inFlight++;
+    if (inFlight > 1) overlapped++;
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      setTimeout(() => {
+        received.push((JSON.parse(body) as Json).data.order as string);
+        inFlight--;
+        res.writeHead(200).end();
+      }, 20);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const second = new WebhookRelay(api.services.db, api.services.stores, pino({ level: 'silent' }), {
+    pollMs: 37,
+    timeoutMs: 2_000,
+    backoffMs: 100,
+    maxBackoffMs: 400,
+  });
+  second.start();
+  try {
+    await subscribe(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, ['order.created']);
+    const numbers = Array.from({ length: 15 }, (_, i) => `WH-${suffix}-T${String(i).padStart(2, '0')}`);
+    for (const n of numbers) await api.request('POST', '/orders', order(n), { token: planner });
+    await until(() => received.length >= numbers.length || undefined, 30_000, 'every event');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received).toEqual(numbers);
+    expect(overlapped).toBe(0);
+  } finally {
+    await second.stop();
+    await new Promise((r) => server.close(() => r(undefined)));
+  }
+});
+
+test('a subscription URL with credentials is refused (it would be kept in the audit trail)', async () => {
+  const r = await api.request(
+    'POST',
+    '/webhooks/subscriptions',
+    { url: 'https://erp:secret@erp.example/hook', eventTypes: ['*'] },
+    { token: admin },
+  );
+  expect(r.status).toBe(400);
+});

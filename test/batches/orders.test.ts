@@ -360,6 +360,15 @@ describe('B2MML: a ProcessProductionSchedule from the ERP', () => {
       /not well-formed XML at line/,
     );
     await refused(`<!DOCTYPE x [<!ENTITY a "aaaa">]>${schedule('')}`, '/', /DOCTYPE is not accepted/);
+    await refused(
+      schedule(
+        requestXml(`ERP-${suffix}-3`)
+          .replace('<b2mml:Priority/>', '')
+          .replace('</b2mml:ProductionRequest>', '<b2mml:__proto__>x</b2mml:__proto__></b2mml:ProductionRequest>'),
+      ),
+      '/',
+      /not a document Ampoule reads/,
+    );
     // What the orders themselves refuse, in its place: an order number taken, a unit not of the material's kind.
     const taken = await send(schedule(requestXml(`ERP-${suffix}-3`) + requestXml(`ERP-${suffix}-1`)));
     expect([taken.status, taken.body.type, taken.body.xpath]).toEqual([409, '/api/problems/code-taken', second]);
