@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { erpUnitOfUcum, ucumOfErpUnit } from '../../domain/integration/erp-units';
 import type { RequiredMaterial } from '../../domain/orders/production-order';
 import { Problem } from '../http/problems';
+import type { NewOrderInput } from '../orders/order-service';
 
 export const B2MML_NS = 'http://www.mesa.org/xml/B2MML-V0600';
 
@@ -70,14 +71,7 @@ const processProductionSchedule = z.object({
 });
 
 /** A production order as a `ProductionRequest` asks for it (units already in UCUM). */
-export interface RequestedOrder {
-  number: string;
-  product: string;
-  quantity: number;
-  unit: string;
-  requestedStart?: string;
-  requestedEnd?: string;
-  recipe?: string;
+export interface RequestedOrder extends NewOrderInput {
   materials: RequiredMaterial[];
   /** Where it is in the document, for problems found later (a number taken, an unknown material). */
   xpath: string;

@@ -31,7 +31,7 @@ export interface LotDetail extends LotView {
 }
 
 /** A lot in a genealogy tree. */
-interface GenealogyLot {
+type GenealogyLot = {
   id: string;
   lotNumber: string;
   material: string;
@@ -41,7 +41,7 @@ interface GenealogyLot {
   effectiveStatus: LotStatus;
   /** Set when this lot was already expanded elsewhere in the tree: its branches are shown there. */
   repeated?: true;
-}
+};
 
 /** Backward: the batches that produced a lot, each with the lots it consumed (and theirs, to any depth). */
 export interface BackwardNode extends GenealogyLot {
@@ -163,15 +163,7 @@ export class LotService {
       const l = lots.get(id)!;
       const repeated = expanded.has(id);
       expanded.add(id);
-      const n: Record<string, unknown> = {
-        id,
-        lotNumber: l.lotNumber,
-        material: l.materialCode,
-        quantity: l.quantity,
-        unit: l.unit,
-        status: l.status,
-        effectiveStatus: effectiveStatus(l, today),
-      };
+      const n: Record<string, unknown> = genealogyLot(l, today);
       if (repeated) n.repeated = true;
       // A lot shown again is not expanded again: its branches are where it first appears.
       const links: Record<string, unknown>[] = [];
@@ -229,13 +221,7 @@ export class LotService {
       .map((id) => {
         const l = facts.get(id)!;
         return {
-          id,
-          lotNumber: l.lotNumber,
-          material: l.materialCode,
-          quantity: l.quantity,
-          unit: l.unit,
-          status: l.status,
-          effectiveStatus: effectiveStatus(l, today),
+          ...genealogyLot(l, today),
           depth: depth.get(id)!,
           viaBatches: [...via.get(id)!].sort(ordinal),
         };
@@ -289,4 +275,17 @@ export class LotService {
 /** Ordinal, not locale-aware: the same order everywhere, and a fraction of the cost on ten thousand lots. */
 function ordinal(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** What a genealogy shows of a lot it reached. */
+function genealogyLot(l: GenealogyTreeRow, today: string): GenealogyLot {
+  return {
+    id: l.id,
+    lotNumber: l.lotNumber,
+    material: l.materialCode,
+    quantity: l.quantity,
+    unit: l.unit,
+    status: l.status,
+    effectiveStatus: effectiveStatus(l, today),
+  };
 }

@@ -23,6 +23,7 @@ import {
 } from '@temporalio/worker';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { createDatabaseOn } from '../support/postgres';
+import { prng } from '../support/prng';
 import { portNoOneElseGets, spawnServer, type ServerProcess } from '../support/server-process';
 import * as activities from './activities';
 import type { MixResult } from './workflows';
@@ -30,17 +31,6 @@ import type { MixResult } from './workflows';
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-
-/** A small deterministic PRNG, so a failing run can be repeated with --seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -49,6 +49,7 @@ import {
   type AmpouleProcess,
   type ServerProcess,
 } from '../support/server-process';
+import { prng } from '../support/prng';
 import { failoverClient } from './failover-client';
 import { createPostgresCluster, type PostgresCluster } from './postgres-cluster';
 
@@ -63,17 +64,6 @@ function arg(name: string, fallback: string): string {
 }
 const verbose = process.argv.includes('--verbose');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A small deterministic PRNG, so that a failing run can be repeated with --seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
 
 /**
  * A process the harness keeps running, as a supervisor (systemd, Kubernetes) does: killed on purpose by a trial and
