@@ -56,7 +56,8 @@ function isDatabaseUnavailable(e: { code?: string; name?: string; message?: stri
     ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', '57P01', '57P02', '57P03'].includes(code) ||
     code.startsWith('08') ||
     e.name === 'KnexTimeoutError' ||
-    /^Connection terminated/.test(e.message ?? '')
+    // pg's own words for a connection that broke under a query (knex puts the query's SQL before them).
+    /Connection terminated|connection error and is not queryable/.test(e.message ?? '')
   );
 }
 

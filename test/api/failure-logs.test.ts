@@ -73,6 +73,8 @@ test('PostgreSQL out of reach is a 503 to send again (Retry-After), with its cau
     Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
     Object.assign(new Error('connection failure'), { code: '08006' }),
     new Error('Connection terminated unexpectedly'),
+    new Error('select * from "batch_steps" where "batch_id" = $1 - Connection terminated unexpectedly'),
+    new Error('Client has encountered a connection error and is not queryable'),
     Object.assign(new Error('Knex: Timeout acquiring a connection.'), { name: 'KnexTimeoutError' }),
   ]) {
     const p = toProblem(err)!;

@@ -14,9 +14,10 @@
  * Then, for every batch: it ends complete; its record holds exactly the entries a fault-free batch's holds (the
  * first batch runs before any fault, as the reference), entry keys unique, its hash chain whole; every step entry
  * and verification an operator was answered 200 for is in it, once; each equipment phase took effect once (the
- * simulator's counters); and at the end the audit chain verifies; an API or worker never exits on its own (the
- * embedded Temporal server does when PostgreSQL fails under it, by design). Prints trials, faults by kind and
- * losses; exits 1 on any loss.
+ * simulator's counters). And, for the run: every event of the outbox reached a webhook receiver of the harness's
+ * own, signed, each subject's in order (duplicates only with their own id) — the relays run in the APIs that are
+ * killed; the audit chain verifies; no API or worker exits on its own (the embedded Temporal server does when
+ * PostgreSQL fails under it, by design). Prints trials, faults by kind and losses; exits 1 on any loss.
  *
  *   npm run test:faults -- [--trials 10] [--at-once 3] [--seed N] [--verbose]
  *
@@ -50,6 +51,7 @@ import {
   type ServerProcess,
 } from '../support/server-process';
 import { prng } from '../support/prng';
+import { startEventReceiver } from './event-receiver';
 import { failoverClient } from './failover-client';
 import { createPostgresCluster, type PostgresCluster } from './postgres-cluster';
 
@@ -351,6 +353,27 @@ async function main() {
       apiPorts.map((p) => `http://127.0.0.1:${p}`),
       PASSWORD,
     );
+    // Every event out, to a receiver of the harness's own: the relays in the APIs are killed with them. The events of
+    // the set-up, before the subscription, are no one's.
+    const receiver = await startEventReceiver();
+    const eventsBefore = await (async () => {
+      const owner = knexFactory({ client: 'pg', connection: cluster.url('ampoule'), pool: { min: 0, max: 1 } });
+      try {
+        return Number((await owner('outbox_events').max({ seq: 'seq' }))[0].seq ?? 0);
+      } finally {
+        await owner.destroy();
+      }
+    })();
+    cleanups.unshift(() => receiver.close());
+    const subscribed = await request('admin', 'POST', '/webhooks/subscriptions', {
+      url: receiver.url,
+      eventTypes: ['*'],
+      description: 'the fault harness',
+      maxAttempts: 50,
+    });
+    if (subscribed.status !== 201)
+      throw new Error(`subscribing: ${subscribed.status} ${JSON.stringify(subscribed.body)}`);
+    receiver.useSecret(subscribed.body.secret as string);
     const lots = await stockMaterials(request, DEMO_STOCK.slice(0, 4), PASSWORD);
     console.log(
       `test:faults — ${trials} trials, one fault each (${FAULTS.join(', ')}), while ${atOnce} batches run at a time; 2 APIs and 2 workers (bin/ampoule, production mode), the embedded Temporal server on ${cluster.description}, equipment over OPC UA; seed ${seed}`,
@@ -535,6 +558,15 @@ async function main() {
         );
     }
 
+    // Every event out delivered (the relays had up to two minutes after the last batch).
+    const owner = knexFactory({ client: 'pg', connection: cluster.url('ampoule'), pool: { min: 0, max: 1 } });
+    await waitFor(
+      async () => Number((await owner('webhook_deliveries').where('state', 'pending').count({ n: '*' }))[0].n) === 0,
+      120_000,
+    );
+    const events = await receiver.check(owner, eventsBefore);
+    await owner.destroy();
+
     // The audit trail, whole, across everything that happened.
     const verdict = (await request('admin', 'GET', '/audit/verify')).body;
     const exits = supervised.reduce((n, p) => n + p.exitsOnItsOwn, 0);
@@ -554,6 +586,9 @@ async function main() {
         .slice(0, 6)
         .map(([what, n]) => `\n  ${n}× ${what}`)
         .join('')}`,
+    );
+    console.log(
+      `events out (webhooks): ${events.written} written, ${events.received} received${events.duplicates ? `, ${events.duplicates} sent again with their own id` : ''}${events.problems.length === 0 ? '; signatures valid, each subject in order' : `; ${events.problems.join('; ')}`}`,
     );
     console.log(
       ledgerProblems.length === 0
@@ -582,6 +617,7 @@ async function main() {
     const ownExits = [...apis, ...workers].reduce((n, p) => n + p.exitsOnItsOwn, 0);
     for (const r of failed) console.log(`  ✗ ${r.number} on ${r.unit}: ${r.problems.join('; ')}`);
     const losses =
+      events.problems.length +
       failed.length +
       ledgerProblems.length +
       launchFailures.length +
