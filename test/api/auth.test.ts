@@ -50,6 +50,7 @@ describe('login', () => {
         'batches.command',
         'deviations.read',
         'deviations.raise',
+        'orders.read',
       ],
     });
     expect(Date.parse(r.body.expiresAt)).toBeGreaterThan(Date.now() + 11 * 3600_000);
