@@ -138,7 +138,7 @@ export class LotService {
     direction: 'backward' | 'forward',
   ): Promise<{ direction: string; lots: number; batches: number; root: BackwardNode | ForwardNode }> {
     const lot = await this.find(this.db, idOrNumber);
-    // The lots reached, each with the edge it was reached by, in the order the tree shows them.
+    // The lots reached, each with the edge it was reached by.
     const [rows, today] = await Promise.all([
       this.stores.lots.genealogyTree(this.db, lot.id, direction),
       this.inventory.today(this.db),
@@ -167,12 +167,16 @@ export class LotService {
       if (repeated) n.repeated = true;
       // A lot shown again is not expanded again: its branches are where it first appears.
       const links: Record<string, unknown>[] = [];
-      for (const [batchId, es] of (!repeated && below.get(id)) || [])
+      // Each lot's batches, and each batch's lots, in ordinal order: the same tree for the same genealogy.
+      const byBatch = repeated ? undefined : below.get(id);
+      for (const batchId of byBatch ? [...byBatch.keys()].sort(ordinal) : []) {
+        const es = byBatch!.get(batchId)!.sort((a, b) => ordinal(a.lotNumber, b.lotNumber));
         links.push(
           backward
             ? { batchId, produced: { value: es[0].produced, unit: l.unit }, inputs: es.map((e) => node(e.id, e)) }
             : { batchId, consumed: { value: es[0].consumed, unit: l.unit }, outputs: es.map((e) => node(e.id, e)) },
         );
+      }
       if (backward) {
         n.producedBy = links;
         if (edge) n.consumed = { value: edge.consumed, unit: l.unit };
@@ -195,41 +199,46 @@ export class LotService {
     ]);
     const facts = new Map<string, GenealogyTreeRow>();
     const below = new Map<string, GenealogyTreeRow[]>();
+    const batches = new Set<string>();
     for (const r of rows) {
       if (!facts.has(r.id)) facts.set(r.id, r);
-      if (r.parentLotId === null) continue;
+      if (r.parentLotId === null || r.batchId === null) continue;
+      batches.add(r.batchId);
       const group = below.get(r.parentLotId);
       if (group) group.push(r);
       else below.set(r.parentLotId, [r]);
     }
     const depth = new Map<string, number>([[lot.id, 0]]);
-    const via = new Map<string, Set<string>>();
+    // The batches through which each lot is reached: most lots by one, so a list, not a set per lot.
+    const via = new Map<string, string[]>();
     // Breadth first: each lot at its shortest distance from the recalled one.
     for (let frontier = [lot.id], d = 1; frontier.length > 0; d++) {
       const next: string[] = [];
-      for (const e of frontier.flatMap((id) => below.get(id) ?? [])) {
-        via.set(e.id, (via.get(e.id) ?? new Set()).add(e.batchId!));
-        if (!depth.has(e.id)) {
-          depth.set(e.id, d);
-          next.push(e.id);
+      for (const from of frontier)
+        for (const e of below.get(from) ?? []) {
+          const through = via.get(e.id);
+          if (!through) via.set(e.id, [e.batchId!]);
+          else if (!through.includes(e.batchId!)) through.push(e.batchId!);
+          if (!depth.has(e.id)) {
+            depth.set(e.id, d);
+            next.push(e.id);
+          }
         }
-      }
       frontier = next;
     }
-    const affected = [...depth.keys()]
-      .filter((id) => id !== lot.id)
-      .map((id) => {
-        const l = facts.get(id)!;
-        return {
-          ...genealogyLot(l, today),
-          depth: depth.get(id)!,
-          viaBatches: [...via.get(id)!].sort(ordinal),
-        };
-      })
-      .sort((a, b) => a.depth - b.depth || ordinal(a.lotNumber, b.lotNumber));
+    const affected: (GenealogyLot & { depth: number; viaBatches: string[] })[] = [];
+    for (const [id, d] of depth) {
+      if (id === lot.id) continue;
+      const a = genealogyLot(facts.get(id)!, today) as GenealogyLot & { depth: number; viaBatches: string[] };
+      a.depth = d;
+      a.viaBatches = via.get(id)!.sort(ordinal);
+      affected.push(a);
+    }
+    // Already nearest first (breadth first); by lot number within a distance.
+    affected.sort((a, b) => a.depth - b.depth || ordinal(a.lotNumber, b.lotNumber));
     return {
       lot: { id: lot.id, lotNumber: lot.lotNumber, material: lot.materialCode },
-      batches: [...new Set(rows.flatMap((r) => (r.batchId === null ? [] : [r.batchId])))].sort(ordinal),
+      batches: [...batches].sort(ordinal),
       affectedLots: affected,
       stillAvailable: affected.filter((a) => a.quantity > 0 && a.effectiveStatus !== 'rejected').length,
     };

@@ -566,4 +566,42 @@ describe('genealogy', () => {
     expect(again).toMatchObject({ lotNumber: buffer.lotNumber, repeated: true, consumed: { value: 5, unit: 'L' } });
     expect(again.producedBy).toEqual([]);
   });
+
+  test('a lot consumed in two steps of a batch is one input with the sum; a batch reworking its own lot ends', async () => {
+    const d = `${suffix}-R`;
+    // A buffer batch takes medium in two steps, and part of its own output lot back (rework): a cycle.
+    const own = (await produce(`RW-${d}`, 'PBS-1X', `RW-${d}`, 100, 'L')).lot;
+    await consume(medium.id, `RW-${d}`, 'charge-1', 'CD-CHO', 30, 'L');
+    await consume(medium.id, `RW-${d}`, 'charge-2', 'CD-CHO', 12.5, 'L');
+    await api.request(
+      'POST',
+      `/lots/${own.id}/status`,
+      { status: 'released', reason: 'QC passed', signature: sig('qa', 'released') },
+      as('qa'),
+    );
+    await consume(own.id, `RW-${d}`, 'rework', 'PBS-1X', 4, 'L');
+
+    const r = await api.request('GET', `/lots/${own.lotNumber}/genealogy?direction=backward`, undefined, as('qa'));
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ lots: 2, batches: 1 });
+    const inputs = r.body.root.producedBy[0].inputs;
+    expect(
+      inputs.map((i: { lotNumber: string; consumed: unknown; repeated?: boolean }) => [
+        i.lotNumber,
+        i.consumed,
+        i.repeated,
+      ]),
+    ).toEqual(
+      [
+        [medium.lotNumber, { value: 42.5, unit: 'L' }, undefined],
+        [own.lotNumber, { value: 4, unit: 'L' }, true],
+      ].sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
+    );
+    const impact = await api.request('GET', `/lots/${medium.lotNumber}/recall-impact`, undefined, as('qa'));
+    expect(impact.body.affectedLots).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ lotNumber: own.lotNumber, depth: 1, viaBatches: [`RW-${d}`] }),
+      ]),
+    );
+  });
 });
