@@ -17,6 +17,7 @@ import type { NewEbrEntry } from '../db/stores/batch-store';
 import type { NewSignature } from '../db/stores/signature-store';
 import { canonicalHash } from '../domain/canonical-hash';
 import { ACTIVITY_FAILURES, BATCH_MISSING } from '../domain/batch/failures';
+import { recordEvents } from '../domain/integration/record-events';
 import type { AssignedUnit, BatchCommand, BatchStatus, EbrEntryInput, StepProjection } from '../domain/batch/types';
 import type { PlanStep } from '../domain/recipe/plan';
 import { AuditTrail } from '../api/audit/audit-trail';
@@ -138,6 +139,9 @@ export function createActivities(deps: ActivityDeps) {
         completedKinds = entries
           .filter((e) => e.kind === 'step-completed')
           .map((e) => batch.plan.steps.find((st) => st.id === e.stepId)?.kind ?? 'unknown');
+        // What the record now holds, told to subscribed systems in its transaction: phases' states, samples' results.
+        for (const event of recordEvents(batch, entries))
+          await stores.outbox.emit(trx, event.type, batch.number, event.payload);
         // A limit excursion the record now holds is a deviation to investigate, raised with it.
         await raiseFromRecord(stores, asSystem(trx, 'raised by the batch record'), batch, entries);
         if (req.batchStatus && req.batchStatus !== batch.status) {

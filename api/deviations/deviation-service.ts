@@ -312,6 +312,18 @@ export class DeviationService {
   private async apply(ctx: ChangeContext, d: DeviationRecord, change: DeviationChange, action: string): Promise<void> {
     await this.stores.deviations.update(ctx.trx, d.id, change);
     const after = { ...d, ...change };
+    if (change.state === 'closed')
+      await this.stores.outbox.emit(ctx.trx, 'deviation.closed', d.batchNumber, {
+        deviation: d.number,
+        batch: d.batchNumber,
+        step: d.stepId,
+        category: d.category,
+        severity: after.severity,
+        rootCause: after.rootCause,
+        correctiveAction: after.correctiveAction,
+        preventiveAction: after.preventiveAction,
+        closedBy: ctx.actor.fullName,
+      });
     const changed = changedFields(d, after, [...FINDINGS, 'state', 'closeSignatureId']);
     await this.audit.record(ctx, {
       action: `deviation-${action}`,
@@ -364,6 +376,16 @@ async function raiseDeviation(
 ): Promise<DeviationRecord> {
   const number = deviationNumber(batch.number, (await stores.deviations.countForBatch(ctx.trx, batch.id)) + 1);
   const raised = await stores.deviations.insert(ctx.trx, { ...d, batchId: batch.id, number });
+  await stores.outbox.emit(ctx.trx, 'deviation.opened', batch.number, {
+    deviation: number,
+    batch: batch.number,
+    step: d.stepId,
+    category: d.category,
+    title: d.title,
+    severity: d.severity,
+    unit: d.unitCode,
+    lots: d.lots.map((l) => l.lotNumber),
+  });
   await audit.record(ctx, {
     action: 'deviation-raise',
     entityType: 'deviation',

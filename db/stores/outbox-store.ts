@@ -13,10 +13,14 @@ export const EVENT_TYPES = [
   'order.closed',
   'order.cancelled',
   'batch.status',
+  'phase.state',
+  'sample.result',
   'batch.disposition',
   'material.consumed',
   'batch.produced',
   'lot.status',
+  'deviation.opened',
+  'deviation.closed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

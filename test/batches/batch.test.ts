@@ -62,6 +62,73 @@ async function stepReaches(batch: string, stepId: string, status: string, ms = 6
 }
 
 /**
+ * What the batch told a subscribed ERP, in the order it happened (each written in the transaction of its change):
+ * the batch running, each phase's start and end in the plan's order, the lots it consumed, the sample's results
+ * (the pH outside its limits) and the deviation that raised, the lot it produced, the batch complete; then the
+ * deviation closed, the review and release, and the lot released.
+ */
+async function batchEventsTold(subscriptionId: string, batch: string): Promise<void> {
+  const deliveries = (await as('admin', 'GET', `/webhooks/subscriptions/${subscriptionId}/deliveries?limit=500`)).body
+    .items as Json[];
+  const events = deliveries
+    .map((d) => d.event)
+    .reverse() // the log is newest first
+    .filter((e) => e.subject === batch);
+  const plan = (await env.api.services.stores.batches.find(env.api.services.db, batch))!.plan;
+  expect(events.filter((e) => e.type === 'phase.state').map((e) => [e.payload.step, e.payload.state])).toEqual(
+    plan.steps.flatMap((st) => [
+      [st.id, 'running'],
+      [st.id, 'complete'],
+    ]),
+  );
+  expect(events.find((e) => e.type === 'phase.state' && e.payload.step === 'mix')!.payload).toMatchObject({
+    batch,
+    kind: 'equipment',
+    phase: 'MIX',
+    unit: 'MX-201',
+    at: expect.stringMatching(/Z$/),
+  });
+  const sample = events.filter((e) => e.type === 'sample.result');
+  expect(sample).toHaveLength(1);
+  expect(sample[0].payload).toMatchObject({ step: 'ph-conductivity', enteredBy: 'Oscar Operator (demo)' });
+  expect(sample[0].payload.results).toEqual([
+    expect.objectContaining({ id: 'ph', value: 7.55, unit: '[pH]', low: 7.3, high: 7.5, withinLimits: false }),
+    expect.objectContaining({ id: 'conductivity', value: 15.4, withinLimits: true }),
+    expect.objectContaining({ id: 'appearance', type: 'passFail', value: true }),
+  ]);
+  const order = events
+    .filter((e) => !e.type.startsWith('phase.'))
+    .map((e) => `${e.type}${e.payload.to ? `:${e.payload.to}` : ''}`);
+  expect(order).toEqual([
+    'batch.status:running',
+    'material.consumed',
+    'material.consumed',
+    'material.consumed',
+    'material.consumed',
+    'batch.status:held',
+    'batch.status:running',
+    'sample.result',
+    'deviation.opened',
+    'batch.produced',
+    'batch.status:complete',
+    'batch.disposition:reviewed',
+    'deviation.closed',
+    'batch.disposition:released',
+    'lot.status:released',
+  ]);
+  expect(events.find((e) => e.type === 'deviation.opened')!.payload).toMatchObject({
+    deviation: `${batch}-D01`,
+    step: 'ph-conductivity',
+    category: 'limit-excursion',
+  });
+  expect(events.find((e) => e.type === 'deviation.closed')!.payload).toMatchObject({
+    deviation: `${batch}-D01`,
+    severity: 'minor',
+    closedBy: 'Quade Quality (test)',
+  });
+}
+
+/**
  * The batch's one deviation (the pH outside its limits) through its life: raised by the record with its links,
  * blocking the release; taken up with a severity, investigated, submitted, returned, submitted again and closed
  * with a signature by a second QA person; each change audited; a closed deviation final, even for the owner.
@@ -369,6 +436,12 @@ async function expectRewriteCaughtByAnchor(batch: string): Promise<void> {
 
 test('a PBS batch runs from launch to release', async () => {
   const lots = await stockSalts();
+  // An ERP's subscription to every event (no relay runs here: its delivery log lists what was written for it).
+  const subscription = await as('admin', 'POST', '/webhooks/subscriptions', {
+    url: 'http://127.0.0.1:9/erp',
+    eventTypes: ['*'],
+  });
+  expect(subscription.status).toBe(201);
   const launched = await as('planner', 'POST', '/batches', {
     recipe: 'PBS-1X',
     batchSize: 500,
@@ -708,6 +781,8 @@ test('a PBS batch runs from launch to release', async () => {
   });
   // Everything the batch changed went through Ampoule's audited path: no change is traced as made outside it.
   expect((await as('qa1', 'GET', '/audit/verify')).body).toMatchObject({ ok: true, outsideAmpoule: { count: 0 } });
+
+  await batchEventsTold(subscription.body.id, batch);
 
   // The history replays against the workflow code.
   const history = await replayBatch(env.client, batch);
