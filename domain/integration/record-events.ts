@@ -52,7 +52,7 @@ export function recordEvents(
         },
       });
     } else if (e.kind === 'values-entered' && step.kind === 'sample') {
-      const values = ((e.data as { values?: Record<string, FieldValue> }).values ?? {}) as Record<string, FieldValue>;
+      const values = (e.data as { values?: Record<string, FieldValue> }).values ?? {};
       events.push({
         type: 'sample.result',
         payload: {
