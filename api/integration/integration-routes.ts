@@ -3,7 +3,12 @@ import type { RouteSpec } from '../http/route';
 import { route } from '../http/route';
 import type { Services } from '../services';
 import { z } from 'zod';
+import { Problem } from '../http/problems';
 import { B2MML_NS, acknowledgeProductionSchedule, productionPerformance, readProductionSchedule } from './b2mml';
+import { batchProductionRecord } from './batchml';
+
+/** A batch whose record QA has dispositioned: final, and what a BatchML batch production record exports. */
+const DISPOSITIONED = new Set(['released', 'rejected']);
 
 export function integrationRoutes(s: Services): RouteSpec[] {
   return [
@@ -35,6 +40,40 @@ export function integrationRoutes(s: Services): RouteSpec[] {
                 endedAt: batch.endedAt,
                 produced: of('production'),
                 consumed: of('consumption'),
+              },
+              new Date(),
+            ),
+          },
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/batches/:id/batchml',
+      tag: 'integration',
+      summary: 'A released batch’s record as a BatchML BatchProductionRecord',
+      description: `The batch record QA released (or rejected) as a BatchML \`BatchProductionRecord\` (ISA-88.00.04, B2MML V0600 namespace ${B2MML_NS}): each record entry an \`Event\` in the record’s order (time, step as unit procedure/operation/step, unit, values with their UCUM units, who), each signature a \`PersonnelIdentificationManifest\` naming the entry or record it signs and the SHA-256 it signs, each sample’s results a \`Sample\` with its tests against their limits; the record’s chain head in its Description. Before QA’s disposition the record is not final: 409.`,
+      access: 'batches.read',
+      params: z.strictObject({ id: z.string().min(1).max(64).describe('batch id or number') }),
+      responses: { 200: { description: 'The BatchProductionRecord', contentType: 'application/xml' } },
+      problems: ['invalid-transition'],
+      handler: async ({ params }) => {
+        const batch = await s.batches.records.get(params.id);
+        if (!DISPOSITIONED.has(batch.status))
+          throw new Problem(
+            'invalid-transition',
+            `batch ${batch.number} is ${batch.status}: its record is exported as BatchML once QA has released (or rejected) it`,
+          );
+        const ebr = await s.batches.records.ebr(batch.number);
+        return {
+          text: {
+            contentType: 'application/xml; charset=utf-8',
+            content: batchProductionRecord(
+              {
+                batch,
+                entries: ebr.entries,
+                dispositions: await s.batches.records.dispositionSignatures(batch),
+                recordHead: ebr.entries[ebr.entries.length - 1]?.hash ?? null,
               },
               new Date(),
             ),

@@ -97,6 +97,7 @@ const ROUTES: Record<string, Access> = {
   'POST /orders/:id/close': 'orders.plan',
   'POST /integration/b2mml': 'orders.plan',
   'GET /batches/:id/b2mml/production-performance': 'batches.read',
+  'GET /batches/:id/batchml': 'batches.read',
   'POST /webhooks/subscriptions': 'webhooks.manage',
   'GET /webhooks/subscriptions': 'webhooks.manage',
   'GET /webhooks/subscriptions/:id': 'webhooks.manage',

@@ -4,6 +4,8 @@
  * verified with signatures, the validators' refusals, a deviation, a batch hold, the record, QA's
  * review and release. And an equipment phase that a second person verifies when no one performs it.
  */
+import { XMLParser } from 'fast-xml-parser';
+import { validateBatchProductionRecord } from '../support/batchml-schema';
 import type { temporal } from '@temporalio/proto';
 import { UPDATE_TIMING } from '../../api/batches/execution-service';
 import { ServerTiming } from '../../api/http/server-timing';
@@ -59,6 +61,51 @@ async function stepReaches(batch: string, stepId: string, status: string, ms = 6
       );
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The released record as BatchML: valid against Ampoule's schema of a BatchProductionRecord, one Event per entry in
+ * the record's order, each signature naming what it signs, the sample's tests against their limits.
+ */
+async function releasedRecordAsBatchML(batch: string): Promise<void> {
+  const r = await fetch(`${env.api.url}/api/batches/${batch}/batchml`, {
+    headers: { Authorization: `Bearer ${await env.token('qa1')}` },
+  });
+  expect([r.status, r.headers.get('content-type')]).toEqual([200, 'application/xml; charset=utf-8']);
+  const xml = await r.text();
+  expect(validateBatchProductionRecord(xml)).toEqual([]);
+  const doc = new XMLParser({
+    ignoreAttributes: false,
+    parseTagValue: false,
+    isArray: (n) => ['Event', 'Value', 'PersonnelIdentificationManifest', 'Sample', 'SampleTest'].includes(n),
+  }).parse(xml).BatchProductionRecord;
+  const ebr = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
+  expect(doc).toMatchObject({ BatchID: batch, LotID: batch, MaterialDefinitionID: 'PBS-1X', RecordStatus: 'Released' });
+  expect(doc.Description).toContain(`chain head SHA-256 ${ebr.chain.lastHash}`);
+  expect(doc.Events.Event.map((e: Json) => [e.EntryID, e.ExternalReference, e.EventType['@_OtherValue']])).toEqual(
+    ebr.entries.map((e: Json) => [`${batch}/${e.seq}`, e.entryKey, e.kind]),
+  );
+  const ph = doc.Events.Event.find(
+    (e: Json) =>
+      e.EventType['@_OtherValue'] === 'values-entered' && e.ProceduralElementReference.endsWith('/ph-conductivity'),
+  );
+  expect(ph).toMatchObject({ EquipmentID: 'MX-201', PersonID: 'Oscar Operator (demo)' });
+  expect(ph.Value).toContainEqual({ ValueString: '7.55', DataType: 'double', UnitOfMeasure: '[pH]', Key: 'ph' });
+  const signatures = doc.PersonnelIdentification.PersonnelIdentificationManifest as Json[];
+  expect(signatures.map((s) => s.Reason)).toEqual(
+    expect.arrayContaining(['performed', 'verified', 'reviewed', 'released']),
+  );
+  expect(signatures.find((s) => s.Reason === 'released')).toMatchObject({
+    RecordReference: batch,
+    Name: 'Quinn Quality (demo) (qa1)',
+  });
+  const [sample] = doc.Samples.Sample;
+  expect(sample.SampleTest.map((t: Json) => [t.TestName, t.SampleTestResult.TestDisposition])).toEqual([
+    ['pH at 25 °C', 'Fail'],
+    ['Conductivity at 25 °C', 'Pass'],
+    ['Clear, colourless, free of visible particles', 'Pass'],
+  ]);
+  expect(sample.SampleTest[0].SampleTestResult.ExpectedResults).toMatchObject({ ValueString: '7.3..7.5' });
 }
 
 /**
@@ -713,6 +760,8 @@ test('a PBS batch runs from launch to release', async () => {
       reason: 'the printout of the pH meter was found after the shift change',
     }),
   ]);
+  const notFinal = await as('qa1', 'GET', `/batches/${batch}/batchml`);
+  expect([notFinal.status, notFinal.body.type]).toEqual([409, '/api/problems/invalid-transition']);
   const early = await as('qa1', 'POST', `/batches/${batch}/release`, { signature: sign('qa1', 'released') });
   expect(early.status).toBe(409); // not reviewed yet
   expect(early.body.detail).toBe(`batch ${batch} is complete: it cannot be released (only from reviewed)`);
@@ -783,6 +832,7 @@ test('a PBS batch runs from launch to release', async () => {
   expect((await as('qa1', 'GET', '/audit/verify')).body).toMatchObject({ ok: true, outsideAmpoule: { count: 0 } });
 
   await batchEventsTold(subscription.body.id, batch);
+  await releasedRecordAsBatchML(batch);
 
   // The history replays against the workflow code.
   const history = await replayBatch(env.client, batch);
