@@ -21,6 +21,7 @@ const NAVIGATION: { href: string; label: string; permission: Permission | 'authe
   { href: '/equipment', label: 'Equipment', permission: 'equipment.read' },
   { href: '/oee', label: 'OEE', permission: 'oee.read' },
   { href: '/audit', label: 'Audit trail', permission: 'audit.read' },
+  { href: '/webhooks', label: 'Webhooks', permission: 'webhooks.manage' },
   { href: '/admin/users', label: 'Users', permission: 'users.read' },
 ];
 

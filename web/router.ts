@@ -15,6 +15,7 @@ import { pageKit } from './page-kit';
 import { batchRoutes } from './routes/batch-routes';
 import { deviationRoutes } from './routes/deviation-routes';
 import { orderRoutes } from './routes/order-routes';
+import { webhookRoutes } from './routes/webhook-routes';
 import { recipeRoutes } from './routes/recipe-routes';
 import { lotRoutes } from './routes/lot-routes';
 import { auditRoutes } from './routes/audit-routes';
@@ -70,6 +71,7 @@ export function webRouter(s: Services, shared: { signLimiter: RequestHandler }):
   reviewRoutes(router, kit);
   deviationRoutes(router, kit);
   orderRoutes(router, kit);
+  webhookRoutes(router, kit);
   recipeRoutes(router, kit);
   lotRoutes(router, kit);
   equipmentRoutes(router, kit);

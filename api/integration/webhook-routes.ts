@@ -5,7 +5,7 @@ import type { Delivery } from '../../db/stores/outbox-store';
 import { decodeCursor, listOf, listQuery, pageOfAll, pageOfKeyset } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
-import type { Subscription } from './webhook-service';
+import { subscriptionInput, type Subscription } from './webhook-service';
 
 const subscriptionSchema = z
   .object({
@@ -67,14 +67,7 @@ export function webhookRoutes(s: Services): RouteSpec[] {
       description: `Each event of the types named (or \`*\`: all) is POSTed to \`url\` at least once, in the order the events happened, signed per the Standard Webhooks convention (\`webhook-id\`, the event's id to deduplicate on; \`webhook-timestamp\`; \`webhook-signature\`, HMAC-SHA256 with the secret). The secret is in this answer only. Retries back off exponentially; after \`maxAttempts\` failures a delivery is dead until sent again. Types: ${EVENT_TYPES.join(', ')}. Audited.`,
       access: 'webhooks.manage',
       reason: 'optional',
-      body: z.strictObject({
-        url: z.url({ protocol: /^https?$/ }).refine((u) => !new URL(u).username && !new URL(u).password, {
-          message: 'no credentials in the URL: it is kept in the audit trail and shown in the list',
-        }),
-        eventTypes: z.array(z.enum([...EVENT_TYPES, '*'])).min(1),
-        description: z.string().trim().min(1).max(500).optional(),
-        maxAttempts: z.int().min(1).max(50).optional(),
-      }),
+      body: subscriptionInput,
       responses: {
         201: {
           description: 'The subscription, with its signing secret (shown this once)',

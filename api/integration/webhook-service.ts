@@ -4,10 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import { z } from 'zod';
 import { AuditTrail } from '../audit/audit-trail';
 import type { ChangeContext } from '../../db/change-context';
 import type { Stores } from '../../db/stores';
-import type { Delivery, EventType } from '../../db/stores/outbox-store';
+import { EVENT_TYPES, type Delivery } from '../../db/stores/outbox-store';
 import { Problem, notFound } from '../http/problems';
 
 export interface Subscription {
@@ -21,6 +22,16 @@ export interface Subscription {
 }
 
 const ENTITY = 'webhook-subscription';
+
+/** What a subscription is made of, as the API and the page take it: an http(s) address with no credentials in it. */
+export const subscriptionInput = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).refine((u) => !new URL(u).username && !new URL(u).password, {
+    message: 'no credentials in the URL: it is kept in the audit trail and shown in the list',
+  }),
+  eventTypes: z.array(z.enum([...EVENT_TYPES, '*'])).min(1),
+  description: z.string().trim().min(1).max(500).optional(),
+  maxAttempts: z.int().min(1).max(50).optional(),
+});
 
 function toSubscription(r: Record<string, unknown>): Subscription {
   return {
@@ -47,7 +58,7 @@ export class WebhookService {
   /** A new subscription and its signing secret (`whsec_` + base64 of 32 random bytes), returned this once. */
   async subscribe(
     ctx: ChangeContext,
-    input: { url: string; eventTypes: (EventType | '*')[]; description?: string; maxAttempts?: number },
+    input: z.infer<typeof subscriptionInput>,
   ): Promise<Subscription & { secret: string }> {
     const secret = `whsec_${randomBytes(32).toString('base64')}`;
     const [row] = await ctx

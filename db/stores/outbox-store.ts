@@ -158,6 +158,20 @@ export class OutboxStore {
     return (await query).map(toDelivery);
   }
 
+  /** How each subscription's deliveries stand: how many are pending, delivered, dead. */
+  async deliveryCounts(db: Knex | Knex.Transaction): Promise<Map<string, Record<Delivery['state'], number>>> {
+    const { rows } = await db.raw<{ rows: { subscription_id: string; state: Delivery['state']; n: string }[] }>(
+      `select subscription_id, state, count(*) as n from webhook_deliveries group by subscription_id, state`,
+    );
+    const counts = new Map<string, Record<Delivery['state'], number>>();
+    for (const r of rows) {
+      const c = counts.get(r.subscription_id) ?? { pending: 0, delivered: 0, dead: 0 };
+      c[r.state] = Number(r.n);
+      counts.set(r.subscription_id, c);
+    }
+    return counts;
+  }
+
   async delivery(db: Knex | Knex.Transaction, id: number): Promise<Delivery | undefined> {
     const row = await db('webhook_deliveries as d')
       .join('outbox_events as e', 'e.seq', 'd.event_seq')

@@ -13,6 +13,9 @@ import { WebhookRelay } from '../../api/integration/webhook-relay';
 import { NO_STATION, SYSTEM_ACTOR } from '../../db/change-context';
 import { DEMO_MATERIALS } from '../../demo/master-data';
 import { startTestApi, uname, type TestApi } from '../support/api';
+import { DEMO_PASSWORD } from '../support/batch-env';
+import { startBrowser } from '../support/browser';
+import { expectAccessible, logIn } from '../support/pages';
 import { until } from '../support/wait';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -279,3 +282,78 @@ test('a subscription URL with credentials is refused (it would be kept in the au
   );
   expect(r.status).toBe(400);
 });
+
+test('the webhooks page: an admin subscribes (the secret shown once), follows the deliveries, sends a dead one again, deactivates with a reason', async () => {
+  const receiver = await startReceiver();
+  const browser = await startBrowser();
+  try {
+    const name = uname('webadmin');
+    await api.createUser(name, ['admin'], DEMO_PASSWORD);
+    const { page } = await browser.newPage();
+    await logIn(page, api.url, name);
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await expectAccessible(page);
+    // A bad address is refused in words, and what was entered is kept.
+    await page.getByLabel('Address (http or https, no user or password in it)').fill('https://erp:pw@erp.example/hook');
+    await page.getByLabel('order.created').check();
+    await page.getByLabel('Attempts before a delivery is dead (1–50, 8 if empty)').fill('1');
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/no credentials in the URL/);
+    expect(await page.getByLabel('order.created').isChecked()).toBe(true);
+    await page.getByLabel('Address (http or https, no user or password in it)').fill(receiver.url);
+    await page.getByLabel('Description (optional)').fill('ERP test receiver');
+    receiver.state.always500 = true;
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    const secretBox = page.locator('section.secret');
+    const secret = (await secretBox.locator('code.secret-value').textContent())!;
+    expect(secret).toMatch(/^whsec_/);
+    const id = (await secretBox.getAttribute('data-secret-for'))!;
+    await expectAccessible(page);
+    // Shown once: the list never shows it again.
+    await page.goto(`${api.url}/webhooks`);
+    expect(await page.content()).not.toContain(secret);
+    expect(await page.locator(`tr[data-subscription="${id}"]`).textContent()).toMatch(
+      /ERP test receiver.*order\.created/,
+    );
+
+    // One attempt, answered 500: dead. Sent again from its log, once the receiver answers.
+    await api.request('POST', '/orders', order(`WH-${suffix}-P1`), { token: planner });
+    await until(async () => (await deliveries(id, 'dead')).length === 1 || undefined, 20_000, 'a dead letter');
+    await page.locator(`tr[data-subscription="${id}"] a`).click();
+    const dead = page.locator('tr[data-delivery]').first();
+    expect(await dead.textContent()).toMatch(/order\.created · WH-.*-P1.*⚠ Dead.*1 · HTTP 500/);
+    await expectAccessible(page);
+    receiver.state.always500 = false;
+    await dead.getByLabel('Reason').fill('receiver fixed');
+    await dead.getByRole('button', { name: 'Send again' }).click();
+    expect(await page.getByRole('status').textContent()).toMatch(/Pending again/);
+    await until(async () => (await deliveries(id, 'delivered')).length === 1 || undefined, 20_000, 'redelivered');
+    await page.reload();
+    expect(await page.locator('tr[data-delivery]').first().textContent()).toMatch(/✓ Delivered.*HTTP 200/);
+    const body = JSON.parse(receiver.received[receiver.received.length - 1].body);
+    expect(body).toMatchObject({ type: 'order.created', data: { order: `WH-${suffix}-P1` } });
+    new Webhook(secret).verify(
+      receiver.received[receiver.received.length - 1].body,
+      receiver.received[receiver.received.length - 1].headers as Record<string, string>,
+    );
+
+    // Deactivated with a reason (required), audited.
+    await page.getByRole('link', { name: '← Webhook subscriptions' }).click();
+    const row = page.locator(`tr[data-subscription="${id}"]`);
+    await row.getByLabel('Reason').fill('ERP moved to the new receiver');
+    await row.getByRole('button', { name: 'Deactivate' }).click();
+    expect(await page.getByRole('status').textContent()).toMatch(/Deactivated/);
+    expect(await page.locator(`tr[data-subscription="${id}"]`).textContent()).toMatch(/Inactive/);
+    const trail = (
+      await api.request('GET', `/audit?entity=webhook-subscription&entityId=${id}`, undefined, { token: admin })
+    ).body.items as Json[];
+    expect(trail.map((a) => [a.action, a.reason])).toEqual([
+      ['webhook-subscribe', null],
+      ['webhook-redeliver', 'receiver fixed'],
+      ['webhook-deactivate', 'ERP moved to the new receiver'],
+    ]);
+  } finally {
+    await browser.close();
+    await receiver.close();
+  }
+}, 60_000);
