@@ -139,11 +139,23 @@ export function createActivities(deps: ActivityDeps) {
         completedKinds = entries
           .filter((e) => e.kind === 'step-completed')
           .map((e) => batch.plan.steps.find((st) => st.id === e.stepId)?.kind ?? 'unknown');
-        // What the record now holds, told to subscribed systems in its transaction: phases' states, samples' results.
-        for (const event of recordEvents(batch, entries))
-          await stores.outbox.emit(trx, event.type, batch.number, event.payload);
-        // A limit excursion the record now holds is a deviation to investigate, raised with it.
-        await raiseFromRecord(stores, asSystem(trx, 'raised by the batch record'), batch, entries);
+        // What the record now holds, told to subscribed systems in its transaction and in the record's order:
+        // phases' states, samples' results — and each limit excursion, a deviation to investigate, raised with it.
+        let told = 0;
+        const tell = async (upTo: number) => {
+          const events = recordEvents(batch, entries.slice(told, upTo));
+          await stores.outbox.emitMany(
+            trx,
+            events.map((e) => ({ type: e.type, subject: batch.number, payload: e.payload })),
+          );
+          told = upTo;
+        };
+        for (const [i, e] of entries.entries())
+          if (e.kind === 'deviation') {
+            await tell(i + 1);
+            await raiseFromRecord(stores, asSystem(trx, 'raised by the batch record'), batch, [e]);
+          }
+        await tell(entries.length);
         if (req.batchStatus && req.batchStatus !== batch.status) {
           await stores.batches.setStatus(trx, req.batchId, req.batchStatus);
           await stores.outbox.emit(trx, 'batch.status', batch.number, {

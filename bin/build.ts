@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   });
   for (const [from, to] of [
     ['web/static', 'web/static'],
+    ['api/integration/schemas', 'api/integration/schemas'],
     ['demo/recipes', 'demo/recipes'],
     ['temporal.yaml', 'temporal.yaml'],
   ]) {

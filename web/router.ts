@@ -27,8 +27,8 @@ import { sessionRoutes } from './routes/session-routes';
 import { workRoutes } from './routes/work-routes';
 
 const STATIC_DIR = path.join(__dirname, 'static');
-/** The form fields that may come more than once. */
-const REPEATABLE = new Set(['roles']);
+/** The form fields that may come more than once: a user's roles, a webhook subscription's event types. */
+const REPEATABLE = new Set(['roles', 'eventTypes']);
 const HTMX = require.resolve('htmx.org/dist/htmx.min.js');
 
 /** `signLimiter`: the API's, so that signing counts the same per user through the pages and the API together. */
@@ -38,7 +38,7 @@ export function webRouter(s: Services, shared: { signLimiter: RequestHandler }):
   router.use('/static', express.static(STATIC_DIR, { maxAge: '1h', index: false }));
   // As large as a step's entry can be (up to 50 fields of 5,000 characters, their deviation comments, the lot).
   router.use(express.urlencoded({ extended: false, limit: s.config.http.bodyLimit, parameterLimit: 200 }));
-  // A form's field comes once (the pages' forms read strings); only a user's roles are chosen several at a time.
+  // A form's field comes once (the pages' forms read strings), but for the checkboxes of REPEATABLE.
   router.use((req, res, next) => {
     const body = req.body as Record<string, unknown> | undefined;
     const repeated = Object.entries(body ?? {}).find(([k, v]) => Array.isArray(v) && !REPEATABLE.has(k));

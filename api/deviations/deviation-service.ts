@@ -312,7 +312,10 @@ export class DeviationService {
   private async apply(ctx: ChangeContext, d: DeviationRecord, change: DeviationChange, action: string): Promise<void> {
     await this.stores.deviations.update(ctx.trx, d.id, change);
     const after = { ...d, ...change };
-    if (change.state === 'closed')
+    if (change.state === 'closed') {
+      // The batch's row locked, as its record writes lock it: the batch's events are written (numbered) in the
+      // order they commit, so a receiver gets them in that order.
+      await this.stores.batches.find(ctx.trx, d.batchId, true);
       await this.stores.outbox.emit(ctx.trx, 'deviation.closed', d.batchNumber, {
         deviation: d.number,
         batch: d.batchNumber,
@@ -324,6 +327,7 @@ export class DeviationService {
         preventiveAction: after.preventiveAction,
         closedBy: ctx.actor.fullName,
       });
+    }
     const changed = changedFields(d, after, [...FINDINGS, 'state', 'closeSignatureId']);
     await this.audit.record(ctx, {
       action: `deviation-${action}`,

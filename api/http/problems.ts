@@ -36,7 +36,7 @@ export const PROBLEM_TYPES = {
   'invalid-document': {
     status: 422,
     title: 'The document is not what this endpoint takes',
-    when: 'An XML document is not well-formed, not in the expected namespace, or lacks or misplaces what is read; `xpath` names where. Nothing was changed.',
+    when: 'An XML document is not well-formed, not in the expected namespace, lacks or misplaces what is read, or is not valid against MESA’s B2MML V0600 schema; `xpath` names where (and `line`, for the schema’s complaints). Nothing was changed.',
   },
   unauthenticated: {
     status: 401,
@@ -164,6 +164,11 @@ export const PROBLEM_TYPES = {
     status: 409,
     title: 'The batch record does not match its history',
     when: 'A review or release of a batch whose investigation fails: its workflow history does not replay against the workflow code, the archived history is not the one the record holds the hash of, or the record differs from the entries the history rebuilds (`GET /api/batches/:id/cross-check` lists them). A rejection stays possible.',
+  },
+  'record-broken': {
+    status: 409,
+    title: 'The batch record is not intact',
+    when: 'An export of a batch record (BatchML) whose hash chain is broken or does not match its anchors kept outside the database: it is not sent on as it stands; `GET /api/batches/:id/ebr` says where it breaks.',
   },
   'history-unavailable': {
     status: 409,

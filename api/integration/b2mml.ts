@@ -96,9 +96,24 @@ function parsed(parse: () => unknown): Record<string, unknown> {
   }
 }
 
-/** A refusal naming where the document is wrong. */
-export function invalidDocument(xpath: string, message: string): Problem {
-  return new Problem('invalid-document', `${xpath}: ${message}`, { xpath });
+/** A refusal naming where the document is wrong (and, when MESA's schema refuses it, the line). */
+export function invalidDocument(xpath: string, message: string, line?: number | null): Problem {
+  return new Problem('invalid-document', `${xpath}: ${message}`, { xpath, ...(line ? { line } : {}) });
+}
+
+/**
+ * The first of MESA's schema's complaints as a refusal: libxml2 names the element (not its path), so `xpath` is
+ * `//` and its local name, and `line` says which of them.
+ */
+export function schemaRefusal(errors: readonly { line: number | null; message: string }[]): Problem {
+  const [first] = errors;
+  const element = /Element '(?:\{[^}]*\})?([^']+)'/.exec(first.message)?.[1];
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  return invalidDocument(
+    element ? `//${element}` : '/',
+    `not valid against MESA's B2MML V0600 schema${first.line ? ` at line ${first.line}` : ''}: ${first.message.replace(/^Schemas validity error : /, '')}${more}`,
+    first.line,
+  );
 }
 
 /** An XPath of a zod issue's path under the root element: `/ProcessProductionSchedule/DataArea/…/ID`. */
@@ -201,12 +216,30 @@ export function acknowledgeProductionSchedule(
         Acknowledge: '',
         ProductionSchedule: {
           ...(doc.scheduleId ? { ID: doc.scheduleId } : {}),
-          ProductionRequest: accepted.map((o) => ({ ID: o.number, RequestState: o.state })),
+          ProductionRequest: accepted.map((o) => ({ ID: o.number, RequestState: requestState(o.state) })),
         },
       },
     },
   };
-  return new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true }).build(body);
+  return new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true }).build(xmlSafe(body));
+}
+
+/**
+ * Text as XML 1.0 may hold it: a character the standard forbids even escaped (most control characters, a lone
+ * surrogate) becomes U+FFFD, so that a pasted control character cannot make a whole document unreadable.
+ */
+/* eslint-disable no-control-regex -- the control characters are what it finds */
+const NOT_XML =
+  /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/* eslint-enable no-control-regex */
+
+/** Every string of a document's object tree as XML may hold it (`NOT_XML`), before it is built. */
+export function xmlSafe<T>(node: T): T {
+  if (typeof node === 'string') return node.replace(NOT_XML, '\uFFFD') as T;
+  if (Array.isArray(node)) return node.map(xmlSafe) as T;
+  if (node && typeof node === 'object')
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, xmlSafe(v)])) as T;
+  return node;
 }
 
 /** A batch as its ProductionPerformance tells it: times, state, and what it produced and consumed, lot by lot. */
@@ -221,18 +254,31 @@ export interface BatchPerformance {
   consumed: { material: string; lotNumber: string; quantity: number; unit: string }[];
 }
 
-/** ISA-95 response states for Ampoule's batch statuses (a dispositioned batch has completed). */
+/**
+ * ISA-95 response states (V0600's enumeration: Ready, Running, Completed, Aborted, Holding, Paused, Other) for
+ * Ampoule's batch statuses: a dispositioned batch has completed; a stopped one is `Other` with `OtherValue`.
+ */
 const RESPONSE_STATE: Record<string, string> = {
   created: 'Ready',
   running: 'Running',
-  held: 'Held',
+  held: 'Holding',
   complete: 'Completed',
   reviewed: 'Completed',
   released: 'Completed',
   rejected: 'Completed',
-  stopped: 'Stopped',
   aborted: 'Aborted',
 };
+
+const responseState = (status: string) => RESPONSE_STATE[status] ?? { '@_OtherValue': status, '#text': 'Other' };
+
+/** An order's state as V0600's request states say it (Forecast, Released, Other with `OtherValue`). */
+function requestState(state: string) {
+  return state === 'planned'
+    ? 'Forecast'
+    : state === 'released'
+      ? 'Released'
+      : { '@_OtherValue': state, '#text': 'Other' };
+}
 
 /**
  * A `ProductionPerformance` (B2MML V0600) of one batch: its `ProductionResponse` (the order it answers, when it
@@ -261,7 +307,6 @@ export function productionPerformance(p: BatchPerformance, at: Date): string {
         ...(p.order ? { ProductionRequestID: p.order } : {}),
         ...(p.startedAt ? { StartTime: p.startedAt.toISOString() } : {}),
         ...(p.endedAt ? { EndTime: p.endedAt.toISOString() } : {}),
-        ResponseState: RESPONSE_STATE[p.status] ?? p.status,
         SegmentResponse: {
           ID: p.unitProcedure,
           ...(p.startedAt ? { ActualStartTime: p.startedAt.toISOString() } : {}),
@@ -269,8 +314,9 @@ export function productionPerformance(p: BatchPerformance, at: Date): string {
           MaterialProducedActual: p.produced.map(material),
           MaterialConsumedActual: p.consumed.map(material),
         },
+        ResponseState: responseState(p.status),
       },
     },
   };
-  return new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true }).build(body);
+  return new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true }).build(xmlSafe(body));
 }

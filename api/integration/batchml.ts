@@ -1,11 +1,11 @@
 /**
- * A released batch's record as a BatchML `BatchProductionRecord` (ISA-88.00.04; B2MML V0600, whose namespace BatchML
- * has shared since V0401): every record entry an `Event` — in the record's order, with its time, step, unit, the
- * values it holds (in UCUM, the record's units) and who made it — every signature a `PersonnelIdentificationManifest`
- * referring to the entry (or, for QA's review and release, the record) it signs, and every sample's results a
- * `Sample` with its tests against their limits. Elements in the order of MESA's `BatchProductionRecordType`; an
- * event's type is `Other` with Ampoule's entry kind as its `OtherValue` attribute, B2MML's way of extending a code.
- * The document's Description names the record's chain head, so a reader can tie it to the record it came from.
+ * A released batch's record as a BatchML `BatchProductionRecord` (ISA-88.00.04; BatchML V0600, in the B2MML V0600
+ * namespace): every record entry an `Event` — in the record's order, with its time, step, unit, the values it
+ * holds (in UCUM, the record's units), who made it, its ISA-88 event type and subtype and Ampoule's entry kind as
+ * its `Category` — every signature a `PersonnelIdentificationManifest` referring to the entry (or, for QA's review
+ * and release, the record) it signs, and every sample's results a `Sample` with its tests against their limits.
+ * Valid against MESA's V0600 schema (`schemas/b2mml-v0600/`), which the tests hold it to. The document's
+ * Description names the record's chain head, so a reader can tie it to the record it came from.
  */
 import { XMLBuilder } from 'fast-xml-parser';
 import type { BatchRecord } from '../../db/stores/batch-store';
@@ -13,7 +13,7 @@ import type { FieldValue } from '../../domain/batch/types';
 import { stepEntryBlocks, type RecordEntry } from '../../domain/batch/record-blocks';
 import type { PlanStep } from '../../domain/recipe/plan';
 import type { SignatureManifestation } from '../signatures/signature-service';
-import { B2MML_NS } from './b2mml';
+import { B2MML_NS, xmlSafe } from './b2mml';
 
 export interface ReleasedRecord {
   batch: BatchRecord;
@@ -22,6 +22,27 @@ export interface ReleasedRecord {
   dispositions: SignatureManifestation[];
   recordHead: string | null;
 }
+
+/** Each entry kind's ISA-88.00.04 event type and subtype (the schema's enumerations); `Other` for the rest. */
+const EVENT_TYPES: Record<string, [string, string]> = {
+  'batch-started': ['Control Recipe', 'State Change'],
+  'batch-ended': ['Control Recipe', 'State Change'],
+  'batch-command': ['Control Recipe', 'State Command'],
+  'step-started': ['Procedural Execution', 'State Change'],
+  'step-completed': ['Procedural Execution', 'State Change'],
+  'step-failed': ['Procedural Execution', 'State Change'],
+  'phase-interrupted': ['Procedural Execution', 'State Change'],
+  'values-entered': ['Operator', 'Prompt Response'],
+  verification: ['Operator', 'Prompt Response'],
+  signature: ['Operator', 'Prompt Response'],
+  'equipment-parameters': ['Equipment', 'Parameter Data'],
+  'equipment-reports': ['Equipment', 'Process Data'],
+  'lots-consumed': ['Material', 'Consume'],
+  'output-lot': ['Material', 'Produce'],
+  yield: ['Material', 'Reconciliation'],
+  deviation: ['Alarm', 'Process Data'],
+  'history-archived': ['General', 'System'],
+};
 
 type Value = { ValueString: string; DataType: string; UnitOfMeasure?: string; Key?: string };
 
@@ -85,16 +106,20 @@ export function batchProductionRecord(r: ReleasedRecord, at: Date): string {
   const events = r.entries.map((e) => {
     const step = stepOf(e.stepId);
     const unit = unitOf(step);
+    const [type, subtype] = EVENT_TYPES[e.kind] ?? ['Other', 'Other'];
     return {
       EntryID: entryId(e.seq),
+      ObjectType: 'Event',
       TimeStamp: e.occurredAt,
       ExternalReference: e.entryKey,
       Description: entryText(step, e, batch) || e.kind,
-      EventType: { '@_OtherValue': e.kind, '#text': 'Other' },
+      EventType: type === 'Other' ? { '@_OtherValue': e.kind, '#text': 'Other' } : type,
+      EventSubType: subtype === 'Other' ? { '@_OtherValue': e.kind, '#text': 'Other' } : subtype,
       ...(unit ? { EquipmentID: unit } : {}),
       Value: entryValues(step, e.kind, (e.data ?? {}) as Record<string, unknown>),
       ...(e.userName ? { PersonID: e.userName } : {}),
       ...(step ? { ProceduralElementReference: `${step.unitProcedureId}/${step.operation.id}/${step.id}` } : {}),
+      Category: e.kind,
     };
   });
 
@@ -103,10 +128,13 @@ export function batchProductionRecord(r: ReleasedRecord, at: Date): string {
     ...r.dispositions.map((signature) => ({ signature, reference: batch.number })),
   ].map(({ signature: s, reference }) => ({
     EntryID: s.id,
+    ObjectType: 'Personnel Identification Manifest',
     TimeStamp: s.signedAt,
     Description: `${s.meaning} — electronic signature of ${s.signedBy} (${s.username}) over SHA-256 ${s.contentHash}`,
     RecordReference: reference,
     Name: `${s.signedBy} (${s.username})`,
+    // The record's entries are never changed: each signature is of an original.
+    ChangeIndication: 'Original',
     Reason: s.comment ? `${s.meaning}: ${s.comment}` : s.meaning,
   }));
 
@@ -118,6 +146,7 @@ export function batchProductionRecord(r: ReleasedRecord, at: Date): string {
     return [
       {
         EntryID: `${entryId(e.seq)}/sample`,
+        ObjectType: 'Sample',
         TimeStamp: e.occurredAt,
         SampleSourceID: `${batch.number}/${step.id}`,
         ...(step.sampleType ? { SampleType: step.sampleType } : {}),
@@ -134,9 +163,11 @@ export function batchProductionRecord(r: ReleasedRecord, at: Date): string {
                 : undefined;
           return {
             EntryID: `${entryId(e.seq)}/sample/${f.id}`,
+            ObjectType: 'Sample Test',
             TestName: f.label,
             SampleTestResult: {
               EntryID: `${entryId(e.seq)}/sample/${f.id}/result`,
+              ObjectType: 'Sample Test Result',
               TimeStamp: e.occurredAt,
               ...(within !== undefined ? { TestDisposition: within ? 'Pass' : 'Fail' } : {}),
               Results: value(v, f.type === 'number' ? f.unit : undefined, f.id),
@@ -162,6 +193,8 @@ export function batchProductionRecord(r: ReleasedRecord, at: Date): string {
     BatchProductionRecord: {
       '@_xmlns': B2MML_NS,
       ID: `${batch.number}/record`,
+      EntryID: `${batch.number}/record`,
+      ObjectType: 'Batch Production Record',
       Description: `Batch production record of batch ${batch.number}: ${batch.productCode}, recipe ${batch.recipeCode} version ${batch.recipeVersion}, ${batch.batchSize} ${batch.batchUnit}; ${r.entries.length} entries, chain head SHA-256 ${r.recordHead ?? 'none'}`,
       PublishedDate: at.toISOString(),
       CreationDate: batch.createdAt.toISOString(),
@@ -174,5 +207,5 @@ export function batchProductionRecord(r: ReleasedRecord, at: Date): string {
       ...(samples.length > 0 ? { Samples: { Sample: samples } } : {}),
     },
   };
-  return new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true }).build(body);
+  return new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true }).build(xmlSafe(body));
 }

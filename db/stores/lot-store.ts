@@ -1,6 +1,6 @@
 /** Lots', lot transactions', status history's and genealogy's SQL. */
 import type { Knex } from 'knex';
-import type { LotStatus } from '../../domain/materials/lots';
+import { roundQuantity, type LotStatus } from '../../domain/materials/lots';
 
 export interface LotRecord {
   id: string;
@@ -281,7 +281,8 @@ export class LotStore {
           ? first
           : furtherEdges.get(`${id} ${parentLotId} ${batchId}`);
       if (known !== undefined) {
-        known.consumed += consumed;
+        // Rounded as the ledger's quantities are: 0.1 + 0.2 is 0.3, as PostgreSQL's numeric sum said.
+        known.consumed = roundQuantity(known.consumed + consumed);
         continue;
       }
       const edge: GenealogyTreeRow = {

@@ -59,6 +59,29 @@ export class OutboxStore {
   }
 
   /**
+   * Writes events in order and their deliveries, in the caller's transaction, in two statements whatever their
+   * number (a batch-record write tells several: each phase started and completed, samples' results).
+   */
+  async emitMany(
+    trx: Knex.Transaction,
+    events: readonly { type: EventType; subject: string; payload: Record<string, unknown> }[],
+  ): Promise<void> {
+    if (events.length === 0) return;
+    if (events.length === 1) return this.emit(trx, events[0].type, events[0].subject, events[0].payload);
+    // A multi-row insert numbers its rows in the order given (one sequence, one statement).
+    const rows: { seq: string; type: string }[] = await trx('outbox_events')
+      .insert(events.map((e) => ({ type: e.type, subject: e.subject, payload: JSON.stringify(e.payload) })))
+      .returning(['seq', 'type']);
+    await trx.raw(
+      `insert into webhook_deliveries (subscription_id, event_seq)
+       select s.id, e.seq from unnest(?::bigint[], ?::text[]) as e (seq, type)
+       join webhook_subscriptions s on s.active and (e.type = any(s.event_types) or '*' = any(s.event_types))
+       order by e.seq`,
+      [rows.map((r) => String(r.seq)), rows.map((r) => r.type)],
+    );
+  }
+
+  /**
    * Claims the next delivery due of each subscription for `leaseMs` — its oldest pending one, so that a subscription
    * receives its events in order: the subscription's row is locked while claiming (another relay skips it), and the
    * claimed delivery is not due again until its lease ends, which holds the subscription's later ones back. Each

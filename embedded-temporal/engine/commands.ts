@@ -395,12 +395,11 @@ function applyCommandEvents(engine: EngineContext, run: Run, c: ICommand, ctx: C
       return;
     }
     case CommandType.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION: {
-      const s = attrs<A.ICompleteWorkflowExecutionCommandAttributes>(c);
-      run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, {
-        result: s.result ?? null,
-        workflowTaskCompletedEventId: completedId,
-      });
-      engine.executions.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED);
+      engine.executions.completeRun(
+        run,
+        attrs<A.ICompleteWorkflowExecutionCommandAttributes>(c).result ?? null,
+        completedId,
+      );
       return;
     }
     case CommandType.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:

@@ -4,6 +4,7 @@
  * run. Each change is made synchronously on the in-memory run; the RPCs answer after the commit (its barrier).
  */
 import { randomUUID } from 'node:crypto';
+import { cronBackoffMs, parseCron } from './cron';
 import { invalidArgument, workflowAlreadyStarted } from '../errors';
 import { EventType, ExecutionStatus, temporal, type IMemo, type IPayloads } from '../proto';
 import type { NamespaceRecord } from '../store/store';
@@ -34,6 +35,13 @@ export interface StartParams {
   memo?: IMemo | null;
   searchAttributes?: temporal.api.common.v1.ISearchAttributes | null;
   startDelayMs?: number;
+  /** A cron chain's schedule (engine/cron.ts): each run's close starts the next at its schedule time. */
+  cronSchedule?: string;
+  /**
+   * Waits for the cron schedule's first time after this moment (0: the start itself) — the first run of a chain,
+   * and each next one (after the previous run's schedule time) — instead of `startDelayMs`.
+   */
+  cronAfter?: number;
   /** Preassigned run id (continue-as-new and retries name the next run before it starts). */
   runId?: string;
   /** Continue-as-new / retry chains. */
@@ -110,12 +118,13 @@ export class Executions {
     const taskQueue = req.taskQueue?.name ?? '';
     if (!taskQueue) throw invalidArgument('TaskQueue is not set on request.');
     if (taskQueue.length > this.engine.limits.maxIdLength) throw invalidArgument('TaskQueue length exceeds limit.');
-    if (req.cronSchedule)
-      throw invalidArgument('CronSchedule is not supported by embedded-temporal; use a schedule in your own code.');
+    const cron = req.cronSchedule ? parseCron(req.cronSchedule) : undefined;
+    if (req.cronSchedule && !cron) throw invalidArgument('Invalid CronSchedule.');
     const executionTimeoutMs = durationMs(req.workflowExecutionTimeout) ?? 0;
     let runTimeoutMs = durationMs(req.workflowRunTimeout) ?? 0;
     let taskTimeoutMs = durationMs(req.workflowTaskTimeout) ?? 0;
     const startDelayMs = durationMs(req.workflowStartDelay) ?? 0;
+    if (cron && startDelayMs) throw invalidArgument('CronSchedule and WorkflowStartDelay may not be used together.');
     if (executionTimeoutMs < 0) throw invalidArgument('Invalid WorkflowExecutionTimeout.');
     if (runTimeoutMs < 0) throw invalidArgument('Invalid WorkflowRunTimeout.');
     if (taskTimeoutMs < 0) throw invalidArgument('Invalid WorkflowTaskTimeout.');
@@ -147,6 +156,8 @@ export class Executions {
       memo: req.memo && Object.keys(req.memo.fields ?? {}).length > 0 ? req.memo : null,
       searchAttributes,
       startDelayMs,
+      // A cron chain's first run waits for the first schedule time after its start.
+      ...(cron ? { cronSchedule: req.cronSchedule!, cronAfter: 0 } : {}),
       userMetadata: req.userMetadata ?? null,
     };
   }
@@ -225,8 +236,10 @@ export class Executions {
     run.firstExecutionRunId = p.firstExecutionRunId ?? run.runId;
     run.workflowType = p.workflowType;
     run.taskQueue = p.taskQueue;
+    const cron = p.cronSchedule && p.cronAfter !== undefined ? parseCron(p.cronSchedule) : undefined;
+    const startDelayMs = cron ? cronBackoffMs(cron, p.cronAfter || now, now) : (p.startDelayMs ?? 0);
     run.startTime = now;
-    run.executionTime = now + (p.startDelayMs ?? 0);
+    run.executionTime = now + startDelayMs;
     run.startRequestId = p.requestId;
     run.requestIds.add(p.requestId);
     run.memo = p.memo ?? null;
@@ -245,6 +258,7 @@ export class Executions {
     }
     run.attempt = p.attempt ?? 1;
     run.retryPolicy = p.retryPolicy ?? null;
+    run.cronSchedule = p.cronSchedule ?? '';
     run.parent = p.parent;
     run.rootExecution = p.rootExecution;
     this.engine.runs.add(run);
@@ -273,7 +287,8 @@ export class Executions {
         attempt: run.attempt,
         workflowExecutionExpirationTime:
           run.executionExpirationTime > 0 ? timestamp(run.executionExpirationTime) : null,
-        firstWorkflowTaskBackoff: p.startDelayMs ? duration(p.startDelayMs) : null,
+        cronSchedule: p.cronSchedule ?? '',
+        firstWorkflowTaskBackoff: startDelayMs ? duration(startDelayMs) : null,
         memo: p.memo ?? null,
         searchAttributes: p.searchAttributes ?? null,
         header: p.header ?? null,
@@ -284,7 +299,7 @@ export class Executions {
       p.userMetadata,
     );
     p.beforeFirstTask?.(run);
-    if (p.startDelayMs && p.startDelayMs > 0) {
+    if (startDelayMs > 0) {
       this.armStartDelay(run);
     } else {
       this.engine.workflowTasks.schedule(run);
@@ -318,13 +333,14 @@ export class Executions {
       timeoutFailureInfo: { timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE },
     };
     const retry = this.workflowRetry(run, failure);
+    const next = retry.retry ? retry : this.nextCronRun(run, { failure });
     run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, {
       retryState: retry.retry
         ? temporal.api.enums.v1.RetryState.RETRY_STATE_IN_PROGRESS
         : temporal.api.enums.v1.RetryState.RETRY_STATE_TIMEOUT,
-      newExecutionRunId: retry.retry ? retry.runId : '',
+      newExecutionRunId: next ? next.runId : '',
     });
-    if (retry.retry) retry.start();
+    next?.start();
     this.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT);
     void this.engine.persistence.barrier().catch(() => undefined);
   }
@@ -332,14 +348,63 @@ export class Executions {
   /** The FailWorkflowExecution command: the run fails, and is retried if its retry policy allows. */
   failRun(run: Run, failure: temporal.api.failure.v1.IFailure | null, completedEventId: number): void {
     const retry = this.workflowRetry(run, failure);
+    // A retry comes first; a cron chain goes on at its next schedule time when no retry is left.
+    const next = retry.retry ? retry : this.nextCronRun(run, { failure });
     run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, {
       failure,
       retryState: retry.retry ? temporal.api.enums.v1.RetryState.RETRY_STATE_IN_PROGRESS : retry.state,
       workflowTaskCompletedEventId: completedEventId,
-      newExecutionRunId: retry.retry ? retry.runId : '',
+      newExecutionRunId: next ? next.runId : '',
     });
-    if (retry.retry) retry.start();
+    next?.start();
     this.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED);
+  }
+
+  /** The CompleteWorkflowExecution command: the run completes; a cron chain's next run starts at its schedule time. */
+  completeRun(run: Run, result: IPayloads | null, completedEventId: number): void {
+    const next = this.nextCronRun(run, { result });
+    run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, {
+      result,
+      workflowTaskCompletedEventId: completedEventId,
+      newExecutionRunId: next ? next.runId : '',
+    });
+    next?.start();
+    this.closeRun(run, ExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED);
+  }
+
+  /**
+   * The next run of a cron chain, as srv starts it when a run completes, fails or times out (terminated and
+   * cancelled runs end the chain): at the next schedule time (engine/cron.ts), unless that is past the execution
+   * timeout; initiator CRON_SCHEDULE, attempt 1, the last completion result (this run's result, or the one it was
+   * given) and this run's failure.
+   */
+  private nextCronRun(
+    run: Run,
+    outcome: { result?: IPayloads | null; failure?: temporal.api.failure.v1.IFailure | null },
+  ): { runId: string; start: () => void } | undefined {
+    const spec = run.cronSchedule ? parseCron(run.cronSchedule) : undefined;
+    if (!spec) return undefined;
+    const now = this.engine.now();
+    const backoffMs = cronBackoffMs(spec, run.executionTime, now);
+    if (run.executionExpirationTime > 0 && now + backoffMs >= run.executionExpirationTime) return undefined;
+    const runId = randomUUID();
+    const started = run.events[0].workflowExecutionStartedEventAttributes!;
+    return {
+      runId,
+      start: () => {
+        this.startNextRun(run, {
+          runId,
+          input: started.input,
+          header: started.header,
+          cronSchedule: run.cronSchedule,
+          cronAfter: run.executionTime,
+          initiator: temporal.api.enums.v1.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE,
+          continuedFailure: outcome.failure ?? null,
+          lastCompletionResult: outcome.result !== undefined ? outcome.result : (started.lastCompletionResult ?? null),
+          attempt: 1,
+        });
+      },
+    };
   }
 
   /**
@@ -367,6 +432,7 @@ export class Executions {
           startDelayMs: decision.delayMs,
           initiator: temporal.api.enums.v1.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY,
           continuedFailure: failure,
+          cronSchedule: run.cronSchedule,
           attempt: run.attempt + 1,
         });
       },

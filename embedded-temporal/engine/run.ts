@@ -195,6 +195,8 @@ export class Run implements RunIdentity {
   rootExecution?: { workflowId: string; runId: string };
   attempt = 1;
   retryPolicy: IRetryPolicy | null = null;
+  /** The cron chain's schedule, '' for none. */
+  cronSchedule = '';
 
   /** The persisted history, in memory. */
   readonly events: HistoryEvent[] = [];
@@ -346,6 +348,7 @@ export class Run implements RunIdentity {
       rootExecution: this.rootExecution,
       attempt: this.attempt,
       retryPolicy: enc(RetryPolicyCodec, this.retryPolicy),
+      ...(this.cronSchedule ? { cronSchedule: this.cronSchedule } : {}),
       lastCompletedWftStartedId: this.lastCompletedWftStartedId,
       wftAttempt: this.wftAttempt,
       wft: this.wft,
@@ -401,6 +404,7 @@ export class Run implements RunIdentity {
       rootExecution: s.rootExecution,
       attempt: s.attempt,
       retryPolicy: dec(RetryPolicyCodec, s.retryPolicy) ?? null,
+      cronSchedule: s.cronSchedule ?? '',
       lastCompletedWftStartedId: s.lastCompletedWftStartedId,
       wftAttempt: s.wftAttempt,
       wft: s.wft,
@@ -465,6 +469,7 @@ export interface RunSnapshot {
   rootExecution?: Run['rootExecution'];
   attempt: number;
   retryPolicy?: string;
+  cronSchedule?: string;
   lastCompletedWftStartedId: number;
   wftAttempt: number;
   wft: WorkflowTaskInfo | null;

@@ -5,6 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import * as activities from './fixtures/activities';
@@ -98,5 +101,85 @@ describeTimeSkipping('time skipping', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await handle.describe()).status.name).toBe('RUNNING');
     expect(await handle.result()).toBe('slept');
+  });
+
+  test('a cron workflow: a run at each schedule time, chained as Temporal writes it, its last result and failure carried', async () => {
+    const workflowId = `cron-${randomUUID()}`;
+    const handle = await env.client.workflow.start(wf.cronCounter, {
+      taskQueue,
+      workflowId,
+      cronSchedule: '0 * * * *',
+    });
+    const run = (runId: string) => env.client.workflow.getHandle(workflowId, runId, { followRuns: false });
+    const started = async (runId: string) => {
+      const history = await run(runId).fetchHistory();
+      await replay(history, workflowId);
+      return { history, attrs: history.events![0].workflowExecutionStartedEventAttributes! };
+    };
+    const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+      Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+    // Each run's first workflow task waits for the top of the next hour.
+    const onTheHour = (
+      h: { events?: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }[] | null },
+      backoff: unknown,
+    ) => (ms(h.events![0].eventTime) + ms(backoff as { seconds?: unknown; nanos?: number | null })) % 3_600_000;
+
+    const first = handle.firstExecutionRunId;
+    expect(await run(first).result()).toBe(1);
+    const one = await started(first);
+    expect(one.attrs).toMatchObject({ cronSchedule: '0 * * * *', attempt: 1 });
+    expect(onTheHour(one.history, one.attrs.firstWorkflowTaskBackoff)).toBe(0);
+    const second = one.history.events!.at(-1)!.workflowExecutionCompletedEventAttributes!.newExecutionRunId!;
+    expect(second).toMatch(/^[0-9a-f-]{36}$/);
+
+    await expect(run(second).result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    const two = await started(second);
+    expect(two.attrs).toMatchObject({
+      cronSchedule: '0 * * * *',
+      initiator: temporal.api.enums.v1.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE,
+      continuedExecutionRunId: first,
+      firstExecutionRunId: first,
+    });
+    expect(defaultPayloadConverter.fromPayload(two.attrs.lastCompletionResult!.payloads![0])).toBe(1);
+    expect(onTheHour(two.history, two.attrs.firstWorkflowTaskBackoff)).toBe(0);
+    expect(ms(two.history.events![0].eventTime) - ms(one.history.events![0].eventTime)).toBeLessThanOrEqual(3_600_000);
+    const failed = two.history.events!.at(-1)!.workflowExecutionFailedEventAttributes!;
+    const third = failed.newExecutionRunId!;
+
+    expect(await run(third).result()).toBe(2);
+    const three = await started(third);
+    expect(three.attrs.continuedFailure?.message).toBe('the second run fails');
+    expect(defaultPayloadConverter.fromPayload(three.attrs.lastCompletionResult!.payloads![0])).toBe(1);
+    expect((await env.client.workflow.getHandle(workflowId).describe()).runId).not.toBe(third);
+
+    // Terminated, the chain ends.
+    await env.client.workflow.getHandle(workflowId).terminate('enough');
+    expect((await env.client.workflow.getHandle(workflowId).describe()).status.name).toBe('TERMINATED');
+  });
+
+  test('a cron schedule Temporal would not take is refused, and so is one with a start delay', async () => {
+    for (const cronSchedule of [
+      'not a cron',
+      '* * * *',
+      '0 0 * * * *',
+      '@every 10ms',
+      'CRON_TZ=Mars/Olympus 0 * * * *',
+    ])
+      await expect(
+        env.client.workflow.start(wf.cronCounter, { taskQueue, workflowId: `bad-cron-${randomUUID()}`, cronSchedule }),
+      ).rejects.toMatchObject({ cause: { code: grpcStatus.INVALID_ARGUMENT, details: 'Invalid CronSchedule.' } });
+    await expect(
+      env.client.workflow.start(wf.cronCounter, {
+        taskQueue,
+        workflowId: `cron-delay-${randomUUID()}`,
+        cronSchedule: '@hourly',
+        startDelay: '1 minute',
+      }),
+    ).rejects.toMatchObject({
+      cause: {
+        code: grpcStatus.INVALID_ARGUMENT,
+        details: 'CronSchedule and WorkflowStartDelay may not be used together.',
+      },
+    });
   });
 });

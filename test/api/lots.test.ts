@@ -571,8 +571,8 @@ describe('genealogy', () => {
     const d = `${suffix}-R`;
     // A buffer batch takes medium in two steps, and part of its own output lot back (rework): a cycle.
     const own = (await produce(`RW-${d}`, 'PBS-1X', `RW-${d}`, 100, 'L')).lot;
-    await consume(medium.id, `RW-${d}`, 'charge-1', 'CD-CHO', 30, 'L');
-    await consume(medium.id, `RW-${d}`, 'charge-2', 'CD-CHO', 12.5, 'L');
+    await consume(medium.id, `RW-${d}`, 'charge-1', 'CD-CHO', 30.1, 'L');
+    await consume(medium.id, `RW-${d}`, 'charge-2', 'CD-CHO', 12.2, 'L'); // 30.1 + 12.2 is 42.300000000000004 in binary
     await api.request(
       'POST',
       `/lots/${own.id}/status`,
@@ -593,7 +593,7 @@ describe('genealogy', () => {
       ]),
     ).toEqual(
       [
-        [medium.lotNumber, { value: 42.5, unit: 'L' }, undefined],
+        [medium.lotNumber, { value: 42.3, unit: 'L' }, undefined],
         [own.lotNumber, { value: 4, unit: 'L' }, true],
       ].sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
     );

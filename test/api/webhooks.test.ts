@@ -296,10 +296,12 @@ test('the webhooks page: an admin subscribes (the secret shown once), follows th
     // A bad address is refused in words, and what was entered is kept.
     await page.getByLabel('Address (http or https, no user or password in it)').fill('https://erp:pw@erp.example/hook');
     await page.getByLabel('order.created').check();
+    await page.getByLabel('order.released').check();
     await page.getByLabel('Attempts before a delivery is dead (1–50, 8 if empty)').fill('1');
     await page.getByRole('button', { name: 'Subscribe' }).click();
     expect(await page.getByRole('alert').textContent()).toMatch(/no credentials in the URL/);
     expect(await page.getByLabel('order.created').isChecked()).toBe(true);
+    expect(await page.getByLabel('order.released').isChecked()).toBe(true);
     await page.getByLabel('Address (http or https, no user or password in it)').fill(receiver.url);
     await page.getByLabel('Description (optional)').fill('ERP test receiver');
     receiver.state.always500 = true;
@@ -313,7 +315,7 @@ test('the webhooks page: an admin subscribes (the secret shown once), follows th
     await page.goto(`${api.url}/webhooks`);
     expect(await page.content()).not.toContain(secret);
     expect(await page.locator(`tr[data-subscription="${id}"]`).textContent()).toMatch(
-      /ERP test receiver.*order\.created/,
+      /ERP test receiver.*order\.created, order\.released/,
     );
 
     // One attempt, answered 500: dead. Sent again from its log, once the receiver answers.

@@ -5,7 +5,7 @@
  * review and release. And an equipment phase that a second person verifies when no one performs it.
  */
 import { XMLParser } from 'fast-xml-parser';
-import { validateBatchProductionRecord } from '../support/batchml-schema';
+import { mesaSchemaErrors } from '../../api/integration/mesa-schemas';
 import type { temporal } from '@temporalio/proto';
 import { UPDATE_TIMING } from '../../api/batches/execution-service';
 import { ServerTiming } from '../../api/http/server-timing';
@@ -64,7 +64,7 @@ async function stepReaches(batch: string, stepId: string, status: string, ms = 6
 }
 
 /**
- * The released record as BatchML: valid against Ampoule's schema of a BatchProductionRecord, one Event per entry in
+ * The released record as BatchML: valid against MESA's V0600 schema, one Event per entry in
  * the record's order, each signature naming what it signs, the sample's tests against their limits.
  */
 async function releasedRecordAsBatchML(batch: string): Promise<void> {
@@ -73,7 +73,7 @@ async function releasedRecordAsBatchML(batch: string): Promise<void> {
   });
   expect([r.status, r.headers.get('content-type')]).toEqual([200, 'application/xml; charset=utf-8']);
   const xml = await r.text();
-  expect(validateBatchProductionRecord(xml)).toEqual([]);
+  expect(await mesaSchemaErrors(xml, 'BatchML-V0600-BatchProductionRecord.xsd')).toEqual([]);
   const doc = new XMLParser({
     ignoreAttributes: false,
     parseTagValue: false,
@@ -82,14 +82,18 @@ async function releasedRecordAsBatchML(batch: string): Promise<void> {
   const ebr = (await as('qa1', 'GET', `/batches/${batch}/ebr`)).body;
   expect(doc).toMatchObject({ BatchID: batch, LotID: batch, MaterialDefinitionID: 'PBS-1X', RecordStatus: 'Released' });
   expect(doc.Description).toContain(`chain head SHA-256 ${ebr.chain.lastHash}`);
-  expect(doc.Events.Event.map((e: Json) => [e.EntryID, e.ExternalReference, e.EventType['@_OtherValue']])).toEqual(
+  expect(doc.Events.Event.map((e: Json) => [e.EntryID, e.ExternalReference, e.Category])).toEqual(
     ebr.entries.map((e: Json) => [`${batch}/${e.seq}`, e.entryKey, e.kind]),
   );
   const ph = doc.Events.Event.find(
-    (e: Json) =>
-      e.EventType['@_OtherValue'] === 'values-entered' && e.ProceduralElementReference.endsWith('/ph-conductivity'),
+    (e: Json) => e.Category === 'values-entered' && e.ProceduralElementReference.endsWith('/ph-conductivity'),
   );
-  expect(ph).toMatchObject({ EquipmentID: 'MX-201', PersonID: 'Oscar Operator (demo)' });
+  expect(ph).toMatchObject({
+    EquipmentID: 'MX-201',
+    PersonID: 'Oscar Operator (demo)',
+    EventType: 'Operator',
+    EventSubType: 'Prompt Response',
+  });
   expect(ph.Value).toContainEqual({ ValueString: '7.55', DataType: 'double', UnitOfMeasure: '[pH]', Key: 'ph' });
   const signatures = doc.PersonnelIdentification.PersonnelIdentificationManifest as Json[];
   expect(signatures.map((s) => s.Reason)).toEqual(
@@ -462,6 +466,9 @@ async function expectRewriteCaughtByAnchor(batch: string): Promise<void> {
       },
     },
   });
+  // Nor is it sent on as BatchML.
+  const exported = await as('qa1', 'GET', `/batches/${batch}/batchml`);
+  expect([exported.status, exported.body.type]).toEqual([409, '/api/problems/record-broken']);
   const verdict = (await as('qa1', 'GET', '/audit/verify')).body;
   expect(verdict).toMatchObject({
     ok: false,

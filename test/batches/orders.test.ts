@@ -8,6 +8,7 @@ import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-o
 import { DEMO_PASSWORD, startBatchEnv, type BatchEnv } from '../support/batch-env';
 import { startBrowser, type TestBrowser } from '../support/browser';
 import { requester } from '../support/long-batch';
+import { mesaSchemaErrors } from '../../api/integration/mesa-schemas';
 import { expectAccessible, logIn } from '../support/pages';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -284,11 +285,15 @@ describe('B2MML: a ProcessProductionSchedule from the ERP', () => {
   const count = async () => (await as('planner', 'GET', '/orders?limit=1000')).body.items.length;
 
   test('each ProductionRequest becomes a planned order, ERP units in UCUM; answered with an AcknowledgeProductionSchedule', async () => {
-    const r = await send(schedule(requestXml(`ERP-${suffix}-1`) + requestXml(`ERP-${suffix}-2`, { unit: 'L' })));
+    const sent = schedule(requestXml(`ERP-${suffix}-1`) + requestXml(`ERP-${suffix}-2`, { unit: 'L' }));
+    // What the ERP sends here, and what Ampoule answers, are valid against MESA's V0600 schema.
+    expect(await mesaSchemaErrors(sent, 'B2MML-V0600-ProductionSchedule.xsd')).toEqual([]);
+    const r = await send(sent);
     expect(r.status).toBe(200);
+    expect(await mesaSchemaErrors(r.text, 'B2MML-V0600-ProductionSchedule.xsd')).toEqual([]);
     expect(r.headers.get('content-type')).toMatch(/^application\/xml/);
     expect(r.text).toContain(`<AcknowledgeProductionSchedule xmlns="${NS}"`);
-    expect(r.text).toMatch(new RegExp(`<ID>ERP-${suffix}-1</ID>\\s*<RequestState>planned</RequestState>`));
+    expect(r.text).toMatch(new RegExp(`<ID>ERP-${suffix}-1</ID>\\s*<RequestState>Forecast</RequestState>`));
     expect(r.text).toContain(`<ID>WEEK-50-${suffix}</ID>`);
     const o = (await as('planner', 'GET', `/orders/ERP-${suffix}-1`)).body;
     expect(o).toMatchObject({
@@ -369,6 +374,20 @@ describe('B2MML: a ProcessProductionSchedule from the ERP', () => {
       '/',
       /not a document Ampoule reads/,
     );
+    // What Ampoule reads is fine, but MESA's schema refuses the rest: the root's releaseID missing, an element in
+    // the wrong place. Named by element and line.
+    await refused(
+      schedule(requestXml(`ERP-${suffix}-3`)).replace(' releaseID="6.0"', ''),
+      '//ProcessProductionSchedule',
+      /^\/\/ProcessProductionSchedule: not valid against MESA's B2MML V0600 schema at line 2: .*releaseID.* is required/,
+    );
+    const misplaced = await send(
+      schedule(requestXml(`ERP-${suffix}-3`)).replace(
+        '<b2mml:Process/>',
+        '<b2mml:Process/><b2mml:Colour>red</b2mml:Colour>',
+      ),
+    );
+    expect([misplaced.status, misplaced.body.xpath, misplaced.body.line]).toEqual([422, '//Colour', 5]);
     // What the orders themselves refuse, in its place: an order number taken, a unit not of the material's kind.
     const taken = await send(schedule(requestXml(`ERP-${suffix}-3`) + requestXml(`ERP-${suffix}-1`)));
     expect([taken.status, taken.body.type, taken.body.xpath]).toEqual([409, '/api/problems/code-taken', second]);
@@ -400,6 +419,7 @@ describe('B2MML: a ProcessProductionSchedule from the ERP', () => {
         headers: { Authorization: `Bearer ${await env.token('qa1')}` },
       })
     ).text();
+    expect(await mesaSchemaErrors(raw, 'B2MML-V0600-ProductionPerformance.xsd')).toEqual([]);
     const doc = new XMLParser({
       parseTagValue: false,
       ignoreAttributes: false,

@@ -109,8 +109,8 @@ export function webhookRoutes(router: Router, k: PageKit): void {
     try {
       const reason = k.reasonOf(form.reason);
       if (!reason) throw new Problem('reason-required', 'sending a delivery again needs a reason');
-      await s.db.transaction((trx) => s.webhooks.redeliver(change(req, reason)(trx), id));
-      return res.redirect(303, `/webhooks/${subscription}?done=redelivered`);
+      const d = await s.db.transaction((trx) => s.webhooks.redeliver(change(req, reason)(trx), id));
+      return res.redirect(303, `/webhooks/${d.subscriptionId}?done=redelivered`);
     } catch (err) {
       return refusedOn(res, err, (problem) => logView(req, subscription, { problem }), req);
     }
