@@ -4,9 +4,8 @@
  * `AcknowledgeProductionSchedule` that answers it.
  *
  * Parsed with fast-xml-parser (pure JavaScript; no DTDs: a document with a DOCTYPE is refused, so no entity is ever
- * expanded) and validated against Ampoule's own schema of the elements it reads (below, zod): MESA's XSDs cannot be
- * fetched here, so this is not an XSD validation — what Ampoule reads must be where B2MML V0600 puts it, other
- * elements are ignored. Every refusal names where the document is wrong, as an XPath.
+ * expanded) and validated against Ampoule's own schema of the elements it reads (below, zod; every refusal names
+ * where the document is wrong, as an XPath) — then, by the route, against MESA's own XSD (`mesa-schemas.ts`).
  *
  * The Business To Manufacturing Markup Language (B2MML) is used courtesy of MESA International.
  */
@@ -111,7 +110,7 @@ export function schemaRefusal(errors: readonly { line: number | null; message: s
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
   return invalidDocument(
     element ? `//${element}` : '/',
-    `not valid against MESA's B2MML V0600 schema${first.line ? ` at line ${first.line}` : ''}: ${first.message.replace(/^Schemas validity error : /, '')}${more}`,
+    `not valid against MESA's B2MML V0600 schema${first.line ? ` at line ${first.line}` : ''}: ${first.message.replace(/^.*?Schemas validity error : /, '')}${more}`,
     first.line,
   );
 }

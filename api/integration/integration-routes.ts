@@ -106,14 +106,23 @@ export function integrationRoutes(s: Services): RouteSpec[] {
         200: { description: 'The AcknowledgeProductionSchedule', contentType: 'application/xml' },
       },
       problems: ['invalid-document', 'code-taken', 'unprocessable'],
-      handler: async ({ xml, change }) => {
+      // Validated before the change's transaction: MESA's schema takes a moment, and holds no connection meanwhile.
+      transaction: false,
+      handler: async ({ xml, actor, station }) => {
         // What Ampoule reads, where it reads it (precise XPaths); then all of it against MESA's schema.
         const doc = readProductionSchedule(xml!);
         const schemaErrors = await mesaSchemaErrors(xml!, 'B2MML-V0600-ProductionSchedule.xsd');
         if (schemaErrors.length > 0) throw schemaRefusal(schemaErrors);
-        const orders = await s.orders.importSchedule(
-          { ...change(), reason: `B2MML ProcessProductionSchedule ${doc.scheduleId ?? '(no ID)'} from the ERP` },
-          doc,
+        const orders = await s.db.transaction((trx) =>
+          s.orders.importSchedule(
+            {
+              trx,
+              actor: actor!,
+              station,
+              reason: `B2MML ProcessProductionSchedule ${doc.scheduleId ?? '(no ID)'} from the ERP`,
+            },
+            doc,
+          ),
         );
         return {
           text: {

@@ -27,6 +27,34 @@ const DESCRIPTORS: Record<string, string> = {
   '@hourly': '0 * * * *',
 };
 
+/**
+ * The five fields as robfig/cron's standard parser takes them: `*` or `?`, numbers or names in range, ranges,
+ * steps and lists — not cron-parser's extensions (`L`, `W`, `#`, `H`, a day-of-week 7), which Temporal refuses.
+ */
+const FIELDS: { min: number; max: number; names?: string[] }[] = [
+  { min: 0, max: 59 },
+  { min: 0, max: 23 },
+  { min: 1, max: 31 },
+  { min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
+  { min: 0, max: 6, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
+];
+
+function robfigField(field: string, f: (typeof FIELDS)[number]): boolean {
+  const value = (v: string): number | undefined => {
+    const named = f.names?.indexOf(v.toUpperCase()) ?? -1;
+    if (named >= 0) return f.min + named;
+    return /^\d+$/.test(v) && Number(v) >= f.min && Number(v) <= f.max ? Number(v) : undefined;
+  };
+  return field.split(',').every((part) => {
+    const [range, step, ...rest] = part.split('/');
+    if (rest.length > 0 || (step !== undefined && !/^[1-9]\d*$/.test(step))) return false;
+    if (range === '*' || range === '?') return true;
+    const [low, high, ...more] = range.split('-');
+    if (more.length > 0 || value(low) === undefined) return false;
+    return high === undefined || (value(high) !== undefined && value(high)! >= value(low)!);
+  });
+}
+
 /** Go's duration units, as `@every` takes them (`1h30m`, `90s`, `500ms`). */
 const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
@@ -51,11 +79,13 @@ export function parseCron(schedule: string): CronSpec | undefined {
   }
   if (text.startsWith('@every ')) {
     const everyMs = goDurationMs(text.slice('@every '.length).trim());
-    // robfig: at least a second apart.
-    return everyMs !== undefined && everyMs >= 1_000 ? { everyMs } : undefined;
+    if (everyMs === undefined || everyMs <= 0) return undefined;
+    // robfig: whole seconds, at least one.
+    return { everyMs: Math.max(1_000, Math.floor(everyMs / 1_000) * 1_000) };
   }
   const expression = DESCRIPTORS[text] ?? text;
-  if (expression.split(/\s+/).length !== 5) return undefined;
+  const fields = expression.split(/\s+/);
+  if (fields.length !== 5 || !fields.every((f, i) => robfigField(f, FIELDS[i]))) return undefined;
   try {
     CronExpressionParser.parse(expression, { tz: tz ?? 'UTC', strict: false });
   } catch {
@@ -75,6 +105,8 @@ export function nextCronTime(spec: CronSpec, afterMs: number): number {
 
 /** How long after `closeMs` the next run of a cron chain starts, for a run whose schedule time was `startMs`. */
 export function cronBackoffMs(spec: CronSpec, startMs: number, closeMs: number): number {
+  // Closed before its own schedule time (a run that never got to run): the next run keeps that time.
+  if (closeMs < startMs) return startMs - closeMs;
   let next = nextCronTime(spec, startMs);
   while (next < closeMs) next = nextCronTime(spec, next);
   return next - closeMs;

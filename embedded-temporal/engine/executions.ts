@@ -249,7 +249,8 @@ export class Executions {
     run.executionTimeoutMs = p.executionTimeoutMs;
     run.executionExpirationTime =
       p.executionExpirationTime ?? (p.executionTimeoutMs > 0 ? now + p.executionTimeoutMs : 0);
-    run.runExpirationTime = p.runTimeoutMs > 0 ? now + p.runTimeoutMs : 0;
+    // srv: the run's time counts from its execution time (after a start delay, a retry's or a cron's backoff).
+    run.runExpirationTime = p.runTimeoutMs > 0 ? run.executionTime + p.runTimeoutMs : 0;
     if (
       run.executionExpirationTime > 0 &&
       (run.runExpirationTime === 0 || run.runExpirationTime > run.executionExpirationTime)
@@ -332,12 +333,15 @@ export class Executions {
       source: 'Server',
       timeoutFailureInfo: { timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_START_TO_CLOSE },
     };
-    const retry = this.workflowRetry(run, failure);
-    const next = retry.retry ? retry : this.nextCronRun(run, { failure });
+    // srv: past the execution's own deadline nothing follows (TIMEOUT); before it, a retry or the cron chain may,
+    // and the retry state is the retry policy's.
+    const expired = run.executionExpirationTime > 0 && run.executionExpirationTime <= this.engine.now();
+    const retry = expired
+      ? ({ retry: false, state: temporal.api.enums.v1.RetryState.RETRY_STATE_TIMEOUT } as const)
+      : this.workflowRetry(run, failure);
+    const next = retry.retry ? retry : expired ? undefined : this.nextCronRun(run, { failure });
     run.addEvent(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT, {
-      retryState: retry.retry
-        ? temporal.api.enums.v1.RetryState.RETRY_STATE_IN_PROGRESS
-        : temporal.api.enums.v1.RetryState.RETRY_STATE_TIMEOUT,
+      retryState: retry.retry ? temporal.api.enums.v1.RetryState.RETRY_STATE_IN_PROGRESS : retry.state,
       newExecutionRunId: next ? next.runId : '',
     });
     next?.start();
@@ -384,9 +388,7 @@ export class Executions {
   ): { runId: string; start: () => void } | undefined {
     const spec = run.cronSchedule ? parseCron(run.cronSchedule) : undefined;
     if (!spec) return undefined;
-    const now = this.engine.now();
-    const backoffMs = cronBackoffMs(spec, run.executionTime, now);
-    if (run.executionExpirationTime > 0 && now + backoffMs >= run.executionExpirationTime) return undefined;
+    // srv starts the next run even when its time is past the execution's deadline: it times out there.
     const runId = randomUUID();
     const started = run.events[0].workflowExecutionStartedEventAttributes!;
     return {

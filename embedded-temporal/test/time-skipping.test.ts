@@ -152,17 +152,36 @@ describeTimeSkipping('time skipping', () => {
     expect(defaultPayloadConverter.fromPayload(three.attrs.lastCompletionResult!.payloads![0])).toBe(1);
     expect((await env.client.workflow.getHandle(workflowId).describe()).runId).not.toBe(third);
 
+    // A run timeout shorter than the wait for the schedule time counts from that time, as Temporal's does.
+    const bounded = await env.client.workflow.start(wf.cronCounter, {
+      taskQueue,
+      workflowId: `cron-bounded-${randomUUID()}`,
+      cronSchedule: '@hourly',
+      workflowRunTimeout: '10 minutes',
+    });
+    expect(
+      await env.client.workflow
+        .getHandle(bounded.workflowId, bounded.firstExecutionRunId, { followRuns: false })
+        .result(),
+    ).toBe(1);
+    await bounded.terminate('enough');
+
     // Terminated, the chain ends.
     await env.client.workflow.getHandle(workflowId).terminate('enough');
     expect((await env.client.workflow.getHandle(workflowId).describe()).status.name).toBe('TERMINATED');
   });
 
   test('a cron schedule Temporal would not take is refused, and so is one with a start delay', async () => {
+    // robfig/cron's standard parser: five fields, no L, W, #, H or day-of-week 7, a zone that exists.
     for (const cronSchedule of [
       'not a cron',
       '* * * *',
       '0 0 * * * *',
-      '@every 10ms',
+      '0 0 L * *',
+      '0 0 * * 5#2',
+      'H * * * *',
+      '0 0 * * 7',
+      '@every 1 hour',
       'CRON_TZ=Mars/Olympus 0 * * * *',
     ])
       await expect(
