@@ -389,22 +389,25 @@ export class Executions {
     const spec = run.cronSchedule ? parseCron(run.cronSchedule) : undefined;
     if (!spec) return undefined;
     // srv starts the next run even when its time is past the execution's deadline: it times out there.
+    const given = run.events[0].workflowExecutionStartedEventAttributes!.lastCompletionResult ?? null;
+    return this.nextRunOf(run, {
+      cronSchedule: run.cronSchedule,
+      cronAfter: run.executionTime,
+      initiator: temporal.api.enums.v1.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE,
+      continuedFailure: outcome.failure ?? null,
+      lastCompletionResult: outcome.result !== undefined ? outcome.result : given,
+      attempt: 1,
+    });
+  }
+
+  /** The next run of a chain with the run's own input: its id now (the close event names it), its start later. */
+  private nextRunOf(run: Run, p: Partial<StartParams>): { runId: string; start: () => void } {
     const runId = randomUUID();
     const started = run.events[0].workflowExecutionStartedEventAttributes!;
     return {
       runId,
       start: () => {
-        this.startNextRun(run, {
-          runId,
-          input: started.input,
-          header: started.header,
-          cronSchedule: run.cronSchedule,
-          cronAfter: run.executionTime,
-          initiator: temporal.api.enums.v1.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_CRON_SCHEDULE,
-          continuedFailure: outcome.failure ?? null,
-          lastCompletionResult: outcome.result !== undefined ? outcome.result : (started.lastCompletionResult ?? null),
-          attempt: 1,
-        });
+        this.startNextRun(run, { runId, input: started.input, header: started.header, ...p });
       },
     };
   }
@@ -421,23 +424,15 @@ export class Executions {
       return { retry: false, state: temporal.api.enums.v1.RetryState.RETRY_STATE_RETRY_POLICY_NOT_SET };
     const decision = nextRetry(run.retryPolicy, run.attempt, failure, this.engine.now(), run.executionExpirationTime);
     if (!decision.retry) return { retry: false, state: decision.state };
-    const runId = randomUUID();
-    const started = run.events[0].workflowExecutionStartedEventAttributes!;
     return {
       retry: true,
-      runId,
-      start: () => {
-        this.startNextRun(run, {
-          runId,
-          input: started.input,
-          header: started.header,
-          startDelayMs: decision.delayMs,
-          initiator: temporal.api.enums.v1.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY,
-          continuedFailure: failure,
-          cronSchedule: run.cronSchedule,
-          attempt: run.attempt + 1,
-        });
-      },
+      ...this.nextRunOf(run, {
+        startDelayMs: decision.delayMs,
+        initiator: temporal.api.enums.v1.ContinueAsNewInitiator.CONTINUE_AS_NEW_INITIATOR_RETRY,
+        continuedFailure: failure,
+        cronSchedule: run.cronSchedule,
+        attempt: run.attempt + 1,
+      }),
     };
   }
 
