@@ -16,6 +16,10 @@ test('built, started from dist/ with its prebuilt workflow bundle, it runs a bat
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 240_000 });
   const bundle = path.join(ROOT, 'dist', 'workflow-bundle.js');
   expect(existsSync(bundle)).toBe(true);
+  // MESA's schemas travel with the compiled code (the B2MML import validates against them at run time).
+  expect(
+    existsSync(path.join(ROOT, 'dist/api/integration/schemas/b2mml-v0600/B2MML-V0600-ProductionSchedule.xsd')),
+  ).toBe(true);
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ampoule-compiled-'));
   const started = startZeroSetup(
