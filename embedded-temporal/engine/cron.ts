@@ -107,7 +107,11 @@ export function nextCronTime(spec: CronSpec, afterMs: number): number {
 export function cronBackoffMs(spec: CronSpec, startMs: number, closeMs: number): number {
   // Closed before its own schedule time (a run that never got to run): the next run keeps that time.
   if (closeMs < startMs) return startMs - closeMs;
-  let next = nextCronTime(spec, startMs);
-  while (next < closeMs) next = nextCronTime(spec, next);
-  return next - closeMs;
+  // The first schedule time after the start that is not before the close, in one step (a run that closed a week
+  // late does not walk a minute-by-minute schedule): `@every` times are the start's second plus whole intervals.
+  if (spec.everyMs !== undefined) {
+    const base = Math.floor(startMs / 1000) * 1000;
+    return base + Math.max(1, Math.ceil((closeMs - base) / spec.everyMs)) * spec.everyMs - closeMs;
+  }
+  return nextCronTime(spec, Math.max(startMs, closeMs - 1)) - closeMs;
 }

@@ -386,8 +386,7 @@ export class Executions {
     run: Run,
     outcome: { result?: IPayloads | null; failure?: temporal.api.failure.v1.IFailure | null },
   ): { runId: string; start: () => void } | undefined {
-    const spec = run.cronSchedule ? parseCron(run.cronSchedule) : undefined;
-    if (!spec) return undefined;
+    if (!run.cronSchedule) return undefined; // checked when the chain started
     // srv starts the next run even when its time is past the execution's deadline: it times out there.
     const given = run.events[0].workflowExecutionStartedEventAttributes!.lastCompletionResult ?? null;
     return this.nextRunOf(run, {

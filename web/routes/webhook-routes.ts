@@ -27,10 +27,14 @@ export function webhookRoutes(router: Router, k: PageKit): void {
       ...extra,
     });
   };
-  const change =
-    (req: Request, reason: string | null) =>
-    (trx: ChangeContext['trx']): ChangeContext => ({ trx, actor: req.actor!, station: stationOf(req), reason });
-  const refusedOn = async (res: Response, err: unknown, render: (problem: string) => Promise<string>, req: Request) => {
+  const changeIn = (trx: ChangeContext['trx'], req: Request, reason: string | null): ChangeContext => ({
+    trx,
+    actor: req.actor!,
+    station: stationOf(req),
+    reason,
+  });
+  /** A refusal shown on the page `render` makes of it; anything but a Problem goes on to the error handler. */
+  const refused = async (req: Request, res: Response, err: unknown, render: (problem: string) => Promise<string>) => {
     if (!(err instanceof Problem)) throw err;
     return k.html(res, await render(await k.refusal(req, err)), err.status);
   };
@@ -59,7 +63,7 @@ export function webhookRoutes(router: Router, k: PageKit): void {
       });
       if (!input.success) throw schemaProblem(input.error);
       const created = await s.db.transaction((trx) =>
-        s.webhooks.subscribe(change(req, k.reasonOf(form.reason))(trx), input.data),
+        s.webhooks.subscribe(changeIn(trx, req, k.reasonOf(form.reason)), input.data),
       );
       return k.html(
         res,
@@ -70,7 +74,7 @@ export function webhookRoutes(router: Router, k: PageKit): void {
         201,
       );
     } catch (err) {
-      return refusedOn(res, err, (problem) => listView(req, { problem, entered }), req);
+      return refused(req, res, err, (problem) => listView(req, { problem, entered }));
     }
   });
 
@@ -81,10 +85,10 @@ export function webhookRoutes(router: Router, k: PageKit): void {
     try {
       const reason = k.reasonOf(form.reason);
       if (!reason) throw new Problem('reason-required', 'deactivating a subscription needs a reason');
-      await s.db.transaction((trx) => s.webhooks.deactivate(change(req, reason)(trx), id));
+      await s.db.transaction((trx) => s.webhooks.deactivate(changeIn(trx, req, reason), id));
       return res.redirect(303, '/webhooks?done=deactivated');
     } catch (err) {
-      return refusedOn(res, err, (problem) => listView(req, { problem }), req);
+      return refused(req, res, err, (problem) => listView(req, { problem }));
     }
   });
 
@@ -109,10 +113,10 @@ export function webhookRoutes(router: Router, k: PageKit): void {
     try {
       const reason = k.reasonOf(form.reason);
       if (!reason) throw new Problem('reason-required', 'sending a delivery again needs a reason');
-      const d = await s.db.transaction((trx) => s.webhooks.redeliver(change(req, reason)(trx), id));
+      const d = await s.db.transaction((trx) => s.webhooks.redeliver(changeIn(trx, req, reason), id));
       return res.redirect(303, `/webhooks/${d.subscriptionId}?done=redelivered`);
     } catch (err) {
-      return refusedOn(res, err, (problem) => logView(req, subscription, { problem }), req);
+      return refused(req, res, err, (problem) => logView(req, subscription, { problem }));
     }
   });
 }
