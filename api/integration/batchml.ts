@@ -9,6 +9,7 @@
  */
 import { XMLBuilder } from 'fast-xml-parser';
 import type { BatchRecord } from '../../db/stores/batch-store';
+import { outsideLimits } from '../../domain/batch/completion';
 import type { FieldValue } from '../../domain/batch/types';
 import { stepEntryBlocks, type RecordEntry } from '../../domain/batch/record-blocks';
 import type { PlanStep } from '../../domain/recipe/plan';
@@ -157,7 +158,7 @@ export function batchProductionRecord(r: ReleasedRecord, at: Date): string {
           const limited = f.type === 'number' && (f.low !== undefined || f.high !== undefined);
           const within =
             f.type === 'number' && typeof v === 'number'
-              ? (f.low === undefined || v >= f.low) && (f.high === undefined || v <= f.high)
+              ? !outsideLimits(v, f)
               : f.type === 'passFail'
                 ? v === true
                 : undefined;

@@ -9,6 +9,11 @@ import { expiryProblem } from '../materials/expiry';
 import type { PlanField, PlanStep } from '../recipe/plan';
 import type { Deviation, LotUse, Signer, StepCompletion, StepStatus, StepVerification } from './types';
 
+/** Whether a value lies outside its limits (a limit not given is no limit on that side). */
+export function outsideLimits(value: number, limits: { low?: number; high?: number }): boolean {
+  return (limits.low !== undefined && value < limits.low) || (limits.high !== undefined && value > limits.high);
+}
+
 export interface CompletionVerdict {
   /** Why the step takes no entry now (it is not awaiting input): a conflict with its state, not a wrong value. */
   notAwaited?: string;
@@ -66,8 +71,7 @@ export function checkCompletion(
     }
     problems.push(...fieldProblems(f, v));
     if (f.type === 'number' && typeof v === 'number' && Number.isFinite(v)) {
-      const outside = (f.low !== undefined && v < f.low) || (f.high !== undefined && v > f.high);
-      if (outside) {
+      if (outsideLimits(v, f)) {
         const comment = c.deviationComments?.[f.id]?.trim() || null;
         if (!comment)
           problems.push(
@@ -200,10 +204,7 @@ export function reportDeviations(
   for (const r of reports) {
     const expected = step.reports.find((x) => x.id === r.id);
     if (!expected || r.value === null) continue;
-    if (
-      (expected.low !== undefined && r.value < expected.low) ||
-      (expected.high !== undefined && r.value > expected.high)
-    ) {
+    if (outsideLimits(r.value, expected)) {
       out.push({
         stepId: step.id,
         field: r.id,

@@ -5,6 +5,7 @@
  */
 import type { AssignedUnit } from './types';
 import type { PlanField, PlanNumber, PlanStep } from '../recipe/plan';
+import { outsideLimits } from './completion';
 import { batchEventText, limitsText, unitText, utcText } from './record-text';
 
 /** A record entry as the record stores it (with its signature's manifestation, of whatever shape the caller has). */
@@ -140,8 +141,7 @@ function valueRow(step: PlanStep, id: string, value: unknown): { cells: string[]
   const f = fieldOf(step, id);
   if (!f) return { cells: [id, String(value), '', '', '', ''], outside: false };
   if (f.type === 'number') {
-    const outside =
-      typeof value === 'number' && ((f.low !== undefined && value < f.low) || (f.high !== undefined && value > f.high));
+    const outside = typeof value === 'number' && outsideLimits(value, f);
     return {
       cells: [
         f.label,
@@ -165,11 +165,7 @@ function reportRow(
 ): { cells: string[]; outside: boolean } {
   const expected: PlanNumber | undefined =
     step.kind === 'equipment' ? step.reports.find((x) => x.id === r.id) : undefined;
-  const outside =
-    !!expected &&
-    r.value !== null &&
-    ((expected.low !== undefined && r.value < expected.low) ||
-      (expected.high !== undefined && r.value > expected.high));
+  const outside = !!expected && r.value !== null && outsideLimits(r.value, expected);
   return {
     cells: [
       expected?.name ?? r.id,

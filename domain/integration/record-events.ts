@@ -5,6 +5,7 @@
  * they go out in the same transaction as the record — never an event the record does not hold, never the reverse.
  */
 import type { StoredEbrEntry } from '../batch/ebr';
+import { outsideLimits } from '../batch/completion';
 import type { FieldValue } from '../batch/types';
 import type { PlanStep } from '../recipe/plan';
 
@@ -63,10 +64,7 @@ export function recordEvents(
             const id = f.id;
             const value = values[id] ?? null;
             if (f.type !== 'number') return { id, label: f.label, type: f.type, value };
-            const inLimits =
-              typeof value === 'number'
-                ? (f.low === undefined || value >= f.low) && (f.high === undefined || value <= f.high)
-                : null;
+            const inLimits = typeof value === 'number' ? !outsideLimits(value, f) : null;
             return {
               id,
               label: f.label,
