@@ -13,6 +13,7 @@ import type { Persistence } from './persistence';
 import type { Polls } from './polls';
 import type { RunHost } from './run';
 import type { RunIndex } from './run-index';
+import type { Schedules } from './schedules';
 import type { TimerService } from './timers';
 import type { Logger, Res } from './types';
 import type { Updates } from './updates';
@@ -38,4 +39,6 @@ export interface EngineContext extends RunHost {
   readonly activities: Activities;
   readonly updates: Updates;
   readonly children: Children;
+  /** Schedules: they start workflows, and hear when those close. */
+  readonly schedules: Schedules;
 }

@@ -19,6 +19,7 @@ import { Persistence } from './persistence';
 import { Polls } from './polls';
 import { Reads } from './reads';
 import { Run, type RunSnapshot } from './run';
+import { Schedules } from './schedules';
 import { RunIndex } from './run-index';
 import type { SearchAttributeType } from './search-attributes';
 import { type Clock, TimerService, systemClock } from './timers';
@@ -62,6 +63,7 @@ export class Engine implements EngineContext {
   readonly activities: Activities;
   readonly updates: Updates;
   readonly children: Children;
+  readonly schedules: Schedules;
   readonly reads: Reads;
   readonly listing: Listing;
   readonly timeSkipping?: TimeSkipping;
@@ -92,6 +94,7 @@ export class Engine implements EngineContext {
     this.activities = new Activities(this);
     this.updates = new Updates(this);
     this.children = new Children(this);
+    this.schedules = new Schedules(this);
     this.reads = new Reads(this);
     this.listing = new Listing(this);
     this.workflowQueues = new TaskQueues((task, identity) => this.workflowTasks.tryStart(task, identity));
@@ -152,6 +155,7 @@ export class Engine implements EngineContext {
     for (const run of restored) this.runs.add(run);
     this.namespaces.ensure(this.options.namespaces ?? [], this.options.searchAttributes);
     for (const run of restored) if (run.isOpen) this.rearm(run);
+    this.schedules.load(loaded.schedules);
     await this.persistence.barrier();
     this.log.info({ runs: restored.length, open: restored.filter((r) => r.isOpen).length }, 'engine state loaded');
   }
@@ -252,6 +256,14 @@ export class Engine implements EngineContext {
     this.namespaces.get(req.namespace);
     return {};
   };
+
+  createSchedule = (req: Req<'CreateScheduleRequest'>) => this.schedules.create(req);
+  describeSchedule = (req: Req<'DescribeScheduleRequest'>) => this.schedules.describe(req);
+  updateSchedule = (req: Req<'UpdateScheduleRequest'>) => this.schedules.update(req);
+  patchSchedule = (req: Req<'PatchScheduleRequest'>) => this.schedules.patch(req);
+  deleteSchedule = (req: Req<'DeleteScheduleRequest'>) => this.schedules.delete(req);
+  listSchedules = (req: Req<'ListSchedulesRequest'>) => this.schedules.list(req);
+  listScheduleMatchingTimes = (req: Req<'ListScheduleMatchingTimesRequest'>) => this.schedules.matchingTimes(req);
 
   // ---- OperatorService ---------------------------------------------------------------------------------------
 

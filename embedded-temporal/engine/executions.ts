@@ -676,6 +676,7 @@ export class Executions {
     this.engine.workflowTasks.onRunClosed(run);
     this.engine.updates.onRunClosed(run);
     this.engine.children.onRunClosed(run);
+    this.engine.schedules.onRunClosed(run);
     run.touch();
   }
 }

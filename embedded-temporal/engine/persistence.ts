@@ -12,6 +12,8 @@ export class Persistence {
   private runs = new Map<string, Run>();
   private events: StoredEvent[] = [];
   private namespaces = new Map<string, NamespaceRecord>();
+  /** Schedules changed since the last commit: their state at commit time, or null once deleted. */
+  private schedules = new Map<string, { namespace: string; scheduleId: string; state: () => string | null }>();
   private last: Promise<void> = Promise.resolve();
   private scheduled: Promise<void> | null = null;
   private failure: Error | null = null;
@@ -40,10 +42,15 @@ export class Persistence {
     if (this.store.durable) this.namespaces.set(ns.name, ns);
   }
 
+  markSchedule(namespace: string, scheduleId: string, state: () => string | null): void {
+    if (this.store.durable) this.schedules.set(`${namespace}\u0000${scheduleId}`, { namespace, scheduleId, state });
+  }
+
   /** Resolves when all changes marked before this call are committed. */
   barrier(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.runs.size === 0 && this.events.length === 0 && this.namespaces.size === 0) return this.last;
+    if (this.runs.size === 0 && this.events.length === 0 && this.namespaces.size === 0 && this.schedules.size === 0)
+      return this.last;
     if (!this.scheduled) {
       const next = this.last.then(() => this.commitPending());
       this.scheduled = next;
@@ -64,7 +71,13 @@ export class Persistence {
         state: JSON.stringify(r.toSnapshot()),
       })),
       events: this.events,
+      schedules: [...this.schedules.values()].map((s) => ({
+        namespace: s.namespace,
+        scheduleId: s.scheduleId,
+        state: s.state(),
+      })),
     };
+    this.schedules = new Map();
     this.runs = new Map();
     this.events = [];
     this.namespaces = new Map();

@@ -38,6 +38,10 @@ export const SYSTEM_SEARCH_ATTRIBUTES: Record<string, SearchAttributeType> = {
   BuildIds: 'KeywordList',
   BatcherUser: 'Keyword',
   TemporalNamespaceDivision: 'Keyword',
+  // Set by schedules on the workflows they start (engine/schedules.ts).
+  TemporalScheduledStartTime: 'Datetime',
+  TemporalScheduledById: 'Keyword',
+  TemporalSchedulePaused: 'Bool',
 };
 
 /** Accepts the CLI spelling of a type (case-insensitive; `String` is the legacy name of Text). */

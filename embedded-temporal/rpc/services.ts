@@ -58,7 +58,7 @@ export function workflowService(engine: Engine): Record<string, Handler> {
         signalAndQueryHeader: true,
         internalErrorDifferentiation: true,
         activityFailureIncludeHeartbeat: true,
-        supportsSchedules: false,
+        supportsSchedules: true,
         encodedFailureAttributes: true,
         buildIdBasedVersioning: false,
         upsertMemo: true,
@@ -132,6 +132,14 @@ export function workflowService(engine: Engine): Record<string, Handler> {
       engine.recordActivityTaskHeartbeatById(req),
 
     ShutdownWorker: async (req: Req<'ShutdownWorkerRequest'>) => engine.shutdownWorker(req),
+
+    CreateSchedule: (req: Req<'CreateScheduleRequest'>) => engine.createSchedule(req),
+    DescribeSchedule: (req: Req<'DescribeScheduleRequest'>) => engine.describeSchedule(req),
+    UpdateSchedule: (req: Req<'UpdateScheduleRequest'>) => engine.updateSchedule(req),
+    PatchSchedule: (req: Req<'PatchScheduleRequest'>) => engine.patchSchedule(req),
+    DeleteSchedule: (req: Req<'DeleteScheduleRequest'>) => engine.deleteSchedule(req),
+    ListSchedules: (req: Req<'ListSchedulesRequest'>) => engine.listSchedules(req),
+    ListScheduleMatchingTimes: (req: Req<'ListScheduleMatchingTimesRequest'>) => engine.listScheduleMatchingTimes(req),
   };
   return h;
 }

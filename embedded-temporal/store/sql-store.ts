@@ -1,7 +1,7 @@
 /**
  * The durable store, on PostgreSQL (`--db-url`) or on an embedded PGlite data directory (`--db-filename`).
- * Three tables in their own schema: namespaces, runs (mutable state as JSON) and history events (protobuf
- * bytes). Each commit is one transaction, so a crash leaves either all of a batch or none of it.
+ * Four tables in their own schema: namespaces, runs (mutable state as JSON), history events (protobuf bytes) and
+ * schedules (JSON). Each commit is one transaction, so a crash leaves either all of a batch or none of it.
  */
 import type { CommitBatch, LoadedState, NamespaceRecord, Store, StoredEvent, StoredRun } from './store';
 
@@ -31,6 +31,11 @@ const DDL = [
      event_id bigint not null,
      data bytea not null,
      primary key (run_id, event_id))`,
+  `create table if not exists ${SCHEMA}.schedules (
+     namespace text not null,
+     schedule_id text not null,
+     state text not null,
+     primary key (namespace, schedule_id))`,
 ];
 
 export class SqlStore implements Store {
@@ -112,7 +117,10 @@ export class SqlStore implements Store {
       `select run_id as "runId", event_id as "eventId", data from ${SCHEMA}.events order by run_id, event_id`,
     );
     const events: StoredEvent[] = rows.map((r) => ({ runId: r.runId, eventId: Number(r.eventId), data: r.data }));
-    return { namespaces, runs, events };
+    const schedules = await this.conn.query<{ namespace: string; scheduleId: string; state: string }>(
+      `select namespace, schedule_id as "scheduleId", state from ${SCHEMA}.schedules`,
+    );
+    return { namespaces, runs, events, schedules };
   }
 
   async commit(batch: CommitBatch): Promise<void> {
@@ -143,6 +151,19 @@ export class SqlStore implements Store {
            on conflict (run_id) do update set state = excluded.state`,
           params,
         );
+      }
+      for (const s of batch.schedules) {
+        if (s.state === null)
+          await q(`delete from ${SCHEMA}.schedules where namespace = $1 and schedule_id = $2`, [
+            s.namespace,
+            s.scheduleId,
+          ]);
+        else
+          await q(
+            `insert into ${SCHEMA}.schedules (namespace, schedule_id, state) values ($1, $2, $3)
+             on conflict (namespace, schedule_id) do update set state = excluded.state`,
+            [s.namespace, s.scheduleId, s.state],
+          );
       }
     });
   }

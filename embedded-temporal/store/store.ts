@@ -28,10 +28,18 @@ export interface StoredRun {
   state: string;
 }
 
+export interface StoredSchedule {
+  namespace: string;
+  scheduleId: string;
+  /** JSON of the schedule (engine/schedules.ts ScheduleSnapshot); null in a commit deletes it. */
+  state: string | null;
+}
+
 export interface CommitBatch {
   namespaces: NamespaceRecord[];
   runs: StoredRun[];
   events: StoredEvent[];
+  schedules: StoredSchedule[];
 }
 
 export interface LoadedState {
@@ -39,6 +47,7 @@ export interface LoadedState {
   runs: StoredRun[];
   /** Events of every run, ordered by run and event id. */
   events: StoredEvent[];
+  schedules: (StoredSchedule & { state: string })[];
 }
 
 export interface Store {
@@ -54,7 +63,7 @@ export class MemoryStore implements Store {
   readonly durable = false;
   readonly description = 'memory';
   async load(): Promise<LoadedState> {
-    return { namespaces: [], runs: [], events: [] };
+    return { namespaces: [], runs: [], events: [], schedules: [] };
   }
   async commit(): Promise<void> {}
   async close(): Promise<void> {}

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import * as activities from './fixtures/activities';
 import * as wf from './fixtures/workflows';
@@ -178,6 +178,40 @@ embeddedOnly.each(stores)('kill -9 and restart on %s', (_label, makeStore) => {
         'WorkflowExecutionSignaled',
       ]);
     }
+    await c2.close();
+  });
+
+  test('a schedule survives the crash and catches up the times it missed while the server was down', async () => {
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const scheduleId = uid('every-2s');
+    const handle = await client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: 2000 }] },
+      // No worker: each workflow stays open, and ALLOW_ALL starts the next one anyway.
+      action: { type: 'startWorkflow', workflowType: 'raw', taskQueue: uid('tq') },
+      policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL },
+      memo: { kept: true },
+    });
+    await eventually(async () => ((await handle.describe()).info.numActionsTaken >= 1 ? true : undefined), 10_000);
+    await connection.close();
+    await server.kill('SIGKILL');
+    const down = Date.now();
+    await new Promise((r) => setTimeout(r, 5_000));
+    server = await spawnServer(store.args, port);
+    const c2 = await Connection.connect({ address: server.address });
+    const again = new Client({ connection: c2 }).schedule.getHandle(scheduleId);
+    const d = await eventually(async () => {
+      const x = await again.describe();
+      return x.info.recentActions.some((a) => a.takenAt.getTime() > down + 5_000) ? x : undefined;
+    }, 10_000);
+    expect(d.memo).toEqual({ kept: true });
+    // Every 2-second time is there, those of the downtime taken at the restart.
+    const times = d.info.recentActions.map((a) => a.scheduledAt.getTime());
+    for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBe(2000);
+    expect(times.filter((t) => t > down && t < down + 5_000).length).toBeGreaterThanOrEqual(2);
+    expect(d.info.runningActions.length).toBe(d.info.numActionsTaken);
+    await again.delete();
     await c2.close();
   });
 });
