@@ -10,7 +10,7 @@
  *    months and days, `@yearly`-style shorthands, a `CRON_TZ=`/`TZ=` prefix (copied to the time zone) and a
  *    trailing `# comment`; `@every <n><s|m|h|d>[/<phase>]` becomes an interval;
  *  - an interval's times are `phase + k × interval` since the epoch;
- *  - the start time is inclusive, the end time inclusive; times are whole seconds;
+ *  - the start time is inclusive, the end time inclusive; times are whole seconds, none after 2100;
  *  - jitter delays each action by a deterministic pseudo-random amount below both the jitter and the gap to the
  *    next nominal time, so that a schedule's future times stay the same from one describe to the next.
  * Describe shows the compiled form: cron strings as structured calendars and intervals (as the real server does).
@@ -55,8 +55,11 @@ const DAY_OF_WEEK: Field = {
 };
 const FIELDS = [SECOND, MINUTE, HOUR, DAY_OF_MONTH, MONTH, YEAR, DAY_OF_WEEK];
 
-/** How far ahead a calendar is searched when its years are unrestricted (a 30 February never comes). */
-const YEARS_AHEAD = 100;
+/** No time after this year (Temporal's scheduler stops at 2100 too): a 30 February never comes. */
+const LAST_YEAR = 2100;
+const END_OF_LAST_YEAR = Date.UTC(LAST_YEAR + 1, 0, 1);
+/** Times skipped one after another before a spec is taken to have no more (a skip that covers every time). */
+const MAX_SKIPPED = 10_000;
 
 /** A calendar as sorted lists of the values each field takes (`years` undefined: every year). */
 interface CompiledCalendar {
@@ -152,7 +155,7 @@ export function compileSpec(spec: ISpec | null | undefined): CompiledSpec {
 /** The first nominal time strictly after `afterMs` (and not before the start, not past the end). */
 export function nextNominal(spec: CompiledSpec, afterMs: number): number | undefined {
   let after = spec.startMs !== undefined ? Math.max(afterMs, spec.startMs - 1) : afterMs;
-  for (;;) {
+  for (let skipped = 0; skipped < MAX_SKIPPED; skipped++) {
     let best: number | undefined;
     for (const c of spec.calendars) {
       const t = nextCalendarTime(c, after, spec.zone);
@@ -162,10 +165,12 @@ export function nextNominal(spec: CompiledSpec, afterMs: number): number | undef
       const t = i.phaseMs + (Math.floor((after - i.phaseMs) / i.everyMs) + 1) * i.everyMs;
       if (best === undefined || t < best) best = t;
     }
-    if (best === undefined || (spec.endMs !== undefined && best > spec.endMs)) return undefined;
+    if (best === undefined || (spec.endMs !== undefined && best > spec.endMs) || best >= END_OF_LAST_YEAR)
+      return undefined;
     if (!spec.skip.some((c) => calendarMatches(c, best, spec.zone))) return best;
     after = best;
   }
+  return undefined;
 }
 
 /** The next time after `afterMs` (nominal), with its jitter. */
@@ -281,23 +286,76 @@ function daysIn(year: number, month: number): number {
 /**
  * The first whole second after `afterMs` whose wall-clock time in `zone` the calendar matches: a search field by
  * field (year, month, day, hour, minute, second) from the wall-clock time of the next second. A wall-clock time a
- * daylight-saving change skips is taken at the instant after the gap (luxon moves it forward); one it repeats, at
- * its first occurrence.
+ * daylight-saving change repeats is taken at its first occurrence after `afterMs`; one the change skips, at the
+ * instant after the gap.
  */
 function nextCalendarTime(c: CompiledCalendar, afterMs: number, zone: string): number | undefined {
-  let fromMs = Math.floor(afterMs / 1000) * 1000 + 1000;
-  for (let guard = 0; guard < 4; guard++) {
-    const wall = firstMatchingWall(c, wallOf(fromMs, zone));
+  const fromMs = Math.floor(afterMs / 1000) * 1000 + 1000;
+  const at = nextFromWall(c, afterMs, wallOf(fromMs, zone), zone);
+  if (at === undefined) return undefined;
+  // The clocks went back between the two (daylight saving ended): the wall-clock times from here repeat, so look
+  // again from this moment's wall-clock time in the later offset.
+  const later = offsetMinutes(at, zone);
+  if (later >= offsetMinutes(fromMs, zone)) return at;
+  const repeated = nextFromWall(c, afterMs, wallOf(fromMs, fixedOffsetZone(later)), zone);
+  return repeated !== undefined && repeated < at ? repeated : at;
+}
+
+function nextFromWall(c: CompiledCalendar, afterMs: number, fromWall: Wall, zone: string): number | undefined {
+  let from = fromWall;
+  for (let guard = 0; guard < 8; guard++) {
+    const wall = firstMatchingWall(c, from);
     if (!wall) return undefined;
-    const ms = DateTime.fromObject(wall, { zone }).toMillis();
-    if (ms > afterMs) return ms;
-    fromMs += 1000; // a repeated wall-clock hour mapped before `afterMs`: look past it
+    const at = instantsOf(wall, zone).find((ms) => ms > afterMs);
+    if (at !== undefined) return at;
+    from = wallPlusSecond(wall); // each of its instants is before `afterMs`: the next matching wall time
   }
   return undefined;
 }
 
+/** luxon's name of a fixed offset (`UTC-5:00`, `UTC+5:30`). */
+function fixedOffsetZone(minutes: number): string {
+  const abs = Math.abs(minutes);
+  return `UTC${minutes < 0 ? '-' : '+'}${Math.floor(abs / 60)}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+function offsetMinutes(ms: number, zone: string): number {
+  return DateTime.fromMillis(ms, { zone }).offset;
+}
+
+/** The instants a wall-clock time names in a zone, earliest first: one, two (a repeated hour), or the gap's end. */
+function instantsOf(wall: Wall, zone: string): number[] {
+  // luxon resolves an ambiguous time by its own guess of the offset: look an hour either side for the other.
+  const guess = DateTime.fromObject(wall, { zone }).toMillis();
+  const exact = [guess - 3_600_000, guess, guess + 3_600_000].filter((ms) => sameWall(wallOf(ms, zone), wall));
+  return exact.length > 0 ? exact : [guess];
+}
+
+function sameWall(a: Wall, b: Wall): boolean {
+  return (
+    a.year === b.year &&
+    a.month === b.month &&
+    a.day === b.day &&
+    a.hour === b.hour &&
+    a.minute === b.minute &&
+    a.second === b.second
+  );
+}
+
+function wallPlusSecond(w: Wall): Wall {
+  const d = new Date(Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) + 1000);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+  };
+}
+
 function firstMatchingWall(c: CompiledCalendar, from: Wall): Wall | undefined {
-  const lastYear = c.years ? c.years[c.years.length - 1] : from.year + YEARS_AHEAD;
+  const lastYear = Math.min(c.years ? c.years[c.years.length - 1] : LAST_YEAR, LAST_YEAR);
   for (let year = from.year; year <= lastYear; year++) {
     if (c.years && !c.years.includes(year)) continue;
     const yearTight = year === from.year;

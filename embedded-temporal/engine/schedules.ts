@@ -37,8 +37,10 @@ const RECENT_ACTIONS = 10;
 const FUTURE_ACTIONS = 10;
 const LIST_RECENT_ACTIONS = 5;
 const LIST_FUTURE_ACTIONS = 5;
-/** Times taken at one wake, and by one backfill: a schedule every second that slept for years stops somewhere. */
+/** Times taken at one wake (the rest at the next, at once), and by one backfill. */
 const MAX_TIMES_AT_ONCE = 1000;
+/** Actions waiting in a schedule's buffer; more are dropped (counted), as Temporal's scheduler caps it. */
+const MAX_BUFFER = 1000;
 const MAX_MATCHING_TIMES = 1000;
 
 interface Buffered {
@@ -66,7 +68,10 @@ interface ScheduleSnapshot {
   createTime: number;
   updateTime: number;
   conflictToken: number;
+  /** Times up to here have been taken (or passed); the next wake looks after it. */
   lastProcessed: number;
+  /** Numbers the workflow starts (their request ids): a backfill of the same range twice starts anew. */
+  actionSeq?: number;
   actionCount: number;
   missedCatchupWindow: number;
   overlapSkipped: number;
@@ -129,7 +134,7 @@ export class Schedules {
         const current = this.engine.runs.current(s.snapshot.namespace, r.workflowId);
         if (!current || !current.isOpen) this.workflowClosed(s, r.workflowId, current);
       }
-      this.wake(s);
+      this.process(s); // catch up, and start what the buffer may start now
     }
   }
 
@@ -170,6 +175,7 @@ export class Schedules {
       },
       schedule,
     );
+    if (req.initialPatch) this.checkPatch(s, req.initialPatch); // before anything changes
     this.byKey.set(s.key, s);
     if (req.initialPatch) this.applyPatch(s, req.initialPatch);
     this.process(s);
@@ -224,6 +230,7 @@ export class Schedules {
 
   async patch(req: Req<'PatchScheduleRequest'>): Promise<Res<'PatchScheduleResponse'>> {
     const s = this.get(req.namespace, req.scheduleId);
+    this.checkPatch(s, req.patch ?? {});
     this.applyPatch(s, req.patch ?? {});
     s.snapshot.updateTime = this.engine.now();
     this.process(s);
@@ -296,7 +303,7 @@ export class Schedules {
     if (current && current !== run && current.isOpen) return;
     // Not while the closing change is under way: the schedule's own starts come after it, in the same commit.
     queueMicrotask(() => {
-      if (!this.byKey.has(s.key)) return;
+      if (this.byKey.get(s.key) !== s) return; // deleted meanwhile
       this.workflowClosed(s, run.workflowId, run);
       this.processBuffer(s);
       this.wake(s);
@@ -336,22 +343,51 @@ export class Schedules {
   private process(s: Schedule): void {
     const now = this.engine.now();
     const snap = s.snapshot;
+    // Paused, or its actions used up, the times pass untaken.
+    let processedUntil = now;
     if (!s.state.paused) {
       let t = snap.lastProcessed;
-      for (let i = 0; i < MAX_TIMES_AT_ONCE; i++) {
+      let taken = 0;
+      let missed = 0;
+      for (;;) {
         const next = nextTime(s.spec, t, s.seed);
-        if (!next || next.actual > now) break;
-        t = next.nominal;
+        if (!next) break;
+        if (next.actual > now) {
+          // Its nominal time may have passed while its jitter holds it back: it is looked at again when due.
+          processedUntil = Math.min(now, next.nominal - 1);
+          break;
+        }
+        if (now - next.actual > s.catchupWindowMs) {
+          snap.missedCatchupWindow++;
+          t = next.nominal;
+          // A long outage: past 1,000 missed times, on to the catch-up window's start (the rest missed, uncounted).
+          if (++missed === MAX_TIMES_AT_ONCE) t = Math.max(t, now - s.catchupWindowMs - s.spec.jitterMs - 1);
+          continue;
+        }
         if (!this.scheduledActionAllowed(s)) break;
-        if (now - next.actual > s.catchupWindowMs) snap.missedCatchupWindow++;
-        else snap.buffer.push({ ...next, overlap: this.overlapOf(s), manual: false });
+        if (taken === MAX_TIMES_AT_ONCE) {
+          processedUntil = next.nominal - 1; // the rest at the next wake, which is now
+          break;
+        }
+        this.buffer(s, { ...next, overlap: this.overlapOf(s), manual: false });
+        taken++;
+        t = next.nominal;
       }
     }
-    // Paused, the times pass untaken.
-    snap.lastProcessed = now;
+    snap.lastProcessed = Math.max(snap.lastProcessed, processedUntil);
     this.processBuffer(s);
     this.wake(s);
     this.changed(s);
+  }
+
+  private buffer(s: Schedule, item: Buffered): void {
+    if (s.snapshot.buffer.length >= MAX_BUFFER) s.snapshot.bufferDropped++;
+    else s.snapshot.buffer.push(item);
+  }
+
+  /** A scheduled (not manual) action may start now: not paused, actions left. */
+  private mayStartScheduled(s: Schedule): boolean {
+    return !s.state.paused && (!s.state.limitedActions || int64(s.state.remainingActions) > 0);
   }
 
   private scheduledActionAllowed(s: Schedule): boolean {
@@ -369,6 +405,8 @@ export class Schedules {
     const snap = s.snapshot;
     const keep: Buffered[] = [];
     for (const item of snap.buffer) {
+      // srv canTakeScheduledAction: paused meanwhile (pause on failure) or used up, a scheduled action is dropped.
+      if (!item.manual && !this.mayStartScheduled(s)) continue;
       const running = snap.running.length > 0;
       if (item.overlap === Overlap.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL || (!running && keep.length === 0)) {
         this.startWorkflow(s, item);
@@ -380,7 +418,7 @@ export class Schedules {
           else this.startWorkflow(s, item);
           break;
         case Overlap.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE:
-          if (keep.some((k) => k.overlap === Overlap.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE)) snap.bufferDropped++;
+          if (keep.some((k) => k.overlap === Overlap.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE)) snap.overlapSkipped++;
           else keep.push(item);
           break;
         case Overlap.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER:
@@ -388,7 +426,7 @@ export class Schedules {
           // Only the newest waits for the cancelled one to close.
           for (const k of keep.filter((k) => k.overlap === Overlap.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER)) {
             keep.splice(keep.indexOf(k), 1);
-            snap.bufferDropped++;
+            snap.overlapSkipped++;
           }
           keep.push(item);
           break;
@@ -429,10 +467,9 @@ export class Schedules {
     const ns = this.engine.namespaces.get(snap.namespace);
     const nominalSecond = Math.floor(item.nominal / 1000) * 1000;
     const workflowId = `${action.workflowId}-${new Date(nominalSecond).toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
+    snap.actionSeq = (snap.actionSeq ?? 0) + 1;
     const requestId = createHash('sha256')
-      .update(
-        `${snap.namespace}\u0000${snap.scheduleId}\u0000${snap.createTime}\u0000${item.nominal}\u0000${item.actual}\u0000${item.manual}`,
-      )
+      .update(`${snap.namespace}\u0000${snap.scheduleId}\u0000${snap.createTime}\u0000${snap.actionSeq}`)
       .digest('hex')
       .slice(0, 32);
     const now = this.engine.now();
@@ -456,8 +493,9 @@ export class Schedules {
           params.lastCompletionResult = temporal.api.common.v1.Payloads.decode(unb64(snap.lastCompletionResult));
         if (snap.lastFailure) params.continuedFailure = temporal.api.failure.v1.Failure.decode(unb64(snap.lastFailure));
       }
-      const existing = this.engine.executions.checkWorkflowIdPolicies(ns, workflowId, requestId, 0, 0);
-      const run = existing?.run ?? this.engine.executions.startRun(params);
+      // A workflow of that id still running is refused (ALREADY_EXISTS, below); a closed one is started anew.
+      if (this.engine.executions.checkWorkflowIdPolicies(ns, workflowId, requestId, 0, 0)) return;
+      const run = this.engine.executions.startRun(params);
       if (!item.manual && s.state.limitedActions)
         s.state.remainingActions = long(Math.max(0, int64(s.state.remainingActions) - 1));
       snap.actionCount++;
@@ -495,14 +533,14 @@ export class Schedules {
       return;
     }
     this.engine.timers.set(key, next.actual, () => {
-      if (!this.byKey.has(s.key)) return;
+      if (this.byKey.get(s.key) !== s) return;
       this.process(s);
       void this.engine.persistence.barrier().catch(() => undefined);
     });
   }
 
+  /** The next times (srv getFutureActionTimes: shown while paused too; as many as actions are left). */
   private futureTimes(s: Schedule, count: number): ScheduleTime[] {
-    if (s.state.paused) return [];
     let n = count;
     if (s.state.limitedActions)
       n = Math.min(n, Math.max(0, int64(s.state.remainingActions) - s.snapshot.buffer.filter((b) => !b.manual).length));
@@ -520,34 +558,44 @@ export class Schedules {
   private applyPatch(s: Schedule, patch: temporal.api.schedule.v1.ISchedulePatch): void {
     const now = this.engine.now();
     if (patch.pause) {
-      this.process(s);
+      this.process(s); // the times up to now, taken before it pauses
       s.state.paused = true;
       s.state.notes = patch.pause;
+      s.snapshot.conflictToken++;
     }
     if (patch.unpause) {
-      // The times while it was paused are passed, not caught up.
-      s.snapshot.lastProcessed = now;
+      if (s.state.paused) this.process(s); // paused: the times up to now pass, not caught up
       s.state.paused = false;
       s.state.notes = patch.unpause;
+      s.snapshot.conflictToken++;
     }
     if (patch.triggerImmediately)
-      s.snapshot.buffer.push({
+      this.buffer(s, {
         nominal: now,
         actual: now,
         overlap: this.overlapOf(s, patch.triggerImmediately.overlapPolicy),
         manual: true,
       });
     for (const b of patch.backfillRequest ?? []) {
-      const start = timestampMs(b.startTime);
-      const end = timestampMs(b.endTime);
-      if (start === undefined || end === undefined || end < start)
-        throw invalidArgument('A backfill needs a start time and an end time after it.');
-      const times = timesBetween(s.spec, start - 1, end, s.seed, MAX_TIMES_AT_ONCE + 1);
-      if (times.length > MAX_TIMES_AT_ONCE)
-        throw invalidArgument(`A backfill may take at most ${MAX_TIMES_AT_ONCE} actions; split the range.`);
-      for (const t of times)
-        s.snapshot.buffer.push({ ...t, overlap: this.overlapOf(s, b.overlapPolicy), manual: true });
+      for (const t of this.backfillTimes(s, b))
+        this.buffer(s, { ...t, overlap: this.overlapOf(s, b.overlapPolicy), manual: true });
     }
+  }
+
+  /** A patch's refusals, before any of it is applied. */
+  private checkPatch(s: Schedule, patch: temporal.api.schedule.v1.ISchedulePatch): void {
+    for (const b of patch.backfillRequest ?? []) this.backfillTimes(s, b);
+  }
+
+  private backfillTimes(s: Schedule, b: temporal.api.schedule.v1.IBackfillRequest): ScheduleTime[] {
+    const start = timestampMs(b.startTime);
+    const end = timestampMs(b.endTime);
+    if (start === undefined || end === undefined || end < start)
+      throw invalidArgument('A backfill needs a start time and an end time after it.');
+    const times = timesBetween(s.spec, start - 1, end, s.seed, MAX_TIMES_AT_ONCE + 1);
+    if (times.length > MAX_TIMES_AT_ONCE)
+      throw invalidArgument(`A backfill may take at most ${MAX_TIMES_AT_ONCE} actions; split the range.`);
+    return times;
   }
 
   // ---- helpers ----------------------------------------------------------------------------------------------
@@ -623,7 +671,7 @@ export class Schedules {
   }
 
   private changed(s: Schedule): void {
-    if (!this.byKey.has(s.key)) return;
+    if (this.byKey.get(s.key) !== s) return;
     this.engine.persistence.markSchedule(s.snapshot.namespace, s.snapshot.scheduleId, () =>
       JSON.stringify({ ...s.snapshot, schedule: b64(temporal.api.schedule.v1.Schedule.encode(s.schedule).finish()) }),
     );

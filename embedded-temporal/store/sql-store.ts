@@ -13,7 +13,8 @@ interface SqlConnection {
 }
 
 const SCHEMA = 'embedded_temporal';
-const SCHEMA_VERSION = 1;
+/** 2: schedules. An older server refuses a store a newer one wrote (it would not see its schedules). */
+const SCHEMA_VERSION = 2;
 /** Rows per multi-row INSERT, well under PostgreSQL's 65,535 bind parameters. */
 const ROWS_PER_INSERT = 500;
 
@@ -101,6 +102,9 @@ export class SqlStore implements Store {
         throw new Error(
           `the store was written by a newer embedded-temporal (schema ${rows[0].value} > ${SCHEMA_VERSION})`,
         );
+      } else if (Number(rows[0].value) < SCHEMA_VERSION) {
+        // The tables a newer schema adds were created above.
+        await q(`update ${SCHEMA}.meta set value = $1 where key = 'schema_version'`, [String(SCHEMA_VERSION)]);
       }
     });
     return new SqlStore(conn, description);

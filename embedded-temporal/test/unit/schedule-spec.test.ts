@@ -113,6 +113,34 @@ test('a time zone: wall-clock times across daylight saving', () => {
   ]);
 });
 
+test('a repeated wall-clock hour (daylight saving ends): each time at its first occurrence after the last', () => {
+  // New York, 1 November 2026: 01:00–01:59 EDT, then 01:00–01:59 again in EST.
+  const spec = { cronString: ['*/30 * * * *'], timezoneName: 'America/New_York' };
+  expect(times(spec, '2026-11-01T04:40:00Z', 6)).toEqual([
+    '2026-11-01T05:00:00.000Z', // 01:00 EDT
+    '2026-11-01T05:30:00.000Z', // 01:30 EDT
+    '2026-11-01T06:00:00.000Z', // 01:00 EST
+    '2026-11-01T06:30:00.000Z', // 01:30 EST
+    '2026-11-01T07:00:00.000Z', // 02:00 EST
+    '2026-11-01T07:30:00.000Z',
+  ]);
+  // From inside the second 01:xx hour, the next is in it too — not lost.
+  expect(times(spec, '2026-11-01T06:20:00Z', 1)).toEqual(['2026-11-01T06:30:00.000Z']);
+});
+
+test('a spec whose skips cover every time, or whose calendar never comes, has no next time (and stops looking)', () => {
+  const started = Date.now();
+  const everyMinuteSkipped = {
+    interval: [{ interval: secs(60) }],
+    excludeStructuredCalendar: [
+      { second: [{ start: 0, end: 59 }], minute: [{ start: 0, end: 59 }], hour: [{ start: 0, end: 23 }] },
+    ],
+  };
+  expect(nextNominal(compileSpec(everyMinuteSkipped), at('2026-01-01T00:00:00Z'))).toBeUndefined();
+  expect(nextNominal(compileSpec({ cronString: ['0 0 30 2 *'] }), at('2026-01-01T00:00:00Z'))).toBeUndefined();
+  expect(Date.now() - started).toBeLessThan(5_000);
+});
+
 test('jitter: below the jitter and the gap to the next time, the same on every call', () => {
   const spec = compileSpec({ cronString: ['0 * * * *'], jitter: secs(600) });
   const a = timesBetween(spec, at('2026-05-01T00:00:00Z'), at('2026-05-02T00:00:00Z'), 'sched-1', 100);
