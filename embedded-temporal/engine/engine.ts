@@ -251,11 +251,9 @@ export class Engine implements EngineContext {
   recordActivityTaskHeartbeatById = (req: Req<'RecordActivityTaskHeartbeatByIdRequest'>) =>
     this.activities.heartbeatById(req);
 
-  /** Workers say they are going; their polls end on their own (sticky queues are not used). */
-  shutdownWorker = (req: Req<'ShutdownWorkerRequest'>): Res<'ShutdownWorkerResponse'> => {
-    this.namespaces.get(req.namespace);
-    return {};
-  };
+  /** A worker says it is going: its sticky queue's runs go back to the normal queue. */
+  shutdownWorker = (req: Req<'ShutdownWorkerRequest'>) => this.workflowTasks.workerShutdown(req);
+  resetStickyTaskQueue = (req: Req<'ResetStickyTaskQueueRequest'>) => this.workflowTasks.resetSticky(req);
 
   createSchedule = (req: Req<'CreateScheduleRequest'>) => this.schedules.create(req);
   describeSchedule = (req: Req<'DescribeScheduleRequest'>) => this.schedules.describe(req);

@@ -668,6 +668,7 @@ export class Executions {
     run.wft = null;
     run.buffered = [];
     this.engine.timers.clear(`wft:${run.runId}`);
+    this.engine.timers.clear(`wft-sticky:${run.runId}`);
     this.engine.timers.clear(`run-timeout:${run.runId}`);
     this.engine.timers.clear(`start-delay:${run.runId}`);
     for (const timer of run.timers.values()) this.engine.timers.clear(`timer:${run.runId}:${timer.timerId}`);

@@ -27,6 +27,8 @@ export class Polls {
     req: Req<'PollWorkflowTaskQueueRequest'>,
     call: Call,
   ): Promise<Res<'PollWorkflowTaskQueueResponse'>> {
+    if (req.taskQueue?.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY && req.taskQueue.name)
+      this.engine.workflowTasks.stickyPolled(this.engine.namespaces.get(req.namespace).name, req.taskQueue.name);
     return (await this.takeCommitted(this.engine.workflowQueues, req, call)) ?? {};
   }
 
@@ -151,13 +153,11 @@ export class Polls {
   }
 }
 
-/** Sticky queues are not used: a sticky poller is served from its normal queue, with full history. */
+/** The queue a poll names: a worker's sticky queue (its own runs, partial histories) or a normal one. */
 function pollQueueName(tq: temporal.api.taskqueue.v1.ITaskQueue | null | undefined): string {
   if (!tq?.name) throw invalidArgument('TaskQueue is not set on request.');
-  if (tq.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY) {
-    if (!tq.normalName) throw invalidArgument('A sticky TaskQueue needs its NormalName.');
-    return tq.normalName;
-  }
+  if (tq.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY && !tq.normalName)
+    throw invalidArgument('A sticky TaskQueue needs its NormalName.');
   return tq.name;
 }
 

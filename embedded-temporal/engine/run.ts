@@ -207,6 +207,9 @@ export class Run implements RunIdentity {
   /** Attempt counter for workflow tasks that fail or time out. */
   wftAttempt = 1;
   wft: WorkflowTaskInfo | null = null;
+  /** The sticky queue of the worker that completed the last workflow task ('' for none) and its start timeout. */
+  stickyTaskQueue = '';
+  stickyScheduleToStartMs = 0;
   buffered: BufferedEvent[] = [];
   readonly activities = new Map<number, ActivityInfo>();
   readonly timers = new Map<string, TimerInfo>();
@@ -352,6 +355,9 @@ export class Run implements RunIdentity {
       lastCompletedWftStartedId: this.lastCompletedWftStartedId,
       wftAttempt: this.wftAttempt,
       wft: this.wft,
+      ...(this.stickyTaskQueue
+        ? { stickyTaskQueue: this.stickyTaskQueue, stickyScheduleToStartMs: this.stickyScheduleToStartMs }
+        : {}),
       buffered: this.buffered.map((b) => ({
         event: b64(HistoryEventCodec.encode(b.event)),
         closesTask: b.closesTask,
@@ -408,6 +414,8 @@ export class Run implements RunIdentity {
       lastCompletedWftStartedId: s.lastCompletedWftStartedId,
       wftAttempt: s.wftAttempt,
       wft: s.wft,
+      stickyTaskQueue: s.stickyTaskQueue ?? '',
+      stickyScheduleToStartMs: s.stickyScheduleToStartMs ?? 0,
       cancelRequested: s.cancelRequested,
       stateTransitions: s.stateTransitions,
       newExecutionRunId: s.newExecutionRunId,
@@ -473,6 +481,8 @@ export interface RunSnapshot {
   lastCompletedWftStartedId: number;
   wftAttempt: number;
   wft: WorkflowTaskInfo | null;
+  stickyTaskQueue?: string;
+  stickyScheduleToStartMs?: number;
   buffered: { event: string; closesTask: boolean }[];
   activities: (Omit<ActivityInfo, 'scheduled' | 'retryPolicy' | 'heartbeatDetails' | 'lastFailure'> & {
     scheduled?: undefined;

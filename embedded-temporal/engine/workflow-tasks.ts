@@ -1,13 +1,21 @@
 /**
- * Workflow tasks: scheduling, dispatch with full history, completion (commands, protocol messages, buffered
- * events, the next task), failure and start-to-close timeout with transient attempts, speculative tasks for
- * updates; user timers; and queries, attached to a workflow task or sent as legacy query tasks.
+ * Workflow tasks: scheduling, dispatch, completion (commands, protocol messages, buffered events, the next task),
+ * failure and start-to-close timeout with transient attempts, speculative tasks for updates; user timers; and
+ * queries, attached to a workflow task or sent as legacy query tasks.
+ *
+ * Sticky queues, as Temporal's server runs them: a worker that completes a task names its own sticky queue
+ * (`sticky_attributes`), and the run's next tasks go there — written `Sticky` in WorkflowTaskScheduled — with only
+ * the events since the last task it completed (the worker has the rest in its cache). A sticky task not started
+ * within the worker's schedule-to-start timeout times out (`SCHEDULE_TO_START`, the attempt not counted) and goes
+ * to the normal queue with full history; so does one whose sticky queue nobody polled for 10 s, or whose worker
+ * said it is shutting down (`ShutdownWorker`), or after `ResetStickyTaskQueue`. A task that fails or times out on
+ * a sticky queue clears it and is tried again on the normal queue before any transient attempt.
  */
 import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { deadlineExceeded, failedPrecondition, invalidArgument, notFound, queryFailed } from '../errors';
 import { EventType, temporal, type HistoryEvent, type IFailure } from '../proto';
-import { duration, long, timestamp } from '../util/time';
+import { duration, durationMs, long, timestamp } from '../util/time';
 import {
   applyCommand,
   causeName,
@@ -42,13 +50,22 @@ interface PendingQuery {
 }
 
 export type WorkflowQueueTask =
-  { kind: 'wft'; run: Run; scheduledEventId: number; attempt: number } | { kind: 'query'; query: PendingQuery };
+  | { kind: 'wft'; run: Run; scheduledEventId: number; attempt: number; queue: string }
+  | { kind: 'query'; query: PendingQuery };
+
+/** A sticky queue not polled for this long is taken as gone (srv matching's stickyPollerUnavailableWindow). */
+const STICKY_POLLER_UNAVAILABLE_MS = 10_000;
+/** The schedule-to-start timeout of a sticky queue whose worker named none. */
+const DEFAULT_STICKY_SCHEDULE_TO_START_MS = 5_000;
 
 /** How long a query waits for a worker when the caller set no deadline. */
 const DEFAULT_QUERY_TIMEOUT_MS = 60_000;
 
 export class WorkflowTasks {
   private readonly queries = new Map<string, PendingQuery>();
+  /** Sticky queues: when each was last polled; those whose workers said they are shutting down. */
+  private readonly stickyPolls = new Map<string, number>();
+  private readonly stickyShutDown = new Set<string>();
   private stampCounter = Math.floor(Math.random() * 1e9);
 
   constructor(private readonly engine: EngineContext) {}
@@ -72,21 +89,33 @@ export class WorkflowTasks {
       kind,
       scheduledTime: now,
       originalScheduledTime: now,
-      taskQueue: run.taskQueue,
+      taskQueue: run.stickyTaskQueue || run.taskQueue,
       startToCloseMs: run.workflowTaskTimeoutMs,
     };
     if (kind === 'normal') {
-      const ev = run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, attempt));
+      const ev = run.addEvent(
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        this.scheduledAttributes(run, attempt, wft.taskQueue),
+      );
       wft.scheduledEventId = int(ev.eventId);
     }
     run.wft = wft;
+    // srv matching refuses a task for a sticky queue nobody polls (StickyWorkerUnavailable): the task goes to the
+    // normal queue, its Scheduled event as written.
+    if (wft.taskQueue !== run.taskQueue && !this.stickyAvailable(run.namespace, wft.taskQueue)) {
+      this.clearSticky(run);
+      wft.taskQueue = run.taskQueue;
+    }
     run.touch();
     this.enqueue(run);
   }
 
-  private scheduledAttributes(run: Run, attempt: number) {
+  private scheduledAttributes(run: Run, attempt: number, queue: string) {
     return {
-      taskQueue: { name: run.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      taskQueue:
+        queue === run.taskQueue
+          ? { name: run.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL }
+          : { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_STICKY, normalName: run.taskQueue },
       startToCloseTimeout: duration(run.workflowTaskTimeoutMs),
       attempt,
     };
@@ -94,12 +123,98 @@ export class WorkflowTasks {
 
   private enqueue(run: Run): void {
     const wft = run.wft!;
-    this.engine.workflowQueues.add(run.namespace, run.taskQueue, {
+    this.engine.workflowQueues.add(run.namespace, wft.taskQueue, {
       kind: 'wft',
       run,
       scheduledEventId: wft.scheduledEventId,
       attempt: wft.attempt,
+      queue: wft.taskQueue,
     });
+    if (wft.taskQueue !== run.taskQueue) {
+      const { scheduledEventId, attempt } = wft;
+      this.engine.timers.set(`wft-sticky:${run.runId}`, this.engine.now() + run.stickyScheduleToStartMs, () =>
+        this.stickyTimedOut(run, scheduledEventId, attempt),
+      );
+    }
+  }
+
+  // ---- sticky queues ----------------------------------------------------------------------------------------
+
+  /** A poll of a sticky queue: its worker is there (and a queue said shut down is revived, as on srv). */
+  stickyPolled(namespace: string, queue: string): void {
+    const key = `${namespace}\u0000${queue}`;
+    this.stickyPolls.set(key, this.engine.now());
+    this.stickyShutDown.delete(key);
+  }
+
+  private stickyAvailable(namespace: string, queue: string): boolean {
+    const key = `${namespace}\u0000${queue}`;
+    if (this.stickyShutDown.has(key)) return false;
+    if (this.engine.workflowQueues.pollerCount(namespace, queue) > 0) return true;
+    return this.engine.now() - (this.stickyPolls.get(key) ?? -Infinity) <= STICKY_POLLER_UNAVAILABLE_MS;
+  }
+
+  private clearSticky(run: Run): void {
+    if (!run.stickyTaskQueue) return;
+    run.stickyTaskQueue = '';
+    run.stickyScheduleToStartMs = 0;
+    run.touch();
+  }
+
+  /** A task still waiting on a sticky queue goes to the normal queue now (no event: it was never started). */
+  private moveToNormalQueue(run: Run): void {
+    this.clearSticky(run);
+    const wft = run.wft;
+    if (!run.isOpen || !wft || wft.started || wft.taskQueue === run.taskQueue) return;
+    this.engine.timers.clear(`wft-sticky:${run.runId}`);
+    wft.taskQueue = run.taskQueue;
+    this.enqueue(run);
+  }
+
+  /** The sticky task was not started in time: WorkflowTaskTimedOut (SCHEDULE_TO_START), then the normal queue. */
+  private stickyTimedOut(run: Run, scheduledEventId: number, attempt: number): void {
+    const wft = run.wft;
+    if (!run.isOpen || !wft || wft.started || wft.scheduledEventId !== scheduledEventId || wft.attempt !== attempt)
+      return;
+    if (wft.taskQueue === run.taskQueue) return;
+    if (wft.kind !== 'normal') {
+      this.moveToNormalQueue(run);
+      return;
+    }
+    run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, {
+      scheduledEventId: wft.scheduledEventId,
+      startedEventId: 0,
+      timeoutType: temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+    });
+    this.clearSticky(run);
+    this.retryTask(run, false); // srv: a sticky schedule-to-start timeout is not an attempt
+    void this.engine.persistence.barrier().catch(() => undefined);
+  }
+
+  /** ResetStickyTaskQueue: the run's next task goes to the normal queue, with full history. */
+  async resetSticky(req: Req<'ResetStickyTaskQueueRequest'>): Promise<Res<'ResetStickyTaskQueueResponse'>> {
+    const ns = this.engine.namespaces.get(req.namespace);
+    const run = this.engine.runs.open(ns.name, req.execution);
+    this.moveToNormalQueue(run);
+    await this.engine.persistence.barrier();
+    return {};
+  }
+
+  /**
+   * ShutdownWorker: the worker's sticky queue is gone until polled again — its runs' next tasks go to the normal
+   * queue, and (sooner than srv, where they wait for their schedule-to-start timeout) so do the tasks waiting on it.
+   */
+  async workerShutdown(req: Req<'ShutdownWorkerRequest'>): Promise<Res<'ShutdownWorkerResponse'>> {
+    const ns = this.engine.namespaces.get(req.namespace);
+    const queue = req.stickyTaskQueue ?? '';
+    if (queue) {
+      this.stickyShutDown.add(`${ns.name}\u0000${queue}`);
+      this.stickyPolls.delete(`${ns.name}\u0000${queue}`);
+      for (const run of this.engine.runs.inNamespace(ns.name))
+        if (run.isOpen && run.stickyTaskQueue === queue) this.moveToNormalQueue(run);
+    }
+    await this.engine.persistence.barrier();
+    return {};
   }
 
   /** After a restart: a scheduled task is queued again; a started one keeps its timeout. */
@@ -121,7 +236,8 @@ export class WorkflowTasks {
       !wft ||
       wft.started ||
       wft.scheduledEventId !== task.scheduledEventId ||
-      wft.attempt !== task.attempt
+      wft.attempt !== task.attempt ||
+      wft.taskQueue !== task.queue // moved from a sticky queue to the normal one
     ) {
       return undefined;
     }
@@ -139,9 +255,13 @@ export class WorkflowTasks {
       wft.attempt = 1;
       run.wftAttempt = 1;
       wft.scheduledTime = now;
-      const ev = run.addEvent(EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, this.scheduledAttributes(run, 1));
+      const ev = run.addEvent(
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        this.scheduledAttributes(run, 1, wft.taskQueue),
+      );
       wft.scheduledEventId = int(ev.eventId);
     }
+    this.engine.timers.clear(`wft-sticky:${run.runId}`);
     const limits = this.engine.limits;
     const reasons: number[] = [];
     if (run.historySizeBytes >= limits.historySizeSuggestContinueAsNew)
@@ -173,12 +293,14 @@ export class WorkflowTasks {
     run.touch();
     this.armTimeout(run, wft);
 
-    const events: HistoryEvent[] = run.events.slice();
+    // On its sticky queue the worker has the run cached: only the events since the task it last completed.
+    const sticky = wft.taskQueue !== run.taskQueue;
+    const events: HistoryEvent[] = run.events.slice(sticky ? run.lastCompletedWftStartedId : 0);
     if (wft.kind !== 'normal') {
       // Not in history yet: the poll response carries the task's own events as synthetic ones.
       const scheduled = makeEvent(
         EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-        this.scheduledAttributes(run, wft.attempt),
+        this.scheduledAttributes(run, wft.attempt, wft.taskQueue),
         wft.scheduledTime,
       );
       scheduled.eventId = long(wft.scheduledEventId);
@@ -232,7 +354,7 @@ export class WorkflowTasks {
     const s = wft.started!;
     run.addEvent(
       EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-      this.scheduledAttributes(run, wft.attempt),
+      this.scheduledAttributes(run, wft.attempt, wft.taskQueue),
       wft.scheduledTime,
     );
     run.addEvent(
@@ -308,6 +430,12 @@ export class WorkflowTasks {
     run.wft = null;
     run.wftAttempt = 1;
     this.engine.timers.clear(`wft:${run.runId}`);
+    // The worker's sticky queue, if it keeps the run cached (srv: a completion without one clears it).
+    const sticky = req.stickyAttributes?.workerTaskQueue?.name ?? '';
+    run.stickyTaskQueue = sticky;
+    run.stickyScheduleToStartMs = sticky
+      ? durationMs(req.stickyAttributes?.scheduleToStartTimeout) || DEFAULT_STICKY_SCHEDULE_TO_START_MS
+      : 0;
 
     const ctx: CommandContext = {
       completedEventId: int(completed.eventId),
@@ -490,6 +618,12 @@ export class WorkflowTasks {
   }
 
   private retryTask(run: Run, incrementAttempt: boolean): void {
+    // srv failWorkflowTask: a task that failed on a sticky queue is tried again on the normal one first, its
+    // attempt not counted.
+    if (run.stickyTaskQueue) {
+      incrementAttempt = false;
+      this.clearSticky(run);
+    }
     run.wftAttempt = incrementAttempt ? run.wftAttempt + 1 : 1;
     run.wft = null;
     this.engine.timers.clear(`wft:${run.runId}`);

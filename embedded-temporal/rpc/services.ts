@@ -131,7 +131,8 @@ export function workflowService(engine: Engine): Record<string, Handler> {
     RecordActivityTaskHeartbeatById: (req: Req<'RecordActivityTaskHeartbeatByIdRequest'>) =>
       engine.recordActivityTaskHeartbeatById(req),
 
-    ShutdownWorker: async (req: Req<'ShutdownWorkerRequest'>) => engine.shutdownWorker(req),
+    ShutdownWorker: (req: Req<'ShutdownWorkerRequest'>) => engine.shutdownWorker(req),
+    ResetStickyTaskQueue: (req: Req<'ResetStickyTaskQueueRequest'>) => engine.resetStickyTaskQueue(req),
 
     CreateSchedule: (req: Req<'CreateScheduleRequest'>) => engine.createSchedule(req),
     DescribeSchedule: (req: Req<'DescribeScheduleRequest'>) => engine.describeSchedule(req),
