@@ -204,8 +204,14 @@ function description(ns: NamespaceRecord): Res<'DescribeNamespaceResponse'> {
       ownerEmail: ns.ownerEmail,
       data: ns.data,
       id: ns.id,
-      capabilities: { eagerWorkflowStart: false, syncUpdate: true, asyncUpdate: true },
-      supportsSchedules: false,
+      capabilities: {
+        eagerWorkflowStart: false,
+        syncUpdate: true,
+        asyncUpdate: true,
+        // ShutdownWorker answers the worker's waiting polls (engine/polls.ts), so its pollers need not be cut off.
+        workerPollCompleteOnShutdown: true,
+      },
+      supportsSchedules: true,
     },
     config: {
       workflowExecutionRetentionTtl: duration(ns.retentionDays * 24 * 3600 * 1000),

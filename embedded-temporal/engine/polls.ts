@@ -15,10 +15,16 @@ type Call = grpc.ServerUnaryCall<unknown, unknown>;
 /** Longest wait of a task-queue poll before an empty answer (real server: 60 s, minus a 1 s budget). */
 const MAX_POLL_WAIT_MS = 60_000;
 const POLL_DEADLINE_MARGIN_MS = 1_000;
+/** How long polls of a worker that sent ShutdownWorker are answered at once (longer than any poll in flight). */
+const SHUT_DOWN_WORKER_MEMORY_MS = 5 * 60_000;
 
 export class Polls {
   /** Long polls waiting for a change: `history:<runId>` and `update:<runId>`. */
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Waiting task-queue polls by the worker that sent them (its `worker_instance_key`), for ShutdownWorker. */
+  private readonly workerPolls = new Map<string, Set<() => void>>();
+  /** Workers that said they are shutting down, and until when a poll of theirs is answered at once. */
+  private readonly shutDownWorkers = new Map<string, number>();
   private stopped = false;
 
   constructor(private readonly engine: EngineContext) {}
@@ -53,11 +59,19 @@ export class Polls {
       namespace?: string | null;
       taskQueue?: temporal.api.taskqueue.v1.ITaskQueue | null;
       identity?: string | null;
+      workerInstanceKey?: string | null;
     },
     call: Call,
   ): Promise<R | null> {
     const ns = this.engine.namespaces.get(req.namespace);
-    const task = await this.waitForTask(queues, ns.name, pollQueueName(req.taskQueue), req.identity ?? '', call);
+    const task = await this.waitForTask(
+      queues,
+      ns.name,
+      pollQueueName(req.taskQueue),
+      req.identity ?? '',
+      call,
+      req.workerInstanceKey ?? '',
+    );
     if (!task) return null;
     await this.engine.persistence.barrier();
     return task;
@@ -114,9 +128,12 @@ export class Polls {
     taskQueue: string,
     identity: string,
     call: Call | undefined,
+    workerInstanceKey = '',
   ): Promise<R | null> {
     return new Promise((resolve) => {
       if (this.stopped) return resolve(null);
+      // A poll the stopping worker sent before its ShutdownWorker arrived, but that reached the server after it.
+      if (workerInstanceKey && (this.shutDownWorkers.get(workerInstanceKey) ?? 0) > Date.now()) return resolve(null);
       let done = false;
       let timer: NodeJS.Timeout | undefined;
       const onCancel = () => {
@@ -131,6 +148,7 @@ export class Polls {
           done = true;
           if (timer) clearTimeout(timer);
           call?.removeListener('cancelled', onCancel);
+          if (workerInstanceKey) this.workerPolls.get(workerInstanceKey)?.delete(onCancel);
           resolve(r);
         },
       };
@@ -139,10 +157,25 @@ export class Polls {
         done = true;
         return resolve(immediate);
       }
+      if (workerInstanceKey) {
+        let set = this.workerPolls.get(workerInstanceKey);
+        if (!set) this.workerPolls.set(workerInstanceKey, (set = new Set()));
+        set.add(onCancel);
+      }
       const wait = Math.min(MAX_POLL_WAIT_MS, remainingMs(call) - POLL_DEADLINE_MARGIN_MS);
       timer = setTimeout(onCancel, Math.max(0, wait));
       call?.on('cancelled', onCancel);
     });
+  }
+
+  /** ShutdownWorker: the worker's waiting polls answer now, empty (the poll-complete-on-shutdown capability). */
+  completeWorkerPolls(workerInstanceKey: string): void {
+    const now = Date.now();
+    for (const [key, until] of this.shutDownWorkers) if (until <= now) this.shutDownWorkers.delete(key);
+    this.shutDownWorkers.set(workerInstanceKey, now + SHUT_DOWN_WORKER_MEMORY_MS);
+    const polls = this.workerPolls.get(workerInstanceKey);
+    this.workerPolls.delete(workerInstanceKey);
+    for (const complete of polls ?? []) complete();
   }
 
   /** The server stops: every waiting poll answers now. */

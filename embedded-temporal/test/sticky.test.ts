@@ -2,7 +2,8 @@
  * Sticky task queues, at the protocol level (a hand-written worker on a clock the test moves) and with the SDK's
  * worker: the run's next task on the worker's sticky queue with the events since its last task, written `Sticky`;
  * the schedule-to-start timeout back to the normal queue; a sticky queue nobody polls; ShutdownWorker;
- * ResetStickyTaskQueue; a failure on a sticky queue retried on the normal one, its attempt not counted.
+ * ResetStickyTaskQueue; a failure on a sticky queue retried on the normal one, its attempt not counted; and
+ * ShutdownWorker answering the stopping worker's polls.
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
@@ -148,6 +149,36 @@ describe('sticky queues (protocol)', () => {
     expect(eventTypes(taskC.history!)[0]).toBe('WorkflowExecutionStarted');
   });
 
+  test('ShutdownWorker answers the worker’s waiting polls at once (the poll-complete-on-shutdown capability)', async () => {
+    const { w } = stickyWorker();
+    const ns = await w.service.describeNamespace({ namespace: 'default' });
+    expect(ns.namespaceInfo?.capabilities?.workerPollCompleteOnShutdown).toBe(true);
+    const sent = Date.now();
+    const polled = env.connection.withDeadline(Date.now() + 30_000, () =>
+      w.service.pollWorkflowTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: w.taskQueue },
+        identity: 'raw',
+        workerInstanceKey: 'worker-1',
+      }),
+    );
+    const other = env.connection.withDeadline(Date.now() + 4_000, () =>
+      w.service.pollWorkflowTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: w.taskQueue },
+        identity: 'raw',
+        workerInstanceKey: 'worker-2',
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await w.service.shutdownWorker({ namespace: 'default', identity: 'raw', workerInstanceKey: 'worker-1' });
+    expect((await polled).taskToken?.length ?? 0).toBe(0);
+    expect(Date.now() - sent).toBeLessThan(1_000);
+    // Another worker's poll waits on, to its own deadline (less the server's margin).
+    expect((await other).taskToken?.length ?? 0).toBe(0);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(2_000);
+  });
+
   test('a task that fails on the sticky queue is tried again on the normal queue, at attempt 1', async () => {
     const { w, pollSticky, begin, scheduled } = stickyWorker();
     const id = await begin();
@@ -206,8 +237,11 @@ embeddedOnly('sticky queues with the SDK worker', () => {
     expect(kinds.slice(1).every((k) => k === Kind.TASK_QUEUE_KIND_STICKY)).toBe(true);
     expect(kinds.length).toBeGreaterThanOrEqual(3);
 
+    const stopping = Date.now();
     first.shutdown();
     await firstRun;
+    const shutdownMs = Date.now() - stopping;
+    expect(shutdownMs).toBeLessThan(5_000); // its polls answered by ShutdownWorker, not left to their deadline
     const second = await makeWorker();
     const secondRun = second.run();
     try {
