@@ -33,7 +33,13 @@ export class Polls {
     req: Req<'PollWorkflowTaskQueueRequest'>,
     call: Call,
   ): Promise<Res<'PollWorkflowTaskQueueResponse'>> {
-    if (req.taskQueue?.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY && req.taskQueue.name)
+    // A sticky poll says its worker is there — unless the worker already said it is going (a poll sent before its
+    // ShutdownWorker that arrived after it must not revive its sticky queue).
+    if (
+      req.taskQueue?.kind === temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_STICKY &&
+      req.taskQueue.name &&
+      !this.isShutDown(req.workerInstanceKey ?? '')
+    )
       this.engine.workflowTasks.stickyPolled(this.engine.namespaces.get(req.namespace).name, req.taskQueue.name);
     return (await this.takeCommitted(this.engine.workflowQueues, req, call)) ?? {};
   }
@@ -133,7 +139,7 @@ export class Polls {
     return new Promise((resolve) => {
       if (this.stopped) return resolve(null);
       // A poll the stopping worker sent before its ShutdownWorker arrived, but that reached the server after it.
-      if (workerInstanceKey && (this.shutDownWorkers.get(workerInstanceKey) ?? 0) > Date.now()) return resolve(null);
+      if (this.isShutDown(workerInstanceKey)) return resolve(null);
       let done = false;
       let timer: NodeJS.Timeout | undefined;
       const onCancel = () => {
@@ -148,7 +154,9 @@ export class Polls {
           done = true;
           if (timer) clearTimeout(timer);
           call?.removeListener('cancelled', onCancel);
-          if (workerInstanceKey) this.workerPolls.get(workerInstanceKey)?.delete(onCancel);
+          const polls = workerInstanceKey ? this.workerPolls.get(workerInstanceKey) : undefined;
+          polls?.delete(onCancel);
+          if (polls?.size === 0) this.workerPolls.delete(workerInstanceKey);
           resolve(r);
         },
       };
@@ -166,6 +174,10 @@ export class Polls {
       timer = setTimeout(onCancel, Math.max(0, wait));
       call?.on('cancelled', onCancel);
     });
+  }
+
+  private isShutDown(workerInstanceKey: string): boolean {
+    return !!workerInstanceKey && (this.shutDownWorkers.get(workerInstanceKey) ?? 0) > Date.now();
   }
 
   /** ShutdownWorker: the worker's waiting polls answer now, empty (the poll-complete-on-shutdown capability). */

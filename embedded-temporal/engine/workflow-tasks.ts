@@ -55,6 +55,8 @@ export type WorkflowQueueTask =
 
 /** A sticky queue not polled for this long is taken as gone (srv matching's stickyPollerUnavailableWindow). */
 const STICKY_POLLER_UNAVAILABLE_MS = 10_000;
+/** How long a sticky queue's last poll or shutdown is remembered (a forgotten one is simply unavailable). */
+const STICKY_QUEUE_MEMORY_MS = 10 * 60_000;
 /** The schedule-to-start timeout of a sticky queue whose worker named none. */
 const DEFAULT_STICKY_SCHEDULE_TO_START_MS = 5_000;
 
@@ -65,7 +67,8 @@ export class WorkflowTasks {
   private readonly queries = new Map<string, PendingQuery>();
   /** Sticky queues: when each was last polled; those whose workers said they are shutting down. */
   private readonly stickyPolls = new Map<string, number>();
-  private readonly stickyShutDown = new Set<string>();
+  private readonly stickyShutDown = new Map<string, number>();
+  private stickyPollCount = 0;
   private stampCounter = Math.floor(Math.random() * 1e9);
 
   constructor(private readonly engine: EngineContext) {}
@@ -75,9 +78,10 @@ export class WorkflowTasks {
   /**
    * Makes sure a workflow task will see the run's new events: schedules one unless one is already scheduled
    * or started (a started task's completion schedules the next one if events were buffered meanwhile).
-   * `speculative` asks for a task that only carries updates and leaves no trace if they are rejected.
+   * `speculative` asks for a task that only carries updates and leaves no trace if they are rejected; `inline`
+   * says the completing worker takes it in its answer (`return_new_workflow_task`), sticky or not.
    */
-  schedule(run: Run, speculative = false): void {
+  schedule(run: Run, speculative = false, inline = false): void {
     if (!run.isOpen || run.wft) return;
     const now = this.engine.now();
     if (run.lastCompletedWftStartedId === 0 && run.executionTime > now) return; // start delay still running
@@ -102,7 +106,7 @@ export class WorkflowTasks {
     run.wft = wft;
     // srv matching refuses a task for a sticky queue nobody polls (StickyWorkerUnavailable): the task goes to the
     // normal queue, its Scheduled event as written.
-    if (wft.taskQueue !== run.taskQueue && !this.stickyAvailable(run.namespace, wft.taskQueue)) {
+    if (wft.taskQueue !== run.taskQueue && !inline && !this.stickyAvailable(run.namespace, wft.taskQueue)) {
       this.clearSticky(run);
       wft.taskQueue = run.taskQueue;
     }
@@ -145,6 +149,14 @@ export class WorkflowTasks {
     const key = `${namespace}\u0000${queue}`;
     this.stickyPolls.set(key, this.engine.now());
     this.stickyShutDown.delete(key);
+    if (++this.stickyPollCount % 10_000 === 0) this.forgetStickyQueues();
+  }
+
+  /** Sticky queues are named per worker: those not polled (or shut down) for long are forgotten. */
+  private forgetStickyQueues(): void {
+    const before = this.engine.now() - STICKY_QUEUE_MEMORY_MS;
+    for (const [key, at] of this.stickyPolls) if (at < before) this.stickyPolls.delete(key);
+    for (const [key, at] of this.stickyShutDown) if (at < before) this.stickyShutDown.delete(key);
   }
 
   private stickyAvailable(namespace: string, queue: string): boolean {
@@ -209,7 +221,8 @@ export class WorkflowTasks {
     if (req.workerInstanceKey) this.engine.polls.completeWorkerPolls(req.workerInstanceKey);
     const queue = req.stickyTaskQueue ?? '';
     if (queue) {
-      this.stickyShutDown.add(`${ns.name}\u0000${queue}`);
+      this.stickyShutDown.set(`${ns.name}\u0000${queue}`, this.engine.now());
+      this.forgetStickyQueues();
       this.stickyPolls.delete(`${ns.name}\u0000${queue}`);
       for (const run of this.engine.runs.inNamespace(ns.name))
         if (run.isOpen && run.stickyTaskQueue === queue) this.moveToNormalQueue(run);
@@ -466,7 +479,7 @@ export class WorkflowTasks {
     o: { flushed: number; needsTask: boolean; postActions?: (() => void)[]; resetHistoryEventId?: number },
   ): Promise<Res<'RespondWorkflowTaskCompletedResponse'>> {
     if (run.isOpen) {
-      if (o.flushed > 0 || o.needsTask) this.schedule(run);
+      if (o.flushed > 0 || o.needsTask) this.schedule(run, false, !!req.returnNewWorkflowTask);
       else if (this.engine.updates.hasUndelivered(run)) this.schedule(run, true);
     }
     // Children, external signals and cancels start after the completion is written, as the real server's

@@ -29,7 +29,8 @@ import { RawWorker, seconds } from './raw-worker';
 const Kind = temporal.api.enums.v1.TaskQueueKind;
 type Poll = temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse;
 
-describe('sticky queues (protocol)', () => {
+// What happens to tasks already waiting differs from Temporal's server (which leaves them to time out): embedded only.
+embeddedOnly('sticky queues (protocol)', () => {
   let env: ClockedServer;
   beforeAll(async () => {
     env = await createClockedServer();
@@ -74,7 +75,8 @@ describe('sticky queues (protocol)', () => {
   test('the next task goes to the sticky queue, written Sticky, with the events since the last completed task', async () => {
     const { w, sticky, pollSticky, begin, scheduled } = stickyWorker();
     const id = await begin();
-    const polled = pollSticky(); // the worker polls its sticky queue, as the SDK's does
+    await pollSticky(300); // the worker has polled its sticky queue, as the SDK's does
+    const polled = pollSticky();
     await new Promise((r) => setTimeout(r, 50));
     await w.signal(id);
     const task = await polled;
@@ -134,10 +136,32 @@ describe('sticky queues (protocol)', () => {
     expect(eventTypes(taskB.history!)[0]).toBe('WorkflowExecutionStarted');
     // A later completion naming the queue and a poll revive it.
     await b.completeSticky(taskB);
+    await b.pollSticky(300);
     const revived = b.pollSticky();
     await new Promise((r) => setTimeout(r, 50));
     await b.w.signal(idB);
     expect(eventTypes((await revived).history!)[0]).toBe('WorkflowTaskCompleted');
+
+    // A poll the stopping worker sent before its ShutdownWorker but that arrives after it revives nothing.
+    const d = stickyWorker();
+    const idD = await d.begin();
+    await d.w.service.shutdownWorker({
+      namespace: 'default',
+      stickyTaskQueue: d.sticky,
+      workerInstanceKey: 'stopping-worker',
+      identity: 'raw-sticky',
+    });
+    const late = await env.connection.withDeadline(Date.now() + 2_000, () =>
+      d.w.service.pollWorkflowTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: d.sticky, kind: Kind.TASK_QUEUE_KIND_STICKY, normalName: d.w.taskQueue },
+        identity: 'raw-sticky',
+        workerInstanceKey: 'stopping-worker',
+      }),
+    );
+    expect(late.taskToken?.length ?? 0).toBe(0);
+    await d.w.signal(idD);
+    expect(eventTypes((await d.w.pollWorkflowTask(2_000)).history!)[0]).toBe('WorkflowExecutionStarted');
 
     // ResetStickyTaskQueue on a run whose task waits on its sticky queue.
     const c = stickyWorker();
@@ -182,6 +206,7 @@ describe('sticky queues (protocol)', () => {
   test('a task that fails on the sticky queue is tried again on the normal queue, at attempt 1', async () => {
     const { w, pollSticky, begin, scheduled } = stickyWorker();
     const id = await begin();
+    await pollSticky(300);
     const polled = pollSticky();
     await new Promise((r) => setTimeout(r, 50));
     await w.signal(id);
@@ -235,7 +260,7 @@ embeddedOnly('sticky queues with the SDK worker', () => {
       .map((e) => e.workflowTaskScheduledEventAttributes!.taskQueue!.kind);
     expect(kinds[0]).toBe(Kind.TASK_QUEUE_KIND_NORMAL);
     expect(kinds.slice(1).every((k) => k === Kind.TASK_QUEUE_KIND_STICKY)).toBe(true);
-    expect(kinds.length).toBeGreaterThanOrEqual(3);
+    expect(kinds.length).toBeGreaterThanOrEqual(2);
 
     const stopping = Date.now();
     first.shutdown();
