@@ -17,7 +17,8 @@ export interface CronSpec {
   tz?: string;
 }
 
-const DESCRIPTORS: Record<string, string> = {
+/** `@daily` and the like, as five cron fields (schedules' cron strings take them too). */
+export const CRON_DESCRIPTORS: Record<string, string> = {
   '@yearly': '0 0 1 1 *',
   '@annually': '0 0 1 1 *',
   '@monthly': '0 0 1 * *',
@@ -83,7 +84,7 @@ export function parseCron(schedule: string): CronSpec | undefined {
     // robfig: whole seconds, at least one.
     return { everyMs: Math.max(1_000, Math.floor(everyMs / 1_000) * 1_000) };
   }
-  const expression = DESCRIPTORS[text] ?? text;
+  const expression = CRON_DESCRIPTORS[text] ?? text;
   const fields = expression.split(/\s+/);
   if (fields.length !== 5 || !fields.every((f, i) => robfigField(f, FIELDS[i]))) return undefined;
   try {

@@ -20,6 +20,7 @@ import { DateTime, IANAZone } from 'luxon';
 import { invalidArgument } from '../errors';
 import type { temporal } from '../proto';
 import { duration, durationMs, timestamp, timestampMs } from '../util/time';
+import { CRON_DESCRIPTORS } from './cron';
 
 type ISpec = temporal.api.schedule.v1.IScheduleSpec;
 type ICalendar = temporal.api.schedule.v1.IStructuredCalendarSpec;
@@ -388,16 +389,6 @@ function firstMatchingWall(c: CompiledCalendar, from: Wall): Wall | undefined {
 
 // ---- cron strings ----------------------------------------------------------------------------------------------
 
-const SHORTHANDS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
-
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** One of a spec's cron strings, as Temporal's scheduler compiles it. */
@@ -427,7 +418,7 @@ export function parseCronString(raw: string): {
       throw invalidArgument(`Invalid cron string ${JSON.stringify(raw)}: @every needs a positive interval`);
     return { interval: { interval, phase }, zone };
   }
-  const fields = (SHORTHANDS[text.toLowerCase()] ?? text).split(/\s+/);
+  const fields = (CRON_DESCRIPTORS[text.toLowerCase()] ?? text).split(/\s+/);
   let order: Field[];
   if (fields.length === 5) order = [MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK];
   else if (fields.length === 6) order = [MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK, YEAR];

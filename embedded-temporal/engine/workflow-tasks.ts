@@ -213,8 +213,9 @@ export class WorkflowTasks {
   }
 
   /**
-   * ShutdownWorker: the worker's waiting polls answer (empty) at once; its sticky queue is gone until polled again — its runs' next tasks go to the normal
-   * queue, and (sooner than srv, where they wait for their schedule-to-start timeout) so do the tasks waiting on it.
+   * ShutdownWorker: the worker's waiting polls answer (empty) at once; its sticky queue is gone until polled again:
+   * its runs' next tasks go to the normal queue, and (sooner than srv, where they wait for their schedule-to-start
+   * timeout) so do the tasks waiting on it.
    */
   async workerShutdown(req: Req<'ShutdownWorkerRequest'>): Promise<Res<'ShutdownWorkerResponse'>> {
     const ns = this.engine.namespaces.get(req.namespace);
