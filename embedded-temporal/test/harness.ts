@@ -47,6 +47,34 @@ export function quietRuntime(): void {
   }
 }
 
+/**
+ * `TestWorkflowEnvironment.createTimeSkipping` on this server, with a worker of the fixtures on `taskQueue`
+ * running until `stop()`.
+ */
+export async function startTimeSkipping(
+  taskQueue: string,
+): Promise<{ env: TestWorkflowEnvironment; stop(): Promise<void> }> {
+  quietRuntime();
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: BIN } },
+  });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+  const running = worker.run();
+  return {
+    env,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
+}
+
 export async function createEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   if (EXTERNAL_ADDRESS) return TestWorkflowEnvironment.createFromExistingServer({ address: EXTERNAL_ADDRESS });

@@ -13,38 +13,22 @@ import {
   type ScheduleHandle,
 } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import * as activities from './fixtures/activities';
 import * as wf from './fixtures/workflows';
-import { BIN, EXTERNAL_ADDRESS, quietRuntime, workflowBundle } from './harness';
+import { embeddedOnly, startTimeSkipping } from './harness';
 
-const describeTimeSkipping = EXTERNAL_ADDRESS ? describe.skip : describe;
 const HOUR = 3600_000;
 
-describeTimeSkipping('schedules', () => {
+embeddedOnly('schedules', () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stop: () => Promise<void>;
   const taskQueue = `sched-${randomUUID()}`;
 
   beforeAll(async () => {
-    quietRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: BIN } },
-    });
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities,
-    });
-    running = worker.run();
+    ({ env, stop } = await startTimeSkipping(taskQueue));
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await stop?.();
   });
 
   const now = async () => env.currentTimeMs();

@@ -9,37 +9,20 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import * as activities from './fixtures/activities';
 import * as wf from './fixtures/workflows';
-import { BIN, EXTERNAL_ADDRESS, eventTypes, quietRuntime, replay, workflowBundle } from './harness';
+import { embeddedOnly, eventTypes, replay, startTimeSkipping } from './harness';
 
-const describeTimeSkipping = EXTERNAL_ADDRESS ? describe.skip : describe;
-
-describeTimeSkipping('time skipping', () => {
+embeddedOnly('time skipping', () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stop: () => Promise<void>;
   const taskQueue = `ts-${randomUUID()}`;
 
   beforeAll(async () => {
-    quietRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: BIN } },
-    });
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities,
-    });
-    running = worker.run();
+    ({ env, stop } = await startTimeSkipping(taskQueue));
   });
 
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
+    await stop?.();
   });
 
   test('a workflow that sleeps two days finishes in well under a second', async () => {
