@@ -59,14 +59,35 @@ export const phaseBindingSchema = z.strictObject({
   command: methodRef,
 });
 
+/**
+ * A scale's weighing terminal: its weights (the net weight's EngineeringUnits property names their unit), its
+ * stability flag and status, the target a dispensing sends it, and its tare and zero commands (methods without
+ * arguments).
+ */
+export const scaleBindingSchema = z.strictObject({
+  gross: nodeRef,
+  tare: nodeRef,
+  net: nodeRef,
+  /** Boolean: the weight is not in motion. */
+  stable: nodeRef,
+  /** String: ok, overload, underload or error. */
+  status: nodeRef,
+  /** Double, written: the target weight the terminal shows the operator (optional). */
+  target: nodeRef.optional(),
+  tareCommand: methodRef,
+  zeroCommand: methodRef.optional(),
+});
+
 export const unitBindingSchema = z.strictObject({
   phases: z.record(z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/), phaseBindingSchema),
+  scale: scaleBindingSchema.optional(),
 });
 
 export type NodeRef = z.infer<typeof nodeRef>;
 export type MethodRef = z.infer<typeof methodRef>;
 export type PhaseBinding = z.infer<typeof phaseBindingSchema>;
 export type UnitBinding = z.infer<typeof unitBindingSchema>;
+export type ScaleBinding = z.infer<typeof scaleBindingSchema>;
 
 /** Where a unit's controller is and how to talk to it securely. */
 export interface UnitEndpoint {

@@ -15,16 +15,9 @@
 import { FINAL_STATES, commandCode, stateOf, type PhaseCommand, type PhaseState } from '../../domain/isa88';
 import type { MethodRef, NodeRef, PhaseBinding, UnitEndpoint } from '../../domain/equipment';
 import { EquipmentUnavailable, PhaseFailure } from '../errors';
-import {
-  AttributeIds,
-  DataType,
-  StatusCodes,
-  Variant,
-  makeBrowsePath,
-  type ClientSession,
-  type DataValue,
-} from '../opcua';
+import { AttributeIds, DataType, StatusCodes, Variant, type DataValue } from '../opcua';
 import type { Connections } from './connections';
+import { NodeResolver } from './node-resolver';
 import { StateSubscriptions } from './state-subscriptions';
 
 export interface StateChange {
@@ -70,8 +63,11 @@ interface Snapshot {
 export class PhaseDriver {
   private readonly states: StateSubscriptions;
 
+  private readonly nodes: NodeResolver;
+
   constructor(private readonly connections: Connections) {
     this.states = new StateSubscriptions(connections);
+    this.nodes = new NodeResolver(connections);
   }
 
   async run(r: PhaseRun): Promise<PhaseOutcome> {
@@ -156,7 +152,7 @@ export class PhaseDriver {
     let wake: (() => void) | undefined;
     const cleanups: (() => void)[] = [];
     // Wakes the wait below at each change; the controller's one subscription for this session carries it.
-    const stateWatch = await this.states.watch(r.unit, await this.resolveNode(r.unit, binding.state), () => wake?.());
+    const stateWatch = await this.states.watch(r.unit, await this.nodes.node(r.unit, binding.state), () => wake?.());
     try {
       let cancelSent = false;
       // One listener each for the whole watch (not one per wait): they wake whatever wait is current.
@@ -239,8 +235,8 @@ export class PhaseDriver {
 
   private async snapshot(unit: UnitEndpoint, binding: PhaseBinding): Promise<Snapshot> {
     const [stateNode, idNode] = [
-      await this.resolveNode(unit, binding.state),
-      await this.resolveNode(unit, binding.commandId),
+      await this.nodes.node(unit, binding.state),
+      await this.nodes.node(unit, binding.commandId),
     ];
     const [state, id] = await this.connections.use(unit, 'reading the phase state', (s) =>
       s.read([
@@ -258,7 +254,7 @@ export class PhaseDriver {
   }
 
   private async readJson(unit: UnitEndpoint, ref: NodeRef, what: string): Promise<Record<string, unknown>> {
-    const nodeId = await this.resolveNode(unit, ref);
+    const nodeId = await this.nodes.node(unit, ref);
     const dv = await this.connections.use(unit, `reading ${what}`, (s) =>
       s.read({ nodeId, attributeId: AttributeIds.Value }),
     );
@@ -279,7 +275,7 @@ export class PhaseDriver {
     inputArguments: Variant[],
     what: string,
   ): Promise<'good' | string> {
-    const { objectId, methodId } = await this.resolveMethod(unit, ref);
+    const { objectId, methodId } = await this.nodes.method(unit, ref);
     const result = await this.connections.use(unit, what, (s) => s.call({ objectId, methodId, inputArguments }));
     if (result.statusCode.equals(StatusCodes.Good)) return 'good';
     if (
@@ -299,35 +295,6 @@ export class PhaseDriver {
       throw new PhaseFailure('BindingInvalid', `${unit.code}: the binding's ${what} node does not exist`);
     if (!dv.statusCode.isGood())
       throw new EquipmentUnavailable(`${unit.code}: reading the ${what} gave ${dv.statusCode.name}`);
-  }
-
-  private readonly resolved = new Map<string, string>();
-
-  private async resolveNode(unit: UnitEndpoint, ref: NodeRef): Promise<string> {
-    if ('nodeId' in ref) return ref.nodeId;
-    return this.translate(unit, ref.browsePath);
-  }
-
-  private async resolveMethod(unit: UnitEndpoint, ref: MethodRef): Promise<{ objectId: string; methodId: string }> {
-    if ('objectId' in ref) return ref;
-    const parent = ref.browsePath.slice(0, ref.browsePath.lastIndexOf('/'));
-    return { objectId: await this.translate(unit, parent), methodId: await this.translate(unit, ref.browsePath) };
-  }
-
-  /** A browse path resolved once per endpoint and cached. */
-  private async translate(unit: UnitEndpoint, browsePath: string): Promise<string> {
-    const key = `${unit.endpointUrl}|${browsePath}`;
-    const known = this.resolved.get(key);
-    if (known) return known;
-    const result = await this.connections.use(unit, `resolving ${browsePath}`, (s: ClientSession) =>
-      s.translateBrowsePath(makeBrowsePath('RootFolder', browsePath)),
-    );
-    const target = result.targets?.[0]?.targetId;
-    if (!result.statusCode.isGood() || !target)
-      throw new PhaseFailure('BindingInvalid', `${unit.code}: no node at ${browsePath} (${result.statusCode.name})`);
-    const nodeId = target.toString();
-    this.resolved.set(key, nodeId);
-    return nodeId;
   }
 
   private bindingOf(unit: UnitEndpoint, phase: string): PhaseBinding {

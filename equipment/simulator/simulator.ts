@@ -18,12 +18,14 @@ import {
   StatusCodes,
   Variant,
   nodesets,
+  standardUnits,
   type Namespace,
   type UAObject,
 } from '../opcua';
 import type { PhaseFaultPlan } from './fault-plan';
 import { SimulatedPhase, type CommandOutcome } from './simulated-phase';
-import { DEMO_UNITS, UnitProcess, phaseLogics } from './units';
+import { SimulatedScale } from './scale';
+import { DEMO_UNITS, UnitProcess, phaseLogics, type PlantUnit } from './units';
 
 export interface SimulatorOptions {
   /** 0 picks a free port. */
@@ -31,7 +33,7 @@ export interface SimulatorOptions {
   host?: string;
   /** The simulator's PKI folder (its certificate, and the client certificates it trusts). */
   pkiFolder: string;
-  units?: { code: string; name: string; equipmentClass: string }[];
+  units?: PlantUnit[];
   /** Offer security mode None as well (the demo may; production controllers should not). */
   allowSecurityNone?: boolean;
   /** Process seconds per real second. */
@@ -49,6 +51,8 @@ interface SimulatedUnit {
   equipmentClass: string;
   process: UnitProcess;
   phases: Map<string, SimulatedPhase>;
+  /** A scale's weighing terminal. */
+  scale?: SimulatedScale;
 }
 
 export interface EquipmentSimulator {
@@ -57,6 +61,8 @@ export interface EquipmentSimulator {
   readonly pki: ApplicationPki;
   readonly units: readonly SimulatedUnit[];
   phase(unit: string, phase: string): SimulatedPhase;
+  /** A scale unit's weighing terminal (to put mass on it, or make it fail). */
+  scale(unit: string): SimulatedScale;
   /** Where each phase of a unit lives in the address space: the binding a unit record carries. */
   bindingFor(unit: string): UnitBinding;
   /** How many subscriptions clients have created since the server (re)started. */
@@ -87,7 +93,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
         new SimulatedPhase(u.code, name, p.parameters, p.logic),
       ]),
     );
-    return { ...u, process, phases };
+    return { ...u, process, phases, scale: u.scale ? new SimulatedScale(u.scale) : undefined };
   });
   for (const f of options.faults ?? []) {
     const phase = units.find((u) => u.code === f.unit)?.phases.get(f.phase);
@@ -102,6 +108,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
     for (const u of units) {
       u.process.advance(dt);
       for (const p of u.phases.values()) p.tick(dt);
+      u.scale?.tick(tickMs);
     }
   }, tickMs);
   ticker.unref();
@@ -138,10 +145,31 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
       if (!p) throw new Error(`unit ${unit} has no phase ${phase}`);
       return p;
     },
+    scale(code) {
+      const s = unitOf(code).scale;
+      if (!s) throw new Error(`unit ${code} is not a scale`);
+      return s;
+    },
     bindingFor(code) {
       const u = unitOf(code);
       const id = (s: string) => `ns=${namespaceIndex};s=${s}`;
+      const at = (s: string) => ({ nodeId: id(`${u.code}.Scale.${s}`) });
+      const method = (s: string) => ({ objectId: id(`${u.code}.Scale`), methodId: id(`${u.code}.Scale.${s}`) });
       return {
+        ...(u.scale
+          ? {
+              scale: {
+                gross: at('Gross'),
+                tare: at('Tare'),
+                net: at('Net'),
+                stable: at('Stable'),
+                status: at('Status'),
+                target: at('Target'),
+                tareCommand: method('TareCommand'),
+                zeroCommand: method('ZeroCommand'),
+              },
+            }
+          : {}),
         phases: Object.fromEntries(
           [...u.phases.keys()].map((phase) => {
             const base = `${u.code}.${phase}`;
@@ -244,6 +272,109 @@ function addUnit(ns: Namespace, root: Parameters<Namespace['addObject']>[0]['org
   }
   const phases = ns.addObject({ componentOf: unit, browseName: 'Phases', nodeId: `s=${u.code}.Phases` });
   for (const phase of u.phases.values()) addPhase(ns, phases, phase);
+  if (u.scale) addScale(ns, unit, u.code, u.scale);
+}
+
+/**
+ * A weighing terminal's interface: Gross, Tare, Net and Target as analog items in kilograms (their
+ * EngineeringUnits say so, as UNECE code KGM), Stable and Status, and the Tare and Zero commands. A failed
+ * load cell makes every weight Bad; a weight out of range is Uncertain.
+ */
+function addScale(ns: Namespace, unit: UAObject, code: string, scale: SimulatedScale): void {
+  const obj = ns.addObject({ componentOf: unit, browseName: 'Scale', nodeId: `s=${code}.Scale` });
+  const quality = () => {
+    const r = scale.reading();
+    return r.status === 'error'
+      ? StatusCodes.BadSensorFailure
+      : r.status === 'ok'
+        ? StatusCodes.Good
+        : StatusCodes.UncertainEngineeringUnitsExceeded;
+  };
+  const value = (dataType: DataType, get: () => number | boolean | string, good = quality) => ({
+    timestamped_get: () =>
+      new DataValue({
+        value: new Variant({ dataType, value: get() }),
+        statusCode: good(),
+        sourceTimestamp: scale.readAt,
+        serverTimestamp: new Date(),
+      }),
+  });
+  const weight = (name: 'Gross' | 'Tare' | 'Net') =>
+    ns.addAnalogDataItem({
+      componentOf: obj,
+      browseName: name,
+      nodeId: `s=${code}.Scale.${name}`,
+      dataType: 'Double',
+      minimumSamplingInterval: 100,
+      engineeringUnits: standardUnits.kilogram,
+      engineeringUnitsRange: { low: 0, high: scale.spec.capacity },
+      value: value(DataType.Double, () => {
+        const r = scale.reading();
+        return name === 'Gross' ? r.gross : name === 'Tare' ? r.tare : r.net;
+      }),
+    });
+  weight('Gross');
+  weight('Tare');
+  weight('Net');
+  ns.addVariable({
+    componentOf: obj,
+    browseName: 'Stable',
+    nodeId: `s=${code}.Scale.Stable`,
+    dataType: 'Boolean',
+    minimumSamplingInterval: 100,
+    value: value(
+      DataType.Boolean,
+      () => scale.reading().stable,
+      () => StatusCodes.Good,
+    ),
+  });
+  ns.addVariable({
+    componentOf: obj,
+    browseName: 'Status',
+    nodeId: `s=${code}.Scale.Status`,
+    dataType: 'String',
+    minimumSamplingInterval: 100,
+    value: value(
+      DataType.String,
+      () => scale.reading().status,
+      () => StatusCodes.Good,
+    ),
+  });
+  ns.addAnalogDataItem({
+    componentOf: obj,
+    browseName: 'Target',
+    nodeId: `s=${code}.Scale.Target`,
+    dataType: 'Double',
+    accessLevel: 'CurrentRead | CurrentWrite',
+    userAccessLevel: 'CurrentRead | CurrentWrite',
+    engineeringUnits: standardUnits.kilogram,
+    engineeringUnitsRange: { low: 0, high: scale.spec.capacity },
+    value: {
+      get: () => new Variant({ dataType: DataType.Double, value: scale.target }),
+      set: (v: Variant) => {
+        const target = Number(v.value);
+        if (!Number.isFinite(target) || target < 0 || target > scale.spec.capacity) return StatusCodes.BadOutOfRange;
+        scale.target = target;
+        return StatusCodes.Good;
+      },
+    },
+  });
+  const TERMINAL_STATUS = {
+    good: StatusCodes.Good,
+    'in-motion': StatusCodes.BadInvalidState,
+    'out-of-range': StatusCodes.BadOutOfRange,
+  };
+  for (const [name, act] of [
+    ['TareCommand', () => scale.tareNow()],
+    ['ZeroCommand', () => scale.zeroNow()],
+  ] as const) {
+    ns.addMethod(obj, {
+      browseName: name,
+      nodeId: `s=${code}.Scale.${name}`,
+      inputArguments: [],
+      outputArguments: [],
+    }).bindMethod(async (_inputArguments: Variant[], _context: unknown) => ({ statusCode: TERMINAL_STATUS[act()] }));
+  }
 }
 
 function addPhase(ns: Namespace, parent: UAObject, phase: SimulatedPhase): void {

@@ -4,6 +4,7 @@
  * equipment class of the demo (`demo/master-data.ts`): what each phase does to the process, when it is done,
  * and what it reports.
  */
+import type { ScaleSpec } from './scale';
 import type { PhaseLogic } from './simulated-phase';
 
 /** Process values of a unit, and the setpoints its controllers chase. */
@@ -175,10 +176,29 @@ export function phaseLogics(
   }
 }
 
-/** The demo plant. */
-export const DEMO_UNITS = [
+/** A unit of the plant; a scale says its capacity and readability (kg). */
+export interface PlantUnit {
+  code: string;
+  name: string;
+  equipmentClass: string;
+  scale?: ScaleSpec;
+}
+
+/** The demo plant: two scales of the dispensary, a floor scale for kilograms and a bench scale for grams. */
+export const DEMO_UNITS: PlantUnit[] = [
   { code: 'BR-101', name: 'Production bioreactor 2000 L', equipmentClass: 'BIOREACTOR' },
   { code: 'MX-201', name: 'Buffer preparation tank 2000 L', equipmentClass: 'MIXER' },
   { code: 'MX-202', name: 'Harvest vessel 2000 L', equipmentClass: 'MIXER' },
-  { code: 'SC-301', name: 'Floor scale 300 kg', equipmentClass: 'SCALE' },
+  {
+    code: 'SC-301',
+    name: 'Floor scale 300 kg',
+    equipmentClass: 'SCALE',
+    scale: { capacity: 300, readability: 0.02 },
+  },
+  {
+    code: 'SC-302',
+    name: 'Bench scale 6 kg',
+    equipmentClass: 'SCALE',
+    scale: { capacity: 6, readability: 0.0001 },
+  },
 ];

@@ -44,7 +44,7 @@ test('it serves the demo plant to a client it was told to trust, and runs phases
     }
     expect(existsSync(bindings)).toBe(true);
     const units = JSON.parse(readFileSync(bindings, 'utf8'));
-    expect(Object.keys(units).sort()).toEqual(['BR-101', 'MX-201', 'MX-202', 'SC-301']);
+    expect(Object.keys(units).sort()).toEqual(['BR-101', 'MX-201', 'MX-202', 'SC-301', 'SC-302']);
     const certificate = JSON.parse(out.split('\n').find((l) => l.includes('simulator certificate'))!).certificate;
     await client.trust(readCertificate(certificate));
     const unit: UnitEndpoint = {
