@@ -13,6 +13,8 @@ import { authRoutes } from './auth/auth-routes';
 import { resolveSession } from './auth/session-middleware';
 import { XML_TYPES, guardBody, requireJsonBody } from './http/body-guard';
 import { batchRoutes } from './batches/batch-routes';
+import { dispensingRoutes } from './batches/dispensing-routes';
+import { scaleRoutes } from './scales/scale-routes';
 import { equipmentRoutes } from './equipment/equipment-routes';
 import { oeeRoutes } from './oee/oee-routes';
 import { lotRoutes } from './lots/lot-routes';
@@ -101,6 +103,8 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
     ...equipmentRoutes(services),
     ...oeeRoutes(services),
     ...batchRoutes(services),
+    ...dispensingRoutes(services),
+    ...scaleRoutes(services),
     ...deviationRoutes(services),
     ...orderRoutes(services),
     ...integrationRoutes(services),

@@ -18,6 +18,8 @@ import { LotService } from './lots/lot-service';
 import { MasterDataService } from './master-data/master-data-service';
 import { OeeService } from './oee/oee-service';
 import { RecipeService } from './recipes/recipe-service';
+import type { ScaleTerminal } from '../equipment/driver/scale-terminal';
+import { ScaleService } from './scales/scale-service';
 import { SignatureService } from './signatures/signature-service';
 import { UserService } from './users/user-service';
 
@@ -42,10 +44,18 @@ export interface Services extends Platform {
   /** Delivers the outbox's events to the subscriptions (started by the API's process). */
   webhookRelay: WebhookRelay;
   oee: OeeService;
+  scales: ScaleService;
 }
 
-/** `temporal` connects the batch endpoints to Temporal; without it they answer 503. */
-export function createServices(platform: Platform, temporal?: TemporalAccess): Services {
+/**
+ * `temporal` connects the batch endpoints to Temporal; without it they answer 503. `equipment` is this process's
+ * way to the scales' terminals (OPC UA); without it their reads answer 503 too.
+ */
+export function createServices(
+  platform: Platform,
+  temporal?: TemporalAccess,
+  equipment?: { scaleTerminal: ScaleTerminal },
+): Services {
   const { db, stores, config, log } = platform;
   const securityEvents = new SecurityEventLog(db, stores.securityEvents, log);
   const authenticator = new Authenticator(db, stores, config.lockout, securityEvents);
@@ -54,7 +64,9 @@ export function createServices(platform: Platform, temporal?: TemporalAccess): S
   const recipes = new RecipeService(db, stores, masterData, signatures);
   const anchors = new Anchors(db, stores.audit, config.anchors, log);
   const orders = new OrderService(db, stores);
+  const scales = new ScaleService(db, stores, signatures, equipment?.scaleTerminal);
   const batches = createBatchFeature({
+    scales,
     db,
     stores,
     recipes,
@@ -86,5 +98,6 @@ export function createServices(platform: Platform, temporal?: TemporalAccess): S
     orders,
     webhooks: new WebhookService(db, stores),
     webhookRelay: new WebhookRelay(db, stores, log.child({ component: 'webhooks' })),
+    scales,
   };
 }

@@ -46,11 +46,12 @@ import {
 } from '../composition/temporal-search-attributes';
 import { SchemaNotCurrent, migrateDatabase, openDatabase, type Database } from '../db/database';
 import { UserStore } from '../db/stores/user-store';
-import { loadDemoData, loadDemoEquipment } from '../demo/load';
+import { loadDemoData, loadDemoEquipment, qualifyDemoScales } from '../demo/load';
 import { routeOpcuaLogs } from '../equipment/opcua';
 import { Connections } from '../equipment/driver/connections';
 import { PhaseDriver } from '../equipment/driver/phase-driver';
 import { openPki, type ApplicationPki } from '../equipment/pki';
+import { ScaleTerminal } from '../equipment/driver/scale-terminal';
 import { rejectedCertificates, trustCertificate } from '../equipment/trust';
 import { startSimulator, type EquipmentSimulator } from '../equipment/simulator/simulator';
 import { ROLES } from '../domain/identity';
@@ -256,11 +257,18 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
   if (!temporal) await requireSearchAttributes(connection, temporalConfig, log);
   const client = new Client({ connection, namespace: temporalConfig.namespace });
 
-  const services = createServices(createPlatform(database, config, log.child({ component: 'api' })), {
-    client,
-    taskQueue: temporalConfig.taskQueues.batches,
-    equipmentHeartbeatTimeout: temporalConfig.batches.equipmentHeartbeatTimeout,
-  });
+  // Equipment: Ampoule's OPC UA application certificate — the API reads and tares scales, the worker drives phases.
+  const pki = await openAmpoulePki(config, log);
+  const apiConnections = new Connections(pki, log.child({ component: 'opcua-scales' }));
+  const services = createServices(
+    createPlatform(database, config, log.child({ component: 'api' })),
+    {
+      client,
+      taskQueue: temporalConfig.taskQueues.batches,
+      equipmentHeartbeatTimeout: temporalConfig.batches.equipmentHeartbeatTimeout,
+    },
+    { scaleTerminal: new ScaleTerminal(apiConnections) },
+  );
   // Before any worker: the SDK's logs through pino, its metrics (with a worker here) appended to /metrics.
   await installTemporalRuntime(log, processes === 'all-in-one' ? services.metrics : undefined);
   services.auditSealer.start();
@@ -286,10 +294,9 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
     if (Object.values(loaded).some((l) => l.length > 0)) log.info(loaded, 'loaded demo data (zero-setup mode only)');
   }
 
-  // Equipment: Ampoule's OPC UA application certificate; in the zero-setup mode, the simulated plant too.
-  const pki = processes === 'all-in-one' ? await openAmpoulePki(config, log) : undefined;
+  // In the zero-setup mode, the simulated plant, its units registered and its scales qualified for today.
   let simulator: EquipmentSimulator | undefined;
-  if (pki && config.mode === 'zero-setup') {
+  if (processes === 'all-in-one' && config.mode === 'zero-setup') {
     simulator = await startSimulator({
       port: config.opcua.simulatorPort,
       pkiFolder: path.join(config.dataDir, 'pki', 'simulator'),
@@ -302,10 +309,13 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
     await pki.trust(simulator.pki.certificate());
     const units = await loadDemoEquipment(services, simulator);
     if (units.length > 0) log.info({ units }, 'registered the simulator’s units as demo equipment');
+    const scales = await qualifyDemoScales(services, simulator, config.demoPassword);
+    if (scales.length > 0) log.info({ scales }, 'the demo scales calibrated and checked for today (demo data)');
   }
 
   // The batch worker, in this process (more of them may run beside it: `bin/ampoule worker`).
-  const batchWorker = pki ? await runBatchWorker(temporalConfig, address, services, pki, log) : undefined;
+  const batchWorker =
+    processes === 'all-in-one' ? await runBatchWorker(temporalConfig, address, services, pki, log) : undefined;
 
   const { app, readiness } = createApp(services);
   if (batchWorker) readiness.checks.push(workerReadiness(batchWorker.worker.worker));
@@ -330,6 +340,7 @@ async function start(config: AppConfig, log: Logger, processes: 'all-in-one' | '
       },
     },
     { name: 'the history archive', stop: () => services.batches.histories.stop() },
+    { name: 'the scales’ OPC UA sessions', stop: () => apiConnections.close() },
     ...(batchWorker ? stopWorkerSteps(batchWorker.worker, batchWorker.connections) : []),
     { name: 'the Temporal client', stop: () => connection.close() },
     ...sealSteps(services),

@@ -59,8 +59,48 @@ export function completion(step: Json, o: Pick<OperatorOptions, 'lots' | 'passwo
       meaning: step.kind === 'approval' ? step.meaning : 'performed',
     },
   };
-  if (step.kind === 'material') body.lots = [{ lot: o.lots[step.material], quantity: step.quantity.value }];
+  if (step.kind === 'material' && step.weighed) {
+    body.lots = [{ lot: o.lots[step.material] }];
+    body.container = `CONTAINER-${step.id}`;
+  } else if (step.kind === 'material') body.lots = [{ lot: o.lots[step.material], quantity: step.quantity.value }];
   return { user, body };
+}
+
+/**
+ * Dispenses a weighed step at a scale, as an operator at the dispensary does: takes a scale for the step (the
+ * finest free one; another step's may hold them all, then later), tares it, and waits while the material is poured
+ * (the simulator's operator pours to the target the terminal shows) until the weight is stable. Returns whether the
+ * step may now be completed.
+ */
+export async function dispense(request: Request, batch: string, step: Json, user: string): Promise<boolean> {
+  const path = `/batches/${batch}/steps/${step.id}/dispensing`;
+  const held = await request(user, 'POST', path, {});
+  if (held.status === 409) return false;
+  if (held.status !== 200)
+    throw new Error(`dispensing ${batch}/${step.id}: ${held.status} ${JSON.stringify(held.body)}`);
+  const scale = held.body.scale.code as string;
+  const reading = async () => (await request(user, 'GET', `/scales/${scale}/reading`)).body as Json;
+  const until = async (ok: (r: Json) => boolean) => {
+    for (const end = Date.now() + 20_000; Date.now() < end;) {
+      const r = await reading();
+      if (ok(r)) return r;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`scale ${scale} did not settle for ${batch}/${step.id}`);
+  };
+  const { low, high } = held.body.acceptance as { low: number; high: number };
+  const target = held.body.target as { value: number };
+  // Poured already (a completion refused, or not answered): what is on the scale is the step's.
+  const now = await until((r) => r.reading.stable);
+  if (now.reading.net > 0 && now.reading.net >= low * 0.999 && now.reading.net <= high * 1.001) return true;
+  for (;;) {
+    await until((r) => r.reading.stable);
+    const tared = await request(user, 'POST', `/scales/${scale}/tare`);
+    if (tared.status === 200) break;
+    if (tared.status !== 409) throw new Error(`taring ${scale}: ${tared.status} ${JSON.stringify(tared.body)}`);
+  }
+  await until((r) => r.reading.stable && r.reading.net > 0 && r.reading.net >= target.value * 0.5);
+  return true;
 }
 
 /**
@@ -101,6 +141,7 @@ export async function operateBatch(request: Request, batch: string, o: OperatorO
       const step = plan.get(s.id)!;
       if (s.status === 'awaiting-input' && live.status === 'running') {
         const { user, body } = completion(step, o);
+        if (step.kind === 'material' && step.weighed && !(await dispense(request, batch, step, user))) continue;
         const t0 = performance.now();
         const r = await request(user, 'POST', `/batches/${batch}/steps/${s.id}/complete`, body);
         if (r.status === 200) o.onAction?.({ batch, stepId: s.id, action: 'complete', ms: performance.now() - t0 });

@@ -10,6 +10,9 @@ import { SYSTEM_ACTOR, type ChangeContext, type Station, type UserActor } from '
 import type { RecipeFile } from '../api/recipes/recipe-service';
 import type { Services } from '../api/services';
 import { ensureDemoUsers } from '../api/users/demo-users';
+import { Inventory } from '../api/lots/inventory';
+import type { ScaleConfig } from '../api/scales/scale-service';
+import type { ScaleSpec, SimulatedScale } from '../equipment/simulator/scale';
 import type { UnitBinding } from '../domain/equipment';
 import type { SignatureMeaning } from '../domain/identity';
 import { DEMO_EQUIPMENT_CLASSES, DEMO_MATERIALS } from './master-data';
@@ -126,7 +129,7 @@ export async function loadDemoEquipment(
   s: Services,
   simulator: {
     endpointUrl: string;
-    units: readonly { code: string; name: string; equipmentClass: string }[];
+    units: readonly { code: string; name: string; equipmentClass: string; scale?: ScaleSpec }[];
     bindingFor(code: string): UnitBinding;
   },
 ): Promise<string[]> {
@@ -161,6 +164,103 @@ export async function loadDemoEquipment(
       );
       changed.push(u.code);
     }
+    if (u.scale && !(await s.stores.scales.byCode(s.db, u.code))) {
+      await s.db.transaction((trx) =>
+        s.scales.configure({ trx, actor: SYSTEM_ACTOR, station: STATION, reason: REASON }, u.code, demoScale(u.scale!)),
+      );
+      if (!changed.includes(u.code)) changed.push(u.code);
+    }
   }
   return changed;
+}
+
+/**
+ * A simulated scale's range as a scale of its class would have it: its minimum weight 20 intervals (USP <41>'s
+ * rule of thumb for a balance of this readability), its daily check with a small and a large test weight.
+ */
+function demoScale(spec: ScaleSpec): ScaleConfig {
+  const d = spec.readability;
+  const round = (x: number) => Number(x.toPrecision(6));
+  return {
+    unit: 'kg',
+    capacity: spec.capacity,
+    readability: d,
+    minimumWeight: round(20 * d),
+    checkPoints: [
+      { nominal: round(spec.capacity / 20), tolerance: round(2 * d) },
+      { nominal: round((spec.capacity * 2) / 3), tolerance: round(5 * d) },
+    ],
+  };
+}
+
+/**
+ * Makes the simulated scales usable today, as the dispensary's people would: a calibration recorded by QA where
+ * none is current (signed, running a year), and each test weight of the daily check put on the scale, read from
+ * it and signed by an operator. Returns the scales it qualified.
+ */
+export async function qualifyDemoScales(
+  s: Services,
+  simulator: { units: readonly { code: string; scale?: ScaleSpec }[]; scale(code: string): SimulatedScale },
+  password: string,
+): Promise<string[]> {
+  const qa = await actor(s, 'qa1');
+  const operator = await actor(s, 'operator1');
+  const today = await new Inventory(s.stores).today(s.db);
+  const done: string[] = [];
+  for (const u of simulator.units.filter((x) => x.scale)) {
+    let scale = await s.scales.get(u.code);
+    if (scale.usable) continue;
+    if (!scale.calibrationDue || scale.calibrationDue < today) {
+      const signer = await s.signatures.verify(
+        qa,
+        { username: qa.username, password, meaning: 'approved' },
+        { meaning: 'approved', roles: ['qa'] },
+        STATION,
+      );
+      const dueOn = `${Number(today.slice(0, 4)) + 1}${today.slice(4)}`.replace('-02-29', '-02-28');
+      await s.db.transaction((trx) =>
+        s.scales.calibrate(
+          { trx, actor: qa, station: STATION, reason: REASON },
+          u.code,
+          { calibratedOn: today, dueOn, certificate: `DEMO-CAL-${u.code}-${today}` },
+          signer,
+        ),
+      );
+      scale = await s.scales.get(u.code);
+    }
+    const terminal = simulator.scale(u.code);
+    const pouring = terminal.autoPour;
+    terminal.autoPour = false;
+    try {
+      for (const point of scale.checkPoints) {
+        if (scale.checksToday.some((c) => c.nominal === point.nominal && c.passed)) continue;
+        terminal.place(point.nominal);
+        await settled(s, u.code);
+        const signer = await s.signatures.verify(
+          operator,
+          { username: operator.username, password, meaning: 'performed' },
+          { meaning: 'performed', roles: ['operator', 'qa'] },
+          STATION,
+        );
+        await s.db.transaction((trx) =>
+          s.scales.check({ trx, actor: operator, station: STATION, reason: REASON }, u.code, point.nominal, signer),
+        );
+        terminal.place(-point.nominal);
+        await settled(s, u.code);
+      }
+    } finally {
+      terminal.autoPour = pouring;
+    }
+    done.push(u.code);
+  }
+  return done;
+}
+
+/** Waits for a scale's weight to settle (a few seconds at most). */
+async function settled(s: Services, code: string): Promise<void> {
+  for (const end = Date.now() + 10_000; Date.now() < end;) {
+    if ((await s.scales.reading(code)).reading.stable) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`scale ${code} did not settle`);
 }

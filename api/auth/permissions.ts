@@ -38,6 +38,12 @@ export const PERMISSIONS = {
   'equipment.configure': ['admin'],
   /** Set a unit's status (maintenance) and cleanliness. */
   'equipment.status': ['operator', 'qa'],
+  /** Record a scale's calibration (signed). */
+  'scales.calibrate': ['qa'],
+  /** Check a scale's test weights, the daily check (signed). */
+  'scales.check': ['operator', 'qa'],
+  /** Tare and zero a scale's terminal. */
+  'scales.operate': ['operator', 'qa'],
   /** OEE of the units: time, losses and quality. */
   'oee.read': ['admin', 'planner', 'operator', 'qa'],
   /** Give a unit's stop its reason (a loss). */

@@ -373,9 +373,34 @@ export function batchRoutes(s: Services): RouteSpec[] {
       body: z.strictObject({
         values: z.record(z.string().max(64), fieldValue).default({}),
         lots: z
-          .array(z.strictObject({ lot: z.string().min(1).max(64).describe('lot id or number'), quantity: z.number() }))
+          .array(
+            z.strictObject({
+              lot: z.string().min(1).max(64).describe('lot id or number'),
+              quantity: z
+                .number()
+                .optional()
+                .describe('in the step’s unit; none for a weighed step: the scale gives it'),
+            }),
+          )
           .max(50)
           .optional(),
+        container: z
+          .string()
+          .trim()
+          .min(1)
+          .max(100)
+          .optional()
+          .describe('a weighed step: the container dispensed into, as scanned'),
+        manualWeighing: z
+          .strictObject({
+            quantity: z.number().positive(),
+            unit: z.string().min(1).max(16),
+            reason: z.string().trim().min(1).max(2000),
+          })
+          .optional()
+          .describe(
+            'a weighed step whose scale is down: the weight typed, and why; the record marks it manual and the step then awaits a second person’s verification',
+          ),
         deviationComments: z.record(z.string().max(64), z.string().trim().min(1).max(2000)).optional(),
         comment: z.string().trim().max(2000).optional(),
         lateEntry: z
@@ -391,7 +416,15 @@ export function batchRoutes(s: Services): RouteSpec[] {
           schema: stepOutcomeSchema,
         },
       },
-      problems: ['step-not-awaited', 'step-refused', 'lot-unusable', 'temporal-unavailable'],
+      problems: [
+        'step-not-awaited',
+        'step-refused',
+        'lot-unusable',
+        'scale-unusable',
+        'weight-not-taken',
+        'equipment-unavailable',
+        'temporal-unavailable',
+      ],
       handler: async ({ params, body, actor, station }) => {
         const timing = new ServerTiming();
         const outcome = await s.batches.execution.complete(actor!, station, params.id, params.stepId, body, timing);

@@ -33,6 +33,7 @@ import {
   type VerifiedSigner,
 } from '../signatures/signature-service';
 import type { BatchRecordService } from './record-service';
+import type { DispensingService, WeighingInput } from './dispensing-service';
 import type { BatchTemporalGateway } from './temporal-gateway';
 
 /**
@@ -56,9 +57,10 @@ const STEP_ENTRY_REFUSED: Record<BatchRecord['status'], string> = {
   rejected: 'its steps take no more entries',
 };
 
-export interface CompletionBody {
+export interface CompletionBody extends WeighingInput {
   values: Record<string, FieldValue>;
-  lots?: { lot: string; quantity: number }[];
+  /** The lots used; for a weighed step without quantities (the scale gives it). */
+  lots?: { lot: string; quantity?: number }[];
   deviationComments?: Record<string, string>;
   comment?: string;
   lateEntry?: { performedAt: string; reason: string };
@@ -74,6 +76,7 @@ export class ExecutionService {
     private readonly records: BatchRecordService,
     private readonly signatures: SignatureService,
     private readonly temporal: BatchTemporalGateway,
+    private readonly dispensing: DispensingService,
     private readonly metrics?: Metrics,
   ) {
     this.inventory = new Inventory(stores);
@@ -111,7 +114,22 @@ export class ExecutionService {
       ),
     );
     const today = await this.inventory.today(this.db);
-    const lots = body.lots ? await this.lotFacts(step, body.lots, today) : undefined;
+    // A weighed step's quantity is the scale's, read now (or a manual weighing's): never one the request states.
+    const weighed = await timing.measure('scale', 'the scale read', () => this.dispensing.weighing(batch, step, body));
+    if (weighed && body.lots?.some((l) => l.quantity !== undefined))
+      throw new Problem(
+        'step-refused',
+        `step ${stepId} is weighed: its quantity comes from the scale, not the request`,
+      );
+    if (!weighed && body.lots?.some((l) => l.quantity === undefined))
+      throw new Problem('step-refused', 'each lot needs the quantity taken from it');
+    const lots = body.lots
+      ? await this.lotFacts(
+          step,
+          body.lots.map((l) => ({ lot: l.lot, quantity: weighed?.quantity ?? l.quantity! })),
+          today,
+        )
+      : undefined;
     if (body.lateEntry && Date.parse(body.lateEntry.performedAt) > Date.now())
       throw new Problem('step-refused', 'a late entry cannot be performed in the future');
     const completion: StepCompletion = {
@@ -122,6 +140,7 @@ export class ExecutionService {
       deviationComments: body.deviationComments,
       comment: body.comment,
       lateEntry: body.lateEntry,
+      weighing: weighed?.weighing,
     };
     const { problems } = checkCompletion(step, recorded.status, completion, today);
     if (problems.length > 0) throw new Problem('step-refused', problems.join('; '), { problems });
@@ -129,6 +148,12 @@ export class ExecutionService {
       this.temporal.complete(batch.workflowId, completion),
     );
     this.metrics?.stepReadyLatency.observe({ action: 'complete' }, (performance.now() - received) / 1000);
+    if (weighed)
+      await this.dispensing.finish(
+        (trx) => ({ trx, actor, station, reason: `step ${stepId} of batch ${batch.number} dispensed` }),
+        batch,
+        stepId,
+      );
     return { ...outcome, signature: await this.signatureOf(batch, outcome.signatureEntry) };
   }
 

@@ -13,6 +13,8 @@ import type { OrderService } from '../orders/order-service';
 import type { RecipeService } from '../recipes/recipe-service';
 import type { SignatureService } from '../signatures/signature-service';
 import { BatchReplayer } from '../../worker/replayer';
+import type { ScaleService } from '../scales/scale-service';
+import { DispensingService } from './dispensing-service';
 import { DispositionService } from './disposition-service';
 import { ExecutionService } from './execution-service';
 import { HistoryArchive } from './history-archive';
@@ -32,6 +34,8 @@ export interface BatchFeature {
   investigations: InvestigationService;
   /** The other batches an investigation extends to. */
   impact: ImpactService;
+  /** Weighed material steps: the scale held for each, and the weight taken from it. */
+  dispensing: DispensingService;
   /** Temporal as this process reaches it (readiness asks it). */
   temporal: BatchTemporalGateway;
 }
@@ -42,6 +46,7 @@ export function createBatchFeature(d: {
   recipes: RecipeService;
   orders: OrderService;
   signatures: SignatureService;
+  scales: ScaleService;
   anchors: Anchors;
   temporal: TemporalAccess | undefined;
   log?: Logger;
@@ -50,12 +55,14 @@ export function createBatchFeature(d: {
   const temporal = new BatchTemporalGateway(d.temporal);
   const records = new BatchRecordService(d.db, d.stores, d.anchors);
   const histories = new HistoryArchive(d.db, d.stores, temporal, d.log);
+  const dispensing = new DispensingService(d.db, d.stores, d.scales);
   return {
+    dispensing,
     histories,
     impact: new ImpactService(d.db, d.stores),
     investigations: new InvestigationService(d.db, d.stores, histories, new BatchReplayer(d.temporal?.workflowBundle)),
     launch: new LaunchService(d.stores, d.recipes, d.orders, temporal),
-    execution: new ExecutionService(d.db, d.stores, records, d.signatures, temporal, d.metrics),
+    execution: new ExecutionService(d.db, d.stores, records, d.signatures, temporal, dispensing, d.metrics),
     records,
     disposition: new DispositionService(d.stores, d.signatures),
     temporal,

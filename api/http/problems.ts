@@ -180,6 +180,21 @@ export const PROBLEM_TYPES = {
     title: 'The batch has deviations not closed',
     when: 'A release of a batch one of whose deviations is not Closed yet (`deviations` lists them; `GET /api/deviations?batch=…`). A rejection stays possible.',
   },
+  'scale-unusable': {
+    status: 409,
+    title: 'The scale cannot be used',
+    when: 'A scale whose calibration ran out, whose daily check is missing today or failed, whose range does not suit the weight, or which another dispensing holds; `detail` says which. Nothing was changed.',
+  },
+  'weight-not-taken': {
+    status: 409,
+    title: 'The scale’s weight cannot be taken now',
+    when: 'The weight is not stable, its StatusCode is Bad or Uncertain, the scale is in overload or underload, the reading is not from now, or the terminal refused a tare or zero (in motion, out of range). `reading` holds what the scale said; try again once it has settled.',
+  },
+  'equipment-unavailable': {
+    status: 503,
+    title: 'The equipment cannot be reached',
+    when: 'The scale’s terminal (or this process’s way to the equipment network) did not answer over OPC UA. Nothing was changed; retry after `Retry-After` seconds, or, for a dispensing, weigh manually with a reason and a second person’s verification.',
+  },
   'database-unavailable': {
     status: 503,
     title: 'The database is unavailable',

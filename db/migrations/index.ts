@@ -18,6 +18,7 @@ import * as applicationRolePerDatabase from './20261210000000_application_role_p
 import * as rateLimitCounters from './20261211000000_rate_limit_counters';
 import * as productionOrders from './20261212000000_production_orders';
 import * as outboxAndWebhooks from './20261213000000_outbox_and_webhooks';
+import * as scales from './20261214000000_scales';
 
 export const MIGRATIONS = [
   identitySignaturesAudit,
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   rateLimitCounters,
   productionOrders,
   outboxAndWebhooks,
+  scales,
 ];

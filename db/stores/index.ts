@@ -11,6 +11,7 @@ import { OeeStore } from './oee-store';
 import { OrderStore } from './order-store';
 import { OutboxStore } from './outbox-store';
 import { RecipeStore } from './recipe-store';
+import { ScaleStore } from './scale-store';
 import { SecurityEventStore } from './security-event-store';
 import { SessionStore } from './session-store';
 import { SignatureStore } from './signature-store';
@@ -33,6 +34,7 @@ export interface Stores {
   oee: OeeStore;
   orders: OrderStore;
   outbox: OutboxStore;
+  scales: ScaleStore;
 }
 
 export function createStores(): Stores {
@@ -53,5 +55,6 @@ export function createStores(): Stores {
     oee: new OeeStore(),
     orders: new OrderStore(),
     outbox: new OutboxStore(),
+    scales: new ScaleStore(),
   };
 }

@@ -101,6 +101,7 @@ export function checkCompletion(
       );
     }
   }
+  problems.push(...weighingProblems(step, c));
   if (step.kind === 'material') {
     const verdict = lotsVerdict(step, c.lots ?? [], today, c.deviationComments?.quantity);
     problems.push(...verdict.problems);
@@ -133,6 +134,25 @@ function fieldProblems(f: PlanField, v: unknown): string[] {
     case 'passFail':
       return typeof v === 'boolean' ? [] : [`"${f.label}" must be true (pass) or false (fail)`];
   }
+}
+
+/**
+ * A weighed material step takes its weight from a weighing — the scale's, or a manual one with a reason — from one
+ * lot into one container; a step that is not weighed takes none.
+ */
+function weighingProblems(step: PlanStep, c: StepCompletion): string[] {
+  const w = c.weighing;
+  if (step.kind !== 'material' || !step.weighed)
+    return w ? [`step ${step.id} is not weighed: it takes no weighing`] : [];
+  if (!w)
+    return [
+      `step ${step.id} is weighed: its quantity comes from a scale (or, where the scale is down, a manual weighing with a reason)`,
+    ];
+  const problems: string[] = [];
+  if (!w.container?.trim()) problems.push('a weighing names the container dispensed into');
+  if (w.source === 'manual' && !w.reason?.trim()) problems.push('a manual weighing needs a reason');
+  if ((c.lots ?? []).length !== 1) problems.push('a weighing dispenses from one lot');
+  return problems;
 }
 
 /** Lots for a material step: each usable, and together the quantity within its acceptance range (else a deviation). */

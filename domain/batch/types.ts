@@ -3,6 +3,7 @@
  * asks its activities to write into the batch record. Types only: shared by the workflow, its
  * activities and the API.
  */
+import type { Weighing } from '../weighing';
 import type { PhaseInterface, UnitEndpoint } from '../equipment';
 import type { PhaseState } from '../isa88';
 import type { Role, SignatureMeaning } from '../identity';
@@ -70,6 +71,8 @@ export interface StepCompletion {
   comment?: string;
   /** Entered after the fact: when the step was really done (ISO 8601), and why it is recorded late. */
   lateEntry?: { performedAt: string; reason: string };
+  /** A weighed material step's weighing: from the scale, or manual (then verified by a second person). */
+  weighing?: Weighing;
 }
 
 export interface StepVerification {
@@ -154,6 +157,7 @@ export type EbrKind =
   | 'step-failed'
   | 'values-entered'
   | 'lots-consumed'
+  | 'weighing'
   | 'equipment-parameters'
   | 'equipment-reports'
   | 'signature'

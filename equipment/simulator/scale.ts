@@ -48,6 +48,19 @@ export class SimulatedScale {
 
   constructor(readonly spec: ScaleSpec) {}
 
+  /**
+   * A dispensing system sets the target (0 clears it). With `autoPour`, clearing it after a pour is the simulated
+   * operator's cue to take the filled container off the platform: the scale returns to zero and its tare clears.
+   */
+  setTarget(target: number, now = Date.now()): void {
+    if (this.autoPour && target === 0 && this.target > 0 && this.tare > 0 && !this.pouring) {
+      this.load = Math.max(0, this.load - (this.tareLoad() + this.target));
+      this.tare = 0;
+      this.stillSince = now;
+    }
+    this.target = target;
+  }
+
   /** Puts mass on the platform (negative takes it off). */
   place(kg: number, now = Date.now()): void {
     this.load = Math.max(0, this.load + kg);

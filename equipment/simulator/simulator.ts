@@ -45,14 +45,11 @@ export interface SimulatorOptions {
   log?: Logger;
 }
 
-interface SimulatedUnit {
-  code: string;
-  name: string;
-  equipmentClass: string;
+interface SimulatedUnit extends PlantUnit {
   process: UnitProcess;
   phases: Map<string, SimulatedPhase>;
   /** A scale's weighing terminal. */
-  scale?: SimulatedScale;
+  terminal?: SimulatedScale;
 }
 
 export interface EquipmentSimulator {
@@ -93,7 +90,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
         new SimulatedPhase(u.code, name, p.parameters, p.logic),
       ]),
     );
-    return { ...u, process, phases, scale: u.scale ? new SimulatedScale(u.scale) : undefined };
+    return { ...u, process, phases, terminal: u.scale ? new SimulatedScale(u.scale) : undefined };
   });
   for (const f of options.faults ?? []) {
     const phase = units.find((u) => u.code === f.unit)?.phases.get(f.phase);
@@ -108,7 +105,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
     for (const u of units) {
       u.process.advance(dt);
       for (const p of u.phases.values()) p.tick(dt);
-      u.scale?.tick(tickMs);
+      u.terminal?.tick(tickMs);
     }
   }, tickMs);
   ticker.unref();
@@ -146,7 +143,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
       return p;
     },
     scale(code) {
-      const s = unitOf(code).scale;
+      const s = unitOf(code).terminal;
       if (!s) throw new Error(`unit ${code} is not a scale`);
       return s;
     },
@@ -156,7 +153,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Equipme
       const at = (s: string) => ({ nodeId: id(`${u.code}.Scale.${s}`) });
       const method = (s: string) => ({ objectId: id(`${u.code}.Scale`), methodId: id(`${u.code}.Scale.${s}`) });
       return {
-        ...(u.scale
+        ...(u.terminal
           ? {
               scale: {
                 gross: at('Gross'),
@@ -272,7 +269,7 @@ function addUnit(ns: Namespace, root: Parameters<Namespace['addObject']>[0]['org
   }
   const phases = ns.addObject({ componentOf: unit, browseName: 'Phases', nodeId: `s=${u.code}.Phases` });
   for (const phase of u.phases.values()) addPhase(ns, phases, phase);
-  if (u.scale) addScale(ns, unit, u.code, u.scale);
+  if (u.terminal) addScale(ns, unit, u.code, u.terminal);
 }
 
 /**
@@ -354,7 +351,7 @@ function addScale(ns: Namespace, unit: UAObject, code: string, scale: SimulatedS
       set: (v: Variant) => {
         const target = Number(v.value);
         if (!Number.isFinite(target) || target < 0 || target > scale.spec.capacity) return StatusCodes.BadOutOfRange;
-        scale.target = target;
+        scale.setTarget(target);
         return StatusCodes.Good;
       },
     },

@@ -104,6 +104,17 @@ const ROUTES: Record<string, Access> = {
   'POST /webhooks/subscriptions/:id/deactivate': 'webhooks.manage',
   'GET /webhooks/subscriptions/:id/deliveries': 'webhooks.manage',
   'POST /webhooks/deliveries/:id/redeliver': 'webhooks.manage',
+  'GET /batches/:id/steps/:stepId/dispensing': 'batches.read',
+  'POST /batches/:id/steps/:stepId/dispensing': 'batches.execute',
+  'DELETE /batches/:id/steps/:stepId/dispensing': 'batches.execute',
+  'GET /scales': 'equipment.read',
+  'GET /scales/:code': 'equipment.read',
+  'PUT /scales/:code': 'equipment.configure',
+  'POST /scales/:code/calibrations': 'scales.calibrate',
+  'POST /scales/:code/checks': 'scales.check',
+  'GET /scales/:code/reading': 'equipment.read',
+  'POST /scales/:code/tare': 'scales.operate',
+  'POST /scales/:code/zero': 'scales.operate',
 };
 
 /** Which roles hold each permission. */
@@ -128,6 +139,9 @@ const MATRIX: Record<Permission, Role[]> = {
   'equipment.read': ['admin', 'planner', 'operator', 'qa'],
   'equipment.configure': ['admin'],
   'equipment.status': ['operator', 'qa'],
+  'scales.calibrate': ['qa'],
+  'scales.check': ['operator', 'qa'],
+  'scales.operate': ['operator', 'qa'],
   'oee.read': ['admin', 'planner', 'operator', 'qa'],
   'oee.qualify': ['operator', 'qa'],
   'batches.read': ['admin', 'planner', 'operator', 'qa'],

@@ -14,6 +14,7 @@ import { pdfPages, pdfText } from '../support/pdf-text';
 import { pdfaProblems } from '../support/pdfa';
 import { ebrEntryHash } from '../../domain/batch/ebr';
 import { keepInCorpus, replayBatch } from '../support/replay-corpus';
+import { until } from '../support/wait';
 
 let env: BatchEnv;
 
@@ -384,6 +385,32 @@ async function stockSalts(): Promise<Record<string, string>> {
 }
 
 /** Adds a salt: operator1 (or `performer`) performs with the lot, operator2 verifies. */
+/** Waits until the scale's weight is stable; its reading. */
+async function settled(scale: string): Promise<Json> {
+  return until(async () => {
+    const r = await as('operator1', 'GET', `/scales/${scale}/reading`);
+    return r.body.reading?.stable ? r.body.reading : undefined;
+  }, 10_000);
+}
+
+/**
+ * Dispenses `kg` for a weighed step as its operator would: takes a scale for the step, clears and tares it, puts
+ * the material on (the simulated scale's platform), waits for it to settle. Returns the scale's code.
+ */
+async function onScale(batch: string, stepId: string, kg: number, user = 'operator1'): Promise<string> {
+  const held = await as(user, 'POST', `/batches/${batch}/steps/${stepId}/dispensing`, {});
+  expect({ status: held.status, detail: held.body.detail }).toEqual({ status: 200, detail: undefined });
+  const code: string = held.body.scale.code;
+  const terminal = env.simulator.scale(code);
+  terminal.autoPour = false;
+  terminal.place(-terminal.load);
+  await settled(code);
+  expect((await as(user, 'POST', `/scales/${code}/tare`)).status).toBe(200);
+  terminal.place(kg);
+  await settled(code);
+  return code;
+}
+
 async function addSalt(
   batch: string,
   stepId: string,
@@ -392,8 +419,10 @@ async function addSalt(
   performer = 'operator1',
 ): Promise<void> {
   await stepReaches(batch, stepId, 'awaiting-input');
+  await onScale(batch, stepId, quantity, performer);
   const done = await as(performer, 'POST', `/batches/${batch}/steps/${stepId}/complete`, {
-    lots: [{ lot, quantity }],
+    lots: [{ lot }],
+    container: `BIN-${stepId}`,
     signature: sign(performer, 'performed'),
   });
   expect({ step: stepId, status: done.status, body: done.body.status }).toEqual({
@@ -529,29 +558,41 @@ test('a PBS batch runs from launch to release', async () => {
   );
   expect((await as('qa1', 'GET', '/work-queue')).body.items.filter((w: Json) => w.batch === batch)).toEqual([]);
 
-  // Refused at once, and nothing consumed: the wrong role, the wrong lot, too little, a token without a password.
+  // Refused at once, and nothing consumed: the wrong role, the wrong lot, too little on the scale, a token without
+  // a password. The salt is weighed: its quantity comes from the scale held for the step.
+  const naclOn = { lots: [{ lot: lots.NACL }], container: 'BIN-NACL-1' };
   const byQa = await as('qa1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
-    lots: [{ lot: lots.NACL, quantity: 4 }],
+    ...naclOn,
     signature: sign('qa1', 'performed'),
   });
   expect(byQa.status).toBe(403);
+  const scale = await onScale(batch, 'add-nacl', 4);
   const wrongLot = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
-    lots: [{ lot: lots.KCL, quantity: 4 }],
+    ...naclOn,
+    lots: [{ lot: lots.KCL }],
     signature: sign('operator1', 'performed'),
   });
   expect(wrongLot.status).toBe(422);
   expect(wrongLot.body.detail).toMatch(/is KCL, not NACL/);
-  const tooLittle = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
-    lots: [{ lot: lots.NACL, quantity: 3 }],
+  const typed = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
+    ...naclOn,
+    lots: [{ lot: lots.NACL, quantity: 4 }],
     signature: sign('operator1', 'performed'),
   });
-  expect(tooLittle.body.detail).toMatch(/outside 3.96–4.04 kg: a deviation needs a comment/);
-  const unsigned = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
-    lots: [{ lot: lots.NACL, quantity: 4 }],
+  expect(typed.body.detail).toMatch(/its quantity comes from the scale, not the request/);
+  env.simulator.scale(scale).place(-1);
+  await settled(scale);
+  const tooLittle = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
+    ...naclOn,
+    signature: sign('operator1', 'performed'),
   });
+  expect(tooLittle.body.detail).toMatch(/^3 kg of NACL is outside 3.96–4.04 kg: a deviation needs a comment/);
+  env.simulator.scale(scale).place(1);
+  await settled(scale);
+  const unsigned = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, naclOn);
   expect(unsigned.status).toBe(400);
   const wrongPassword = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
-    lots: [{ lot: lots.NACL, quantity: 4 }],
+    ...naclOn,
     signature: { ...sign('operator1', 'performed'), password: 'nope nope nope' },
   });
   expect(wrongPassword.status).toBe(401);
@@ -560,7 +601,7 @@ test('a PBS batch runs from launch to release', async () => {
   // The performer cannot verify their own step.
   await stepReaches(batch, 'add-nacl', 'awaiting-input');
   const nacl = await as('operator1', 'POST', `/batches/${batch}/steps/add-nacl/complete`, {
-    lots: [{ lot: lots.NACL, quantity: 4 }],
+    ...naclOn,
     signature: sign('operator1', 'performed'),
   });
   expect(nacl.status).toBe(200);
@@ -594,7 +635,7 @@ test('a PBS batch runs from launch to release', async () => {
   await env.api.createUser('opqa', ['operator', 'qa'], DEMO_PASSWORD, 'Otto Operator-QA (test)');
   await addSalt(batch, 'add-kcl', lots.KCL, 0.1, 'opqa');
   await addSalt(batch, 'add-na2hpo4', lots.NA2HPO4, 0.72);
-  await addSalt(batch, 'add-kh2po4', lots.KH2PO4, 120); // this step counts in grams
+  await addSalt(batch, 'add-kh2po4', lots.KH2PO4, 0.12); // 120 g on the scale: this step counts in grams
 
   // A hold, refused twice, then a restart.
   const hold = await as('operator1', 'POST', `/batches/${batch}/commands`, {

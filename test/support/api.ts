@@ -3,6 +3,7 @@
  * TEST_DATABASE_URL is set, else in-memory PGlite), migrated; the express app on a free loopback port;
  * and a small HTTP client. Nothing is mocked.
  */
+import type { ScaleTerminal } from '../../equipment/driver/scale-terminal';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -59,6 +60,8 @@ export async function startTestApi(
     env?: Record<string, string>;
     extraRoutes?: (s: Services) => RouteSpec[];
     temporal?: TemporalAccess;
+    /** The API's way to the scales' terminals (OPC UA), if the test has a plant. */
+    scaleTerminal?: ScaleTerminal;
     /** The API's logger (silent by default). */
     log?: pino.Logger;
   } = {},
@@ -84,6 +87,7 @@ export async function startTestApi(
   const services = createServices(
     createPlatform(database, config, opts.log ?? pino({ level: 'silent' })),
     opts.temporal,
+    opts.scaleTerminal ? { scaleTerminal: opts.scaleTerminal } : undefined,
   );
   services.auditSealer.start();
   const { app, routes } = createApp(services, opts.extraRoutes?.(services) ?? []);

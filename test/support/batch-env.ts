@@ -11,10 +11,11 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import pino from 'pino';
 import { loadTemporalConfig } from '../../config/temporal-config';
-import { loadDemoData, loadDemoEquipment } from '../../demo/load';
+import { loadDemoData, loadDemoEquipment, qualifyDemoScales } from '../../demo/load';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from '@ampoule/embedded-temporal';
 import { Connections } from '../../equipment/driver/connections';
 import { PhaseDriver } from '../../equipment/driver/phase-driver';
+import { ScaleTerminal } from '../../equipment/driver/scale-terminal';
 import { openPki } from '../../equipment/pki';
 import { startSimulator, type EquipmentSimulator } from '../../equipment/simulator/simulator';
 import { startBatchWorker, type BatchWorker } from '../../worker/batch-worker';
@@ -54,6 +55,8 @@ export async function startBatchEnv(
     env?: Record<string, string>;
     taskQueue?: string;
     equipmentHeartbeatTimeout?: string;
+    /** Calibrate and check the demo scales for today (true): a test of qualification itself says false. */
+    qualifyScales?: boolean;
   } = {},
 ): Promise<BatchEnv> {
   if (!runtimeInstalled) {
@@ -90,18 +93,19 @@ export async function startBatchEnv(
     equipmentHeartbeatTimeout: options.equipmentHeartbeatTimeout,
     workflowBundle,
   };
-  const api = await startTestApi({ env: options.env, temporal });
+  const pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
+  const connections = new Connections(pki);
+  const api = await startTestApi({ env: options.env, temporal, scaleTerminal: new ScaleTerminal(connections) });
   const simulator = await startSimulator({
     pkiFolder: path.join(dir, 'simulator'),
     timeScale: options.timeScale ?? 7200,
     tickMs: 20,
   });
-  const pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
   await simulator.pki.trust(pki.certificate());
   await pki.trust(simulator.pki.certificate());
   await loadDemoData(api.services, DEMO_PASSWORD);
   await loadDemoEquipment(api.services, simulator);
-  const connections = new Connections(pki);
+  if (options.qualifyScales ?? true) await qualifyDemoScales(api.services, simulator, DEMO_PASSWORD);
   const driver = new PhaseDriver(connections);
   const log = pino({ level: 'silent' });
 

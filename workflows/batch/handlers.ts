@@ -79,7 +79,9 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
             ],
           );
         }
-        const next: StepStatus = s.step.signatures.verified ? 'awaiting-verification' : 'done';
+        // A typed weight stands only once a second person has verified it, whatever the recipe says.
+        const manualWeighing = c.weighing?.source === 'manual';
+        const next: StepStatus = s.step.signatures.verified || manualWeighing ? 'awaiting-verification' : 'done';
         const user = { userId: c.signer.userId, fullName: c.signer.fullName };
         const items: RecordItem[] = [
           {
@@ -94,6 +96,20 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
             user,
             signature: c.signer,
           },
+          ...(c.weighing
+            ? [
+                {
+                  kind: 'weighing' as const,
+                  stepId: s.step.id,
+                  data: {
+                    ...c.weighing,
+                    material: s.step.kind === 'material' ? s.step.material : null,
+                    lot: c.lots?.[0]?.lotNumber ?? null,
+                  },
+                  user,
+                },
+              ]
+            : []),
           ...(c.lots
             ? [
                 {
@@ -112,6 +128,7 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
         const apply = () => {
           s.performedBy = c.signer;
           s.status = next;
+          if (manualWeighing) s.verificationRequired = true;
           state.deviations.push(...verdict.deviations);
           state.noteYieldValues(s.step.id, c.values);
         };

@@ -127,7 +127,8 @@ export class PlanRunner {
       default:
         await condition(() => s.status !== 'awaiting-input' || s.handedOver !== undefined);
     }
-    if (step.signatures.verified) await condition(() => s.status === 'done' || s.handedOver !== undefined);
+    if (step.signatures.verified || s.verificationRequired)
+      await condition(() => s.status === 'done' || s.handedOver !== undefined);
     // The operator's last entry, if it was handed over, goes into the same write as the step's end.
     const last = takeHandedOver(s);
     s.status = 'done';

@@ -37,6 +37,8 @@ export interface StepState {
   reruns: number;
   /** Workflow time at which the step last became ready for an operator's input: where a late entry's window opens. */
   readyAt?: number;
+  /** A second person must verify the step though its recipe does not ask it (a manual weighing). */
+  verificationRequired?: boolean;
   /** The entry that ended the step, until its runner takes it. */
   handedOver?: HandedOver;
 }
