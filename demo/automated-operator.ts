@@ -88,18 +88,17 @@ export async function dispense(request: Request, batch: string, step: Json, user
     }
     throw new Error(`scale ${scale} did not settle for ${batch}/${step.id}`);
   };
-  const { low, high } = held.body.acceptance as { low: number; high: number };
-  const target = held.body.target as { value: number };
+  const { target, low, high } = held.body.onScale as { target: number; low: number; high: number };
   // Poured already (a completion refused, or not answered): what is on the scale is the step's.
   const now = await until((r) => r.reading.stable);
-  if (now.reading.net > 0 && now.reading.net >= low * 0.999 && now.reading.net <= high * 1.001) return true;
+  if (now.reading.net >= low && now.reading.net <= high) return true;
   for (;;) {
     await until((r) => r.reading.stable);
     const tared = await request(user, 'POST', `/scales/${scale}/tare`);
     if (tared.status === 200) break;
     if (tared.status !== 409) throw new Error(`taring ${scale}: ${tared.status} ${JSON.stringify(tared.body)}`);
   }
-  await until((r) => r.reading.stable && r.reading.net > 0 && r.reading.net >= target.value * 0.5);
+  await until((r) => r.reading.stable && r.reading.net >= target / 2);
   return true;
 }
 

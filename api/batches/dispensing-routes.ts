@@ -17,6 +17,10 @@ const dispensingSchema = z
     target: z.object({ value: z.number(), unit: z.string() }),
     acceptance: z.object({ low: z.number(), high: z.number(), unit: z.string() }),
     scale: scaleSchema.nullable().describe('the scale held for the step, if any'),
+    onScale: z
+      .object({ target: z.number(), low: z.number(), high: z.number(), unit: z.string() })
+      .nullable()
+      .describe('target and window in the held scale’s unit, as its terminal shows them'),
   })
   .meta({ id: 'Dispensing' });
 
@@ -62,6 +66,24 @@ export function dispensingRoutes(s: Services): RouteSpec[] {
             if (view.scale && step?.kind === 'material')
               await s.scales.showTarget(view.scale.code, s.batches.dispensing.targetOn(step, view.scale));
           },
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/batches/:id/steps/:stepId/label.pdf',
+      tag: 'batches',
+      summary: 'The label of a dispensed container',
+      description:
+        'A 100 × 70 mm PDF for the container the step’s latest weighing filled: material, source lot, net weight, batch, step, container, scale (or manual weighing), who dispensed it and when, and a GS1 DataMatrix of the dispensing’s reference (AI 91: batch/step/container), the source lot (AI 92) and the net weight (AI 93) — company-internal AIs, as Ampoule’s materials carry no GTIN. 404 before the step is weighed.',
+      access: 'batches.read',
+      params: stepParams,
+      responses: { 200: { description: 'The label', contentType: 'application/pdf' } },
+      problems: ['step-refused'],
+      handler: async ({ params }) => {
+        const batch = await s.batches.records.get(params.id);
+        return {
+          text: { contentType: 'application/pdf', content: await s.batches.dispensing.label(batch, params.stepId) },
         };
       },
     }),

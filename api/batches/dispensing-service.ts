@@ -14,6 +14,7 @@ import type { PlanStep } from '../../domain/recipe/plan';
 import { convert, kindOf } from '../../domain/units';
 import { rangeProblem, type ScaleReading, type Weighing } from '../../domain/weighing';
 import { AuditTrail } from '../audit/audit-trail';
+import { renderDispensingLabel } from './dispensing-label';
 import { Problem, notFound } from '../http/problems';
 import { Inventory } from '../lots/inventory';
 import type { ScaleService, ScaleView } from '../scales/scale-service';
@@ -36,6 +37,8 @@ export interface DispensingView {
   target: { value: number; unit: string };
   acceptance: { low: number; high: number; unit: string };
   scale: ScaleView | null;
+  /** Target and window in the held scale's unit (what its terminal shows), once a scale is held. */
+  onScale: { target: number; low: number; high: number; unit: string } | null;
 }
 
 export class DispensingService {
@@ -61,6 +64,7 @@ export class DispensingService {
   async view(batch: BatchRecord, stepId: string, db: Knex | Knex.Transaction = this.db): Promise<DispensingView> {
     const step = weighedStep(batch, stepId);
     const held = await this.stores.scales.heldFor(db, batch.number, stepId);
+    const inScaleUnit = (v: number) => Number((convert(v, step.quantity.unit, held!.unit) ?? NaN).toPrecision(12));
     return {
       batch: batch.number,
       stepId,
@@ -68,6 +72,14 @@ export class DispensingService {
       target: step.quantity,
       acceptance: { ...step.acceptance, unit: step.quantity.unit },
       scale: held ? await this.scales.get(held.code, db) : null,
+      onScale: held
+        ? {
+            target: inScaleUnit(step.quantity.value),
+            low: inScaleUnit(step.acceptance.low),
+            high: inScaleUnit(step.acceptance.high),
+            unit: held.unit,
+          }
+        : null,
     };
   }
 
@@ -188,6 +200,31 @@ export class DispensingService {
     await this.db.transaction((trx) => this.end(ctx(trx), batch, stepId));
     // The terminal's target is a convenience for the operator: a terminal that cannot be reached keeps it.
     await this.scales.showTarget(held.code, 0).catch(() => undefined);
+  }
+
+  /** The label of the container the step's latest weighing filled (404 before there is one). */
+  async label(batch: BatchRecord, stepId: string): Promise<Buffer> {
+    const step = weighedStep(batch, stepId);
+    const entries = await this.stores.batches.ebr(this.db, batch.id);
+    const weighing = entries.filter((e) => e.kind === 'weighing' && e.stepId === stepId).at(-1);
+    if (!weighing) throw notFound(`a weighing of step ${stepId} of batch ${batch.number}`);
+    const w = weighing.data as Weighing & { lot: string | null };
+    const material = await this.stores.masterData.material(this.db, step.material);
+    return renderDispensingLabel({
+      batch: batch.number,
+      product: batch.plan.product.code,
+      stepId,
+      stepName: step.name,
+      material: { code: step.material, name: material?.name ?? step.material },
+      lot: w.lot ?? '',
+      container: w.container,
+      net: w.net,
+      unit: w.unit,
+      source: w.source,
+      scale: w.scale,
+      dispensedBy: weighing.userName ?? '—',
+      dispensedAt: weighing.occurredAt,
+    });
   }
 
   /** Why `scale` cannot serve this step now, or undefined. */

@@ -39,6 +39,7 @@ const EVENT_TYPES: Record<string, [string, string]> = {
   'equipment-parameters': ['Equipment', 'Parameter Data'],
   'equipment-reports': ['Equipment', 'Process Data'],
   'lots-consumed': ['Material', 'Consume'],
+  weighing: ['Equipment', 'Process Data'],
   'output-lot': ['Material', 'Produce'],
   yield: ['Material', 'Reconciliation'],
   deviation: ['Alarm', 'Process Data'],
@@ -69,6 +70,10 @@ function entryValues(step: PlanStep | undefined, kind: string, data: Record<stri
           value(l.quantity, step.kind === 'material' ? step.quantity.unit : undefined, `lot ${l.lotNumber}`),
         ),
       ];
+    case 'weighing':
+      return (['gross', 'tare', 'net'] as const)
+        .filter((k) => typeof data[k] === 'number')
+        .map((k) => value(data[k] as number, String(data.unit), k));
     case 'equipment-reports':
       return ((data.reports ?? []) as { id: string; value: number | null; unit: string }[]).map((r) =>
         value(r.value, r.unit, r.id),

@@ -102,6 +102,19 @@ export function stepEntryBlocks<S extends { meaning: string }>(
         ((data.reports ?? []) as { id: string; value: number | null; unit: string }[]).map((r) => reportRow(step, r)),
       );
       break;
+    case 'weighing': {
+      const w = data as Record<string, string | number | null>;
+      if (w.source === 'manual')
+        line(
+          `MANUAL WEIGHING (scale ${w.scale ?? 'not named'} down): ${String(w.net)} ${unitText(String(w.unit))} typed by ${e.userName ?? '—'} into container ${String(w.container)} — ${String(w.reason)}; verified by a second person.`,
+          true,
+        );
+      else
+        line(
+          `Weighed on scale ${String(w.scale)} (calibrated until ${String(w.calibrationDue)}), stable, at ${utcText(String(w.sourceTimestamp))}: gross ${String(w.gross)}, tare ${String(w.tare)}, net ${String(w.net)} ${unitText(String(w.unit))} into container ${String(w.container)}.`,
+        );
+      break;
+    }
     case 'deviation':
     case 'lots-consumed':
       break; // the value is marked in its table, the lots are in theirs; the deviation itself is QA's list

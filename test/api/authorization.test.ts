@@ -107,6 +107,7 @@ const ROUTES: Record<string, Access> = {
   'GET /batches/:id/steps/:stepId/dispensing': 'batches.read',
   'POST /batches/:id/steps/:stepId/dispensing': 'batches.execute',
   'DELETE /batches/:id/steps/:stepId/dispensing': 'batches.execute',
+  'GET /batches/:id/steps/:stepId/label.pdf': 'batches.read',
   'GET /scales': 'equipment.read',
   'GET /scales/:code': 'equipment.read',
   'PUT /scales/:code': 'equipment.configure',
