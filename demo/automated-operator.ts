@@ -73,33 +73,31 @@ export function completion(step: Json, o: Pick<OperatorOptions, 'lots' | 'passwo
  * step may now be completed.
  */
 export async function dispense(request: Request, batch: string, step: Json, user: string): Promise<boolean> {
-  const path = `/batches/${batch}/steps/${step.id}/dispensing`;
-  const held = await request(user, 'POST', path, {});
-  if (held.status === 409) return false;
+  // Every scale busy or unusable (409), or the API, database or scale unreachable for a moment (5xx): later.
+  const retryLater = (status: number) => status === 409 || status >= 500;
+  const held = await request(user, 'POST', `/batches/${batch}/steps/${step.id}/dispensing`, {});
+  if (retryLater(held.status)) return false;
   if (held.status !== 200)
     throw new Error(`dispensing ${batch}/${step.id}: ${held.status} ${JSON.stringify(held.body)}`);
   const scale = held.body.scale.code as string;
-  const reading = async () => (await request(user, 'GET', `/scales/${scale}/reading`)).body as Json;
-  const until = async (ok: (r: Json) => boolean) => {
+  /** The scale's reading once `ok`; undefined if it is not so within 20 s (or cannot be read meanwhile). */
+  const until = async (ok: (r: Json) => boolean): Promise<Json | undefined> => {
     for (const end = Date.now() + 20_000; Date.now() < end;) {
-      const r = await reading();
-      if (ok(r)) return r;
+      const r = await request(user, 'GET', `/scales/${scale}/reading`);
+      if (r.status === 200 && ok(r.body.reading)) return r.body.reading as Json;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`scale ${scale} did not settle for ${batch}/${step.id}`);
+    return undefined;
   };
   const { target, low, high } = held.body.onScale as { target: number; low: number; high: number };
   // Poured already (a completion refused, or not answered): what is on the scale is the step's.
-  const now = await until((r) => r.reading.stable);
-  if (now.reading.net >= low && now.reading.net <= high) return true;
-  for (;;) {
-    await until((r) => r.reading.stable);
-    const tared = await request(user, 'POST', `/scales/${scale}/tare`);
-    if (tared.status === 200) break;
-    if (tared.status !== 409) throw new Error(`taring ${scale}: ${tared.status} ${JSON.stringify(tared.body)}`);
-  }
-  await until((r) => r.reading.stable && r.reading.net >= target / 2);
-  return true;
+  const now = await until((r) => r.stable);
+  if (!now) return false;
+  if (now.net >= low && now.net <= high) return true;
+  const tared = await request(user, 'POST', `/scales/${scale}/tare`);
+  if (retryLater(tared.status)) return false;
+  if (tared.status !== 200) throw new Error(`taring ${scale}: ${tared.status} ${JSON.stringify(tared.body)}`);
+  return (await until((r) => r.stable && r.net >= target / 2)) !== undefined;
 }
 
 /**

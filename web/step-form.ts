@@ -46,7 +46,24 @@ export function completionFromForm(step: PlanStep, form: Form): Omit<CompletionB
   const body: Omit<CompletionBody, 'signature'> = { values };
   if (Object.keys(deviationComments).length > 0) body.deviationComments = deviationComments;
   if (form.comment?.trim()) body.comment = form.comment.trim();
-  if (step.kind === 'material' && form.lot?.trim()) {
+  if (step.kind === 'material' && step.weighed && form.lot?.trim()) {
+    // The weight is the scale's: the form names the lot and the container, or types a weight where the scale is down.
+    const scanned = lotOfScan(form.lot);
+    if ('error' in scanned) throw new Problem('step-refused', scanned.error);
+    body.lots = [{ lot: scanned.lot }];
+    if (form.container?.trim()) body.container = form.container.trim();
+    const typed = String(form['manual.quantity'] ?? '').trim();
+    if (typed) {
+      if (!/^\d+([.,]\d+)?$/.test(typed))
+        throw new Problem('step-refused', `the weight must be a number, not "${typed}"`);
+      body.manualWeighing = {
+        quantity: Number(typed.replace(',', '.')),
+        unit: form['manual.unit'] ?? step.quantity.unit,
+        reason: String(form['manual.reason'] ?? '').trim(),
+      };
+      if (!body.manualWeighing.reason) throw new Problem('step-refused', 'a manual weighing needs a reason');
+    }
+  } else if (step.kind === 'material' && form.lot?.trim()) {
     const scanned = lotOfScan(form.lot);
     if ('error' in scanned) throw new Problem('step-refused', scanned.error);
     const quantity = String(form.quantity ?? '').trim();

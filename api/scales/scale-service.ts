@@ -229,18 +229,21 @@ export class ScaleService {
   }
 
   async tare(code: string): Promise<{ reading: ScaleReading; refusal: string | null }> {
-    await this.onTerminal(() => this.terminal!.tare(this.endpointOf(code)));
+    const unit = await this.unitOf(this.db, code);
+    await this.onTerminal(() => this.terminal!.tare(unit));
     return this.reading(code);
   }
 
   async zero(code: string): Promise<{ reading: ScaleReading; refusal: string | null }> {
-    await this.onTerminal(() => this.terminal!.zero(this.endpointOf(code)));
+    const unit = await this.unitOf(this.db, code);
+    await this.onTerminal(() => this.terminal!.zero(unit));
     return this.reading(code);
   }
 
   /** Shows a dispensing's target on the terminal (0 clears it); a terminal that cannot show one is left be. */
   async showTarget(code: string, target: number): Promise<void> {
-    await this.onTerminal(() => this.terminal!.showTarget(this.endpointOf(code), target));
+    const unit = await this.unitOf(this.db, code);
+    await this.onTerminal(() => this.terminal!.showTarget(unit, target));
   }
 
   /** A reading's net weight in the scale's configured unit. */
@@ -290,18 +293,8 @@ export class ScaleService {
     return failed.filter((c) => c.checkedAt > since).at(-1);
   }
 
-  private readonly endpoints = new Map<string, UnitEndpoint>();
-
   private async unitOf(db: Knex | Knex.Transaction, code: string): Promise<EquipmentUnitRecord> {
     const unit = await this.stores.equipment.byCode(db, code);
-    if (!unit) throw notFound(`scale ${code}`);
-    this.endpoints.set(code, unit);
-    return unit;
-  }
-
-  /** The endpoint of a unit read in this process before (every terminal call follows a read of its unit). */
-  private endpointOf(code: string): UnitEndpoint {
-    const unit = this.endpoints.get(code);
     if (!unit) throw notFound(`scale ${code}`);
     return unit;
   }

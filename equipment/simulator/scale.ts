@@ -49,12 +49,13 @@ export class SimulatedScale {
   constructor(readonly spec: ScaleSpec) {}
 
   /**
-   * A dispensing system sets the target (0 clears it). With `autoPour`, clearing it after a pour is the simulated
-   * operator's cue to take the filled container off the platform: the scale returns to zero and its tare clears.
+   * A dispensing system sets the target (0 clears it). With `autoPour`, a new target (or none) is the simulated
+   * operator's cue to take what is on the platform off: the scale returns to zero and its tare clears.
    */
   setTarget(target: number, now = Date.now()): void {
-    if (this.autoPour && target === 0 && this.target > 0 && this.tare > 0 && !this.pouring) {
-      this.load = Math.max(0, this.load - (this.tareLoad() + this.target));
+    if (this.autoPour && target !== this.target && !this.pouring) {
+      // A dispensing ends (0) or another begins: the simulated operator clears the platform.
+      this.load = 0;
       this.tare = 0;
       this.stillSince = now;
     }

@@ -39,9 +39,11 @@ import { NO_STATION, SYSTEM_ACTOR } from '../../db/change-context';
 import { openDatabase } from '../../db/database';
 import { convert } from '../../domain/units';
 import { DEMO_STOCK, operateBatch, stockMaterials } from '../../demo/automated-operator';
-import { loadDemoData, loadDemoEquipment } from '../../demo/load';
+import { loadDemoData, loadDemoEquipment, qualifyDemoScales } from '../../demo/load';
 import { routeOpcuaLogs } from '../../equipment/opcua';
 import { openPki } from '../../equipment/pki';
+import { Connections } from '../../equipment/driver/connections';
+import { ScaleTerminal } from '../../equipment/driver/scale-terminal';
 import { startSimulator, type EquipmentSimulator } from '../../equipment/simulator/simulator';
 import {
   AMPOULE_BIN,
@@ -284,24 +286,43 @@ async function main() {
       () => undefined,
       () => undefined,
     );
-    // The plant: one mixer per batch that may run at once, and spares.
+    // The plant: one mixer per batch that may run at once, and spares; a bench scale per batch for its salts.
     const simulator: EquipmentSimulator = await startSimulator({
       pkiFolder: path.join(dir, 'simulator'),
       // 30 process minutes of mixing take 2 s: long enough for faults to land inside phases.
       timeScale: 900,
       tickMs: 20,
-      units: Array.from({ length: atOnce * 2 }, (_, i) => ({
-        code: `FX-${String(i + 1).padStart(2, '0')}`,
-        name: `Fault-harness mixer ${i + 1}`,
-        equipmentClass: 'MIXER',
-      })),
+      units: [
+        ...Array.from({ length: atOnce * 2 }, (_, i) => ({
+          code: `FX-${String(i + 1).padStart(2, '0')}`,
+          name: `Fault-harness mixer ${i + 1}`,
+          equipmentClass: 'MIXER',
+        })),
+        ...Array.from({ length: atOnce }, (_, i) => ({
+          code: `FS-${String(i + 1).padStart(2, '0')}`,
+          name: `Fault-harness bench scale ${i + 1}`,
+          equipmentClass: 'SCALE',
+          scale: { capacity: 6, readability: 0.0001 },
+        })),
+      ],
     });
     cleanups.unshift(() => simulator.stop());
+    const mixers = simulator.units.filter((u) => u.equipmentClass === 'MIXER').map((u) => u.code);
+    // Each process with its own OPC UA certificate, trusted by the plant (and the plant by it).
+    const trustedByThePlant = async (dataDir: string) => {
+      const pki = await openPki(path.join(dataDir, 'pki', 'ampoule'), 'ampoule');
+      await simulator.pki.trust(pki.certificate());
+      await pki.trust(simulator.pki.certificate());
+      return pki;
+    };
 
     // People (the demo's usernames, as real users: production refuses demo ones), master data, recipes, equipment.
     const database = await openDatabase({ kind: 'postgres', url: appUrl, migrate: false });
+    const setupConnections = new Connections(await trustedByThePlant(path.join(dir, 'setup')));
     const services = createServices(
       createPlatform(database, loadAppConfig({ AMPOULE_DATA_DIR: path.join(dir, 'setup') }), pino({ level: 'silent' })),
+      undefined,
+      { scaleTerminal: new ScaleTerminal(setupConnections) },
     );
     for (const u of DEMO_USERS)
       await database.knex.transaction((trx) =>
@@ -312,6 +333,9 @@ async function main() {
       );
     await loadDemoData(services, PASSWORD);
     await loadDemoEquipment(services, simulator);
+    // Calibrated and checked for today, as the dispensary's people would before the shift.
+    await qualifyDemoScales(services, simulator, PASSWORD);
+    await setupConnections.close();
     await database.close();
 
     // Two workers, each with its own OPC UA certificate, trusted by the plant (and the plant by them).
@@ -319,9 +343,7 @@ async function main() {
     const workerPorts: number[] = [];
     for (const n of [1, 2]) {
       const dataDir = path.join(dir, `worker-${n}`);
-      const pki = await openPki(path.join(dataDir, 'pki', 'ampoule'), 'ampoule');
-      await simulator.pki.trust(pki.certificate());
-      await pki.trust(simulator.pki.certificate());
+      await trustedByThePlant(dataDir);
       const port = await portNoOneElseGets();
       workerPorts.push(port);
       workers.push(
@@ -335,7 +357,9 @@ async function main() {
         ),
       );
     }
-    // Two APIs on one data folder (a shared volume): one anchor key and log for the chains.
+    // Two APIs on one data folder (a shared volume): one anchor key and log for the chains, one certificate for the
+    // scales they read.
+    await trustedByThePlant(path.join(dir, 'api'));
     const apis: Supervised[] = [];
     const apiPorts: number[] = [];
     for (const n of [1, 2]) {
@@ -393,7 +417,7 @@ async function main() {
     const busy = new Set<string>();
     let launches = 0;
     const launch = async (): Promise<Run> => {
-      const unit = simulator.units.map((u) => u.code).find((c) => !busy.has(c))!;
+      const unit = mixers.find((c) => !busy.has(c))!;
       busy.add(unit);
       const before = {
         fill: simulator.phase(unit, 'FILL').executed.start,

@@ -275,11 +275,24 @@ test('a step at the line: who, what and where on the page; lot scans refused wit
     console.log(`step page: ${scripts.length} scripts, ${(gzipped / 1024).toFixed(1)} KB gzipped`);
     expect(gzipped).toBeLessThanOrEqual(50 * 1024);
 
+    // The salt is weighed: take a scale (the finest usable one), tare it, and the dispensary's (simulated) operator
+    // pours to the target the terminal shows; the live panel says when the weight is stable within the window.
+    await page.getByRole('button', { name: 'Take the scale' }).click();
+    await page.waitForURL(new RegExp(`/batches/${batch}/steps/add-nacl$`));
+    expect(await page.locator('#dispensing-title').textContent()).toBe(`Dispense ${quantity} kg of NACL`);
+    const live = page.locator('#scale-live');
+    await live.getByText(/Stable/).waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Tare' }).click();
+    await live.getByText(/Stable · within the window/).waitFor({ timeout: 15_000 });
+    expect(await live.locator('.net').textContent()).toBe(String(quantity));
+    expect(await live.locator('meter').getAttribute('value')).toBe(String(quantity));
+    await expectAccessible(page);
+
     const sign = async (scan: string | ((field: Locator) => Promise<void>), password = DEMO_PASSWORD) => {
       const field = page.getByLabel('Scan the lot label (or type the lot number)');
       if (typeof scan === 'string') await field.fill(scan);
       else await scan(field);
-      await page.getByLabel(/Quantity used/).fill(String(quantity));
+      await page.getByLabel('Scan the container').fill('IBC-0007');
       await page.getByRole('button', { name: 'Sign and record…' }).click();
       const dialog = page.getByRole('dialog', { name: 'Electronic signature' });
       await dialog.waitFor();
@@ -504,7 +517,17 @@ test('the demo batch through the pages: launch, every step completed and verifie
           else if (f.type === 'choice') await page.locator(`[name="value.${f.id}"]`).selectOption(String(value));
           else await page.locator(`[name="value.${f.id}"]`).fill(String(value));
         }
-        if (step.kind === 'material') {
+        if (step.kind === 'material' && step.weighed) {
+          // At the scale: take it, tare it, and the material is poured to the target until it is stable.
+          await page.getByRole('button', { name: 'Take the scale' }).click();
+          await page.waitForURL(new RegExp(`/steps/${stepId}$`));
+          const live = page.locator('#scale-live');
+          await live.getByText(/Stable/).waitFor({ timeout: 10_000 });
+          await page.getByRole('button', { name: 'Tare' }).click();
+          await live.getByText(/Stable · within the window/).waitFor({ timeout: 15_000 });
+          await page.getByLabel('Scan the lot label (or type the lot number)').fill(lots[step.material]);
+          await page.getByLabel('Scan the container').fill(`BIN-${stepId}`);
+        } else if (step.kind === 'material') {
           await page.getByLabel('Scan the lot label (or type the lot number)').fill(lots[step.material]);
           await page.getByLabel(/Quantity used/).fill(String(step.quantity.value));
         }

@@ -13,6 +13,9 @@ import { CSRF_FIELD } from '../csrf';
 import { Outcome, page, type PageContext } from '../layout';
 import { ProductAndRecipe } from './batches';
 import { SignatureDialog } from '../signature-dialog';
+import type { DispensingView } from '../../api/batches/dispensing-service';
+import type { ScaleView } from '../../api/scales/scale-service';
+import type { ScaleReading } from '../../domain/weighing';
 
 export interface StepView {
   batch: BatchRecord;
@@ -29,6 +32,10 @@ export interface StepView {
   problems?: string[];
   /** Said when the entry was recorded. */
   done?: string;
+  /** A weighed step's dispensing: its window and the scale held for it. */
+  dispensing?: DispensingView;
+  /** The scales a dispensing may take (shown while none is held). */
+  scales?: ScaleView[];
 }
 
 const STATUS_WORDS: Record<string, string> = {
@@ -89,11 +96,13 @@ export function stepPage(ctx: PageContext, v: StepView): string {
       {step.kind === 'instruction' && <p class="instruction">{step.text}</p>}
       {step.kind === 'approval' && <p class="instruction">{step.text}</p>}
       {step.instructions && <p class="instruction">{step.instructions}</p>}
+      {v.can === 'complete' && v.dispensing && <DispensingPanel ctx={ctx} v={v} d={v.dispensing} />}
       {v.can ? (
         <form method="post" action={action} class="entry">
           <input type="hidden" name={CSRF_FIELD} value={ctx.csrf} />
           {v.can === 'complete' && fields.map((f) => <Field field={f} v={v} />)}
-          {v.can === 'complete' && step.kind === 'material' && <LotScan step={step} v={v} />}
+          {v.can === 'complete' && step.kind === 'material' && !step.weighed && <LotScan step={step} v={v} />}
+          {v.can === 'complete' && step.kind === 'material' && step.weighed && <DispenseScan step={step} v={v} />}
           {v.can === 'complete' && (
             <p>
               <label for="comment">Comment (optional)</label>
@@ -233,6 +242,188 @@ function LotScan({ step, v }: { step: Extract<PlanStep, { kind: 'material' }>; v
           </textarea>
         </p>
       ) : null}
+    </fieldset>
+  );
+}
+
+/**
+ * The scale side of a weighed step: take a scale (the finest usable one, or one chosen), then its live weight —
+ * net, stable or in motion, against the step's window — and its Tare button. The weight is never typed here.
+ */
+function DispensingPanel({ ctx, v, d }: { ctx: PageContext; v: StepView; d: DispensingView }) {
+  const path = `/batches/${encodeURIComponent(v.batch.number)}/steps/${encodeURIComponent(v.step.id)}`;
+  const unit = unitText(d.target.unit);
+  return (
+    <section class="dispensing" aria-labelledby="dispensing-title">
+      <h2 id="dispensing-title">
+        Dispense {d.target.value} {unit} of {d.material}
+      </h2>
+      <p>
+        Accepted {d.acceptance.low}–{d.acceptance.high} {unit}. The weight is taken from the scale, stable.
+      </p>
+      {d.scale ? (
+        <>
+          <p>
+            Scale <strong>{d.scale.code}</strong> ({d.scale.name}), calibrated until {d.scale.calibrationDue}
+            {d.scale.problem ? <span class="error"> — {d.scale.problem}</span> : ', checked today'}.
+          </p>
+          <div
+            id="scale-live"
+            class="scale-live"
+            aria-live="polite"
+            hx-get={`/scales/${encodeURIComponent(d.scale.code)}/live?batch=${encodeURIComponent(v.batch.number)}&step=${encodeURIComponent(v.step.id)}`}
+            hx-trigger="load, every 500ms"
+            hx-headers='{"X-Ampoule-Live": "1"}'
+          >
+            Reading the scale…
+          </div>
+          <button
+            type="button"
+            class="secondary"
+            hx-post={`/scales/${encodeURIComponent(d.scale.code)}/tare?batch=${encodeURIComponent(v.batch.number)}&step=${encodeURIComponent(v.step.id)}`}
+            hx-target="#scale-live"
+          >
+            Tare
+          </button>
+        </>
+      ) : (
+        <form method="post" action={`${path}/dispensing`}>
+          <input type="hidden" name={CSRF_FIELD} value={ctx.csrf} />
+          <p>
+            <label for="scale-choice">Scale</label>
+            <select id="scale-choice" name="scale">
+              <option value="">The finest usable scale</option>
+              {(v.scales ?? []).map((sc) => (
+                <option value={sc.code} disabled={!sc.usable}>
+                  {sc.code} — {sc.name}
+                  {sc.usable ? '' : ` (${sc.problem})`}
+                </option>
+              ))}
+            </select>
+          </p>
+          <button type="submit">Take the scale</button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+/** The scale's weight now, against the step's window: what the live panel shows (an htmx fragment). */
+export function ScaleLive({
+  reading,
+  refusal,
+  window,
+  said,
+}: {
+  reading: ScaleReading | null;
+  refusal: string | null;
+  window: { target: number; low: number; high: number; unit: string } | null;
+  said?: string;
+}) {
+  if (!reading)
+    return (
+      <p class="error" role="alert">
+        <span aria-hidden="true">⚠ </span>
+        {refusal}
+      </p>
+    );
+  const unit = unitText(reading.unit);
+  const place = !window
+    ? ''
+    : reading.net < window.low
+      ? `below the window (${window.low}–${window.high} ${unit})`
+      : reading.net > window.high
+        ? `above the window (${window.low}–${window.high} ${unit})`
+        : `within the window (${window.low}–${window.high} ${unit})`;
+  return (
+    <div class="scale-reading">
+      <p class="weight">
+        <span class="net">{reading.net}</span> {unit} net
+      </p>
+      <p class="stability">
+        <span aria-hidden="true">{reading.stable ? '● ' : '○ '}</span>
+        {reading.stable ? 'Stable' : 'In motion'}
+        {place && ` · ${place}`}
+      </p>
+      {window && (
+        <meter
+          min={0}
+          max={Number((window.high * 1.25).toPrecision(6))}
+          low={window.low}
+          high={window.high}
+          optimum={window.target}
+          value={Math.max(0, reading.net)}
+          aria-label={`Net weight against the target ${window.target} ${unit}`}
+        >
+          {reading.net} {unit}
+        </meter>
+      )}
+      <p class="hint">
+        Gross {reading.gross} {unit}, tare {reading.tare} {unit} · {reading.quality} · {reading.status}
+      </p>
+      {said && <p role="status">{said}</p>}
+      {refusal && reading.stable && (
+        <p class="error">
+          <span aria-hidden="true">⚠ </span>
+          {refusal}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** What a weighed step's entry carries: the source lot and the container, scanned; the manual way where the scale is down. */
+function DispenseScan({ step, v }: { step: Extract<PlanStep, { kind: 'material' }>; v: StepView }) {
+  const manualAsked = !!v.entered?.['manual.quantity'];
+  return (
+    <fieldset class="lot">
+      <legend>Source lot and container of {step.material}</legend>
+      <p>
+        <label for="lot-scan">Scan the lot label (or type the lot number)</label>
+        <input id="lot-scan" name="lot" required autocomplete="off" data-scan="gs1" value={v.entered?.lot ?? ''} />
+      </p>
+      <p>
+        <label for="container-scan">Scan the container</label>
+        <input id="container-scan" name="container" required autocomplete="off" value={v.entered?.container ?? ''} />
+      </p>
+      {v.entered?.['deviation.quantity'] !== undefined ||
+      (v.problems ?? []).some((p) => p.includes(`of ${step.material} is outside`)) ? (
+        <p>
+          <label for="lot-deviation">Deviation comment for the quantity</label>
+          <textarea id="lot-deviation" name="deviation.quantity" maxLength={2000}>
+            {v.entered?.['deviation.quantity'] ?? ''}
+          </textarea>
+        </p>
+      ) : null}
+      <details open={manualAsked}>
+        <summary>The scale is down: weigh manually</summary>
+        <p class="hint">A typed weight is marked manual in the record and waits for a second person's verification.</p>
+        <p>
+          <label for="manual-quantity">Weight (typed)</label>
+          <input
+            id="manual-quantity"
+            name="manual.quantity"
+            inputMode="decimal"
+            value={v.entered?.['manual.quantity'] ?? ''}
+          />
+        </p>
+        <p>
+          <label for="manual-unit">Unit</label>
+          <select id="manual-unit" name="manual.unit">
+            {['kg', 'g', 'mg'].map((u) => (
+              <option value={u} selected={(v.entered?.['manual.unit'] ?? step.quantity.unit) === u}>
+                {u}
+              </option>
+            ))}
+          </select>
+        </p>
+        <p>
+          <label for="manual-reason">Why the scale could not be used</label>
+          <textarea id="manual-reason" name="manual.reason" maxLength={2000}>
+            {v.entered?.['manual.reason'] ?? ''}
+          </textarea>
+        </p>
+      </details>
     </fieldset>
   );
 }

@@ -6,7 +6,8 @@ import { stationOf } from '../../api/http/station';
 import { completionMeaning } from '../../domain/batch/completion';
 import { CSRF_FIELD } from '../csrf';
 import { liveEvents } from '../live-events';
-import { stepPage, type StepView } from '../pages/step';
+import { ScaleLive, stepPage, type StepView } from '../pages/step';
+import type { ScaleReading } from '../../domain/weighing';
 import { WorkQueueItems, filterWork, workQueuePage, type WorkQueueFilter } from '../pages/work-queue';
 import type { Form, PageKit } from '../page-kit';
 import { completionFromForm } from '../step-form';
@@ -57,6 +58,8 @@ export function workRoutes(router: Router, k: PageKit): void {
         : live?.status === 'awaiting-verification' && mayVerify && live.performedBy !== actor.userId
           ? 'verify'
           : null;
+    const weighed = step.kind === 'material' && step.weighed && can === 'complete';
+    const dispensing = weighed ? await s.batches.dispensing.view(batch, step.id) : undefined;
     return {
       batch,
       step,
@@ -64,6 +67,8 @@ export function workRoutes(router: Router, k: PageKit): void {
       can,
       meaning: can === 'verify' ? 'verified' : completionMeaning(step),
       mayRaise: k.may(req, 'deviations.raise'),
+      dispensing,
+      scales: dispensing && !dispensing.scale ? await s.scales.list() : undefined,
       ...extra,
     };
   };
@@ -73,6 +78,66 @@ export function workRoutes(router: Router, k: PageKit): void {
     const v = await stepView(req, req.query.recorded ? { done: 'Recorded and signed.' } : {});
     return k.html(res, stepPage(k.context(req), v));
   });
+  // Dispensing: take a scale for the step; its live weight and its tare, as fragments the step page polls and posts.
+  router.post(
+    '/batches/:batch/steps/:step/dispensing',
+    k.requireLogin,
+    k.requirePermission('batches.execute'),
+    k.requireCsrf,
+    async (req, res) => {
+      const form = req.body as Form;
+      try {
+        const { batch, view } = await s.db.transaction(async (trx) => {
+          const batch = await s.batches.dispensing.batch(trx, String(req.params.batch));
+          const ctx = { trx, actor: req.actor!, station: stationOf(req), reason: null };
+          return {
+            batch,
+            view: await s.batches.dispensing.begin(ctx, batch, String(req.params.step), form.scale || undefined),
+          };
+        });
+        // Once committed: the target on the scale's terminal, for the operator pouring (a convenience: not refused).
+        const step = batch.plan.steps.find((x) => x.id === req.params.step);
+        if (view.scale && step?.kind === 'material')
+          await s.scales
+            .showTarget(view.scale.code, s.batches.dispensing.targetOn(step, view.scale))
+            .catch(() => undefined);
+        const v = await stepView(req);
+        return res.redirect(303, stepPath(v));
+      } catch (err) {
+        if (!(err instanceof Problem)) throw err;
+        return k.html(
+          res,
+          stepPage(k.context(req), { ...(await stepView(req)), problems: [await k.refusal(req, err)] }),
+          err.status,
+        );
+      }
+    },
+  );
+  const liveWindow = async (req: Request) => {
+    if (typeof req.query.batch !== 'string' || typeof req.query.step !== 'string') return null;
+    const batch = await s.batches.records.get(req.query.batch);
+    return (await s.batches.dispensing.view(batch, req.query.step)).onScale;
+  };
+  const scaleFragment = async (
+    req: Request,
+    res: Response,
+    read: () => Promise<{ reading: ScaleReading; refusal: string | null }>,
+    said?: string,
+  ) => {
+    try {
+      const { reading, refusal } = await read();
+      return k.html(res, render(ScaleLive({ reading, refusal, window: await liveWindow(req), said })));
+    } catch (err) {
+      if (!(err instanceof Problem)) throw err;
+      return k.html(res, render(ScaleLive({ reading: null, refusal: err.detail ?? err.title, window: null })));
+    }
+  };
+  router.get('/scales/:code/live', k.requireLogin, k.requirePermission('equipment.read'), (req, res) =>
+    scaleFragment(req, res, () => s.scales.reading(String(req.params.code))),
+  );
+  router.post('/scales/:code/tare', k.requireLogin, k.requirePermission('scales.operate'), k.requireCsrf, (req, res) =>
+    scaleFragment(req, res, () => s.scales.tare(String(req.params.code)), 'Tared.'),
+  );
   router.post(
     '/batches/:batch/steps/:step/:action',
     k.requireLogin,
