@@ -242,9 +242,7 @@ export async function qualifyDemoScales(
           { meaning: 'performed', roles: ['operator', 'qa'] },
           STATION,
         );
-        await s.db.transaction((trx) =>
-          s.scales.check({ trx, actor: operator, station: STATION, reason: REASON }, u.code, point.nominal, signer),
-        );
+        await s.scales.check({ actor: operator, station: STATION, reason: REASON }, u.code, point.nominal, signer);
         terminal.place(-point.nominal);
         await settled(s, u.code);
       }

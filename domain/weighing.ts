@@ -20,8 +20,10 @@ export interface ScaleReading {
   status: TerminalStatus | string;
   /** The OPC UA StatusCode name of the net weight: Good, or an Uncertain… or Bad… name. */
   quality: string;
-  /** The terminal's time of the reading (ISO 8601). */
+  /** When the terminal last changed the net weight, by its clock (ISO 8601). */
   sourceTimestamp: string;
+  /** When the terminal's server read it for this request (ISO 8601): how fresh it is. */
+  serverTimestamp: string;
 }
 
 /** A reading older than this (by the terminal's clock against ours) is not the weight now. */
@@ -33,9 +35,13 @@ export function readingRefusal(r: ScaleReading, nowMs: number): string | undefin
     return `scale ${r.scale} reports its weight as ${r.quality}: only a Good weight is taken (Bad and Uncertain are refused)`;
   if (r.status !== 'ok') return `scale ${r.scale} is in ${r.status}: no weight can be taken`;
   if (!r.stable) return `the weight on scale ${r.scale} is not stable: wait for it to settle`;
-  const age = nowMs - Date.parse(r.sourceTimestamp);
+  // A steady weight keeps the source timestamp of its last change (OPC UA): freshness is the server's read, and a
+  // source time ahead of ours is a clock to set right.
+  const age = nowMs - Date.parse(r.serverTimestamp);
   if (!(Math.abs(age) <= READING_MAX_AGE_MS))
-    return `scale ${r.scale}'s reading is from ${r.sourceTimestamp}, not now: check the terminal's clock and connection`;
+    return `scale ${r.scale}'s reading was taken at ${r.serverTimestamp}, not now: check the terminal's clock and connection`;
+  if (!(Date.parse(r.sourceTimestamp) - nowMs <= READING_MAX_AGE_MS))
+    return `scale ${r.scale}'s clock is ahead of Ampoule's (${r.sourceTimestamp}): set it right before weighing`;
   return undefined;
 }
 
@@ -51,7 +57,7 @@ export interface ScaleQualification {
   calibrationDue: string | null;
   /** The test weights of the daily check. */
   checkPoints: CheckPoint[];
-  /** The test weights that passed today's check. */
+  /** The test weights that passed today's check since the scale's latest calibration. */
   passedToday: number[];
 }
 
@@ -91,7 +97,7 @@ export function judgeCheck(point: CheckPoint, reading: number): { passed: boolea
  * A dispensing's weighing as the batch record keeps it: from the scale (its reading, the scale's calibration and
  * daily check), or typed where the scale was down — with a reason, and a second person's verification.
  */
-export type Weighing =
+export type Weighing = (
   | {
       source: 'scale';
       scale: string;
@@ -99,17 +105,26 @@ export type Weighing =
       tare: number;
       net: number;
       unit: string;
+      /** The terminal's time of the weight, and when its server read it for the record. */
       sourceTimestamp: string;
+      serverTimestamp: string;
+      /** The scale's qualification when it weighed: its calibration's due day and the day of its daily check. */
       calibrationDue: string;
-      /** The container dispensed into (its scanned code). */
-      container: string;
+      dailyCheckOn: string;
     }
   | {
       source: 'manual';
-      /** The scale that was down, if one was named. */
+      /** The scale that was down, if one was held. */
       scale: string | null;
       net: number;
       unit: string;
       reason: string;
-      container: string;
-    };
+      /** Why no scale could weigh it, as Ampoule found when the weight was typed. */
+      scaleDown: string;
+    }
+) & {
+  /** The container dispensed into (its scanned code). */
+  container: string;
+  /** The net weight in the step's unit: the quantity taken from the lot. */
+  inStepUnit: number;
+};

@@ -19,6 +19,8 @@ export interface DispensedContainer {
   net: number;
   unit: string;
   source: 'scale' | 'manual';
+  /** A manual weighing: whether the second person has verified it yet. */
+  verified: boolean;
   scale: string | null;
   dispensedBy: string;
   dispensedAt: string;
@@ -38,7 +40,8 @@ const MM = 72 / 25.4;
  * 92 the source lot, 93 the net weight with its unit — each at most 90 characters of GS1's character set 82.
  */
 export function gs1ElementString(c: DispensedContainer): string {
-  const gs1Text = (s: string) => s.replace(/[^A-Za-z0-9!"%&'()*+,\-./:;<=>?_]/g, '-').slice(0, 90);
+  // GS1's character set 82, less the brackets the bracketed form reserves for AIs.
+  const gs1Text = (s: string) => s.replace(/[^A-Za-z0-9!"%&'*+,\-./:;<=>?_]/g, '-').slice(0, 90);
   return `(91)${gs1Text(`${c.batch}/${c.stepId}/${c.container}`)}(92)${gs1Text(c.lot)}(93)${gs1Text(`${c.net}${c.unit}`)}`;
 }
 
@@ -76,7 +79,7 @@ export async function renderDispensingLabel(c: DispensedContainer): Promise<Buff
     `Step ${c.stepId}`,
     `Container ${c.container}`,
     c.source === 'manual'
-      ? `MANUAL WEIGHING${c.scale ? ` (scale ${c.scale} down)` : ''}`
+      ? `MANUAL WEIGHING${c.scale ? ` (scale ${c.scale} down)` : ''}${c.verified ? ', verified' : ' — NOT YET VERIFIED'}`
       : `Weighed on scale ${c.scale}`,
     `Dispensed by ${c.dispensedBy}`,
     `${c.dispensedAt.replace('T', ' ').slice(0, 19)} UTC`,

@@ -57,16 +57,8 @@ export function dispensingRoutes(s: Services): RouteSpec[] {
       handler: async ({ params, body, change }) => {
         const ctx = change();
         const batch = await s.batches.dispensing.batch(ctx.trx, params.id);
-        const view = await s.batches.dispensing.begin(ctx, batch, params.stepId, body.scale);
-        const step = batch.plan.steps.find((x) => x.id === params.stepId);
-        return {
-          body: view,
-          // The target on the terminal helps the operator pour; a terminal that cannot show it leaves the hold as it is.
-          afterCommit: async () => {
-            if (view.scale && step?.kind === 'material')
-              await s.scales.showTarget(view.scale.code, s.batches.dispensing.targetOn(step, view.scale));
-          },
-        };
+        const began = await s.batches.dispensing.begin(ctx, batch, params.stepId, body.scale);
+        return { body: began.view, afterCommit: () => s.batches.dispensing.showOnTerminals(began) };
       },
     }),
     route({

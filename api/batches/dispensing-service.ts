@@ -12,7 +12,7 @@ import type { BatchRecord } from '../../db/stores/batch-store';
 import type { ScaleRecord } from '../../db/stores/scale-store';
 import type { PlanStep } from '../../domain/recipe/plan';
 import { convert, kindOf } from '../../domain/units';
-import { rangeProblem, type ScaleReading, type Weighing } from '../../domain/weighing';
+import { rangeProblem, type Weighing } from '../../domain/weighing';
 import { AuditTrail } from '../audit/audit-trail';
 import { renderDispensingLabel } from './dispensing-label';
 import { Problem, notFound } from '../http/problems';
@@ -85,16 +85,27 @@ export class DispensingService {
 
   /**
    * Holds a scale for the step, which must await its input: the one named, or the usable free scale with the
-   * smallest capacity that covers the window. A hold left by a step that no longer awaits input is taken over.
+   * smallest capacity that covers the window. A hold left by a step that no longer awaits input is taken over; the
+   * step's own hold passes to whoever begins it again (a shift change), and moves with them to another scale named.
+   * Returns the dispensing and the scale it let go of, if it moved.
    */
-  async begin(ctx: ChangeContext, batch: BatchRecord, stepId: string, scaleCode?: string): Promise<DispensingView> {
+  async begin(
+    ctx: ChangeContext,
+    batch: BatchRecord,
+    stepId: string,
+    scaleCode?: string,
+  ): Promise<{ view: DispensingView; released: string | null }> {
     const step = weighedStep(batch, stepId);
+    const by = userOf(ctx);
     await this.requireAwaited(ctx.trx, batch, stepId);
     const already = await this.stores.scales.heldFor(ctx.trx, batch.number, stepId);
-    if (already && (!scaleCode || scaleCode === already.code)) return this.view(batch, stepId, ctx.trx);
+    if (already && (!scaleCode || scaleCode === already.code)) {
+      if (already.heldFor!.by !== by) await this.hold(ctx, already, batch.number, stepId, by);
+      return { view: await this.view(batch, stepId, ctx.trx), released: null };
+    }
     const today = await this.inventory.today(ctx.trx);
     const candidates = scaleCode
-      ? [await this.scales.scaleOf(ctx.trx, scaleCode, true)]
+      ? [await this.scales.scaleOf(ctx.trx, scaleCode)]
       : (await this.stores.scales.list(ctx.trx)).sort((a, b) => a.capacity - b.capacity);
     const refusals: string[] = [];
     let chosen: ScaleRecord | undefined;
@@ -111,22 +122,20 @@ export class DispensingService {
       throw new Problem('scale-unusable', candidates.length === 0 ? 'no scale is registered' : refusals.join('; '), {
         refusals,
       });
-    if (already) await this.stores.scales.hold(ctx.trx, already.code, null);
-    await this.stores.scales.hold(ctx.trx, chosen.code, { batch: batch.number, step: stepId, by: ctx.actor.userId! });
-    await this.audit.record(ctx, {
-      action: 'hold',
-      entityType: 'scale',
-      entityId: chosen.code,
-      oldValue: { heldFor: chosen.heldFor ? `${chosen.heldFor.batch}/${chosen.heldFor.step}` : null },
-      newValue: { heldFor: `${batch.number}/${stepId}` },
-    });
-    return this.view(batch, stepId, ctx.trx);
+    if (already) await this.end(ctx, batch, stepId);
+    await this.hold(ctx, chosen, batch.number, stepId, by);
+    return { view: await this.view(batch, stepId, ctx.trx), released: already?.code ?? null };
   }
 
-  /** Lets the step's scale go (the operator moves to another, or the step is done). */
+  /** Lets the step's scale go (the operator moves to another, or the step is done): only its holder does. */
   async end(ctx: ChangeContext, batch: BatchRecord, stepId: string): Promise<void> {
     const held = await this.stores.scales.heldFor(ctx.trx, batch.number, stepId);
     if (!held) return;
+    if (ctx.actor.userId !== null && held.heldFor!.by !== ctx.actor.userId)
+      throw new Problem(
+        'scale-unusable',
+        `scale ${held.code} is held for step ${stepId} by someone else: begin the dispensing yourself to take it over`,
+      );
     await this.stores.scales.hold(ctx.trx, held.code, null);
     await this.audit.record(ctx, {
       action: 'release',
@@ -137,19 +146,27 @@ export class DispensingService {
     });
   }
 
-  /** The step's target in the held scale's unit, for its terminal. */
-  targetOn(step: WeighedStep, scale: Pick<ScaleRecord, 'unit'>): number {
-    return Number((convert(step.quantity.value, step.quantity.unit, scale.unit) ?? 0).toPrecision(12));
+  /**
+   * Once a hold is committed: the step's target on the held scale's terminal, none on the one it let go of. A
+   * convenience for the operator pouring: a terminal that cannot show it leaves the hold as it is.
+   */
+  async showOnTerminals(began: { view: DispensingView; released: string | null }): Promise<void> {
+    const { view, released } = began;
+    if (released) await this.scales.showTarget(released, 0).catch(() => undefined);
+    if (view.onScale && view.scale)
+      await this.scales.showTarget(view.scale.code, view.onScale.target).catch(() => undefined);
   }
 
   /**
-   * The weighing a completion records, and the quantity it takes from the lot in the step's unit: the held
-   * scale's stable net weight (409 while it cannot be taken), or a manual weighing with its reason.
+   * The weighing a completion by `by` records, and the quantity it takes from the lot in the step's unit: the stable
+   * net weight of the scale `by` holds for the step, its container tared (409 while it cannot be taken) — or, only
+   * where no scale can weigh it, a manual weighing with its reason and why the scale could not.
    */
   async weighing(
     batch: BatchRecord,
     step: PlanStep,
     input: WeighingInput,
+    by: string,
   ): Promise<{ weighing: Weighing; quantity: number } | undefined> {
     if (step.kind !== 'material' || !step.weighed) {
       if (input.container !== undefined || input.manualWeighing)
@@ -160,8 +177,15 @@ export class DispensingService {
     if (!container)
       throw new Problem('step-refused', `step ${step.id} is weighed: scan the container the material goes into`);
     const held = await this.stores.scales.heldFor(this.db, batch.number, step.id);
+    if (held && held.heldFor!.by !== by)
+      throw new Problem(
+        'scale-unusable',
+        `scale ${held.code} is held for step ${step.id} by someone else: begin the dispensing yourself to take it over`,
+      );
     if (input.manualWeighing) {
       const m = input.manualWeighing;
+      const quantity = inStepUnit(step, m.quantity, m.unit);
+      const scaleDown = await this.whyNoScale(batch, step, held);
       return {
         weighing: {
           source: 'manual',
@@ -169,9 +193,11 @@ export class DispensingService {
           net: m.quantity,
           unit: m.unit,
           reason: m.reason,
+          scaleDown,
           container,
+          inStepUnit: quantity,
         },
-        quantity: inStepUnit(step, m.quantity, m.unit),
+        quantity,
       };
     }
     if (!held)
@@ -183,6 +209,12 @@ export class DispensingService {
     const problem = await this.scales.problemOf(this.db, held, today);
     if (problem) throw new Problem('scale-unusable', problem);
     const reading = await this.scales.takeReading(this.db, held.code);
+    if (!(reading.tare > 0))
+      throw new Problem(
+        'weight-not-taken',
+        `scale ${held.code} is not tared: put the empty container on it and tare before pouring`,
+        { reading },
+      );
     const net = this.scales.inScaleUnit(reading, held);
     if (net < held.minimumWeight)
       throw new Problem(
@@ -190,16 +222,88 @@ export class DispensingService {
         `${net} ${held.unit} is below scale ${held.code}'s minimum weight of ${held.minimumWeight} ${held.unit}: it cannot weigh it to the required accuracy`,
         { reading },
       );
-    return { weighing: fromScale(reading, held, container), quantity: inStepUnit(step, reading.net, reading.unit) };
+    const quantity = inStepUnit(step, reading.net, reading.unit);
+    return {
+      weighing: {
+        source: 'scale',
+        scale: held.code,
+        gross: reading.gross,
+        tare: reading.tare,
+        net: reading.net,
+        unit: reading.unit,
+        sourceTimestamp: reading.sourceTimestamp,
+        serverTimestamp: reading.serverTimestamp,
+        calibrationDue: held.calibrationDue!,
+        dailyCheckOn: today,
+        container,
+        inStepUnit: quantity,
+      },
+      quantity,
+    };
   }
 
-  /** Once the completion is recorded: the scale is free again and its terminal shows no target. */
+  /**
+   * Once the completion is recorded: the scale is free again and its terminal shows no target. The step is recorded
+   * whatever happens here: a hold left behind is taken over by the next dispensing (the step no longer awaits).
+   */
   async finish(ctx: (trx: Knex.Transaction) => ChangeContext, batch: BatchRecord, stepId: string): Promise<void> {
-    const held = await this.stores.scales.heldFor(this.db, batch.number, stepId);
-    if (!held) return;
-    await this.db.transaction((trx) => this.end(ctx(trx), batch, stepId));
-    // The terminal's target is a convenience for the operator: a terminal that cannot be reached keeps it.
-    await this.scales.showTarget(held.code, 0).catch(() => undefined);
+    try {
+      const held = await this.stores.scales.heldFor(this.db, batch.number, stepId);
+      if (!held) return;
+      await this.db.transaction((trx) => this.end(ctx(trx), batch, stepId));
+      await this.scales.showTarget(held.code, 0);
+    } catch {
+      // Nothing to undo: see above.
+    }
+  }
+
+  /**
+   * Why no scale can weigh for the step, or 409 if one can: the held scale read and failing (unreachable, Bad,
+   * in error, unqualified), or — none held — every scale refused for the step.
+   */
+  private async whyNoScale(batch: BatchRecord, step: WeighedStep, held: ScaleRecord | undefined): Promise<string> {
+    const today = await this.inventory.today(this.db);
+    if (held) {
+      const problem = await this.scales.problemOf(this.db, held, today);
+      if (problem) return problem;
+      try {
+        const { reading } = await this.scales.reading(held.code);
+        if (reading.quality.startsWith('Bad') || reading.status === 'error')
+          return `scale ${held.code} reports ${reading.status === 'error' ? 'an error' : reading.quality}`;
+      } catch (err) {
+        if (err instanceof Problem && err.status >= 409) return err.detail ?? err.title;
+        throw err;
+      }
+      throw new Problem(
+        'scale-unusable',
+        `scale ${held.code} is working: take the weight from it (a manual weighing is only for a scale that is down)`,
+      );
+    }
+    const refusals: string[] = [];
+    for (const scale of await this.stores.scales.list(this.db)) {
+      const problem = await this.db.transaction((trx) =>
+        this.unsuitable(trx, scale, step, today, batch.number, step.id),
+      );
+      if (!problem)
+        throw new Problem(
+          'scale-unusable',
+          `scale ${scale.code} can weigh it: begin the dispensing there (a manual weighing is only where no scale can)`,
+        );
+      refusals.push(problem);
+    }
+    return refusals.join('; ') || 'no scale is registered';
+  }
+
+  /** Holds `scale` for the step, by `by`, audited. */
+  private async hold(ctx: ChangeContext, scale: ScaleRecord, batch: string, stepId: string, by: string) {
+    await this.stores.scales.hold(ctx.trx, scale.code, { batch, step: stepId, by });
+    await this.audit.record(ctx, {
+      action: 'hold',
+      entityType: 'scale',
+      entityId: scale.code,
+      oldValue: { heldFor: scale.heldFor ? `${scale.heldFor.batch}/${scale.heldFor.step}` : null },
+      newValue: { heldFor: `${batch}/${stepId}` },
+    });
   }
 
   /** The label of the container the step's latest weighing filled (404 before there is one). */
@@ -221,6 +325,7 @@ export class DispensingService {
       net: w.net,
       unit: w.unit,
       source: w.source,
+      verified: entries.some((e) => e.kind === 'verification' && e.stepId === stepId && e.seq > weighing.seq),
       scale: w.scale,
       dispensedBy: weighing.userName ?? '—',
       dispensedAt: weighing.occurredAt,
@@ -248,7 +353,7 @@ export class DispensingService {
       const holder = await this.stores.batches.find(trx, scale.heldFor.batch);
       const steps = holder ? await this.stores.batches.steps(trx, holder.id) : [];
       const stillAwaited =
-        holder?.status === 'running' &&
+        (holder?.status === 'running' || holder?.status === 'held') &&
         steps.some((s) => s.stepId === scale.heldFor!.step && s.status === 'awaiting-input');
       if (stillAwaited)
         return `scale ${scale.code} is in use for batch ${scale.heldFor.batch}, step ${scale.heldFor.step}`;
@@ -271,6 +376,11 @@ export class DispensingService {
   }
 }
 
+function userOf(ctx: ChangeContext): string {
+  if (ctx.actor.userId === null) throw new Error('a dispensing is held by a person');
+  return ctx.actor.userId;
+}
+
 function weighedStep(batch: BatchRecord, stepId: string): WeighedStep {
   const step = batch.plan.steps.find((s) => s.id === stepId);
   if (!step) throw notFound(`step ${stepId} of batch ${batch.number}`);
@@ -285,18 +395,4 @@ function inStepUnit(step: WeighedStep, value: number, unit: string): number {
   if (v === undefined)
     throw new Problem('step-refused', `${unit} cannot be converted to the step's ${step.quantity.unit}`);
   return Number(v.toPrecision(12));
-}
-
-function fromScale(r: ScaleReading, scale: ScaleRecord, container: string): Weighing {
-  return {
-    source: 'scale',
-    scale: scale.code,
-    gross: r.gross,
-    tare: r.tare,
-    net: r.net,
-    unit: r.unit,
-    sourceTimestamp: r.sourceTimestamp,
-    calibrationDue: scale.calibrationDue!,
-    container,
-  };
 }

@@ -115,7 +115,9 @@ export class ExecutionService {
     );
     const today = await this.inventory.today(this.db);
     // A weighed step's quantity is the scale's, read now (or a manual weighing's): never one the request states.
-    const weighed = await timing.measure('scale', 'the scale read', () => this.dispensing.weighing(batch, step, body));
+    const weighed = await timing.measure('scale', 'the scale read', () =>
+      this.dispensing.weighing(batch, step, body, actor.userId),
+    );
     if (weighed && body.lots?.some((l) => l.quantity !== undefined))
       throw new Problem(
         'step-refused',

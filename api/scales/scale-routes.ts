@@ -54,6 +54,36 @@ export const scaleReadingSchema = z
   .meta({ id: 'ScaleReading' });
 
 const codeParams = z.strictObject({ code: z.string().min(1).max(64).describe('the scale’s unit code') });
+const recordParams = codeParams.extend({ id: z.string().min(1).max(64) });
+
+const calibrationSchema = z
+  .object({
+    id: z.uuid(),
+    unitCode: z.string(),
+    calibratedOn: z.iso.date(),
+    dueOn: z.iso.date(),
+    certificate: z.string(),
+    signatureId: z.uuid(),
+    recordedBy: z.uuid(),
+    recordedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'ScaleCalibration' });
+
+const checkSchema = z
+  .object({
+    id: z.uuid(),
+    unitCode: z.string(),
+    checkDate: z.iso.date(),
+    nominal: z.number(),
+    low: z.number(),
+    high: z.number(),
+    reading: z.object({}).loose().describe('the terminal’s whole reading'),
+    passed: z.boolean(),
+    signatureId: z.uuid(),
+    checkedBy: z.uuid(),
+    checkedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'ScaleCheck' });
 const terminalProblems = ['weight-not-taken', 'scale-unusable', 'equipment-unavailable'] as const;
 
 export function scaleRoutes(s: Services): RouteSpec[] {
@@ -118,10 +148,16 @@ export function scaleRoutes(s: Services): RouteSpec[] {
       }),
       responses: {
         201: {
-          description: 'The scale and the signature',
-          schema: z.object({ scale: scaleSchema, signature: signatureManifestationSchema }),
+          description: 'The calibration, the scale and the signature',
+          schema: z.object({
+            calibration: calibrationSchema,
+            scale: scaleSchema,
+            signature: signatureManifestationSchema,
+          }),
         },
       },
+      location: (b: { calibration: { unitCode: string; id: string } }) =>
+        `/scales/${encodeURIComponent(b.calibration.unitCode)}/calibrations/${b.calibration.id}`,
       problems: ['unprocessable'],
       handler: async ({ params, body, change, signer }) => ({
         status: 201,
@@ -134,27 +170,47 @@ export function scaleRoutes(s: Services): RouteSpec[] {
       tag: 'scales',
       summary: 'Check a test weight (daily check)',
       description:
-        'With the test weight `nominal` (one of the scale’s check points) on the platform: Ampoule reads it from the scale — it must be stable and Good — judges it against nominal ± tolerance and records it, passed or failed, signed **performed**. A scale is usable on a day once every check point passed that day; a failed check bars it until a calibration is recorded.',
+        'With the test weight `nominal` (one of the scale’s check points) on the platform: Ampoule reads it from the scale — it must be stable and Good — judges it against nominal ± tolerance and records it, passed or failed, signed **performed**. A scale is usable on a day once every check point passed that day since its latest calibration; a failed check bars it until a calibration is recorded after it. Not while a dispensing holds the scale.',
       access: 'scales.check',
       reason: 'optional',
+      // The scale is read before anything is locked; the check is recorded in a transaction of its own.
+      transaction: false,
       signature: { meaning: 'performed', roles: ['operator', 'qa'] },
       params: codeParams,
       body: z.strictObject({ nominal: z.number().positive() }),
       responses: {
         201: {
           description: 'The check, the scale and the signature',
-          schema: z.object({
-            check: z.object({ passed: z.boolean(), low: z.number(), high: z.number() }).loose(),
-            scale: scaleSchema,
-            signature: signatureManifestationSchema,
-          }),
+          schema: z.object({ check: checkSchema, scale: scaleSchema, signature: signatureManifestationSchema }),
         },
       },
+      location: (b: { check: { unitCode: string; id: string } }) =>
+        `/scales/${encodeURIComponent(b.check.unitCode)}/checks/${b.check.id}`,
       problems: ['unprocessable', ...terminalProblems],
-      handler: async ({ params, body, change, signer }) => ({
+      handler: async ({ params, body, actor, station, reason, signer }) => ({
         status: 201,
-        body: await s.scales.check(change(), params.code, body.nominal, signer!),
+        body: await s.scales.check({ actor: actor!, station, reason }, params.code, body.nominal, signer!),
       }),
+    }),
+    route({
+      method: 'get',
+      path: '/scales/:code/calibrations/:id',
+      tag: 'scales',
+      summary: 'A calibration of a scale',
+      access: 'equipment.read',
+      params: recordParams,
+      responses: { 200: { description: 'The calibration', schema: calibrationSchema } },
+      handler: async ({ params }) => ({ body: await s.scales.calibration(params.code, params.id) }),
+    }),
+    route({
+      method: 'get',
+      path: '/scales/:code/checks/:id',
+      tag: 'scales',
+      summary: 'A daily check of a scale',
+      access: 'equipment.read',
+      params: recordParams,
+      responses: { 200: { description: 'The check, with the reading it judged', schema: checkSchema } },
+      handler: async ({ params }) => ({ body: await s.scales.checkRecord(params.code, params.id) }),
     }),
     route({
       method: 'get',
@@ -174,13 +230,14 @@ export function scaleRoutes(s: Services): RouteSpec[] {
       path: '/scales/:code/tare',
       tag: 'scales',
       summary: 'Tare the scale',
-      description: 'The weight on it becomes its tare; a terminal refuses while the weight moves (409).',
+      description:
+        'The weight on it becomes its tare; a terminal refuses while the weight moves (409). A scale held for a dispensing is tared only by whoever holds it.',
       access: 'scales.operate',
       transaction: false,
       params: codeParams,
       responses: { 200: { description: 'The reading after the tare', schema: scaleReadingSchema } },
       problems: [...terminalProblems],
-      handler: async ({ params }) => ({ body: await s.scales.tare(params.code) }),
+      handler: async ({ params, actor }) => ({ body: await s.scales.tare(params.code, actor!.userId) }),
     }),
     route({
       method: 'post',
@@ -192,7 +249,7 @@ export function scaleRoutes(s: Services): RouteSpec[] {
       params: codeParams,
       responses: { 200: { description: 'The reading after zeroing', schema: scaleReadingSchema } },
       problems: [...terminalProblems],
-      handler: async ({ params }) => ({ body: await s.scales.zero(params.code) }),
+      handler: async ({ params, actor }) => ({ body: await s.scales.zero(params.code, actor!.userId) }),
     }),
   ];
 }

@@ -9,7 +9,8 @@ import type { Knex } from 'knex';
 import type { ChangeContext } from '../../db/change-context';
 import type { Stores } from '../../db/stores';
 import type { EquipmentUnitRecord } from '../../db/stores/equipment-store';
-import type { CheckRecord, ScaleRecord } from '../../db/stores/scale-store';
+import type { CalibrationRecord, CheckRecord, ScaleRecord } from '../../db/stores/scale-store';
+import { isUuid } from '../../domain/identity';
 import type { UnitEndpoint } from '../../domain/equipment';
 import {
   judgeCheck,
@@ -77,6 +78,7 @@ export class ScaleService {
 
   /** The scale's qualification as the dispensing rules take it (`domain/weighing.ts`), on `today`. */
   async qualification(db: Knex | Knex.Transaction, scale: ScaleRecord, today: string): Promise<ScaleQualification> {
+    const since = await this.stores.scales.lastCalibratedAt(db, scale.code);
     const checks = await this.stores.scales.checksOn(db, scale.code, today);
     return {
       code: scale.code,
@@ -86,19 +88,26 @@ export class ScaleService {
       unit: scale.unit,
       calibrationDue: scale.calibrationDue,
       checkPoints: scale.checkPoints,
-      passedToday: checks.filter((c) => c.passed).map((c) => c.nominal),
+      // A calibration (an adjustment of the scale) makes the checks made before it count no more.
+      passedToday: checks.filter((c) => c.passed && (!since || c.checkedAt > since)).map((c) => c.nominal),
     };
   }
 
-  /** Why the scale cannot be used today, or null: its calibration, its daily check, a check that failed. */
+  /**
+   * Why the scale cannot be used today, or null: its calibration, its daily check — and a failed check, on any day,
+   * bars it until a calibration is recorded after it.
+   */
   async problemOf(db: Knex | Knex.Transaction, scale: ScaleRecord, today: string): Promise<string | null> {
-    const failed = await this.failedSinceCalibration(db, scale.code, today);
+    const failed = await this.stores.scales.failedSinceCalibration(db, scale.code);
     if (failed)
       return `scale ${scale.code} failed its daily check with ${failed.nominal} ${scale.unit} (read ${failed.reading.net}) at ${failed.checkedAt.toISOString()}: calibrate it before use`;
     return qualificationProblem(await this.qualification(db, scale, today), today) ?? null;
   }
 
-  /** Registers a scale unit's range and daily-check test weights, or changes them. */
+  /**
+   * Registers a scale unit's range and daily-check test weights, or changes them — not while a dispensing holds it.
+   * Where its terminal answers, the unit configured must be the one it weighs in.
+   */
   async configure(ctx: ChangeContext, code: string, c: ScaleConfig): Promise<ScaleView> {
     const unit = await this.unitOf(ctx.trx, code);
     if (!unit.binding.scale)
@@ -112,6 +121,19 @@ export class ScaleService {
           `a test weight of ${p.nominal} ± ${p.tolerance} ${c.unit} is not within the scale's range`,
         );
     const before = await this.stores.scales.byCode(ctx.trx, code, true);
+    if (before?.heldFor)
+      throw new Problem(
+        'scale-unusable',
+        `scale ${code} is held for batch ${before.heldFor.batch}, step ${before.heldFor.step}: change it once that dispensing is done`,
+      );
+    const terminalUnit = this.terminal
+      ? await this.terminal.read(unit).then(
+          (r) => r.unit,
+          () => undefined, // a terminal not installed yet, or down: configured all the same
+        )
+      : undefined;
+    if (terminalUnit && terminalUnit !== c.unit)
+      throw new Problem('unprocessable', `scale ${code}'s terminal weighs in ${terminalUnit}, not ${c.unit}`);
     if (!before) await this.stores.scales.create(ctx.trx, { code, ...c }, ctx.actor.userId);
     else
       await ctx
@@ -140,7 +162,7 @@ export class ScaleService {
     code: string,
     c: { calibratedOn: string; dueOn: string; certificate: string },
     signer: VerifiedSigner,
-  ): Promise<{ scale: ScaleView; signature: SignatureManifestation }> {
+  ): Promise<{ calibration: CalibrationRecord; scale: ScaleView; signature: SignatureManifestation }> {
     const scale = await this.scaleOf(ctx.trx, code, true);
     if (c.dueOn <= c.calibratedOn)
       throw new Problem('unprocessable', 'a calibration runs out after the day it was done');
@@ -165,51 +187,73 @@ export class ScaleService {
       oldValue: { calibrationDue: scale.calibrationDue },
       newValue: { calibrationId: rec.id, ...c },
     });
-    return { scale: await this.get(code, ctx.trx), signature };
+    return { calibration: rec, scale: await this.get(code, ctx.trx), signature };
   }
 
   /**
-   * A daily check of one test weight: the weight on the scale is read from it (stable, Good, now), judged
-   * against the test weight's limits, recorded and signed — passed or failed.
+   * A daily check of one test weight: the weight on the scale is read from it (stable, Good, now) before anything is
+   * locked, judged against the test weight's limits, then recorded and signed — passed or failed — in a transaction
+   * of its own. Not while a dispensing holds the scale (its container is on the platform).
    */
   async check(
-    ctx: ChangeContext,
+    who: Omit<ChangeContext, 'trx'>,
     code: string,
     nominal: number,
     signer: VerifiedSigner,
   ): Promise<{ check: CheckRecord; scale: ScaleView; signature: SignatureManifestation }> {
-    const scale = await this.scaleOf(ctx.trx, code, true);
-    const point = scale.checkPoints.find((p) => p.nominal === nominal);
+    const configured = await this.scaleOf(this.db, code);
+    const point = configured.checkPoints.find((p) => p.nominal === nominal);
     if (!point)
       throw new Problem(
         'unprocessable',
-        `scale ${code}'s daily check weighs ${scale.checkPoints.map((p) => `${p.nominal} ${scale.unit}`).join(', ')}, not ${nominal}`,
+        `scale ${code}'s daily check weighs ${configured.checkPoints.map((p) => `${p.nominal} ${configured.unit}`).join(', ')}, not ${nominal}`,
       );
-    const reading = await this.takeReading(ctx.trx, code);
-    const net = this.inScaleUnit(reading, scale);
-    const verdict = judgeCheck(point, net);
-    const signature = await this.signatures.record(ctx, signer, {
-      entityType: 'scale',
-      entityId: code,
-      content: { scale: code, check: { nominal, ...verdict, reading } },
+    const reading = await this.takeReading(this.db, code);
+    return this.db.transaction(async (trx) => {
+      const ctx: ChangeContext = { ...who, trx };
+      const scale = await this.scaleOf(trx, code, true);
+      if (scale.heldFor)
+        throw new Problem(
+          'scale-unusable',
+          `scale ${code} is held for batch ${scale.heldFor.batch}, step ${scale.heldFor.step}: check it once that dispensing is done`,
+        );
+      const net = this.inScaleUnit(reading, scale);
+      const verdict = judgeCheck(point, net);
+      const signature = await this.signatures.record(ctx, signer, {
+        entityType: 'scale',
+        entityId: code,
+        content: { scale: code, check: { nominal, ...verdict, reading } },
+      });
+      const check = await this.stores.scales.addCheck(trx, {
+        unitCode: code,
+        nominal,
+        low: verdict.low,
+        high: verdict.high,
+        reading,
+        passed: verdict.passed,
+        signatureId: signature.id,
+        checkedBy: signer.userId,
+      });
+      await this.audit.record(ctx, {
+        action: 'daily-check',
+        entityType: 'scale',
+        entityId: code,
+        newValue: { checkId: check.id, nominal, net, ...verdict },
+      });
+      return { check, scale: await this.get(code, trx), signature };
     });
-    const check = await this.stores.scales.addCheck(ctx.trx, {
-      unitCode: code,
-      nominal,
-      low: verdict.low,
-      high: verdict.high,
-      reading,
-      passed: verdict.passed,
-      signatureId: signature.id,
-      checkedBy: signer.userId,
-    });
-    await this.audit.record(ctx, {
-      action: 'daily-check',
-      entityType: 'scale',
-      entityId: code,
-      newValue: { checkId: check.id, nominal, net, ...verdict },
-    });
-    return { check, scale: await this.get(code, ctx.trx), signature };
+  }
+
+  async calibration(code: string, id: string): Promise<CalibrationRecord> {
+    const c = isUuid(id) ? await this.stores.scales.calibration(this.db, code, id) : undefined;
+    if (!c) throw notFound(`calibration ${id} of scale ${code}`);
+    return c;
+  }
+
+  async checkRecord(code: string, id: string): Promise<CheckRecord> {
+    const c = isUuid(id) ? await this.stores.scales.check(this.db, code, id) : undefined;
+    if (!c) throw notFound(`daily check ${id} of scale ${code}`);
+    return c;
   }
 
   /** The terminal's reading now, as it is: for the live display, which also says why a dispensing would refuse it. */
@@ -228,14 +272,16 @@ export class ScaleService {
     return reading;
   }
 
-  async tare(code: string): Promise<{ reading: ScaleReading; refusal: string | null }> {
-    const unit = await this.unitOf(this.db, code);
+  /** Tares the terminal: by whoever holds the scale for a dispensing, or anyone while no one does. */
+  async tare(code: string, by: string): Promise<{ reading: ScaleReading; refusal: string | null }> {
+    const unit = await this.operable(code, by);
     await this.onTerminal(() => this.terminal!.tare(unit));
     return this.reading(code);
   }
 
-  async zero(code: string): Promise<{ reading: ScaleReading; refusal: string | null }> {
-    const unit = await this.unitOf(this.db, code);
+  /** Zeroes the empty terminal: as for a tare. */
+  async zero(code: string, by: string): Promise<{ reading: ScaleReading; refusal: string | null }> {
+    const unit = await this.operable(code, by);
     await this.onTerminal(() => this.terminal!.zero(unit));
     return this.reading(code);
   }
@@ -283,14 +329,15 @@ export class ScaleService {
     };
   }
 
-  /** The last failed check of today made after the scale's latest calibration, if any. */
-  private async failedSinceCalibration(db: Knex | Knex.Transaction, code: string, today: string) {
-    const checks = await this.stores.scales.checksOn(db, code, today);
-    const failed = checks.filter((c) => !c.passed);
-    if (failed.length === 0) return undefined;
-    const calibrated = await db('scale_calibrations').where({ unit_code: code }).max('recorded_at as at').first();
-    const since = calibrated?.at ? new Date(calibrated.at as string | Date) : new Date(0);
-    return failed.filter((c) => c.checkedAt > since).at(-1);
+  /** The scale's unit, if `by` may work its terminal: a scale held for a dispensing is its holder's. */
+  private async operable(code: string, by: string): Promise<EquipmentUnitRecord> {
+    const scale = await this.scaleOf(this.db, code);
+    if (scale.heldFor && scale.heldFor.by !== by)
+      throw new Problem(
+        'scale-unusable',
+        `scale ${code} is held for batch ${scale.heldFor.batch}, step ${scale.heldFor.step}, by someone else`,
+      );
+    return this.unitOf(this.db, code);
   }
 
   private async unitOf(db: Knex | Knex.Transaction, code: string): Promise<EquipmentUnitRecord> {

@@ -52,6 +52,8 @@ export async function up(knex: Knex): Promise<void> {
       check ((held_for_batch is null) = (held_for_step is null) and (held_for_batch is null) = (held_since is null))
     )`,
     `comment on table scales is 'The weighing range and qualification of each scale unit. Never deleted.'`,
+    // One scale per step at most: two requests holding scales for one step at once cannot both succeed.
+    `create unique index scales_one_per_step on scales (held_for_batch, held_for_step) where held_for_batch is not null`,
     `comment on column scales.minimum_weight is 'The smallest net weight the scale weighs to the required accuracy (USP <41> minimum weight), in unit.'`,
     `comment on column scales.check_points is 'The daily check''s test weights: [{nominal, tolerance}] in unit.'`,
     `comment on column scales.calibration_due is 'The day the latest calibration runs out (scale_calibrations); null: never calibrated.'`,

@@ -42,8 +42,13 @@ export interface CheckRecord {
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-const dateText = (d: Date | string | null): string | null =>
-  d === null ? null : typeof d === 'string' ? d.slice(0, 10) : d.toISOString().slice(0, 10);
+/** Dates as the database says them: node-postgres would make a DATE a local midnight, a day off east of UTC. */
+const dateText = (d: Date | string | null): string | null => (d === null ? null : String(d).slice(0, 10));
+/** Every column of a table, its DATE columns as text. */
+const withDates = (db: Knex | Knex.Transaction, table: string, dates: string[]) => [
+  `${table}.*`,
+  ...dates.map((c) => db.raw(`${table}.${c}::text as ${c}`)),
+];
 
 function toScale(r: Row): ScaleRecord {
   return {
@@ -98,19 +103,50 @@ export class ScaleStore {
   }
 
   async list(db: Knex | Knex.Transaction): Promise<ScaleRecord[]> {
-    return (await db('scales').orderBy('unit_code')).map(toScale);
+    return (
+      await db('scales')
+        .select(withDates(db, 'scales', ['calibration_due']))
+        .orderBy('unit_code')
+    ).map(toScale);
   }
 
   async byCode(db: Knex | Knex.Transaction, code: string, forUpdate = false): Promise<ScaleRecord | undefined> {
-    const q = db('scales').where({ unit_code: code }).first();
+    const q = db('scales')
+      .select(withDates(db, 'scales', ['calibration_due']))
+      .where({ unit_code: code })
+      .first();
     const row = await (forUpdate ? q.forUpdate() : q);
     return row ? toScale(row) : undefined;
   }
 
-  /** The scale held for a batch's step, if any. */
+  /** The scale held for a batch's step, if any (a unique index: one at most). */
   async heldFor(db: Knex | Knex.Transaction, batch: string, step: string): Promise<ScaleRecord | undefined> {
-    const row = await db('scales').where({ held_for_batch: batch, held_for_step: step }).first();
+    const row = await db('scales')
+      .select(withDates(db, 'scales', ['calibration_due']))
+      .where({ held_for_batch: batch, held_for_step: step })
+      .first();
     return row ? toScale(row) : undefined;
+  }
+
+  /** When the scale's latest calibration was recorded, if ever. */
+  async lastCalibratedAt(db: Knex | Knex.Transaction, code: string): Promise<Date | null> {
+    const row = await db('scale_calibrations').where({ unit_code: code }).max('recorded_at as at').first();
+    return row?.at ? new Date(row.at as string | Date) : null;
+  }
+
+  /** The latest failed daily check since the scale's latest calibration (on any day), if any. */
+  async failedSinceCalibration(db: Knex | Knex.Transaction, code: string): Promise<CheckRecord | undefined> {
+    const row = await db('scale_checks')
+      .select(withDates(db, 'scale_checks', ['check_date']))
+      .where({ unit_code: code, passed: false })
+      .andWhere(
+        'checked_at',
+        '>',
+        db.raw(`coalesce((select max(recorded_at) from scale_calibrations where unit_code = ?), '-infinity')`, [code]),
+      )
+      .orderBy('checked_at', 'desc')
+      .first();
+    return row ? toCheck(row) : undefined;
   }
 
   async hold(trx: Knex.Transaction, code: string, holder: { batch: string; step: string; by: string } | null) {
@@ -136,7 +172,7 @@ export class ScaleStore {
         signature_id: c.signatureId,
         recorded_by: c.recordedBy,
       })
-      .returning('*');
+      .returning(['id', 'recorded_at']);
     // The latest calibration (by the day it was done) says when the scale's runs out.
     await trx.raw(
       `update scales set calibration_due = (
@@ -144,20 +180,11 @@ export class ScaleStore {
        where unit_code = ?`,
       [c.unitCode, c.unitCode],
     );
-    return {
-      id: row.id,
-      unitCode: row.unit_code,
-      calibratedOn: dateText(row.calibrated_on)!,
-      dueOn: dateText(row.due_on)!,
-      certificate: row.certificate,
-      signatureId: row.signature_id,
-      recordedBy: row.recorded_by,
-      recordedAt: row.recorded_at,
-    };
+    return { ...c, id: row.id, recordedAt: row.recorded_at };
   }
 
   async addCheck(trx: Knex.Transaction, c: Omit<CheckRecord, 'id' | 'checkedAt' | 'checkDate'>): Promise<CheckRecord> {
-    const [row] = await trx('scale_checks')
+    const [{ id }] = await trx('scale_checks')
       .insert({
         unit_code: c.unitCode,
         check_date: trx.raw(`(now() at time zone 'UTC')::date`), // the day as Inventory.today counts it
@@ -169,12 +196,49 @@ export class ScaleStore {
         signature_id: c.signatureId,
         checked_by: c.checkedBy,
       })
-      .returning('*');
-    return toCheck(row);
+      .returning('id');
+    return toCheck(
+      await trx('scale_checks')
+        .select(withDates(trx, 'scale_checks', ['check_date']))
+        .where({ id })
+        .first(),
+    );
+  }
+
+  async calibration(db: Knex | Knex.Transaction, code: string, id: string): Promise<CalibrationRecord | undefined> {
+    const r = await db('scale_calibrations')
+      .select(withDates(db, 'scale_calibrations', ['calibrated_on', 'due_on']))
+      .where({ unit_code: code, id })
+      .first();
+    return r
+      ? {
+          id: r.id,
+          unitCode: r.unit_code,
+          calibratedOn: r.calibrated_on,
+          dueOn: r.due_on,
+          certificate: r.certificate,
+          signatureId: r.signature_id,
+          recordedBy: r.recorded_by,
+          recordedAt: r.recorded_at,
+        }
+      : undefined;
+  }
+
+  async check(db: Knex | Knex.Transaction, code: string, id: string): Promise<CheckRecord | undefined> {
+    const r = await db('scale_checks')
+      .select(withDates(db, 'scale_checks', ['check_date']))
+      .where({ unit_code: code, id })
+      .first();
+    return r ? toCheck(r) : undefined;
   }
 
   /** A scale's daily checks of one day, oldest first. */
   async checksOn(db: Knex | Knex.Transaction, code: string, day: string): Promise<CheckRecord[]> {
-    return (await db('scale_checks').where({ unit_code: code, check_date: day }).orderBy('checked_at')).map(toCheck);
+    return (
+      await db('scale_checks')
+        .select(withDates(db, 'scale_checks', ['check_date']))
+        .where({ unit_code: code, check_date: day })
+        .orderBy('checked_at')
+    ).map(toCheck);
   }
 }

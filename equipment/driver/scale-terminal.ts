@@ -51,8 +51,12 @@ export class ScaleTerminal {
       await this.nodes.node(unit, b.status),
       await this.nodes.translate(unit, '.EngineeringUnits', net),
     ];
+    // maxAge 0: the terminal's weight now, not a value its server cached.
     const values = await this.connections.use(unit, `reading scale ${unit.code}`, (s) =>
-      s.read(ids.map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value }))),
+      s.read(
+        ids.map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value })),
+        0,
+      ),
     );
     const [gross, tare, netValue, stable, status, units] = values;
     for (const [dv, what] of [
@@ -76,6 +80,7 @@ export class ScaleTerminal {
       // The worst of the three weights' qualities: a reading is only as good as its weakest part.
       quality: [netValue, gross, tare].map((dv) => dv.statusCode).find((c) => !c.isGood())?.name ?? 'Good',
       sourceTimestamp: (netValue.sourceTimestamp ?? netValue.serverTimestamp ?? new Date(0)).toISOString(),
+      serverTimestamp: (netValue.serverTimestamp ?? new Date()).toISOString(),
     };
   }
 

@@ -50,12 +50,13 @@ export class SimulatedScale {
 
   /**
    * A dispensing system sets the target (0 clears it). With `autoPour`, a new target (or none) is the simulated
-   * operator's cue to take what is on the platform off: the scale returns to zero and its tare clears.
+   * operator's cue to take what is on the platform off, and for a new target to put an empty container on.
    */
   setTarget(target: number, now = Date.now()): void {
     if (this.autoPour && target !== this.target && !this.pouring) {
-      // A dispensing ends (0) or another begins: the simulated operator clears the platform.
-      this.load = 0;
+      // A dispensing ends (0) or another begins: the simulated operator clears the platform, and for a new one puts
+      // an empty container on it (a twentieth of the capacity), to be tared.
+      this.load = target > 0 ? this.round(this.spec.capacity / 20) : 0;
       this.tare = 0;
       this.stillSince = now;
     }

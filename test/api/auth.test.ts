@@ -43,6 +43,8 @@ describe('login', () => {
         'lots.receive',
         'equipment.read',
         'equipment.status',
+        'scales.check',
+        'scales.operate',
         'oee.read',
         'oee.qualify',
         'batches.read',

@@ -113,6 +113,8 @@ const ROUTES: Record<string, Access> = {
   'PUT /scales/:code': 'equipment.configure',
   'POST /scales/:code/calibrations': 'scales.calibrate',
   'POST /scales/:code/checks': 'scales.check',
+  'GET /scales/:code/calibrations/:id': 'equipment.read',
+  'GET /scales/:code/checks/:id': 'equipment.read',
   'GET /scales/:code/reading': 'equipment.read',
   'POST /scales/:code/tare': 'scales.operate',
   'POST /scales/:code/zero': 'scales.operate',

@@ -394,8 +394,8 @@ async function settled(scale: string): Promise<Json> {
 }
 
 /**
- * Dispenses `kg` for a weighed step as its operator would: takes a scale for the step, clears and tares it, puts
- * the material on (the simulated scale's platform), waits for it to settle. Returns the scale's code.
+ * Dispenses `kg` for a weighed step as its operator would: takes a scale for the step, puts an empty container on
+ * and tares it, puts the material in (the simulated scale's platform), waits for it to settle. Returns the scale.
  */
 async function onScale(batch: string, stepId: string, kg: number, user = 'operator1'): Promise<string> {
   const held = await as(user, 'POST', `/batches/${batch}/steps/${stepId}/dispensing`, {});
@@ -404,6 +404,7 @@ async function onScale(batch: string, stepId: string, kg: number, user = 'operat
   const terminal = env.simulator.scale(code);
   terminal.autoPour = false;
   terminal.place(-terminal.load);
+  terminal.place(0.5); // the empty container, tared
   await settled(code);
   expect((await as(user, 'POST', `/scales/${code}/tare`)).status).toBe(200);
   terminal.place(kg);

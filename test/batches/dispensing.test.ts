@@ -80,11 +80,12 @@ async function settled(scale: string): Promise<Json> {
   }, 10_000);
 }
 
-/** The scale cleared and tared, then `kg` put on it by hand (no simulated pouring), settled. */
+/** The scale cleared, an empty container put on and tared, then `kg` put in by hand (no simulated pouring), settled. */
 async function weighOut(scale: string, kg: number): Promise<Json> {
   const terminal = env.simulator.scale(scale);
   terminal.autoPour = false;
   terminal.place(-terminal.load);
+  terminal.place(0.5);
   await settled(scale);
   expect((await as('operator1', 'POST', `/scales/${scale}/tare`)).status).toBe(200);
   terminal.place(kg);
@@ -190,8 +191,18 @@ test('a scale is usable only calibrated and checked today: each refusal says why
     /^scale SC-302 failed its daily check with 4 kg \(read 4.01\) at .*: calibrate it before use$/,
   );
 
-  // Calibrated again, the large weight checked again: usable.
+  // Calibrated again: the checks before the calibration count no more; both test weights checked again, usable.
   expect((await calibrate(today, `${Number(today.slice(0, 4)) + 1}-01-01`)).status).toBe(201);
+  expect(await refusal()).toBe('scale SC-302 has no passed daily check today (0.3 kg, 4 kg missing)');
+  await weighOut('SC-302', 0.3);
+  const again = await check(0.3);
+  expect(again.headers.get('location')).toBe(`/api/scales/SC-302/checks/${again.body.check.id}`);
+  expect((await as('qa1', 'GET', `/scales/SC-302/checks/${again.body.check.id}`)).body).toMatchObject({
+    nominal: 0.3,
+    passed: true,
+    checkDate: today,
+    reading: { scale: 'SC-302', net: 0.3, tare: 0.5, stable: true, quality: 'Good' },
+  });
   await weighOut('SC-302', 4);
   expect((await check(4)).body.check).toMatchObject({ passed: true });
   const scale = (await as('operator1', 'GET', '/scales/SC-302')).body;
@@ -203,6 +214,7 @@ test('a scale is usable only calibrated and checked today: each refusal says why
   expect(scale.checksToday.map((c: Json) => [c.nominal, c.passed])).toEqual([
     [0.3, true],
     [4, false],
+    [0.3, true],
     [4, true],
   ]);
 }, 60_000);
@@ -227,6 +239,17 @@ test('the stable net weight is taken from the scale, an unstable or Bad one refu
       ...body,
     });
   const terminal = env.simulator.scale('SC-302');
+  // The scale is its holder's: another operator can neither tare it nor let it go.
+  expect((await as('operator2', 'POST', '/scales/SC-302/tare')).status).toBe(409);
+  expect((await as('operator2', 'DELETE', `/batches/${batch}/steps/add-nacl/dispensing`)).status).toBe(409);
+  // Poured straight onto the platform, nothing tared: refused.
+  terminal.autoPour = false;
+  terminal.place(-terminal.load);
+  await settled('SC-302');
+  expect((await as('operator1', 'POST', '/scales/SC-302/tare')).status).toBe(200);
+  terminal.place(2.5);
+  await settled('SC-302');
+  expect((await complete()).body.detail).toMatch(/not tared: put the empty container on it and tare/);
   await weighOut('SC-302', 2.5013);
   terminal.vibrating = true;
   const unstable = await complete();
@@ -252,14 +275,16 @@ test('the stable net weight is taken from the scale, an unstable or Bad one refu
   expect(weighing.data).toMatchObject({
     source: 'scale',
     scale: 'SC-302',
-    gross: 2.5013,
-    tare: 0,
+    gross: 3.0013,
+    tare: 0.5,
     net: 2.5013,
     unit: 'kg',
     container: 'IBC-0042',
     material: 'NACL',
     lot: lots.NACL,
+    inStepUnit: 2.5013,
     calibrationDue: expect.stringMatching(/^\d{4}-01-01$/),
+    dailyCheckOn: new Date().toISOString().slice(0, 10),
   });
   expect(
     Math.abs(Date.parse(weighing.data.sourceTimestamp) - Date.parse(weighing.recordedAt ?? weighing.occurredAt)),
@@ -324,7 +349,6 @@ test('outside the tolerance: refused without a comment, accepted as a deviation 
 test('a scale down: a typed weight only with a reason, marked manual, and verified by a second person', async () => {
   await stepReaches('top-up-nacl', 'awaiting-input');
   expect((await as('operator1', 'POST', `/batches/${batch}/steps/top-up-nacl/dispensing`, {})).status).toBe(200);
-  env.simulator.scale('SC-302').failed = true;
   const complete = (body: Json) =>
     as('operator1', 'POST', `/batches/${batch}/steps/top-up-nacl/complete`, {
       lots: [{ lot: lots.NACL }],
@@ -332,6 +356,10 @@ test('a scale down: a typed weight only with a reason, marked manual, and verifi
       signature: sign('operator1', 'performed'),
       ...body,
     });
+  // While the scale works, a typed weight is refused.
+  const typedAnyway = await complete({ manualWeighing: { quantity: 1, unit: 'kg', reason: 'quicker' } });
+  expect([typedAnyway.status, typedAnyway.body.detail]).toEqual([409, expect.stringMatching(/SC-302 is working/)]);
+  env.simulator.scale('SC-302').failed = true;
   expect((await complete({})).status).toBe(409);
   expect((await complete({ manualWeighing: { quantity: 1.02, unit: 'kg', reason: ' ' } })).status).toBe(400);
   const manual = await complete({
@@ -355,8 +383,17 @@ test('a scale down: a typed weight only with a reason, marked manual, and verifi
     scale: 'SC-302',
     net: 1020,
     unit: 'g',
+    inStepUnit: 1.02,
     reason: 'SC-302 load cell failed; weighed on the QC balance B-12',
+    scaleDown: 'scale SC-302 reports an error',
   });
+  // Its label says it was weighed by hand, and verified.
+  const label = await fetch(`${env.api.url}/api/batches/${batch}/steps/top-up-nacl/label.pdf`, {
+    headers: { Authorization: `Bearer ${await env.token('operator1')}` },
+  });
+  expect((await pdfText(Buffer.from(await label.arrayBuffer()))).replace(/\s+/g, ' ')).toContain(
+    'MANUAL WEIGHING (scale SC-302 down), verified',
+  );
   expect(ebr.find((e) => e.kind === 'verification' && e.stepId === 'top-up-nacl')!.userName).toMatch(/operator2|Oscar/);
   await until(async () => (await as('qa1', 'GET', `/batches/${batch}`)).body.status === 'complete', 30_000);
 }, 60_000);

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkCompletion, checkVerification, reportDeviations } from '../../domain/batch/completion';
+import type { Weighing } from '../../domain/weighing';
 import type { Signer, StepCompletion } from '../../domain/batch/types';
 import { compilePlan } from '../../domain/recipe/compile';
 import type { PlanStep } from '../../domain/recipe/plan';
@@ -42,6 +43,73 @@ const lot = {
   available: 20,
   quantity: 8,
 };
+
+/** A weighing from the scale of `kg` into a container, as the API passes it. */
+const weighed = (kg: number): Weighing => ({
+  source: 'scale',
+  scale: 'SC-302',
+  gross: kg + 0.5,
+  tare: 0.5,
+  net: kg,
+  unit: 'kg',
+  sourceTimestamp: '2026-11-27T08:00:00.000Z',
+  serverTimestamp: '2026-11-27T08:00:00.000Z',
+  calibrationDue: '2027-01-01',
+  dailyCheckOn: '2026-11-27',
+  container: 'IBC-1',
+  inStepUnit: kg,
+});
+
+test('a weighed step takes its quantity from one weighing, into a container; a manual one says why', () => {
+  const problems = (c: Partial<StepCompletion>) =>
+    checkCompletion(
+      step('add-nacl'),
+      'awaiting-input',
+      { stepId: 'add-nacl', signer: operator, values: {}, lots: [lot], ...c },
+      today,
+    ).problems;
+  expect(problems({ weighing: weighed(8) })).toEqual([]);
+  expect(problems({})).toEqual([
+    'step add-nacl is weighed: its quantity comes from a scale (or, where the scale is down, a manual weighing with a reason)',
+  ]);
+  expect(problems({ weighing: weighed(8.01) })).toEqual([
+    "the quantity taken from lot L1 is the weighing's 8.01, not 8",
+  ]);
+  expect(problems({ weighing: { ...weighed(8), container: ' ' } })).toEqual([
+    'a weighing names the container dispensed into',
+  ]);
+  expect(
+    problems({
+      weighing: weighed(8),
+      lots: [
+        { ...lot, quantity: 4 },
+        { ...lot, lotId: 'l2', lotNumber: 'L2', quantity: 4 },
+      ],
+    }),
+  ).toContain('a weighing dispenses from one lot');
+  expect(
+    problems({
+      weighing: {
+        source: 'manual',
+        scale: null,
+        net: 8,
+        unit: 'kg',
+        reason: ' ',
+        scaleDown: 'x',
+        container: 'C',
+        inStepUnit: 8,
+      },
+    }),
+  ).toEqual(['a manual weighing needs a reason']);
+  expect(
+    checkCompletion(
+      step('ph-conductivity'),
+      'awaiting-input',
+      sample({ ph: 7.4, conductivity: 15.5, appearance: true }, { weighing: weighed(1) }),
+      today,
+    ).problems,
+  ).toEqual(['step ph-conductivity is not weighed: it takes no weighing']);
+});
 
 test('a complete, in-limit entry passes with no deviation', () => {
   expect(
@@ -230,6 +298,7 @@ test('a deviation with its comment is accepted and reported', () => {
       values: {},
       lots: [{ ...lot, quantity: 7 }],
       deviationComments: { quantity: 'lot ran out, remainder from the next lot' },
+      weighing: weighed(7),
     },
     today,
   );

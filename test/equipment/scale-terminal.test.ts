@@ -94,21 +94,22 @@ test('tare: refused while the weight moves, then the gross becomes the tare and 
   expect(await stableReading(floor)).toMatchObject({ gross: 0, tare: 0, net: 0 });
 });
 
-test('a target shown on the terminal: the simulated operator pours to it once the container is tared', async () => {
+test('a target shown on the terminal: the simulated operator puts a container on, and pours to it once tared', async () => {
   const sim = simulator.scale('SC-302');
   sim.autoPour = true;
   await terminal.showTarget(bench, 0.2);
   expect(sim.target).toBe(0.2);
-  sim.place(0.35); // the weighing boat
-  await stableReading(bench);
+  expect(await stableReading(bench)).toMatchObject({ gross: 0.3, net: 0.3 }); // the container: 1/20 of 6 kg
   await terminal.tare(bench);
   const r = await until(async () => {
     const x = await terminal.read(bench);
     return x.stable && x.net > 0 ? x : undefined;
   }, 5_000);
   expect(r.net).toBeCloseTo(0.2, 4);
-  expect(r.tare).toBeCloseTo(0.35, 4);
+  expect(r.tare).toBeCloseTo(0.3, 4);
+  // The dispensing over, the platform is cleared.
   await terminal.showTarget(bench, 0);
+  expect(await stableReading(bench)).toMatchObject({ gross: 0, tare: 0, net: 0 });
   await expect(terminal.showTarget(bench, 7)).rejects.toThrow(/BadOutOfRange/);
 });
 

@@ -1,6 +1,6 @@
 /** Driving a zero-setup Ampoule started as a process (`bin/ampoule`, or the compiled one), through its API. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { completion } from '../../demo/automated-operator';
+import { completion, dispense } from '../../demo/automated-operator';
 import { until } from './wait';
 
 export interface ZeroSetupProcess {
@@ -84,11 +84,20 @@ export async function stepAwaitingInput(url: string) {
     const live = (await api(tokens.operator1, 'GET', `/batches/${batch}`)).live;
     const waiting = (live.steps as { id: string; status: string }[]).find((s) => s.status === 'awaiting-input');
     if (waiting) {
-      const { user, body } = completion(
-        plan.find((p) => p.id === waiting.id)!,
-        { lots, password: 'ampoule-demo' },
-      );
-      return { batch, step: waiting.id, body, token: user === 'operator1' ? tokens.operator1 : await login(user) };
+      const step = plan.find((p) => p.id === waiting.id)!;
+      const { user, body } = completion(step, { lots, password: 'ampoule-demo' });
+      const token = user === 'operator1' ? tokens.operator1 : await login(user);
+      // A weighed salt is dispensed at a scale first (the zero-setup plant's simulated operator pours it).
+      const request = async (_user: string, method: string, p: string, b?: unknown) => {
+        const r = await fetch(`${url}/api${p}`, {
+          method,
+          headers: { Authorization: `Bearer ${token}`, ...(b ? { 'Content-Type': 'application/json' } : {}) },
+          body: b ? JSON.stringify(b) : undefined,
+        });
+        return { status: r.status, body: (await r.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+      };
+      if ((step as { weighed?: boolean }).weighed && !(await dispense(request, batch, step, user))) continue;
+      return { batch, step: waiting.id, body, token };
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -87,20 +87,12 @@ export function workRoutes(router: Router, k: PageKit): void {
     async (req, res) => {
       const form = req.body as Form;
       try {
-        const { batch, view } = await s.db.transaction(async (trx) => {
+        const began = await s.db.transaction(async (trx) => {
           const batch = await s.batches.dispensing.batch(trx, String(req.params.batch));
           const ctx = { trx, actor: req.actor!, station: stationOf(req), reason: null };
-          return {
-            batch,
-            view: await s.batches.dispensing.begin(ctx, batch, String(req.params.step), form.scale || undefined),
-          };
+          return s.batches.dispensing.begin(ctx, batch, String(req.params.step), form.scale || undefined);
         });
-        // Once committed: the target on the scale's terminal, for the operator pouring (a convenience: not refused).
-        const step = batch.plan.steps.find((x) => x.id === req.params.step);
-        if (view.scale && step?.kind === 'material')
-          await s.scales
-            .showTarget(view.scale.code, s.batches.dispensing.targetOn(step, view.scale))
-            .catch(() => undefined);
+        await s.batches.dispensing.showOnTerminals(began);
         const v = await stepView(req);
         return res.redirect(303, stepPath(v));
       } catch (err) {
@@ -136,7 +128,7 @@ export function workRoutes(router: Router, k: PageKit): void {
     scaleFragment(req, res, () => s.scales.reading(String(req.params.code))),
   );
   router.post('/scales/:code/tare', k.requireLogin, k.requirePermission('scales.operate'), k.requireCsrf, (req, res) =>
-    scaleFragment(req, res, () => s.scales.tare(String(req.params.code)), 'Tared.'),
+    scaleFragment(req, res, () => s.scales.tare(String(req.params.code), req.actor!.userId), 'Tared.'),
   );
   router.post(
     '/batches/:batch/steps/:step/:action',

@@ -6,7 +6,7 @@
  * behind a patch.
  */
 import { lotsConsumedSummary } from '../../domain/batch/workflow-metadata';
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setHandler } from '@temporalio/workflow';
 import type { Mutex } from 'async-mutex';
 import { checkCompletion, checkVerification } from '../../domain/batch/completion';
 import { REFUSALS } from '../../domain/batch/failures';
@@ -19,6 +19,7 @@ import type {
   StepVerification,
 } from '../../domain/batch/types';
 import { localWrites } from './activity-proxies';
+import { PATCHES } from './patches';
 import { batchCommandUpdate, batchStateQuery, completeStepUpdate, verifyStepUpdate } from './messages';
 import type { PlanRunner } from './plan-runner';
 import type { RecordItem, RecordWriter } from './record-writer';
@@ -79,8 +80,10 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
             ],
           );
         }
-        // A typed weight stands only once a second person has verified it, whatever the recipe says.
-        const manualWeighing = c.weighing?.source === 'manual';
+        // Only an entry with a weighing asks for the patch (every earlier history stays as it was). A typed weight
+        // stands only once a second person has verified it, whatever the recipe says.
+        const weighing = c.weighing && patched(PATCHES.weighingsRecorded.id) ? c.weighing : undefined;
+        const manualWeighing = weighing?.source === 'manual';
         const next: StepStatus = s.step.signatures.verified || manualWeighing ? 'awaiting-verification' : 'done';
         const user = { userId: c.signer.userId, fullName: c.signer.fullName };
         const items: RecordItem[] = [
@@ -96,13 +99,13 @@ export function installHandlers(state: BatchState, writer: RecordWriter, runner:
             user,
             signature: c.signer,
           },
-          ...(c.weighing
+          ...(weighing
             ? [
                 {
                   kind: 'weighing' as const,
                   stepId: s.step.id,
                   data: {
-                    ...c.weighing,
+                    ...weighing,
                     material: s.step.kind === 'material' ? s.step.material : null,
                     lot: c.lots?.[0]?.lotNumber ?? null,
                   },

@@ -66,4 +66,11 @@ export const PATCHES = {
     since: '2026-12-06 (issue 15)',
     predatingCorpus: 'v1-* … v4-* (v4-pbs-worker-restart and v4-pbs-worker-killed were interrupted)',
   },
+  weighingsRecorded: {
+    id: 'weighings-recorded',
+    change:
+      "a weighed step's weighing is recorded with its entry; a manual weighing sends the step to a second person's verification",
+    since: '2026-12-07 (issue 23)',
+    predatingCorpus: 'all before it (none holds a weighing: their handlers take the old branch only by not asking)',
+  },
 } as const satisfies Record<string, PatchDeclaration>;
