@@ -153,7 +153,9 @@ function weighingProblems(step: PlanStep, c: StepCompletion): string[] {
   if (w.source === 'manual' && !w.reason?.trim()) problems.push('a manual weighing needs a reason');
   if ((c.lots ?? []).length !== 1) problems.push('a weighing dispenses from one lot');
   else if (c.lots![0].quantity !== w.inStepUnit)
-    problems.push(`the quantity taken from lot ${c.lots![0].lotNumber} is the weighing's ${w.inStepUnit}, not ${c.lots![0].quantity}`);
+    problems.push(
+      `the quantity taken from lot ${c.lots![0].lotNumber} is the weighing's ${w.inStepUnit}, not ${c.lots![0].quantity}`,
+    );
   return problems;
 }
 
