@@ -245,8 +245,15 @@ test(
       await logIn(page, 'qa2');
       await page.goto(`${env.api.url}/batches/${batch}`);
       await page.getByRole('link', { name: 'Investigation: the history, replayed' }).click();
-      // The whole verdict section on a failure: which of code, archive and record disagreed.
-      expect(await page.locator('section[aria-labelledby="verdict-title"]').textContent()).toMatch(/^Verdict: ✓ pass/);
+      // The whole verdict section on a failure: which of code, archive and record disagreed — and, for the record,
+      // which entries and fields.
+      const verdict = await page.locator('section[aria-labelledby="verdict-title"]').textContent();
+      const mismatches = /^Verdict: ✓ pass/.test(verdict ?? '')
+        ? []
+        : ((await request('qa1', 'GET', `/batches/${batch}/cross-check`)).body.entries as { verdict: string }[]).filter(
+            (e) => e.verdict !== 'match',
+          );
+      expect({ verdict, mismatches }).toEqual({ verdict: expect.stringMatching(/^Verdict: ✓ pass/), mismatches: [] });
       const pinned = page.locator('ul.pinned');
       expect(await pinned.locator('li[data-pinned="hold"]').textContent()).toMatch(
         /Hold or stop · event \d+, .* UTC: Hold by Olivia Operator \(demo\): pump noise, checking/,
