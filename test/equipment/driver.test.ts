@@ -4,8 +4,6 @@
  * counters prove what ran, and how often.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -13,15 +11,16 @@ import type { UnitEndpoint } from '../../domain/equipment';
 import { Connections } from '../../equipment/driver/connections';
 import { PhaseDriver, type StateChange } from '../../equipment/driver/phase-driver';
 import { EquipmentUnavailable, PhaseFailure } from '../../equipment/errors';
-import { openPki, type ApplicationPki } from '../../equipment/pki';
-import { startSimulator, type EquipmentSimulator } from '../../equipment/simulator/simulator';
+import { openPki } from '../../equipment/pki';
+import type { EquipmentSimulator } from '../../equipment/simulator/simulator';
 import { rejectedCertificates, summarize } from '../../equipment/trust';
 import { AMPOULE_BIN } from '../support/server-process';
+import { startPlant, type Plant } from '../support/plant';
 import { until } from '../support/wait';
 
+let plant: Plant;
 let dir: string;
 let simulator: EquipmentSimulator;
-let pki: ApplicationPki;
 let connections: Connections;
 let driver: PhaseDriver;
 let reactor: UnitEndpoint;
@@ -30,29 +29,14 @@ let counter = 0;
 const id = (what: string) => `batch-T${Date.now().toString(36)}-${++counter}/${what}`;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'ampoule-equipment-'));
-  simulator = await startSimulator({ pkiFolder: path.join(dir, 'simulator'), timeScale: 7200, tickMs: 20 });
-  pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
-  await simulator.pki.trust(pki.certificate());
-  await pki.trust(simulator.pki.certificate());
-  connections = new Connections(pki);
+  plant = await startPlant({ timeScale: 7200, tickMs: 20 });
+  ({ dir, simulator, connections } = plant);
   driver = new PhaseDriver(connections);
-  const endpoint = (code: string): UnitEndpoint => ({
-    code,
-    endpointUrl: simulator.endpointUrl,
-    securityMode: 'SignAndEncrypt',
-    securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256',
-    binding: simulator.bindingFor(code),
-  });
-  reactor = endpoint('BR-101');
-  mixer = endpoint('MX-201');
+  reactor = plant.endpoint('BR-101');
+  mixer = plant.endpoint('MX-201');
 });
 
-afterAll(async () => {
-  await connections?.close();
-  await simulator?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => plant?.close());
 
 test('a phase runs through the handshake: parameters, Start with the command id, Complete, reports, Reset', async () => {
   const heat = simulator.phase('BR-101', 'HEAT');

@@ -3,48 +3,28 @@
  * unit (from the EngineeringUnits property), stability, StatusCode and source timestamp; tare and zero, refused in
  * motion; the target a dispensing shows; a failed load cell read as Bad and refused by the dispensing's rules.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { UnitEndpoint } from '../../domain/equipment';
 import { readingRefusal } from '../../domain/weighing';
-import { Connections } from '../../equipment/driver/connections';
 import { ScaleTerminal, TerminalRefusal, uneceCode } from '../../equipment/driver/scale-terminal';
-import { openPki } from '../../equipment/pki';
-import { startSimulator, type EquipmentSimulator } from '../../equipment/simulator/simulator';
+import type { EquipmentSimulator } from '../../equipment/simulator/simulator';
+import { startPlant, type Plant } from '../support/plant';
 import { until } from '../support/wait';
 
-let dir: string;
+let plant: Plant;
 let simulator: EquipmentSimulator;
-let connections: Connections;
 let terminal: ScaleTerminal;
 let floor: UnitEndpoint;
 let bench: UnitEndpoint;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'ampoule-scale-'));
-  simulator = await startSimulator({ pkiFolder: path.join(dir, 'simulator'), tickMs: 20 });
-  const pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
-  await simulator.pki.trust(pki.certificate());
-  await pki.trust(simulator.pki.certificate());
-  connections = new Connections(pki);
-  terminal = new ScaleTerminal(connections);
-  const endpoint = (code: string): UnitEndpoint => ({
-    code,
-    endpointUrl: simulator.endpointUrl,
-    securityMode: 'SignAndEncrypt',
-    securityPolicy: 'http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256',
-    binding: simulator.bindingFor(code),
-  });
-  floor = endpoint('SC-301');
-  bench = endpoint('SC-302');
+  plant = await startPlant({ tickMs: 20 });
+  simulator = plant.simulator;
+  terminal = new ScaleTerminal(plant.connections);
+  floor = plant.endpoint('SC-301');
+  bench = plant.endpoint('SC-302');
 });
 
-afterAll(async () => {
-  await connections?.close();
-  await simulator?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => plant?.close());
 
 const stableReading = (unit: UnitEndpoint) =>
   until(async () => {

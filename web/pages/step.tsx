@@ -225,23 +225,12 @@ function LotScan({ step, v }: { step: Extract<PlanStep, { kind: 'material' }>; v
         Lot of {step.material}: {step.quantity.value} {unit} (accepted {step.acceptance.low}–{step.acceptance.high}{' '}
         {unit})
       </legend>
-      <p>
-        <label for="lot-scan">Scan the lot label (or type the lot number)</label>
-        <input id="lot-scan" name="lot" required autocomplete="off" data-scan="gs1" value={v.entered?.lot ?? ''} />
-      </p>
+      <LotField v={v} />
       <p>
         <label for="lot-quantity">Quantity used ({unit})</label>
         <input id="lot-quantity" name="quantity" required inputMode="decimal" value={v.entered?.quantity ?? ''} />
       </p>
-      {v.entered?.['deviation.quantity'] !== undefined ||
-      (v.problems ?? []).some((p) => p.includes(`of ${step.material} is outside`)) ? (
-        <p>
-          <label for="lot-deviation">Deviation comment for the quantity</label>
-          <textarea id="lot-deviation" name="deviation.quantity" maxLength={2000}>
-            {v.entered?.['deviation.quantity'] ?? ''}
-          </textarea>
-        </p>
-      ) : null}
+      <QuantityDeviation step={step} v={v} />
     </fieldset>
   );
 }
@@ -378,23 +367,12 @@ function DispenseScan({ step, v }: { step: Extract<PlanStep, { kind: 'material' 
   return (
     <fieldset class="lot">
       <legend>Source lot and container of {step.material}</legend>
-      <p>
-        <label for="lot-scan">Scan the lot label (or type the lot number)</label>
-        <input id="lot-scan" name="lot" required autocomplete="off" data-scan="gs1" value={v.entered?.lot ?? ''} />
-      </p>
+      <LotField v={v} />
       <p>
         <label for="container-scan">Scan the container</label>
         <input id="container-scan" name="container" required autocomplete="off" value={v.entered?.container ?? ''} />
       </p>
-      {v.entered?.['deviation.quantity'] !== undefined ||
-      (v.problems ?? []).some((p) => p.includes(`of ${step.material} is outside`)) ? (
-        <p>
-          <label for="lot-deviation">Deviation comment for the quantity</label>
-          <textarea id="lot-deviation" name="deviation.quantity" maxLength={2000}>
-            {v.entered?.['deviation.quantity'] ?? ''}
-          </textarea>
-        </p>
-      ) : null}
+      <QuantityDeviation step={step} v={v} />
       <details open={manualAsked}>
         <summary>The scale is down: weigh manually</summary>
         <p class="hint">A typed weight is marked manual in the record and waits for a second person's verification.</p>
@@ -425,6 +403,32 @@ function DispenseScan({ step, v }: { step: Extract<PlanStep, { kind: 'material' 
         </p>
       </details>
     </fieldset>
+  );
+}
+
+/** The source lot, scanned (a GS1 label) or typed. */
+function LotField({ v }: { v: StepView }) {
+  return (
+    <p>
+      <label for="lot-scan">Scan the lot label (or type the lot number)</label>
+      <input id="lot-scan" name="lot" required autocomplete="off" data-scan="gs1" value={v.entered?.lot ?? ''} />
+    </p>
+  );
+}
+
+/** A comment for a quantity outside the step's window, asked for once the validator says it is (or kept). */
+function QuantityDeviation({ step, v }: { step: Extract<PlanStep, { kind: 'material' }>; v: StepView }) {
+  const asked =
+    v.entered?.['deviation.quantity'] !== undefined ||
+    (v.problems ?? []).some((p) => p.includes(`of ${step.material} is outside`));
+  if (!asked) return null;
+  return (
+    <p>
+      <label for="lot-deviation">Deviation comment for the quantity</label>
+      <textarea id="lot-deviation" name="deviation.quantity" maxLength={2000}>
+        {v.entered?.['deviation.quantity'] ?? ''}
+      </textarea>
+    </p>
   );
 }
 
