@@ -94,8 +94,11 @@ export async function startBatchEnv(
     workflowBundle,
   };
   const pki = await openPki(path.join(dir, 'ampoule'), 'ampoule');
+  // The worker's sessions and the API's (for the scales) apart, as in the processes of a deployment: a scale read
+  // that fails closes only the API's session, never the one a running phase is watched on.
   const connections = new Connections(pki);
-  const api = await startTestApi({ env: options.env, temporal, scaleTerminal: new ScaleTerminal(connections) });
+  const apiConnections = new Connections(pki);
+  const api = await startTestApi({ env: options.env, temporal, scaleTerminal: new ScaleTerminal(apiConnections) });
   const simulator = await startSimulator({
     pkiFolder: path.join(dir, 'simulator'),
     timeScale: options.timeScale ?? 7200,
@@ -141,6 +144,7 @@ export async function startBatchEnv(
     async close() {
       await env.stopWorker();
       await connections.close();
+      await apiConnections.close();
       await connection.close();
       await api.close();
       await simulator.stop();
