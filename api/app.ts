@@ -53,6 +53,9 @@ export function createApp(services: Services, extraRoutes: RouteSpec[] = []): Ap
   const { config, log } = services;
   const app = express();
   app.disable('x-powered-by');
+  // Express would hash every answer it sends into a weak ETag (a SHA-1 over 2.5 MB for a ten-thousand-lot genealogy)
+  // that no client of Ampoule's uses: the API's ETags are its resources' row versions (`api/http/mount.ts`).
+  app.set('etag', false);
   app.set('trust proxy', config.http.trustProxy);
 
   app.use(requestTimer(services.metrics));

@@ -144,49 +144,73 @@ export class LotService {
       this.inventory.today(this.db),
     ]);
     const lots = new Map<string, GenealogyTreeRow>();
-    const below = new Map<string, Map<string, GenealogyTreeRow[]>>();
+    // Each lot's edges to the lots below it (inputs backward, outputs forward), of every batch.
+    const below = new Map<string, GenealogyTreeRow[]>();
     const batchIds = new Set<string>();
     for (const r of rows) {
       if (!lots.has(r.id)) lots.set(r.id, r);
       if (r.parentLotId === null || r.batchId === null) continue;
       batchIds.add(r.batchId);
-      let byBatch = below.get(r.parentLotId);
-      if (!byBatch) below.set(r.parentLotId, (byBatch = new Map()));
-      const group = byBatch.get(r.batchId);
-      if (group) group.push(r);
-      else byBatch.set(r.batchId, [r]);
+      const edges = below.get(r.parentLotId);
+      if (edges) edges.push(r);
+      else below.set(r.parentLotId, [r]);
     }
     const expanded = new Set<string>();
     const backward = direction === 'backward';
-    // Each node built as one literal (ten thousand of them: no spreads, no copies).
-    const node = (id: string, edge?: GenealogyTreeRow): BackwardNode | ForwardNode => {
+    // Ten thousand nodes: each built as one literal with every key in the answer's order — one shape for all, which
+    // V8 builds and JSON.stringify writes fastest (an undefined key is left out of the JSON); no spreads (a spread
+    // per node took twice as long) or copies.
+    const node = (id: string, edge: GenealogyTreeRow | undefined): object => {
       const l = lots.get(id)!;
+      // A lot shown again is not expanded again: its branches are where it first appears.
       const repeated = expanded.has(id);
       expanded.add(id);
-      const n: Record<string, unknown> = genealogyLot(l, today);
-      if (repeated) n.repeated = true;
-      // A lot shown again is not expanded again: its branches are where it first appears.
-      const links: Record<string, unknown>[] = [];
-      // Each lot's batches, and each batch's lots, in ordinal order: the same tree for the same genealogy.
-      const byBatch = repeated ? undefined : below.get(id);
-      for (const batchId of byBatch ? [...byBatch.keys()].sort(ordinal) : []) {
-        const es = byBatch!.get(batchId)!.sort((a, b) => ordinal(a.lotNumber, b.lotNumber));
-        links.push(
-          backward
-            ? { batchId, produced: { value: es[0].produced, unit: l.unit }, inputs: es.map((e) => node(e.id, e)) }
-            : { batchId, consumed: { value: es[0].consumed, unit: l.unit }, outputs: es.map((e) => node(e.id, e)) },
-        );
+      const links: object[] = [];
+      const edges = repeated ? undefined : below.get(id);
+      if (edges) {
+        // Each lot's batches, and each batch's lots, in ordinal order: the same tree for the same genealogy.
+        edges.sort(byBatchThenLot);
+        for (let i = 0; i < edges.length;) {
+          const batchId = edges[i].batchId!;
+          const first = edges[i];
+          const nodes: object[] = [];
+          for (; i < edges.length && edges[i].batchId === batchId; i++) nodes.push(node(edges[i].id, edges[i]));
+          links.push(
+            backward
+              ? { batchId, produced: { value: first.produced, unit: l.unit }, inputs: nodes }
+              : { batchId, consumed: { value: first.consumed, unit: l.unit }, outputs: nodes },
+          );
+        }
       }
-      if (backward) {
-        n.producedBy = links;
-        if (edge) n.consumed = { value: edge.consumed, unit: l.unit };
-      } else {
-        n.consumedBy = links;
-        if (edge) n.produced = { value: edge.produced, unit: l.unit };
-      }
-      return n as unknown as BackwardNode | ForwardNode;
+      const effective = effectiveStatus(l, today);
+      // A direction's nodes all of one shape: `repeated` and the edge's amount undefined where they do not apply.
+      return backward
+        ? {
+            id: l.id,
+            lotNumber: l.lotNumber,
+            material: l.materialCode,
+            quantity: l.quantity,
+            unit: l.unit,
+            status: l.status,
+            effectiveStatus: effective,
+            repeated: repeated ? true : undefined,
+            producedBy: links,
+            consumed: edge && { value: edge.consumed, unit: l.unit },
+          }
+        : {
+            id: l.id,
+            lotNumber: l.lotNumber,
+            material: l.materialCode,
+            quantity: l.quantity,
+            unit: l.unit,
+            status: l.status,
+            effectiveStatus: effective,
+            repeated: repeated ? true : undefined,
+            consumedBy: links,
+            produced: edge && { value: edge.produced, unit: l.unit },
+          };
     };
-    const root = node(lot.id);
+    const root = node(lot.id, undefined) as BackwardNode | ForwardNode;
     return { direction, lots: lots.size, batches: batchIds.size, root };
   }
 
@@ -284,6 +308,10 @@ export class LotService {
 /** Ordinal, not locale-aware: the same order everywhere, and a fraction of the cost on ten thousand lots. */
 function ordinal(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byBatchThenLot(a: GenealogyTreeRow, b: GenealogyTreeRow): number {
+  return ordinal(a.batchId!, b.batchId!) || ordinal(a.lotNumber, b.lotNumber);
 }
 
 /** What a genealogy shows of a lot it reached. */
