@@ -18,7 +18,14 @@ import type { NewSignature } from '../db/stores/signature-store';
 import { canonicalHash } from '../domain/canonical-hash';
 import { ACTIVITY_FAILURES, BATCH_MISSING } from '../domain/batch/failures';
 import { recordEvents } from '../domain/integration/record-events';
-import type { AssignedUnit, BatchCommand, BatchStatus, EbrEntryInput, StepProjection } from '../domain/batch/types';
+import type {
+  AssignedUnit,
+  BatchCommand,
+  BatchStatus,
+  EbrEntryInput,
+  RecordWriteOutcome,
+  StepProjection,
+} from '../domain/batch/types';
 import type { PlanStep } from '../domain/recipe/plan';
 import { AuditTrail } from '../api/audit/audit-trail';
 import { raiseFromRecord } from '../api/deviations/deviation-service';
@@ -87,7 +94,7 @@ export function createActivities(deps: ActivityDeps) {
       entries: EbrEntryInput[];
       steps?: StepProjection[];
       batchStatus?: BatchStatus;
-    }): Promise<{ written: number }> {
+    }): Promise<RecordWriteOutcome> {
       let completedKinds: string[] = [];
       const outcome = await db.transaction(async (trx) => {
         const keyOf = (no: number) => `${req.workflowId}/${no}`;
@@ -99,10 +106,16 @@ export function createActivities(deps: ActivityDeps) {
         // Retryable: the launch starts the workflow just before it commits the batch.
         if (!start) throw ApplicationFailure.create({ message: `no batch ${req.batchId} (yet)`, type: BATCH_MISSING });
         const { batch } = start;
+        const earlier: RecordWriteOutcome['earlier'] = [];
         const signatures: NewSignature[] = [];
         const entries: NewEbrEntry[] = [];
         for (const e of req.entries) {
-          if (start.stored.has(keyOf(e.no))) continue; // written before this attempt: nothing of it again
+          // Written before this attempt: nothing of it again; the workflow is told what it was recorded with.
+          const stored = start.stored.get(keyOf(e.no));
+          if (stored) {
+            earlier.push({ no: e.no, ...stored });
+            continue;
+          }
           let signatureId: string | null = null;
           if (e.signature) {
             // The signature is bound to what this entry records, in this batch, at this step.
@@ -171,7 +184,7 @@ export function createActivities(deps: ActivityDeps) {
             newValue: { status: req.batchStatus },
           });
         }
-        return { written };
+        return { written, earlier };
       });
       // Counted once committed (a retried write stores, and counts, nothing twice).
       for (const kind of completedKinds) deps.metrics?.stepsCompleted.inc({ kind });

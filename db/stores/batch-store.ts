@@ -54,11 +54,14 @@ export interface EbrRow extends StoredEbrEntry {
 
 export type NewEbrEntry = Omit<StoredEbrEntry, 'seq' | 'batchId'>;
 
-/** A batch-record write under way: the batch (locked), the chain's head, the entry keys already stored. */
+/**
+ * A batch-record write under way: the batch (locked), the chain's head, and the entries of the write already stored
+ * (by an earlier attempt), by key, with the history event and time they were stored with.
+ */
 export interface RecordWriteStart {
   batch: BatchRecord;
   head: { seq: number; hash: string };
-  stored: Set<string>;
+  stored: Map<string, { eventId: number; occurredAt: string }>;
 }
 
 export class BatchStore {
@@ -233,11 +236,19 @@ export class BatchStore {
     if (!batch) return undefined;
     const { rows } = await trx.raw(
       `select (select json_build_object('seq', seq, 'hash', hash) from ebr_entries where batch_id = ? order by seq desc limit 1) as head,
-              array(select entry_key from ebr_entries where entry_key = any(?::text[])) as stored_keys`,
+              (select coalesce(json_agg(json_build_object('key', entry_key, 'eventId', event_id, 'occurredAt', occurred_at)), '[]')
+                 from ebr_entries where entry_key = any(?::text[])) as stored`,
       [batch.id, entryKeys],
     );
     const head = rows[0].head as { seq: number; hash: string } | null;
-    return { batch, head: head ?? { seq: 0, hash: EBR_GENESIS }, stored: new Set(rows[0].stored_keys as string[]) };
+    const stored = rows[0].stored as { key: string; eventId: number; occurredAt: string }[];
+    return {
+      batch,
+      head: head ?? { seq: 0, hash: EBR_GENESIS },
+      stored: new Map(
+        stored.map((e) => [e.key, { eventId: Number(e.eventId), occurredAt: new Date(e.occurredAt).toISOString() }]),
+      ),
+    };
   }
 
   /**

@@ -150,6 +150,18 @@ export interface EbrEntryInput {
   signature?: Signer;
 }
 
+/**
+ * What a write of the batch record did: how many entries it stored, and the entries an earlier attempt of the same
+ * write had stored already — with the history event and workflow time they were stored with. (A workflow task
+ * whose completion was lost after its local activity committed is run again, later in the history: its retry
+ * takes its entries down with a later event and time, and the record keeps the first.)
+ */
+export interface RecordWriteOutcome {
+  written: number;
+  /** Absent in the results of writes made before it was told (histories from before). */
+  earlier?: { no: number; eventId: number; occurredAt: string }[];
+}
+
 export type EbrKind =
   | 'batch-started'
   | 'step-started'

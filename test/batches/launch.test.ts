@@ -252,3 +252,30 @@ test('a tampered execution plan: the launch is refused (409 plan-integrity), a s
   }
   expect((await as('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 500 })).status).toBe(201);
 });
+
+test('a write of the record tried again stores nothing twice, and says with which event and time it stored its entries', async () => {
+  await freeMixers();
+  const launched = await as('planner', 'POST', '/batches', { recipe: 'PBS-1X', batchSize: 500 });
+  expect(launched.status).toBe(201);
+  const activities = createActivities({
+    db: env.api.services.db,
+    stores: env.api.services.stores,
+    driver: undefined as never,
+  });
+  // The batch's first write, as its workflow task takes it down; then again, as that workflow task takes it down when
+  // it runs again later in the history (its first completion lost after the local activity committed).
+  const write = (eventId: number, occurredAt: string) =>
+    activities.recordEbr({
+      batchId: launched.body.id,
+      workflowId: `batch-${launched.body.number}`,
+      runId: 'run-1',
+      entries: [{ no: 1, kind: 'batch-started', stepId: null, data: { size: 500 }, eventId, occurredAt, user: null }],
+    });
+  expect(await write(4, '2026-12-07T10:00:00.000Z')).toEqual({ written: 1, earlier: [] });
+  expect(await write(9, '2026-12-07T10:00:05.000Z')).toEqual({
+    written: 0,
+    earlier: [{ no: 1, eventId: 4, occurredAt: '2026-12-07T10:00:00.000Z' }],
+  });
+  const record = await as('qa1', 'GET', `/batches/${launched.body.number}/ebr`);
+  expect(record.body.entries.map((e: Json) => [e.eventId, e.occurredAt])).toEqual([[4, '2026-12-07T10:00:00.000Z']]);
+});

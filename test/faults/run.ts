@@ -469,6 +469,16 @@ async function main() {
       const ebr = (await request('qa1', 'GET', `/batches/${run.number}/ebr`)).body;
       if (!ebr.chain?.ok) run.problems.push(`its record's hash chain does not hold: ${JSON.stringify(ebr.chain)}`);
       const entries = ebr.entries as Json[];
+      // The record against the history it was written from, entry by entry (a replay, as QA's investigation does).
+      const check = await request('qa1', 'GET', `/batches/${run.number}/cross-check`);
+      if (check.status !== 200 || check.body.verdict !== 'match')
+        run.problems.push(
+          `its record does not match its history: ${check.status} ${JSON.stringify(
+            check.status === 200
+              ? (check.body.entries as Json[]).filter((e) => e.verdict !== 'match')
+              : check.body,
+          )}`,
+        );
       const keys = entries.map((e) => e.entryKey);
       if (new Set(keys).size !== keys.length) run.problems.push('an entry key is in the record twice');
       // Consumed quantities are in their step's unit.

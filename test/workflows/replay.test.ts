@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { RECORD_SINK_IGNORED } from '../../worker/replayer';
+import { BatchReplayer, RECORD_SINK_IGNORED } from '../../worker/replayer';
 import { CORPUS_DIR, corpusFiles, readFromCorpus } from '../support/replay-corpus';
 import { workflowBundle } from '../support/workflow-bundle';
 
@@ -73,4 +73,28 @@ test('every @temporalio package uses one protobufjs (two copies break the JSON c
     require.resolve('protobufjs', { paths: [path.dirname(require.resolve(`${pkg}/package.json`))] });
   const copies = new Set(['@temporalio/common', '@temporalio/proto', '@temporalio/worker'].map(copyOf));
   expect([...copies]).toHaveLength(1);
+});
+
+test('a write whose marker says an earlier attempt stored its entry is rebuilt with that attempt’s event and time', async () => {
+  // A workflow task whose completion was lost after its local activity committed runs again later in the history:
+  // the write's retry finds its entries stored, and its result (the marker) says with which event and time.
+  const replayer = new BatchReplayer(workflowBundle);
+  const { workflowId, history } = readFromCorpus('pbs-full-release.json');
+  const runId = history.events![0].workflowExecutionStartedEventAttributes!.originalExecutionRunId!;
+  const as = async (h: typeof history) =>
+    (await replayer.replay(workflowId, [{ runId, history: h }])).written[0].entries;
+  const before = await as(history);
+
+  const firstWrite = history.events!.find((e) => {
+    const data = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+    return data && JSON.parse(Buffer.from(data).toString()).activity_type === 'recordEbr';
+  })!;
+  const result = firstWrite.markerRecordedEventAttributes!.details!.result.payloads![0];
+  const outcome = JSON.parse(Buffer.from(result.data!).toString()) as Record<string, unknown>;
+  const earlier = { no: before[0].no, eventId: 3, occurredAt: '2026-12-01T08:00:00.000Z' };
+  result.data = Buffer.from(JSON.stringify({ ...outcome, earlier: [earlier] }));
+
+  const after = await as(history);
+  expect(after[0]).toEqual({ ...before[0], eventId: 3, occurredAt: earlier.occurredAt });
+  expect(after.slice(1)).toEqual(before.slice(1));
 });

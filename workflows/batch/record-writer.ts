@@ -6,7 +6,15 @@
  */
 import { recordWriteSummary } from '../../domain/batch/workflow-metadata';
 import { CancellationScope, proxySinks, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { BatchInput, BatchStatus, EbrEntryInput, EbrKind, Signer, StepProjection } from '../../domain/batch/types';
+import type {
+  BatchInput,
+  BatchStatus,
+  EbrEntryInput,
+  EbrKind,
+  RecordWriteOutcome,
+  Signer,
+  StepProjection,
+} from '../../domain/batch/types';
 import { firstWrite, localWrites } from './activity-proxies';
 import { BATCH_SEARCH_ATTRIBUTES, type BatchSinks } from './messages';
 import type { BatchState } from './state';
@@ -33,6 +41,16 @@ export interface HeldBackEnd {
 }
 
 const sinks = proxySinks<BatchSinks>();
+
+/** The entries of a write with the event and time the record holds them with (an earlier attempt's, if it stored them). */
+function asRecorded(entries: EbrEntryInput[], earlier: NonNullable<RecordWriteOutcome['earlier']>): EbrEntryInput[] {
+  if (earlier.length === 0) return entries;
+  const stored = new Map(earlier.map((e) => [e.no, e]));
+  return entries.map((e) => {
+    const s = stored.get(e.no);
+    return s ? { ...e, eventId: s.eventId, occurredAt: s.occurredAt } : e;
+  });
+}
 
 export class RecordWriter {
   /** The last entry number given. */
@@ -70,13 +88,15 @@ export class RecordWriter {
     );
     const steps = parts.flatMap((p) => p.projections);
     const activities = this.written ? localWrites : firstWrite;
-    await CancellationScope.nonCancellable(() =>
+    const outcome = await CancellationScope.nonCancellable(() =>
       activities.recordEbr.executeWithOptions({ summary: recordWriteSummary(batch) }, [
         { batchId: this.input.batchId, workflowId, runId, entries: batch, steps, batchStatus },
       ]),
     );
-    // Told once written (a write that failed wrote nothing), for a replay to rebuild the record.
-    sinks.record.written(batch);
+    // Told once written (a write that failed wrote nothing), for a replay to rebuild the record: as the record holds
+    // them. An entry an earlier attempt of this workflow task stored (its completion was lost) keeps that attempt's
+    // event and time; the outcome, in the history's marker, says so, and a replay reads it from there.
+    sinks.record.written(asRecorded(batch, outcome.earlier ?? []));
     this.written = true;
     let next = 0;
     for (const p of parts) {
