@@ -56,12 +56,12 @@ export type NewEbrEntry = Omit<StoredEbrEntry, 'seq' | 'batchId'>;
 
 /**
  * A batch-record write under way: the batch (locked), the chain's head, and the entries of the write already stored
- * (by an earlier attempt), by key, with the history event and time they were stored with.
+ * (by an earlier attempt), by key, with what they are and the history event and time they were stored with.
  */
 export interface RecordWriteStart {
   batch: BatchRecord;
   head: { seq: number; hash: string };
-  stored: Map<string, { eventId: number; occurredAt: string }>;
+  stored: Map<string, { kind: string; stepId: string | null; eventId: number; occurredAt: string }>;
 }
 
 export class BatchStore {
@@ -236,17 +236,31 @@ export class BatchStore {
     if (!batch) return undefined;
     const { rows } = await trx.raw(
       `select (select json_build_object('seq', seq, 'hash', hash) from ebr_entries where batch_id = ? order by seq desc limit 1) as head,
-              (select coalesce(json_agg(json_build_object('key', entry_key, 'eventId', event_id, 'occurredAt', occurred_at)), '[]')
+              (select coalesce(json_agg(json_build_object('key', entry_key, 'kind', kind, 'stepId', step_id, 'eventId', event_id, 'occurredAt', occurred_at)), '[]')
                  from ebr_entries where entry_key = any(?::text[])) as stored`,
       [batch.id, entryKeys],
     );
     const head = rows[0].head as { seq: number; hash: string } | null;
-    const stored = rows[0].stored as { key: string; eventId: number; occurredAt: string }[];
+    const stored = rows[0].stored as {
+      key: string;
+      kind: string;
+      stepId: string | null;
+      eventId: number;
+      occurredAt: string;
+    }[];
     return {
       batch,
       head: head ?? { seq: 0, hash: EBR_GENESIS },
       stored: new Map(
-        stored.map((e) => [e.key, { eventId: Number(e.eventId), occurredAt: new Date(e.occurredAt).toISOString() }]),
+        stored.map((e) => [
+          e.key,
+          {
+            kind: e.kind,
+            stepId: e.stepId,
+            eventId: Number(e.eventId),
+            occurredAt: new Date(e.occurredAt).toISOString(),
+          },
+        ]),
       ),
     };
   }

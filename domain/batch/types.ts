@@ -159,7 +159,7 @@ export interface EbrEntryInput {
 export interface RecordWriteOutcome {
   written: number;
   /** Absent in the results of writes made before it was told (histories from before). */
-  earlier?: { no: number; eventId: number; occurredAt: string }[];
+  earlier?: { no: number; kind: string; stepId: string | null; eventId: number; occurredAt: string }[];
 }
 
 export type EbrKind =

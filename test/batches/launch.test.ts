@@ -274,7 +274,7 @@ test('a write of the record tried again stores nothing twice, and says with whic
   expect(await write(4, '2026-12-07T10:00:00.000Z')).toEqual({ written: 1, earlier: [] });
   expect(await write(9, '2026-12-07T10:00:05.000Z')).toEqual({
     written: 0,
-    earlier: [{ no: 1, eventId: 4, occurredAt: '2026-12-07T10:00:00.000Z' }],
+    earlier: [{ no: 1, kind: 'batch-started', stepId: null, eventId: 4, occurredAt: '2026-12-07T10:00:00.000Z' }],
   });
   const record = await as('qa1', 'GET', `/batches/${launched.body.number}/ebr`);
   expect(record.body.entries.map((e: Json) => [e.eventId, e.occurredAt])).toEqual([[4, '2026-12-07T10:00:00.000Z']]);

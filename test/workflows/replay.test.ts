@@ -91,10 +91,12 @@ test('a write whose marker says an earlier attempt stored its entry is rebuilt w
   })!;
   const result = firstWrite.markerRecordedEventAttributes!.details!.result.payloads![0];
   const outcome = JSON.parse(Buffer.from(result.data!).toString()) as Record<string, unknown>;
-  const earlier = { no: before[0].no, eventId: 3, occurredAt: '2026-12-01T08:00:00.000Z' };
+  const { no, kind, stepId } = before[0];
+  const earlier = { no, kind, stepId, eventId: before[0].eventId + 100, occurredAt: '2026-12-01T08:00:00.000Z' };
+  expect(Date.parse(before[0].occurredAt)).not.toBe(Date.parse(earlier.occurredAt));
   result.data = Buffer.from(JSON.stringify({ ...outcome, earlier: [earlier] }));
 
   const after = await as(history);
-  expect(after[0]).toEqual({ ...before[0], eventId: 3, occurredAt: earlier.occurredAt });
+  expect(after[0]).toEqual({ ...before[0], eventId: earlier.eventId, occurredAt: earlier.occurredAt });
   expect(after.slice(1)).toEqual(before.slice(1));
 });

@@ -48,7 +48,8 @@ function asRecorded(entries: EbrEntryInput[], earlier: NonNullable<RecordWriteOu
   const stored = new Map(earlier.map((e) => [e.no, e]));
   return entries.map((e) => {
     const s = stored.get(e.no);
-    return s ? { ...e, eventId: s.eventId, occurredAt: s.occurredAt } : e;
+    // The same entry, as the earlier attempt numbered it: else the cross-check shows what differs.
+    return s && s.kind === e.kind && s.stepId === e.stepId ? { ...e, eventId: s.eventId, occurredAt: s.occurredAt } : e;
   });
 }
 
