@@ -5,6 +5,7 @@ import { DEVIATION_CATEGORIES, DEVIATION_STATES, SEVERITIES } from '../../domain
 import { decodeCursor, listOf, listQuery, pageOfKeyset } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
+import { signatureManifestationSchema } from '../signatures/signature-service';
 
 const deviationParams = z.strictObject({
   id: z.string().min(1).max(80).describe('deviation id or number (B2026-00001-D01)'),
@@ -43,7 +44,7 @@ const deviationSchema = z
     submittedAt: z.iso.datetime().nullable(),
     closedBy: z.uuid().nullable(),
     closedAt: z.iso.datetime().nullable(),
-    closeSignature: z.unknown().nullable().describe('the manifestation of QA’s closing signature'),
+    closeSignature: signatureManifestationSchema.nullable().describe('the manifestation of QA’s closing signature'),
     updatedAt: z.iso.datetime(),
     rowVersion: z.int(),
   })

@@ -4,7 +4,7 @@ import { LOT_STATUSES, signatureFor, type LotStatus } from '../../domain/materia
 import { decodeCursor, listOf, listQuery, pageOfKeyset } from '../http/list';
 import { route, type RouteSpec } from '../http/route';
 import type { Services } from '../services';
-import type { SignatureRequirement } from '../signatures/signature-service';
+import { signatureManifestationSchema, type SignatureRequirement } from '../signatures/signature-service';
 
 const lotParams = z.strictObject({ id: z.string().min(1).max(64).describe('lot id or lot number') });
 const isoDate = z.iso.date().describe('YYYY-MM-DD');
@@ -31,6 +31,89 @@ const lotSchema = z
     createdBy: z.uuid().nullable(),
   })
   .meta({ id: 'Lot' });
+
+/** A lot's ledger: each receipt, consumption, production and adjustment, signed quantity in the lot's unit. */
+const lotTransactionSchema = z
+  .object({
+    id: z.int(),
+    lotId: z.uuid(),
+    kind: z.enum(['receipt', 'consumption', 'production', 'adjustment']),
+    quantity: z.number().describe('signed: negative for a consumption'),
+    enteredQuantity: z.number().describe('as entered, in enteredUnit'),
+    enteredUnit: z.string(),
+    batchId: z.string().nullable(),
+    stepId: z.string().nullable(),
+    idempotencyKey: z.string().nullable(),
+    reason: z.string().nullable(),
+    at: z.iso.datetime(),
+    userId: z.uuid().nullable(),
+    userName: z.string(),
+  })
+  .meta({ id: 'LotTransaction' });
+
+const lotStatusChangeSchema = z
+  .object({
+    fromStatus: z.enum(LOT_STATUSES).nullable(),
+    toStatus: z.enum(LOT_STATUSES),
+    reason: z.string(),
+    signatureId: z.uuid().nullable(),
+    at: z.iso.datetime(),
+    userId: z.uuid().nullable(),
+    userName: z.string(),
+    signature: signatureManifestationSchema.nullable().describe('release and reject are signed'),
+  })
+  .meta({ id: 'LotStatusChange' });
+
+/** A quantity in a genealogy: in the lot's unit. */
+const genealogyAmount = z.object({ value: z.number(), unit: z.string() });
+
+/** What a genealogy shows of each lot it reaches. */
+const genealogyLot = {
+  id: z.uuid(),
+  lotNumber: z.string(),
+  material: z.string(),
+  quantity: z.number(),
+  unit: z.string(),
+  status: z.enum(LOT_STATUSES),
+  effectiveStatus: z.enum(LOT_STATUSES),
+  repeated: z.literal(true).optional().describe('reached again: its branches are where it first appears'),
+};
+
+/** The trees' nodes, typed for their recursive schemas (a schema cannot infer its own type through itself). */
+type GenealogyAmountJson = z.infer<typeof genealogyAmount>;
+type GenealogyLotJson = z.infer<z.ZodObject<typeof genealogyLot>>;
+interface BackwardNodeJson extends GenealogyLotJson {
+  producedBy: { batchId: string; produced: GenealogyAmountJson; inputs: BackwardNodeJson[] }[];
+  consumed?: GenealogyAmountJson;
+}
+interface ForwardNodeJson extends GenealogyLotJson {
+  consumedBy: { batchId: string; consumed: GenealogyAmountJson; outputs: ForwardNodeJson[] }[];
+  produced?: GenealogyAmountJson;
+}
+
+const backwardNodeSchema: z.ZodType<BackwardNodeJson> = z
+  .lazy(() =>
+    z.object({
+      ...genealogyLot,
+      producedBy: z.array(
+        z.object({ batchId: z.string(), produced: genealogyAmount, inputs: z.array(backwardNodeSchema) }),
+      ),
+      consumed: genealogyAmount.optional().describe('what the batch above consumed of this lot (not at the root)'),
+    }),
+  )
+  .meta({ id: 'GenealogyBackwardNode' });
+
+const forwardNodeSchema: z.ZodType<ForwardNodeJson> = z
+  .lazy(() =>
+    z.object({
+      ...genealogyLot,
+      consumedBy: z.array(
+        z.object({ batchId: z.string(), consumed: genealogyAmount, outputs: z.array(forwardNodeSchema) }),
+      ),
+      produced: genealogyAmount.optional().describe('what the batch above produced of this lot (not at the root)'),
+    }),
+  )
+  .meta({ id: 'GenealogyForwardNode' });
 
 /** A receipt, as the API and the pages take one. */
 export const receiveLotSchema = z.strictObject({
@@ -107,7 +190,10 @@ export function lotRoutes(s: Services): RouteSpec[] {
       responses: {
         200: {
           description: 'The lot',
-          schema: lotSchema.extend({ transactions: z.array(z.unknown()), statusHistory: z.array(z.unknown()) }),
+          schema: lotSchema.extend({
+            transactions: z.array(lotTransactionSchema),
+            statusHistory: z.array(lotStatusChangeSchema),
+          }),
         },
       },
       handler: async ({ params }) => ({ body: await s.lots.get(params.id) }),
@@ -163,7 +249,12 @@ export function lotRoutes(s: Services): RouteSpec[] {
       responses: {
         200: {
           description: 'The tree',
-          schema: z.object({ direction: z.string(), lots: z.int(), batches: z.int(), root: z.unknown() }),
+          schema: z.object({
+            direction: z.enum(['backward', 'forward']),
+            lots: z.int().describe('distinct lots in the tree, the root included'),
+            batches: z.int().describe('distinct batches between them'),
+            root: z.union([backwardNodeSchema, forwardNodeSchema]).describe('the tree of the direction asked'),
+          }),
         },
       },
       handler: async ({ params, query }) => ({ body: await s.lots.genealogy(params.id, query.direction) }),
@@ -181,9 +272,15 @@ export function lotRoutes(s: Services): RouteSpec[] {
         200: {
           description: 'The affected lots',
           schema: z.object({
-            lot: z.unknown(),
-            batches: z.array(z.string()),
-            affectedLots: z.array(z.unknown()),
+            lot: z.object({ id: z.uuid(), lotNumber: z.string(), material: z.string() }),
+            batches: z.array(z.string()).describe('every batch downstream of the lot'),
+            affectedLots: z.array(
+              z.object({
+                ...genealogyLot,
+                depth: z.int().min(1).describe('batches between it and the recalled lot, on the shortest way'),
+                viaBatches: z.array(z.string()).describe('the batches that made it from the lots above it'),
+              }),
+            ),
             stillAvailable: z.int(),
           }),
         },
