@@ -5,6 +5,13 @@
  */
 import { COMMAND_TABLE, SETTLES_TO, afterCommand, type PhaseCommand, type PhaseState } from '../../domain/isa88';
 
+/**
+ * How many ticks a phase runs before a fault due on its run holds it (or fewer, if its work ends sooner): at the
+ * simulator's 50 ms ticks, 200 ms of Running — a state a client sampling every 50 ms sees, as a real fault part-way
+ * through a phase leaves it running for a while first.
+ */
+const TICKS_BEFORE_FAULT = 4;
+
 /** What a phase does while Running: advance by `dt` process seconds; true once its work is done. */
 export interface PhaseLogic {
   begin(parameters: Record<string, number>): void;
@@ -48,8 +55,11 @@ export class SimulatedPhase {
     abort: 0,
   };
   faults: PhaseFaults = {};
-  /** 0 while a `holdOnce` fault waits to strike on the next tick of Running. */
-  private progressToHold = Infinity;
+  /**
+   * Ticks of Running left before a due fault holds the phase (Infinity: none due). Part-way: a few ticks in — long
+   * enough for a client sampling the state every 50 ms to see it run — or on the tick that would finish it.
+   */
+  private ticksToHold = Infinity;
 
   constructor(
     readonly unit: string,
@@ -83,7 +93,7 @@ export class SimulatedPhase {
       this.logic.begin(this.parameters);
       const every = this.faults.holdEvery;
       const nth = this.executed.start + 1;
-      this.progressToHold = this.faults.holdOnce || (every && nth % every === 0) ? 0 : Infinity;
+      this.ticksToHold = this.faults.holdOnce || (every && nth % every === 0) ? TICKS_BEFORE_FAULT : Infinity;
     }
     this.executed[command]++;
     this.move(next);
@@ -100,9 +110,9 @@ export class SimulatedPhase {
     }
     if (this.state !== 'running') return;
     const done = this.logic.advance(dt / (this.faults.slowdown ?? 1), this.parameters);
-    if (this.progressToHold <= 0) {
+    if (--this.ticksToHold <= 0 || (done && this.ticksToHold !== Infinity)) {
       this.faults.holdOnce = false;
-      this.progressToHold = Infinity;
+      this.ticksToHold = Infinity;
       this.move('holding'); // a fault: the controller holds the phase
       return;
     }
@@ -123,7 +133,7 @@ export class SimulatedPhase {
     this.commandId = '';
     this.parameters = {};
     this.reports = {};
-    this.progressToHold = Infinity;
+    this.ticksToHold = Infinity;
     this.move('idle');
   }
 
