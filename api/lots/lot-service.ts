@@ -183,7 +183,7 @@ export class LotService {
         }
       }
       const effective = effectiveStatus(l, today);
-      // A direction's nodes all of one shape: `repeated` and the edge's amount undefined where they do not apply.
+      // `repeated` and the edge's amount stay undefined where they do not apply: the shape stays one.
       return backward
         ? ({
             id: l.id,

@@ -55,10 +55,7 @@ export class SimulatedPhase {
     abort: 0,
   };
   faults: PhaseFaults = {};
-  /**
-   * Ticks of Running left before a due fault holds the phase (Infinity: none due). Part-way: a few ticks in — long
-   * enough for a client sampling the state every 50 ms to see it run — or on the tick that would finish it.
-   */
+  /** Ticks of Running left before a due fault holds the phase (Infinity: none due); see TICKS_BEFORE_FAULT. */
   private ticksToHold = Infinity;
 
   constructor(
