@@ -127,6 +127,30 @@ export class DispensingService {
     return { view: await this.view(batch, stepId, ctx.trx), released: already?.code ?? null };
   }
 
+  /**
+   * Tares a scale as a dispensing allows: not one held for a dispensing, already tared, with the step's weight on it
+   * (its net within the window). That tare would take the weighed portion for the container, and the operator pour
+   * it again — the record saying one portion where the container holds two. A tare sent again after its answer was
+   * lost comes this way (a fault harness's client did, and its simulated operator poured a second portion), and so
+   * does a second press. Complete the step, or take the weight off to weigh again: 409 `weight-on-scale`.
+   */
+  async tare(code: string, by: string): ReturnType<ScaleService['tare']> {
+    const scale = await this.scales.scaleOf(this.db, code);
+    if (scale.heldFor) {
+      const { batch: number, step } = scale.heldFor;
+      const onScale = (await this.view(await this.batch(this.db, number), step)).onScale!;
+      const { reading } = await this.scales.reading(code);
+      const net = this.scales.inScaleUnit(reading, scale);
+      if (reading.tare !== 0 && net >= onScale.low && net <= onScale.high)
+        throw new Problem(
+          'weight-on-scale',
+          `scale ${code} holds step ${step}'s weight already (${net} ${onScale.unit}, within ${onScale.low}–${onScale.high}): complete the step, or take the weight off to weigh again`,
+          { reading },
+        );
+    }
+    return this.scales.tare(code, by);
+  }
+
   /** Lets the step's scale go (the operator moves to another, or the step is done): only its holder does. */
   async end(ctx: ChangeContext, batch: BatchRecord, stepId: string): Promise<void> {
     const held = await this.stores.scales.heldFor(ctx.trx, batch.number, stepId);

@@ -190,6 +190,11 @@ export const PROBLEM_TYPES = {
     title: 'The scale’s weight cannot be taken now',
     when: 'The weight is not stable, its StatusCode is Bad or Uncertain, the scale is in overload or underload, the reading is not from now, or the terminal refused a tare or zero (in motion, out of range). `reading` holds what the scale said; try again once it has settled.',
   },
+  'weight-on-scale': {
+    status: 409,
+    title: 'The step’s weight is on the scale',
+    when: 'A tare of a scale held for a dispensing, tared already, whose net weight is within the step’s window: the tare would take the weighed portion for the container (a tare sent again after its answer was lost, or pressed twice). Complete the step, or take the weight off the scale to weigh again. Nothing was changed; `reading` holds what the scale said.',
+  },
   'equipment-unavailable': {
     status: 503,
     title: 'The equipment cannot be reached',

@@ -231,13 +231,13 @@ export function scaleRoutes(s: Services): RouteSpec[] {
       tag: 'scales',
       summary: 'Tare the scale',
       description:
-        'The weight on it becomes its tare; a terminal refuses while the weight moves (409). A scale held for a dispensing is tared only by whoever holds it.',
+        'The weight on it becomes its tare; a terminal refuses while the weight moves (409). A scale held for a dispensing is tared only by whoever holds it, and not once tared with the step’s weight on it (409 `weight-on-scale`: the tare would discard the weighed portion).',
       access: 'scales.operate',
       transaction: false,
       params: codeParams,
       responses: { 200: { description: 'The reading after the tare', schema: scaleReadingSchema } },
-      problems: [...terminalProblems],
-      handler: async ({ params, actor }) => ({ body: await s.scales.tare(params.code, actor!.userId) }),
+      problems: [...terminalProblems, 'weight-on-scale'],
+      handler: async ({ params, actor }) => ({ body: await s.batches.dispensing.tare(params.code, actor!.userId) }),
     }),
     route({
       method: 'post',

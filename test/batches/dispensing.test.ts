@@ -251,6 +251,18 @@ test('the stable net weight is taken from the scale, an unstable or Bad one refu
   await settled('SC-302');
   expect((await complete()).body.detail).toMatch(/not tared: put the empty container on it and tare/);
   await weighOut('SC-302', 2.5013);
+  // Tared again with the step's weight on it (a tare sent again after its answer was lost, or pressed twice), the
+  // weighed portion would become the container and be poured twice: refused, the terminal left as it was. With the
+  // weight taken off, the tare is taken.
+  const again = await as('operator1', 'POST', '/scales/SC-302/tare');
+  expect(again.status).toBe(409);
+  expect(again.body).toMatchObject({ type: '/api/problems/weight-on-scale', reading: { tare: 0.5, net: 2.5013 } });
+  expect(terminal.tare).toBe(0.5);
+  terminal.place(-2.5013);
+  await settled('SC-302');
+  expect((await as('operator1', 'POST', '/scales/SC-302/tare')).status).toBe(200);
+  terminal.place(2.5013);
+  await settled('SC-302');
   terminal.vibrating = true;
   const unstable = await complete();
   expect(unstable.status).toBe(409);

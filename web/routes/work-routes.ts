@@ -128,7 +128,7 @@ export function workRoutes(router: Router, k: PageKit): void {
     scaleFragment(req, res, () => s.scales.reading(String(req.params.code))),
   );
   router.post('/scales/:code/tare', k.requireLogin, k.requirePermission('scales.operate'), k.requireCsrf, (req, res) =>
-    scaleFragment(req, res, () => s.scales.tare(String(req.params.code), req.actor!.userId), 'Tared.'),
+    scaleFragment(req, res, () => s.batches.dispensing.tare(String(req.params.code), req.actor!.userId), 'Tared.'),
   );
   router.post(
     '/batches/:batch/steps/:step/:action',
