@@ -61,6 +61,8 @@ import { createPostgresCluster, type PostgresCluster } from './postgres-cluster'
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const PASSWORD = 'fault-harness-password-1';
+/** How long the batches still running at the last fault have to end (a PBS batch takes a minute or two). */
+const BATCH_END_GRACE_MS = 5 * 60_000;
 const FAULTS = ['api', 'worker', 'temporal', 'postgres', 'opcua'] as const;
 type Fault = (typeof FAULTS)[number];
 
@@ -415,6 +417,8 @@ async function main() {
 
     // Batches: launched as units come free, driven to their end by the automated operators.
     const runs: Run[] = [];
+    // Set when the faults are over: a batch not ended by then is given up (`operateBatch`'s `until`).
+    let stuckAfter = Infinity;
     const busy = new Set<string>();
     let launches = 0;
     const launch = async (): Promise<Run> => {
@@ -451,9 +455,18 @@ async function main() {
         lots,
         password: PASSWORD,
         onAction: (a) => run.acknowledged.push({ stepId: a.stepId, action: a.action }),
+        until: () => Date.now() > stuckAfter,
       })
         .then(
           async (status) => {
+            if (status === 'interrupted') {
+              const live = (await request('qa1', 'GET', `/batches/${run.number}`)).body.live as Json;
+              const open = (live.steps as Json[]).filter((st) => st.status !== 'done' && st.status !== 'pending');
+              run.problems.push(
+                `it did not end within ${BATCH_END_GRACE_MS / 1000} s of the last fault: ${live.status}, ${open.map((st) => `${st.id} ${st.status}`).join(', ')}`,
+              );
+              return;
+            }
             if (status !== 'complete') run.problems.push(`ended ${status}`);
             await checkRun(run).catch((err: Error) => run.problems.push(`checking its record failed: ${err.message}`));
           },
@@ -599,6 +612,8 @@ async function main() {
     }
     faultsDone = true;
     await launching;
+    // A batch still running long after the last fault is stuck: a loss to report, not a wait without end.
+    stuckAfter = Date.now() + BATCH_END_GRACE_MS;
     console.log(`${elapsed()}: faults over; waiting for the batches still running to end`);
     await Promise.all(runs.map((r) => r.ended));
 
