@@ -128,27 +128,41 @@ export class DispensingService {
   }
 
   /**
-   * Tares a scale as a dispensing allows: not one held for a dispensing, already tared, with the step's weight on it
-   * (its net within the window). That tare would take the weighed portion for the container, and the operator pour
-   * it again — the record saying one portion where the container holds two. A tare sent again after its answer was
-   * lost comes this way (a fault harness's client did, and its simulated operator poured a second portion), and so
-   * does a second press. Complete the step, or take the weight off to weigh again: 409 `weight-on-scale`.
+   * Tares a scale as a dispensing allows: not the holder's, tared already, with the step's weight on it (its net
+   * within the window). That tare would take the weighed portion for the container, and the operator pour it again —
+   * the record saying one portion where the container holds two. A tare sent again after its answer was lost comes
+   * this way (the fault harness's client did, and its simulated operator poured a second portion), and so does a
+   * second press. Complete the step, or take the weight off to weigh again: 409 `weight-on-scale`. Anyone else is
+   * refused by the scale service (the holder's scale); a hold whose step is no longer a weighed step is not checked.
    */
   async tare(code: string, by: string): ReturnType<ScaleService['tare']> {
     const scale = await this.scales.scaleOf(this.db, code);
-    if (scale.heldFor) {
-      const { batch: number, step } = scale.heldFor;
-      const onScale = (await this.view(await this.batch(this.db, number), step)).onScale!;
+    const window = scale.heldFor?.by === by ? await this.windowOn(scale) : undefined;
+    if (window) {
       const { reading } = await this.scales.reading(code);
       const net = this.scales.inScaleUnit(reading, scale);
-      if (reading.tare !== 0 && net >= onScale.low && net <= onScale.high)
+      if (reading.tare !== 0 && net >= window.low && net <= window.high)
         throw new Problem(
           'weight-on-scale',
-          `scale ${code} holds step ${step}'s weight already (${net} ${onScale.unit}, within ${onScale.low}–${onScale.high}): complete the step, or take the weight off to weigh again`,
+          `scale ${code} holds step ${scale.heldFor!.step}'s weight already (${net} ${scale.unit}, within ${window.low}–${window.high}): complete the step, or take the weight off to weigh again`,
           { reading },
         );
     }
     return this.scales.tare(code, by);
+  }
+
+  /** The acceptance window, in the scale's unit, of the weighed step `scale` is held for; undefined if there is none. */
+  private async windowOn(scale: ScaleRecord): Promise<{ low: number; high: number } | undefined> {
+    const batch = await this.stores.batches.find(this.db, scale.heldFor!.batch);
+    const step = batch?.plan.steps.find((s) => s.id === scale.heldFor!.step);
+    if (step?.kind !== 'material' || !step.weighed) return undefined;
+    // As the dispensing shows it on the terminal (`view`).
+    const [low, high] = [step.acceptance.low, step.acceptance.high].map((v) =>
+      convert(v, step.quantity.unit, scale.unit),
+    );
+    return low === undefined || high === undefined
+      ? undefined
+      : { low: Number(low.toPrecision(12)), high: Number(high.toPrecision(12)) };
   }
 
   /** Lets the step's scale go (the operator moves to another, or the step is done): only its holder does. */

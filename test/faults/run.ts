@@ -460,11 +460,16 @@ async function main() {
         .then(
           async (status) => {
             if (status === 'interrupted') {
-              const live = (await request('qa1', 'GET', `/batches/${run.number}`)).body.live as Json;
-              const open = (live.steps as Json[]).filter((st) => st.status !== 'done' && st.status !== 'pending');
-              run.problems.push(
-                `it did not end within ${BATCH_END_GRACE_MS / 1000} s of the last fault: ${live.status}, ${open.map((st) => `${st.id} ${st.status}`).join(', ')}`,
-              );
+              run.problems.push(`it did not end within ${BATCH_END_GRACE_MS / 1000} s after the faults`);
+              try {
+                const live = (await request('qa1', 'GET', `/batches/${run.number}`)).body.live as Json;
+                const open = (live.steps as Json[]).filter((st) => st.status !== 'done' && st.status !== 'pending');
+                run.problems.push(`then ${live.status}: ${open.map((st) => `${st.id} ${st.status}`).join(', ')}`);
+                // What it consumed so far, for the lots' ledger check.
+                await countConsumed(run, (await request('qa1', 'GET', `/batches/${run.number}/ebr`)).body.entries);
+              } catch (err) {
+                run.problems.push(`reading it failed: ${(err as Error).message}`);
+              }
               return;
             }
             if (status !== 'complete') run.problems.push(`ended ${status}`);
@@ -476,6 +481,18 @@ async function main() {
         )
         .finally(() => busy.delete(unit));
       return run;
+    };
+
+    /** What the batch's record says it consumed of each lot, in kg (consumed quantities are in their step's unit). */
+    const countConsumed = async (run: Run, entries: Json[]) => {
+      const steps = (await request('qa1', 'GET', `/batches/${run.number}/steps`)).body as Json[];
+      const unitOf = new Map(steps.map((st) => [st.id as string, st.quantity?.unit as string]));
+      for (const e of entries.filter((x) => x.kind === 'lots-consumed'))
+        for (const l of e.data.lots as Json[])
+          run.consumed.set(
+            l.lotNumber,
+            (run.consumed.get(l.lotNumber) ?? 0) + inKg({ value: l.quantity, unit: unitOf.get(e.stepId)! }),
+          );
     };
 
     let reference: Map<string, number> | undefined;
@@ -506,15 +523,7 @@ async function main() {
         );
       const keys = entries.map((e) => e.entryKey);
       if (new Set(keys).size !== keys.length) run.problems.push('an entry key is in the record twice');
-      // Consumed quantities are in their step's unit.
-      const steps = (await request('qa1', 'GET', `/batches/${run.number}/steps`)).body as Json[];
-      const unitOf = new Map(steps.map((st) => [st.id as string, st.quantity?.unit as string]));
-      for (const e of entries.filter((x) => x.kind === 'lots-consumed'))
-        for (const l of e.data.lots as Json[])
-          run.consumed.set(
-            l.lotNumber,
-            (run.consumed.get(l.lotNumber) ?? 0) + inKg({ value: l.quantity, unit: unitOf.get(e.stepId)! }),
-          );
+      await countConsumed(run, entries);
       const profile = recordProfile(entries);
       if (!reference) reference = profile;
       else run.problems.push(...profileDifference(reference, profile));
