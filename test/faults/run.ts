@@ -61,7 +61,7 @@ import { createPostgresCluster, type PostgresCluster } from './postgres-cluster'
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const PASSWORD = 'fault-harness-password-1';
-/** How long the batches still running at the last fault have to end (a PBS batch takes a minute or two). */
+/** How long batches still running when the faults are over (every process ready again) have to end; a PBS batch takes a minute or two. */
 const BATCH_END_GRACE_MS = 5 * 60_000;
 const FAULTS = ['api', 'worker', 'temporal', 'postgres', 'opcua'] as const;
 type Fault = (typeof FAULTS)[number];
