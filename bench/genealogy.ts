@@ -4,7 +4,9 @@
  * then times the query alone (the recursive walk, its lots and quantities) and the whole answer of GET /api/lots/:id/genealogy (walk, lots,
  * tree), backward from the top of one tree and forward from the root of the other, and the recall impact.
  *
- *   npm run bench:genealogy -- [--fanout 10] [--levels 4] [--runs 7] [--stores postgres,pglite]
+ *   npm run bench:genealogy -- [--fanout 10] [--levels 4] [--runs 7] [--stores postgres,pglite] [--keep]
+ *
+ * `--keep` leaves the PostgreSQL database in place and prints its name, for EXPLAIN and pgbench on the same trees.
  */
 import pino from 'pino';
 import { createServices } from '../api/services';
@@ -85,6 +87,7 @@ async function main() {
   const fanout = Number(argValue('fanout', '10'));
   const levels = Number(argValue('levels', '4'));
   const runs = Number(argValue('runs', '7'));
+  const keep = process.argv.includes('--keep');
   const base = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
   const stores = argValue('stores', base ? 'postgres,pglite' : 'pglite').split(',');
   const perTree = Array.from({ length: levels + 1 }, (_, l) => fanout ** l).reduce((a, b) => a + b, 0);
@@ -157,7 +160,10 @@ async function main() {
           `  ${what.padEnd(28)} ${String(lots).padStart(6)} lots  p50 ${t.p50.toFixed(0).padStart(5)} ms  max ${t.max.toFixed(0).padStart(5)} ms`,
         );
     } finally {
-      await target.cleanup();
+      if (keep && store === 'postgres') {
+        console.log(`  kept: ${(await target.database.knex.raw('select current_database() as d')).rows[0].d}`);
+        await target.database.close();
+      } else await target.cleanup();
     }
   }
 }
