@@ -1,7 +1,8 @@
 /**
  * `npm run bench:genealogy`: how long a genealogy trace over ten thousand lots takes. It builds two
  * four-generation trees of 11,111 lots each (every lot made from, or made into, ten lots by a batch),
- * then times the query alone (the recursive walk, its lots and quantities) and the whole answer of GET /api/lots/:id/genealogy (walk, lots,
+ * then times the query alone (the recursive walk, its lots and quantities; whole, and in halves on two connections as
+ * the API walks it on PostgreSQL) and the whole answer of GET /api/lots/:id/genealogy (walk, lots,
  * tree), backward from the top of one tree and forward from the root of the other, and the recall impact.
  *
  *   npm run bench:genealogy -- [--fanout 10] [--levels 4] [--runs 7] [--stores postgres,pglite] [--keep]
@@ -111,6 +112,13 @@ async function main() {
         await time(runs, () => services.stores.lots.genealogyTree(services.db, top.id, 'backward')),
         backwardWalk.length,
       ]);
+      // Two connections at once: not on PGlite's one.
+      if (target.database.connections > 2)
+        figures.push([
+          'backward tree query in halves',
+          await time(runs, () => services.stores.lots.genealogyTree(services.db, top.id, 'backward', true)),
+          backwardWalk.length,
+        ]);
       const backward = await services.lots.genealogy(top.lotNumber, 'backward');
       figures.push([
         'backward tree (API answer)',

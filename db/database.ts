@@ -25,6 +25,8 @@ export interface Database {
   appRole: boolean;
   /** The application role of this database (`<database>_app`). */
   appRoleName: string;
+  /** How many connections the pool may hold at once (PGlite: one). */
+  connections: number;
   close(): Promise<void>;
 }
 
@@ -95,12 +97,13 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
   // Each pooled connection assumes the application role if its login role may (a member of it, or the
   // owner that the migration granted it to); a login role that *is* a restricted member needs nothing.
   let appRole = false;
+  const poolSize = target.poolSize ?? 10;
   const knex = knexFactory({
     client: 'pg',
     connection: target.url,
     pool: {
       min: 0,
-      max: target.poolSize ?? 10,
+      max: poolSize,
       // Work comes in bursts (many batches' steps at once): a connection opened for one is kept for the next
       // rather than closed after tarn's default 30 s and opened again (a backend start, the role, a cold cache).
       idleTimeoutMillis: 5 * 60_000,
@@ -126,6 +129,7 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
       return appRole;
     },
     appRoleName: roleName,
+    connections: poolSize,
     close: () => knex.destroy(),
   };
 }
@@ -177,6 +181,7 @@ async function openPGlite(dataDir?: string, template?: Blob): Promise<Database> 
     description: dataDir ? `PGlite ${dataDir}` : 'PGlite (in memory)',
     appRole: true,
     appRoleName,
+    connections: 1,
     close: () => knex.destroy(),
   };
 }

@@ -567,6 +567,59 @@ describe('genealogy', () => {
     expect(again.producedBy).toEqual([]);
   });
 
+  // Walking in halves needs two connections at once: PostgreSQL, not PGlite's one.
+  (process.env.TEST_DATABASE_URL ? test : test.skip)(
+    'walked in halves on two connections, a genealogy has the same edges as walked whole, a lot reached from both halves counted once',
+    async () => {
+      // A raw lot X made into A; A went into the final lot R directly and through C (made from A): backward from R,
+      // the edge X → A is reached through each of R's own inputs, which the walk in halves splits between its two.
+      const d = `${suffix}-H`;
+      const x = await release((await receive('NACL', 10, 'kg')).id);
+      const a = (await produce(`HA-${d}`, 'PBS-1X', `HA-${d}`, 100, 'L')).lot;
+      await consume(x.id, `HA-${d}`, 'add-nacl', 'NACL', 3, 'kg');
+      await release(a.id);
+      const c = (await produce(`HC-${d}`, 'PBS-1X', `HC-${d}`, 50, 'L')).lot;
+      await consume(a.id, `HC-${d}`, 'wash', 'PBS-1X', 20, 'L');
+      await release(c.id);
+      const r = (await produce(`HR-${d}`, 'PBS-1X', `HR-${d}`, 70, 'L')).lot;
+      await consume(a.id, `HR-${d}`, 'wash', 'PBS-1X', 30, 'L');
+      await consume(c.id, `HR-${d}`, 'pool', 'PBS-1X', 40, 'L');
+      // R's two inputs are split by their consumption's id, odd or even: one in each half.
+      const { rows } = await api.services.db.raw(
+        `select id from lot_transactions where batch_id = ? and kind = 'consumption'`,
+        [`HR-${d}`],
+      );
+      expect(rows.map((t: { id: number }) => t.id % 2).sort()).toEqual([0, 1]);
+
+      const lots = api.services.stores.lots;
+      const db = api.services.db;
+      const byKey = (e: { id: string; parentLotId: string | null; batchId: string | null }) =>
+        `${e.id} ${e.parentLotId} ${e.batchId}`;
+      const sorted = <T extends { id: string; parentLotId: string | null; batchId: string | null }>(edges: T[]) =>
+        [...edges].sort((p, q) => (byKey(p) < byKey(q) ? -1 : 1));
+      for (const [from, direction] of [
+        [r.id, 'backward'],
+        [x.id, 'forward'],
+        [a.id, 'forward'],
+      ] as const) {
+        const whole = await lots.genealogyTree(db, from, direction);
+        const halves = await lots.genealogyTree(db, from, direction, true);
+        expect(sorted(halves)).toEqual(sorted(whole));
+      }
+      const backward = sorted(await lots.genealogyTree(db, r.id, 'backward', true));
+      // R; A and C under R; A under C; X under each A: the edge X → A once, with its 3 kg.
+      expect(backward.map((e) => [e.lotNumber, e.consumed])).toEqual(
+        sorted([
+          { id: r.id, parentLotId: null, batchId: null, n: r.lotNumber, q: 0 },
+          { id: a.id, parentLotId: r.id, batchId: `HR-${d}`, n: a.lotNumber, q: 30 },
+          { id: c.id, parentLotId: r.id, batchId: `HR-${d}`, n: c.lotNumber, q: 40 },
+          { id: a.id, parentLotId: c.id, batchId: `HC-${d}`, n: a.lotNumber, q: 20 },
+          { id: x.id, parentLotId: a.id, batchId: `HA-${d}`, n: x.lotNumber, q: 3 },
+        ]).map((e) => [e.n, e.q]),
+      );
+    },
+  );
+
   test('a lot consumed in two steps of a batch is one input with the sum; a batch reworking its own lot ends', async () => {
     const d = `${suffix}-R`;
     // A buffer batch takes medium in two steps, and part of its own output lot back (rework): a cycle.
