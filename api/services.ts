@@ -90,7 +90,7 @@ export function createServices(
     users: new UserService(db, stores, authenticator),
     masterData,
     recipes,
-    lots: new LotService(db, stores, signatures, platform.database.connections),
+    lots: new LotService(db, stores, signatures),
     equipment: new EquipmentService(db, stores, config.opcua.allowSecurityNone),
     batches,
     deviations: new DeviationService(db, stores, signatures, batches.histories),

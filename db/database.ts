@@ -25,8 +25,6 @@ export interface Database {
   appRole: boolean;
   /** The application role of this database (`<database>_app`). */
   appRoleName: string;
-  /** How many connections the pool may hold at once (PGlite: one). */
-  connections: number;
   close(): Promise<void>;
 }
 
@@ -97,13 +95,12 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
   // Each pooled connection assumes the application role if its login role may (a member of it, or the
   // owner that the migration granted it to); a login role that *is* a restricted member needs nothing.
   let appRole = false;
-  const poolSize = target.poolSize ?? 10;
   const knex = knexFactory({
     client: 'pg',
     connection: target.url,
     pool: {
       min: 0,
-      max: poolSize,
+      max: target.poolSize ?? 10,
       // Work comes in bursts (many batches' steps at once): a connection opened for one is kept for the next
       // rather than closed after tarn's default 30 s and opened again (a backend start, the role, a cold cache).
       idleTimeoutMillis: 5 * 60_000,
@@ -129,9 +126,26 @@ async function openPostgres(target: Extract<DatabaseTarget, { kind: 'postgres' }
       return appRole;
     },
     appRoleName: roleName,
-    connections: poolSize,
     close: () => knex.destroy(),
   };
+}
+
+/**
+ * How many connections a query could have now without waiting: the idle ones and those the pool may still open —
+ * none while others already wait. PGlite's pool is of one.
+ */
+export function connectionsFreeNow(knex: Knex): number {
+  const pool = (knex.client as { pool?: TarnPool }).pool;
+  if (!pool || pool.numPendingAcquires() > 0) return 0;
+  return pool.max - pool.numUsed() - pool.numPendingCreates();
+}
+
+/** What `connectionsFreeNow` reads of knex's pool (tarn's). */
+interface TarnPool {
+  max: number;
+  numUsed(): number;
+  numPendingAcquires(): number;
+  numPendingCreates(): number;
 }
 
 interface PgConnection {
@@ -181,7 +195,6 @@ async function openPGlite(dataDir?: string, template?: Blob): Promise<Database> 
     description: dataDir ? `PGlite ${dataDir}` : 'PGlite (in memory)',
     appRole: true,
     appRoleName,
-    connections: 1,
     close: () => knex.destroy(),
   };
 }

@@ -9,6 +9,7 @@ import type { ChangeContext } from '../../db/change-context';
 import { Inventory, InventoryError, type Amount } from './inventory';
 import { inventoryProblem } from '../http/errors';
 import type { Stores } from '../../db/stores';
+import { connectionsFreeNow } from '../../db/database';
 import type { GenealogyTreeRow, LotRecord, LotTransaction, StatusChange } from '../../db/stores/lot-store';
 import { effectiveStatus, statusChange, type LotStatus } from '../../domain/materials/lots';
 import { Problem, notFound } from '../http/problems';
@@ -62,8 +63,6 @@ export class LotService {
     private readonly db: Knex,
     private readonly stores: Stores,
     private readonly signatures: SignatureService,
-    /** How many connections the database's pool may hold at once. */
-    private readonly connections: number,
   ) {
     this.inventory = new Inventory(stores);
   }
@@ -269,13 +268,14 @@ export class LotService {
   // ---- helpers ----------------------------------------------------------------------------------------
 
   /**
-   * A genealogy's edges, walked in halves on two connections where the pool has more than two and no other walk
-   * in halves is running (PostgreSQL then works on two cores: a third less time on the benchmark's trees), else
-   * in one. One at a time: two would be four backends on what is usually a few cores, and walks that each hold one
-   * connection while waiting for their second could, every connection so held, wait for each other for ever.
+   * A genealogy's edges, walked in halves on two connections (PostgreSQL then works on two cores: about a quarter
+   * less time on the benchmark's trees) where the pool has two free now and no other walk in halves is running,
+   * else whole on one. One at a time: two would be four backends on what is usually a few cores; and never on a
+   * busy pool, where a walk that has one connection would wait for a second that a whole walk does not need.
    */
   private async walk(lotId: string, direction: 'backward' | 'forward'): Promise<GenealogyTreeRow[]> {
-    if (this.walkingInHalves || this.connections <= 2) return this.stores.lots.genealogyTree(this.db, lotId, direction);
+    if (this.walkingInHalves || connectionsFreeNow(this.db) < 2)
+      return this.stores.lots.genealogyTree(this.db, lotId, direction);
     this.walkingInHalves = true;
     try {
       return await this.stores.lots.genealogyTree(this.db, lotId, direction, true);

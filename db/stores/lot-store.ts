@@ -244,15 +244,16 @@ export class LotStore {
    * reached by and what a tree shows of it: the root (no parent) and each (lot, parent, batch) once, in no
    * particular order (the caller orders what it shows).
    *
-   * Ten thousand lots come back as one text value of separated fields (one per half), split here: measured on the benchmark's
-   * trees (`npm run bench:genealogy`), building that text takes PostgreSQL about half the time of building the
-   * same as JSON and sorting it, and splitting it in Node takes less than JSON.parse.
+   * Ten thousand lots come back as one text value of separated fields (one per half), split here: measured on the
+   * benchmark's trees (`npm run bench:genealogy`), building that text takes PostgreSQL about half the time of
+   * building the same as JSON and sorting it, and splitting it in Node takes less than JSON.parse.
    *
-   * `inHalves`: the walk is split at the lot's own edges into two halves, walked at once on two connections that
-   * share one snapshot (the second imports the first's: both see the same committed genealogy), so PostgreSQL
-   * works on two cores; on the benchmark's trees the query took about a third less. It holds two connections
-   * (never ask for it where the pool has one, as PGlite's). A lot reached from both halves comes back from both:
-   * each transaction is counted once by its id.
+   * `inHalves`: in a transaction whose snapshot a second one imports (both see the same committed genealogy), the
+   * lots next to this one are split in two by their ids' order, and each half — those lots and everything beyond
+   * them — walked at once, each on its own connection, so that PostgreSQL works on two cores (on the benchmark's
+   * trees the query took about a quarter less). A lot with fewer than two next lots is walked whole, on one. It
+   * holds two connections: never ask for it where the pool cannot give them (PGlite's has one). A lot reached
+   * from both halves comes back from both: each transaction is counted once, by its id.
    */
   async genealogyTree(
     db: Knex,
@@ -260,19 +261,36 @@ export class LotStore {
     direction: 'backward' | 'forward',
     inHalves = false,
   ): Promise<GenealogyTreeRow[]> {
-    if (!inHalves) return edgesOf([await walkedText(db, lotId, direction, 'whole')]);
+    if (!inHalves) return edgesOf([await walkedText(db, lotId, direction)]);
     const texts = await db.transaction(async (first) => {
-      const { rows } = await first.raw(`select pg_export_snapshot() as snapshot`);
+      const { from, to } = steps(direction);
+      const { rows } = await first.raw(
+        `select pg_export_snapshot() as snapshot,
+           array(select distinct next.lot_id::text
+                 from lot_transactions here
+                 join lot_transactions next on next.batch_id = here.batch_id and next.kind = '${to}'
+                 where here.lot_id = ? and here.kind = '${from}'
+                 order by 1) as next_lots`,
+        [lotId],
+      );
+      const nextLots = rows[0].next_lots as string[];
+      if (nextLots.length < 2) return [await walkedText(first, lotId, direction)];
       const snapshot = rows[0].snapshot as string;
       // SET takes no parameters: the snapshot's name is checked to be what PostgreSQL names one.
       if (!/^[0-9A-F-]+$/i.test(snapshot)) throw new Error(`unexpected snapshot name ${snapshot}`);
-      return Promise.all([
-        walkedText(first, lotId, direction, 0),
+      const [one, other] = [nextLots.filter((_, i) => i % 2 === 0), nextLots.filter((_, i) => i % 2 === 1)];
+      // Both halves end before the answer does, failed or not: no walk goes on after its request.
+      const halves = await Promise.allSettled([
+        walkedText(first, lotId, direction, { nextLots: one, withLot: true }),
         db.transaction(async (second) => {
           await second.raw(`set transaction snapshot '${snapshot}'`);
-          return walkedText(second, lotId, direction, 1);
+          return walkedText(second, lotId, direction, { nextLots: other, withLot: false });
         }, SNAPSHOT_TRANSACTION),
       ]);
+      return halves.map((h) => {
+        if (h.status === 'rejected') throw h.reason;
+        return h.value;
+      });
     }, SNAPSHOT_TRANSACTION);
     return edgesOf(texts);
   }
@@ -282,17 +300,17 @@ export class LotStore {
 const SNAPSHOT_TRANSACTION = { isolationLevel: 'repeatable read', readOnly: true } as const;
 
 /**
- * The walk's rows as one text: the whole walk, or one of its halves — the edges from the lot itself split by their
- * transaction's id, odd or even, and everything below them; the lot's own row comes with the first half.
+ * The walk's rows as one text: the whole walk, or one half of it — from the lot to the next lots given (and everything
+ * beyond them), with or without the lot's own row.
  */
 async function walkedText(
   db: Knex | Knex.Transaction,
   lotId: string,
   direction: 'backward' | 'forward',
-  half: 'whole' | 0 | 1,
+  half?: { nextLots: string[]; withLot: boolean },
 ): Promise<string> {
   const { rows } = await db.raw(
-    `${genealogyWalk(direction, half === 'whole' ? '' : `and (w.parent_lot_id is not null or next.id % 2 = ${half})`)}
+    `${genealogyWalk(direction, half !== undefined)}
      select string_agg(concat_ws(${SEPARATOR_SQL},
          w.lot_id, coalesce(w.parent_lot_id::text, ''), coalesce(w.batch_id, ''), coalesce(w.tx::text, ''), coalesce(w.consumed::text, ''),
          coalesce(w.produced::text, ''), l.lot_number, l.material_code, l.unit, l.quantity, l.status,
@@ -300,8 +318,8 @@ async function walkedText(
        ), ${SEPARATOR_SQL}) as walked
      from walk w
      join lots l on l.id = w.lot_id
-     ${half === 1 ? 'where w.parent_lot_id is not null' : ''}`,
-    [lotId],
+     ${half?.withLot === false ? 'where w.parent_lot_id is not null' : ''}`,
+    half ? [lotId, half.nextLots] : [lotId],
   );
   return (rows[0].walked as string | null) ?? '';
 }
@@ -382,13 +400,13 @@ const GENEALOGY_FIELDS = 12;
  * lot (that transaction) and produced of its output lot, in each lot's unit. Backward, a lot's production names the
  * batch, whose consumptions name the next lots; forward the reverse. A lot may be consumed in several steps of a
  * batch (one row each: the caller sums them); a lot is produced once, by the batch that created it. UNION keeps
- * each row once, so a lot reached by two paths is walked on once, and the walk ends even if a graph had a cycle.
- * `andAlso` is a further condition on each step, over `w` (the lot reached) and `next` (the transaction that
- * reaches the next lot): the halves' split.
+ * each row once, so a lot reached by two paths is walked on once (within one walk: two halves may each walk it),
+ * and the walk ends even if a graph had a cycle. `toSomeNextLots`: from the lot itself, only to the next lots in
+ * the array `?` (one half of them).
  */
-function genealogyWalk(direction: 'backward' | 'forward', andAlso = ''): string {
+function genealogyWalk(direction: 'backward' | 'forward', toSomeNextLots = false): string {
+  const { from, to } = steps(direction);
   const backward = direction === 'backward';
-  const [from, to] = backward ? ['production', 'consumption'] : ['consumption', 'production'];
   const consumption = backward ? 'next' : 'here';
   const production = backward ? 'here' : 'next';
   return `with recursive walk (lot_id, parent_lot_id, batch_id, tx, consumed, produced) as (
@@ -398,8 +416,15 @@ function genealogyWalk(direction: 'backward' | 'forward', andAlso = ''): string 
          from walk w
          join lot_transactions here on here.lot_id = w.lot_id and here.kind = '${from}'
          join lot_transactions next on next.batch_id = here.batch_id and next.kind = '${to}'
-         ${andAlso}
+         ${toSomeNextLots ? 'where w.parent_lot_id is not null or next.lot_id = any(?::uuid[])' : ''}
        )`;
+}
+
+/** A step of a walk: from a lot by one kind of transaction to its batch, and from the batch by the other to the next lots. */
+function steps(direction: 'backward' | 'forward'): { from: TransactionKind; to: TransactionKind } {
+  return direction === 'backward'
+    ? { from: 'production', to: 'consumption' }
+    : { from: 'consumption', to: 'production' };
 }
 
 function toLot(r: Record<string, unknown>): LotRecord {
