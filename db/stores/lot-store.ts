@@ -263,7 +263,7 @@ export class LotStore {
   ): Promise<GenealogyTreeRow[]> {
     if (!inHalves) return edgesOf([await walkedText(db, lotId, direction)]);
     const texts = await db.transaction(async (first) => {
-      const { from, to } = steps(direction);
+      const { from, to } = stepKinds(direction);
       const { rows } = await first.raw(
         `select pg_export_snapshot() as snapshot,
            array(select distinct next.lot_id::text
@@ -405,7 +405,7 @@ const GENEALOGY_FIELDS = 12;
  * the array `?` (one half of them).
  */
 function genealogyWalk(direction: 'backward' | 'forward', toSomeNextLots = false): string {
-  const { from, to } = steps(direction);
+  const { from, to } = stepKinds(direction);
   const backward = direction === 'backward';
   const consumption = backward ? 'next' : 'here';
   const production = backward ? 'here' : 'next';
@@ -420,8 +420,8 @@ function genealogyWalk(direction: 'backward' | 'forward', toSomeNextLots = false
        )`;
 }
 
-/** A step of a walk: from a lot by one kind of transaction to its batch, and from the batch by the other to the next lots. */
-function steps(direction: 'backward' | 'forward'): { from: TransactionKind; to: TransactionKind } {
+/** The kinds of transaction a step of a walk takes: from a lot to its batch, and from the batch to the next lots. */
+function stepKinds(direction: 'backward' | 'forward'): { from: TransactionKind; to: TransactionKind } {
   return direction === 'backward'
     ? { from: 'production', to: 'consumption' }
     : { from: 'consumption', to: 'production' };
